@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set up the environment, build the database if missing or stale, and start the app.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+.venv/bin/python -m xkld_geo build
+exec .venv/bin/streamlit run app.py "$@"

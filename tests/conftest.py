@@ -1,0 +1,128 @@
+"""Shared fixtures: a tiny fictional country built from scratch, and the real warehouse.
+
+``tiny_data_dir`` writes two fictional provinces (99 with six square communes, 98 with two) in the
+same file layout as the real data, so the whole pipeline (read, check, build, demo, views, maps)
+runs in a second. ``real_db`` builds the warehouse from ``../shared/data`` once per test session;
+tests that need it are skipped only where that folder is absent (never under CI=true).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+from xkld_geo import db, warehouse
+from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
+
+TODAY = dt.date(2026, 3, 15)
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+
+NATIONAL_CSV = """year,total,plan,japan,taiwan,korea,period,source
+2023,3000,,1500,1000,200,full year,test
+2024,3200,3000,,1100,250,full year,test
+2025,2500,3300,1200,900,200,January-October,test
+"""
+
+
+def tiny_communes() -> gpd.GeoDataFrame:
+    """Eight square communes: six in province 99 (a 3×2 grid), two in province 98."""
+    rows = []
+    for i in range(6):
+        x, y = 105.0 + 0.1 * (i % 3), 20.0 + 0.1 * (i // 3)
+        rows.append({"id": f"99{i + 1:03d}", "name": f"Xã Thử {i + 1}", "type": "Xã",
+                     "area": 120.0, "population": 10000 * (i + 1), "province_id": "99",
+                     "province_name": "Tỉnh Thử Nghiệm", "geometry": box(x, y, x + 0.1, y + 0.1)})
+    for i in range(2):
+        x = 105.3 + 0.1 * i
+        rows.append({"id": f"98{i + 1:03d}", "name": f"Phường Mẫu {i + 1}", "type": "Phường",
+                     "area": 100.0, "population": 30000, "province_id": "98",
+                     "province_name": "Thành phố Mẫu", "geometry": box(x, 20.0, x + 0.1, 20.1)})
+    return gpd.GeoDataFrame(rows, crs=4326)
+
+
+def tiny_provinces() -> gpd.GeoDataFrame:
+    """The two provinces, dissolved from their communes."""
+    communes = tiny_communes()
+    prov = communes.dissolve(by="province_id", aggfunc={"population": "sum", "area": "sum"}).reset_index()
+    prov = prov.rename(columns={"province_id": "id"})
+    prov["name"] = prov["id"].map({"99": "Tỉnh Thử Nghiệm", "98": "Thành phố Mẫu"})
+    prov["type"] = prov["id"].map({"99": "Tỉnh", "98": "Thành phố"})
+    return prov[["id", "name", "type", "area", "population", "geometry"]]
+
+
+def write_tiny_data(folder: Path) -> Path:
+    """Write the fictional country in the real data's layout under ``folder``."""
+    (folder / "boundaries").mkdir(parents=True, exist_ok=True)
+    (folder / "stats").mkdir(parents=True, exist_ok=True)
+    tiny_communes().to_parquet(folder / "boundaries" / "vn_communes_2025.parquet")
+    tiny_provinces().to_file(folder / "boundaries" / "vn_provinces_2025.geojson", driver="GeoJSON")
+    (folder / "stats" / "published_national_departures.csv").write_text(NATIONAL_CSV, encoding="utf-8")
+    return folder
+
+
+def settings_for(data_dir: Path | None, db_path: Path, seed: int = 1, today: dt.date = TODAY) -> Settings:
+    """Settings pointing at a data folder and database, independent of the environment."""
+    env = {"XKLD_DB": str(db_path), "XKLD_DEMO_SEED": str(seed), "XKLD_TODAY": today.isoformat()}
+    if data_dir is not None:
+        env["XKLD_DATA_DIR"] = str(data_dir)
+    return load_settings(environ=env, secrets={})
+
+
+@pytest.fixture()
+def tiny_data_dir(tmp_path: Path) -> Path:
+    """A fresh copy of the fictional country's files."""
+    return write_tiny_data(tmp_path / "data")
+
+
+@pytest.fixture()
+def tiny_settings(tiny_data_dir: Path, tmp_path: Path) -> Settings:
+    """Settings for a database built from the fictional country."""
+    return settings_for(tiny_data_dir, tmp_path / "tiny.duckdb")
+
+
+@pytest.fixture()
+def tiny_db(tiny_settings: Settings) -> Settings:
+    """The fictional country's warehouse, built; yields its settings."""
+    warehouse.build(tiny_settings)
+    yield tiny_settings
+    db.close_all()
+
+
+def _shared_available() -> bool:
+    return (SHARED_DATA / "boundaries" / "vn_communes_2025.parquet").exists()
+
+
+def require_shared_data() -> None:
+    """Skip where the real data is absent, except under CI where that is a failure."""
+    if not _shared_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but the real data folder {SHARED_DATA} is missing")
+        pytest.skip(f"real data not found at {SHARED_DATA}")
+
+
+@pytest.fixture(scope="session")
+def real_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings for a warehouse built from ../shared/data with the default seed."""
+    require_shared_data()
+    path = tmp_path_factory.mktemp("real") / "xkld.duckdb"
+    settings = settings_for(SHARED_DATA, path, seed=2025, today=dt.date(2026, 11, 24))
+    warehouse.build(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def real_con(real_settings: Settings):
+    """A read-only connection to the real warehouse."""
+    con = db.open_connection(real_settings.db_path, read_only=True)
+    yield con
+    con.close()
+
+
+def frame(con, sql: str, **params) -> pd.DataFrame:  # test helper, keeps tests short
+    """Run ad-hoc SQL in a test (the app itself only uses the named queries)."""
+    return con.execute(sql, params or None).df()

@@ -1,0 +1,80 @@
+"""Map HTML from folium: offline assets, one feature per unit, colours by class, tooltips, legend."""
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+import pytest
+
+from xkld_geo import db, maps, metrics, overview
+from xkld_geo.settings import Settings
+
+
+def _unescaped(html: str) -> str:
+    """The page with JSON \\uXXXX escapes (as Jinja's tojson writes them) turned back into text."""
+    return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), html)
+
+
+def _collections(html: str) -> list[dict]:
+    return [json.loads(m) for m in re.findall(r"L\.geoJson\((\{.*?\}), \{", html, flags=re.S)]
+
+
+@pytest.fixture()
+def tiny_con(tiny_db: Settings):
+    con = db.open_connection(tiny_db.db_path, read_only=True)
+    yield con
+    con.close()
+
+
+def test_national_map_has_one_feature_per_province_and_no_cdn(tiny_con) -> None:
+    view = overview.build_overview(tiny_con, 2025, None, "/app/static")
+    html = _unescaped(maps.page_html(view.fmap))
+    assert "/app/static/vendor/leaflet/leaflet.js" in html
+    assert "/app/static/vendor/leaflet/leaflet.css" in html
+    assert not re.search(r"https?://(?!localhost)", re.sub(r"https?://leafletjs\.com", "", html))
+    (layer,) = _collections(html)
+    assert sorted(f["properties"]["code"] for f in layer["features"]) == ["98", "99"]
+    assert "Dữ liệu minh họa" in html
+    for label in ("Dưới 50%", "50–80%", "80–100%", "Từ 100% trở lên", "Không có chỉ tiêu"):
+        assert label in html
+    assert "Chỉ tiêu" in html and "Đã xuất cảnh" in html
+
+
+def test_province_map_has_its_communes_and_context(tiny_con) -> None:
+    view = overview.build_overview(tiny_con, 2025, "99", "/app/static")
+    context, layer = _collections(maps.page_html(view.fmap))
+    assert [f["properties"]["code"] for f in context["features"]] == ["98"]
+    assert len(layer["features"]) == 6
+    stats = view.table.set_index("Mã")
+    for feature in layer["features"]:
+        props = feature["properties"]
+        assert props["quota"] == stats.loc[props["code"], "Chỉ tiêu"]
+        assert props["fill"] == metrics.attainment_class(props["pct"]).colour
+
+
+def test_feature_collection_keeps_units_without_statistics() -> None:
+    shapes = pd.DataFrame({"code": ["99001", "99002"], "name": ["A", "B"],
+                           "geojson": ['{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}'] * 2})
+    props = pd.DataFrame({"quota": [10]}, index=["99001"])
+    data = json.loads(maps.feature_collection(shapes, props))
+    assert [f["properties"].get("quota") for f in data["features"]] == [10, None]
+
+
+@pytest.mark.parametrize("pct,key", [(None, "none"), (0.0, "lt50"), (49.9, "lt50"), (50.0, "50to80"),
+                                     (79.99, "50to80"), (80.0, "80to100"), (100.0, "ge100"), (250.0, "ge100")])
+def test_attainment_classes(pct: float | None, key: str) -> None:
+    assert metrics.attainment_class(pct).key == key
+
+
+@pytest.mark.parametrize("value,text", [(1234567, "1.234.567"), (0, "0"), (None, "–")])
+def test_vietnamese_numbers(value, text: str) -> None:
+    assert metrics.fmt_int(value) == text
+
+
+def test_headline_counts_units_below_half() -> None:
+    rows = pd.DataFrame({"quota": [10, 10, 0], "departures": [4, 12, 3],
+                         "attainment_pct": [40.0, 120.0, None]})
+    h = metrics.headline(rows)
+    assert (h.quota, h.departures, h.units, h.units_below_50) == (20, 19, 3, 1)
+    assert h.attainment_pct == pytest.approx(95.0)

@@ -1,0 +1,45 @@
+"""Typed errors of XKLĐ-Geo: each carries what a person needs to fix the input.
+
+Every error has a Vietnamese ``message`` that a page can show as is (``st.error``) and a
+``details`` mapping (file, row, field, allowed values, numbers) for logs and tests.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+class XkldError(Exception):
+    """Base class; ``message`` is Vietnamese text fit to show a user as is."""
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class ConfigError(XkldError):
+    """A setting has a value that cannot be used (details: setting, value, allowed)."""
+
+
+class DataMissingError(XkldError):
+    """A required data file is not in any data directory (details: missing, searched)."""
+
+
+class IngestError(XkldError):
+    """An input file is unusable (details: file, row, field, reason, allowed)."""
+
+
+class BoundaryError(IngestError):
+    """A boundary file fails a check: columns, CRS, geometry or code format."""
+
+
+class DatabaseError(XkldError):
+    """The DuckDB file is missing, locked, or lacks a table (details: path, table)."""
+
+
+class QueryError(XkldError):
+    """A query was asked for something outside its whitelist (details: field, value, allowed)."""
+
+
+class AllocationError(XkldError):
+    """An allocation cannot satisfy its constraints (details: constraint, numbers, codes)."""

@@ -1,0 +1,225 @@
+"""Choropleth maps built with folium, fast and offline.
+
+Three choices keep a national commune map small and quick to build:
+- geometry comes precomputed from ``unit_shapes`` as compact GeoJSON text per level of detail and is
+  spliced into the page as is (no parsing and re-serialising thousands of polygons per request);
+- each feature carries only the few properties its tooltip and colour need, and the colour, the
+  tooltip and the hover highlight are computed in the browser from those properties;
+- Leaflet is served by the app itself (``static/vendor/leaflet``) and no tile layer is used: the
+  map reads on a plain background with province outlines, with no internet at all.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import folium
+import pandas as pd
+from branca.element import MacroElement
+from jinja2 import Template
+
+from xkld_geo import DEMO_LABEL
+from xkld_geo.metrics import ATTAINMENT_CLASSES, NO_QUOTA, ColourClass, attainment_class
+
+BACKGROUND = "#e8eef3"
+VIETNAM_CENTER = (16.0, 106.0)
+
+
+def leaflet_assets(static_url: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Leaflet JS and CSS served from the app's own static folder (never a CDN)."""
+    base = static_url.rstrip("/") + "/vendor/leaflet"
+    return [("leaflet", f"{base}/leaflet.js")], [("leaflet_css", f"{base}/leaflet.css")]
+
+
+def feature_collection(shapes: pd.DataFrame, properties: pd.DataFrame | None = None) -> str:
+    """A GeoJSON FeatureCollection text from precomputed geometry text and a few properties.
+
+    ``shapes`` has ``code``, ``name`` and ``geojson``; ``properties`` (indexed by code) adds the
+    columns to carry. Geometry text is spliced in, never parsed.
+    """
+    props = properties if properties is not None else pd.DataFrame(index=shapes["code"])
+    aligned = props.reindex(shapes["code"])
+    records = aligned.astype(object).where(aligned.notna(), None)
+    columns = list(records.columns)
+    parts: list[str] = []
+    # to_numpy().tolist() keeps one (possibly empty) row per shape even with no property columns
+    for code, name, geometry, values in zip(shapes["code"], shapes["name"], shapes["geojson"],
+                                            records.to_numpy().tolist()):
+        prop = {"code": code, "name": name}
+        prop.update({c: _plain(v) for c, v in zip(columns, values)})
+        parts.append('{"type":"Feature","properties":' + json.dumps(prop, ensure_ascii=False,
+                                                                    separators=(",", ":"))
+                     + ',"geometry":' + geometry + "}")
+    return '{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}"
+
+
+def _plain(value: object) -> object:
+    """JSON-friendly scalar: numpy numbers to Python, floats rounded to one decimal."""
+    if value is None:
+        return None
+    if hasattr(value, "item"):
+        value = value.item()  # type: ignore[union-attr]
+    if isinstance(value, float):
+        return round(value, 1)
+    return value
+
+
+class ChoroplethLayer(MacroElement):
+    """A GeoJSON layer styled, labelled and highlighted in the browser from feature properties.
+
+    ``fill`` (a colour) styles each feature; ``tooltip_fields`` are (property, label) pairs shown
+    in the tooltip, numbers formatted the Vietnamese way. Clicking a feature is reported by
+    streamlit-folium as ``last_active_drawing`` with the feature's properties (its ``code``).
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = L.geoJson({{ this.data }}, {
+    interactive: {{ this.interactive|tojson }},
+    style: function(f) {
+        return {fillColor: f.properties.fill || {{ this.default_fill|tojson }},
+                fillOpacity: {{ this.fill_opacity }}, color: {{ this.stroke|tojson }},
+                weight: {{ this.weight }}, opacity: 1};
+    },
+    onEachFeature: function(f, layer) {
+        {% if this.tooltip_fields %}
+        var p = f.properties, rows = ["<b style='font-size:1.1em'>" + p.name + "</b>"];
+        {{ this.tooltip_fields|tojson }}.forEach(function(fl) {
+            var v = p[fl[0]];
+            if (v === null || v === undefined) { v = "–"; }
+            else if (typeof v === "number") { v = v.toLocaleString("vi-VN") + (fl[2] || ""); }
+            rows.push(fl[1] + ": <b>" + v + "</b>");
+        });
+        layer.bindTooltip(rows.join("<br>"), {sticky: true, className: "xkld-tooltip"});
+        layer.on("mouseover", function() { layer.setStyle({weight: {{ this.weight }} + 2, color: "#222"}); });
+        layer.on("mouseout", function() { {{ this.get_name() }}.resetStyle(layer); });
+        {% endif %}
+    }
+}).addTo({{ this._parent.get_name() }});
+{% if this.fit %}{{ this._parent.get_name() }}.fitBounds({{ this.fit|tojson }}, {padding: [8, 8], animate: false});{% endif %}
+window.xkldFeatureCount = window.xkldFeatureCount || {};
+window.xkldFeatureCount[{{ this._name|tojson }}] = {{ this.get_name() }}.getLayers().length;
+{% endmacro %}
+""")
+
+    def __init__(self, data: str, tooltip_fields: Sequence[tuple[str, str, str]] = (),
+                 stroke: str = "#ffffff", weight: float = 0.6, fill_opacity: float = 0.9,
+                 default_fill: str = NO_QUOTA.colour, interactive: bool = True,
+                 fit: list[list[float]] | None = None, name: str = "choropleth") -> None:
+        super().__init__()
+        self._name = name
+        self.data = data
+        self.tooltip_fields = [list(f) for f in tooltip_fields]
+        self.stroke, self.weight, self.fill_opacity = stroke, weight, fill_opacity
+        self.default_fill, self.interactive, self.fit = default_fill, interactive, fit
+
+
+class MapControl(MacroElement):
+    """A Leaflet control holding static HTML: the legend, or the demo-data label."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
+{{ this.get_name() }}.onAdd = function() {
+    var div = L.DomUtil.create("div", {{ this.css_class|tojson }});
+    div.innerHTML = {{ this.html|tojson }};
+    return div;
+};
+{{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+    def __init__(self, html: str, position: str = "bottomright", css_class: str = "xkld-legend") -> None:
+        super().__init__()
+        self._name = "map_control"
+        self.html, self.position, self.css_class = html, position, css_class
+
+
+STYLE = f"""
+<style>
+.leaflet-container {{ background: {BACKGROUND}; font-family: "Noto Sans", "Segoe UI", Arial, sans-serif; }}
+.xkld-legend {{ background: rgba(255,255,255,.94); padding: 8px 12px; border-radius: 6px;
+  box-shadow: 0 1px 4px rgba(0,0,0,.3); font-size: 15px; line-height: 1.5; }}
+.xkld-legend i {{ display: inline-block; width: 18px; height: 14px; margin-right: 8px;
+  vertical-align: middle; border: 1px solid #999; }}
+.xkld-demo {{ background: #fff3cd; color: #664d03; padding: 4px 10px; border-radius: 6px;
+  font-weight: 600; font-size: 14px; border: 1px solid #e0c36a; }}
+.xkld-tooltip {{ font-size: 15px; line-height: 1.45; }}
+</style>
+"""
+
+
+def legend_html(title: str, classes: Iterable[ColourClass]) -> str:
+    """Legend box: a title and one swatch per class."""
+    rows = [f"<b>{title}</b>"] + [f"<i style='background:{c.colour}'></i>{c.label}" for c in classes]
+    return "<br>".join(rows)
+
+
+def base_map(static_url: str, location: tuple[float, float] = VIETNAM_CENTER, zoom: int = 5,
+             demo: bool = True) -> folium.Map:
+    """An empty map with local Leaflet, no tiles, the project style and the demo label."""
+    fmap = folium.Map(location=location, zoom_start=zoom, tiles=None, prefer_canvas=True,
+                      control_scale=True, zoom_snap=0.25)
+    fmap.default_js, fmap.default_css = leaflet_assets(static_url)
+    fmap.get_root().header.add_child(folium.Element(STYLE), name="xkld_style")
+    if demo:
+        MapControl(DEMO_LABEL, position="topright", css_class="xkld-demo").add_to(fmap)
+    return fmap
+
+
+@dataclass(frozen=True)
+class ChoroplethSpec:
+    """What to draw: shapes, the attainment table joined on code, and the context outline."""
+
+    shapes: pd.DataFrame           # code, name, geojson
+    stats: pd.DataFrame            # unit_code, quota, departures, attainment_pct
+    context: pd.DataFrame | None   # shapes drawn underneath as grey outlines (e.g. provinces)
+    title: str
+    demo: bool = True
+
+
+TOOLTIP = (("quota", "Chỉ tiêu", ""), ("departures", "Đã xuất cảnh", ""), ("pct", "Đạt", "%"))
+
+
+MAINLAND_MAX_LON = 110.0
+"""Hoàng Sa and Trường Sa lie east of this; a view fitted to them would shrink the mainland."""
+
+
+def view_bounds(shapes: pd.DataFrame) -> list[list[float]] | None:
+    """[[south, west], [north, east]] of the shapes, leaving out the far offshore archipelagos."""
+    near = shapes[shapes["center_lon"] < MAINLAND_MAX_LON]
+    near = near if len(near) else shapes
+    if not len(near) or "xmin" not in near:
+        return None
+    return [[round(float(near["ymin"].min()), 4), round(float(near["xmin"].min()), 4)],
+            [round(float(near["ymax"].max()), 4), round(float(near["xmax"].max()), 4)]]
+
+
+def attainment_properties(stats: pd.DataFrame) -> pd.DataFrame:
+    """Per-unit properties for the map: quota, departures, % and fill colour, indexed by code."""
+    props = pd.DataFrame({
+        "quota": stats["quota"].to_numpy(),
+        "departures": stats["departures"].to_numpy(),
+        "pct": stats["attainment_pct"].to_numpy(),
+    }, index=stats["unit_code"].to_numpy())
+    props["fill"] = [attainment_class(p).colour for p in props["pct"]]
+    return props
+
+
+def attainment_map(spec: ChoroplethSpec, static_url: str) -> folium.Map:
+    """A choropleth of quota attainment with a legend, tooltips and context outlines."""
+    fmap = base_map(static_url, demo=spec.demo)
+    if spec.context is not None and len(spec.context):
+        ChoroplethLayer(feature_collection(spec.context), stroke="#8a8a8a", weight=1.0,
+                        fill_opacity=1.0, default_fill="#f7f7f5", interactive=False,
+                        name="context").add_to(fmap)
+    data = feature_collection(spec.shapes, attainment_properties(spec.stats))
+    ChoroplethLayer(data, tooltip_fields=TOOLTIP, fit=view_bounds(spec.shapes)).add_to(fmap)
+    MapControl(legend_html(spec.title, list(ATTAINMENT_CLASSES) + [NO_QUOTA])).add_to(fmap)
+    return fmap
+
+
+def page_html(fmap: folium.Map) -> str:
+    """The standalone HTML of a map (what a browser downloads), for tests and benchmarks."""
+    return fmap.get_root().render()

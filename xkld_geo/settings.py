@@ -1,0 +1,129 @@
+"""Settings of XKLĐ-Geo, declared in one place with defaults and help.
+
+Each setting is read, in order, from the environment variable named in its declaration, then from
+``st.secrets`` (when the app runs under Streamlit and a secrets file defines it), then from its
+default. Nothing else in the code base reads ``os.environ`` for configuration.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from xkld_geo.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+"""The folder holding ``app.py``; relative defaults are resolved against it."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Declaration of one setting: its environment variable, default and help text."""
+
+    name: str
+    env: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+
+
+def _parse_date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise ConfigError(
+            f"Ngày '{value}' không hợp lệ; dùng dạng YYYY-MM-DD.", setting="today", value=value
+        ) from exc
+
+
+def _parse_optional_path(value: str) -> Path | None:
+    return Path(value).expanduser() if value else None
+
+
+def _parse_bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on", "có"}
+
+
+DECLARED: tuple[Setting, ...] = (
+    Setting("data_dir", "XKLD_DATA_DIR", None,
+            "Folder holding boundaries/ and stats/ (the staged public data). When unset: "
+            "data/ in the project if it has boundaries, else ../shared/data.",
+            _parse_optional_path),
+    Setting("db_path", "XKLD_DB", PROJECT_ROOT / "data" / "xkld.duckdb",
+            "The DuckDB file that holds boundaries, statistics, quotas and views.",
+            lambda v: Path(v).expanduser()),
+    Setting("demo_seed", "XKLD_DEMO_SEED", 2025,
+            "Seed of the demo generator used by `build` when the database has no statistics.", int),
+    Setting("today", "XKLD_TODAY", None,
+            "Date taken as 'today' (YYYY-MM-DD): the demo data runs to this month. Default: the clock.",
+            _parse_date),
+    Setting("query_timeout_s", "XKLD_QUERY_TIMEOUT", 30.0,
+            "Seconds after which a DuckDB query is interrupted.", float),
+    Setting("slow_query_ms", "XKLD_SLOW_QUERY_MS", 500.0,
+            "Queries slower than this are logged at WARNING level.", float),
+    Setting("offline_assets", "XKLD_OFFLINE_ASSETS", True,
+            "Serve Leaflet from the app's static/ folder (never a CDN).", _parse_bool),
+    Setting("static_url", "XKLD_STATIC_URL", "/app/static",
+            "URL prefix under which Streamlit serves the project's static/ folder.", str),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings; build with :func:`load_settings`."""
+
+    data_dir: Path | None
+    db_path: Path
+    demo_seed: int
+    today: dt.date | None
+    query_timeout_s: float
+    slow_query_ms: float
+    offline_assets: bool
+    static_url: str
+
+    @property
+    def effective_today(self) -> dt.date:
+        """The configured date, or the clock's date."""
+        return self.today or dt.date.today()
+
+
+def _streamlit_secrets() -> Mapping[str, Any]:
+    """``st.secrets`` when running under Streamlit with a secrets file, else an empty mapping."""
+    try:
+        import streamlit as st  # local import: only the UI layer needs Streamlit
+
+        return dict(st.secrets)
+    except Exception:  # no secrets file, or not under Streamlit
+        return {}
+
+
+def load_settings(environ: Mapping[str, str] | None = None,
+                  secrets: Mapping[str, Any] | None = None) -> Settings:
+    """Resolve every declared setting from the environment, then secrets, then its default."""
+    env = os.environ if environ is None else environ
+    sec = _streamlit_secrets() if secrets is None else secrets
+    values: dict[str, Any] = {}
+    for decl in DECLARED:
+        raw = env.get(decl.env)
+        if raw is None and decl.name in sec:
+            raw = str(sec[decl.name])
+        if raw is None:
+            values[decl.name] = decl.default
+            continue
+        try:
+            values[decl.name] = decl.parse(raw)
+        except ConfigError:
+            raise
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"Giá trị '{raw}' của {decl.env} không hợp lệ: {decl.help}",
+                              setting=decl.name, value=raw) from exc
+    assert {f.name for f in fields(Settings)} == set(values)
+    return Settings(**values)
+
+
+def describe() -> str:
+    """A table of every setting, its environment variable, default and help (for the README/CLI)."""
+    rows = [f"{d.env:22} {str(d.default):30} {d.help}" for d in DECLARED]
+    return "\n".join(rows)
