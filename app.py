@@ -1,4 +1,4 @@
-"""Tổng quan: quota attainment by province, or by commune within a chosen province."""
+"""Tổng quan (overview for leaders' meetings): attainment map, headline, ranking and trend."""
 from __future__ import annotations
 
 from xkld_geo import overview, ui
@@ -7,13 +7,14 @@ ui.setup_page("Tổng quan")
 
 
 def render() -> None:
-    """Read the year and province, build the overview, render it."""
-    ui.title("Xuất khẩu lao động: hoàn thành chỉ tiêu")
-    with ui.sidebar():
-        year = ui.year_select()
-        province = ui.province_select()
-    view = overview.build_overview(ui.connection(), year, province, ui.settings().static_url)
-    ui.render_overview(view, province)
+    """Read the controls, build the overview, render it."""
+    request = ui.overview_request()
+    present, _, _ = ui.presentation_controls()
+    if not present:
+        ui.title("Xuất khẩu lao động: tiến độ chỉ tiêu")
+    view = overview.build_overview(ui.connection(), request, ui.settings().static_url,
+                                   ui.settings().effective_today)
+    ui.render_overview(view, present)
 
 
 ui.guarded(render)

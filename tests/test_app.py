@@ -28,46 +28,76 @@ def _run(query: dict[str, str] | None = None) -> AppTest:
     return at.run()
 
 
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
 def test_national_overview(app_env: Settings) -> None:
     at = _run()
     assert not at.exception and not at.error
     assert at.selectbox(key="year").value == 2026
-    assert at.selectbox(key="province").value is None
-    labels = {m.label: m.value for m in at.metric}
+    assert at.selectbox(key="month").value == 3          # XKLD_TODAY is 15 March 2026
+    assert at.selectbox(key="province").value == ""
     con = db.open_connection(app_env.db_path, read_only=True)
-    quota, dep = con.execute("SELECT SUM(quota), SUM(departures) FROM v_attainment "
-                             "WHERE year = 2026 AND unit_level = 'province'").fetchone()
+    quota, dep = con.execute("""SELECT (SELECT SUM(quota) FROM quotas WHERE year = 2026 AND unit_level = 'commune'),
+        (SELECT SUM(departures) FROM departures WHERE year(month) = 2026)""").fetchone()
     con.close()
-    assert labels["Chỉ tiêu"] == metrics.fmt_int(quota)
-    assert labels["Đã xuất cảnh"] == metrics.fmt_int(dep)
+    assert _metrics(at)["Chỉ tiêu năm"] == metrics.fmt_int(quota)
+    assert _metrics(at)["Đã xuất cảnh (lũy kế)"] == metrics.fmt_int(dep)
     assert len(at.dataframe[0].value) == 2
     assert any("Dữ liệu minh họa" in m.value for m in at.markdown)
+    assert at.title[0].value.startswith("Xuất khẩu lao động")
 
 
-def test_choosing_a_province_shows_its_communes(app_env: Settings) -> None:
+def test_choosing_a_province_then_a_commune(app_env: Settings) -> None:
     at = _run()
     at.selectbox(key="province").set_value("99").run()
     assert not at.exception
     table = at.dataframe[0].value
     assert len(table) == 6 and set(table["Mã"]) == {f"99{i:03d}" for i in range(1, 7)}
-    assert at.query_params["unit"] == ["99"] or at.query_params["unit"] == "99"
-    assert any("Tỉnh Thử Nghiệm" in h.value for h in at.subheader)
-
-
-def test_url_reopens_the_same_view(app_env: Settings) -> None:
-    at = _run({"year": "2024", "unit": "98"})
-    assert at.selectbox(key="year").value == 2024
-    assert at.selectbox(key="province").value == "98"
+    assert at.query_params["unit"] in (["99"], "99")
+    at.selectbox(key="commune").set_value("99004").run()
+    assert at.query_params["unit"] in (["99004"], "99004")
+    assert "Xã Thử 4" in at.subheader[0].value
+    assert _metrics(at)["Xã/phường dưới 50% tiến độ"].endswith("/1")
+    at.button(key="crumb_0").click().run()              # "Toàn quốc ›" goes back up
+    assert at.selectbox(key="province").value == ""
     assert len(at.dataframe[0].value) == 2
 
 
+def test_url_reopens_the_same_view(app_env: Settings) -> None:
+    at = _run({"year": "2024", "month": "6", "unit": "99004"})
+    assert not at.exception
+    assert at.selectbox(key="year").value == 2024
+    assert at.selectbox(key="month").value == 6
+    assert at.selectbox(key="province").value == "99"
+    assert at.selectbox(key="commune").value == "99004"
+    assert "tháng 1–6/2024" in at.subheader[0].value
+
+
+def test_presentation_mode_from_url(app_env: Settings) -> None:
+    at = _run({"mode": "present", "unit": "98"})
+    assert not at.exception
+    assert at.toggle(key="present").value is True
+    assert not at.title                                  # the page title gives way to the map
+    assert any("stSidebar" in m.value for m in at.markdown)  # the CSS that hides the controls
+    at.button(key="exit_present").click().run()
+    assert at.toggle(key="present").value is False and at.title
+
+
+def test_indicator_switch(app_env: Settings) -> None:
+    at = _run({"unit": "99"})
+    at.radio(key="indicator").set_value("per_1000").run()
+    assert not at.exception
+
+
 @pytest.mark.parametrize("query", [{"unit": "../../etc/passwd"}, {"year": "2024; DROP TABLE quotas"},
-                                   {"unit": "x" * 5000}])
+                                   {"unit": "x" * 5000}, {"month": "13"}, {"unit": "99999"}])
 def test_hostile_url_parameters_fall_back_with_a_message(app_env: Settings, query: dict[str, str]) -> None:
     at = _run(query)
-    assert not at.exception
+    assert not at.exception and not at.error
     assert len(at.warning) == 1 and "không hợp lệ" in at.warning[0].value
-    assert at.selectbox(key="province").value is None
+    assert at.selectbox(key="province").value == ""
 
 
 def test_missing_database_shows_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -28,7 +28,7 @@ def tiny_con(tiny_db: Settings):
 
 
 def test_national_map_has_one_feature_per_province_and_no_cdn(tiny_con) -> None:
-    view = overview.build_overview(tiny_con, 2025, None, "/app/static")
+    view = overview.build_overview(tiny_con, overview.Request(2025, 12), "/app/static")
     html = _unescaped(maps.page_html(view.fmap))
     assert "/app/static/vendor/leaflet/leaflet.js" in html
     assert "/app/static/vendor/leaflet/leaflet.css" in html
@@ -42,15 +42,34 @@ def test_national_map_has_one_feature_per_province_and_no_cdn(tiny_con) -> None:
 
 
 def test_province_map_has_its_communes_and_context(tiny_con) -> None:
-    view = overview.build_overview(tiny_con, 2025, "99", "/app/static")
+    view = overview.build_overview(tiny_con, overview.Request(2025, 12, "99"), "/app/static")
     context, layer = _collections(maps.page_html(view.fmap))
     assert [f["properties"]["code"] for f in context["features"]] == ["98"]
     assert len(layer["features"]) == 6
-    stats = view.table.set_index("Mã")
+    stats = view.ranking.set_index("Mã")
     for feature in layer["features"]:
         props = feature["properties"]
-        assert props["quota"] == stats.loc[props["code"], "Chỉ tiêu"]
+        assert props["quota"] == stats.loc[props["code"], "Chỉ tiêu năm"]
+        assert props["departures"] == stats.loc[props["code"], "Đã xuất cảnh (lũy kế)"]
         assert props["fill"] == metrics.attainment_class(props["pct"]).colour
+
+
+def test_national_commune_map_has_province_outlines_on_top(tiny_con) -> None:
+    view = overview.build_overview(tiny_con, overview.Request(2025, 6, national_level="commune"),
+                                   "/app/static")
+    layer, overlay = _collections(maps.page_html(view.fmap))
+    assert len(layer["features"]) == 8 and len(overlay["features"]) == 2
+
+
+def test_per_1000_indicator_uses_its_own_classes(tiny_con) -> None:
+    view = overview.build_overview(tiny_con, overview.Request(2025, 12, "99", indicator="per_1000"),
+                                   "/app/static")
+    html = _unescaped(maps.page_html(view.fmap))
+    assert "Từ 8 trở lên" in html and "Dưới 50%" not in html
+    (_, layer) = _collections(html)
+    for feature in layer["features"]:
+        props = feature["properties"]
+        assert props["fill"] == maps.colour_for(props["per1000"], maps.PER_1000_CLASSES)
 
 
 def test_feature_collection_keeps_units_without_statistics() -> None:

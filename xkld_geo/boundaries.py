@@ -60,8 +60,9 @@ UNIT_COLUMNS = ["code", "name", "unit_type", "level", "parent_code", "era", "pop
 
 LOD_TOLERANCE: dict[str, tuple[float, int]] = {
     # lod -> (simplification tolerance in degrees, decimals kept in GeoJSON)
+    "outline": (0.02, 2),   # ~2 km: grey neighbouring provinces around a province view
     "coarse": (0.004, 3),   # ~400 m: the whole country at once
-    "fine": (0.0004, 4),    # ~40 m: one province's communes
+    "fine": (0.001, 4),     # ~100 m: one province's communes (a screen pixel is ~150 m there)
 }
 
 

@@ -11,6 +11,7 @@ Three choices keep a national commune map small and quick to build:
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -55,13 +56,13 @@ def feature_collection(shapes: pd.DataFrame, properties: pd.DataFrame | None = N
 
 
 def _plain(value: object) -> object:
-    """JSON-friendly scalar: numpy numbers to Python, floats rounded to one decimal."""
+    """JSON-friendly scalar: numpy numbers to Python, floats rounded to two decimals."""
     if value is None:
         return None
     if hasattr(value, "item"):
         value = value.item()  # type: ignore[union-attr]
     if isinstance(value, float):
-        return round(value, 1)
+        return round(value, 2)
     return value
 
 
@@ -168,19 +169,46 @@ def base_map(static_url: str, location: tuple[float, float] = VIETNAM_CENTER, zo
     return fmap
 
 
+PER_1000_CLASSES: tuple[ColourClass, ...] = (
+    # ColorBrewer YlGnBu (sequential, colour-blind safe)
+    ColourClass("lt1", "Dưới 1", -math.inf, "#ffffcc"),
+    ColourClass("1to2", "1–2", 1.0, "#a1dab4"),
+    ColourClass("2to4", "2–4", 2.0, "#41b6c4"),
+    ColourClass("4to8", "4–8", 4.0, "#2c7fb8"),
+    ColourClass("ge8", "Từ 8 trở lên", 8.0, "#253494"),
+)
+NO_DATA = ColourClass("none", "Không có số liệu", math.nan, "#bdbdbd")
+
+
+def colour_for(value: float | None, classes: tuple[ColourClass, ...] | None = None) -> str:
+    """Fill colour of a value in fixed classes (attainment classes by default)."""
+    if classes is None:
+        return attainment_class(value).colour
+    if value is None or pd.isna(value):
+        return NO_DATA.colour
+    chosen = classes[0]
+    for cls in classes:
+        if value >= cls.lower:
+            chosen = cls
+    return chosen.colour
+
+
 @dataclass(frozen=True)
 class ChoroplethSpec:
-    """What to draw: shapes, the attainment table joined on code, and the context outline."""
+    """What to draw: shapes, their properties (with ``fill``), context below, outlines above."""
 
-    shapes: pd.DataFrame           # code, name, geojson
-    stats: pd.DataFrame            # unit_code, quota, departures, attainment_pct
-    context: pd.DataFrame | None   # shapes drawn underneath as grey outlines (e.g. provinces)
+    shapes: pd.DataFrame              # code, name, geojson (+ center_lon, xmin.. for the view)
+    properties: pd.DataFrame          # indexed by code: quota, departures, pct, change, per1000, fill
+    context: pd.DataFrame | None      # grey neighbours drawn underneath (e.g. other provinces)
     title: str
     demo: bool = True
+    overlay: pd.DataFrame | None = None   # outlines drawn on top (province borders over communes)
+    classes: str = "attainment"           # legend: "attainment" or "per_1000"
 
 
-TOOLTIP = (("quota", "Chỉ tiêu", ""), ("departures", "Đã xuất cảnh", ""), ("pct", "Đạt", "%"))
-
+TOOLTIP = (("quota", "Chỉ tiêu năm", ""), ("departures", "Đã xuất cảnh", ""),
+           ("pct", "Đạt tiến độ", "%"), ("change", "So cùng kỳ năm trước", "%"),
+           ("per1000", "Trên 1.000 người LĐ", ""))
 
 MAINLAND_MAX_LON = 110.0
 """Hoàng Sa and Trường Sa lie east of this; a view fitted to them would shrink the mainland."""
@@ -196,27 +224,22 @@ def view_bounds(shapes: pd.DataFrame) -> list[list[float]] | None:
             [round(float(near["ymax"].max()), 4), round(float(near["xmax"].max()), 4)]]
 
 
-def attainment_properties(stats: pd.DataFrame) -> pd.DataFrame:
-    """Per-unit properties for the map: quota, departures, % and fill colour, indexed by code."""
-    props = pd.DataFrame({
-        "quota": stats["quota"].to_numpy(),
-        "departures": stats["departures"].to_numpy(),
-        "pct": stats["attainment_pct"].to_numpy(),
-    }, index=stats["unit_code"].to_numpy())
-    props["fill"] = [attainment_class(p).colour for p in props["pct"]]
-    return props
-
-
-def attainment_map(spec: ChoroplethSpec, static_url: str) -> folium.Map:
-    """A choropleth of quota attainment with a legend, tooltips and context outlines."""
+def choropleth_map(spec: ChoroplethSpec, static_url: str) -> folium.Map:
+    """A choropleth with a legend, tooltips, grey context below and outlines above."""
     fmap = base_map(static_url, demo=spec.demo)
     if spec.context is not None and len(spec.context):
         ChoroplethLayer(feature_collection(spec.context), stroke="#8a8a8a", weight=1.0,
                         fill_opacity=1.0, default_fill="#f7f7f5", interactive=False,
                         name="context").add_to(fmap)
-    data = feature_collection(spec.shapes, attainment_properties(spec.stats))
-    ChoroplethLayer(data, tooltip_fields=TOOLTIP, fit=view_bounds(spec.shapes)).add_to(fmap)
-    MapControl(legend_html(spec.title, list(ATTAINMENT_CLASSES) + [NO_QUOTA])).add_to(fmap)
+    data = feature_collection(spec.shapes, spec.properties)
+    weight = 0.3 if len(spec.shapes) > 1000 else 0.6
+    ChoroplethLayer(data, tooltip_fields=TOOLTIP, weight=weight, fit=view_bounds(spec.shapes)).add_to(fmap)
+    if spec.overlay is not None and len(spec.overlay):
+        ChoroplethLayer(feature_collection(spec.overlay), stroke="#333333", weight=1.0,
+                        fill_opacity=0.0, interactive=False, name="overlay").add_to(fmap)
+    classes = (list(PER_1000_CLASSES) + [NO_DATA] if spec.classes == "per_1000"
+               else list(ATTAINMENT_CLASSES) + [NO_QUOTA])
+    MapControl(legend_html(spec.title, classes)).add_to(fmap)
     return fmap
 
 

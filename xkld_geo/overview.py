@@ -1,53 +1,206 @@
-"""The overview: attainment by province, or by commune within one province, for a year.
+"""The overview leaders open in meetings: attainment map, headline, ranking and trend.
 
-One function assembles everything the home page shows, so the page itself only wires widgets.
+One request (year, month, unit, indicator) gives one :class:`Overview`; the page only wires widgets
+to :func:`build_overview` and renders what comes back. Figures are year-to-date up to the chosen
+month and coloured against the *expected-by-now* pace (quota × months elapsed / 12), so a commune on
+pace is not shown as failing in March.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, field
 
 import duckdb
 import folium
+import numpy as np
 import pandas as pd
 
 from xkld_geo import maps, metrics, queries
+from xkld_geo.errors import QueryError
+
+INDICATORS = {"attainment": "Tỷ lệ đạt tiến độ chỉ tiêu",
+              "per_1000": "Số người đi trên 1.000 người trong tuổi lao động"}
+NATIONAL_LEVELS = {"province": "Theo tỉnh/thành", "commune": "Theo xã/phường (cả nước)"}
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the user asked to see."""
+
+    year: int
+    month: int
+    province: str | None = None
+    commune: str | None = None
+    indicator: str = "attainment"
+    national_level: str = "province"
+
+    def __post_init__(self) -> None:
+        queries.check_choice("chỉ số", self.indicator, INDICATORS)
+        queries.check_choice("cấp hiển thị", self.national_level, NATIONAL_LEVELS)
+        queries.check_choice("tháng", self.month, range(1, 13))
+        queries.check_code("tỉnh", self.province, 2)
+        queries.check_code("xã", self.commune, 5)
+        if self.commune and not self.province:
+            raise QueryError("Chọn xã cần chọn tỉnh trước.", field="xã", value=self.commune,
+                             allowed="một xã của tỉnh đã chọn")
+
+
+@dataclass(frozen=True)
+class PeriodHeadline:
+    """Headline numbers of the selection for the period."""
+
+    quota: int
+    ytd: int
+    attainment_pct: float | None     # ytd / full-year quota
+    pace_pct: float | None           # ytd / expected by now
+    projected: int                   # year-end at the current pace
+    projected_pct: float | None
+    communes: int
+    communes_below_50: int           # below 50% of the expected-by-now figure
 
 
 @dataclass(frozen=True)
 class Overview:
-    """What the overview page renders."""
+    """Everything the overview page renders."""
 
-    year: int
-    province_code: str | None
+    request: Request
     title: str
-    headline: metrics.Headline
-    table: pd.DataFrame
+    period_label: str
+    breadcrumbs: list[tuple[str, str | None, str | None]]   # (label, province, commune)
+    headline: PeriodHeadline
+    ranking: pd.DataFrame
+    trend: pd.DataFrame
     fmap: folium.Map
+    map_spec: maps.ChoroplethSpec
     demo: bool
+    unit_names: dict[str, str] = field(default_factory=dict)
 
 
-TABLE_COLUMNS = {"unit_code": "Mã", "unit_name": "Tên", "quota": "Chỉ tiêu",
-                 "departures": "Đã xuất cảnh", "attainment_pct": "Đạt (%)"}
-
-
-def build_overview(con: duckdb.DuckDBPyConnection, year: int, province_code: str | None,
-                   static_url: str) -> Overview:
-    """Attainment map, table and headline for all provinces, or one province's communes."""
-    is_demo = queries.meta(con).get("contains_demo") == "true"
-    if province_code is None:
-        stats = queries.attainment(con, year, "province")
-        shapes = queries.shapes(con, "2025", "province", "coarse")
-        context = None
-        title = f"Tỷ lệ hoàn thành chỉ tiêu {year} theo tỉnh/thành"
+def enrich(rows: pd.DataFrame, year: int, month: int, elapsed: float) -> pd.DataFrame:
+    """Add pace, %, projection, change vs last year, rate per 1,000 and rank change."""
+    out = rows.copy()
+    quota = out["quota"].astype(float)
+    out["expected"] = quota * elapsed / 12.0
+    out["pace_pct"] = np.where(out["expected"] > 0, 100.0 * out["ytd"] / out["expected"].where(out["expected"] > 0), np.nan)
+    out["attainment_pct"] = np.where(quota > 0, 100.0 * out["ytd"] / quota.where(quota > 0), np.nan)
+    out["projected"] = (out["ytd"] * 12.0 / elapsed).round() if elapsed > 0 else 0.0
+    last = out["ytd_last_year"].astype(float)
+    out["change_pct"] = np.where(last > 0, 100.0 * (out["ytd"] - last) / last.where(last > 0), np.nan)
+    working_age = out["population"].astype(float) * metrics.WORKING_AGE_SHARE
+    out["per_1000"] = np.where(working_age > 0, 1000.0 * out["ytd"] / working_age.where(working_age > 0), np.nan)
+    out["rank"] = _rank(out["pace_pct"])
+    if month > 1:
+        prev_expected = quota * (month - 1) / 12.0
+        prev_pct = np.where(prev_expected > 0, 100.0 * out["ytd_prev_month"] / prev_expected.where(prev_expected > 0), np.nan)
+        out["rank_change"] = _rank(pd.Series(prev_pct, index=out.index)) - out["rank"]
     else:
-        stats = queries.attainment(con, year, "commune", province_code)
-        shapes = queries.shapes(con, "2025", "commune", "fine", province_code)
-        context = queries.shapes(con, "2025", "province", "coarse")
-        context = context[context["code"] != province_code]
-        name = queries.unit(con, province_code)["name"].iloc[0]
-        title = f"Tỷ lệ hoàn thành chỉ tiêu {year}: các xã/phường của {name}"
-    fmap = maps.attainment_map(
-        maps.ChoroplethSpec(shapes, stats, context, f"Đạt chỉ tiêu {year}", is_demo), static_url)
-    table = (stats[list(TABLE_COLUMNS)].sort_values("attainment_pct", ascending=False)
-             .rename(columns=TABLE_COLUMNS).reset_index(drop=True))
-    return Overview(year, province_code, title, metrics.headline(stats), table, fmap, is_demo)
+        out["rank_change"] = np.nan
+    return out
+
+
+def _rank(pct: pd.Series) -> pd.Series:
+    """Emulation rank: 1 = highest %, ties share the best rank, units without a quota last."""
+    return pct.rank(ascending=False, method="min", na_option="bottom").astype("Int64")
+
+
+RANKING_COLUMNS = {
+    "rank": "Hạng", "rank_change": "± hạng so tháng trước", "unit_code": "Mã", "unit_name": "Tên",
+    "quota": "Chỉ tiêu năm", "ytd": "Đã xuất cảnh (lũy kế)", "expected": "Cần đạt đến nay",
+    "pace_pct": "Đạt tiến độ (%)", "attainment_pct": "Đạt chỉ tiêu năm (%)",
+    "projected": "Dự báo cả năm", "ytd_last_year": "Cùng kỳ năm trước",
+    "change_pct": "So cùng kỳ (%)", "per_1000": "Trên 1.000 người LĐ",
+}
+
+
+def ranking_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """The thi đua ranking, best first, with Vietnamese column names."""
+    table = rows.sort_values(["rank", "unit_code"])[list(RANKING_COLUMNS)].rename(columns=RANKING_COLUMNS)
+    table["Cần đạt đến nay"] = table["Cần đạt đến nay"].round()
+    return table.reset_index(drop=True)
+
+
+def period_headline(rows: pd.DataFrame, communes: pd.DataFrame, elapsed: float) -> PeriodHeadline:
+    """Totals over the selection; the below-50% count is over its communes."""
+    quota = int(rows["quota"].fillna(0).sum())
+    ytd = int(rows["ytd"].fillna(0).sum())
+    projected = int(round(metrics.projected_year_end(ytd, elapsed)))
+    below = int((communes["pace_pct"].notna() & (communes["pace_pct"] < 50)).sum())
+    return PeriodHeadline(quota, ytd, metrics.attainment_pct(ytd, quota),
+                          metrics.pace_pct(ytd, quota, elapsed), projected,
+                          metrics.attainment_pct(projected, quota), len(communes), below)
+
+
+def trend_table(monthly: pd.DataFrame, quota: int, month: int) -> pd.DataFrame:
+    """Cumulative departures this year (to ``month``) and last year against the pace line."""
+    out = pd.DataFrame({"Tháng": monthly["month"].astype(int)})
+    this_year = monthly["this_year"].astype(float).cumsum()
+    out["Năm nay (lũy kế)"] = this_year.where(out["Tháng"] <= month)
+    out["Năm trước (lũy kế)"] = monthly["last_year"].astype(float).cumsum()
+    out["Tiến độ cần đạt"] = [metrics.pace(quota, m) for m in out["Tháng"]]
+    return out.set_index("Tháng")
+
+
+def map_properties(rows: pd.DataFrame, indicator: str) -> pd.DataFrame:
+    """Map feature properties (tooltip values and fill colour) indexed by unit code."""
+    props = pd.DataFrame({"quota": rows["quota"].to_numpy(), "departures": rows["ytd"].to_numpy(),
+                          "pct": rows["pace_pct"].round(1).to_numpy(),
+                          "change": rows["change_pct"].round(1).to_numpy(),
+                          "per1000": rows["per_1000"].round(2).to_numpy()},
+                         index=rows["unit_code"].to_numpy())
+    classes = maps.PER_1000_CLASSES if indicator == "per_1000" else None
+    value = props["per1000"] if indicator == "per_1000" else props["pct"]
+    props["fill"] = [maps.colour_for(v, classes) for v in value]
+    return props
+
+
+def build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url: str,
+                   today: dt.date | None = None) -> Overview:
+    """Assemble map, headline, ranking and trend for one request."""
+    r = request
+    is_demo = queries.meta(con).get("contains_demo") == "true"
+    elapsed = metrics.months_elapsed(r.year, r.month, today)
+    names = dict(zip(*queries.provinces(con)[["code", "name"]].to_numpy().T))
+    communes = enrich(queries.period_attainment(con, r.year, r.month, "commune", r.province),
+                      r.year, r.month, elapsed)
+    if r.province is None and r.national_level == "province":
+        rows = enrich(queries.period_attainment(con, r.year, r.month, "province"), r.year, r.month, elapsed)
+        shapes = queries.shapes(con, "2025", "province", "coarse")
+        context, overlay = None, None
+    elif r.province is None:
+        rows = communes
+        shapes = queries.shapes(con, "2025", "commune", "coarse")
+        context, overlay = None, queries.shapes(con, "2025", "province", "coarse")
+    else:
+        if r.province not in names:
+            raise QueryError(f"Không có tỉnh mã {r.province}.", field="tỉnh", value=r.province,
+                             allowed=sorted(names))
+        rows = communes
+        shapes = queries.shapes(con, "2025", "commune", "fine", r.province)
+        context = queries.shapes(con, "2025", "province", "outline")
+        context, overlay = context[context["code"] != r.province], None
+    selection = rows
+    commune_names = dict(zip(communes["unit_code"], communes["unit_name"]))
+    if r.commune is not None:
+        if r.commune not in commune_names:
+            raise QueryError(f"Xã mã {r.commune} không thuộc tỉnh đã chọn.", field="xã",
+                             value=r.commune, allowed="một xã của tỉnh đã chọn")
+        selection = communes[communes["unit_code"] == r.commune]
+    period = f"tháng 1–{r.month}/{r.year}" if r.month < 12 else f"năm {r.year}"
+    place = ("cả nước" if r.province is None else names[r.province]) if r.commune is None else \
+        f"{commune_names[r.commune]} ({names[r.province]})"
+    legend_title = (f"Đạt tiến độ đến T{r.month}/{r.year}" if r.indicator == "attainment"
+                    else f"Người đi / 1.000 người LĐ, {period}")
+    spec = maps.ChoroplethSpec(shapes, map_properties(rows, r.indicator), context, legend_title,
+                               is_demo, overlay=overlay,
+                               classes="per_1000" if r.indicator == "per_1000" else "attainment")
+    crumbs: list[tuple[str, str | None, str | None]] = [("Toàn quốc", None, None)]
+    if r.province:
+        crumbs.append((names[r.province], r.province, None))
+    if r.commune:
+        crumbs.append((commune_names[r.commune], r.province, r.commune))
+    monthly = queries.monthly_departures(con, r.year, r.province, r.commune)
+    head = period_headline(selection, communes if r.commune is None else selection, elapsed)
+    return Overview(r, f"Xuất khẩu lao động {place}, {period}", period, crumbs, head,
+                    ranking_table(rows), trend_table(monthly, head.quota, r.month),
+                    maps.choropleth_map(spec, static_url), spec, is_demo,
+                    names | commune_names)

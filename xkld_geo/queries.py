@@ -15,7 +15,7 @@ from xkld_geo.errors import QueryError
 
 LEVELS = ("province", "commune")
 ERAS = ("2025", "pre2025")
-LODS = ("coarse", "fine")
+LODS = ("outline", "coarse", "fine")
 
 
 def check_choice(field: str, value: object, allowed: Iterable[object]) -> None:
@@ -96,3 +96,88 @@ def national_totals(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return db.run(con, "national_totals", """
         SELECT CAST(year(month) AS INTEGER) AS year, market, SUM(departures) AS departures
         FROM departures GROUP BY ALL ORDER BY year, market""")
+
+
+_PERIOD_COMMUNES = """
+WITH cur AS (
+    SELECT commune_code,
+           SUM(departures) FILTER (WHERE month < make_date($year, $month, 1) + INTERVAL 1 MONTH) AS ytd,
+           SUM(departures) FILTER (WHERE month < make_date($year, $month, 1)) AS ytd_prev_month
+    FROM departures
+    WHERE month >= make_date($year, 1, 1) AND month < make_date($year + 1, 1, 1)
+    GROUP BY 1
+), last AS (
+    SELECT commune_code, SUM(departures) AS ytd_last_year
+    FROM departures
+    WHERE month >= make_date($year - 1, 1, 1) AND month < make_date($year - 1, $month, 1) + INTERVAL 1 MONTH
+    GROUP BY 1
+), communes AS (
+    SELECT c.commune_code AS unit_code, c.commune_name AS unit_name, c.province_code,
+           c.population, q.quota,
+           COALESCE(cur.ytd, 0) AS ytd, COALESCE(cur.ytd_prev_month, 0) AS ytd_prev_month,
+           COALESCE(last.ytd_last_year, 0) AS ytd_last_year
+    FROM v_communes c
+    LEFT JOIN quotas q ON q.year = $year AND q.unit_level = 'commune' AND q.unit_code = c.commune_code
+    LEFT JOIN cur ON cur.commune_code = c.commune_code
+    LEFT JOIN last ON last.commune_code = c.commune_code
+    WHERE $province IS NULL OR c.province_code = $province
+)
+"""
+
+
+def period_attainment(con: duckdb.DuckDBPyConnection, year: int, month: int, level: str,
+                      province_code: str | None = None) -> pd.DataFrame:
+    """Year-to-date figures per unit up to ``month`` of ``year``.
+
+    Columns: unit_code, unit_name, province_code, population, quota (NULL: none), ytd (departures
+    to the end of ``month``), ytd_prev_month (to the end of the month before), ytd_last_year (the
+    same months of the year before).
+    """
+    check_choice("cấp", level, LEVELS)
+    check_code("tỉnh", province_code, 2)
+    check_choice("tháng", int(month), range(1, 13))
+    params = {"year": int(year), "month": int(month), "province": province_code}
+    if level == "commune":
+        return db.run(con, "period_attainment_commune",
+                      _PERIOD_COMMUNES + "SELECT * FROM communes ORDER BY unit_code", params)
+    return db.run(con, "period_attainment_province", _PERIOD_COMMUNES + """
+        SELECT p.code AS unit_code, p.name AS unit_name, p.code AS province_code,
+               SUM(c.population) AS population, SUM(c.quota) AS quota, SUM(c.ytd) AS ytd,
+               SUM(c.ytd_prev_month) AS ytd_prev_month, SUM(c.ytd_last_year) AS ytd_last_year
+        FROM communes c
+        JOIN admin_units p ON p.era = '2025' AND p.level = 'province' AND p.code = c.province_code
+        GROUP BY ALL ORDER BY unit_code""", params)
+
+
+def monthly_departures(con: duckdb.DuckDBPyConnection, year: int, province_code: str | None = None,
+                       commune_code: str | None = None) -> pd.DataFrame:
+    """Departures per month number (1–12) of ``year`` and of the year before, for a selection.
+
+    Columns: month (1–12), this_year, last_year. Months without data are 0.
+    """
+    check_code("tỉnh", province_code, 2)
+    check_code("xã", commune_code, 5)
+    return db.run(con, "monthly_departures", """
+        WITH sel AS (
+            SELECT d.month, d.departures FROM departures d
+            JOIN v_communes c ON c.commune_code = d.commune_code
+            WHERE d.month >= make_date($year - 1, 1, 1) AND d.month < make_date($year + 1, 1, 1)
+              AND ($province IS NULL OR c.province_code = $province)
+              AND ($commune IS NULL OR c.commune_code = $commune)
+        )
+        SELECT m.m AS month,
+               COALESCE(SUM(s.departures) FILTER (WHERE year(s.month) = $year), 0) AS this_year,
+               COALESCE(SUM(s.departures) FILTER (WHERE year(s.month) = $year - 1), 0) AS last_year
+        FROM range(1, 13) m(m)
+        LEFT JOIN sel s ON month(s.month) = m.m
+        GROUP BY m.m ORDER BY m.m""",
+                  {"year": int(year), "province": province_code, "commune": commune_code})
+
+
+def last_data_month(con: duckdb.DuckDBPyConnection, year: int) -> int:
+    """The last month of ``year`` with any departures recorded (12 for a finished year, 0 if none)."""
+    df = db.run(con, "last_data_month", """
+        SELECT COALESCE(max(month(month)), 0) AS m FROM departures
+        WHERE month >= make_date($year, 1, 1) AND month < make_date($year + 1, 1, 1)""",
+                {"year": int(year)})
+    return int(df["m"].iloc[0])

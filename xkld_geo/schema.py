@@ -9,7 +9,7 @@ import duckdb
 
 from xkld_geo import db
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS dataset_meta (
@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS unit_shapes (
     era VARCHAR NOT NULL,
     level VARCHAR NOT NULL,
     code VARCHAR NOT NULL,
-    lod VARCHAR NOT NULL CHECK (lod IN ('coarse', 'fine')),
+    lod VARCHAR NOT NULL CHECK (lod IN ('outline', 'coarse', 'fine')),
     geojson VARCHAR NOT NULL,       -- compact GeoJSON geometry, coordinates rounded per LOD
     PRIMARY KEY (era, level, code, lod)
 );

@@ -1,7 +1,8 @@
-"""Streamlit glue shared by every page: connection, caching, errors, labels, common widgets.
+"""Streamlit glue shared by every page: connection, errors, labels, common widgets, rendering.
 
 This is the only module of the library that imports streamlit; pages call it to read inputs and
-render, and call the rest of ``xkld_geo`` for everything else.
+render, and call the rest of ``xkld_geo`` for everything else. Selections mirror the URL (``year``,
+``month``, ``unit``, ``mode``) so any view can be bookmarked and reopened exactly.
 """
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import logging
 from typing import Any, Callable, TypeVar
 
 import duckdb
+import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from xkld_geo import DEMO_LABEL, db, metrics, queries
+from xkld_geo import DEMO_LABEL, db, export, metrics, overview, queries
 from xkld_geo.errors import XkldError
 from xkld_geo.settings import Settings, load_settings
 
@@ -24,6 +26,16 @@ PAGE_CSS = """
 [data-testid="stMetricValue"] { font-size: 2.1rem; }
 .xkld-demo-badge { background:#fff3cd; color:#664d03; border:1px solid #e0c36a; border-radius:6px;
   padding:2px 10px; font-weight:600; display:inline-block; }
+</style>
+"""
+PRESENT_CSS = """
+<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
+[data-testid="stToolbar"], .xkld-controls { display: none !important; }
+html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
+h1 { font-size: 2.6rem !important; } h2, h3 { font-size: 2rem !important; }
+[data-testid="stMetricValue"] { font-size: 3.2rem; } [data-testid="stMetricLabel"] p { font-size: 1.3rem; }
+.block-container { padding-top: 1rem; max-width: 100%; }
 </style>
 """
 
@@ -41,7 +53,7 @@ def connection() -> duckdb.DuckDBPyConnection:
 
 
 def setup_page(title: str) -> None:
-    """Page config, the shared CSS, and the sidebar caption."""
+    """Page config and the shared CSS."""
     st.set_page_config(page_title=f"{title} · XKLĐ-Geo", page_icon="🗺️", layout="wide")
     st.markdown(PAGE_CSS, unsafe_allow_html=True)
 
@@ -64,73 +76,6 @@ def demo_badge(is_demo: bool) -> None:
                     "không phải số liệu thật của xã.", unsafe_allow_html=True)
 
 
-def headline(h: metrics.Headline, unit_label: str) -> None:
-    """The headline numbers in large type."""
-    cols = st.columns(4)
-    cols[0].metric("Chỉ tiêu", metrics.fmt_int(h.quota))
-    cols[1].metric("Đã xuất cảnh", metrics.fmt_int(h.departures))
-    cols[2].metric("Tỷ lệ hoàn thành", metrics.fmt_pct(h.attainment_pct))
-    cols[3].metric(f"{unit_label} dưới 50%", f"{h.units_below_50}/{h.units}")
-
-
-def _from_query(name: str, options: list[Any], parse: Callable[[str], Any]) -> int:
-    """Index of the option named by the URL query parameter ``name``, else 0.
-
-    A value that is not one of the options is ignored with a warning, so a mistyped or hostile
-    bookmark opens the default view instead of failing.
-    """
-    raw = st.query_params.get(name)
-    if raw is None:
-        return 0
-    try:
-        value = parse(raw)
-    except (TypeError, ValueError):
-        value = object()
-    if value in options:
-        return options.index(value)
-    st.warning(f"Tham số '{name}' trong địa chỉ không hợp lệ ({str(raw)[:40]}); dùng mặc định.")
-    return 0
-
-
-def _to_query(name: str, value: Any) -> None:
-    """Mirror a selection into the URL so the view can be bookmarked."""
-    if value is None:
-        if name in st.query_params:
-            del st.query_params[name]
-    elif st.query_params.get(name) != str(value):
-        st.query_params[name] = str(value)
-
-
-def year_select(key: str = "year") -> int:
-    """Year selector over the years that have quotas (URL parameter ``year``)."""
-    years = queries.years(connection())
-    if not years:
-        raise XkldError("Cơ sở dữ liệu chưa có chỉ tiêu nào. Hãy chạy: python -m xkld_geo build")
-    index = _from_query("year", years, int) if key not in st.session_state else 0
-    year = int(st.selectbox("Năm", years, index=index, key=key))
-    _to_query("year", year)
-    return year
-
-
-def province_select(key: str = "province") -> str | None:
-    """Province selector, first option the whole country (URL parameter ``unit``)."""
-    provinces = queries.provinces(connection())
-    options: list[str | None] = [None] + list(provinces["code"])
-    names = dict(zip(provinces["code"], provinces["name"]))
-    index = _from_query("unit", options, str) if key not in st.session_state else 0
-    code = st.selectbox("Tỉnh/thành", options, index=index, key=key,
-                        format_func=lambda c: "Toàn quốc (34 tỉnh/thành)" if c is None else names[c])
-    _to_query("unit", code)
-    return code
-
-
-def show_map(fmap: Any, key: str, height: int = 620) -> dict[str, Any] | None:
-    """Render a folium map; only clicks on shapes are sent back (no rerun on pan or zoom)."""
-    return st_folium(fmap, key=key, height=height, use_container_width=True,
-                     returned_objects=["last_active_drawing"])
-
-
-
 def sidebar() -> Any:
     """The sidebar container, for ``with ui.sidebar():``."""
     return st.sidebar
@@ -141,11 +86,230 @@ def title(text: str) -> None:
     st.title(text)
 
 
-def render_overview(view: Any, province: str | None) -> None:
-    """Render an :class:`xkld_geo.overview.Overview`: badge, headline, map and table."""
+# --- URL <-> widgets ---------------------------------------------------------------------------
+
+def _query_value(name: str, options: list[Any], parse: Callable[[str], Any]) -> Any:
+    """The option named by URL parameter ``name`` (None when absent or not an option).
+
+    A value that is not an option is ignored with a warning, so a mistyped or hostile bookmark
+    opens the default view instead of failing.
+    """
+    raw = st.query_params.get(name)
+    if raw is None:
+        return None
+    try:
+        value = parse(raw)
+    except (TypeError, ValueError):
+        value = object()
+    if value in options:
+        return value
+    st.warning(f"Tham số '{name}' trong địa chỉ không hợp lệ ({str(raw)[:40]}); dùng mặc định.")
+    return None
+
+
+def _to_query(name: str, value: Any) -> None:
+    """Mirror a selection into the URL so the view can be bookmarked."""
+    if value is None or value is False:
+        if name in st.query_params:
+            del st.query_params[name]
+    elif st.query_params.get(name) != str(value):
+        st.query_params[name] = str(value)
+
+
+def _select(label: str, options: list[Any], key: str, url: str | None = None,
+            parse: Callable[[str], Any] = str, default: int = 0, **kwargs: Any) -> Any:
+    """A selectbox whose first value may come from URL parameter ``url`` and is written back."""
+    if key not in st.session_state:
+        from_url = _query_value(url, options, parse) if url else None
+        st.session_state[key] = from_url if from_url is not None else options[default]
+    elif st.session_state[key] not in options:
+        st.session_state[key] = options[default]
+    value = st.selectbox(label, options, key=key, **kwargs)
+    if url:
+        _to_query(url, value)
+    return value
+
+
+def apply_pending() -> None:
+    """Apply a selection made by a map click, breadcrumb or rotation before widgets are drawn."""
+    pending = st.session_state.pop("_pending", None)
+    if pending:
+        st.session_state.update(pending)
+
+
+def _set_unit(province: str | None, commune: str | None) -> None:
+    st.session_state["_pending"] = {"province": province or "", "commune": commune or ""}
+
+
+def _unit_from_url(con: duckdb.DuckDBPyConnection) -> None:
+    """On first load, URL ``unit`` may name a province (2 digits) or a commune (5 digits)."""
+    if "province" in st.session_state or "unit" not in st.query_params:
+        return
+    raw = str(st.query_params.get("unit"))
+    found = queries.unit(con, raw) if len(raw) in (2, 5) and raw.isdigit() else pd.DataFrame()
+    if len(found) and found["level"].iloc[0] == "province":
+        st.session_state["province"] = raw
+    elif len(found) and found["level"].iloc[0] == "commune":
+        st.session_state["province"] = found["parent_code"].iloc[0]
+        st.session_state["commune"] = raw
+    else:
+        st.warning(f"Tham số 'unit' trong địa chỉ không hợp lệ ({raw[:40]}); dùng mặc định.")
+
+
+def overview_request() -> overview.Request:
+    """Read every overview control (sidebar + URL) into a :class:`overview.Request`."""
+    con = connection()
+    apply_pending()
+    _unit_from_url(con)
+    years = queries.years(con)
+    if not years:
+        raise XkldError("Cơ sở dữ liệu chưa có chỉ tiêu nào. Hãy chạy: python -m xkld_geo build")
+    with st.sidebar:
+        year = int(_select("Năm", years, "year", "year", int))
+        last = queries.last_data_month(con, year) or 12
+        months = list(range(1, last + 1))
+        month = int(_select("Lũy kế đến tháng", months, "month", "month", int, default=len(months) - 1))
+        provinces = queries.provinces(con)
+        names = dict(zip(provinces["code"], provinces["name"]))
+        # "" stands for "all": a selectbox shows None as an empty placeholder
+        province = _select("Tỉnh/thành", [""] + list(provinces["code"]), "province",
+                           format_func=lambda c: names.get(c, "Toàn quốc")) or None
+        commune = None
+        if province:
+            communes = queries.period_attainment(con, year, month, "commune", province)
+            cnames = dict(zip(communes["unit_code"], communes["unit_name"]))
+            commune = _select("Xã/phường", [""] + sorted(cnames, key=cnames.get), "commune",
+                              format_func=lambda c: cnames.get(c, "Tất cả")) or None
+        _to_query("unit", commune or province)
+        indicator = st.radio("Chỉ số tô màu", list(overview.INDICATORS), key="indicator",
+                             format_func=overview.INDICATORS.get)
+        level = "province"
+        if province is None:
+            level = st.radio("Bản đồ cả nước", list(overview.NATIONAL_LEVELS), key="national_level",
+                             format_func=overview.NATIONAL_LEVELS.get)
+    return overview.Request(year, month, province, commune, indicator, level)
+
+
+# --- presentation mode ---------------------------------------------------------------------------
+
+def presentation_controls() -> tuple[bool, list[str], int]:
+    """The presentation toggle (URL ``mode=present``) and the optional rotation list."""
+    if "present" not in st.session_state:
+        st.session_state["present"] = st.query_params.get("mode") == "present"
+    with st.sidebar:
+        present = st.toggle("Chế độ trình chiếu", key="present")
+        provinces = queries.provinces(connection())
+        names = dict(zip(provinces["code"], provinces["name"]))
+        cycle = st.multiselect("Luân phiên các tỉnh", list(provinces["code"]), key="cycle",
+                               format_func=names.get)
+        every = int(st.number_input("Mỗi (giây)", min_value=5, max_value=600, value=20, step=5,
+                                    key="cycle_every"))
+    _to_query("mode", "present" if present else None)
+    if present:
+        st.markdown(PRESENT_CSS, unsafe_allow_html=True)
+        if st.button("✕ Thoát trình chiếu", key="exit_present"):
+            st.session_state["_pending"] = {"present": False}
+            st.rerun()
+        if cycle:
+            _rotation(cycle, every)
+    return present, cycle, every
+
+
+def _rotation(cycle: list[str], every: int) -> None:
+    """Every ``every`` seconds move the view to the next unit of ``cycle``."""
+    @st.fragment(run_every=every)
+    def tick() -> None:
+        count = st.session_state.get("_cycle_tick", -1) + 1
+        st.session_state["_cycle_tick"] = count
+        if count == 0:
+            return  # the first run only draws; move on at the next tick
+        index = st.session_state.get("_cycle_index", -1) + 1
+        st.session_state["_cycle_index"] = index
+        _set_unit(cycle[index % len(cycle)], None)
+        st.rerun(scope="app")
+    tick()
+
+
+# --- rendering ------------------------------------------------------------------------------------
+
+def breadcrumbs(view: overview.Overview) -> None:
+    """Clickable path back up: Toàn quốc › province › commune."""
+    cols = st.columns(len(view.breadcrumbs) + 4)
+    for i, (label, province, commune) in enumerate(view.breadcrumbs):
+        last = i == len(view.breadcrumbs) - 1
+        if cols[i].button(label if last else f"{label} ›", key=f"crumb_{i}", disabled=last):
+            _set_unit(province, commune)
+            st.rerun()
+
+
+def period_headline(h: overview.PeriodHeadline) -> None:
+    """Five headline numbers in large type."""
+    cols = st.columns(5)
+    cols[0].metric("Chỉ tiêu năm", metrics.fmt_int(h.quota))
+    cols[1].metric("Đã xuất cảnh (lũy kế)", metrics.fmt_int(h.ytd),
+                   help="Tỷ lệ so chỉ tiêu cả năm: " + metrics.fmt_pct(h.attainment_pct))
+    cols[2].metric("Đạt tiến độ", metrics.fmt_pct(h.pace_pct),
+                   help="So với số cần đạt đến nay = chỉ tiêu × số tháng đã qua / 12")
+    cols[3].metric("Dự báo cả năm", metrics.fmt_int(h.projected),
+                   delta=metrics.fmt_pct(h.projected_pct) + " chỉ tiêu", delta_color="off")
+    cols[4].metric("Xã/phường dưới 50% tiến độ", f"{h.communes_below_50}/{h.communes}")
+
+
+def _map_clicks(view: overview.Overview, returned: dict[str, Any] | None) -> None:
+    """Drill down when a shape is clicked: a province opens its communes, a commune selects it."""
+    drawing = (returned or {}).get("last_active_drawing") or {}
+    code = (drawing.get("properties") or {}).get("code")
+    signature = (view.request.province, view.request.commune, view.request.national_level, code)
+    if not code or st.session_state.get("_last_click") == signature:
+        return
+    st.session_state["_last_click"] = signature
+    if len(code) == 2:
+        _set_unit(code, None)
+    elif len(code) == 5 and view.request.province:
+        _set_unit(view.request.province, code)
+    else:
+        return
+    st.rerun()
+
+
+def _highlight(table: pd.DataFrame) -> Any:
+    """Top 10 in blue, bottom 10 in red (by rank), for the thi đua table."""
+    n = len(table)
+
+    def colour(row: pd.Series) -> list[str]:
+        if row.name < 10:
+            return ["background-color: #dbeaf5"] * len(row)
+        if n > 20 and row.name >= n - 10:
+            return ["background-color: #f9dcdc"] * len(row)
+        return [""] * len(row)
+    fmt = {c: "{:.1f}" for c in table.columns if "(%)" in c}
+    fmt.update({"Trên 1.000 người LĐ": "{:.2f}", "± hạng so tháng trước": "{:+.0f}"})
+    return table.style.apply(colour, axis=1).format(fmt, na_rep="–")
+
+
+def render_overview(view: overview.Overview, present: bool) -> None:
+    """Render an :class:`overview.Overview`: path, headline, map, trend, ranking and downloads."""
     demo_badge(view.demo)
+    if not present:
+        breadcrumbs(view)
     st.subheader(view.title)
-    headline(view.headline, "Tỉnh" if province is None else "Xã/phường")
-    show_map(view.fmap, key="overview_map")
-    st.dataframe(view.table, hide_index=True, width="stretch", key="overview_table",
-                 column_config={"Đạt (%)": st.column_config.NumberColumn(format="%.1f")})
+    period_headline(view.headline)
+    left, right = st.columns([3, 2])
+    with left:
+        returned = st_folium(view.fmap, key="overview_map", height=760 if present else 600,
+                             use_container_width=True, returned_objects=["last_active_drawing"])
+        _map_clicks(view, returned)
+    with right:
+        st.markdown(f"**Lũy kế xuất cảnh so với tiến độ, {view.period_label}**")
+        st.line_chart(view.trend, height=300, color=["#2c7bb6", "#9e9e9e", "#d7191c"])
+        if not present:
+            st.download_button("⬇ Bản đồ (PNG)", key="download_png", mime="image/png",
+                               data=lambda: export.map_png(view.map_spec, view.title),
+                               file_name=f"ban-do-{view.request.year}-{view.request.month:02d}.png")
+            st.download_button("⬇ Bảng xếp hạng (XLSX)", key="download_xlsx",
+                               data=export.ranking_xlsx(view.ranking, view.title, view.demo),
+                               mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                               file_name=f"xep-hang-{view.request.year}-{view.request.month:02d}.xlsx")
+    st.markdown("**Bảng xếp hạng thi đua** (10 đơn vị đầu tô xanh, 10 đơn vị cuối tô đỏ)")
+    st.dataframe(_highlight(view.ranking), hide_index=True, width="stretch", key="ranking",
+                 height=420 if present else 520)

@@ -1,0 +1,110 @@
+"""Benchmark: how long the running app takes to redraw the map after the year is switched.
+
+Starts ``streamlit run app.py`` on a free local port against the configured database, opens it in
+headless Chromium (Debian's /usr/bin/chromium driven by Playwright; nothing is downloaded), and
+switches the year back and forth, timing from the choice in the sidebar until the map shows the new
+year's legend with all its shapes. Target (issue 3): ≤ 1 s. Prints figures, asserts nothing.
+
+Run: ``.venv/bin/python bench/year_switch_bench.py [--unit 40] [--rounds 4]``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-default-apps"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--server.headless", "true",
+           "--browser.gatherUsageStats", "false"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).read() == b"ok":
+                return proc
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit("the app did not start within 60 s")
+
+
+def legend_has(page, text: str) -> bool:
+    for frame in page.frames:
+        try:
+            if frame.evaluate("(t) => !!window.xkldFeatureCount && "
+                              "[...document.querySelectorAll('.xkld-legend')].some(e => e.innerText.includes(t))",
+                              text):
+                return True
+        except Exception:  # frames come and go while Streamlit rerenders
+            continue
+    return False
+
+
+def wait_legend(page, text: str, timeout: float = 30.0) -> float:
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        if legend_has(page, text):
+            return time.perf_counter() - start
+        time.sleep(0.02)
+    raise SystemExit(f"the map never showed '{text}'")
+
+
+def choose(page, label: str, option: str) -> None:
+    box = page.locator("[data-testid=stSelectbox]").filter(has_text=label).first
+    box.click()
+    page.keyboard.type(option)
+    page.keyboard.press("Enter")
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--unit", default="", help="province or commune code ('' = national)")
+    parser.add_argument("--rounds", type=int, default=4)
+    args = parser.parse_args()
+    chromium = os.environ.get("XKLD_CHROMIUM", "/usr/bin/chromium")
+    port = free_port()
+    proc = start_server(port)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.goto(f"http://127.0.0.1:{port}/?month=10&unit={args.unit}")
+            first = wait_legend(page, "T10/", timeout=60)
+            years = ["2025", "2026"]
+            times = []
+            for i in range(args.rounds):
+                year = years[i % 2]
+                choose(page, "Năm", year)
+                times.append(wait_legend(page, f"T10/{year}"))
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    print(f"view: {'national' if not args.unit else 'unit ' + args.unit}; first draw {first:.2f} s")
+    print("year switch → map redrawn: " + ", ".join(f"{t:.2f}" for t in times) + " s")
+    print(f"median {statistics.median(times):.2f} s, max {max(times):.2f} s "
+          f"(target ≤ 1 s: {'met' if statistics.median(times) <= 1 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()

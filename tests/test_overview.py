@@ -1,0 +1,129 @@
+"""Period arithmetic (pace, projection, rank change) and the overview built on the fixture country."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from xkld_geo import db, export, metrics, overview
+from xkld_geo.errors import QueryError
+from xkld_geo.settings import Settings
+
+
+@pytest.mark.parametrize("year,month,as_of,expected", [
+    (2026, 1, None, 1.0),                          # January, month closed
+    (2026, 12, None, 12.0),                        # December: the whole year
+    (2026, 1, dt.date(2026, 1, 31), 1.0),          # last day of January
+    (2026, 2, dt.date(2026, 2, 14), 1.5),          # 14 of 28 February days
+    (2024, 2, dt.date(2024, 2, 15), 1 + 15 / 29),  # leap year: 29 February days
+    (2024, 3, dt.date(2026, 2, 1), 3.0),           # a past period counts whole months
+])
+def test_months_elapsed(year: int, month: int, as_of: dt.date | None, expected: float) -> None:
+    assert metrics.months_elapsed(year, month, as_of) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("quota,elapsed,pace", [(1200, 1, 100), (1200, 12, 1200), (1000, 3, 250),
+                                                (290, 1 + 15 / 29, 290 * (44 / 29) / 12), (0, 6, 0)])
+def test_pace(quota: int, elapsed: float, pace: float) -> None:
+    assert metrics.pace(quota, elapsed) == pytest.approx(pace)
+
+
+def test_on_pace_in_march_is_100_percent_not_25() -> None:
+    assert metrics.pace_pct(250, 1000, 3) == pytest.approx(100.0)
+    assert metrics.attainment_pct(250, 1000) == pytest.approx(25.0)
+    assert metrics.attainment_class(metrics.pace_pct(250, 1000, 3)).key == "ge100"
+
+
+@pytest.mark.parametrize("ytd,elapsed,projected", [(100, 1, 1200), (1200, 12, 1200), (300, 3, 1200),
+                                                    (0, 5, 0), (50, 0, 0)])
+def test_projection(ytd: int, elapsed: float, projected: float) -> None:
+    assert metrics.projected_year_end(ytd, elapsed) == pytest.approx(projected)
+
+
+def test_enrich_ranks_and_rank_change() -> None:
+    rows = pd.DataFrame({
+        "unit_code": ["99001", "99002", "99003", "99004"], "unit_name": list("ABCD"),
+        "province_code": "99", "population": [1000, 2000, 0, 1000],
+        "quota": [120, 120, 120, None],
+        "ytd": [30, 60, 15, 5], "ytd_prev_month": [30, 10, 10, 5], "ytd_last_year": [20, 0, 15, 0],
+    })
+    out = overview.enrich(rows, 2026, 3, 3.0).set_index("unit_code")
+    # expected by now = 120 × 3/12 = 30
+    assert out["expected"].tolist()[:3] == [30.0, 30.0, 30.0]
+    assert out["pace_pct"].tolist()[:3] == pytest.approx([100.0, 200.0, 50.0])
+    assert pd.isna(out.loc["99004", "pace_pct"])
+    assert out["rank"].tolist() == [2, 1, 3, 4]          # no quota ranks last
+    # February: expected 20 → 150%, 50%, 50% → ranks 1, 2, 2; change = old - new
+    assert out["rank_change"].tolist()[:3] == [-1, 1, -1]
+    assert out.loc["99001", "change_pct"] == pytest.approx(50.0)
+    assert pd.isna(out.loc["99002", "change_pct"])          # nothing last year: no %
+    assert out.loc["99001", "per_1000"] == pytest.approx(1000 * 30 / (1000 * metrics.WORKING_AGE_SHARE))
+    assert pd.isna(out.loc["99003", "per_1000"])
+    assert out.loc["99001", "projected"] == 120
+
+
+def test_january_has_no_rank_change() -> None:
+    rows = pd.DataFrame({"unit_code": ["1"], "unit_name": ["A"], "province_code": ["99"],
+                         "population": [1], "quota": [12], "ytd": [1], "ytd_prev_month": [0],
+                         "ytd_last_year": [1]})
+    assert pd.isna(overview.enrich(rows, 2026, 1, 1.0)["rank_change"].iloc[0])
+
+
+@pytest.fixture()
+def con(tiny_db: Settings):
+    connection = db.open_connection(tiny_db.db_path, read_only=True)
+    yield connection
+    connection.close()
+
+
+def test_overview_totals_match_the_database(con) -> None:
+    view = overview.build_overview(con, overview.Request(2025, 5), "/app/static")
+    quota, ytd = con.execute("""SELECT (SELECT SUM(quota) FROM quotas WHERE year = 2025 AND unit_level = 'commune'),
+        (SELECT SUM(departures) FROM departures WHERE month BETWEEN '2025-01-01' AND '2025-05-01')""").fetchone()
+    assert (view.headline.quota, view.headline.ytd) == (quota, ytd)
+    assert view.headline.pace_pct == pytest.approx(100 * ytd / (quota * 5 / 12))
+    assert view.headline.communes == 8
+    assert len(view.ranking) == 2
+    assert view.trend.loc[5, "Năm nay (lũy kế)"] == ytd
+    assert pd.isna(view.trend.loc[6, "Năm nay (lũy kế)"])
+    assert view.trend.loc[12, "Tiến độ cần đạt"] == pytest.approx(quota)
+
+
+def test_overview_of_one_commune(con) -> None:
+    view = overview.build_overview(con, overview.Request(2025, 12, "99", "99003"), "/app/static")
+    assert [c[0] for c in view.breadcrumbs] == ["Toàn quốc", "Tỉnh Thử Nghiệm", "Xã Thử 3"]
+    assert view.headline.communes == 1
+    assert len(view.ranking) == 6  # the ranking still shows the commune among its peers
+    monthly = con.execute("SELECT SUM(departures) FROM departures WHERE commune_code = '99003' "
+                          "AND year(month) = 2025").fetchone()[0]
+    assert view.headline.ytd == monthly == view.trend.loc[12, "Năm nay (lũy kế)"]
+
+
+@pytest.mark.parametrize("kwargs,field", [({"month": 13}, "tháng"), ({"province": "1"}, "tỉnh"),
+                                          ({"province": "99", "commune": "9900"}, "xã"),
+                                          ({"commune": "99001"}, "xã"), ({"indicator": "x"}, "chỉ số")])
+def test_bad_requests_are_refused(kwargs: dict, field: str) -> None:
+    base = {"year": 2025, "month": 6} | kwargs
+    with pytest.raises(QueryError) as err:
+        overview.Request(**base)
+    assert err.value.details["field"] == field
+
+
+def test_commune_outside_the_province_is_refused(con) -> None:
+    with pytest.raises(QueryError):
+        overview.build_overview(con, overview.Request(2025, 6, "98", "99001"), "/app/static")
+
+
+def test_exports(con) -> None:
+    view = overview.build_overview(con, overview.Request(2025, 12, "99"), "/app/static")
+    book = openpyxl.load_workbook(io.BytesIO(export.ranking_xlsx(view.ranking, view.title, True)))
+    sheet = book["Xếp hạng"]
+    assert sheet["A1"].value == view.title and "Dữ liệu minh họa" in sheet["A2"].value
+    header = [c.value for c in sheet[4]]
+    codes = [sheet.cell(row=r, column=header.index("Mã") + 1).value for r in range(5, 11)]
+    assert sorted(codes) == [f"99{i:03d}" for i in range(1, 7)]  # text, zero-padded
+    png = export.map_png(view.map_spec, view.title)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
