@@ -22,7 +22,7 @@ def test_build_loads_units_shapes_and_demo(tiny_db: Settings) -> None:
     con = db.open_connection(tiny_db.db_path, read_only=True)
     units = frame(con, "SELECT level, count(*) AS n FROM admin_units GROUP BY level ORDER BY level")
     assert dict(zip(units["level"], units["n"])) == {"commune": 8, "province": 2}
-    assert frame(con, "SELECT count(*) AS n FROM unit_shapes")["n"][0] == 20  # 10 units × 2 LODs
+    assert frame(con, "SELECT count(*) AS n FROM unit_shapes")["n"][0] == 30  # 10 units × 3 LODs
     geom = frame(con, "SELECT ST_GeometryType(geom) AS t, ST_Area(geom) AS a FROM admin_units "
                       "WHERE code = '99001'")
     assert geom["t"][0] == "POLYGON" and geom["a"][0] == pytest.approx(0.01)
