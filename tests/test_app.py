@@ -106,3 +106,11 @@ def test_missing_database_shows_one_clear_error(tmp_path: Path, monkeypatch: pyt
     at = _run()
     assert not at.exception
     assert len(at.error) == 1 and "python -m xkld_geo build" in at.error[0].value
+
+
+def test_rotation_list_from_url(app_env: Settings) -> None:
+    at = _run({"mode": "present", "cycle": "98,99,77", "every": "7"})
+    assert not at.exception
+    assert at.multiselect(key="cycle").value == ["98", "99"]
+    assert at.number_input(key="cycle_every").value == 7
+    assert len(at.warning) == 1 and "cycle" in at.warning[0].value

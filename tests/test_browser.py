@@ -210,3 +210,11 @@ def test_tooltip_shows_quota(page: Any, app_url: str) -> None:
     box = frame.frame_element().bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     frame.locator(".xkld-tooltip").filter(has_text="Chỉ tiêu").first.wait_for(timeout=10_000)
+
+
+def test_presentation_rotates_through_provinces(page: Any, app_url: str, real_con) -> None:
+    page.goto(f"{app_url}/?mode=present&unit=46&cycle=40,38&every=5")
+    counts(page, "choropleth", commune_count(real_con, "46"))
+    counts(page, "choropleth", commune_count(real_con, "40"), timeout=30)
+    counts(page, "choropleth", commune_count(real_con, "38"), timeout=30)
+    assert not page.locator("[data-testid=stSidebar]").is_visible()

@@ -7,6 +7,7 @@ render, and call the rest of ``xkld_geo`` for everything else. Selections mirror
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Callable, TypeVar
 
 import duckdb
@@ -193,18 +194,26 @@ def overview_request() -> overview.Request:
 # --- presentation mode ---------------------------------------------------------------------------
 
 def presentation_controls() -> tuple[bool, list[str], int]:
-    """The presentation toggle (URL ``mode=present``) and the optional rotation list."""
+    """The presentation toggle and rotation (URL ``mode=present``, ``cycle=40,46``, ``every=20``)."""
+    provinces = queries.provinces(connection())
+    names = dict(zip(provinces["code"], provinces["name"]))
     if "present" not in st.session_state:
         st.session_state["present"] = st.query_params.get("mode") == "present"
+        wanted = [c for c in str(st.query_params.get("cycle") or "").split(",") if c]
+        st.session_state["cycle"] = [c for c in wanted if c in names]
+        if len(st.session_state["cycle"]) != len(wanted):
+            st.warning("Tham số 'cycle' trong địa chỉ có mã tỉnh không hợp lệ; đã bỏ qua.")
+        every = str(st.query_params.get("every") or "20")
+        st.session_state["cycle_every"] = min(600, max(5, int(every))) if every.isdigit() else 20
     with st.sidebar:
         present = st.toggle("Chế độ trình chiếu", key="present")
-        provinces = queries.provinces(connection())
-        names = dict(zip(provinces["code"], provinces["name"]))
         cycle = st.multiselect("Luân phiên các tỉnh", list(provinces["code"]), key="cycle",
                                format_func=names.get)
-        every = int(st.number_input("Mỗi (giây)", min_value=5, max_value=600, value=20, step=5,
+        every = int(st.number_input("Mỗi (giây)", min_value=5, max_value=600, step=5,
                                     key="cycle_every"))
     _to_query("mode", "present" if present else None)
+    _to_query("cycle", ",".join(cycle) or None)
+    _to_query("every", every if cycle else None)
     if present:
         st.markdown(PRESENT_CSS, unsafe_allow_html=True)
         if st.button("✕ Thoát trình chiếu", key="exit_present"):
@@ -216,13 +225,18 @@ def presentation_controls() -> tuple[bool, list[str], int]:
 
 
 def _rotation(cycle: list[str], every: int) -> None:
-    """Every ``every`` seconds move the view to the next unit of ``cycle``."""
+    """Every ``every`` seconds move the view to the next unit of ``cycle``.
+
+    The fragment also runs within every full rerun; only the clock decides when to move on, so a
+    full rerun right after a move does not move again.
+    """
     @st.fragment(run_every=every)
     def tick() -> None:
-        count = st.session_state.get("_cycle_tick", -1) + 1
-        st.session_state["_cycle_tick"] = count
-        if count == 0:
-            return  # the first run only draws; move on at the next tick
+        now = time.monotonic()
+        last = st.session_state.setdefault("_cycle_last", now)
+        if now - last < every * 0.9:
+            return
+        st.session_state["_cycle_last"] = now
         index = st.session_state.get("_cycle_index", -1) + 1
         st.session_state["_cycle_index"] = index
         _set_unit(cycle[index % len(cycle)], None)
