@@ -103,13 +103,14 @@ def page(browser: Any, tmp_path: Path) -> Iterator[Any]:
     context.close()
 
 
-def map_frame(page: Any, timeout: float = 45) -> Any:
-    """The iframe whose Leaflet map has drawn its layers."""
+def map_frame(page: Any, shapes: int | None = None, timeout: float = 45) -> Any:
+    """The iframe whose Leaflet map has drawn its layers (with ``shapes`` shapes, when given)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         for frame in page.frames:
             try:
-                if frame.evaluate("() => !!window.xkldFeatureCount"):
+                got = frame.evaluate("() => window.xkldFeatureCount ? window.xkldFeatureCount.choropleth : null")
+                if got is not None and (shapes is None or got == shapes):
                     return frame
             except Exception:  # frames come and go while Streamlit rerenders
                 continue
@@ -133,11 +134,27 @@ def counts(page: Any, layer: str, expected: int, timeout: float = 45) -> dict[st
     raise AssertionError(f"expected {expected} shapes in {layer}, last seen {last}")
 
 
-def click_unit(page: Any, real_con, code: str) -> None:
-    """Click the shape of unit ``code`` at a point surely inside it (its stored point on surface)."""
+def click_unit(page: Any, real_con, code: str, shapes: int) -> None:
+    """Click unit ``code`` on the map showing ``shapes`` shapes, at its stored point on surface.
+
+    Streamlit may swap the map's iframe while it settles; a detached frame is looked up again.
+    """
+    from playwright.sync_api import Error as PlaywrightError
+
+    for attempt in range(3):
+        try:
+            _click_once(page, real_con, code, shapes)
+            return
+        except PlaywrightError:
+            if attempt == 2:
+                raise
+            time.sleep(0.5)
+
+
+def _click_once(page: Any, real_con, code: str, shapes: int) -> None:
     lon, lat = real_con.execute("SELECT center_lon, center_lat FROM admin_units WHERE era = '2025' "
                                 "AND code = $c", {"c": code}).fetchone()
-    frame = map_frame(page)
+    frame = map_frame(page, shapes)
     frame.frame_element().scroll_into_view_if_needed()
     locate = """([lat, lon]) => {
         const p = window.map.latLngToContainerPoint(L.latLng(lat, lon));
@@ -179,12 +196,13 @@ def test_commune_map_of_a_chosen_province(page: Any, app_url: str, real_con) -> 
 def test_drill_down_by_clicking(page: Any, app_url: str, real_con) -> None:
     page.goto(app_url)
     counts(page, "choropleth", 34)
-    click_unit(page, real_con, "46")                                    # Huế
-    counts(page, "choropleth", commune_count(real_con, "46"))
+    click_unit(page, real_con, "46", 34)                      # Huế
+    hue = commune_count(real_con, "46")
+    counts(page, "choropleth", hue)
     page.wait_for_function("() => location.search.includes('unit=46')")
     code = real_con.execute("SELECT min(code) FROM admin_units WHERE era = '2025' AND level = 'commune' "
                             "AND parent_code = '46'").fetchone()[0]
-    click_unit(page, real_con, code)
+    click_unit(page, real_con, code, hue)
     page.wait_for_function(f"() => location.search.includes('unit={code}')")
     bookmark = page.url
     page.goto(bookmark)                                       # the URL reopens the same view
