@@ -126,3 +126,7 @@ def real_con(real_settings: Settings):
 def frame(con, sql: str, **params) -> pd.DataFrame:  # test helper, keeps tests short
     """Run ad-hoc SQL in a test (the app itself only uses the named queries)."""
     return con.execute(sql, params or None).df()
+
+
+# Browser fixtures (Chromium + the app on a local port) live in tests/browser_support.py.
+from tests.browser_support import app_url, browser, chromium_path, page  # noqa: E402,F401

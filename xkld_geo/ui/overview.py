@@ -1,34 +1,16 @@
-"""Streamlit glue shared by every page: connection, errors, labels, common widgets, rendering.
-
-This is the only module of the library that imports streamlit; pages call it to read inputs and
-render, and call the rest of ``xkld_geo`` for everything else. Selections mirror the URL (``year``,
-``month``, ``unit``, ``mode``) so any view can be bookmarked and reopened exactly.
-"""
+"""The overview page's controls and rendering (presentation mode, drill-down, ranking, exports)."""
 from __future__ import annotations
 
-import logging
 import time
-from typing import Any, Callable, TypeVar
+from typing import Any
 
-import duckdb
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from xkld_geo import DEMO_LABEL, db, export, metrics, overview, queries
-from xkld_geo.errors import XkldError
-from xkld_geo.settings import Settings, load_settings
+from xkld_geo import export, metrics, overview, queries
+from xkld_geo.ui.common import set_unit, to_query, connection, demo_badge, filters
 
-log = logging.getLogger("xkld_geo.ui")
-T = TypeVar("T")
-
-PAGE_CSS = """
-<style>
-[data-testid="stMetricValue"] { font-size: 2.1rem; }
-.xkld-demo-badge { background:#fff3cd; color:#664d03; border:1px solid #e0c36a; border-radius:6px;
-  padding:2px 10px; font-weight:600; display:inline-block; }
-</style>
-"""
 PRESENT_CSS = """
 <style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
@@ -41,147 +23,11 @@ h1 { font-size: 2.6rem !important; } h2, h3 { font-size: 2rem !important; }
 """
 
 
-def settings() -> Settings:
-    """Settings resolved once per session (environment, then ``st.secrets``, then defaults)."""
-    if "_xkld_settings" not in st.session_state:
-        st.session_state["_xkld_settings"] = load_settings()
-    return st.session_state["_xkld_settings"]
-
-
-def connection() -> duckdb.DuckDBPyConnection:
-    """A cursor on the shared DuckDB connection of this process."""
-    return db.connect(settings(), read_only=True)
-
-
-def setup_page(title: str) -> None:
-    """Page config and the shared CSS."""
-    st.set_page_config(page_title=f"{title} · XKLĐ-Geo", page_icon="🗺️", layout="wide")
-    st.markdown(PAGE_CSS, unsafe_allow_html=True)
-
-
-def guarded(render: Callable[[], T]) -> T | None:
-    """Run a page body; a project error is shown once with ``st.error``, never as a traceback."""
-    try:
-        return render()
-    except XkldError as exc:
-        log.warning("page error: %s %s", exc.message, exc.details)
-        st.error(exc.message)
-        return None
-
-
-def demo_badge(is_demo: bool) -> None:
-    """The 'Dữ liệu minh họa' label wherever demo figures are shown."""
-    if is_demo:
-        st.markdown(f"<span class='xkld-demo-badge' data-testid='demo-badge'>{DEMO_LABEL}</span> "
-                    "Số liệu do bộ sinh dữ liệu tạo ra, hiệu chỉnh theo số liệu quốc gia đã công bố; "
-                    "không phải số liệu thật của xã.", unsafe_allow_html=True)
-
-
-def sidebar() -> Any:
-    """The sidebar container, for ``with ui.sidebar():``."""
-    return st.sidebar
-
-
-def title(text: str) -> None:
-    """The page title."""
-    st.title(text)
-
-
-# --- URL <-> widgets ---------------------------------------------------------------------------
-
-def _query_value(name: str, options: list[Any], parse: Callable[[str], Any]) -> Any:
-    """The option named by URL parameter ``name`` (None when absent or not an option).
-
-    A value that is not an option is ignored with a warning, so a mistyped or hostile bookmark
-    opens the default view instead of failing.
-    """
-    raw = st.query_params.get(name)
-    if raw is None:
-        return None
-    try:
-        value = parse(raw)
-    except (TypeError, ValueError):
-        value = object()
-    if value in options:
-        return value
-    st.warning(f"Tham số '{name}' trong địa chỉ không hợp lệ ({str(raw)[:40]}); dùng mặc định.")
-    return None
-
-
-def _to_query(name: str, value: Any) -> None:
-    """Mirror a selection into the URL so the view can be bookmarked."""
-    if value is None or value is False:
-        if name in st.query_params:
-            del st.query_params[name]
-    elif st.query_params.get(name) != str(value):
-        st.query_params[name] = str(value)
-
-
-def _select(label: str, options: list[Any], key: str, url: str | None = None,
-            parse: Callable[[str], Any] = str, default: int = 0, **kwargs: Any) -> Any:
-    """A selectbox whose first value may come from URL parameter ``url`` and is written back."""
-    if key not in st.session_state:
-        from_url = _query_value(url, options, parse) if url else None
-        st.session_state[key] = from_url if from_url is not None else options[default]
-    elif st.session_state[key] not in options:
-        st.session_state[key] = options[default]
-    value = st.selectbox(label, options, key=key, **kwargs)
-    if url:
-        _to_query(url, value)
-    return value
-
-
-def apply_pending() -> None:
-    """Apply a selection made by a map click, breadcrumb or rotation before widgets are drawn."""
-    pending = st.session_state.pop("_pending", None)
-    if pending:
-        st.session_state.update(pending)
-
-
-def _set_unit(province: str | None, commune: str | None) -> None:
-    st.session_state["_pending"] = {"province": province or "", "commune": commune or ""}
-
-
-def _unit_from_url(con: duckdb.DuckDBPyConnection) -> None:
-    """On first load, URL ``unit`` may name a province (2 digits) or a commune (5 digits)."""
-    if "province" in st.session_state or "unit" not in st.query_params:
-        return
-    raw = str(st.query_params.get("unit"))
-    found = queries.unit(con, raw) if len(raw) in (2, 5) and raw.isdigit() else pd.DataFrame()
-    if len(found) and found["level"].iloc[0] == "province":
-        st.session_state["province"] = raw
-    elif len(found) and found["level"].iloc[0] == "commune":
-        st.session_state["province"] = found["parent_code"].iloc[0]
-        st.session_state["commune"] = raw
-    else:
-        st.warning(f"Tham số 'unit' trong địa chỉ không hợp lệ ({raw[:40]}); dùng mặc định.")
-
-
 def overview_request() -> overview.Request:
-    """Read every overview control (sidebar + URL) into a :class:`overview.Request`."""
-    con = connection()
-    apply_pending()
-    _unit_from_url(con)
-    years = queries.years(con)
-    if not years:
-        raise XkldError("Cơ sở dữ liệu chưa có chỉ tiêu nào. Hãy chạy: python -m xkld_geo build")
+    """Read every overview control (shared filters + indicator) into a :class:`overview.Request`."""
+    f = filters()
+    year, month, province, commune = f.year, f.month, f.province, f.commune
     with st.sidebar:
-        year = int(_select("Năm", years, "year", "year", int))
-        last = queries.last_data_month(con, year) or 12
-        months = list(range(1, last + 1))
-        month = int(_select("Lũy kế đến tháng", months, "month", "month", int, default=len(months) - 1))
-        provinces = queries.provinces(con)
-        names = dict(zip(provinces["code"], provinces["name"]))
-        # "" stands for "all": a selectbox shows None as an empty placeholder
-        province = _select("Tỉnh/thành", [""] + list(provinces["code"]), "province",
-                           format_func=lambda c: names.get(c, "Toàn quốc")) or None
-        commune = None
-        if province:
-            communes = queries.period_attainment(con, year, month, "commune", province)
-            cnames = dict(zip(communes["unit_code"], communes["unit_name"]))
-            commune = _select("Xã/phường", [""] + sorted(cnames, key=cnames.get), "commune",
-                              format_func=lambda c: cnames.get(c, "Tất cả")) or None
-        _to_query("unit", commune or province)
         indicator = st.radio("Chỉ số tô màu", list(overview.INDICATORS), key="indicator",
                              format_func=overview.INDICATORS.get)
         level = "province"
@@ -211,9 +57,9 @@ def presentation_controls() -> tuple[bool, list[str], int]:
                                format_func=names.get)
         every = int(st.number_input("Mỗi (giây)", min_value=5, max_value=600, step=5,
                                     key="cycle_every"))
-    _to_query("mode", "present" if present else None)
-    _to_query("cycle", ",".join(cycle) or None)
-    _to_query("every", every if cycle else None)
+    to_query("mode", "present" if present else None)
+    to_query("cycle", ",".join(cycle) or None)
+    to_query("every", every if cycle else None)
     if present:
         st.markdown(PRESENT_CSS, unsafe_allow_html=True)
         if st.button("✕ Thoát trình chiếu", key="exit_present"):
@@ -239,7 +85,7 @@ def _rotation(cycle: list[str], every: int) -> None:
         st.session_state["_cycle_last"] = now
         index = st.session_state.get("_cycle_index", -1) + 1
         st.session_state["_cycle_index"] = index
-        _set_unit(cycle[index % len(cycle)], None)
+        set_unit(cycle[index % len(cycle)], None)
         st.rerun(scope="app")
     tick()
 
@@ -252,7 +98,7 @@ def breadcrumbs(view: overview.Overview) -> None:
     for i, (label, province, commune) in enumerate(view.breadcrumbs):
         last = i == len(view.breadcrumbs) - 1
         if cols[i].button(label if last else f"{label} ›", key=f"crumb_{i}", disabled=last):
-            _set_unit(province, commune)
+            set_unit(province, commune)
             st.rerun()
 
 
@@ -278,9 +124,9 @@ def _map_clicks(view: overview.Overview, returned: dict[str, Any] | None) -> Non
         return
     st.session_state["_last_click"] = signature
     if len(code) == 2:
-        _set_unit(code, None)
+        set_unit(code, None)
     elif len(code) == 5 and view.request.province:
-        _set_unit(view.request.province, code)
+        set_unit(view.request.province, code)
     else:
         return
     st.rerun()

@@ -1,0 +1,171 @@
+"""Browser-test support: the app served locally, Chromium via Playwright, map helpers.
+
+Fixtures are registered in ``tests/conftest.py``; test modules import the helpers from here.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import urlparse
+
+import pytest
+
+from xkld_geo.settings import PROJECT_ROOT, Settings
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-default-apps"]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    for candidate in (os.environ.get("XKLD_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    message = "Chromium not found (run scripts/ensure_browser.sh or set XKLD_CHROMIUM)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_url(real_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app served on a free local port against the real warehouse."""
+    port = _free_port()
+    env = os.environ | {"XKLD_DB": str(real_settings.db_path), "XKLD_TODAY": real_settings.today.isoformat()}
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true",
+             "--browser.gatherUsageStats", "false"], cwd=PROJECT_ROOT, env=env, stdout=out, stderr=out)
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                pytest.fail(f"the app did not start: {log.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser: Any, tmp_path: Path) -> Iterator[Any]:
+    """A fresh page that records every request leaving localhost; a screenshot is kept."""
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    pg = context.new_page()
+    pg.external = []
+    pg.responses = []
+
+    def on_request(request: Any) -> None:
+        url = urlparse(request.url)
+        if url.scheme in ("http", "https", "ws", "wss") and url.hostname not in LOCAL_HOSTS:
+            pg.external.append(request.url)
+    pg.on("request", on_request)
+    pg.on("response", lambda r: pg.responses.append((r.url, r.status)))
+    yield pg
+    pg.screenshot(path=str(tmp_path / "page.png"))
+    context.close()
+
+
+def map_frame(page: Any, shapes: int | None = None, timeout: float = 45) -> Any:
+    """The iframe whose Leaflet map has drawn its layers (with ``shapes`` shapes, when given)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for frame in page.frames:
+            try:
+                got = frame.evaluate("() => window.xkldFeatureCount ? window.xkldFeatureCount.choropleth : null")
+                if got is not None and (shapes is None or got == shapes):
+                    return frame
+            except Exception:  # frames come and go while Streamlit rerenders
+                continue
+        time.sleep(0.1)
+    raise AssertionError("no map was drawn")
+
+
+def counts(page: Any, layer: str, expected: int, timeout: float = 45) -> dict[str, int]:
+    """Wait until the map's ``layer`` has ``expected`` shapes; return every layer's count."""
+    deadline = time.time() + timeout
+    last: dict[str, int] = {}
+    while time.time() < deadline:
+        for frame in page.frames:
+            try:
+                last = frame.evaluate("() => window.xkldFeatureCount || {}")
+            except Exception:
+                continue
+            if last.get(layer) == expected:
+                return last
+        time.sleep(0.1)
+    raise AssertionError(f"expected {expected} shapes in {layer}, last seen {last}")
+
+
+def click_unit(page: Any, real_con, code: str, shapes: int) -> None:
+    """Click unit ``code`` on the map showing ``shapes`` shapes, at its stored point on surface.
+
+    Streamlit may swap the map's iframe while it settles; a detached frame is looked up again.
+    """
+    from playwright.sync_api import Error as PlaywrightError
+
+    for attempt in range(3):
+        try:
+            _click_once(page, real_con, code, shapes)
+            return
+        except PlaywrightError:
+            if attempt == 2:
+                raise
+            time.sleep(0.5)
+
+
+def _click_once(page: Any, real_con, code: str, shapes: int) -> None:
+    lon, lat = real_con.execute("SELECT center_lon, center_lat FROM admin_units WHERE era = '2025' "
+                                "AND code = $c", {"c": code}).fetchone()
+    frame = map_frame(page, shapes)
+    frame.frame_element().scroll_into_view_if_needed()
+    locate = """([lat, lon]) => {
+        const p = window.map.latLngToContainerPoint(L.latLng(lat, lon));
+        const r = window.map.getContainer().getBoundingClientRect();
+        return [p.x + r.left, p.y + r.top];
+    }"""
+    state = previous = None
+    for _ in range(50):  # the component resizes its frame after drawing: wait until it settles
+        state = (frame.evaluate(locate, [lat, lon]), frame.frame_element().bounding_box())
+        if state == previous:
+            break
+        previous = state
+        time.sleep(0.2)
+    point, box = state
+    page.mouse.click(box["x"] + point[0], box["y"] + point[1])
+
+
