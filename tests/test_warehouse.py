@@ -142,4 +142,4 @@ def test_every_commune_has_a_quota_each_year(tiny_db: Settings) -> None:
     years = frame(con, "SELECT DISTINCT year FROM quotas ORDER BY year")["year"].tolist()
     con.close()
     assert missing.empty
-    assert years == [2023, 2024, 2025, 2026]
+    assert years == [2021, 2022, 2023, 2024, 2025, 2026]

@@ -21,7 +21,7 @@ import pandas as pd
 
 from xkld_geo.schema import CHANNELS, MARKETS, PRIORITY_GROUPS
 
-FIRST_YEAR = 2023
+FIRST_YEAR = 2021
 SEASONALITY = np.array([0.055, 0.065, 0.085, 0.085, 0.085, 0.085, 0.08, 0.085, 0.09, 0.09, 0.095, 0.10])
 SEASONALITY = SEASONALITY / SEASONALITY.sum()
 """Share of a year's departures by month: the Tết dip in January–February, a year-end peak."""

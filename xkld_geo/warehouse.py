@@ -21,7 +21,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from xkld_geo import boundaries, db, demo, schema, sources
+from xkld_geo import boundaries, db, demo, history, schema, sources
 from xkld_geo.settings import Settings
 
 log = logging.getLogger("xkld_geo.warehouse")
@@ -113,6 +113,69 @@ def write_demo(con: duckdb.DuckDBPyConnection, data: demo.DemoData) -> None:
         con.unregister(name)
 
 
+@dataclass(frozen=True)
+class HistoryInput:
+    """The crosswalk, its split weights and the old communes' shapes (when the files exist)."""
+
+    crosswalk: history.Crosswalk
+    weights: pd.DataFrame
+    old_shapes: gpd.GeoDataFrame | None
+
+
+def load_history(files: dict[str, Path | None], communes: gpd.GeoDataFrame) -> HistoryInput | None:
+    """Read the crosswalk (and what goes with it) if the data folder has it."""
+    primary = files.get("crosswalk_primary")
+    if primary is None:
+        return None
+    crosswalk = history.load(primary, files.get("crosswalk_secondary"))
+    weights = history.split_weights(crosswalk.pairs, pd.DataFrame(communes.drop(columns="geometry")))
+    shapes = None
+    if files.get("communes_c2010") is not None:
+        changes_path = files.get("changes_2019_2024")
+        changes = pd.read_csv(changes_path, dtype=str) if changes_path else None
+        c2010 = boundaries.to_wgs84(boundaries.read_any(files["communes_c2010"]), files["communes_c2010"])
+        shapes = history.old_commune_shapes(c2010, changes, set(crosswalk.pairs["old_code"]))
+    return HistoryInput(crosswalk, weights, shapes)
+
+
+def write_history(con: duckdb.DuckDBPyConnection, hist: HistoryInput, departures_old: pd.DataFrame) -> None:
+    """Crosswalk, disagreements, old communes (with shapes where known) and old-unit departures."""
+    con.execute(history.DDL)
+    pairs = hist.crosswalk.pairs.merge(hist.weights, on=["old_code", "new_code"])
+    con.register("xw_in", pairs)
+    con.execute("INSERT INTO crosswalk SELECT old_code, old_name, old_province_code, old_district_code, "
+                "new_code, new_province_code, merge_type, weight, basis FROM xw_in")
+    con.register("dis_in", hist.crosswalk.disagreements)
+    con.execute("INSERT INTO crosswalk_disagreements SELECT old_code, \"primary\", secondary, kind FROM dis_in")
+    old = pairs.drop_duplicates("old_code")[["old_code", "old_name", "old_district_code"]]
+    old = old.rename(columns={"old_code": "code", "old_name": "name", "old_district_code": "parent_code"})
+    old["unit_type"] = old["name"].str.extract(r"^(Xã|Phường|Thị trấn)", expand=False)
+    geometry = (hist.old_shapes.set_index("code").geometry if hist.old_shapes is not None
+                else gpd.GeoSeries(dtype="geometry"))
+    old["wkb"] = [shapely.to_wkb(g) if g is not None else None for g in old["code"].map(geometry)]
+    con.register("old_in", old)
+    con.execute("""
+        INSERT INTO admin_units
+        SELECT code, name, unit_type, 'commune', parent_code, 'pre2025', DATE '2008-08-01', DATE '2025-06-30',
+               NULL, NULL, NULL, NULL, CASE WHEN wkb IS NULL THEN NULL ELSE ST_GeomFromWKB(wkb) END
+        FROM old_in""")
+    con.execute("""
+        UPDATE admin_units SET center_lon = ST_X(ST_PointOnSurface(geom)), center_lat = ST_Y(ST_PointOnSurface(geom))
+        WHERE era = 'pre2025' AND level = 'commune' AND geom IS NOT NULL""")
+    if hist.old_shapes is not None and len(hist.old_shapes):
+        for lod in ("coarse", "fine"):
+            shapes = boundaries.level_of_detail(hist.old_shapes, lod)
+            shapes["era"], shapes["level"] = "pre2025", "commune"
+            con.register("oshape_in", shapes)
+            con.execute("INSERT INTO unit_shapes SELECT era, level, code, lod, geojson FROM oshape_in")
+            con.unregister("oshape_in")
+    con.register("dold_in", departures_old)
+    con.execute("INSERT INTO departures_old SELECT month, old_commune_code, market, sex, channel, "
+                "priority_group, departures, is_demo FROM dold_in")
+    for name in ("xw_in", "dis_in", "old_in", "dold_in"):
+        con.unregister(name)
+
+
 def set_meta(con: duckdb.DuckDBPyConnection, values: dict[str, str]) -> None:
     """Upsert keys of ``dataset_meta``."""
     con.executemany("INSERT OR REPLACE INTO dataset_meta VALUES (?, ?)", list(values.items()))
@@ -138,7 +201,11 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
 
     layers = load_boundaries(files)  # every check happens before anything is written
     communes = pd.DataFrame(layers["communes_2025"].drop(columns="geometry"))
+    hist = load_history(files, layers["communes_2025"])
     data = generate_demo(communes, files, settings.demo_seed, today)
+    departures_old = pd.DataFrame()
+    if hist is not None:
+        data.departures, departures_old = history.demo_history(data.departures, hist.weights)
 
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.building-{os.getpid()}")
@@ -151,10 +218,12 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
             for gdf in layers.values():
                 _insert_units(con, gdf)
             write_demo(con, data)
+            if hist is not None:
+                write_history(con, hist, departures_old)
             set_meta(con, {"fingerprint": fp, "built_at": dt.datetime.now().isoformat(timespec="seconds"),
                            "demo_seed": str(settings.demo_seed), "demo_until": today.strftime("%Y-%m"),
                            "data_dir": str(sources.data_dir(settings)), "schema_version": schema.SCHEMA_VERSION,
-                           "contains_demo": "true"})
+                           "contains_demo": "true", "has_history": str(hist is not None).lower()})
             counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # fixed names
                       for t in ("admin_units", "unit_shapes", "departures", "quotas", "job_fair_attendance")}
             con.execute("CHECKPOINT")

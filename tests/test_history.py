@@ -1,0 +1,119 @@
+"""Across the 2025 reform: crosswalk weights, exact re-basing, reporting what cannot be carried."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import frame
+from xkld_geo import history
+
+PAIRS = pd.DataFrame({"old_code": ["10001", "10002", "10002", "10003"],
+                      "new_code": ["20001", "20001", "20002", "20002"]})
+NEW_UNITS = pd.DataFrame({"code": ["20001", "20002"], "population": [30000, 10000], "area_km2": [5.0, 5.0]})
+
+
+def test_split_weights_by_hand() -> None:
+    """Old 10002 is split between new 20001 and 20002.
+
+    Each new commune is fed by two old communes, so the part each receives is estimated as half its
+    population: 15,000 and 5,000, hence weights 15,000/20,000 = 0.75 and 0.25.
+    """
+    w = history.split_weights(PAIRS, NEW_UNITS).set_index(["old_code", "new_code"])
+    assert w.loc[("10001", "20001"), "weight"] == 1.0 and w.loc[("10001", "20001"), "basis"] == "whole"
+    assert w.loc[("10002", "20001"), "weight"] == pytest.approx(0.75)
+    assert w.loc[("10002", "20002"), "weight"] == pytest.approx(0.25)
+    assert w.loc[("10002", "20002"), "basis"] == "population"
+
+
+def test_area_is_the_fallback_basis() -> None:
+    units = NEW_UNITS.assign(population=[None, None], area_km2=[1.0, 3.0])
+    w = history.split_weights(PAIRS, units).set_index(["old_code", "new_code"])
+    assert w.loc[("10002", "20002"), "weight"] == pytest.approx(0.75)
+    assert w.loc[("10002", "20002"), "basis"] == "area"
+
+
+def test_rebase_by_hand() -> None:
+    """7 departures of split 10002: 5.25 → 5 and 1.75 → 1, the leftover 1 to the larger remainder."""
+    w = history.split_weights(PAIRS, NEW_UNITS)
+    old = pd.DataFrame({"month": "2024-05-01", "old_code": ["10001", "10002", "10003"], "departures": [5, 7, 2]})
+    new, unmapped = history.rebase(old, w)
+    assert dict(zip(new["new_code"], new["departures"])) == {"20001": 10, "20002": 4}
+    assert unmapped.empty
+
+
+def test_old_commune_absent_from_crosswalk_is_reported_not_dropped() -> None:
+    w = history.split_weights(PAIRS, NEW_UNITS)
+    old = pd.DataFrame({"month": "2024-05-01", "old_code": ["10001", "99999"], "departures": [5, 3]})
+    new, unmapped = history.rebase(old, w)
+    assert new["departures"].sum() == 5
+    assert unmapped.to_dict("records") == [{"month": "2024-05-01", "old_code": "99999", "departures": 3}]
+
+
+@settings(max_examples=150, deadline=None)
+@given(counts=st.lists(st.integers(0, 50), min_size=3, max_size=3),
+       pops=st.lists(st.integers(1, 10**6), min_size=2, max_size=2),
+       markets=st.lists(st.sampled_from(["JP", "TW", "KR"]), min_size=3, max_size=3))
+def test_rebase_conserves_every_breakdown(counts: list[int], pops: list[int], markets: list[str]) -> None:
+    w = history.split_weights(PAIRS, NEW_UNITS.assign(population=pops))
+    old = pd.DataFrame({"month": "2024-01-01", "market": markets,
+                        "old_code": ["10001", "10002", "10003"], "departures": counts})
+    new, _ = history.rebase(old, w)
+    got = new.groupby("market")["departures"].sum()
+    want = old.groupby("market")["departures"].sum()
+    assert got.reindex(want.index, fill_value=0).tolist() == want.tolist()
+    assert (new["departures"] > 0).all()
+
+
+def test_compare_lists_disagreements() -> None:
+    primary = pd.DataFrame({"old_code": ["1", "2", "3"], "new_code": ["A", "B", "C"]})
+    secondary = pd.DataFrame({"old_code": ["1", "2", "4"], "new_code": ["A", "X", "D"]})
+    diff = history.compare(primary, secondary).set_index("old_code")["kind"].to_dict()
+    assert diff == {"2": "different_targets", "3": "only_primary", "4": "only_secondary"}
+
+
+# --- on the real data -------------------------------------------------------------------------
+
+def test_both_hierarchies_with_validity_dates(real_con) -> None:
+    got = frame(real_con, """SELECT era, level, count(*) AS n, min(valid_from) AS f, max(valid_to) AS t
+                             FROM admin_units GROUP BY ALL""").set_index(["era", "level"])
+    assert got.loc[("pre2025", "commune"), "n"] > 10000
+    assert str(got.loc[("pre2025", "commune"), "t"])[:10] == "2025-06-30"
+    assert pd.isna(got.loc[("2025", "commune"), "t"])
+    assert str(got.loc[("2025", "commune"), "f"])[:10] == "2025-07-01"
+
+
+def test_disagreements_between_the_two_crosswalks_are_reported(real_con) -> None:
+    kinds = frame(real_con, "SELECT kind, count(*) AS n FROM crosswalk_disagreements GROUP BY 1")
+    assert kinds["n"].sum() > 0 and set(kinds["kind"]) <= {"different_targets", "only_primary", "only_secondary"}
+
+
+def test_conservation_for_every_month_and_breakdown(real_con) -> None:
+    mismatches = frame(real_con, """
+        WITH fed AS (SELECT DISTINCT new_code FROM crosswalk),
+        o AS (SELECT month, market, sex, channel, priority_group, SUM(departures) AS d
+              FROM departures_old GROUP BY ALL),
+        n AS (SELECT month, market, sex, channel, priority_group, SUM(departures) AS d FROM departures
+              WHERE month < DATE '2025-07-01' AND commune_code IN (SELECT new_code FROM fed) GROUP BY ALL)
+        SELECT count(*) AS n FROM o FULL JOIN n USING (month, market, sex, channel, priority_group)
+        WHERE o.d IS DISTINCT FROM n.d""")
+    assert mismatches["n"][0] == 0
+    months = frame(real_con, "SELECT count(DISTINCT month) AS n FROM departures_old")
+    assert months["n"][0] == 54  # January 2021 to June 2025
+
+
+def test_split_weights_are_stored_and_sum_to_one(real_con) -> None:
+    bad = frame(real_con, "SELECT old_code FROM crosswalk GROUP BY 1 HAVING abs(sum(weight) - 1) > 1e-9")
+    assert bad.empty
+    assert frame(real_con, "SELECT count(*) AS n FROM crosswalk WHERE basis = 'population'")["n"][0] > 100
+
+
+@pytest.mark.parametrize("province", ["38", "40", "42"])  # Thanh Hóa, Nghệ An, Hà Tĩnh did not merge
+def test_same_province_totals_on_old_and_new_units(real_con, province: str) -> None:
+    old, new = real_con.execute("""
+        SELECT (SELECT SUM(departures) FROM v_departures_monthly_old
+                WHERE province_code = $p AND year(month) = 2024),
+               (SELECT SUM(d.departures) FROM departures d JOIN v_communes c ON c.commune_code = d.commune_code
+                WHERE c.province_code = $p AND year(d.month) = 2024)""", {"p": province}).fetchone()
+    assert old == new and old > 0

@@ -1,0 +1,256 @@
+"""Across the 1 July 2025 reform: the old→new commune crosswalk and re-basing statistics.
+
+Until 30 June 2025 statistics were reported on ~10,000 old communes (in ~700 districts and 63
+provinces); from 1 July 2025 on 3,321 new communes. A whole old commune moves to its new commune
+with all its numbers; a split old commune is divided by a weight, stored with the result. Counts
+are divided with largest-remainder rounding per row, so every total (per month and breakdown) over
+the new units equals the total over the old units exactly.
+
+Weights of a split old commune: the population of each receiving new commune divided by the number
+of old communes that feed it (an estimate of the population of the part received), else its area
+on the same footing, else equal parts. The basis is stored with each weight.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from xkld_geo.boundaries import normalise_codes
+from xkld_geo.errors import IngestError
+
+CROSSWALK_COLUMNS = ["old_code", "old_name", "old_province_code", "old_district_code", "new_code",
+                     "new_province_code", "merge_type"]
+
+
+@dataclass(frozen=True)
+class Crosswalk:
+    """The loaded crosswalk and how the second, independent source disagrees with it."""
+
+    pairs: pd.DataFrame          # CROSSWALK_COLUMNS, one row per (old_code, new_code)
+    disagreements: pd.DataFrame  # old_code, primary, secondary, kind
+
+
+def _codes(values: pd.Series, digits: int, field: str, path: Path) -> pd.Series:
+    return normalise_codes(values, digits, field, path, unique=False)
+
+
+def read_primary(path: Path) -> pd.DataFrame:
+    """The dvhcvn crosswalk (old commune as of 2025-03 → new commune), tidied.
+
+    A handful of rows map a whole island *district* that had no communes (Bạch Long Vĩ, Cồn Cỏ,
+    Hoàng Sa, ...) and carry no old province code; they are not communes and are left out.
+    """
+    raw = pd.read_csv(path, dtype=str)
+    missing = {"old_commune_code", "new_commune_code", "old_province_code"} - set(raw.columns)
+    if missing:
+        raise IngestError(f"Tệp {path.name}: thiếu cột {', '.join(sorted(missing))}.",
+                          file=str(path), field=sorted(missing)[0], reason="missing_column")
+    raw = raw[raw["old_province_code"].notna()].reset_index(drop=True)
+    return pd.DataFrame({
+        "old_code": _codes(raw["old_commune_code"], 5, "old_commune_code", path),
+        "old_name": raw["old_commune_name"].str.strip(),
+        "old_province_code": _codes(raw["old_province_code"], 2, "old_province_code", path),
+        "new_code": _codes(raw["new_commune_code"], 5, "new_commune_code", path),
+        "new_province_code": _codes(raw["new_province_code"], 2, "new_province_code", path),
+        "merge_type": raw["merge_type"].fillna("full"),
+    }).drop_duplicates(["old_code", "new_code"])
+
+
+def read_secondary(path: Path) -> pd.DataFrame:
+    """The vietnamadminunits crosswalk (codes stored as numbers), tidied; it carries districts."""
+    raw = pd.read_csv(path, dtype=str)
+    raw = raw[raw["wardCode"].notna()].reset_index(drop=True)  # island districts without communes
+    return pd.DataFrame({
+        "old_code": _codes(raw["wardCode"], 5, "wardCode", path),
+        "old_district_code": _codes(raw["districtCode"], 3, "districtCode", path),
+        "new_code": _codes(raw["newWardCode"], 5, "newWardCode", path),
+    }).drop_duplicates(["old_code", "new_code"])
+
+
+def load(primary: Path, secondary: Path | None) -> Crosswalk:
+    """Load the primary crosswalk, take districts from the secondary, and list disagreements."""
+    pairs = read_primary(primary)
+    if secondary is None:
+        pairs["old_district_code"] = None
+        empty = pd.DataFrame(columns=["old_code", "primary", "secondary", "kind"])
+        return Crosswalk(pairs[CROSSWALK_COLUMNS], empty)
+    other = read_secondary(secondary)
+    districts = other.drop_duplicates("old_code").set_index("old_code")["old_district_code"]
+    pairs["old_district_code"] = pairs["old_code"].map(districts)
+    return Crosswalk(pairs[CROSSWALK_COLUMNS], compare(pairs, other))
+
+
+def compare(primary: pd.DataFrame, secondary: pd.DataFrame) -> pd.DataFrame:
+    """Old communes the two sources map differently (or only one of them knows)."""
+    a = primary.groupby("old_code")["new_code"].agg(lambda s: ",".join(sorted(s)))
+    b = secondary.groupby("old_code")["new_code"].agg(lambda s: ",".join(sorted(s)))
+    both = pd.concat([a.rename("primary"), b.rename("secondary")], axis=1)
+    both["kind"] = np.select([both["secondary"].isna(), both["primary"].isna()],
+                             ["only_primary", "only_secondary"], "different_targets")
+    diff = both[both["primary"].fillna("") != both["secondary"].fillna("")]
+    return diff.reset_index(names="old_code")[["old_code", "primary", "secondary", "kind"]]
+
+
+def split_weights(pairs: pd.DataFrame, new_units: pd.DataFrame) -> pd.DataFrame:
+    """Share of each old commune going to each of its new communes, with the basis used.
+
+    ``new_units`` has code, population, area_km2. Whole moves get weight 1 and basis 'whole'.
+    """
+    feeders = pairs.groupby("new_code")["old_code"].transform("nunique")
+    units = new_units.set_index("code")
+    pop = pairs["new_code"].map(units["population"]).astype(float) / feeders
+    area = pairs["new_code"].map(units["area_km2"]).astype(float) / feeders
+    out = pairs[["old_code", "new_code"]].copy()
+    out["n_targets"] = out.groupby("old_code")["new_code"].transform("size")
+    pop_ok = pop.gt(0).groupby(out["old_code"]).transform("all")
+    area_ok = area.gt(0).groupby(out["old_code"]).transform("all")
+    raw = np.where(pop_ok, pop, np.where(area_ok, area, 1.0))
+    out["basis"] = np.where(out["n_targets"] == 1, "whole",
+                            np.where(pop_ok, "population", np.where(area_ok, "area", "equal")))
+    out["weight"] = raw / pd.Series(raw, index=out.index).groupby(out["old_code"]).transform("sum")
+    return out[["old_code", "new_code", "weight", "basis"]].sort_values(["old_code", "new_code"],
+                                                                       ignore_index=True)
+
+
+def divide(counts: pd.DataFrame, key: str, weights: pd.DataFrame, target: str, value: str,
+           share: str = "weight") -> pd.DataFrame:
+    """Divide integer ``value`` of each row over the targets of its ``key`` by ``share``.
+
+    Largest-remainder rounding per source row (ties to the smaller target code), so each source
+    row's value is conserved exactly. ``weights`` has columns ``key``, ``target`` and ``share``
+    (shares of one key sum to 1). Rows whose key has no weights are dropped here: callers report
+    them (see :func:`rebase`).
+    """
+    rows = counts.reset_index(drop=True)
+    rows["_row"] = np.arange(len(rows))
+    merged = rows.merge(weights[[key, target, share]], on=key, how="inner")
+    raw = merged[value].to_numpy(dtype=float) * merged[share].to_numpy(dtype=float)
+    base = np.floor(raw + 1e-9).astype(np.int64)
+    merged["_base"] = base
+    merged["_rem"] = raw - base
+    short = merged[value] - merged.groupby("_row")["_base"].transform("sum")
+    merged = merged.sort_values(["_row", "_rem", target], ascending=[True, False, True], kind="mergesort")
+    order = merged.groupby("_row").cumcount()
+    merged[value] = merged["_base"] + (order < short.loc[merged.index]).astype(np.int64)
+    keep = [c for c in rows.columns if c not in (key, "_row")]
+    out = merged[merged[value] > 0][[target] + keep]
+    return out.reset_index(drop=True)
+
+
+def rebase(old_counts: pd.DataFrame, weights: pd.DataFrame, value: str = "departures",
+           by: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Carry counts on old communes (``old_code``) onto new communes (``new_code``).
+
+    Returns the re-based rows, summed by ``by`` + new_code, and the rows whose old commune is not
+    in the crosswalk (reported, never silently dropped).
+    """
+    known = old_counts["old_code"].isin(weights["old_code"])
+    moved = divide(old_counts[known], "old_code", weights, "new_code", value)
+    by = by or [c for c in old_counts.columns if c not in ("old_code", value)]
+    summed = moved.groupby(by + ["new_code"], as_index=False, sort=True)[value].sum()
+    return summed, old_counts[~known].reset_index(drop=True)
+
+
+def inverse_weights(weights: pd.DataFrame) -> pd.DataFrame:
+    """Share of each new commune that came from each old commune (for making old-unit demo data)."""
+    inv = weights[["new_code", "old_code", "weight"]].copy()
+    inv["share"] = inv["weight"] / inv.groupby("new_code")["weight"].transform("sum")
+    return inv[["new_code", "old_code", "share"]]
+
+
+def old_commune_shapes(c2010: gpd.GeoDataFrame, changes: pd.DataFrame | None,
+                       old_codes: set[str]) -> gpd.GeoDataFrame:
+    """Polygons of the pre-2025 communes, from the c.2010 layer carried to 2024 codes.
+
+    A c.2010 commune with a 2021 code is renamed through GSO's 2019→2024 change table; communes
+    merged in between are dissolved into the surviving code. Codes without any polygon are absent.
+    """
+    gdf = c2010[c2010["commune_code_2021"].notna()][["commune_code_2021", "geometry"]].copy()
+    gdf["code"] = gdf["commune_code_2021"].astype(str).str.zfill(5)
+    if changes is not None:
+        mapping = dict(zip(changes["commune_code_2019"].astype(str).str.zfill(5),
+                           changes["commune_code_2024"].astype(str).str.zfill(5)))
+        gdf["code"] = gdf["code"].map(lambda c: mapping.get(c, c))
+    gdf = gdf[gdf["code"].isin(old_codes)]
+    merged = gdf.groupby("code")["geometry"].agg(lambda g: shapely.union_all(g.to_numpy()))
+    return gpd.GeoDataFrame({"code": merged.index}, geometry=shapely.make_valid(merged.to_numpy()), crs=4326)
+
+
+DDL = """
+CREATE TABLE IF NOT EXISTS crosswalk (
+    old_code VARCHAR NOT NULL,          -- commune before 1 July 2025 (codes as of 2025-03)
+    old_name VARCHAR,
+    old_province_code VARCHAR,
+    old_district_code VARCHAR,
+    new_code VARCHAR NOT NULL,          -- commune from 1 July 2025
+    new_province_code VARCHAR,
+    merge_type VARCHAR,                 -- full | partial (the old commune was split)
+    weight DOUBLE NOT NULL,             -- share of the old commune carried to the new one
+    basis VARCHAR NOT NULL,             -- whole | population | area | equal
+    PRIMARY KEY (old_code, new_code)
+);
+CREATE TABLE IF NOT EXISTS crosswalk_disagreements (
+    old_code VARCHAR PRIMARY KEY,
+    primary_targets VARCHAR,            -- new codes in the loaded (dvhcvn) crosswalk
+    secondary_targets VARCHAR,          -- new codes in the second (vietnamadminunits) crosswalk
+    kind VARCHAR NOT NULL               -- only_primary | only_secondary | different_targets
+);
+CREATE TABLE IF NOT EXISTS departures_old (
+    month DATE NOT NULL,                -- before 2025-07-01: as reported on the units of the time
+    old_commune_code VARCHAR NOT NULL,
+    market VARCHAR NOT NULL,
+    sex VARCHAR NOT NULL,
+    channel VARCHAR NOT NULL,
+    priority_group VARCHAR NOT NULL,
+    departures INTEGER NOT NULL CHECK (departures >= 0),
+    is_demo BOOLEAN NOT NULL,
+    PRIMARY KEY (month, old_commune_code, market, sex, channel, priority_group)
+);
+CREATE TABLE IF NOT EXISTS rebase_unmapped (
+    month DATE NOT NULL,
+    old_commune_code VARCHAR NOT NULL,
+    departures INTEGER NOT NULL,
+    reason VARCHAR NOT NULL
+);
+CREATE OR REPLACE VIEW v_departures_monthly_old AS
+SELECT d.month, d.old_commune_code AS unit_code, c.old_district_code AS district_code,
+       c.old_province_code AS province_code, d.market, d.sex, d.channel, d.priority_group,
+       d.departures, d.is_demo
+FROM departures_old d
+LEFT JOIN (SELECT DISTINCT old_code, old_district_code, old_province_code FROM crosswalk) c
+       ON c.old_code = d.old_commune_code;
+"""
+
+REFORM_DATE = pd.Timestamp("2025-07-01")
+BREAKDOWN = ["month", "market", "sex", "channel", "priority_group"]
+
+
+def demo_history(departures: pd.DataFrame, weights: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Make demo data before the reform look as it was reported: on old units, then re-based.
+
+    The generator works on today's communes. For months before July 2025 its counts are spread
+    back over the old communes that formed each new commune (the "reported" data), then carried
+    forward again through the crosswalk, exactly as real historical reports would be. Returns
+    (departures on new units for every month, departures on old units before the reform).
+
+    New units with no old commune behind them (special zones made from island districts that had
+    no communes) keep their pre-reform figures as they are: there was no commune report to carry.
+    """
+    months = pd.to_datetime(departures["month"])
+    fed = departures["commune_code"].isin(weights["new_code"])
+    before = departures[(months < REFORM_DATE) & fed].rename(columns={"commune_code": "new_code"})
+    after = departures[(months >= REFORM_DATE) | ~fed]
+    old = divide(before, "new_code", inverse_weights(weights), "old_code", "departures", share="share")
+    old = old.groupby(BREAKDOWN + ["old_code"], as_index=False)["departures"].sum()
+    rebased, unmapped = rebase(old, weights, by=BREAKDOWN)
+    assert unmapped.empty  # every old commune here came from the crosswalk itself
+    rebased = rebased.rename(columns={"new_code": "commune_code"})
+    rebased["is_demo"] = True
+    old_rows = old.rename(columns={"old_code": "old_commune_code"})
+    old_rows["is_demo"] = True
+    return pd.concat([rebased, after], ignore_index=True)[departures.columns], old_rows
