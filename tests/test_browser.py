@@ -79,3 +79,19 @@ def test_presentation_rotates_through_provinces(page: Any, app_url: str, real_co
     counts(page, "choropleth", commune_count(real_con, "40"), timeout=30)
     counts(page, "choropleth", commune_count(real_con, "38"), timeout=30)
     assert not page.locator("[data-testid=stSidebar]").is_visible()
+
+
+def test_switching_a_2024_view_between_units_of_the_time_and_today(page: Any, app_url: str, real_con) -> None:
+    old_hue = real_con.execute("""SELECT count(*) FROM admin_units a
+        WHERE a.era = 'pre2025' AND a.level = 'commune' AND a.geom IS NOT NULL
+          AND a.code IN (SELECT old_code FROM crosswalk WHERE new_province_code = '46')""").fetchone()[0]
+    page.goto(f"{app_url}/?year=2024&month=12&unit=46")
+    counts(page, "choropleth", commune_count(real_con, "46"))           # today's 40 units of Huế
+    assert "từ 1/7/2025" in map_frame(page).locator(".xkld-era").inner_text()
+    page.get_by_text("Đơn vị thời điểm đó").click()
+    counts(page, "choropleth", old_hue)                                 # the old Thừa Thiên Huế communes
+    frame = map_frame(page, old_hue)
+    assert "trước 1/7/2025" in frame.locator(".xkld-era").inner_text()
+    page.wait_for_function("() => location.search.includes('units=then')")
+    page.get_by_text("Đơn vị hiện nay").click()
+    counts(page, "choropleth", commune_count(real_con, "46"))

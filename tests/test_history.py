@@ -1,6 +1,8 @@
 """Across the 2025 reform: crosswalk weights, exact re-basing, reporting what cannot be carried."""
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -117,3 +119,45 @@ def test_same_province_totals_on_old_and_new_units(real_con, province: str) -> N
                (SELECT SUM(d.departures) FROM departures d JOIN v_communes c ON c.commune_code = d.commune_code
                 WHERE c.province_code = $p AND year(d.month) = 2024)""", {"p": province}).fetchone()
     assert old == new and old > 0
+
+
+def test_map_on_units_of_the_time(real_con) -> None:
+    from xkld_geo import maps, overview
+
+    national = overview.build_overview(real_con, overview.Request(2024, 12, units="then"), "/app/static")
+    assert len(national.map_spec.shapes) == 705 and len(national.map_spec.overlay) == 63
+    assert national.map_spec.label == overview.THEN_LABEL
+    hue = overview.build_overview(real_con, overview.Request(2024, 12, "46", units="then"), "/app/static")
+    with_shape = real_con.execute("""SELECT count(*) FROM admin_units WHERE era = 'pre2025'
+        AND level = 'commune' AND geom IS NOT NULL
+        AND code IN (SELECT old_code FROM crosswalk WHERE new_province_code = '46')""").fetchone()[0]
+    assert len(hue.map_spec.shapes) == with_shape > 100
+    total = real_con.execute("""SELECT SUM(departures) FROM departures_old WHERE year(month) = 2024
+        AND old_commune_code IN (SELECT old_code FROM crosswalk WHERE new_province_code = '46')""").fetchone()[0]
+    shown = hue.map_spec.properties["departures"].sum()
+    assert 0 < shown <= total  # communes without a known polygon are not drawn
+    html = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), maps.page_html(hue.fmap))
+    assert overview.THEN_LABEL in html  # the map says which units it shows
+    with pytest.raises(Exception):
+        overview.Request(2025, 9, units="then")
+
+
+def test_new_commune_tooltip_lists_its_old_communes(real_con) -> None:
+    from xkld_geo import overview
+
+    view = overview.build_overview(real_con, overview.Request(2024, 12, "46"), "/app/static")
+    origin = view.map_spec.properties["origin"]
+    assert origin.notna().all()
+    assert any("," in o for o in origin)  # most new communes merge several old ones
+    assert ("origin", "Gồm xã cũ", "") in view.map_spec.tooltip
+
+
+def test_trend_of_a_new_commune_runs_across_july_2025(real_con) -> None:
+    from xkld_geo import queries
+
+    busiest = real_con.execute("""SELECT commune_code FROM departures WHERE year(month) = 2025
+        GROUP BY 1 ORDER BY SUM(departures) DESC LIMIT 1""").fetchone()[0]
+    series = queries.monthly_departures(real_con, 2025, commune_code=busiest)
+    assert (series["this_year"] > 0).all()
+    jun, jul = series.loc[series["month"] == 6, "this_year"].item(), series.loc[series["month"] == 7, "this_year"].item()
+    assert 0.5 < jul / jun < 2

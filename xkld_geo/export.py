@@ -18,8 +18,7 @@ from matplotlib.collections import PatchCollection  # noqa: E402
 from matplotlib.patches import Patch, Polygon as MplPolygon  # noqa: E402
 
 from xkld_geo import DEMO_LABEL  # noqa: E402
-from xkld_geo.maps import (ATTAINMENT_CLASSES, BACKGROUND, MAINLAND_MAX_LON, NO_DATA, NO_QUOTA,  # noqa: E402
-                           PER_1000_CLASSES, ChoroplethSpec)
+from xkld_geo.maps import BACKGROUND, LEGENDS, MAINLAND_MAX_LON, NO_QUOTA, ChoroplethSpec  # noqa: E402
 
 
 def ranking_xlsx(table: pd.DataFrame, title: str, demo: bool) -> bytes:
@@ -85,11 +84,10 @@ def map_png(spec: ChoroplethSpec, title: str, width_px: int = 1600, dpi: int = 1
     ax.set_aspect(1 / math.cos(math.radians((ymin + ymax) / 2)))
     ax.set_xticks([])
     ax.set_yticks([])
-    classes = (list(PER_1000_CLASSES) + [NO_DATA] if spec.classes == "per_1000"
-               else list(ATTAINMENT_CLASSES) + [NO_QUOTA])
+    classes = LEGENDS[spec.classes]
     ax.legend(handles=[Patch(facecolor=c.colour, edgecolor="#999", label=c.label) for c in classes],
               title=spec.title, loc="lower left", fontsize=9, title_fontsize=10, framealpha=0.95)
-    ax.set_title(title, fontsize=14, fontweight="bold")
+    ax.set_title(title + (f"\n{spec.label}" if spec.label else ""), fontsize=14, fontweight="bold")
     if spec.demo:
         ax.text(0.99, 0.99, DEMO_LABEL, transform=ax.transAxes, ha="right", va="top", fontsize=10,
                 fontweight="bold", color="#664d03",

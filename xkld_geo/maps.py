@@ -180,6 +180,24 @@ PER_1000_CLASSES: tuple[ColourClass, ...] = (
 NO_DATA = ColourClass("none", "Không có số liệu", math.nan, "#bdbdbd")
 
 
+def _counts(bounds: tuple[int, int, int, int]) -> tuple[ColourClass, ...]:
+    """Fixed classes of a head count (ColorBrewer PuBu, sequential, colour-blind safe)."""
+    colours = ("#f1eef6", "#bdc9e1", "#74a9cf", "#2b8cbe", "#045a8d")
+    a, b, c, d = bounds
+    labels = (f"Dưới {a}", f"{a}–{b - 1}", f"{b}–{c - 1}", f"{c}–{d - 1}", f"Từ {d} trở lên")
+    lowers = (-math.inf, a, b, c, d)
+    return tuple(ColourClass(f"c{i}", lab, low, col) for i, (lab, low, col) in enumerate(zip(labels, lowers, colours)))
+
+
+LEGENDS: dict[str, tuple[ColourClass, ...]] = {
+    "attainment": ATTAINMENT_CLASSES + (NO_QUOTA,),
+    "per_1000": PER_1000_CLASSES + (NO_DATA,),
+    "departures_district": _counts((50, 150, 400, 1000)) + (NO_DATA,),
+    "departures_commune": _counts((5, 15, 40, 100)) + (NO_DATA,),
+}
+"""Every legend a map can carry; the last class of each is the one for missing values."""
+
+
 def colour_for(value: float | None, classes: tuple[ColourClass, ...] | None = None) -> str:
     """Fill colour of a value in fixed classes (attainment classes by default)."""
     if classes is None:
@@ -203,7 +221,9 @@ class ChoroplethSpec:
     title: str
     demo: bool = True
     overlay: pd.DataFrame | None = None   # outlines drawn on top (province borders over communes)
-    classes: str = "attainment"           # legend: "attainment" or "per_1000"
+    classes: str = "attainment"           # a key of LEGENDS
+    tooltip: tuple[tuple[str, str, str], ...] | None = None   # None: the attainment tooltip
+    label: str | None = None              # a caption on the map (e.g. which units are shown)
 
 
 TOOLTIP = (("quota", "Chỉ tiêu năm", ""), ("departures", "Đã xuất cảnh", ""),
@@ -233,13 +253,14 @@ def choropleth_map(spec: ChoroplethSpec, static_url: str) -> folium.Map:
                         name="context").add_to(fmap)
     data = feature_collection(spec.shapes, spec.properties)
     weight = 0.3 if len(spec.shapes) > 1000 else 0.6
-    ChoroplethLayer(data, tooltip_fields=TOOLTIP, weight=weight, fit=view_bounds(spec.shapes)).add_to(fmap)
+    ChoroplethLayer(data, tooltip_fields=spec.tooltip or TOOLTIP, weight=weight,
+                    fit=view_bounds(spec.shapes)).add_to(fmap)
     if spec.overlay is not None and len(spec.overlay):
         ChoroplethLayer(feature_collection(spec.overlay), stroke="#333333", weight=1.0,
                         fill_opacity=0.0, interactive=False, name="overlay").add_to(fmap)
-    classes = (list(PER_1000_CLASSES) + [NO_DATA] if spec.classes == "per_1000"
-               else list(ATTAINMENT_CLASSES) + [NO_QUOTA])
-    MapControl(legend_html(spec.title, classes)).add_to(fmap)
+    MapControl(legend_html(spec.title, LEGENDS[spec.classes])).add_to(fmap)
+    if spec.label:
+        MapControl(spec.label, position="bottomleft", css_class="xkld-legend xkld-era").add_to(fmap)
     return fmap
 
 

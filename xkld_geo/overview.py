@@ -21,6 +21,10 @@ from xkld_geo.errors import QueryError
 INDICATORS = {"attainment": "Tỷ lệ đạt tiến độ chỉ tiêu",
               "per_1000": "Số người đi trên 1.000 người trong tuổi lao động"}
 NATIONAL_LEVELS = {"province": "Theo tỉnh/thành", "commune": "Theo xã/phường (cả nước)"}
+UNITS = {"now": "Đơn vị hiện nay (34 tỉnh, 3.321 xã)",
+         "then": "Đơn vị thời điểm đó (63 tỉnh, huyện, xã cũ)"}
+NOW_LABEL = "Đơn vị hành chính hiện nay (từ 1/7/2025)"
+THEN_LABEL = "Đơn vị hành chính thời điểm đó (trước 1/7/2025)"
 
 
 @dataclass(frozen=True)
@@ -33,8 +37,18 @@ class Request:
     commune: str | None = None
     indicator: str = "attainment"
     national_level: str = "province"
+    units: str = "now"
+
+    @property
+    def before_reform(self) -> bool:
+        """Whether the whole period lies before the 1 July 2025 reform."""
+        return self.year < 2025 or (self.year == 2025 and self.month <= 6)
 
     def __post_init__(self) -> None:
+        queries.check_choice("đơn vị", self.units, UNITS)
+        if self.units == "then" and not self.before_reform:
+            raise QueryError("Chỉ xem được đơn vị cũ cho kỳ trước 1/7/2025.", field="đơn vị",
+                             value=self.units, allowed="kỳ kết thúc trước tháng 7/2025")
         queries.check_choice("chỉ số", self.indicator, INDICATORS)
         queries.check_choice("cấp hiển thị", self.national_level, NATIONAL_LEVELS)
         queries.check_choice("tháng", self.month, range(1, 13))
@@ -153,6 +167,26 @@ def map_properties(rows: pd.DataFrame, indicator: str) -> pd.DataFrame:
     return props
 
 
+OLD_TOOLTIP = (("departures", "Đã xuất cảnh", ""),)
+
+
+def old_units_spec(con: duckdb.DuckDBPyConnection, r: Request, is_demo: bool) -> maps.ChoroplethSpec:
+    """The map on the units of the time: old districts nationally, or the old communes that now
+    form the chosen province, coloured by departures (they had no quota of their own here)."""
+    level = "district" if r.province is None else "commune"
+    stats = queries.old_unit_departures(con, r.year, r.month, level, r.province)
+    shapes = queries.old_shapes(con, level, "coarse" if level == "district" else "fine", r.province)
+    props = pd.DataFrame({"departures": stats["departures"].to_numpy()}, index=stats["unit_code"].to_numpy())
+    props = props.reindex(shapes["code"]).fillna({"departures": 0})
+    legend = f"departures_{level}"
+    props["fill"] = [maps.colour_for(v, maps.LEGENDS[legend][:-1]) for v in props["departures"]]
+    overlay = queries.old_shapes(con, "province", "coarse") if r.province is None else \
+        queries.shapes(con, "2025", "province", "outline", r.province)
+    return maps.ChoroplethSpec(shapes, props, None, f"Người xuất cảnh, T1–T{r.month}/{r.year}",
+                               is_demo, overlay=overlay, classes=legend, tooltip=OLD_TOOLTIP,
+                               label=THEN_LABEL)
+
+
 def build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url: str,
                    today: dt.date | None = None) -> Overview:
     """Assemble map, headline, ranking and trend for one request."""
@@ -190,9 +224,21 @@ def build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url:
         f"{commune_names[r.commune]} ({names[r.province]})"
     legend_title = (f"Đạt tiến độ đến T{r.month}/{r.year}" if r.indicator == "attainment"
                     else f"Người đi / 1.000 người LĐ, {period}")
-    spec = maps.ChoroplethSpec(shapes, map_properties(rows, r.indicator), context, legend_title,
-                               is_demo, overlay=overlay,
-                               classes="per_1000" if r.indicator == "per_1000" else "attainment")
+    history = queries.has_history(con)
+    if r.units == "then":
+        if not history:
+            raise QueryError("Cơ sở dữ liệu chưa có đơn vị hành chính cũ và bảng chuyển đổi.",
+                             field="đơn vị", value=r.units, allowed=["now"])
+        spec = old_units_spec(con, r, is_demo)
+    else:
+        props = map_properties(rows, r.indicator)
+        tooltip = None
+        if history and r.province is not None:
+            props = props.join(queries.origins(con, r.province).set_index("unit_code"))
+            tooltip = maps.TOOLTIP + (("origin", "Gồm xã cũ", ""),)
+        spec = maps.ChoroplethSpec(shapes, props, context, legend_title, is_demo, overlay=overlay,
+                                   classes="per_1000" if r.indicator == "per_1000" else "attainment",
+                                   tooltip=tooltip, label=NOW_LABEL if history else None)
     crumbs: list[tuple[str, str | None, str | None]] = [("Toàn quốc", None, None)]
     if r.province:
         crumbs.append((names[r.province], r.province, None))

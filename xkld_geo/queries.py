@@ -181,3 +181,62 @@ def last_data_month(con: duckdb.DuckDBPyConnection, year: int) -> int:
         WHERE month >= make_date($year, 1, 1) AND month < make_date($year + 1, 1, 1)""",
                 {"year": int(year)})
     return int(df["m"].iloc[0])
+
+
+def has_history(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the database holds the pre-2025 units and the crosswalk."""
+    return meta(con).get("has_history") == "true"
+
+
+def old_unit_departures(con: duckdb.DuckDBPyConnection, year: int, month: int, level: str,
+                        province_code: str | None = None) -> pd.DataFrame:
+    """Year-to-date departures on the units of the time (before 1 July 2025).
+
+    ``level`` 'district' gives every old district; 'commune' gives the old communes that now lie in
+    the new province ``province_code``. Columns: unit_code, departures.
+    """
+    check_choice("cấp", level, ("district", "commune"))
+    check_code("tỉnh", province_code, 2)
+    check_choice("tháng", int(month), range(1, 13))
+    params = {"year": int(year), "month": int(month), "province": province_code}
+    if level == "district":
+        return db.run(con, "old_departures_district", """
+            SELECT district_code AS unit_code, SUM(departures) AS departures
+            FROM v_departures_monthly_old
+            WHERE month >= make_date($year, 1, 1) AND month <= make_date($year, $month, 1)
+              AND district_code IS NOT NULL
+            GROUP BY 1 ORDER BY 1""", {"year": params["year"], "month": params["month"]})
+    return db.run(con, "old_departures_commune", """
+        SELECT d.old_commune_code AS unit_code, SUM(d.departures) AS departures
+        FROM departures_old d
+        WHERE d.month >= make_date($year, 1, 1) AND d.month <= make_date($year, $month, 1)
+          AND d.old_commune_code IN (SELECT old_code FROM crosswalk WHERE new_province_code = $province)
+        GROUP BY 1 ORDER BY 1""", params)
+
+
+def old_shapes(con: duckdb.DuckDBPyConnection, level: str, lod: str,
+               province_code: str | None = None) -> pd.DataFrame:
+    """Shapes of units of the time: all old provinces or districts, or the old communes now in a
+    new province (only those with a known polygon)."""
+    check_choice("cấp", level, ("province", "district", "commune"))
+    check_choice("mức chi tiết", lod, LODS)
+    check_code("tỉnh", province_code, 2)
+    return db.run(con, "old_shapes", """
+        SELECT u.code, u.name, u.unit_type, u.parent_code, u.population, u.center_lon,
+               ST_XMin(u.geom) AS xmin, ST_YMin(u.geom) AS ymin,
+               ST_XMax(u.geom) AS xmax, ST_YMax(u.geom) AS ymax, s.geojson
+        FROM unit_shapes s
+        JOIN admin_units u ON u.era = s.era AND u.level = s.level AND u.code = s.code
+        WHERE s.era = 'pre2025' AND s.level = $level AND s.lod = $lod
+          AND ($province IS NULL OR u.code IN (SELECT old_code FROM crosswalk WHERE new_province_code = $province))
+        ORDER BY u.code""", {"level": level, "lod": lod, "province": province_code})
+
+
+def origins(con: duckdb.DuckDBPyConnection, province_code: str) -> pd.DataFrame:
+    """For each new commune of a province, the old communes it came from (split ones marked)."""
+    check_code("tỉnh", province_code, 2)
+    return db.run(con, "origins", """
+        SELECT new_code AS unit_code,
+               string_agg(old_name || CASE WHEN merge_type = 'partial' THEN ' (một phần)' ELSE '' END,
+                          ', ' ORDER BY old_name) AS origin
+        FROM crosswalk WHERE new_province_code = $province GROUP BY 1""", {"province": province_code})

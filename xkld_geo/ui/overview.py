@@ -34,7 +34,15 @@ def overview_request() -> overview.Request:
         if province is None:
             level = st.radio("Bản đồ cả nước", list(overview.NATIONAL_LEVELS), key="national_level",
                              format_func=overview.NATIONAL_LEVELS.get)
-    return overview.Request(year, month, province, commune, indicator, level)
+        units = "now"
+        before = overview.Request(year, month).before_reform
+        if before and queries.has_history(connection()):
+            if "units" not in st.session_state:
+                st.session_state["units"] = "then" if st.query_params.get("units") == "then" else "now"
+            units = st.radio("Bản đồ theo", list(overview.UNITS), key="units",
+                             format_func=overview.UNITS.get)
+        to_query("units", units if units == "then" else None)
+    return overview.Request(year, month, province, commune, indicator, level, units)
 
 
 # --- presentation mode ---------------------------------------------------------------------------
@@ -117,6 +125,8 @@ def period_headline(h: overview.PeriodHeadline) -> None:
 
 def _map_clicks(view: overview.Overview, returned: dict[str, Any] | None) -> None:
     """Drill down when a shape is clicked: a province opens its communes, a commune selects it."""
+    if view.request.units == "then":
+        return  # units of the time are for looking back, not for choosing
     drawing = (returned or {}).get("last_active_drawing") or {}
     code = (drawing.get("properties") or {}).get("code")
     signature = (view.request.province, view.request.commune, view.request.national_level, code)
