@@ -224,8 +224,11 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
                            "demo_seed": str(settings.demo_seed), "demo_until": today.strftime("%Y-%m"),
                            "data_dir": str(sources.data_dir(settings)), "schema_version": schema.SCHEMA_VERSION,
                            "contains_demo": "true", "has_history": str(hist is not None).lower()})
+            tables = ["admin_units", "unit_shapes", "departures", "quotas", "job_fair_attendance"]
+            if hist is not None:
+                tables += ["crosswalk", "crosswalk_disagreements", "departures_old"]
             counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # fixed names
-                      for t in ("admin_units", "unit_shapes", "departures", "quotas", "job_fair_attendance")}
+                      for t in tables}
             con.execute("CHECKPOINT")
         finally:
             con.close()
