@@ -5,6 +5,7 @@ Fixtures are registered in ``tests/conftest.py``; test modules import the helper
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -44,8 +45,11 @@ def _free_port() -> int:
 def app_url(real_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app served on a free local port against the real warehouse."""
     port = _free_port()
-    env = os.environ | {"XKLD_DB": str(real_settings.db_path), "XKLD_TODAY": real_settings.today.isoformat()}
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    folder = tmp_path_factory.mktemp("server")
+    served = folder / "served.duckdb"  # the app takes the writer's lock: give it its own copy
+    shutil.copyfile(real_settings.db_path, served)
+    env = os.environ | {"XKLD_DB": str(served), "XKLD_TODAY": real_settings.today.isoformat()}
+    log = folder / "streamlit.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),

@@ -38,7 +38,7 @@ def test_national_overview(app_env: Settings) -> None:
     assert at.selectbox(key="year").value == 2026
     assert at.selectbox(key="month").value == 3          # XKLD_TODAY is 15 March 2026
     assert at.selectbox(key="province").value == ""
-    con = db.open_connection(app_env.db_path, read_only=True)
+    con = db.connect(app_env)  # the app's own shared connection: one writer per file
     quota, dep = con.execute("""SELECT (SELECT SUM(quota) FROM quotas WHERE year = 2026 AND unit_level = 'commune'),
         (SELECT SUM(departures) FROM departures WHERE year(month) = 2026)""").fetchone()
     con.close()

@@ -39,8 +39,12 @@ def settings() -> Settings:
 
 
 def connection() -> duckdb.DuckDBPyConnection:
-    """A cursor on the shared DuckDB connection of this process."""
-    return db.connect(settings(), read_only=True)
+    """A cursor on the shared read-write DuckDB connection of this process.
+
+    The app writes (plans, imports, users, audit), so it holds DuckDB's single-writer lock while it
+    runs: command-line writes to the same file wait until the app is stopped.
+    """
+    return db.connect(settings())
 
 
 def setup_page(title: str) -> None:
