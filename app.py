@@ -7,7 +7,8 @@ ui.setup_page("Tổng quan")
 
 
 def render() -> None:
-    """Read the controls, build the overview, render it."""
+    """Check the role, read the controls, build the overview, render it."""
+    ui.require("overview")
     request = ui.overview_request()
     present, _, _ = ui.presentation_controls()
     if not present:

@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/python -m xkld_geo build
+.venv/bin/python -m xkld_geo users bootstrap
 exec .venv/bin/streamlit run app.py "$@"

@@ -48,6 +48,7 @@ def app_url(real_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -
     folder = tmp_path_factory.mktemp("server")
     served = folder / "served.duckdb"  # the app takes the writer's lock: give it its own copy
     shutil.copyfile(real_settings.db_path, served)
+    _add_users(served)
     env = os.environ | {"XKLD_DB": str(served), "XKLD_TODAY": real_settings.today.isoformat()}
     log = folder / "streamlit.log"
     with open(log, "wb") as out:
@@ -102,6 +103,31 @@ def page(browser: Any, tmp_path: Path) -> Iterator[Any]:
     yield pg
     pg.screenshot(path=str(tmp_path / "page.png"))
     context.close()
+
+
+PASSWORD = "mat-khau-trinh-duyet"
+ROLES = ("viewer", "planner", "clerk", "admin")
+
+
+def _add_users(path: Path) -> None:
+    """One user per role (``b_viewer``, ``b_planner``, ...) in the served copy of the database."""
+    from xkld_geo import auth, db
+
+    con = db.open_connection(path)
+    try:
+        for role in ROLES:
+            auth.create_user(con, f"b_{role}", PASSWORD, role)
+    finally:
+        con.close()
+
+
+def login(page: Any, url: str, role: str = "viewer") -> None:
+    """Open ``url`` and log in through the sidebar form as the test user of ``role``."""
+    page.goto(url)
+    page.get_by_label("Tên đăng nhập").fill(f"b_{role}")
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.get_by_text("Đăng nhập:").first.wait_for(state="attached", timeout=30_000)
 
 
 def map_frame(page: Any, shapes: int | None = None, timeout: float = 45) -> Any:

@@ -130,3 +130,19 @@ def frame(con, sql: str, **params) -> pd.DataFrame:  # test helper, keeps tests 
 
 # Browser fixtures (Chromium + the app on a local port) live in tests/browser_support.py.
 from tests.browser_support import app_url, browser, chromium_path, page  # noqa: E402,F401
+
+
+def session_token(settings: Settings, role: str = "viewer", username: str | None = None) -> str:
+    """A live session for a new user of ``role`` in the database of ``settings``.
+
+    Uses the process's shared connection, as the app under AppTest does.
+    """
+    from xkld_geo import auth
+
+    con = db.connect(settings)
+    auth.create_tables(con)
+    name = username or f"test_{role}"
+    if not con.execute("SELECT 1 FROM users WHERE username = $u", {"u": name}).fetchone():
+        auth.create_user(con, name, "mat-khau-thu-nghiem", role)
+    token, _ = auth.login(con, name, "mat-khau-thu-nghiem")
+    return token

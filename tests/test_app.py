@@ -7,7 +7,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from xkld_geo import db, metrics
-from xkld_geo.settings import PROJECT_ROOT, Settings
+from tests.conftest import session_token
+from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
 
 APP = str(PROJECT_ROOT / "app.py")
 
@@ -21,10 +22,12 @@ def app_env(tiny_db: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     db.close_all()
 
 
-def _run(query: dict[str, str] | None = None) -> AppTest:
+def _run(query: dict[str, str] | None = None, role: str | None = "viewer") -> AppTest:
     at = AppTest.from_file(APP, default_timeout=30)
     for k, v in (query or {}).items():
         at.query_params[k] = v
+    if role is not None:
+        at.session_state["auth_token"] = session_token(load_settings(), role)
     return at.run()
 
 
@@ -103,7 +106,7 @@ def test_hostile_url_parameters_fall_back_with_a_message(app_env: Settings, quer
 def test_missing_database_shows_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XKLD_DB", str(tmp_path / "absent.duckdb"))
     db.close_all()
-    at = _run()
+    at = _run(role=None)
     assert not at.exception
     assert len(at.error) == 1 and "python -m xkld_geo build" in at.error[0].value
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser_support import click_unit, counts, map_frame
+from tests.browser_support import click_unit, counts, login, map_frame
 
 pytestmark = [pytest.mark.browser, pytest.mark.real_data]
 
@@ -21,7 +21,7 @@ def commune_count(real_con, province: str) -> int:
 
 
 def test_national_map_draws_34_provinces_offline(page: Any, app_url: str) -> None:
-    page.goto(app_url)
+    login(page, app_url)
     assert counts(page, "choropleth", 34)["choropleth"] == 34
     assert page.get_by_text("Dữ liệu minh họa").first.is_visible()
     assert any("/app/static/vendor/leaflet/leaflet.js" in u and s == 200 for u, s in page.responses)
@@ -29,7 +29,7 @@ def test_national_map_draws_34_provinces_offline(page: Any, app_url: str) -> Non
 
 
 def test_commune_map_of_a_chosen_province(page: Any, app_url: str, real_con) -> None:
-    page.goto(f"{app_url}/?unit=40")
+    login(page, f"{app_url}/?unit=40")
     got = counts(page, "choropleth", commune_count(real_con, "40"))
     assert got["context"] == 33
     assert page.get_by_text("Nghệ An").first.is_visible()
@@ -37,7 +37,7 @@ def test_commune_map_of_a_chosen_province(page: Any, app_url: str, real_con) -> 
 
 
 def test_drill_down_by_clicking(page: Any, app_url: str, real_con) -> None:
-    page.goto(app_url)
+    login(page, app_url)
     counts(page, "choropleth", 34)
     click_unit(page, real_con, "46", 34)                      # Huế
     hue = commune_count(real_con, "46")
@@ -55,7 +55,7 @@ def test_drill_down_by_clicking(page: Any, app_url: str, real_con) -> None:
 
 
 def test_presentation_mode_hides_the_controls(page: Any, app_url: str) -> None:
-    page.goto(f"{app_url}/?mode=present&unit=38")
+    login(page, f"{app_url}/?mode=present&unit=38")
     map_frame(page)
     page.get_by_text("Thoát trình chiếu").wait_for()
     assert not page.locator("[data-testid=stSidebar]").is_visible()
@@ -66,7 +66,7 @@ def test_presentation_mode_hides_the_controls(page: Any, app_url: str) -> None:
 
 
 def test_tooltip_shows_quota(page: Any, app_url: str) -> None:
-    page.goto(f"{app_url}/?unit=46")
+    login(page, f"{app_url}/?unit=46")
     frame = map_frame(page)
     box = frame.frame_element().bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
@@ -74,7 +74,7 @@ def test_tooltip_shows_quota(page: Any, app_url: str) -> None:
 
 
 def test_presentation_rotates_through_provinces(page: Any, app_url: str, real_con) -> None:
-    page.goto(f"{app_url}/?mode=present&unit=46&cycle=40,38&every=5")
+    login(page, f"{app_url}/?mode=present&unit=46&cycle=40,38&every=5")
     counts(page, "choropleth", commune_count(real_con, "46"))
     counts(page, "choropleth", commune_count(real_con, "40"), timeout=30)
     counts(page, "choropleth", commune_count(real_con, "38"), timeout=30)
@@ -85,7 +85,7 @@ def test_switching_a_2024_view_between_units_of_the_time_and_today(page: Any, ap
     old_hue = real_con.execute("""SELECT count(*) FROM admin_units a
         WHERE a.era = 'pre2025' AND a.level = 'commune' AND a.geom IS NOT NULL
           AND a.code IN (SELECT old_code FROM crosswalk WHERE new_province_code = '46')""").fetchone()[0]
-    page.goto(f"{app_url}/?year=2024&month=12&unit=46")
+    login(page, f"{app_url}/?year=2024&month=12&unit=46")
     counts(page, "choropleth", commune_count(real_con, "46"))           # today's 40 units of Huế
     assert "từ 1/7/2025" in map_frame(page).locator(".xkld-era").inner_text()
     page.get_by_text("Đơn vị thời điểm đó").click()

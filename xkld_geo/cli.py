@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import sys
 from dataclasses import replace
 
+from xkld_geo import auth, db, warehouse
 from xkld_geo import settings as settings_mod
-from xkld_geo import warehouse
 from xkld_geo.errors import XkldError
 
 
@@ -22,7 +23,41 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="tạo lại dữ liệu minh họa trong cơ sở dữ liệu hiện có")
     demo.add_argument("--seed", type=int, required=True, help="hạt giống (số nguyên)")
     sub.add_parser("settings", help="liệt kê các thiết lập và biến môi trường")
+    users = sub.add_parser("users", help="quản lý tài khoản").add_subparsers(dest="users_command", required=True)
+    add = users.add_parser("add", help="thêm tài khoản (mật khẩu hỏi khi chạy, hoặc đọc từ stdin)")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=[r for r in auth.ROLES if r != "public"])
+    add.add_argument("--name", help="tên hiển thị")
+    add.add_argument("--password-stdin", action="store_true", help="đọc mật khẩu từ dòng đầu của stdin")
+    users.add_parser("list", help="liệt kê tài khoản")
+    disable = users.add_parser("disable", help="khóa tài khoản")
+    disable.add_argument("username")
+    users.add_parser("bootstrap", help="tạo quản trị viên đầu tiên (mật khẩu ngẫu nhiên) nếu chưa có tài khoản")
     return parser
+
+
+def _users(cfg: settings_mod.Settings, args: argparse.Namespace) -> None:
+    """The ``users`` sub-commands; they write to the database, so the app must not be running."""
+    con = db.open_connection(cfg.db_path)
+    try:
+        auth.create_tables(con)
+        if args.users_command == "add":
+            password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("Mật khẩu: ")
+            user = auth.create_user(con, args.username, password, args.role, args.name)
+            print(f"Đã thêm tài khoản {user.username} ({auth.ROLES[user.role]}).")
+        elif args.users_command == "list":
+            for username, name, role, disabled in auth.list_users(con):
+                print(f"{username:20} {role:8} {name}{'  (đã khóa)' if disabled else ''}")
+        elif args.users_command == "disable":
+            auth.set_disabled(con, args.username, True)
+            print(f"Đã khóa tài khoản {args.username}.")
+        elif args.users_command == "bootstrap":
+            password = auth.bootstrap_admin(con)
+            if password:
+                print(f"Đã tạo quản trị viên đầu tiên: tên đăng nhập 'admin', mật khẩu '{password}'. "
+                      "Hãy ghi lại; mật khẩu này chỉ hiện một lần.")
+    finally:
+        con.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
                       + ", ".join(f"{k} {v:,}" for k, v in result.counts.items()))
             else:
                 print(f"Cơ sở dữ liệu {result.path} đã cập nhật; không có gì thay đổi.")
+        elif args.command == "users":
+            _users(cfg, args)
         elif args.command == "demo":
             total = warehouse.regenerate_demo(cfg, args.seed)
             print(f"Đã tạo lại dữ liệu minh họa (seed {args.seed}): {total:,} lượt xuất cảnh.")

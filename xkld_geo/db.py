@@ -45,10 +45,14 @@ def spatial_extension_path() -> Path:
         duckdb_version=duckdb.__version__, found=[str(p) for p in found])
 
 
-def open_connection(path: Path | str, read_only: bool = False,
-                    spatial: bool = True) -> duckdb.DuckDBPyConnection:
-    """Open a DuckDB file (``:memory:`` allowed) and load the spatial extension by file path."""
-    if read_only and str(path) != ":memory:" and not Path(path).exists():
+def open_connection(path: Path | str, read_only: bool = False, spatial: bool = True,
+                    create: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB file (``:memory:`` allowed) and load the spatial extension by file path.
+
+    A missing file is an error unless ``create`` is set (only the build creates databases), so a
+    mistyped path never leaves an empty database behind.
+    """
+    if not create and str(path) != ":memory:" and not Path(path).exists():
         raise DatabaseError(
             f"Chưa có cơ sở dữ liệu {path}. Hãy chạy: python -m xkld_geo build", path=str(path))
     try:

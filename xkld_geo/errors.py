@@ -43,3 +43,7 @@ class QueryError(XkldError):
 
 class AllocationError(XkldError):
     """An allocation cannot satisfy its constraints (details: constraint, numbers, codes)."""
+
+
+class AuthError(XkldError):
+    """A login, session or permission problem (details: field, reason)."""

@@ -21,10 +21,16 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from xkld_geo import boundaries, db, demo, history, schema, sources
+from xkld_geo import auth, boundaries, db, demo, history, public, schema, sources
+from xkld_geo.errors import DatabaseError
 from xkld_geo.settings import Settings
 
 log = logging.getLogger("xkld_geo.warehouse")
+
+PRESERVED_TABLES: tuple[str, ...] = ("users", "login_attempts", "audit_log", "public_notices",
+                                     "licensed_companies")
+"""Operational tables that a rebuild carries over from the old database: they are not derived
+from the input files, and losing them (accounts, the audit trail) would be losing work."""
 
 VALID_FROM = {"2025": dt.date(2025, 7, 1), "pre2025": dt.date(2008, 8, 1)}
 VALID_TO = {"2025": None, "pre2025": dt.date(2025, 6, 30)}
@@ -176,6 +182,27 @@ def write_history(con: duckdb.DuckDBPyConnection, hist: HistoryInput, departures
         con.unregister(name)
 
 
+def carry_over(con: duckdb.DuckDBPyConnection, old_path: Path) -> None:
+    """Copy :data:`PRESERVED_TABLES` from the database being replaced into the new one."""
+    if not old_path.exists():
+        return
+    try:
+        con.execute(f"ATTACH '{old_path}' AS old_db (READ_ONLY)")  # path from settings, not input
+    except duckdb.Error as exc:
+        raise DatabaseError(
+            f"Không đọc được cơ sở dữ liệu cũ {old_path} để giữ lại tài khoản và nhật ký "
+            f"(ứng dụng đang chạy?). Hãy dừng ứng dụng rồi chạy lại. Chi tiết: {exc}",
+            path=str(old_path)) from exc
+    try:
+        present = {r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'old_db'").fetchall()}
+        for table in PRESERVED_TABLES:
+            if table in present:
+                con.execute(f"INSERT INTO {table} SELECT * FROM old_db.{table}")  # whitelisted names
+    finally:
+        con.execute("DETACH old_db")
+
+
 def set_meta(con: duckdb.DuckDBPyConnection, values: dict[str, str]) -> None:
     """Upsert keys of ``dataset_meta``."""
     con.executemany("INSERT OR REPLACE INTO dataset_meta VALUES (?, ?)", list(values.items()))
@@ -212,9 +239,11 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
     for leftover in (tmp, Path(f"{tmp}.wal")):
         leftover.unlink(missing_ok=True)
     try:
-        con = db.open_connection(tmp)
+        con = db.open_connection(tmp, create=True)
         try:
             schema.create_all(con)
+            auth.create_tables(con)
+            public.create_tables(con)
             for gdf in layers.values():
                 _insert_units(con, gdf)
             write_demo(con, data)
@@ -229,6 +258,7 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
                 tables += ["crosswalk", "crosswalk_disagreements", "departures_old"]
             counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # fixed names
                       for t in tables}
+            carry_over(con, target)
             con.execute("CHECKPOINT")
         finally:
             con.close()

@@ -1,8 +1,11 @@
 """The Streamlit layer: the only package of ``xkld_geo`` that imports streamlit.
 
-``common`` holds what every page shares (connection, errors, demo label, filters); each page has a
-module of its own for its controls and rendering.
+``common`` holds what every page shares (connection, errors, demo label, filters), ``access`` the
+login and role check; each page has a module of its own for its controls and rendering.
 """
+from xkld_geo.ui.access import current_user, require  # noqa: F401
+from xkld_geo.ui.admin import render_admin  # noqa: F401
 from xkld_geo.ui.common import (Filters, connection, demo_badge, filters, guarded, settings,  # noqa: F401
                                 setup_page, sidebar, title)
 from xkld_geo.ui.overview import overview_request, presentation_controls, render_overview  # noqa: F401
+from xkld_geo.ui.public import public_request, render_public  # noqa: F401

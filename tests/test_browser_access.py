@@ -1,0 +1,49 @@
+"""Browser tests of the public screen and access control (Chromium via Playwright)."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.browser_support import counts, login
+
+pytestmark = [pytest.mark.browser, pytest.mark.real_data]
+
+
+def test_anonymous_visitor_reaches_the_public_screen(page: Any, app_url: str) -> None:
+    page.goto(f"{app_url}/Cong_khai")
+    counts(page, "choropleth", 34)
+    page.get_by_text("Kết quả đưa lao động").first.wait_for()
+    page.get_by_text("Cảnh báo lừa đảo").first.wait_for()
+    assert page.external == []
+
+
+@pytest.mark.parametrize("path", ["/", "/Quan_tri", "/?unit=40&mode=present"])
+def test_anonymous_visitor_is_refused_internal_pages_by_url(page: Any, app_url: str, path: str) -> None:
+    page.goto(f"{app_url}{path}")
+    page.get_by_text("Trang này dành cho cán bộ").wait_for(timeout=30_000)
+    assert page.locator("iframe[title='streamlit_folium.st_folium']").count() == 0
+
+
+def test_planner_cannot_open_user_administration(page: Any, app_url: str) -> None:
+    login(page, f"{app_url}/Quan_tri", role="planner")
+    page.get_by_text("không có quyền mở trang này").wait_for(timeout=30_000)
+    assert page.get_by_text("Nhật ký").count() == 0
+
+
+def test_admin_opens_user_administration(page: Any, app_url: str) -> None:
+    login(page, f"{app_url}/Quan_tri", role="admin")
+    page.get_by_text("Quản trị hệ thống").wait_for(timeout=30_000)
+    page.get_by_text("b_admin").first.wait_for()
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1920, "height": 1080}, {"width": 390, "height": 844}])
+def test_kiosk_and_phone(browser: Any, app_url: str, viewport: dict[str, int], tmp_path) -> None:
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    page.goto(f"{app_url}/Cong_khai?mode=kiosk&unit=46")
+    counts(page, "choropleth", 40)
+    assert not page.locator("[data-testid=stSidebar]").is_visible()
+    assert page.locator("[data-testid=stSelectbox]").count() == 0
+    page.screenshot(path=str(tmp_path / f"kiosk-{viewport['width']}.png"))
+    context.close()

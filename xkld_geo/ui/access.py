@@ -1,0 +1,95 @@
+"""Login, logout and the role check every page runs before it renders anything.
+
+The session token lives in the Streamlit session and in a cookie (set from the page with a tiny
+script: Streamlit cannot set cookies itself), so a bookmarked URL reopens logged in until the
+session expires. The server keeps only a hash of the token. The check runs in each page's own
+script, so typing a page's URL gets the same answer as clicking it in the menu.
+"""
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+import streamlit.components.v1 as components
+
+from xkld_geo import auth
+from xkld_geo.errors import AuthError
+from xkld_geo.ui.common import connection
+
+COOKIE = "xkld_session"
+TOKEN_KEY = "auth_token"
+
+
+def _set_cookie(token: str | None) -> None:
+    """Write (or clear) the session cookie in the browser."""
+    value = f"{COOKIE}={token}; path=/; SameSite=Strict; max-age={int(auth.SESSION_HOURS * 3600)}" if token \
+        else f"{COOKIE}=; path=/; SameSite=Strict; max-age=0"
+    components.html(f"<script>parent.document.cookie = {json.dumps(value)};</script>", height=0)
+
+
+def current_user() -> auth.User:
+    """The logged-in user, or :data:`auth.PUBLIC`; an expired session is told to log in again."""
+    con = connection()  # fails first, and clearly, when there is no database
+    if st.session_state.pop("_logged_out", False):
+        _set_cookie(None)  # rendered on this run, which does not rerun at once
+        return auth.PUBLIC
+    token = st.session_state.get(TOKEN_KEY)
+    if token is None:
+        try:
+            token = st.context.cookies.get(COOKIE)
+        except Exception:  # no browser context (tests, bare mode)
+            token = None
+    if not isinstance(token, str) or not token or len(token) > 100:
+        return auth.PUBLIC
+    user = auth.session_user(con, token)
+    if user is None:
+        st.session_state.pop(TOKEN_KEY, None)
+        st.info("Phiên đăng nhập đã hết hạn; hãy đăng nhập lại.")
+        _set_cookie(None)
+        return auth.PUBLIC
+    st.session_state[TOKEN_KEY] = token
+    if not st.session_state.get("_cookie_set"):
+        _set_cookie(token)  # on the first quiet run after login: a rerun would drop the script
+        st.session_state["_cookie_set"] = True
+    return user
+
+
+def login_box(user: auth.User) -> None:
+    """The sidebar's login form, or who is logged in with a logout button."""
+    with st.sidebar:
+        if user.role != "public":
+            st.caption(f"Đăng nhập: **{user.display_name}** ({auth.ROLES[user.role]})")
+            if st.button("Đăng xuất", key="logout"):
+                auth.logout(connection(), st.session_state.pop(TOKEN_KEY, None))
+                st.session_state["_logged_out"] = True
+                st.session_state.pop("_cookie_set", None)
+                st.rerun()
+            return
+        with st.form("login_form", clear_on_submit=False):
+            st.markdown("**Đăng nhập cán bộ**")
+            username = st.text_input("Tên đăng nhập", key="login_user", max_chars=64)
+            password = st.text_input("Mật khẩu", type="password", key="login_password", max_chars=256)
+            submitted = st.form_submit_button("Đăng nhập")
+        if submitted:
+            try:
+                token, _ = auth.login(connection(), username, password)
+            except AuthError as exc:
+                st.error(exc.message)
+                return
+            st.session_state[TOKEN_KEY] = token
+            st.session_state.pop("_cookie_set", None)
+            st.rerun()
+
+
+def require(action: str) -> auth.User:
+    """Stop the page unless the current user may do ``action``; returns the user."""
+    user = current_user()
+    login_box(user)
+    if not auth.allowed(user, action):
+        if user.role == "public":
+            st.warning("Trang này dành cho cán bộ: hãy đăng nhập ở thanh bên. "
+                       "Thông tin công khai có ở trang \"Công khai\".")
+        else:
+            st.error(f"Tài khoản {user.username} ({auth.ROLES[user.role]}) không có quyền mở trang này.")
+        st.stop()
+    return user

@@ -1,0 +1,109 @@
+"""The public summary screen: no login, aggregates only, made for a lobby screen and a phone.
+
+``?mode=kiosk`` hides every control and rotates the panels on its own; ``?unit=40`` shows one
+province's communes. Anything else in the URL that is not valid is ignored with a message.
+"""
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from xkld_geo import public, queries
+from xkld_geo.ui.common import connection, demo_badge, settings
+
+KIOSK_CSS = """
+<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
+[data-testid="stToolbar"] { display: none !important; }
+html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
+h1 { font-size: 2.2rem !important; padding-top: 0 !important; } h2, h3 { font-size: 1.8rem !important; }
+.block-container { padding-top: 0.5rem; max-width: 100%; }
+</style>
+"""
+PANELS = ("map", "markets", "notices")
+ROTATE_SECONDS = 15
+
+
+def public_request() -> tuple[int, int, str | None, bool]:
+    """Year and month (the latest), province (URL ``unit`` or the selector) and kiosk mode."""
+    con = connection()
+    year = queries.years(con)[0]
+    month = queries.last_data_month(con, year) or 12
+    kiosk = st.query_params.get("mode") == "kiosk"
+    provinces = queries.provinces(con)
+    names = dict(zip(provinces["code"], provinces["name"]))
+    if "public_province" not in st.session_state:
+        wanted = str(st.query_params.get("unit") or "")
+        if wanted and wanted not in names:
+            st.warning(f"Tham số 'unit' trong địa chỉ không hợp lệ ({wanted[:40]}); hiển thị cả nước.")
+        st.session_state["public_province"] = wanted if wanted in names else ""
+    province = st.session_state["public_province"]
+    if not kiosk:
+        province = st.selectbox("Tỉnh/thành", [""] + list(provinces["code"]), key="public_province",
+                                format_func=lambda c: names.get(c, "Cả nước"))
+    return year, month, province or None, kiosk
+
+
+def _panel_map(s: public.PublicSummary, height: int) -> None:
+    st.metric("Số người đã đi làm việc ở nước ngoài", public.as_text(pd.Series([s.total]))[0])
+    left, right = st.columns([3, 2])
+    with left:
+        st_folium(s.fmap, key="public_map", height=height, use_container_width=True, returned_objects=[])
+    with right:
+        st.dataframe(s.table, hide_index=True, width="stretch", height=height, key="public_table")
+    st.caption(f"Số từ 1 đến {public.THRESHOLD - 1} hiện là \"< {public.THRESHOLD}\"; "
+               f"\"{public.SECONDARY}\" là ô ẩn thêm để không suy ra được các số nhỏ từ tổng.")
+
+
+def _panel_markets(s: public.PublicSummary) -> None:
+    left, right = st.columns(2)
+    with left:
+        st.markdown("### Thị trường lao động đến")
+        st.dataframe(s.markets, hide_index=True, width="stretch", key="public_markets")
+    with right:
+        st.markdown("### Thị trường an toàn, thu nhập cao: thu nhập và chi phí")
+        st.dataframe(s.costs, hide_index=True, width="stretch", key="public_costs")
+
+
+def _panel_notices(s: public.PublicSummary) -> None:
+    st.markdown(f"### ☎ {public.NOTICE_KEYS['hotline']}")
+    st.info(s.notices["hotline"])
+    st.markdown(f"### ⚠ {public.NOTICE_KEYS['fraud_warning']}")
+    st.warning(s.notices["fraud_warning"])
+    st.markdown("### Doanh nghiệp được cấp phép")
+    if len(s.companies):
+        st.dataframe(s.companies, hide_index=True, width="stretch", key="public_companies")
+    else:
+        st.caption("Chưa có danh sách doanh nghiệp được cấp phép.")
+
+
+def render_public(year: int, month: int, province: str | None, kiosk: bool) -> None:
+    """Build and show the public screen; in kiosk mode one panel at a time, rotating."""
+    summary = public.build_public(connection(), year, month, province, settings().static_url)
+    if kiosk:
+        st.markdown(KIOSK_CSS, unsafe_allow_html=True)
+    st.title(summary.title)
+    demo_badge(summary.demo)
+    st.caption(summary.notices["about"])
+    if not kiosk:
+        _panel_map(summary, 520)
+        _panel_markets(summary)
+        _panel_notices(summary)
+        return
+
+    @st.fragment(run_every=ROTATE_SECONDS)
+    def rotating() -> None:
+        now = time.monotonic()
+        last = st.session_state.setdefault("_panel_at", now)
+        index = st.session_state.setdefault("_panel", 0)
+        if now - last >= ROTATE_SECONDS * 0.9:
+            index = (index + 1) % len(PANELS)
+            st.session_state["_panel"], st.session_state["_panel_at"] = index, now
+        st.markdown(f"<div data-testid='kiosk-panel' data-panel='{PANELS[index]}'></div>",
+                    unsafe_allow_html=True)
+        {"map": lambda: _panel_map(summary, 600), "markets": lambda: _panel_markets(summary),
+         "notices": lambda: _panel_notices(summary)}[PANELS[index]]()
+    rotating()
