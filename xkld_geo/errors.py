@@ -47,3 +47,7 @@ class AllocationError(XkldError):
 
 class AuthError(XkldError):
     """A login, session or permission problem (details: field, reason)."""
+
+
+class PlanError(XkldError):
+    """A quota plan cannot be saved, approved or edited (details: plan, field, reason)."""

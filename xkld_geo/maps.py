@@ -194,6 +194,12 @@ LEGENDS: dict[str, tuple[ColourClass, ...]] = {
     "per_1000": PER_1000_CLASSES + (NO_DATA,),
     "departures_district": _counts((50, 150, 400, 1000)) + (NO_DATA,),
     "departures_commune": _counts((5, 15, 40, 100)) + (NO_DATA,),
+    # ColorBrewer RdBu (diverging, colour-blind safe): quota lost in red, gained in blue
+    "change": (ColourClass("down20", "Giảm từ 20 trở lên", -math.inf, "#ca0020"),
+               ColourClass("down", "Giảm 1–19", -19, "#f4a582"),
+               ColourClass("same", "Không đổi", 0, "#f7f7f7"),
+               ColourClass("up", "Tăng 1–19", 1, "#92c5de"),
+               ColourClass("up20", "Tăng từ 20 trở lên", 20, "#0571b0"), NO_DATA),
 }
 """Every legend a map can carry; the last class of each is the one for missing values."""
 
@@ -242,6 +248,19 @@ def view_bounds(shapes: pd.DataFrame) -> list[list[float]] | None:
         return None
     return [[round(float(near["ymin"].min()), 4), round(float(near["xmin"].min()), 4)],
             [round(float(near["ymax"].max()), 4), round(float(near["xmax"].max()), 4)]]
+
+
+CHANGE_TOOLTIP = (("before", "Trước", ""), ("after", "Sau", ""), ("change", "Chênh lệch", ""))
+
+
+def change_map(shapes: pd.DataFrame, before: pd.Series, after: pd.Series, title: str, static_url: str,
+               demo: bool = True) -> folium.Map:
+    """Diverging map of quota gained or lost per unit (``before``/``after`` indexed by code)."""
+    props = pd.DataFrame({"before": before, "after": after}).reindex(shapes["code"])
+    props["change"] = props["after"].fillna(0) - props["before"].fillna(0)
+    props["fill"] = [colour_for(v, LEGENDS["change"][:-1]) for v in props["change"]]
+    spec = ChoroplethSpec(shapes, props, None, title, demo, classes="change", tooltip=CHANGE_TOOLTIP)
+    return choropleth_map(spec, static_url)
 
 
 def choropleth_map(spec: ChoroplethSpec, static_url: str) -> folium.Map:

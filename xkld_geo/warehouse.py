@@ -21,14 +21,14 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from xkld_geo import auth, boundaries, db, demo, history, public, schema, sources
+from xkld_geo import auth, boundaries, db, demo, history, plans, public, schema, sources
 from xkld_geo.errors import DatabaseError
 from xkld_geo.settings import Settings
 
 log = logging.getLogger("xkld_geo.warehouse")
 
 PRESERVED_TABLES: tuple[str, ...] = ("users", "login_attempts", "audit_log", "public_notices",
-                                     "licensed_companies")
+                                     "licensed_companies") + plans.PLAN_TABLES
 """Operational tables that a rebuild carries over from the old database: they are not derived
 from the input files, and losing them (accounts, the audit trail) would be losing work."""
 
@@ -201,6 +201,7 @@ def carry_over(con: duckdb.DuckDBPyConnection, old_path: Path) -> None:
                 con.execute(f"INSERT INTO {table} SELECT * FROM old_db.{table}")  # whitelisted names
     finally:
         con.execute("DETACH old_db")
+    plans.reapply_approved(con)  # approved quotas outrank the generated ones
 
 
 def set_meta(con: duckdb.DuckDBPyConnection, values: dict[str, str]) -> None:
@@ -244,6 +245,7 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
             schema.create_all(con)
             auth.create_tables(con)
             public.create_tables(con)
+            plans.create_tables(con)
             for gdf in layers.values():
                 _insert_units(con, gdf)
             write_demo(con, data)

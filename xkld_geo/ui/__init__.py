@@ -9,3 +9,4 @@ from xkld_geo.ui.common import (Filters, connection, demo_badge, filters, guarde
                                 setup_page, sidebar, title)
 from xkld_geo.ui.overview import overview_request, presentation_controls, render_overview  # noqa: F401
 from xkld_geo.ui.public import public_request, render_public  # noqa: F401
+from xkld_geo.ui.workbench import render_workbench  # noqa: F401

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 
 import streamlit as st
-import streamlit.components.v1 as components
 
 from xkld_geo import auth
 from xkld_geo.errors import AuthError
@@ -24,7 +23,8 @@ def _set_cookie(token: str | None) -> None:
     """Write (or clear) the session cookie in the browser."""
     value = f"{COOKIE}={token}; path=/; SameSite=Strict; max-age={int(auth.SESSION_HOURS * 3600)}" if token \
         else f"{COOKIE}=; path=/; SameSite=Strict; max-age=0"
-    components.html(f"<script>parent.document.cookie = {json.dumps(value)};</script>", height=0)
+    # our own script and a server-made token only: nothing from the user goes into this HTML
+    st.iframe(f"<script>parent.document.cookie = {json.dumps(value)};</script>", height=1)
 
 
 def current_user() -> auth.User:

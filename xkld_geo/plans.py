@@ -1,0 +1,370 @@
+"""Quota plans: proposals, named drafts with version checks, approval, audit and the decision annex.
+
+A plan is one province's split of its yearly target among its communes. Planners save drafts
+(each keeps method, parameters, author, time and comment); a save carries the version it started
+from and is refused if someone saved in between. Only an approved plan becomes the official quota
+for the year; every quota it changes is written to the append-only ``quota_changes`` log.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import math
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from xkld_geo import allocation, auth, db, queries
+from xkld_geo.errors import AllocationError, PlanError
+
+DDL = """
+CREATE TABLE IF NOT EXISTS plans (
+    plan_id INTEGER PRIMARY KEY,      -- max + 1 (no sequence: plans survive rebuilds by copy)
+    year INTEGER NOT NULL,
+    province_code VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    status VARCHAR NOT NULL CHECK (status IN ('draft', 'submitted', 'approved', 'superseded')),
+    method VARCHAR NOT NULL,
+    params VARCHAR NOT NULL,          -- JSON: target, weights, floor, cap %, frozen communes
+    author VARCHAR NOT NULL,
+    comment VARCHAR,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS plan_rows (
+    plan_id INTEGER NOT NULL,
+    commune_code VARCHAR NOT NULL,
+    quota INTEGER NOT NULL CHECK (quota >= 0),
+    PRIMARY KEY (plan_id, commune_code)
+);
+CREATE TABLE IF NOT EXISTS quota_changes (
+    at_time TIMESTAMP NOT NULL,
+    username VARCHAR NOT NULL,
+    plan_id INTEGER NOT NULL,
+    year INTEGER NOT NULL,
+    unit_code VARCHAR NOT NULL,
+    old_quota INTEGER,
+    new_quota INTEGER NOT NULL
+);
+"""
+
+PLAN_TABLES = ("plans", "plan_rows", "quota_changes")
+
+
+@dataclass(frozen=True)
+class Params:
+    """What a planner chose; stored with the plan so it can be explained later."""
+
+    target: int
+    method: str = "population"
+    weight_population: float = 0.5
+    floor: int = 4
+    cap_pct: float | None = 150.0     # cap as % of last year's result (None: no cap)
+    frozen: tuple[tuple[str, int], ...] = ()
+
+
+def create_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the plan tables if missing."""
+    db.execute(con, "plan_tables", DDL)
+
+
+def base_table(con: duckdb.DuckDBPyConnection, year: int, province: str) -> pd.DataFrame:
+    """The province's communes with population, last year's result and the quota in force.
+
+    Last year's result is annualised (× 12 / months with data) while that year is still running,
+    so caps and weights built on it are not cut short when next year is planned in November.
+    """
+    queries.check_code("tỉnh", province, 2)
+    return db.run(con, "plan_base", """
+        SELECT c.commune_code AS code, c.commune_name AS name, c.population,
+               -- last year's result, annualised when that year is not over yet (planning in November)
+               round(COALESCE((SELECT SUM(d.departures) FROM departures d WHERE d.commune_code = c.commune_code
+                          AND d.month >= make_date($year - 1, 1, 1) AND d.month < make_date($year, 1, 1)), 0)
+                     * 12.0 / GREATEST(1, (SELECT count(DISTINCT month) FROM departures
+                          WHERE month >= make_date($year - 1, 1, 1) AND month < make_date($year, 1, 1))))
+                   AS last_year,
+               COALESCE(q.quota, qp.quota) AS current   -- the quota in force: this year's, else last year's
+        FROM v_communes c
+        LEFT JOIN quotas q ON q.year = $year AND q.unit_level = 'commune' AND q.unit_code = c.commune_code
+        LEFT JOIN quotas qp ON qp.year = $year - 1 AND qp.unit_level = 'commune' AND qp.unit_code = c.commune_code
+        WHERE c.province_code = $province ORDER BY c.commune_code""", {"year": int(year), "province": province})
+
+
+def cap_of(last_year: float, floor: int, cap_pct: float | None) -> int | None:
+    """The cap a commune gets: cap % of last year's result, never below the floor."""
+    if cap_pct is None:
+        return None
+    return max(floor, int(math.floor(last_year * cap_pct / 100.0)))
+
+
+def propose(base: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """Allocate the target over the communes of ``base``; adds cap, frozen, proposed, difference."""
+    frozen = dict(params.frozen)
+    units = [allocation.UnitInput(r.code, float(r.population or 0) * 0.675, float(r.last_year),
+                                  params.floor, cap_of(r.last_year, params.floor, params.cap_pct),
+                                  frozen.get(r.code))
+             for r in base.itertuples()]
+    result = allocation.allocate(units, params.target, params.method, params.weight_population)
+    out = base.copy()
+    out["cap"] = [u.cap for u in units]
+    out["frozen"] = out["code"].isin(frozen)
+    out["proposed"] = out["code"].map(result).astype(int)
+    out["difference"] = out["proposed"] - out["current"].fillna(0).astype(int)
+    return out
+
+
+def check_edits(table: pd.DataFrame, edited: dict[str, object]) -> tuple[dict[str, int], list[str]]:
+    """Validate hand edits of proposed quotas: whole, non-negative, within the commune's cap.
+
+    Returns the accepted values and a Vietnamese reason for each refused one.
+    """
+    caps = table.set_index("code")["cap"].to_dict()
+    names = table.set_index("code")["name"].to_dict()
+    ok: dict[str, int] = {}
+    errors: list[str] = []
+    for code, value in edited.items():
+        label = f"Xã {names.get(code, code)} ({code}), cột Đề xuất"
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            errors.append(f"{label}: '{value}' không phải là số.")
+            continue
+        if number < 0:
+            errors.append(f"{label}: {number:g} là số âm.")
+        elif number != int(number):
+            errors.append(f"{label}: {number:g} không phải số nguyên.")
+        elif caps.get(code) is not None and not pd.isna(caps[code]) and number > caps[code]:
+            errors.append(f"{label}: {int(number)} vượt mức trần {int(caps[code])} (mức trần theo kết quả năm trước).")
+        else:
+            ok[code] = int(number)
+    return ok, errors
+
+
+def save_draft(con: duckdb.DuckDBPyConnection, *, year: int, province: str, name: str, params: Params,
+               quotas: dict[str, int], user: auth.User, comment: str = "", plan_id: int | None = None,
+               version: int | None = None) -> tuple[int, int]:
+    """Save a new draft, or a new version of draft ``plan_id`` started from ``version``.
+
+    A stale save (someone saved the plan since ``version`` was loaded) is refused, never merged.
+    Returns (plan_id, new version).
+    """
+    name = (name or "").strip()[:120]
+    if not name:
+        raise PlanError("Hãy đặt tên cho phương án.", field="name")
+    now = dt.datetime.now()
+    payload = json.dumps(params.__dict__, ensure_ascii=False, default=list)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if plan_id is None:
+            plan_id = con.execute("""INSERT INTO plans (plan_id, year, province_code, name, status, method,
+                params, author, comment, created_at, updated_at, version)
+                SELECT COALESCE(max(plan_id), 0) + 1, $y, $p, $n, 'draft', $m, $params, $a, $c, $t, $t, 1
+                FROM plans RETURNING plan_id""",
+                {"y": int(year), "p": province, "n": name, "m": params.method, "params": payload,
+                 "a": user.username, "c": comment, "t": now}).fetchone()[0]
+            new_version = 1
+        else:
+            changed = con.execute("""UPDATE plans SET name = $n, method = $m, params = $params, comment = $c,
+                updated_at = $t, version = version + 1
+                WHERE plan_id = $id AND version = $v AND status = 'draft' RETURNING version""",
+                {"n": name, "m": params.method, "params": payload, "c": comment, "t": now,
+                 "id": int(plan_id), "v": int(version or 0)}).fetchall()
+            if not changed:
+                current = con.execute("SELECT version, status, author, updated_at FROM plans WHERE plan_id = $id",
+                                      {"id": int(plan_id)}).fetchone()
+                raise PlanError(
+                    f"Phương án đã được lưu bởi người khác (phiên bản {current[0]}, {current[2]}, "
+                    f"{current[3]:%H:%M %d/%m}) hoặc không còn là bản nháp; hãy tải lại rồi sửa tiếp."
+                    if current else "Không có phương án này.", plan=plan_id, reason="stale_version")
+            new_version = changed[0][0]
+            con.execute("DELETE FROM plan_rows WHERE plan_id = $id", {"id": int(plan_id)})
+        rows = pd.DataFrame({"plan_id": int(plan_id), "commune_code": list(quotas), "quota": list(quotas.values())})
+        con.register("plan_rows_in", rows)
+        con.execute("INSERT INTO plan_rows SELECT plan_id, commune_code, quota FROM plan_rows_in")
+        con.unregister("plan_rows_in")
+        auth.audit(con, user.username, "plan_saved", str(plan_id), f"version={new_version}")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return int(plan_id), int(new_version)
+
+
+def list_plans(con: duckdb.DuckDBPyConnection, year: int, province: str) -> pd.DataFrame:
+    """The plans of a province and year, newest first."""
+    return db.run(con, "plans_list", """
+        SELECT p.plan_id, p.name, p.status, p.method, p.author, p.updated_at, p.version, p.comment,
+               (SELECT SUM(quota) FROM plan_rows r WHERE r.plan_id = p.plan_id) AS total
+        FROM plans p WHERE year = $y AND province_code = $p ORDER BY updated_at DESC""",
+                  {"y": int(year), "p": province})
+
+
+def load(con: duckdb.DuckDBPyConnection, plan_id: int) -> tuple[pd.Series, dict[str, int]]:
+    """A plan's header and its quotas by commune."""
+    head = db.run(con, "plan_get", "SELECT * FROM plans WHERE plan_id = $id", {"id": int(plan_id)})
+    if not len(head):
+        raise PlanError(f"Không có phương án số {plan_id}.", plan=plan_id, reason="missing")
+    rows = db.run(con, "plan_rows_get", "SELECT commune_code, quota FROM plan_rows WHERE plan_id = $id",
+                  {"id": int(plan_id)})
+    return head.iloc[0], dict(zip(rows["commune_code"], rows["quota"].astype(int)))
+
+
+def compare(con: duckdb.DuckDBPyConnection, a: int, b: int) -> pd.DataFrame:
+    """Two plans side by side: quota in each and the difference (b − a) per commune."""
+    _, qa = load(con, a)
+    _, qb = load(con, b)
+    codes = sorted(set(qa) | set(qb))
+    out = pd.DataFrame({"code": codes, "a": [qa.get(c, 0) for c in codes], "b": [qb.get(c, 0) for c in codes]})
+    out["difference"] = out["b"] - out["a"]
+    return out
+
+
+def submit(con: duckdb.DuckDBPyConnection, plan_id: int, user: auth.User) -> None:
+    """Mark a draft as submitted for approval."""
+    done = con.execute("UPDATE plans SET status = 'submitted', updated_at = now(), version = version + 1 "
+                       "WHERE plan_id = $id AND status = 'draft' RETURNING plan_id", {"id": int(plan_id)}).fetchall()
+    if not done:
+        raise PlanError("Chỉ trình được phương án đang là bản nháp.", plan=plan_id, reason="not_draft")
+    auth.audit(con, user.username, "plan_submitted", str(plan_id))
+
+
+def approve(con: duckdb.DuckDBPyConnection, plan_id: int, user: auth.User) -> int:
+    """Make a submitted plan the official quota of its year; returns how many quotas changed."""
+    if not auth.allowed(user, "approve_plans"):
+        raise PlanError("Chỉ người có quyền phê duyệt mới phê duyệt được phương án.", plan=plan_id,
+                        reason="forbidden")
+    head, quotas = load(con, plan_id)
+    if head["status"] != "submitted":
+        raise PlanError("Chỉ phê duyệt được phương án đã trình.", plan=plan_id, reason="not_submitted")
+    year, province = int(head["year"]), str(head["province_code"])
+    now = dt.datetime.now()
+    con.execute("BEGIN TRANSACTION")
+    try:
+        old = dict(con.execute("SELECT unit_code, quota FROM quotas WHERE year = $y AND unit_level = 'commune' "
+                               "AND unit_code IN (SELECT commune_code FROM plan_rows WHERE plan_id = $id)",
+                               {"y": year, "id": int(plan_id)}).fetchall())
+        changes = pd.DataFrame({"at_time": now, "username": user.username, "plan_id": int(plan_id), "year": year,
+                                "unit_code": list(quotas), "old_quota": [old.get(c) for c in quotas],
+                                "new_quota": list(quotas.values())})
+        changes = changes[changes["old_quota"] != changes["new_quota"]]
+        con.register("changes_in", changes)
+        con.execute("INSERT INTO quota_changes SELECT * FROM changes_in")
+        con.execute("""DELETE FROM quotas WHERE year = $y AND unit_level = 'commune'
+                       AND unit_code IN (SELECT commune_code FROM plan_rows WHERE plan_id = $id)""",
+                    {"y": year, "id": int(plan_id)})
+        con.execute("""INSERT INTO quotas SELECT $y, commune_code, 'commune', quota, FALSE, 'plan:' || $id
+                       FROM plan_rows WHERE plan_id = $id""", {"y": year, "id": int(plan_id)})
+        con.execute("DELETE FROM quotas WHERE year = $y AND unit_level = 'province' AND unit_code = $p",
+                    {"y": year, "p": province})
+        con.execute("""INSERT INTO quotas SELECT $y, $p, 'province', SUM(quota), FALSE, 'plan:' || $id
+                       FROM plan_rows WHERE plan_id = $id""", {"y": year, "p": province, "id": int(plan_id)})
+        con.execute("UPDATE plans SET status = 'superseded' WHERE year = $y AND province_code = $p "
+                    "AND status = 'approved'", {"y": year, "p": province})
+        con.execute("UPDATE plans SET status = 'approved', updated_at = $t, version = version + 1 "
+                    "WHERE plan_id = $id", {"t": now, "id": int(plan_id)})
+        auth.audit(con, user.username, "plan_approved", str(plan_id), f"{len(changes)} quotas changed")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        try:
+            con.unregister("changes_in")
+        except duckdb.Error:
+            pass
+    return len(changes)
+
+
+def annex_table(con: duckdb.DuckDBPyConnection, plan_id: int) -> tuple[pd.Series, pd.DataFrame]:
+    """The approved plan as the rows of a decision's annex: STT, code, name, quota, notes."""
+    head, quotas = load(con, plan_id)
+    names = queries.period_attainment(con, int(head["year"]), 1, "commune", str(head["province_code"]))
+    names = dict(zip(names["unit_code"], names["unit_name"]))
+    rows = pd.DataFrame({"Mã xã": sorted(quotas)})
+    rows.insert(0, "STT", range(1, len(rows) + 1))
+    rows["Tên xã, phường"] = rows["Mã xã"].map(names)
+    rows["Chỉ tiêu (người)"] = rows["Mã xã"].map(quotas)
+    rows["Ghi chú"] = ""
+    return head, rows
+
+
+def annex_xlsx(con: duckdb.DuckDBPyConnection, plan_id: int, province_name: str) -> bytes:
+    """The annex of the approval decision in a Vietnamese official layout (openpyxl)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, Side
+
+    head, rows = annex_table(con, plan_id)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Phụ lục"
+    bold, center = Font(name="Times New Roman", bold=True, size=13), Alignment(horizontal="center", wrap_text=True)
+    ws.merge_cells("A1:B1"); ws["A1"] = f"ỦY BAN NHÂN DÂN\n{province_name.upper()}"
+    ws.merge_cells("C1:E1"); ws["C1"] = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc"
+    ws.merge_cells("A3:E3")
+    ws["A3"] = (f"PHỤ LỤC\nPHÂN BỔ CHỈ TIÊU ĐƯA NGƯỜI LAO ĐỘNG ĐI LÀM VIỆC Ở NƯỚC NGOÀI THEO HỢP ĐỒNG "
+                f"NĂM {int(head['year'])}")
+    ws.merge_cells("A4:E4"); ws["A4"] = "(Kèm theo Quyết định số      /QĐ-UBND ngày    tháng    năm        )"
+    for cell in ("A1", "C1", "A3"):
+        ws[cell].font, ws[cell].alignment = bold, center
+    ws["A4"].alignment = center
+    ws.row_dimensions[1].height = ws.row_dimensions[3].height = 48
+    thin = Side(style="thin")
+    header = list(rows.columns)
+    for j, title in enumerate(header, start=1):
+        c = ws.cell(row=6, column=j, value=title)
+        c.font, c.alignment, c.border = bold, center, Border(thin, thin, thin, thin)
+    for i, row in enumerate(rows.itertuples(index=False), start=7):
+        for j, value in enumerate(row, start=1):
+            c = ws.cell(row=i, column=j, value=value)
+            c.border = Border(thin, thin, thin, thin)
+            if header[j - 1] == "Mã xã":
+                c.number_format = "@"
+                c.value = str(value)
+    total_row = 7 + len(rows)
+    ws.cell(row=total_row, column=3, value="Tổng cộng").font = bold
+    ws.cell(row=total_row, column=4, value=int(rows["Chỉ tiêu (người)"].sum())).font = bold
+    ws.merge_cells(start_row=total_row + 2, start_column=4, end_row=total_row + 2, end_column=5)
+    sign = ws.cell(row=total_row + 2, column=4, value="TM. ỦY BAN NHÂN DÂN\nCHỦ TỊCH")
+    sign.font, sign.alignment = bold, center
+    ws.row_dimensions[total_row + 2].height = 36
+    for col, width in zip("ABCDE", (6, 10, 32, 16, 20)):
+        ws.column_dimensions[col].width = width
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def annex_csv(con: duckdb.DuckDBPyConnection, plan_id: int) -> bytes:
+    """The annex rows as UTF-8 CSV (with BOM, so Excel shows the diacritics)."""
+    _, rows = annex_table(con, plan_id)
+    return rows.to_csv(index=False).encode("utf-8-sig")
+
+
+def reapply_approved(con: duckdb.DuckDBPyConnection) -> None:
+    """After a rebuild, put the quotas of approved plans back over the generated ones."""
+    for plan_id, year, province in con.execute(
+            "SELECT plan_id, year, province_code FROM plans WHERE status = 'approved' ORDER BY plan_id").fetchall():
+        con.execute("""DELETE FROM quotas WHERE year = $y AND ((unit_level = 'commune' AND unit_code IN
+                       (SELECT commune_code FROM plan_rows WHERE plan_id = $id))
+                       OR (unit_level = 'province' AND unit_code = $p))""", {"y": year, "id": plan_id, "p": province})
+        con.execute("""INSERT INTO quotas SELECT $y, commune_code, 'commune', quota, FALSE, 'plan:' || $id
+                       FROM plan_rows WHERE plan_id = $id""", {"y": year, "id": plan_id})
+        con.execute("""INSERT INTO quotas SELECT $y, $p, 'province', SUM(quota), FALSE, 'plan:' || $id
+                       FROM plan_rows WHERE plan_id = $id""", {"y": year, "p": province, "id": plan_id})
+
+
+def reallocation_table(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str,
+                       floor: int = 0) -> tuple[pd.DataFrame, list[allocation.Move]]:
+    """Year-to-date results of a province's communes and the proposed mid-year moves."""
+    rows = queries.period_attainment(con, year, month, "commune", province)
+    rows = rows[rows["quota"].notna()]
+    quotas = dict(zip(rows["unit_code"], rows["quota"].astype(int)))
+    ytd = dict(zip(rows["unit_code"], rows["ytd"].astype(int)))
+    try:
+        moves = allocation.propose_reallocation(quotas, ytd, month, {c: floor for c in quotas})
+    except AllocationError:
+        moves = []
+    return rows, moves

@@ -1,0 +1,211 @@
+"""The planners' workbench: allocate a province's target, edit, save drafts, compare, approve."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from xkld_geo import allocation, auth, maps, metrics, plans, queries
+from xkld_geo.errors import XkldError
+from xkld_geo.ui.common import Filters, connection, settings
+
+COLUMNS = {"code": "Mã", "name": "Tên", "population": "Dân số", "last_year": "Kết quả năm trước (quy năm)",
+           "current": "Chỉ tiêu hiện hành", "cap": "Mức trần", "frozen": "Giữ nguyên",
+           "proposed": "Đề xuất", "difference": "Chênh lệch"}
+
+
+def _params(base: pd.DataFrame, year: int) -> plans.Params:
+    """The allocation controls."""
+    default_target = int(base["current"].sum()) if base["current"].notna().any() \
+        else int(round(base["last_year"].sum() * 1.05))
+    cols = st.columns(5)
+    method = cols[0].selectbox("Phương pháp", list(allocation.METHODS), key="plan_method",
+                               format_func=allocation.METHODS.get)
+    weight = cols[1].slider("Tỷ trọng dân số (kết hợp)", 0.0, 1.0, 0.5, 0.05, key="plan_weight",
+                            disabled=method != "blend")
+    floor = int(cols[2].number_input("Mức sàn mỗi xã", 0, 1000, 4, key="plan_floor",
+                                     help="Ví dụ: 4 người/tháng dự sàn việc làm cho thấy nguồn tối thiểu"))
+    cap = cols[3].number_input("Mức trần (% năm trước, 0 = không)", 0, 1000, 150, 10, key="plan_cap")
+    target = int(cols[4].number_input(f"Chỉ tiêu tỉnh năm {year}", 0, 10_000_000, default_target,
+                                      key="plan_target"))
+    frozen = tuple(sorted(st.session_state.get("plan_frozen", {}).items()))
+    return plans.Params(target, method, float(weight), floor, float(cap) or None, frozen)
+
+
+def _editor(table: pd.DataFrame) -> dict[str, Any]:
+    """The editable table; returns the hand-edited proposals by commune code."""
+    n = st.session_state.get("plan_editor_n", 0)
+    shown = table[list(COLUMNS)].rename(columns=COLUMNS)
+    edited = st.data_editor(shown, key=f"plan_editor_{n}", hide_index=True, width="stretch", height=420,
+                            disabled=[c for c in shown.columns if c != "Đề xuất"],
+                            column_config={"Đề xuất": st.column_config.NumberColumn(step=1)})
+    changed = edited["Đề xuất"].to_numpy() != shown["Đề xuất"].to_numpy()
+    return dict(zip(edited.loc[changed, "Mã"], edited.loc[changed, "Đề xuất"]))
+
+
+def _apply_edits(table: pd.DataFrame, edits: dict[str, Any]) -> None:
+    """Accepted edits become frozen values (the rest is re-split); refused ones are explained."""
+    ok, errors = plans.check_edits(table, edits)
+    for message in errors:
+        st.error(message)
+    if ok:
+        st.session_state["plan_frozen"] = st.session_state.get("plan_frozen", {}) | ok
+    if ok or errors:
+        st.session_state["plan_editor_n"] = st.session_state.get("plan_editor_n", 0) + 1
+        if ok and not errors:
+            st.rerun()
+
+
+def _allocation_tab(con: Any, f: Filters, user: auth.User) -> None:
+    year = st.selectbox("Năm kế hoạch", [f.year + 1, f.year], key="plan_year")
+    base = plans.base_table(con, year, f.province)  # type: ignore[arg-type]
+    params = _params(base, year)
+    try:
+        table = plans.propose(base, params)
+    except XkldError as exc:
+        st.error(exc.message)
+        return
+    _apply_edits(table, _editor(table))
+    total = int(table["proposed"].sum())
+    cols = st.columns(4)
+    cols[0].metric("Chỉ tiêu tỉnh", metrics.fmt_int(params.target))
+    cols[1].metric("Tổng đề xuất", metrics.fmt_int(total))
+    cols[2].metric("Còn lại chưa phân bổ", metrics.fmt_int(params.target - total))
+    cols[3].metric("Xã giữ nguyên", str(len(params.frozen)))
+    if params.frozen and st.button("Bỏ mọi giá trị giữ nguyên", key="plan_unfreeze"):
+        st.session_state["plan_frozen"] = {}
+        st.rerun()
+    shapes = queries.shapes(con, "2025", "commune", "fine", f.province)
+    idx = table.set_index("code")
+    st_folium(maps.change_map(shapes, idx["current"], idx["proposed"], f"Thay đổi chỉ tiêu {year}",
+                              settings().static_url), key="plan_map", height=460,
+              use_container_width=True, returned_objects=[])
+    _save_box(con, f, user, year, params, dict(zip(table["code"], table["proposed"].astype(int))))
+
+
+def _save_box(con: Any, f: Filters, user: auth.User, year: int, params: plans.Params,
+              quotas: dict[str, int]) -> None:
+    loaded = st.session_state.get("plan_loaded")  # (plan_id, version) of the draft being edited
+    cols = st.columns([2, 3, 1, 1])
+    name = cols[0].text_input("Tên phương án", key="plan_name", max_chars=120)
+    comment = cols[1].text_input("Ghi chú", key="plan_comment", max_chars=500)
+    for col, label, key, as_new in ((cols[2], "Lưu bản nháp", "plan_save", False),
+                                    (cols[3], "Lưu thành mới", "plan_save_new", True)):
+        if col.button(label, key=key):
+            try:
+                pid, version = plans.save_draft(
+                    con, year=year, province=f.province, name=name, params=params, quotas=quotas, user=user,
+                    comment=comment, plan_id=None if as_new or not loaded else loaded[0],
+                    version=None if as_new or not loaded else loaded[1])
+                st.session_state["plan_loaded"] = (pid, version)
+                st.success(f"Đã lưu phương án số {pid} (phiên bản {version}).")
+            except XkldError as exc:
+                st.error(exc.message)
+    _plans_list(con, f, user, year)
+
+
+def _plans_list(con: Any, f: Filters, user: auth.User, year: int) -> None:
+    listing = plans.list_plans(con, year, f.province)  # type: ignore[arg-type]
+    if not len(listing):
+        st.caption("Chưa có phương án nào cho năm này.")
+        return
+    st.dataframe(listing, hide_index=True, width="stretch", key="plans_table")
+    pick = st.selectbox("Phương án", list(listing["plan_id"]), key="plan_pick",
+                        format_func=lambda i: f"{i}: {listing.set_index('plan_id').loc[i, 'name']}")
+    head = listing.set_index("plan_id").loc[pick]
+    cols = st.columns(5)
+    if cols[0].button("Tải để sửa", key="plan_load"):
+        plan_head, quotas = plans.load(con, pick)
+        params = json.loads(plan_head["params"])
+        st.session_state["plan_frozen"] = quotas  # every value kept: the draft reloads identically
+        st.session_state["plan_loaded"] = (int(pick), int(plan_head["version"]))
+        st.session_state["plan_editor_n"] = st.session_state.get("plan_editor_n", 0) + 1
+        # widget values are set before the widgets exist, on the next run (see common.apply_pending)
+        st.session_state["_pending"] = {"plan_target": int(sum(quotas.values())), "plan_name": plan_head["name"],
+                                        "plan_method": params.get("method", "population")}
+        st.rerun()
+    try:
+        if cols[1].button("Trình duyệt", key="plan_submit", disabled=head["status"] != "draft"):
+            plans.submit(con, pick, user)
+            st.rerun()
+        if auth.allowed(user, "approve_plans") and cols[2].button(
+                "Phê duyệt", key="plan_approve", disabled=head["status"] != "submitted"):
+            changed = plans.approve(con, pick, user)
+            st.success(f"Đã phê duyệt; {changed} chỉ tiêu xã thay đổi.")
+    except XkldError as exc:
+        st.error(exc.message)
+    if head["status"] == "approved":
+        province_name = queries.unit(con, f.province)["name"].iloc[0]  # type: ignore[arg-type]
+        cols[3].download_button("⬇ Phụ lục (XLSX)", key="plan_xlsx", file_name=f"phu-luc-chi-tieu-{year}.xlsx",
+                                data=lambda: plans.annex_xlsx(con, pick, province_name),
+                                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        cols[4].download_button("⬇ CSV", key="plan_csv", file_name=f"chi-tieu-{year}.csv",
+                                data=lambda: plans.annex_csv(con, pick), mime="text/csv")
+
+
+def _midyear_tab(con: Any, f: Filters, user: auth.User) -> None:
+    rows, moves = plans.reallocation_table(con, f.year, f.month, f.province, floor=4)  # type: ignore[arg-type]
+    st.caption(f"Dự báo cả năm = lũy kế × 12 / {f.month} tháng. Xã dự báo thiếu nhường phần thiếu cho xã dự báo vượt; "
+               "tổng chỉ tiêu của tỉnh không đổi.")
+    if not moves:
+        st.info("Không có đề xuất điều chỉnh.")
+        return
+    table = pd.DataFrame({"Từ xã": [m.from_code for m in moves], "Sang xã": [m.to_code for m in moves],
+                          "Số lượng": [m.amount for m in moves], "Chấp nhận": True,
+                          "Lý do": [m.reason for m in moves]})
+    edited = st.data_editor(table, key="moves_editor", hide_index=True, width="stretch",
+                            disabled=["Từ xã", "Sang xã", "Lý do"])
+    accepted = []
+    for r in edited.itertuples(index=False):
+        if r[3]:
+            amount = int(r[2]) if float(r[2]) == int(r[2]) and r[2] >= 0 else -1
+            accepted.append(allocation.Move(r[0], r[1], amount))
+    quotas = dict(zip(rows["unit_code"], rows["quota"].astype(int)))
+    try:
+        after = allocation.apply_moves(quotas, accepted)
+    except XkldError as exc:
+        st.error(exc.message)
+        return
+    st.metric("Tổng chỉ tiêu sau điều chỉnh", metrics.fmt_int(sum(after.values())),
+              delta=f"{sum(m.amount for m in accepted)} người được chuyển", delta_color="off")
+    if st.button("Lưu thành bản nháp", key="moves_save"):
+        params = plans.Params(sum(after.values()), "population", 0.5, 4, None, tuple(after.items()))
+        pid, _ = plans.save_draft(con, year=f.year, province=f.province, params=params, quotas=after, user=user,
+                                  name=f"Điều chỉnh giữa năm T{f.month}/{f.year}", comment="đề xuất tự động")
+        st.success(f"Đã lưu phương án số {pid}.")
+
+
+def _compare_tab(con: Any, f: Filters) -> None:
+    year = st.session_state.get("plan_year", f.year + 1)
+    listing = plans.list_plans(con, year, f.province)  # type: ignore[arg-type]
+    if len(listing) < 2:
+        st.info("Cần ít nhất hai phương án của năm để so sánh.")
+        return
+    ids = list(listing["plan_id"])
+    a = st.selectbox("Phương án A", ids, key="cmp_a", index=1)
+    b = st.selectbox("Phương án B", ids, key="cmp_b", index=0)
+    diff = plans.compare(con, a, b)
+    st.dataframe(diff.rename(columns={"code": "Mã", "a": f"Phương án {a}", "b": f"Phương án {b}",
+                                      "difference": "Chênh lệch (B − A)"}), hide_index=True, width="stretch")
+    shapes = queries.shapes(con, "2025", "commune", "fine", f.province)
+    idx = diff.set_index("code")
+    st_folium(maps.change_map(shapes, idx["a"], idx["b"], f"Phương án {b} so với {a}", settings().static_url),
+              key="cmp_map", height=420, use_container_width=True, returned_objects=[])
+
+
+def render_workbench(f: Filters, user: auth.User) -> None:
+    """The three tabs of the workbench for the province chosen in the sidebar."""
+    if not f.province:
+        st.info("Chọn một tỉnh ở thanh bên để phân bổ chỉ tiêu cho các xã.")
+        return
+    con = connection()
+    tabs = st.tabs(["Phân bổ chỉ tiêu năm", "Điều chỉnh giữa năm", "So sánh phương án"])
+    with tabs[0]:
+        _allocation_tab(con, f, user)
+    with tabs[1]:
+        _midyear_tab(con, f, user)
+    with tabs[2]:
+        _compare_tab(con, f)
