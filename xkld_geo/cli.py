@@ -71,11 +71,11 @@ def main(argv: list[str] | None = None) -> int:
             print(settings_mod.describe())
         elif args.command == "build":
             if args.seed is not None:
-                cfg = replace(cfg, demo_seed=args.seed)
+                cfg = replace(cfg, demo_seed=args.seed, seed_is_explicit=True)
             result = warehouse.build(cfg, force=args.force)
             if result.built:
                 print(f"Đã xây cơ sở dữ liệu {result.path}: "
-                      + ", ".join(f"{k} {v:,}" for k, v in result.counts.items()))
+                      + ", ".join(f"{k} {v:,}" for k, v in result.counts.items() if k != "departures_total"))
             else:
                 print(f"Cơ sở dữ liệu {result.path} đã cập nhật; không có gì thay đổi.")
         elif args.command == "users":

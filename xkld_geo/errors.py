@@ -51,3 +51,7 @@ class AuthError(XkldError):
 
 class PlanError(XkldError):
     """A quota plan cannot be saved, approved or edited (details: plan, field, reason)."""
+
+
+class MarketError(XkldError):
+    """The market reference table was edited with bad rows (details: errors, allowed)."""

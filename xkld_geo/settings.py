@@ -82,6 +82,7 @@ class Settings:
     slow_query_ms: float
     offline_assets: bool
     static_url: str
+    seed_is_explicit: bool = False   # XKLD_DEMO_SEED (or a --seed) was given, not the default
 
     @property
     def effective_today(self) -> dt.date:
@@ -119,6 +120,7 @@ def load_settings(environ: Mapping[str, str] | None = None,
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"Giá trị '{raw}' của {decl.env} không hợp lệ: {decl.help}",
                               setting=decl.name, value=raw) from exc
+    values["seed_is_explicit"] = "XKLD_DEMO_SEED" in env or "demo_seed" in sec
     assert {f.name for f in fields(Settings)} == set(values)
     return Settings(**values)
 

@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -21,7 +21,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from xkld_geo import auth, boundaries, db, demo, history, plans, public, schema, sources
+from xkld_geo import auth, boundaries, countries, db, demo, history, plans, programme, public, schema, sources
 from xkld_geo.errors import DatabaseError
 from xkld_geo.settings import Settings
 
@@ -51,6 +51,23 @@ def fingerprint(files: dict[str, Path | None], seed: int, today: dt.date) -> str
     parts = {"schema": schema.SCHEMA_VERSION, "seed": seed, "month": today.strftime("%Y-%m"),
              "files": {k: (sources.file_hash(p) if p else None) for k, p in sorted(files.items())}}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def stored_seed(path: Path) -> int | None:
+    """The demo seed recorded in an existing database (set by ``demo --seed``), if any."""
+    if not path.exists():
+        return None
+    try:
+        con = db.open_connection(path, read_only=True, spatial=False)
+    except Exception:
+        return None
+    try:
+        row = con.execute("SELECT value FROM dataset_meta WHERE key = 'demo_seed'").fetchone()
+        return int(row[0]) if row else None
+    except (duckdb.Error, ValueError):
+        return None
+    finally:
+        con.close()
 
 
 def stored_fingerprint(path: Path) -> str | None:
@@ -221,8 +238,12 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
     """Build the warehouse at ``settings.db_path`` unless it is already current."""
     files = sources.resolve(settings)
     today = settings.effective_today
-    fp = fingerprint(files, settings.demo_seed, today)
     target = Path(settings.db_path)
+    if not settings.seed_is_explicit:
+        seed = stored_seed(target)  # keep the seed a user chose with `demo --seed`
+        if seed is not None:
+            settings = replace(settings, demo_seed=seed)
+    fp = fingerprint(files, settings.demo_seed, today)
     if not force and stored_fingerprint(target) == fp:
         log.info("database %s is up to date", target)
         return BuildResult(target, False, fp, {})
@@ -234,6 +255,7 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
     departures_old = pd.DataFrame()
     if hist is not None:
         data.departures, departures_old = history.demo_history(data.departures, hist.weights)
+    extra = programme.generate(communes, data.departures, settings.demo_seed, programme.mountain_provinces())
 
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.building-{os.getpid()}")
@@ -246,20 +268,25 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
             auth.create_tables(con)
             public.create_tables(con)
             plans.create_tables(con)
+            programme.create_tables(con)
+            programme.write_countries(con, countries.load())
             for gdf in layers.values():
                 _insert_units(con, gdf)
             write_demo(con, data)
+            programme.write_demo(con, extra)
             if hist is not None:
                 write_history(con, hist, departures_old)
             set_meta(con, {"fingerprint": fp, "built_at": dt.datetime.now().isoformat(timespec="seconds"),
                            "demo_seed": str(settings.demo_seed), "demo_until": today.strftime("%Y-%m"),
                            "data_dir": str(sources.data_dir(settings)), "schema_version": schema.SCHEMA_VERSION,
                            "contains_demo": "true", "has_history": str(hist is not None).lower()})
-            tables = ["admin_units", "unit_shapes", "departures", "quotas", "job_fair_attendance"]
+            tables = ["admin_units", "unit_shapes", "departures", "quotas", "job_fair_attendance",
+                      "eligible_pools", "programme_monthly", "country_shapes"]
             if hist is not None:
                 tables += ["crosswalk", "crosswalk_disagreements", "departures_old"]
             counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # fixed names
                       for t in tables}
+            counts["departures_total"] = int(data.departures["departures"].sum())
             carry_over(con, target)
             con.execute("CHECKPOINT")
         finally:
@@ -274,23 +301,7 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
 
 
 def regenerate_demo(settings: Settings, seed: int) -> int:
-    """Replace the demo statistics of the existing database with a new seed, in one transaction."""
-    files = sources.resolve(settings)
-    con = db.open_connection(settings.db_path)
-    try:
-        communes = con.execute("SELECT code, parent_code, population FROM admin_units "
-                               "WHERE era = '2025' AND level = 'commune'").df()
-        data = generate_demo(communes, files, seed, settings.effective_today)
-        con.execute("BEGIN TRANSACTION")
-        try:
-            write_demo(con, data)
-            set_meta(con, {"demo_seed": str(seed),
-                           "demo_until": settings.effective_today.strftime("%Y-%m"),
-                           "fingerprint": fingerprint(files, seed, settings.effective_today)})
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        return int(data.departures["departures"].sum())
-    finally:
-        con.close()
+    """Make the demo statistics anew with ``seed``: a full, atomic rebuild that keeps accounts,
+    plans and the audit log, and remembers the seed for later builds. Returns the total departures."""
+    result = build(replace(settings, demo_seed=seed, seed_is_explicit=True), force=True)
+    return int(result.counts.get("departures_total", 0))

@@ -128,6 +128,23 @@ def _select(label: str, options: list[Any], key: str, url: str | None = None,
     return value
 
 
+def _restore_after_page_change(keys: tuple[str, ...]) -> None:
+    """On arriving from another page, put the filters back as they were there.
+
+    Streamlit drops a widget's state when the page that drew it is left, even if the next page
+    draws a widget with the same key; the values kept in ``_keep_*`` carry them across.
+    """
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    page = getattr(ctx, "page_script_hash", None)
+    if st.session_state.get("_filters_page") not in (None, page):
+        for key in keys:
+            if f"_keep_{key}" in st.session_state:
+                st.session_state[key] = st.session_state[f"_keep_{key}"]
+    st.session_state["_filters_page"] = page
+
+
 def apply_pending() -> None:
     """Apply a selection made by a map click, breadcrumb or rotation before widgets are drawn."""
     pending = st.session_state.pop("_pending", None)
@@ -168,6 +185,7 @@ class Filters:
 def filters(con: duckdb.DuckDBPyConnection | None = None) -> Filters:
     """Year, month-to-date, province and commune from the sidebar (and URL, and earlier pages)."""
     con = con or connection()
+    _restore_after_page_change(("year", "month", "province", "commune"))
     apply_pending()
     _unit_from_url(con)
     years = queries.years(con)

@@ -1,0 +1,92 @@
+"""Who goes: departures of each priority group, their share, and coverage of the eligible pool.
+
+A unit with no departures has no share: it is shown as "no data", never as 0% or a division error.
+Coverage = the group's departures / its eligible pool (where a pool is known). Communes with many
+poor households (top quarter of the selection) but a low priority share (bottom quarter) are
+flagged for attention.
+"""
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from xkld_geo import db, queries
+from xkld_geo.schema import PRIORITY_GROUPS
+
+ALL_PRIORITY = "tat_ca_uu_tien"
+GROUPS = {ALL_PRIORITY: "Tất cả nhóm ưu tiên"} | {code: name for code, name, _, _ in PRIORITY_GROUPS}
+NO_DATA = "không có số liệu"
+
+
+def group_codes(group: str) -> list[str]:
+    """The priority-group codes a selection stands for."""
+    queries.check_choice("nhóm", group, GROUPS)
+    if group == ALL_PRIORITY:
+        return [code for code, _, _, is_priority in PRIORITY_GROUPS if is_priority]
+    return [group]
+
+
+def shares(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
+           group: str) -> pd.DataFrame:
+    """Per province (nationally) or commune: total, group departures, share %, pool, coverage %."""
+    queries.check_code("tỉnh", province, 2)
+    queries.check_choice("tháng", int(month), range(1, 13))
+    codes = group_codes(group)
+    df = db.run(con, "priority_shares", """
+        WITH units AS (
+            SELECT commune_code, commune_name, province_code FROM v_communes
+            WHERE $province IS NULL OR province_code = $province
+        ), dep AS (
+            SELECT d.commune_code, SUM(d.departures) AS total,
+                   SUM(d.departures) FILTER (WHERE d.priority_group IN (SELECT unnest($groups))) AS in_group
+            FROM departures d
+            WHERE d.month >= make_date($year, 1, 1) AND d.month <= make_date($year, $month, 1)
+            GROUP BY 1
+        ), pools AS (
+            SELECT commune_code, SUM(pool) FILTER (WHERE priority_group IN (SELECT unnest($groups))) AS pool,
+                   SUM(pool) FILTER (WHERE priority_group = 'ho_ngheo') AS poor
+            FROM eligible_pools WHERE year = $year GROUP BY 1
+        )
+        SELECT CASE WHEN $province IS NULL THEN u.province_code ELSE u.commune_code END AS unit_code,
+               CASE WHEN $province IS NULL THEN any_value(p.name) ELSE any_value(u.commune_name) END AS unit_name,
+               COALESCE(SUM(dep.total), 0) AS total, COALESCE(SUM(dep.in_group), 0) AS in_group,
+               SUM(pools.pool) AS pool, SUM(pools.poor) AS poor_households
+        FROM units u
+        JOIN admin_units p ON p.era = '2025' AND p.level = 'province' AND p.code = u.province_code
+        LEFT JOIN dep ON dep.commune_code = u.commune_code
+        LEFT JOIN pools ON pools.commune_code = u.commune_code
+        GROUP BY 1 ORDER BY 1""", {"year": int(year), "month": int(month), "province": province, "groups": codes})
+    return add_rates(df)
+
+
+def add_rates(df: pd.DataFrame) -> pd.DataFrame:
+    """Share (% of departures) and coverage (% of the pool), None where undefined; the attention flag."""
+    out = df.copy()
+    total = out["total"].astype(float)
+    out["share_pct"] = np.where(total > 0, 100.0 * out["in_group"] / total.where(total > 0), np.nan)
+    pool = out["pool"].astype(float)
+    out["coverage_pct"] = np.where(pool > 0, 100.0 * out["in_group"] / pool.where(pool > 0), np.nan)
+    poor = out["poor_households"].astype(float)
+    many_poor = poor >= poor.quantile(0.75) if poor.notna().any() else pd.Series(False, index=out.index)
+    low_share = out["share_pct"] <= out["share_pct"].quantile(0.25)
+    out["attention"] = (many_poor & low_share & out["share_pct"].notna()).astype(bool)
+    return out
+
+
+def label(value: float | None, decimals: int = 1) -> str:
+    """A percentage for display, or "không có số liệu"."""
+    if value is None or pd.isna(value):
+        return NO_DATA
+    return f"{value:.{decimals}f}%".replace(".", ",")
+
+
+def table(rows: pd.DataFrame) -> pd.DataFrame:
+    """The page's table, with "no data" written out."""
+    return pd.DataFrame({
+        "Mã": rows["unit_code"], "Tên": rows["unit_name"], "Tổng số người đi": rows["total"],
+        "Thuộc nhóm": rows["in_group"], "Tỷ lệ trong số người đi": [label(v) for v in rows["share_pct"]],
+        "Nguồn đủ điều kiện": rows["pool"], "Độ bao phủ nguồn": [label(v) for v in rows["coverage_pct"]],
+        "Hộ nghèo": rows["poor_households"],
+        "Cần chú ý": np.where(rows["attention"], "Nhiều hộ nghèo, ít người ưu tiên", ""),
+    })

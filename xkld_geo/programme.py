@@ -1,0 +1,147 @@
+"""The rest of the programme the directives track: eligible pools, loans, returns and problems.
+
+Demo data (flagged ``is_demo``) is made from the departures already generated, in sensible
+proportions: Social Policy Bank loans go to about 40% of priority-group departures (up to VND 100
+million for Korea's EPS programme, less elsewhere); workers come back after a 3–5 year contract;
+contract breaches / illegal stay run near 6% overall and 31% for Korea EPS (mid-2023 figures);
+fraud reports are rare. Eligible pools (poor and near-poor households, demobilised soldiers
+returning this year, ...) are sized from population with province and commune variation.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from xkld_geo import db, queries
+
+DDL = """
+CREATE TABLE IF NOT EXISTS eligible_pools (
+    year INTEGER NOT NULL,
+    commune_code VARCHAR NOT NULL,
+    priority_group VARCHAR NOT NULL,    -- the pool of people a priority group can draw on
+    pool INTEGER NOT NULL CHECK (pool >= 0),
+    is_demo BOOLEAN NOT NULL,
+    PRIMARY KEY (year, commune_code, priority_group)
+);
+CREATE TABLE IF NOT EXISTS programme_monthly (
+    month DATE NOT NULL,
+    commune_code VARCHAR NOT NULL,
+    loans INTEGER NOT NULL,             -- Social Policy Bank loans for labour export (count)
+    loan_amount_mvnd DOUBLE NOT NULL,   -- their amount, VND million
+    returnees INTEGER NOT NULL,
+    breaches INTEGER NOT NULL,          -- contract breaches / illegal stay reported
+    fraud_reports INTEGER NOT NULL,
+    is_demo BOOLEAN NOT NULL,
+    PRIMARY KEY (month, commune_code)
+);
+CREATE TABLE IF NOT EXISTS country_shapes (
+    market VARCHAR PRIMARY KEY,          -- market code, or VN for the origin
+    name VARCHAR NOT NULL,
+    geojson VARCHAR NOT NULL
+);
+"""
+
+POOL_SHARE = {"ho_ngheo": 0.012, "ho_can_ngheo": 0.010, "bo_doi_xuat_ngu": 0.0025,
+              "gia_dinh_chinh_sach": 0.004, "dan_toc_thieu_so": 0.02}
+"""Pool per inhabitant per priority group, before province and commune variation."""
+
+
+@dataclass
+class ProgrammeData:
+    """Generated tables, ready to insert."""
+
+    pools: pd.DataFrame
+    monthly: pd.DataFrame
+
+
+def create_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the programme tables if missing."""
+    db.execute(con, "programme_tables", DDL)
+
+
+def generate(communes: pd.DataFrame, departures: pd.DataFrame, seed: int, mountain: set[str]) -> ProgrammeData:
+    """Pools per commune and year; loans, returns, breaches and fraud reports per commune-month."""
+    rng = np.random.default_rng(seed + 7)
+    communes = communes.sort_values("code").reset_index(drop=True)
+    pop = communes["population"].fillna(communes["population"].median()).to_numpy(float)
+    in_mountain = communes["parent_code"].isin(mountain).to_numpy()
+    years = sorted({m.year for m in pd.to_datetime(departures["month"])})
+    pools = []
+    for group, share in POOL_SHARE.items():
+        factor = np.where(in_mountain, 3.0 if group in ("ho_ngheo", "dan_toc_thieu_so") else 1.5, 1.0)
+        level = pop * share * factor * rng.lognormal(0, 0.5, len(pop))
+        if group == "dan_toc_thieu_so":
+            level *= np.where(in_mountain, 8.0, 0.3)
+        for year in years:
+            pools.append(pd.DataFrame({"year": year, "commune_code": communes["code"], "priority_group": group,
+                                       "pool": rng.poisson(level * rng.lognormal(0, 0.1, len(pop)))}))
+    d = pd.DataFrame({"month": pd.to_datetime(departures["month"]), "commune_code": departures["commune_code"],
+                      "n": departures["departures"]})
+    d["prio"] = np.where(departures["priority_group"] != "khac", d["n"], 0)
+    d["eps"] = np.where((departures["market"] == "KR") & (departures["channel"] == "eps"), d["n"], 0)
+    by = d.groupby(["month", "commune_code"], as_index=False)[["n", "prio", "eps"]].sum()
+    loans = rng.binomial(by["prio"].astype(int), 0.4)
+    amount = loans * np.where(by["eps"] > 0, 95.0, 60.0) * rng.uniform(0.8, 1.05, len(by))
+    returnees = rng.poisson(by["n"].to_numpy(float) * 0.25)
+    breaches = rng.binomial(by["n"].astype(int), 0.05) + rng.binomial(by["eps"].astype(int), 0.25)
+    fraud = rng.poisson(0.02 + by["n"].to_numpy(float) * 0.004)
+    monthly = pd.DataFrame({"month": by["month"].dt.date, "commune_code": by["commune_code"], "loans": loans,
+                            "loan_amount_mvnd": np.round(amount, 1), "returnees": returnees,
+                            "breaches": breaches, "fraud_reports": fraud})
+    pools_df = pd.concat(pools, ignore_index=True)
+    pools_df["is_demo"] = True
+    monthly["is_demo"] = True
+    return ProgrammeData(pools_df, monthly)
+
+
+def write_demo(con: duckdb.DuckDBPyConnection, data: ProgrammeData) -> None:
+    """Replace every demo row of the programme tables."""
+    con.execute("DELETE FROM eligible_pools WHERE is_demo")
+    con.execute("DELETE FROM programme_monthly WHERE is_demo")
+    con.register("pools_in", data.pools)
+    con.execute("INSERT INTO eligible_pools SELECT year, commune_code, priority_group, pool, is_demo FROM pools_in")
+    con.register("prog_in", data.monthly)
+    con.execute("INSERT INTO programme_monthly SELECT month, commune_code, loans, loan_amount_mvnd, returnees, "
+                "breaches, fraud_reports, is_demo FROM prog_in")
+    con.unregister("pools_in")
+    con.unregister("prog_in")
+
+
+def write_countries(con: duckdb.DuckDBPyConnection, shapes: pd.DataFrame) -> None:
+    """Store the country outlines (market, name, geojson)."""
+    con.execute("DELETE FROM country_shapes")
+    con.register("countries_in", shapes)
+    con.execute("INSERT INTO country_shapes SELECT market, name, geojson FROM countries_in")
+    con.unregister("countries_in")
+
+
+PROBLEM_COLUMNS = {"loans": "Số khoản vay", "loan_amount_mvnd": "Dư nợ vay (triệu đồng)",
+                   "returnees": "Về nước", "breaches": "Vi phạm hợp đồng / cư trú bất hợp pháp",
+                   "fraud_reports": "Phản ánh lừa đảo"}
+
+
+def problems(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None) -> pd.DataFrame:
+    """Year-to-date loans, returns, breaches and fraud reports per province or per commune."""
+    queries.check_code("tỉnh", province, 2)
+    queries.check_choice("tháng", int(month), range(1, 13))
+    return db.run(con, "programme_problems", """
+        SELECT CASE WHEN $province IS NULL THEN c.province_code ELSE c.commune_code END AS unit_code,
+               CASE WHEN $province IS NULL THEN p.name ELSE c.commune_name END AS unit_name,
+               SUM(m.loans) AS loans, round(SUM(m.loan_amount_mvnd), 1) AS loan_amount_mvnd,
+               SUM(m.returnees) AS returnees, SUM(m.breaches) AS breaches, SUM(m.fraud_reports) AS fraud_reports
+        FROM programme_monthly m
+        JOIN v_communes c ON c.commune_code = m.commune_code
+        JOIN admin_units p ON p.era = '2025' AND p.level = 'province' AND p.code = c.province_code
+        WHERE m.month >= make_date($year, 1, 1) AND m.month <= make_date($year, $month, 1)
+          AND ($province IS NULL OR c.province_code = $province)
+        GROUP BY ALL ORDER BY 1""", {"year": int(year), "month": int(month), "province": province})
+
+
+def mountain_provinces() -> set[str]:
+    """Provinces treated as mountainous by the demo generator (shared with :mod:`xkld_geo.demo`)."""
+    from xkld_geo.demo import MOUNTAIN_PROVINCES
+
+    return set(MOUNTAIN_PROVINCES)

@@ -1,0 +1,140 @@
+"""Pages for what the directives track besides head counts: priority groups, markets, job fairs,
+and loans / returns / problems. Each follows the shared filters (year, month, province, commune)."""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from xkld_geo import auth, flows, jobfairs, maps, metrics, priority, programme, queries
+from xkld_geo.errors import XkldError
+from xkld_geo.ui.common import Filters, connection, demo_badge, settings
+
+
+def _demo(con: Any) -> bool:
+    is_demo = queries.meta(con).get("contains_demo") == "true"
+    demo_badge(is_demo)
+    return is_demo
+
+
+def _unit_map(con: Any, f: Filters, values: pd.Series, legend: str, title: str, tooltip: tuple, key: str,
+              is_demo: bool, classes: tuple | None = None, labels: pd.Series | None = None) -> None:
+    """A choropleth of ``values`` (indexed by unit code) over provinces or a province's communes."""
+    level = "province" if f.province is None else "commune"
+    shapes = queries.shapes(con, "2025", level, "coarse" if f.province is None else "fine", f.province)
+    props = pd.DataFrame({"value": values}).reindex(shapes["code"])
+    if labels is not None:
+        props["label"] = labels.reindex(shapes["code"])
+    props["fill"] = [maps.colour_for(v, classes) for v in props["value"]]
+    spec = maps.ChoroplethSpec(shapes, props, None, title, is_demo, classes=legend, tooltip=tooltip)
+    st_folium(maps.choropleth_map(spec, settings().static_url), key=key, height=560,
+              use_container_width=True, returned_objects=[])
+
+
+def render_priority(f: Filters) -> None:
+    """Share of departures from a priority group, and coverage of its eligible pool."""
+    con = connection()
+    is_demo = _demo(con)
+    group = st.selectbox("Nhóm ưu tiên", list(priority.GROUPS), key="priority_group",
+                         format_func=priority.GROUPS.get)
+    rows = priority.shares(con, f.year, f.month, f.province, group)
+    st.subheader(f"{priority.GROUPS[group]}: tỷ lệ trong số người đi, tháng 1–{f.month}/{f.year}")
+    total, in_group = rows["total"].sum(), rows["in_group"].sum()
+    cols = st.columns(3)
+    cols[0].metric("Số người đi thuộc nhóm", metrics.fmt_int(in_group))
+    cols[1].metric("Tỷ lệ trong số người đi", priority.label(100.0 * in_group / total if total else None))
+    cols[2].metric("Đơn vị cần chú ý", str(int(rows["attention"].sum())),
+                   help="Nhiều hộ nghèo (¼ cao nhất) nhưng tỷ lệ người ưu tiên thấp (¼ thấp nhất)")
+    shares = rows.set_index("unit_code")
+    _unit_map(con, f, shares["share_pct"], "share", "Tỷ lệ người thuộc nhóm",
+              (("label", "Tỷ lệ trong số người đi", ""),), "priority_map", is_demo,
+              classes=maps.LEGENDS["share"][:-1], labels=pd.Series(
+                  [priority.label(v) for v in shares["share_pct"]], index=shares.index))
+    st.dataframe(priority.table(rows), hide_index=True, width="stretch", key="priority_table")
+
+
+def render_markets(f: Filters, user: auth.User) -> None:
+    """Flow map, market mix over time, safe share, income and cost, and where a market's workers come from."""
+    con = connection()
+    is_demo = _demo(con)
+    markets = flows.by_market(con, f.year, f.month, f.province, f.commune)
+    cols = st.columns(3)
+    cols[0].metric("Số người đi", metrics.fmt_int(markets["departures"].sum()))
+    cols[1].metric("Đến thị trường an toàn, thu nhập cao", metrics.fmt_pct(flows.safe_share(markets)))
+    cols[2].metric("Số thị trường", str(int((markets["departures"] > 0).sum())))
+    st_folium(flows.flow_map(con, markets, flows.origin_point(con, f.province), settings().static_url, is_demo),
+              key="flow_map", height=520, use_container_width=True, returned_objects=[])
+    st.markdown("**Cơ cấu thị trường theo tháng**")
+    st.bar_chart(flows.monthly_mix(con, f.year, f.province), height=300, stack=True)
+    used = markets[markets["departures"] > 0]
+    market = st.selectbox("Xem nơi đi của người lao động sang thị trường", list(used["market"]) or ["JP"],
+                          key="market_pick", format_func=dict(zip(markets["market"], markets["name_vi"])).get)
+    origins = flows.origins(con, f.year, f.month, f.province, market).set_index("unit_code")["departures"]
+    legend = "departures_province" if f.province is None else "departures_commune"
+    _unit_map(con, f, origins, legend, f"Số người đi {market}", (("value", "Số người đi", ""),),
+              "market_origin_map", is_demo, classes=maps.LEGENDS[legend][:-1])
+    st.markdown("**Thu nhập và chi phí ước tính theo thị trường** (bảng tham chiếu, có nguồn)")
+    reference = flows.reference(con)
+    if auth.allowed(user, "edit_reference"):
+        edited = st.data_editor(reference, key="reference_editor", hide_index=True, width="stretch",
+                                num_rows="dynamic")
+        if st.button("Lưu bảng thị trường", key="reference_save"):
+            try:
+                st.success(f"Đã lưu {flows.save_reference(con, edited, user)} thị trường.")
+            except XkldError as exc:
+                st.error(exc.message)
+    else:
+        st.dataframe(reference, hide_index=True, width="stretch", key="reference_table")
+
+
+def render_jobfairs(f: Filters) -> None:
+    """Compliance with "at least 4 people a month", the calendar table, and who missed twice running."""
+    con = connection()
+    is_demo = _demo(con)
+    st.caption(f"Chỉ thị: mỗi xã đưa ít nhất {jobfairs.TARGET} người/tháng tới sàn giao dịch việc làm của tỉnh.")
+    if f.province is None:
+        rows = jobfairs.province_compliance(con, f.year, f.month)
+        _unit_map(con, f, rows.set_index("unit_code")["pct"], "compliance", "Tỷ lệ lượt xã-tháng đạt (%)",
+                  (("value", "Tỷ lệ đạt (%)", ""),), "jobfair_map", is_demo)
+        st.dataframe(rows, hide_index=True, width="stretch", key="jobfair_provinces")
+        return
+    monthly = jobfairs.monthly(con, f.year, f.month, f.province)
+    comp = jobfairs.compliance(monthly)
+    labels = pd.Series([f"{m}/{e}" for m, e in zip(comp["met"], comp["elapsed"])], index=comp["unit_code"])
+    _unit_map(con, f, comp.set_index("unit_code")["pct"], "compliance", "Số tháng đạt ≥ 4 người",
+              (("label", "Số tháng đạt", ""),), "jobfair_map", is_demo, labels=labels)
+    table = pd.DataFrame({"Mã": comp["unit_code"], "Tên": comp["unit_name"],
+                          "Số tháng đạt": labels.to_numpy(), "Lượt dự sàn": comp["attendees"],
+                          "Đăng ký lớp định hướng": comp["registrations"],
+                          "Hai tháng liền không đạt": comp["missed_two"].map({True: "Có", False: ""})})
+    st.dataframe(table, hide_index=True, width="stretch", key="jobfair_table")
+    st.markdown("**Lịch dự sàn theo tháng** (ô dưới 4 tô đỏ)")
+    calendar = jobfairs.calendar(monthly)
+    months = [c for c in calendar.columns if c[1:].isdigit()]  # T1..T12, not "Tên"
+    st.dataframe(calendar.style.map(lambda v: "background-color: #f9dcdc" if v < jobfairs.TARGET
+                                    else "background-color: #dbeaf5", subset=months),
+                 hide_index=True, width="stretch", key="jobfair_calendar")
+    missed = comp[comp["missed_two"]]
+    st.markdown(f"**Xã hai tháng liền không đạt: {len(missed)}**")
+    st.write(", ".join(missed["unit_name"]) or "Không có.")
+
+
+def render_programme(f: Filters) -> None:
+    """Loans, returns, contract breaches / illegal stay and fraud reports per unit, with a map."""
+    con = connection()
+    is_demo = _demo(con)
+    rows = programme.problems(con, f.year, f.month, f.province)
+    totals = rows[list(programme.PROBLEM_COLUMNS)].sum()
+    cols = st.columns(len(programme.PROBLEM_COLUMNS))
+    for col, (key, label) in zip(cols, programme.PROBLEM_COLUMNS.items()):
+        col.metric(label, metrics.fmt_int(totals[key]))
+    measure = st.radio("Bản đồ theo", list(programme.PROBLEM_COLUMNS)[2:], key="problem_measure",
+                       format_func=programme.PROBLEM_COLUMNS.get, horizontal=True)
+    legend = "departures_province" if f.province is None else "departures_commune"
+    _unit_map(con, f, rows.set_index("unit_code")[measure], legend, programme.PROBLEM_COLUMNS[measure],
+              (("value", programme.PROBLEM_COLUMNS[measure], ""),), "problem_map", is_demo,
+              classes=maps.LEGENDS[legend][:-1])
+    st.dataframe(rows.rename(columns={"unit_code": "Mã", "unit_name": "Tên"} | programme.PROBLEM_COLUMNS),
+                 hide_index=True, width="stretch", key="problem_table")
