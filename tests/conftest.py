@@ -93,6 +93,25 @@ def tiny_db(tiny_settings: Settings) -> Settings:
     db.close_all()
 
 
+@pytest.fixture()
+def tiny_con(tiny_db: Settings):
+    """A read-write connection to the fictional country's warehouse."""
+    con = db.open_connection(tiny_db.db_path)
+    yield con
+    con.close()
+
+
+@pytest.fixture()
+def app_env(tiny_db: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The environment AppTest pages run in: the fictional warehouse, 15 March 2026."""
+    monkeypatch.setenv("XKLD_DB", str(tiny_db.db_path))
+    monkeypatch.setenv("XKLD_DATA_DIR", str(tiny_db.data_dir))
+    monkeypatch.setenv("XKLD_TODAY", tiny_db.today.isoformat())
+    db.close_all()
+    yield tiny_db
+    db.close_all()
+
+
 def _shared_available() -> bool:
     return (SHARED_DATA / "boundaries" / "vn_communes_2025.parquet").exists()
 

@@ -13,13 +13,7 @@ from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
 APP = str(PROJECT_ROOT / "app.py")
 
 
-@pytest.fixture()
-def app_env(tiny_db: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("XKLD_DB", str(tiny_db.db_path))
-    monkeypatch.setenv("XKLD_DATA_DIR", str(tiny_db.data_dir))
-    db.close_all()
-    yield tiny_db
-    db.close_all()
+
 
 
 def _run(query: dict[str, str] | None = None, role: str | None = "viewer") -> AppTest:

@@ -15,11 +15,7 @@ NOW = dt.datetime(2026, 3, 15, 9, 0)
 PASSWORD = "mot-mat-khau-dai"
 
 
-@pytest.fixture()
-def con(tiny_db: Settings):
-    connection = db.open_connection(tiny_db.db_path)
-    yield connection
-    connection.close()
+
 
 
 @pytest.mark.parametrize("username,password,role,field", [
@@ -30,67 +26,67 @@ def con(tiny_db: Settings):
     ("canbo1", PASSWORD, "superuser", "role"),
     ("canbo1", PASSWORD, "public", "role"),
 ])
-def test_create_user_validation(con, username: str, password: str, role: str, field: str) -> None:
+def test_create_user_validation(tiny_con, username: str, password: str, role: str, field: str) -> None:
     with pytest.raises(AuthError) as err:
-        auth.create_user(con, username, password, role)
+        auth.create_user(tiny_con, username, password, role)
     assert err.value.details["field"] == field
 
 
-def test_password_is_hashed_and_login_works(con) -> None:
-    auth.create_user(con, "lanhdao", PASSWORD, "viewer", "Lãnh đạo")
-    stored = con.execute("SELECT password_hash FROM users WHERE username = 'lanhdao'").fetchone()[0]
+def test_password_is_hashed_and_login_works(tiny_con) -> None:
+    auth.create_user(tiny_con, "lanhdao", PASSWORD, "viewer", "Lãnh đạo")
+    stored = tiny_con.execute("SELECT password_hash FROM users WHERE username = 'lanhdao'").fetchone()[0]
     assert stored.startswith("$argon2") and PASSWORD not in stored
-    token, user = auth.login(con, "LanhDao ", PASSWORD, now=NOW)
+    token, user = auth.login(tiny_con, "LanhDao ", PASSWORD, now=NOW)
     assert user == auth.User("lanhdao", "Lãnh đạo", "viewer")
-    assert auth.session_user(con, token, now=NOW + dt.timedelta(hours=1)) == user
-    assert token not in str(con.execute("SELECT * FROM sessions").fetchall())  # only a hash is kept
+    assert auth.session_user(tiny_con, token, now=NOW + dt.timedelta(hours=1)) == user
+    assert token not in str(tiny_con.execute("SELECT * FROM sessions").fetchall())  # only a hash is kept
 
 
-def test_duplicate_user_is_refused(con) -> None:
-    auth.create_user(con, "canbo", PASSWORD, "planner")
+def test_duplicate_user_is_refused(tiny_con) -> None:
+    auth.create_user(tiny_con, "canbo", PASSWORD, "planner")
     with pytest.raises(AuthError):
-        auth.create_user(con, "canbo", PASSWORD, "viewer")
+        auth.create_user(tiny_con, "canbo", PASSWORD, "viewer")
 
 
-def test_wrong_password_and_unknown_user_get_the_same_message(con) -> None:
-    auth.create_user(con, "canbo", PASSWORD, "planner")
+def test_wrong_password_and_unknown_user_get_the_same_message(tiny_con) -> None:
+    auth.create_user(tiny_con, "canbo", PASSWORD, "planner")
     messages = []
     for name, pw in (("canbo", "sai-mat-khau-roi"), ("khongco", PASSWORD)):
         with pytest.raises(AuthError) as err:
-            auth.login(con, name, pw, now=NOW)
+            auth.login(tiny_con, name, pw, now=NOW)
         messages.append(err.value.message)
     assert messages[0] == messages[1]
 
 
-def test_sessions_expire(con) -> None:
-    auth.create_user(con, "canbo", PASSWORD, "planner")
-    token, _ = auth.login(con, "canbo", PASSWORD, now=NOW)
-    assert auth.session_user(con, token, now=NOW + dt.timedelta(hours=auth.SESSION_HOURS, seconds=1)) is None
-    assert auth.session_user(con, "made-up-token", now=NOW) is None
+def test_sessions_expire(tiny_con) -> None:
+    auth.create_user(tiny_con, "canbo", PASSWORD, "planner")
+    token, _ = auth.login(tiny_con, "canbo", PASSWORD, now=NOW)
+    assert auth.session_user(tiny_con, token, now=NOW + dt.timedelta(hours=auth.SESSION_HOURS, seconds=1)) is None
+    assert auth.session_user(tiny_con, "made-up-token", now=NOW) is None
 
 
-def test_failed_logins_are_rate_limited_and_logged(con) -> None:
-    auth.create_user(con, "canbo", PASSWORD, "planner")
+def test_failed_logins_are_rate_limited_and_logged(tiny_con) -> None:
+    auth.create_user(tiny_con, "canbo", PASSWORD, "planner")
     for i in range(auth.MAX_FAILURES):
         with pytest.raises(AuthError):
-            auth.login(con, "canbo", "sai-mat-khau-roi", now=NOW + dt.timedelta(seconds=i))
+            auth.login(tiny_con, "canbo", "sai-mat-khau-roi", now=NOW + dt.timedelta(seconds=i))
     with pytest.raises(AuthError) as err:  # even the right password is refused while locked
-        auth.login(con, "canbo", PASSWORD, now=NOW + dt.timedelta(minutes=1))
+        auth.login(tiny_con, "canbo", PASSWORD, now=NOW + dt.timedelta(minutes=1))
     assert err.value.details["reason"] == "rate_limited"
-    token, _ = auth.login(con, "canbo", PASSWORD, now=NOW + dt.timedelta(minutes=auth.LOCK_MINUTES + 1))
+    token, _ = auth.login(tiny_con, "canbo", PASSWORD, now=NOW + dt.timedelta(minutes=auth.LOCK_MINUTES + 1))
     assert token
-    actions = [r[0] for r in con.execute("SELECT action FROM audit_log ORDER BY rowid").fetchall()]
+    actions = [r[0] for r in tiny_con.execute("SELECT action FROM audit_log ORDER BY rowid").fetchall()]
     assert actions.count("login_failed") == auth.MAX_FAILURES
     assert "login_locked" in actions and actions[-1] == "login" and actions[0] == "user_added"
 
 
-def test_disabled_user_cannot_log_in_and_loses_sessions(con) -> None:
-    auth.create_user(con, "canbo", PASSWORD, "planner")
-    token, _ = auth.login(con, "canbo", PASSWORD, now=NOW)
-    auth.set_disabled(con, "canbo", True)
-    assert auth.session_user(con, token, now=NOW) is None
+def test_disabled_user_cannot_log_in_and_loses_sessions(tiny_con) -> None:
+    auth.create_user(tiny_con, "canbo", PASSWORD, "planner")
+    token, _ = auth.login(tiny_con, "canbo", PASSWORD, now=NOW)
+    auth.set_disabled(tiny_con, "canbo", True)
+    assert auth.session_user(tiny_con, token, now=NOW) is None
     with pytest.raises(AuthError):
-        auth.login(con, "canbo", PASSWORD, now=NOW)
+        auth.login(tiny_con, "canbo", PASSWORD, now=NOW)
 
 
 @pytest.mark.parametrize("role,action,ok", [
@@ -104,14 +100,14 @@ def test_permissions(role: str, action: str, ok: bool) -> None:
 
 
 def test_accounts_and_audit_survive_a_rebuild(tiny_db: Settings) -> None:
-    con = db.open_connection(tiny_db.db_path)
-    auth.create_user(con, "canbo", PASSWORD, "planner")
-    con.close()
+    tiny_con = db.open_connection(tiny_db.db_path)
+    auth.create_user(tiny_con, "canbo", PASSWORD, "planner")
+    tiny_con.close()
     assert warehouse.build(tiny_db, force=True).built
-    con = db.open_connection(tiny_db.db_path)
-    assert [u[0] for u in auth.list_users(con)] == ["canbo"]
-    assert con.execute("SELECT count(*) FROM audit_log").fetchone()[0] == 1
-    con.close()
+    tiny_con = db.open_connection(tiny_db.db_path)
+    assert [u[0] for u in auth.list_users(tiny_con)] == ["canbo"]
+    assert tiny_con.execute("SELECT count(*) FROM audit_log").fetchone()[0] == 1
+    tiny_con.close()
 
 
 def test_cli_users(tiny_db: Settings, monkeypatch: pytest.MonkeyPatch, capsys) -> None:

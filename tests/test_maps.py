@@ -7,8 +7,7 @@ import re
 import pandas as pd
 import pytest
 
-from xkld_geo import db, maps, metrics, overview
-from xkld_geo.settings import Settings
+from xkld_geo import maps, metrics, overview
 
 
 def _unescaped(html: str) -> str:
@@ -20,11 +19,7 @@ def _collections(html: str) -> list[dict]:
     return [json.loads(m) for m in re.findall(r"L\.geoJson\((\{.*?\}), \{", html, flags=re.S)]
 
 
-@pytest.fixture()
-def tiny_con(tiny_db: Settings):
-    con = db.open_connection(tiny_db.db_path, read_only=True)
-    yield con
-    con.close()
+
 
 
 def test_national_map_has_one_feature_per_province_and_no_cdn(tiny_con) -> None:

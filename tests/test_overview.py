@@ -8,9 +8,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from xkld_geo import db, export, metrics, overview
+from xkld_geo import export, metrics, overview
 from xkld_geo.errors import QueryError
-from xkld_geo.settings import Settings
 
 
 @pytest.mark.parametrize("year,month,as_of,expected", [
@@ -72,16 +71,12 @@ def test_january_has_no_rank_change() -> None:
     assert pd.isna(overview.enrich(rows, 2026, 1, 1.0)["rank_change"].iloc[0])
 
 
-@pytest.fixture()
-def con(tiny_db: Settings):
-    connection = db.open_connection(tiny_db.db_path, read_only=True)
-    yield connection
-    connection.close()
 
 
-def test_overview_totals_match_the_database(con) -> None:
-    view = overview.build_overview(con, overview.Request(2025, 5), "/app/static")
-    quota, ytd = con.execute("""SELECT (SELECT SUM(quota) FROM quotas WHERE year = 2025 AND unit_level = 'commune'),
+
+def test_overview_totals_match_the_database(tiny_con) -> None:
+    view = overview.build_overview(tiny_con, overview.Request(2025, 5), "/app/static")
+    quota, ytd = tiny_con.execute("""SELECT (SELECT SUM(quota) FROM quotas WHERE year = 2025 AND unit_level = 'commune'),
         (SELECT SUM(departures) FROM departures WHERE month BETWEEN '2025-01-01' AND '2025-05-01')""").fetchone()
     assert (view.headline.quota, view.headline.ytd) == (quota, ytd)
     assert view.headline.pace_pct == pytest.approx(100 * ytd / (quota * 5 / 12))
@@ -92,12 +87,12 @@ def test_overview_totals_match_the_database(con) -> None:
     assert view.trend.loc[12, "Tiến độ cần đạt"] == pytest.approx(quota)
 
 
-def test_overview_of_one_commune(con) -> None:
-    view = overview.build_overview(con, overview.Request(2025, 12, "99", "99003"), "/app/static")
+def test_overview_of_one_commune(tiny_con) -> None:
+    view = overview.build_overview(tiny_con, overview.Request(2025, 12, "99", "99003"), "/app/static")
     assert [c[0] for c in view.breadcrumbs] == ["Toàn quốc", "Tỉnh Thử Nghiệm", "Xã Thử 3"]
     assert view.headline.communes == 1
     assert len(view.ranking) == 6  # the ranking still shows the commune among its peers
-    monthly = con.execute("SELECT SUM(departures) FROM departures WHERE commune_code = '99003' "
+    monthly = tiny_con.execute("SELECT SUM(departures) FROM departures WHERE commune_code = '99003' "
                           "AND year(month) = 2025").fetchone()[0]
     assert view.headline.ytd == monthly == view.trend.loc[12, "Năm nay (lũy kế)"]
 
@@ -112,13 +107,13 @@ def test_bad_requests_are_refused(kwargs: dict, field: str) -> None:
     assert err.value.details["field"] == field
 
 
-def test_commune_outside_the_province_is_refused(con) -> None:
+def test_commune_outside_the_province_is_refused(tiny_con) -> None:
     with pytest.raises(QueryError):
-        overview.build_overview(con, overview.Request(2025, 6, "98", "99001"), "/app/static")
+        overview.build_overview(tiny_con, overview.Request(2025, 6, "98", "99001"), "/app/static")
 
 
-def test_exports(con) -> None:
-    view = overview.build_overview(con, overview.Request(2025, 12, "99"), "/app/static")
+def test_exports(tiny_con) -> None:
+    view = overview.build_overview(tiny_con, overview.Request(2025, 12, "99"), "/app/static")
     book = openpyxl.load_workbook(io.BytesIO(export.ranking_xlsx(view.ranking, view.title, True)))
     sheet = book["Xếp hạng"]
     assert sheet["A1"].value == view.title and "Dữ liệu minh họa" in sheet["A2"].value

@@ -128,13 +128,7 @@ def test_notices_are_validated(tiny_db: Settings) -> None:
 
 # --- pages and access -------------------------------------------------------------------------
 
-@pytest.fixture()
-def app_env(tiny_db: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("XKLD_DB", str(tiny_db.db_path))
-    monkeypatch.setenv("XKLD_TODAY", tiny_db.today.isoformat())
-    db.close_all()
-    yield tiny_db
-    db.close_all()
+
 
 
 def _page(path: str, role: str | None = None, query: dict[str, str] | None = None) -> AppTest:
