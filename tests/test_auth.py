@@ -124,3 +124,13 @@ def test_cli_users(tiny_db: Settings, monkeypatch: pytest.MonkeyPatch, capsys) -
     monkeypatch.setattr("sys.stdin", io.StringIO("ngan\n"))
     assert main(["users", "add", "ngan", "--role", "viewer", "--password-stdin"]) == 2
     assert "Mật khẩu cần ít nhất" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name,password", [("x'; DROP TABLE users; --", "' OR '1'='1"),
+                                           ("../../etc/passwd", "a" * 10_000), ("admin" * 500, "")])
+def test_hostile_logins_change_nothing(tiny_con, name: str, password: str) -> None:
+    auth.create_user(tiny_con, "canbo", PASSWORD, "planner")
+    with pytest.raises(AuthError) as err:
+        auth.login(tiny_con, name, password, now=NOW)
+    assert err.value.message == "Tên đăng nhập hoặc mật khẩu không đúng."
+    assert [u[0] for u in auth.list_users(tiny_con)] == ["canbo"]

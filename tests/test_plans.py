@@ -158,3 +158,33 @@ def test_saving_and_reloading_a_draft_in_the_page(app_env: Settings) -> None:
     after = {m.label: m.value for m in at.metric}
     assert after["Tổng đề xuất"] == before["Tổng đề xuất"]
     assert after["Xã giữ nguyên"] == "6"  # every commune holds its saved value
+
+
+def test_stale_save_is_refused_in_the_page(app_env: Settings) -> None:
+    """Two planners load the same draft; the first saves; the second one's save is refused."""
+    first = _workbench()
+    first.text_input(key="plan_name").input("Chung")
+    first.button(key="plan_save").click().run()
+    second = _workbench()
+    second.button(key="plan_load").click().run()
+    first.button(key="plan_load").click().run()
+    first.button(key="plan_save").click().run()                     # version 1 → 2
+    assert any("phiên bản 2" in s.value for s in first.success)
+    second.button(key="plan_save").click().run()                    # still holds version 1
+    assert not second.exception
+    assert any("đã được lưu bởi người khác" in e.value for e in second.error)
+
+
+def test_approval_in_the_page_changes_v_attainment(app_env: Settings) -> None:
+    at = _workbench("admin")
+    at.selectbox(key="plan_year").set_value(2026).run()
+    at.number_input(key="plan_target").set_value(123).run()
+    at.text_input(key="plan_name").input("Chính thức")
+    at.button(key="plan_save").click().run()
+    at.button(key="plan_submit").click().run()
+    at.button(key="plan_approve").click().run()
+    assert not at.exception and any("Đã phê duyệt" in s.value for s in at.success)
+    con = db.connect(app_env)
+    assert con.execute("SELECT quota FROM v_attainment WHERE year = 2026 AND unit_code = '99'").fetchone()[0] == 123
+    at.run()
+    assert len(at.get("download_button")) == 2  # the annex, XLSX and CSV, once approved

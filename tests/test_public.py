@@ -216,3 +216,22 @@ def test_login_form_logs_in(app_env: Settings) -> None:
     at.button[0].click().run()
     assert not at.exception and not at.warning
     assert at.metric and at.dataframe
+
+
+@pytest.mark.parametrize("row,field", [
+    ({"licence_no": "", "name": "A"}, "licence_no"), ({"licence_no": "1", "name": ""}, "name"),
+    ({"licence_no": "1", "name": "A", "province_code": "4"}, "province_code"),
+    ({"licence_no": "1", "name": "A", "markets": "JP, XX"}, "markets"),
+    ({"licence_no": "1'; DROP TABLE users; --" * 3, "name": "A"}, "licence_no"),
+])
+def test_company_list_validation(row: dict, field: str) -> None:
+    errors = public.check_companies(pd.DataFrame([row]))
+    assert len(errors) == 1 and f"cột {field}" in errors[0]
+
+
+def test_licensed_companies_show_on_the_public_screen(tiny_con) -> None:
+    rows = pd.DataFrame([{"licence_no": "123/LĐTBXH-GP", "name": "Công ty Cổ phần Thử", "province_code": "99",
+                          "markets": "JP,KR", "valid_until": "2028-12-31"}])
+    assert public.save_companies(tiny_con, rows, "admin") == 1
+    summary = public.build_public(tiny_con, 2026, 3, None, "/app/static")
+    assert summary.companies["Doanh nghiệp"].tolist() == ["Công ty Cổ phần Thử"]

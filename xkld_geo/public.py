@@ -194,3 +194,58 @@ def build_public(con: duckdb.DuckDBPyConnection, year: int, month: int, province
 def create_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create the notice and licensed-company tables if missing."""
     db.execute(con, "public_tables", DDL)
+
+
+COMPANY_COLUMNS = ["licence_no", "name", "province_code", "markets", "valid_until"]
+
+
+def companies(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The licensed companies as stored (for the administrator's editor)."""
+    return db.run(con, "companies_all", f"SELECT {', '.join(COMPANY_COLUMNS)} FROM licensed_companies "
+                                        "ORDER BY name")
+
+
+def check_companies(rows: pd.DataFrame) -> list[str]:
+    """Problems of an edited company list, as "Dòng N, cột X: ..." (row 1 = the first)."""
+    from xkld_geo.flows import ISO_ALPHA2
+
+    errors: list[str] = []
+    seen: set[str] = set()
+    for i, row in enumerate(rows.to_dict("records"), start=1):
+        licence = str(row.get("licence_no") or "").strip()
+        if not licence or len(licence) > 50:
+            errors.append(f"Dòng {i}, cột licence_no: cần số giấy phép (tối đa 50 ký tự).")
+        elif licence in seen:
+            errors.append(f"Dòng {i}, cột licence_no: số giấy phép {licence} bị trùng.")
+        seen.add(licence)
+        if not str(row.get("name") or "").strip():
+            errors.append(f"Dòng {i}, cột name: cần tên doanh nghiệp.")
+        province = row.get("province_code")
+        if province and not pd.isna(province) and not (str(province).isdigit() and len(str(province)) == 2):
+            errors.append(f"Dòng {i}, cột province_code: '{province}' không phải mã tỉnh 2 chữ số.")
+        for code in str(row.get("markets") or "").replace(";", ",").split(","):
+            if code.strip() and code.strip().upper() not in ISO_ALPHA2:
+                errors.append(f"Dòng {i}, cột markets: '{code.strip()}' không phải mã quốc gia ISO.")
+    return errors
+
+
+def save_companies(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, by: str) -> int:
+    """Replace the licensed-company list after checking every row (caller checks the role)."""
+    from xkld_geo.errors import QueryError
+
+    errors = check_companies(rows)
+    if errors:
+        raise QueryError(" ".join(errors[:5]), field="licensed_companies", errors=errors)
+    clean = rows[COMPANY_COLUMNS].copy()
+    clean["valid_until"] = pd.to_datetime(clean["valid_until"], errors="coerce").dt.date
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM licensed_companies")
+        con.register("companies_in", clean)
+        con.execute("INSERT INTO licensed_companies SELECT * FROM companies_in")
+        con.unregister("companies_in")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return len(clean)

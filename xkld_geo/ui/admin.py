@@ -39,5 +39,15 @@ def render_admin(admin: auth.User) -> None:
                 st.success("Đã lưu.")
             except XkldError as exc:
                 st.error(exc.message)
+    st.subheader("Doanh nghiệp được cấp phép (hiện trên trang Công khai)")
+    edited = st.data_editor(public.companies(con), key="companies_editor", num_rows="dynamic",
+                            hide_index=True, width="stretch")
+    if st.button("Lưu danh sách doanh nghiệp", key="companies_save"):
+        try:
+            count = public.save_companies(con, edited, admin.username)
+            auth.audit(con, admin.username, "reference_edited", "licensed_companies", f"{count} rows")
+            st.success(f"Đã lưu {count} doanh nghiệp.")
+        except XkldError as exc:
+            st.error(exc.message)
     st.subheader("Nhật ký")
     st.dataframe(auth.audit_entries(con), hide_index=True, width="stretch", key="audit_table")
