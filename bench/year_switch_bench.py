@@ -1,8 +1,9 @@
 """Benchmark: how long the running app takes to redraw the map after the year is switched.
 
-Starts ``streamlit run app.py`` on a free local port against the configured database, opens it in
-headless Chromium (Debian's /usr/bin/chromium driven by Playwright; nothing is downloaded), and
-switches the year back and forth, timing from the choice in the sidebar until the map shows the new
+Starts ``streamlit run app.py`` on a free local port against a copy of the configured database (the
+app holds DuckDB's writer lock, and the copy gets a throwaway viewer account so the bench can log
+in), opens it in headless Chromium (Debian's /usr/bin/chromium driven by Playwright; nothing is
+downloaded), logs in, and switches the year back and forth, timing from the choice in the sidebar until the map shows the new
 year's legend with all its shapes. Target (issue 3): ≤ 1 s. Prints figures, asserts nothing.
 
 Run: ``.venv/bin/python bench/year_switch_bench.py [--unit 40] [--rounds 4]``.
@@ -11,10 +12,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -30,11 +33,39 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int) -> subprocess.Popen:
+BENCH_USER, BENCH_PASSWORD = "bench_viewer", "mat-khau-bench-2026"
+
+
+def served_copy(folder: Path) -> Path:
+    """A copy of the configured database with a viewer account for the bench to log in with."""
+    sys.path.insert(0, str(ROOT))
+    from xkld_geo import auth, db
+    from xkld_geo.settings import load_settings
+
+    copy = folder / "bench.duckdb"
+    shutil.copyfile(load_settings(secrets={}).db_path, copy)
+    con = db.open_connection(copy)
+    try:
+        auth.create_tables(con)
+        auth.create_user(con, BENCH_USER, BENCH_PASSWORD, "viewer")
+    finally:
+        con.close()
+    return copy
+
+
+def login(page) -> None:
+    """Fill the sidebar login form with the bench account."""
+    page.get_by_label("Tên đăng nhập").fill(BENCH_USER)
+    page.get_by_label("Mật khẩu").fill(BENCH_PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+
+
+def start_server(port: int, db_path: Path) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=os.environ | {"XKLD_DB": str(db_path)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -83,12 +114,14 @@ def main() -> None:
     args = parser.parse_args()
     chromium = os.environ.get("XKLD_CHROMIUM", "/usr/bin/chromium")
     port = free_port()
-    proc = start_server(port)
+    scratch = tempfile.TemporaryDirectory(prefix="xkld-bench-")
+    proc = start_server(port, served_copy(Path(scratch.name)))
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
             page.goto(f"http://127.0.0.1:{port}/?month=10&unit={args.unit}")
+            login(page)
             first = wait_legend(page, "T10/", timeout=60)
             years = ["2025", "2026"]
             times = []
@@ -100,6 +133,7 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        scratch.cleanup()
     print(f"view: {'national' if not args.unit else 'unit ' + args.unit}; first draw {first:.2f} s")
     print("year switch → map redrawn: " + ", ".join(f"{t:.2f}" for t in times) + " s")
     print(f"median {statistics.median(times):.2f} s, max {max(times):.2f} s "
