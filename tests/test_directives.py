@@ -1,12 +1,14 @@
 """Priority groups, markets, job fairs, loans and problems: exact figures, "no data", validation, pages."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import session_token
-from xkld_geo import auth, flows, jobfairs, priority, programme
+from xkld_geo import auth, db, flows, jobfairs, priority, programme
 from xkld_geo.errors import MarketError
 from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
 
@@ -60,6 +62,79 @@ def test_commune_meeting_the_target_three_months_of_five(tiny_con) -> None:
     assert comp.loc["99001", "pct"] == 60.0 and not comp.loc["99001", "missed_two"]
     calendar = jobfairs.calendar(jobfairs.monthly(tiny_con, 2025, 5, "99")).set_index("Mã")
     assert calendar.loc["99001", ["T1", "T2", "T3", "T4", "T5"]].tolist() == [5, 3, 4, 1, 6]
+
+
+def _set_fairs(con, commune: str, year: int, attendance: dict[int, int | None]) -> None:
+    """Attendance of ``commune`` per month of ``year``; None removes that month's report."""
+    for m, n in attendance.items():
+        con.execute("DELETE FROM job_fair_attendance WHERE commune_code = $c AND month = make_date($y, $m, 1)",
+                    {"c": commune, "y": year, "m": m})
+        if n is not None:
+            con.execute("INSERT INTO job_fair_attendance (month, commune_code, attendees, orientation_registrations, "
+                        "is_demo) VALUES (make_date($y, $m, 1), $c, $n, 0, false)", {"c": commune, "y": year,
+                                                                                      "m": m, "n": n})
+
+
+@pytest.mark.parametrize("attendance,met,reported,missed_two", [
+    ({1: 6, 2: None, 3: 6, 4: None, 5: 6}, 3, 3, False),   # reports in 3 of 5 months, all met: 3/5
+    ({1: 6, 2: 1, 3: 6, 4: None, 5: 6}, 3, 4, False),      # a miss and a gap, a met month between
+    ({1: 6, 2: None, 3: None, 4: 6, 5: 6}, 3, 3, True),    # two consecutive months without a report
+    ({1: 6, 2: 2, 3: None, 4: 6, 5: 6}, 3, 4, True),       # a miss, then a month without a report
+    ({1: 2, 2: 6, 3: None, 4: 6, 5: 1}, 2, 4, False),
+])
+def test_months_without_a_report_count_as_missed(tiny_con, attendance: dict[int, int | None], met: int,
+                                                 reported: int, missed_two: bool) -> None:
+    _set_fairs(tiny_con, "99001", 2025, attendance)
+    rows = jobfairs.monthly(tiny_con, 2025, 5, "99")
+    comp = jobfairs.compliance(rows).set_index("unit_code")
+    assert (comp.loc["99001", "met"], comp.loc["99001", "elapsed"]) == (met, 5)
+    assert comp.loc["99001", "reported"] == reported and bool(comp.loc["99001", "missed_two"]) is missed_two
+    assert comp.loc["99001", "pct"] == pytest.approx(100.0 * met / 5)
+    assert comp.loc["99001", "attendees"] == sum(n or 0 for n in attendance.values())
+    calendar = jobfairs.calendar(rows).set_index("Mã")
+    shown = calendar.loc["99001", [f"T{m}" for m in range(1, 6)]].tolist()
+    assert [None if pd.isna(v) else v for v in shown] == list(attendance.values())  # no report: blank, not 0
+
+
+def test_a_commune_without_any_report_is_listed(tiny_con) -> None:
+    tiny_con.execute("DELETE FROM job_fair_attendance WHERE commune_code = '99002'")
+    comp = jobfairs.compliance(jobfairs.monthly(tiny_con, 2025, 5, "99")).set_index("unit_code")
+    assert set(comp.index) == {f"99{i:03d}" for i in range(1, 7)}
+    row = comp.loc["99002"]
+    assert (row["met"], row["elapsed"], row["reported"], row["attendees"]) == (0, 5, 0, 0)
+    assert row["pct"] == 0.0 and row["missed_two"]
+    assert (comp["elapsed"] == 5).all()
+
+
+def test_the_period_stops_at_the_current_month() -> None:
+    today = dt.date(2026, 3, 15)
+    assert jobfairs.last_month(2025, 5, today) == 5             # a past year: to the chosen month
+    assert jobfairs.last_month(2026, 12, today) == 3            # this year: never past this month
+    assert jobfairs.last_month(2026, 2, today) == 2
+    assert jobfairs.last_month(2027, 6, today) == 0             # a year not begun: nothing elapsed
+    assert jobfairs.last_month(2026, 12) == 12                  # no date given: the chosen month
+    with pytest.raises(Exception):
+        jobfairs.last_month(2026, 13, today)
+
+
+def test_months_to_come_are_not_counted(tiny_con) -> None:
+    rows = jobfairs.monthly(tiny_con, 2026, 12, "99", today=dt.date(2026, 3, 15))
+    assert sorted(rows["m"].unique()) == [1, 2, 3]
+    assert (jobfairs.compliance(rows)["elapsed"] == 3).all()
+    assert jobfairs.monthly(tiny_con, 2026, 12, "99", today=dt.date(2025, 12, 31)).empty
+
+
+def test_province_compliance_counts_every_commune_month(tiny_con) -> None:
+    tiny_con.execute("DELETE FROM job_fair_attendance WHERE commune_code = '99002'")
+    _set_fairs(tiny_con, "99001", 2025, {2: None})
+    rows = jobfairs.province_compliance(tiny_con, 2025, 5).set_index("unit_code")
+    met = tiny_con.execute("""SELECT count(*) FROM job_fair_attendance WHERE commune_code LIKE '99%'
+        AND month BETWEEN DATE '2025-01-01' AND DATE '2025-05-01' AND attendees >= 4""").fetchone()[0]
+    assert (rows.loc["99", "met"], rows.loc["99", "elapsed"], rows.loc["99", "reported"]) == (met, 30, 24)
+    assert rows.loc["99", "pct"] == pytest.approx(100.0 * met / 30)
+    assert rows.loc["98", "elapsed"] == 10 and rows.loc["98", "reported"] == 10
+    detail = jobfairs.compliance(jobfairs.monthly(tiny_con, 2025, 5, "99"))
+    assert detail["met"].sum() == met and detail["elapsed"].sum() == 30
 
 
 @pytest.mark.parametrize("field,value,message", [
@@ -132,6 +207,49 @@ def test_priority_group_selection(app_env: Settings) -> None:
     at = _page("pages/2_Nhom_uu_tien.py")
     at.selectbox(key="priority_group").set_value("bo_doi_xuat_ngu").run()
     assert not at.exception and "Bộ đội xuất ngũ" in at.subheader[0].value
+
+
+def test_job_fair_page_shows_the_selected_commune(app_env: Settings) -> None:
+    _set_fairs(db.connect(app_env), "99001", 2025, {1: 6, 2: None, 3: 6, 4: None, 5: 6})
+    at = _page("pages/4_San_viec_lam.py")
+    at.selectbox(key="year").set_value(2025).run()
+    at.selectbox(key="month").set_value(5).run()
+    assert not any("đang chọn" in m.value for m in at.markdown)      # no commune yet: province only
+    at.selectbox(key="commune").set_value("99001").run()
+    assert not at.exception and not at.error
+    assert any("Xã/phường đang chọn: Xã Thử 1" in m.value for m in at.markdown)
+    figures = {m.label: m.value for m in at.metric}
+    assert figures["Số tháng đạt ≥ 4 người"] == "3/5" and figures["Tháng có báo cáo"] == "3/5"
+    assert figures["Tỷ lệ tháng đạt"] == "60,0%" and figures["Lượt dự sàn"] == "18"
+    assert figures["Hai tháng liền không đạt"] == "Không"
+    table, calendar = at.dataframe[0].value, at.dataframe[1].value
+    assert table.iloc[0]["Mã"] == "99001" and table.iloc[0]["Số tháng đạt"] == "3/5"   # listed first
+    assert calendar.iloc[0]["Mã"] == "99001" and pd.isna(calendar.iloc[0]["T2"])
+    assert len(table) == 6
+    at.selectbox(key="commune").set_value("").run()
+    assert not any("đang chọn" in m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize("path,first_table", [("pages/2_Nhom_uu_tien.py", 0), ("pages/5_Vay_von_van_de.py", 0)])
+def test_other_pages_show_the_selected_commune(app_env: Settings, path: str, first_table: int) -> None:
+    at = _page(path, unit="99003")                            # a commune in the URL selects it
+    assert not at.exception and not at.error
+    assert at.selectbox(key="commune").value == "99003"
+    assert any("Xã/phường đang chọn: Xã Thử 3" in m.value for m in at.markdown)
+    assert at.dataframe[first_table].value.iloc[0]["Mã"] == "99003"
+
+
+def test_selected_commune_row_is_marked() -> None:
+    from xkld_geo.ui.directives import SELECTED_STYLE, _marked
+
+    table = pd.DataFrame({"Mã": ["a", "b", "c"], "Số": [1.0, 2.0, None], "Tỷ lệ": [0.25, 1.5, 2.0]})
+    plain = _marked(table, None)
+    assert isinstance(plain, pd.DataFrame) and plain["Số"].dtype == "Int64"
+    styled = _marked(table, "b")
+    assert styled.data["Mã"].tolist() == ["b", "a", "c"]
+    html = styled.to_html()
+    assert SELECTED_STYLE.split(";")[0] in html and "1.5" in html and "2.000000" not in html
+    assert isinstance(_marked(table, "z"), pd.DataFrame)     # a commune not in the table: nothing marked
 
 
 def test_filters_are_kept_between_pages(app_env: Settings) -> None:

@@ -1,10 +1,15 @@
 """Job fairs: did each commune send at least 4 people a month to the provincial job fair?
 
-Compliance = months that met the target / months elapsed in the period. A commune that missed two
-months in a row is listed for follow-up. Orientation-class registrations are shown beside.
+Compliance = months that met the target / months elapsed in the period. The period runs from
+January of the chosen year to the chosen month ("lũy kế đến tháng"), never past the current month
+in the current year. Every month of the period counts for every commune: a month a commune did not
+report is a missed month (0 attendees), and a commune with no report at all still appears (0 of N).
+A commune that missed two consecutive calendar months is listed for follow-up. Orientation-class
+registrations are shown beside.
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import Sequence
 
 import duckdb
@@ -15,6 +20,9 @@ from xkld_geo import db, queries
 TARGET = 4
 """The directive: at least four people a month from every commune."""
 
+COMPLIANCE_COLUMNS = ["unit_code", "unit_name", "met", "elapsed", "pct", "attendees", "registrations",
+                      "missed_two", "reported"]
+
 
 def months_met(attendance: Sequence[int], target: int = TARGET) -> tuple[int, int]:
     """(months with at least ``target`` attendees, months counted)."""
@@ -22,54 +30,117 @@ def months_met(attendance: Sequence[int], target: int = TARGET) -> tuple[int, in
 
 
 def missed_two_in_a_row(attendance: Sequence[int], target: int = TARGET) -> bool:
-    """Whether two consecutive months both fell short of ``target``."""
+    """Whether two consecutive months both fell short of ``target`` (one value per calendar month)."""
     return any(a < target and b < target for a, b in zip(attendance, attendance[1:]))
 
 
-def monthly(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str) -> pd.DataFrame:
-    """Attendance and registrations per commune and month of the period (communes of a province)."""
-    queries.check_code("tỉnh", province, 2)
+def last_month(year: int, month: int, today: dt.date | None = None) -> int:
+    """The last month of the period January..``month`` of ``year``, as the page defines it.
+
+    With ``today`` given, the period stops at today's month in the current year and is empty (0)
+    for a year that has not begun, so months still to come are never counted as missed.
+    """
     queries.check_choice("tháng", int(month), range(1, 13))
+    if today is None or int(year) < today.year:
+        return int(month)
+    if int(year) > today.year:
+        return 0
+    return min(int(month), today.month)
+
+
+def monthly(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str,
+            today: dt.date | None = None) -> pd.DataFrame:
+    """One row per commune of ``province`` and month of the period, reported or not.
+
+    Columns: unit_code, unit_name, m, attendees, orientation_registrations (0 where the commune sent
+    no report for the month) and reported (whether it did).
+    """
+    queries.check_code("tỉnh", province, 2)
+    last = last_month(year, month, today)
     return db.run(con, "jobfair_monthly", """
-        SELECT c.commune_code AS unit_code, c.commune_name AS unit_name, month(j.month) AS m,
-               j.attendees, j.orientation_registrations
-        FROM job_fair_attendance j JOIN v_communes c ON c.commune_code = j.commune_code
-        WHERE c.province_code = $province
-          AND j.month >= make_date($year, 1, 1) AND j.month <= make_date($year, $month, 1)
-        ORDER BY 1, 3""", {"year": int(year), "month": int(month), "province": province})
+        WITH units AS (
+            SELECT commune_code, commune_name FROM v_communes WHERE province_code = $province
+        ), months AS (
+            SELECT CAST(m AS INTEGER) AS m FROM range(1, $last + 1) t(m)
+        ), att AS (
+            SELECT j.commune_code, CAST(month(j.month) AS INTEGER) AS m,
+                   CAST(SUM(j.attendees) AS BIGINT) AS attendees,
+                   CAST(SUM(j.orientation_registrations) AS BIGINT) AS registrations
+            FROM job_fair_attendance j JOIN units u ON u.commune_code = j.commune_code
+            WHERE j.month >= make_date($year, 1, 1) AND j.month < make_date($year + 1, 1, 1)
+              AND month(j.month) <= $last
+            GROUP BY ALL
+        )
+        SELECT u.commune_code AS unit_code, u.commune_name AS unit_name, months.m,
+               COALESCE(a.attendees, 0) AS attendees, COALESCE(a.registrations, 0) AS orientation_registrations,
+               a.commune_code IS NOT NULL AS reported
+        FROM units u CROSS JOIN months
+        LEFT JOIN att a ON a.commune_code = u.commune_code AND a.m = months.m
+        ORDER BY 1, 3""", {"year": int(year), "last": last, "province": province})
 
 
 def compliance(rows: pd.DataFrame, target: int = TARGET) -> pd.DataFrame:
-    """Per commune: months met, months elapsed, compliance %, totals, and the two-in-a-row flag."""
+    """Per commune: months met, months elapsed, compliance %, totals, the two-in-a-row flag, months reported.
+
+    ``rows`` are :func:`monthly`'s. Each commune's series is laid on every month present in
+    ``rows`` (a month missing for one commune counts as 0 attendees), so no gap is ever read as if
+    the months either side of it were consecutive.
+    """
+    months = sorted(int(m) for m in rows["m"].unique())
+    reported = rows["reported"] if "reported" in rows else pd.Series(True, index=rows.index)
     out = []
-    for (code, name), g in rows.groupby(["unit_code", "unit_name"], sort=True):
-        series = g.sort_values("m")["attendees"].astype(int).tolist()
+    for (code, name), g in rows.assign(reported=reported).groupby(["unit_code", "unit_name"], sort=True):
+        by_month = g.groupby("m")["attendees"].sum().reindex(months, fill_value=0)
+        series = by_month.astype(int).tolist()
         met, elapsed = months_met(series, target)
         out.append({"unit_code": code, "unit_name": name, "met": met, "elapsed": elapsed,
                     "pct": 100.0 * met / elapsed if elapsed else None,
                     "attendees": int(g["attendees"].sum()),
                     "registrations": int(g["orientation_registrations"].sum()),
-                    "missed_two": missed_two_in_a_row(series, target)})
-    return pd.DataFrame(out, columns=["unit_code", "unit_name", "met", "elapsed", "pct", "attendees",
-                                      "registrations", "missed_two"])
+                    "missed_two": missed_two_in_a_row(series, target),
+                    "reported": int(g.loc[g["reported"].astype(bool), "m"].nunique())})
+    return pd.DataFrame(out, columns=COMPLIANCE_COLUMNS)
 
 
 def calendar(rows: pd.DataFrame) -> pd.DataFrame:
-    """Commune × month table of attendance (the calendar heat-table)."""
-    table = rows.pivot_table(index=["unit_code", "unit_name"], columns="m", values="attendees", aggfunc="sum")
+    """Commune × month table of attendance (the calendar heat-table); <NA> where no report came.
+
+    ``rows`` are :func:`monthly`'s: one row per commune and month.
+    """
+    shown = rows["attendees"].astype("Int64")
+    if "reported" in rows:
+        shown = shown.where(rows["reported"].astype(bool), pd.NA)
+    table = rows.assign(attendees=shown).pivot(index=["unit_code", "unit_name"], columns="m", values="attendees")
     table.columns = [f"T{m}" for m in table.columns]
     return table.reset_index().rename(columns={"unit_code": "Mã", "unit_name": "Tên"})
 
 
-def province_compliance(con: duckdb.DuckDBPyConnection, year: int, month: int) -> pd.DataFrame:
-    """Nationally: share of commune-months that met the target, per province."""
-    queries.check_choice("tháng", int(month), range(1, 13))
+def province_compliance(con: duckdb.DuckDBPyConnection, year: int, month: int,
+                        today: dt.date | None = None) -> pd.DataFrame:
+    """Nationally: share of commune-months of the period that met the target, per province.
+
+    Every commune counts for every month of the period (elapsed = communes × months); a month
+    without a report is a missed one.
+    """
+    last = last_month(year, month, today)
     return db.run(con, "jobfair_provinces", """
+        WITH att AS (
+            SELECT commune_code, month(month) AS m, SUM(attendees) AS attendees,
+                   SUM(orientation_registrations) AS registrations
+            FROM job_fair_attendance
+            WHERE month >= make_date($year, 1, 1) AND month < make_date($year + 1, 1, 1)
+              AND month(month) <= $last
+            GROUP BY ALL
+        )
         SELECT c.province_code AS unit_code, any_value(p.name) AS unit_name,
-               count(*) FILTER (WHERE j.attendees >= $target) AS met, count(*) AS elapsed,
-               100.0 * count(*) FILTER (WHERE j.attendees >= $target) / count(*) AS pct,
-               SUM(j.attendees) AS attendees, SUM(j.orientation_registrations) AS registrations
-        FROM job_fair_attendance j JOIN v_communes c ON c.commune_code = j.commune_code
+               count(a.m) FILTER (WHERE a.attendees >= $target) AS met,
+               count(DISTINCT c.commune_code) * $last AS elapsed,
+               100.0 * count(a.m) FILTER (WHERE a.attendees >= $target)
+                     / NULLIF(count(DISTINCT c.commune_code) * $last, 0) AS pct,
+               CAST(COALESCE(SUM(a.attendees), 0) AS BIGINT) AS attendees,
+               CAST(COALESCE(SUM(a.registrations), 0) AS BIGINT) AS registrations,
+               count(a.m) AS reported
+        FROM v_communes c
         JOIN admin_units p ON p.era = '2025' AND p.level = 'province' AND p.code = c.province_code
-        WHERE j.month >= make_date($year, 1, 1) AND j.month <= make_date($year, $month, 1)
-        GROUP BY 1 ORDER BY 1""", {"year": int(year), "month": int(month), "target": TARGET})
+        LEFT JOIN att a ON a.commune_code = c.commune_code
+        GROUP BY 1 ORDER BY 1""", {"year": int(year), "last": last, "target": TARGET})
