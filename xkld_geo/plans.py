@@ -11,7 +11,8 @@ import datetime as dt
 import io
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Iterable, Sequence
 
 import duckdb
 import pandas as pd
@@ -43,11 +44,12 @@ CREATE TABLE IF NOT EXISTS plan_rows (
 CREATE TABLE IF NOT EXISTS quota_changes (
     at_time TIMESTAMP NOT NULL,
     username VARCHAR NOT NULL,
-    plan_id INTEGER NOT NULL,
+    plan_id INTEGER,                  -- the approved plan that changed it, or
     year INTEGER NOT NULL,
     unit_code VARCHAR NOT NULL,
     old_quota INTEGER,
-    new_quota INTEGER NOT NULL
+    new_quota INTEGER NOT NULL,
+    import_id INTEGER                 -- the import that changed it (see import_log)
 );
 """
 
@@ -100,20 +102,57 @@ def cap_of(last_year: float, floor: int, cap_pct: float | None) -> int | None:
     return max(floor, int(math.floor(last_year * cap_pct / 100.0)))
 
 
-def propose(base: pd.DataFrame, params: Params) -> pd.DataFrame:
-    """Allocate the target over the communes of ``base``; adds cap, frozen, proposed, difference."""
+def default_target(base: pd.DataFrame) -> int:
+    """The target a new plan starts from: the quotas in force, else last year's result + 5 %."""
+    if base["current"].notna().any():
+        return int(base["current"].sum())
+    return int(round(base["last_year"].sum() * 1.05))
+
+
+def _units(base: pd.DataFrame, params: Params) -> list[allocation.UnitInput]:
+    """The allocation inputs of the communes of ``base`` under ``params``."""
     frozen = dict(params.frozen)
-    units = [allocation.UnitInput(r.code, float(r.population or 0) * 0.675, float(r.last_year),
-                                  params.floor, cap_of(r.last_year, params.floor, params.cap_pct),
-                                  frozen.get(r.code))
-             for r in base.itertuples()]
-    result = allocation.allocate(units, params.target, params.method, params.weight_population)
+    return [allocation.UnitInput(r.code, float(r.population or 0) * 0.675, float(r.last_year),
+                                 params.floor, cap_of(r.last_year, params.floor, params.cap_pct),
+                                 frozen.get(r.code))
+            for r in base.itertuples()]
+
+
+def _table(base: pd.DataFrame, units: list[allocation.UnitInput], params: Params,
+           proposed: pd.Series) -> pd.DataFrame:
+    """``base`` with cap, frozen, proposed and difference columns."""
     out = base.copy()
     out["cap"] = [u.cap for u in units]
-    out["frozen"] = out["code"].isin(frozen)
-    out["proposed"] = out["code"].map(result).astype(int)
+    out["frozen"] = out["code"].isin(dict(params.frozen))
+    out["proposed"] = proposed
     out["difference"] = out["proposed"] - out["current"].fillna(0).astype(int)
     return out
+
+
+def propose(base: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """Allocate the target over the communes of ``base``; adds cap, frozen, proposed, difference."""
+    units = _units(base, params)
+    result = allocation.allocate(units, params.target, params.method, params.weight_population)
+    return _table(base, units, params, base["code"].map(result).astype(int))
+
+
+def propose_or_explain(base: pd.DataFrame, params: Params) -> tuple[pd.DataFrame, AllocationError | None]:
+    """:func:`propose`, or when the constraints cannot be met, the table and the reason.
+
+    The table then proposes only the kept (frozen) values, the other communes are empty (NA), so
+    the planner still sees every commune with its cap and can edit or unfreeze to recover.
+    """
+    try:
+        return propose(base, params), None
+    except AllocationError as exc:
+        kept = base["code"].map(dict(params.frozen)).astype("Int64")
+        return _table(base, _units(base, params), params, kept), exc
+
+
+def edited_values(codes: pd.Series, before: pd.Series, after: pd.Series) -> dict[str, object]:
+    """The cells of a proposals column that a planner changed, by commune code (NA-safe)."""
+    same = [pd.isna(b) and pd.isna(a) if pd.isna(b) or pd.isna(a) else b == a for b, a in zip(before, after)]
+    return {str(c): a for c, a, kept in zip(codes, after, same) if not kept}
 
 
 def check_edits(table: pd.DataFrame, edited: dict[str, object]) -> tuple[dict[str, int], list[str]]:
@@ -128,11 +167,13 @@ def check_edits(table: pd.DataFrame, edited: dict[str, object]) -> tuple[dict[st
     for code, value in edited.items():
         label = f"Xã {names.get(code, code)} ({code}), cột Đề xuất"
         try:
-            number = float(value)  # type: ignore[arg-type]
+            number = math.nan if value is None or value is pd.NA else float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             errors.append(f"{label}: '{value}' không phải là số.")
             continue
-        if number < 0:
+        if math.isnan(number):
+            errors.append(f"{label}: ô trống, hãy nhập một số.")
+        elif number < 0:
             errors.append(f"{label}: {number:g} là số âm.")
         elif number != int(number):
             errors.append(f"{label}: {number:g} không phải số nguyên.")
@@ -141,6 +182,73 @@ def check_edits(table: pd.DataFrame, edited: dict[str, object]) -> tuple[dict[st
         else:
             ok[code] = int(number)
     return ok, errors
+
+
+def stored_params(head: pd.Series, quotas: dict[str, int]) -> Params:
+    """The parameters a plan was saved with (its ``params`` JSON); missing ones take the defaults.
+
+    Plans saved before a parameter was stored get its default; the target defaults to the total.
+    """
+    try:
+        raw = json.loads(head.get("params") or "{}")
+    except (TypeError, ValueError):
+        raw = {}
+    raw = raw if isinstance(raw, dict) else {}
+    default = Params(int(sum(quotas.values())))
+    method = str(raw.get("method") or head.get("method") or default.method)
+    cap = raw.get("cap_pct", default.cap_pct)
+    return Params(target=int(raw.get("target", default.target)),
+                  method=method if method in allocation.METHODS else default.method,
+                  weight_population=float(raw.get("weight_population", default.weight_population)),
+                  floor=int(raw.get("floor", default.floor)),
+                  cap_pct=None if cap is None else float(cap),
+                  frozen=tuple(sorted((str(c), int(v)) for c, v in raw.get("frozen") or ())))
+
+
+def reload_params(base: pd.DataFrame, head: pd.Series, quotas: dict[str, int]) -> Params:
+    """The parameters that reproduce a saved plan's quotas exactly over ``base``.
+
+    They are the stored ones: only the communes frozen (hand-edited) in the saved plan stay
+    frozen. Should a commune's recomputed value differ from the saved one (the data changed since
+    the save), it is frozen at its saved value too, until the whole plan is reproduced. If the
+    stored constraints cannot be met any more, the stored parameters are returned as they are
+    and the page explains why (see :func:`propose_or_explain`).
+    """
+    params = stored_params(head, quotas)
+    saved = {c: q for c, q in quotas.items() if c in set(base["code"])}
+    frozen = dict(params.frozen)
+    for _ in range(len(saved) + 1):
+        params = replace(params, frozen=tuple(sorted(frozen.items())))
+        try:
+            table = propose(base, params)
+        except AllocationError:
+            return params
+        got = dict(zip(table["code"], table["proposed"]))
+        differ = {c: q for c, q in saved.items() if got.get(c) != q and c not in frozen}
+        if not differ:
+            return params
+        frozen |= differ
+    return params
+
+
+def accepted_moves(rows: Iterable[Sequence[object]]) -> list[allocation.Move]:
+    """The mid-year moves a planner kept: rows of (from code, to code, amount, accepted).
+
+    An accepted amount that is not a whole non-negative number is refused, naming the row.
+    """
+    moves: list[allocation.Move] = []
+    for from_code, to_code, amount, accepted in rows:
+        if not accepted:
+            continue
+        try:
+            number = float(amount)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            number = math.nan
+        if math.isnan(number) or number < 0 or number != int(number):
+            raise AllocationError(f"Số lượng chuyển từ xã {from_code} sang xã {to_code} ('{amount}') "
+                                  "phải là số nguyên không âm.", constraint="move", codes=[from_code, to_code])
+        moves.append(allocation.Move(str(from_code), str(to_code), int(number)))
+    return moves
 
 
 def save_draft(con: duckdb.DuckDBPyConnection, *, year: int, province: str, name: str, params: Params,
@@ -251,7 +359,7 @@ def approve(con: duckdb.DuckDBPyConnection, plan_id: int, user: auth.User) -> in
                                 "new_quota": list(quotas.values())})
         changes = changes[changes["old_quota"] != changes["new_quota"]]
         con.register("changes_in", changes)
-        con.execute("INSERT INTO quota_changes SELECT * FROM changes_in")
+        con.execute("INSERT INTO quota_changes BY NAME SELECT * FROM changes_in")
         con.execute("""DELETE FROM quotas WHERE year = $y AND unit_level = 'commune'
                        AND unit_code IN (SELECT commune_code FROM plan_rows WHERE plan_id = $id)""",
                     {"y": year, "id": int(plan_id)})

@@ -1,7 +1,6 @@
 """The planners' workbench: allocate a province's target, edit, save drafts, compare, approve."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pandas as pd
@@ -10,7 +9,7 @@ from streamlit_folium import st_folium
 
 from xkld_geo import allocation, auth, maps, metrics, plans, queries
 from xkld_geo.errors import XkldError
-from xkld_geo.ui.common import Filters, connection, settings
+from xkld_geo.ui.common import Filters, connection, demo_badge, settings
 
 COLUMNS = {"code": "Mã", "name": "Tên", "population": "Dân số", "last_year": "Kết quả năm trước (quy năm)",
            "current": "Chỉ tiêu hiện hành", "cap": "Mức trần", "frozen": "Giữ nguyên",
@@ -19,8 +18,7 @@ COLUMNS = {"code": "Mã", "name": "Tên", "population": "Dân số", "last_year"
 
 def _params(base: pd.DataFrame, year: int) -> plans.Params:
     """The allocation controls."""
-    default_target = int(base["current"].sum()) if base["current"].notna().any() \
-        else int(round(base["last_year"].sum() * 1.05))
+    default_target = plans.default_target(base)
     cols = st.columns(5)
     method = cols[0].selectbox("Phương pháp", list(allocation.METHODS), key="plan_method",
                                format_func=allocation.METHODS.get)
@@ -35,6 +33,13 @@ def _params(base: pd.DataFrame, year: int) -> plans.Params:
     return plans.Params(target, method, float(weight), floor, float(cap) or None, frozen)
 
 
+def _widget_values(params: plans.Params) -> dict[str, Any]:
+    """The allocation controls' values that show ``params`` (cap 0 stands for no cap)."""
+    return {"plan_target": int(params.target), "plan_method": params.method,
+            "plan_weight": float(params.weight_population), "plan_floor": int(params.floor),
+            "plan_cap": int(round(params.cap_pct)) if params.cap_pct else 0}
+
+
 def _editor(table: pd.DataFrame) -> dict[str, Any]:
     """The editable table; returns the hand-edited proposals by commune code."""
     n = st.session_state.get("plan_editor_n", 0)
@@ -42,8 +47,7 @@ def _editor(table: pd.DataFrame) -> dict[str, Any]:
     edited = st.data_editor(shown, key=f"plan_editor_{n}", hide_index=True, width="stretch", height=420,
                             disabled=[c for c in shown.columns if c != "Đề xuất"],
                             column_config={"Đề xuất": st.column_config.NumberColumn(step=1)})
-    changed = edited["Đề xuất"].to_numpy() != shown["Đề xuất"].to_numpy()
-    return dict(zip(edited.loc[changed, "Mã"], edited.loc[changed, "Đề xuất"]))
+    return plans.edited_values(edited["Mã"], shown["Đề xuất"], edited["Đề xuất"])
 
 
 def _apply_edits(table: pd.DataFrame, edits: dict[str, Any]) -> None:
@@ -59,15 +63,18 @@ def _apply_edits(table: pd.DataFrame, edits: dict[str, Any]) -> None:
             st.rerun()
 
 
-def _allocation_tab(con: Any, f: Filters, user: auth.User) -> None:
+def _allocation_tab(con: Any, f: Filters, user: auth.User, is_demo: bool) -> None:
+    """Controls, the editable proposals, totals, the change map, saving and the year's plans.
+
+    When the constraints cannot be met the reason is shown once and the table (kept values only),
+    the totals and the unfreeze button stay, so the planner can edit or unfreeze to recover.
+    """
     year = st.selectbox("Năm kế hoạch", [f.year + 1, f.year], key="plan_year")
     base = plans.base_table(con, year, f.province)  # type: ignore[arg-type]
     params = _params(base, year)
-    try:
-        table = plans.propose(base, params)
-    except XkldError as exc:
-        st.error(exc.message)
-        return
+    table, error = plans.propose_or_explain(base, params)
+    if error is not None:
+        st.error(error.message)
     _apply_edits(table, _editor(table))
     total = int(table["proposed"].sum())
     cols = st.columns(4)
@@ -78,16 +85,19 @@ def _allocation_tab(con: Any, f: Filters, user: auth.User) -> None:
     if params.frozen and st.button("Bỏ mọi giá trị giữ nguyên", key="plan_unfreeze"):
         st.session_state["plan_frozen"] = {}
         st.rerun()
-    shapes = queries.shapes(con, "2025", "commune", "fine", f.province)
-    idx = table.set_index("code")
-    st_folium(maps.change_map(shapes, idx["current"], idx["proposed"], f"Thay đổi chỉ tiêu {year}",
-                              settings().static_url), key="plan_map", height=460,
-              use_container_width=True, returned_objects=[])
-    _save_box(con, f, user, year, params, dict(zip(table["code"], table["proposed"].astype(int))))
+    if error is None:  # nothing to map or save until the constraints are met
+        shapes = queries.shapes(con, "2025", "commune", "fine", f.province)
+        idx = table.set_index("code")
+        st_folium(maps.change_map(shapes, idx["current"], idx["proposed"], f"Thay đổi chỉ tiêu {year}",
+                                  settings().static_url, demo=is_demo), key="plan_map", height=460,
+                  use_container_width=True, returned_objects=[])
+        _save_box(con, f, user, year, params, dict(zip(table["code"], table["proposed"].astype(int))))
+    _plans_list(con, f, user, year, base)
 
 
 def _save_box(con: Any, f: Filters, user: auth.User, year: int, params: plans.Params,
               quotas: dict[str, int]) -> None:
+    """Name, comment and the two save buttons (a new version of the loaded draft, or a new plan)."""
     loaded = st.session_state.get("plan_loaded")  # (plan_id, version) of the draft being edited
     cols = st.columns([2, 3, 1, 1])
     name = cols[0].text_input("Tên phương án", key="plan_name", max_chars=120)
@@ -104,10 +114,23 @@ def _save_box(con: Any, f: Filters, user: auth.User, year: int, params: plans.Pa
                 st.success(f"Đã lưu phương án số {pid} (phiên bản {version}).")
             except XkldError as exc:
                 st.error(exc.message)
-    _plans_list(con, f, user, year)
 
 
-def _plans_list(con: Any, f: Filters, user: auth.User, year: int) -> None:
+def _load(con: Any, pick: int, base: pd.DataFrame) -> None:
+    """Put a saved plan back in the controls: every parameter, name and comment, its kept communes."""
+    head, quotas = plans.load(con, pick)
+    params = plans.reload_params(base, head, quotas)  # reproduces the saved quotas exactly
+    st.session_state["plan_frozen"] = dict(params.frozen)
+    st.session_state["plan_loaded"] = (int(pick), int(head["version"]))
+    st.session_state["plan_editor_n"] = st.session_state.get("plan_editor_n", 0) + 1
+    # widget values are set before the widgets exist, on the next run (see common.apply_pending)
+    st.session_state["_pending"] = _widget_values(params) | {"plan_name": str(head["name"]),
+                                                              "plan_comment": str(head["comment"] or "")}
+    st.rerun()
+
+
+def _plans_list(con: Any, f: Filters, user: auth.User, year: int, base: pd.DataFrame) -> None:
+    """The year's plans, and loading, submitting, approving and downloading the picked one."""
     listing = plans.list_plans(con, year, f.province)  # type: ignore[arg-type]
     if not len(listing):
         st.caption("Chưa có phương án nào cho năm này.")
@@ -117,17 +140,9 @@ def _plans_list(con: Any, f: Filters, user: auth.User, year: int) -> None:
                         format_func=lambda i: f"{i}: {listing.set_index('plan_id').loc[i, 'name']}")
     head = listing.set_index("plan_id").loc[pick]
     cols = st.columns(5)
-    if cols[0].button("Tải để sửa", key="plan_load"):
-        plan_head, quotas = plans.load(con, pick)
-        params = json.loads(plan_head["params"])
-        st.session_state["plan_frozen"] = quotas  # every value kept: the draft reloads identically
-        st.session_state["plan_loaded"] = (int(pick), int(plan_head["version"]))
-        st.session_state["plan_editor_n"] = st.session_state.get("plan_editor_n", 0) + 1
-        # widget values are set before the widgets exist, on the next run (see common.apply_pending)
-        st.session_state["_pending"] = {"plan_target": int(sum(quotas.values())), "plan_name": plan_head["name"],
-                                        "plan_method": params.get("method", "population")}
-        st.rerun()
     try:
+        if cols[0].button("Tải để sửa", key="plan_load"):
+            _load(con, pick, base)
         if cols[1].button("Trình duyệt", key="plan_submit", disabled=head["status"] != "draft"):
             plans.submit(con, pick, user)
             st.rerun()
@@ -147,6 +162,7 @@ def _plans_list(con: Any, f: Filters, user: auth.User, year: int) -> None:
 
 
 def _midyear_tab(con: Any, f: Filters, user: auth.User) -> None:
+    """The proposed mid-year moves, which the planner accepts or edits, and saving them as a draft."""
     rows, moves = plans.reallocation_table(con, f.year, f.month, f.province, floor=4)  # type: ignore[arg-type]
     st.caption(f"Dự báo cả năm = lũy kế × 12 / {f.month} tháng. Xã dự báo thiếu nhường phần thiếu cho xã dự báo vượt; "
                "tổng chỉ tiêu của tỉnh không đổi.")
@@ -158,13 +174,10 @@ def _midyear_tab(con: Any, f: Filters, user: auth.User) -> None:
                           "Lý do": [m.reason for m in moves]})
     edited = st.data_editor(table, key="moves_editor", hide_index=True, width="stretch",
                             disabled=["Từ xã", "Sang xã", "Lý do"])
-    accepted = []
-    for r in edited.itertuples(index=False):
-        if r[3]:
-            amount = int(r[2]) if float(r[2]) == int(r[2]) and r[2] >= 0 else -1
-            accepted.append(allocation.Move(r[0], r[1], amount))
     quotas = dict(zip(rows["unit_code"], rows["quota"].astype(int)))
     try:
+        accepted = plans.accepted_moves(
+            edited[["Từ xã", "Sang xã", "Số lượng", "Chấp nhận"]].itertuples(index=False))
         after = allocation.apply_moves(quotas, accepted)
     except XkldError as exc:
         st.error(exc.message)
@@ -178,7 +191,8 @@ def _midyear_tab(con: Any, f: Filters, user: auth.User) -> None:
         st.success(f"Đã lưu phương án số {pid}.")
 
 
-def _compare_tab(con: Any, f: Filters) -> None:
+def _compare_tab(con: Any, f: Filters, is_demo: bool) -> None:
+    """Two plans of the year side by side, and the map of their difference."""
     year = st.session_state.get("plan_year", f.year + 1)
     listing = plans.list_plans(con, year, f.province)  # type: ignore[arg-type]
     if len(listing) < 2:
@@ -192,7 +206,8 @@ def _compare_tab(con: Any, f: Filters) -> None:
                                       "difference": "Chênh lệch (B − A)"}), hide_index=True, width="stretch")
     shapes = queries.shapes(con, "2025", "commune", "fine", f.province)
     idx = diff.set_index("code")
-    st_folium(maps.change_map(shapes, idx["a"], idx["b"], f"Phương án {b} so với {a}", settings().static_url),
+    st_folium(maps.change_map(shapes, idx["a"], idx["b"], f"Phương án {b} so với {a}", settings().static_url,
+                            demo=is_demo),
               key="cmp_map", height=420, use_container_width=True, returned_objects=[])
 
 
@@ -202,10 +217,12 @@ def render_workbench(f: Filters, user: auth.User) -> None:
         st.info("Chọn một tỉnh ở thanh bên để phân bổ chỉ tiêu cho các xã.")
         return
     con = connection()
+    is_demo = queries.meta(con).get("contains_demo") == "true"
+    demo_badge(is_demo)  # last year's results and the quotas in force are demo figures
     tabs = st.tabs(["Phân bổ chỉ tiêu năm", "Điều chỉnh giữa năm", "So sánh phương án"])
     with tabs[0]:
-        _allocation_tab(con, f, user)
+        _allocation_tab(con, f, user, is_demo)
     with tabs[1]:
         _midyear_tab(con, f, user)
     with tabs[2]:
-        _compare_tab(con, f)
+        _compare_tab(con, f, is_demo)
