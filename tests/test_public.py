@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -56,7 +58,7 @@ def test_no_small_count_is_shown_or_recoverable(counts: list[int]) -> None:
 
 
 @pytest.mark.parametrize("counts,expected", [
-    ([0, 3, 10, 50, 7, 1], ["ẩn", "< 5", 10, 50, "ẩn", "< 5"]),
+    ([0, 3, 10, 50, 7, 1], [0, "< 5", 10, 50, "ẩn", "< 5"]),  # a hidden 0 would add nothing
     ([4, 4, 4, 20], ["< 5", "< 5", "< 5", "ẩn"]),
     ([100, 2, 300], ["ẩn", "< 5", 300]),
     ([12, 30, 0], [12, 30, 0]),
@@ -64,6 +66,58 @@ def test_no_small_count_is_shown_or_recoverable(counts: list[int]) -> None:
 ])
 def test_suppression_table(counts: list[int], expected: list[object]) -> None:
     assert public.suppress(pd.Series(counts)).tolist() == expected
+
+
+def _toy_cube(cells: dict[tuple[str, str], int]) -> public.Cube:
+    """A province × market table with its row, column and grand totals, as the screen links them."""
+    rows, cols = sorted({p for p, _ in cells}), sorted({m for _, m in cells})
+    values = {("X", p, m): v for (p, m), v in cells.items()}
+    values |= {("P", p): sum(cells[p, m] for m in cols) for p in rows}
+    values |= {("M", m): sum(cells[p, m] for p in rows) for m in cols}
+    values[("T",)] = sum(cells.values())
+    equations = ((("T",), tuple(("P", p) for p in rows)), (("T",), tuple(("M", m) for m in cols)),
+                 *((("P", p), tuple(("X", p, m) for m in cols)) for p in rows),
+                 *((("M", m), tuple(("X", p, m) for p in rows)) for m in cols))
+    return public.Cube(values, equations)
+
+
+def test_suppression_holds_across_linked_tables() -> None:
+    # the reviewer's case: a small China count in one province, none elsewhere in China's column
+    cells = {("a", "CN"): 4, ("a", "JP"): 52, ("a", "SG"): 5, ("a", "KR"): 10,
+             ("b", "CN"): 62, ("b", "JP"): 900, ("b", "SG"): 46, ("b", "KR"): 30,
+             ("c", "CN"): 5, ("c", "JP"): 122, ("c", "SG"): 40, ("c", "KR"): 20}
+    cube = _toy_cube(cells)
+    sums = [(total, list(parts)) for total, parts in cube.equations]
+    # each view suppressed on its own (the old way) leaves national China minus b and c = 4
+    old = {k: v for k, v in cube.values.items()}
+    for p in "abc":
+        row = pd.Series({m: cells[p, m] for m in ("CN", "JP", "KR", "SG")})
+        old |= {("X", p, m): v for m, v in public.suppress(row).items()}
+    assert "('X', 'a', 'CN') = 4 by subtraction" in _leaks(old, sums)
+    hidden = public.suppression_pattern(cube)
+    assert hidden[("X", "a", "CN")] == "< 5"
+    for total, parts in cube.equations:  # no row or column with exactly one hidden term
+        assert sum(k in hidden for k in (total, *parts)) != 1, (total, parts)
+    primary = {k for k, v in hidden.items() if v == "< 5"}
+    assert not public.exposed(cube, set(hidden), primary)
+    assert public.suppression_pattern(cube) == hidden  # deterministic
+    shown = {k: hidden.get(k, v) for k, v in cube.values.items()}
+    assert not _leaks(shown, sums) and not _one_valued(shown, sums)
+
+
+def test_a_bridge_between_protected_blocks_is_found() -> None:
+    # every row and column holds two hidden cells, yet the cell linking the two rectangles is the
+    # difference of row sums: the audits (and the engine) must see combinations, not just rows
+    cells = {(p, m): 20 for p in "abcd" for m in "wxyz"}
+    hidden = {("X", p, m) for p in "ab" for m in "wx"} | {("X", p, m) for p in "cd" for m in "yz"}
+    hidden.add(("X", "a", "y"))
+    cube = _toy_cube(cells)
+    shown = {k: public.SECONDARY if k in hidden else v for k, v in cube.values.items()}
+    sums = [(total, list(parts)) for total, parts in cube.equations]
+    leaks = _leaks(shown, sums)
+    assert not [leak for leak in leaks if "subtraction" in leak]
+    assert "('X', 'a', 'y') = 20 is a combination of the sums" in leaks
+    assert public.exposed(cube, hidden, set()) == [("X", "a", "y")]
 
 
 def _number(text: object) -> object:
@@ -84,8 +138,10 @@ def _count_fields(summary: public.PublicSummary) -> list[object]:
 PERSONAL = re.compile(r"\b(cccd|cmnd|citizen|ho_ten|họ tên|ngày sinh|so_dinh_danh|passport)\b", re.I)
 
 
-def _scan(con, year: int, month: int, province: str | None) -> None:
-    summary = public.build_public(con, year, month, province, "/app/static")
+def _scan(summary: public.PublicSummary) -> None:
+    """One view: no count 1..T-1 anywhere (tables, total, map), no personal fields, and within its
+    own table every "< T" cell keeps at least two values consistent with the published total."""
+    province = summary.province
     for value in _count_fields(summary):
         assert not (isinstance(value, (int, float)) and 1 <= value < T), (province, value)
     for frame in (summary.table, summary.markets, summary.costs, summary.companies):
@@ -96,23 +152,201 @@ def _scan(con, year: int, month: int, province: str | None) -> None:
         return
     for cell, label in labels.items():
         if label == f"< {T}":
-            assert len(feasible_values(labels, summary.total, cell)) >= 2
+            assert len(feasible_values(labels, summary.total, cell)) >= 2, (province, cell)
+
+
+Key = tuple
+Sum = tuple[Key, list[Key]]
+
+
+def _views(con, year: int, month: int) -> dict[str | None, public.PublicSummary]:
+    """Every view of the public screen: the national one and each province's (``?unit=NN``)."""
+    codes = [None] + list(queries.provinces(con)["code"])
+    return {code: public.build_public(con, year, month, code, "/app/static") for code in codes}
+
+
+def _published(views: dict[str | None, public.PublicSummary]) -> tuple[dict[Key, object], list[Sum]]:
+    """What a reader collects from all the views, and the sums they know link it (an attacker's view).
+
+    ("T",) the national total; ("P", p) a province (its national row = its own view's total);
+    ("M", market) a national market total; ("X", p, market) a market in province p's view;
+    ("C", code) a commune. Sums: provinces and markets add up to the national total; a province's
+    markets and its communes add up to its total; a market over all province views adds up to
+    its national total.
+    """
+    shown: dict[Key, object] = {}
+
+    def put(key: Key, label: object) -> None:
+        label = _number(label)
+        assert shown.setdefault(key, label) == label, (key, shown[key], label)  # one figure, one label
+
+    national = views[None]
+    order = list(national.markets["Thị trường"])
+    put(("T",), national.total)
+    for code, label in zip(national.table["Mã"], national.table["Số người đã đi"]):
+        put(("P", code), label)
+    for market, label in zip(order, national.markets["Số người đã đi"]):
+        put(("M", market), label)
+    sums: list[Sum] = [(("T",), [("P", c) for c in national.table["Mã"]]),
+                       (("T",), [("M", m) for m in order])]
+    provinces = [code for code in views if code is not None]
+    for code in provinces:
+        view = views[code]
+        # the same market order everywhere: an order by the province's own counts would place its
+        # hidden cells between published ones
+        assert list(view.markets["Thị trường"]) == order, code
+        put(("P", code), view.total)
+        for commune, label in zip(view.table["Mã"], view.table["Số người đã đi"]):
+            put(("C", commune), label)
+        for market, label in zip(order, view.markets["Số người đã đi"]):
+            put(("X", code, market), label)
+        sums += [(("P", code), [("X", code, m) for m in order]),
+                 (("P", code), [("C", c) for c in view.table["Mã"]])]
+    sums += [(("M", m), [("X", p, m) for p in provinces]) for m in order]
+    return shown, sums
+
+
+def _terms(shown: dict[Key, object], total: Key, parts: list[Key]) -> tuple[list[tuple[int, Key]], int]:
+    """A sum as ``Σ sign·hidden = rest`` (parts +1, total −1) over its hidden figures."""
+    terms = [(1, p) for p in parts if isinstance(shown[p], str)]
+    terms += [(-1, total)] if isinstance(shown[total], str) else []
+    rest = (0 if isinstance(shown[total], str) else shown[total])
+    return terms, rest - sum(shown[p] for p in parts if not isinstance(shown[p], str))
+
+
+def _leaks(shown: dict[Key, object], sums: list[Sum]) -> list[str]:
+    """Hidden figures a reader can work out exactly from the published ones (empty: safe).
+
+    1. subtraction: a sum with one hidden figure gives it away, within a table (row, column) or
+       across views (national market total minus that market in every province view; a province's
+       national total minus its communes, or its markets);
+    2. any combination of the sums (the figure's unit vector lies in their row space);
+    3. bounds: "< T" is 1..T-1 and "ẩn" 0 or ≥ T, propagated through the sums to a single value.
+    """
+    hidden = sorted(k for k, v in shown.items() if isinstance(v, str))
+    rows = [r for r in (_terms(shown, total, parts) for total, parts in sums) if r[0]]
+    leaks = [f"{r[0][0][1]} = {r[1] * r[0][0][0]} by subtraction" for r in rows if len(r[0]) == 1]
+    if not hidden:
+        return leaks
+    index = {k: i for i, k in enumerate(hidden)}
+    matrix = np.zeros((len(rows), len(hidden)))
+    for row, (terms, _) in enumerate(rows):
+        for sign, k in terms:
+            matrix[row, index[k]] += sign
+    _, sing, vt = np.linalg.svd(matrix, full_matrices=False)
+    rank = int((sing > 1e-9 * max(1.0, float(sing.max(initial=0)))).sum())
+    rhs = np.array([rest for _, rest in rows], dtype=float)
+    solved = np.linalg.lstsq(matrix, rhs, rcond=None)[0]   # exact on the determined coordinates
+    leaks += [f"{hidden[i]} = {solved[i]:.0f} is a combination of the sums"
+              for i in np.flatnonzero((vt[:rank] ** 2).sum(axis=0) > 1 - 1e-6) if abs(solved[i]) > 0.5]
+    small = {k for k in hidden if shown[k] == f"< {T}"}
+    lo = {k: 1.0 if k in small else 0.0 for k in hidden}
+    hi = {k: T - 1.0 if k in small else math.inf for k in hidden}
+    for _ in range(500):
+        before = (dict(lo), dict(hi))
+        for terms, rest in rows:
+            for j, (sign, k) in enumerate(terms):
+                others = [(s, o) for i, (s, o) in enumerate(terms) if i != j]
+                most = sum(hi[o] if s > 0 else -lo[o] for s, o in others)
+                least = sum(lo[o] if s > 0 else -hi[o] for s, o in others)
+                low, high = (rest - most, rest - least) if sign > 0 else (least - rest, most - rest)
+                lo[k], hi[k] = max(lo[k], low), min(hi[k], high)
+                if k not in small:  # 0 or ≥ T
+                    hi[k] = 0.0 if hi[k] < T else hi[k]
+                    lo[k] = max(lo[k], float(T)) if lo[k] > 0 else lo[k]
+        if (lo, hi) == before:
+            break
+    # a figure pinned to 0 names nobody (no person is behind it): only non-zero values are leaks
+    return leaks + [f"{k} = {lo[k]:.0f} by bounds" for k in hidden if lo[k] >= hi[k] and lo[k] > 0]
+
+
+def _one_valued(shown: dict[Key, object], sums: list[Sum]) -> list[Key]:
+    """Exact check (integer programme): hidden figures with only one value consistent with all
+    published figures, the sums, integrality, "< T" = 1..T-1 and "ẩn" = 0 or ≥ T."""
+    optimize = pytest.importorskip("scipy.optimize")
+    hidden = sorted(k for k, v in shown.items() if isinstance(v, str))
+    rows = [r for r in (_terms(shown, total, parts) for total, parts in sums) if r[0]]
+    parent = {k: k for k in hidden}
+
+    def root(k: Key) -> Key:
+        while parent[k] != k:
+            k = parent[k]
+        return k
+
+    for terms, _ in rows:
+        for _, k in terms[1:]:
+            parent[root(k)] = root(terms[0][1])
+    big = float(sum(v for v in shown.values() if not isinstance(v, str)) + 10 ** 6)
+    found = []
+    for group in {root(k) for k in hidden}:
+        cells = [k for k in hidden if root(k) == group]
+        secondary = [k for k in cells if shown[k] == public.SECONDARY]
+        n, index = len(cells), {k: i for i, k in enumerate(cells)}
+        width = n + len(secondary)  # one 0/1 switch per "ẩn": 0, or from T up
+        a, lb, ub = [], [], []
+        for terms, rest in rows:
+            if root(terms[0][1]) == group:
+                a.append(np.zeros(width)), lb.append(rest), ub.append(rest)
+                for sign, k in terms:
+                    a[-1][index[k]] += sign
+        for j, k in enumerate(secondary):
+            for low, factor in ((0.0, T), (-np.inf, big)):  # x − T·s ≥ 0 and x − big·s ≤ 0
+                a.append(np.zeros(width)), lb.append(low), ub.append(0.0 if low < 0 else np.inf)
+                a[-1][index[k]], a[-1][n + j] = 1.0, -factor
+        low = [1.0 if shown[k] == f"< {T}" else 0.0 for k in cells] + [0.0] * len(secondary)
+        high = [T - 1.0 if shown[k] == f"< {T}" else big for k in cells] + [1.0] * len(secondary)
+        for k in cells:
+            ends = []
+            for direction in (1.0, -1.0):
+                c = np.zeros(width)
+                c[index[k]] = direction
+                res = optimize.milp(c, integrality=np.ones(width),
+                                    bounds=optimize.Bounds(low, high),
+                                    constraints=optimize.LinearConstraint(np.array(a), lb, ub))
+                assert res.success, (k, res.message)
+                ends.append(round(res.x[index[k]]))
+            if ends[0] == ends[1] != 0:   # pinned to 0: nobody is behind it
+                found.append(k)
+    return found
 
 
 def test_public_outputs_of_the_fixture_database(tiny_db: Settings) -> None:
     con = db.open_connection(tiny_db.db_path, read_only=True)
-    for province in (None, "98", "99"):
-        for month in (1, 3):
-            _scan(con, 2026, month, province)
+    for month in (1, 3):
+        views = _views(con, 2026, month)
+        for summary in views.values():
+            _scan(summary)
+        shown, sums = _published(views)
+        assert not _leaks(shown, sums)
+        assert not _one_valued(shown, sums)
     con.close()
 
 
-@pytest.mark.real_data
-def test_public_outputs_of_the_demo_database(real_con) -> None:
+@pytest.fixture(scope="module")
+def demo_views(real_con) -> dict[str | None, public.PublicSummary]:
+    """Every view of the demo database's public screen for the latest month."""
     year = queries.years(real_con)[0]
-    month = queries.last_data_month(real_con, year)
-    for province in [None] + list(queries.provinces(real_con)["code"]):
-        _scan(real_con, year, month, province)
+    return _views(real_con, year, queries.last_data_month(real_con, year))
+
+
+@pytest.mark.real_data
+def test_public_outputs_of_the_demo_database(demo_views) -> None:
+    for summary in demo_views.values():
+        _scan(summary)
+
+
+@pytest.mark.real_data
+def test_no_hidden_figure_of_the_demo_database_can_be_worked_out(demo_views) -> None:
+    shown, sums = _published(demo_views)
+    assert any(v == f"< {T}" for k, v in shown.items() if k[0] == "X")  # there is something to protect
+    leaks = _leaks(shown, sums)
+    assert not leaks, leaks[:20]
+
+
+@pytest.mark.real_data
+def test_every_hidden_figure_of_the_demo_database_keeps_two_values(demo_views) -> None:
+    shown, sums = _published(demo_views)
+    assert not _one_valued(shown, sums)
 
 
 def test_notices_are_validated(tiny_db: Settings) -> None:
