@@ -29,6 +29,21 @@ NATIONAL_CSV = """year,total,plan,japan,taiwan,korea,period,source
 """
 
 
+TINY_CROSSWALK = """old_province_code,old_province_name,old_commune_code,old_commune_name,new_province_code,new_province_name,new_commune_code,new_commune_name,merge_type,in_mapping,note
+97,Tỉnh Cũ,97001,Xã Cũ Một,99,Tỉnh Thử Nghiệm,99001,Xã Thử 1,full,,
+97,Tỉnh Cũ,97002,Xã Hợp Nhất,99,Tỉnh Thử Nghiệm,99001,Xã Thử 1,full,,
+97,Tỉnh Cũ,97003,Xã Bị Chia,99,Tỉnh Thử Nghiệm,99002,Xã Thử 2,partial,,
+97,Tỉnh Cũ,97003,Xã Bị Chia,99,Tỉnh Thử Nghiệm,99003,Xã Thử 3,partial,,
+97,Tỉnh Cũ,97004,Xã Thử 4,99,Tỉnh Thử Nghiệm,99004,Xã Thử 4,full,,
+97,Tỉnh Cũ,97005,Xã Thử 5,99,Tỉnh Thử Nghiệm,99005,Xã Thử 5,full,,
+97,Tỉnh Cũ,97006,Xã Thử 6,99,Tỉnh Thử Nghiệm,99006,Xã Thử 6,full,,
+96,Thành phố Cũ,96001,Phường 1,98,Thành phố Mẫu,98001,Phường Mẫu 1,full,,
+96,Thành phố Cũ,96002,Phường Mẫu 2,98,Thành phố Mẫu,98002,Phường Mẫu 2,full,,
+"""
+"""Old communes of the fictional country: two merged whole into 99001, one split between 99002 and
+99003, a numbered ward; the others kept their names."""
+
+
 def tiny_communes() -> gpd.GeoDataFrame:
     """Eight square communes: six in province 99 (a 3×2 grid), two in province 98."""
     rows = []
@@ -67,7 +82,8 @@ def write_tiny_data(folder: Path) -> Path:
 
 def settings_for(data_dir: Path | None, db_path: Path, seed: int = 1, today: dt.date = TODAY) -> Settings:
     """Settings pointing at a data folder and database, independent of the environment."""
-    env = {"XKLD_DB": str(db_path), "XKLD_DEMO_SEED": str(seed), "XKLD_TODAY": today.isoformat()}
+    env = {"XKLD_DB": str(db_path), "XKLD_DEMO_SEED": str(seed), "XKLD_TODAY": today.isoformat(),
+           "XKLD_ID_KEY_FILE": str(db_path.with_suffix(".idkey"))}
     if data_dir is not None:
         env["XKLD_DATA_DIR"] = str(data_dir)
     return load_settings(environ=env, secrets={})
@@ -102,11 +118,32 @@ def tiny_con(tiny_db: Settings):
 
 
 @pytest.fixture()
+def history_db(tmp_path: Path) -> Settings:
+    """The fictional country with its old communes and crosswalk, built; yields its settings."""
+    data = write_tiny_data(tmp_path / "data")
+    (data / "crosswalk").mkdir()
+    (data / "crosswalk" / "commune_old2new_2025_dvhcvn.csv").write_text(TINY_CROSSWALK, encoding="utf-8")
+    settings = settings_for(data, tmp_path / "history.duckdb")
+    warehouse.build(settings)
+    yield settings
+    db.close_all()
+
+
+@pytest.fixture()
+def history_con(history_db: Settings):
+    """A read-write connection to the fictional country with history."""
+    con = db.open_connection(history_db.db_path)
+    yield con
+    con.close()
+
+
+@pytest.fixture()
 def app_env(tiny_db: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """The environment AppTest pages run in: the fictional warehouse, 15 March 2026."""
     monkeypatch.setenv("XKLD_DB", str(tiny_db.db_path))
     monkeypatch.setenv("XKLD_DATA_DIR", str(tiny_db.data_dir))
     monkeypatch.setenv("XKLD_TODAY", tiny_db.today.isoformat())
+    monkeypatch.setenv("XKLD_ID_KEY_FILE", str(tiny_db.id_key_file))
     db.close_all()
     yield tiny_db
     db.close_all()

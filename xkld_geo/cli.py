@@ -6,8 +6,9 @@ import getpass
 import logging
 import sys
 from dataclasses import replace
+from pathlib import Path
 
-from xkld_geo import auth, db, warehouse
+from xkld_geo import auth, db, ingest, templates, warehouse
 from xkld_geo import settings as settings_mod
 from xkld_geo.errors import XkldError
 
@@ -33,6 +34,15 @@ def _parser() -> argparse.ArgumentParser:
     disable = users.add_parser("disable", help="khóa tài khoản")
     disable.add_argument("username")
     users.add_parser("bootstrap", help="tạo quản trị viên đầu tiên (mật khẩu ngẫu nhiên) nếu chưa có tài khoản")
+    kinds = ", ".join(f"{k} ({v.title})" for k, v in templates.KINDS.items())
+    imp = sub.add_parser("import", help="nhập một báo cáo CSV/XLSX theo mẫu (ứng dụng phải đang dừng)")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--kind", required=True, choices=list(templates.KINDS), help=kinds)
+    imp.add_argument("--user", default="cli", help="người nhập (ghi vào nhật ký)")
+    imp.add_argument("--rejects", type=Path, help="nơi ghi tệp các dòng bị từ chối (.csv hoặc .xlsx)")
+    tpl = sub.add_parser("template", help="ghi tệp mẫu để nhập liệu")
+    tpl.add_argument("--kind", required=True, choices=list(templates.KINDS), help=kinds)
+    tpl.add_argument("--out", type=Path, required=True, help="tệp .xlsx hoặc .csv")
     return parser
 
 
@@ -60,6 +70,26 @@ def _users(cfg: settings_mod.Settings, args: argparse.Namespace) -> None:
         con.close()
 
 
+def _import(cfg: settings_mod.Settings, args: argparse.Namespace) -> int:
+    """Import one file; prints the report and writes the rejection file. Exit 1 if rows were refused."""
+    if not args.file.is_file():
+        print(f"Lỗi: không có tệp {args.file}", file=sys.stderr)
+        return 2
+    data = args.file.read_bytes()  # size is checked before parsing, inside ingest
+    con = db.open_connection(cfg.db_path)
+    try:
+        report = ingest.import_file(con, data, args.file.name, args.kind, args.user, cfg)
+    finally:
+        con.close()
+    print(report.summary())
+    if report.rejected:
+        out = args.rejects or args.file.with_name(f"{args.file.stem}.bi-tu-choi.csv")
+        out.write_bytes(report.rejects_xlsx() if out.suffix.lower() == ".xlsx" else report.rejects_csv())
+        print(f"Các dòng bị từ chối (dòng, cột, lý do): {out}")
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; errors of the project print their message, not a traceback."""
     args = _parser().parse_args(argv)
@@ -80,6 +110,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"Cơ sở dữ liệu {result.path} đã cập nhật; không có gì thay đổi.")
         elif args.command == "users":
             _users(cfg, args)
+        elif args.command == "import":
+            return _import(cfg, args)
+        elif args.command == "template":
+            make = templates.template_xlsx if args.out.suffix.lower() == ".xlsx" else templates.template_csv
+            args.out.write_bytes(make(args.kind))
+            print(f"Đã ghi mẫu '{templates.KINDS[args.kind].title}': {args.out}")
         elif args.command == "demo":
             total = warehouse.regenerate_demo(cfg, args.seed)
             print(f"Đã tạo lại dữ liệu minh họa (seed {args.seed}): {total:,} lượt xuất cảnh.")

@@ -451,19 +451,6 @@ def annex_csv(con: duckdb.DuckDBPyConnection, plan_id: int) -> bytes:
     return rows.to_csv(index=False).encode("utf-8-sig")
 
 
-def reapply_approved(con: duckdb.DuckDBPyConnection) -> None:
-    """After a rebuild, put the quotas of approved plans back over the generated ones."""
-    for plan_id, year, province in con.execute(
-            "SELECT plan_id, year, province_code FROM plans WHERE status = 'approved' ORDER BY plan_id").fetchall():
-        con.execute("""DELETE FROM quotas WHERE year = $y AND ((unit_level = 'commune' AND unit_code IN
-                       (SELECT commune_code FROM plan_rows WHERE plan_id = $id))
-                       OR (unit_level = 'province' AND unit_code = $p))""", {"y": year, "id": plan_id, "p": province})
-        con.execute("""INSERT INTO quotas SELECT $y, commune_code, 'commune', quota, FALSE, 'plan:' || $id
-                       FROM plan_rows WHERE plan_id = $id""", {"y": year, "id": plan_id})
-        con.execute("""INSERT INTO quotas SELECT $y, $p, 'province', SUM(quota), FALSE, 'plan:' || $id
-                       FROM plan_rows WHERE plan_id = $id""", {"y": year, "p": province, "id": plan_id})
-
-
 def reallocation_table(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str,
                        floor: int = 0) -> tuple[pd.DataFrame, list[allocation.Move]]:
     """Year-to-date results of a province's communes and the proposed mid-year moves."""

@@ -67,6 +67,18 @@ DECLARED: tuple[Setting, ...] = (
             "Serve Leaflet from the app's static/ folder (never a CDN).", _parse_bool),
     Setting("static_url", "XKLD_STATIC_URL", "/app/static",
             "URL prefix under which Streamlit serves the project's static/ folder.", str),
+    Setting("max_upload_mb", "XKLD_MAX_UPLOAD_MB", 50.0,
+            "Imported files larger than this (MB) are refused before they are read.", float),
+    Setting("max_import_rows", "XKLD_MAX_IMPORT_ROWS", 2_000_000,
+            "Imported files with more data rows than this are refused before they are parsed.", int),
+    Setting("id_key", "XKLD_ID_KEY", None,
+            "Secret key (hex, 64 characters) for the keyed hash of citizen ID numbers in worker "
+            "registers. When unset, the key is read from (or created in) id_key_file.",
+            lambda v: v or None),
+    Setting("id_key_file", "XKLD_ID_KEY_FILE", PROJECT_ROOT / "data" / "secrets" / "id_hash.key",
+            "File holding the ID-hash key, outside the database (created on first use, mode 600). "
+            "Keep it and back it up: without it, re-reported workers are no longer recognised.",
+            lambda v: Path(v).expanduser()),
 )
 
 
@@ -82,6 +94,10 @@ class Settings:
     slow_query_ms: float
     offline_assets: bool
     static_url: str
+    max_upload_mb: float
+    max_import_rows: int
+    id_key: str | None
+    id_key_file: Path
     seed_is_explicit: bool = False   # XKLD_DEMO_SEED (or a --seed) was given, not the default
 
     @property

@@ -21,16 +21,23 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from xkld_geo import auth, boundaries, countries, db, demo, history, plans, programme, public, schema, sources
+from xkld_geo import (auth, boundaries, countries, db, demo, facts, history, ingest, plans, programme, public,
+                      schema, sources)
 from xkld_geo.errors import DatabaseError
 from xkld_geo.settings import Settings
 
 log = logging.getLogger("xkld_geo.warehouse")
 
 PRESERVED_TABLES: tuple[str, ...] = ("users", "login_attempts", "audit_log", "public_notices",
-                                     "licensed_companies") + plans.PLAN_TABLES
+                                     "licensed_companies", "import_log", "import_changes",
+                                     "register_entries") + plans.PLAN_TABLES
 """Operational tables that a rebuild carries over from the old database: they are not derived
-from the input files, and losing them (accounts, the audit trail) would be losing work."""
+from the input files, and losing them (accounts, the audit trail, imports) would be losing work."""
+
+ENTERED_FACTS: tuple[facts.Target, ...] = tuple(
+    t for key, t in facts.TARGETS.items() if key != "register")
+"""Statistics tables whose non-demo rows (imported reports, approved quotas) outrank the demo rows
+a rebuild generates: those rows are carried over, replacing the demo rows of the same scope."""
 
 VALID_FROM = {"2025": dt.date(2025, 7, 1), "pre2025": dt.date(2008, 8, 1)}
 VALID_TO = {"2025": None, "pre2025": dt.date(2025, 6, 30)}
@@ -175,7 +182,8 @@ def write_history(con: duckdb.DuckDBPyConnection, hist: HistoryInput, departures
     old["unit_type"] = old["name"].str.extract(r"^(Xã|Phường|Thị trấn)", expand=False)
     geometry = (hist.old_shapes.set_index("code").geometry if hist.old_shapes is not None
                 else gpd.GeoSeries(dtype="geometry"))
-    old["wkb"] = [shapely.to_wkb(g) if g is not None else None for g in old["code"].map(geometry)]
+    old["wkb"] = [shapely.to_wkb(g) if isinstance(g, shapely.Geometry) else None  # NaN: no polygon
+                  for g in old["code"].map(geometry)]
     con.register("old_in", old)
     con.execute("""
         INSERT INTO admin_units
@@ -214,11 +222,24 @@ def carry_over(con: duckdb.DuckDBPyConnection, old_path: Path) -> None:
         present = {r[0] for r in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = 'old_db'").fetchall()}
         for table in PRESERVED_TABLES:
-            if table in present:
-                con.execute(f"INSERT INTO {table} SELECT * FROM old_db.{table}")  # whitelisted names
+            if table in present:  # by name: a newer schema may have added (nullable) columns
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM old_db.{table}")  # whitelisted names
+        for t in ENTERED_FACTS:
+            if t.table not in present:
+                continue
+            on = " AND ".join(f"x.{c} = o.{c}" for c in t.scope)
+            cols = ", ".join(f"o.{c}" for c in t.columns)
+            con.execute(f"CREATE TEMP TABLE kept AS SELECT {cols} FROM old_db.{t.table} o WHERE NOT o.is_demo")
+            con.execute(f"DELETE FROM {t.table} x USING kept o WHERE {on}")
+            con.execute(f"INSERT INTO {t.table} BY NAME SELECT * FROM kept")
+            con.execute("DROP TABLE kept")
     finally:
         con.execute("DETACH old_db")
-    plans.reapply_approved(con)  # approved quotas outrank the generated ones
+    con.execute("""CREATE TEMP TABLE quota_provinces AS
+                   SELECT DISTINCT q.year, u.parent_code AS province_code FROM quotas q
+                   JOIN admin_units u ON u.era = '2025' AND u.level = 'commune' AND u.code = q.unit_code
+                   WHERE q.unit_level = 'commune' AND NOT q.is_demo""")
+    facts.sum_province_quotas(con)  # provinces with entered commune quotas: their sum, as before
 
 
 def set_meta(con: duckdb.DuckDBPyConnection, values: dict[str, str]) -> None:
@@ -269,6 +290,7 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
             public.create_tables(con)
             plans.create_tables(con)
             programme.create_tables(con)
+            ingest.create_tables(con)
             programme.write_countries(con, countries.load())
             for gdf in layers.values():
                 _insert_units(con, gdf)

@@ -1,0 +1,316 @@
+"""The statistics an import writes: which rows, which natural key, and replacing without doubling.
+
+A report covers *scopes*: a commune in a month (departures, job fairs, loans), a commune in a year
+(quotas) or a commune, year and priority group (eligible pools). Importing replaces everything stored
+for each scope it covers, demo figures included; a scope whose stored rows are already identical is
+left alone and its rows count as already present, so importing the same file twice, or two
+overlapping files, never counts anyone twice. Every replaced scope is written to ``import_changes``
+(old and new totals), quota changes also to ``quota_changes``. Table and column names come from
+:data:`TARGETS` only (a fixed whitelist), values are always bound.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from xkld_geo import db, registers
+from xkld_geo.records import TOTAL
+from xkld_geo.templates import Kind
+
+DDL = """
+CREATE TABLE IF NOT EXISTS import_changes (
+    import_id INTEGER NOT NULL,
+    table_name VARCHAR NOT NULL,
+    period VARCHAR NOT NULL,            -- YYYY-MM or YYYY
+    unit_code VARCHAR NOT NULL,
+    detail VARCHAR,                     -- the priority group, for eligible pools
+    old_total DOUBLE,                   -- NULL: nothing was stored before
+    new_total DOUBLE NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A fact table an import writes: its natural key, the scope replaced together, its values."""
+
+    table: str
+    key: tuple[str, ...]
+    scope: tuple[str, ...]
+    values: tuple[str, ...]
+    extra: tuple[str, ...] = ()      # stored but not compared (e.g. the source of a quota)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.key + self.values + self.extra + ("is_demo",)
+
+
+TARGETS: dict[str, Target] = {
+    "departures": Target("departures", ("month", "commune_code", "market", "sex", "channel", "priority_group"),
+                         ("month", "commune_code"), ("departures",)),
+    "job_fairs": Target("job_fair_attendance", ("month", "commune_code"), ("month", "commune_code"),
+                        ("attendees", "orientation_registrations")),
+    "quotas": Target("quotas", ("year", "unit_level", "unit_code"), ("year", "unit_level", "unit_code"),
+                     ("quota",), ("source",)),
+    "pools": Target("eligible_pools", ("year", "commune_code", "priority_group"),
+                    ("year", "commune_code", "priority_group"), ("pool",)),
+    "loans": Target("programme_monthly", ("month", "commune_code"), ("month", "commune_code"),
+                    ("loans", "loan_amount_mvnd", "returnees", "breaches", "fraud_reports")),
+}
+TARGETS["register"] = TARGETS["departures"]
+SOURCE_COLUMNS: dict[str, dict[str, str]] = {
+    "departures": {"thang": "month", "thi_truong": "market", "gioi_tinh": "sex", "kenh": "channel",
+                   "nhom_uu_tien": "priority_group", "so_nguoi": "departures"},
+    "job_fairs": {"thang": "month", "so_nguoi_tham_du": "attendees", "so_dang_ky_dinh_huong": "orientation_registrations"},
+    "quotas": {"nam": "year", "chi_tieu": "quota"},
+    "pools": {"nam": "year", "nhom_uu_tien": "priority_group", "so_doi_tuong": "pool"},
+    "loans": {"thang": "month", "so_khoan_vay": "loans", "so_tien_vay": "loan_amount_mvnd", "ve_nuoc": "returnees",
+              "vi_pham": "breaches", "lua_dao": "fraud_reports"},
+}
+"""Template column → table column, per kind (registers are aggregated by :mod:`registers`)."""
+
+
+def create_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the change log if missing."""
+    db.execute(con, "facts_tables", DDL)
+
+
+@dataclass
+class Plan:
+    """What an import will write: rows per natural key, the scopes they replace, the refused rows."""
+
+    kind: Kind
+    target: Target
+    rows: pd.DataFrame          # table rows (registers: entries), aggregated by natural key
+    scopes: pd.DataFrame        # scope key of every accepted input row (index: row number)
+    errors: pd.DataFrame        # row, field, value, reason
+    merged_in_file: int = 0     # registers: the same worker twice in this file
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """Counts of input rows by what happened to them, and how many scopes were replaced."""
+
+    accepted: int
+    already_present: int
+    duplicates_merged: int
+    units_replaced: int
+
+
+def _error(rows: pd.Index, field: str, reason: str | pd.Series, value: str | pd.Series = "") -> pd.DataFrame:
+    return pd.DataFrame({"row": rows, "field": field, "value": value, "reason": reason})
+
+
+def scope_strings(frame: pd.DataFrame) -> pd.Series:
+    """Each row's scope as one comparable string (dates as YYYY-MM-DD whatever their dtype)."""
+    parts = [pd.to_datetime(frame[c]).dt.strftime("%Y-%m-%d") if c == "month" else frame[c].astype(str)
+             for c in frame.columns]
+    return pd.concat(parts, axis=1).agg("|".join, axis=1) if len(frame) else pd.Series(dtype=str)
+
+
+def _scope_keys(values: pd.DataFrame, t: Target, kind: str) -> pd.DataFrame:
+    out = values.rename(columns=SOURCE_COLUMNS.get(kind, {})).copy()
+    if kind == "quotas":
+        out["unit_level"], out["unit_code"] = "commune", out["commune_code"]
+    return out
+
+
+def _duplicates(frame: pd.DataFrame, ok: pd.Index, k: Kind) -> pd.DataFrame:
+    """Rows repeating an earlier row's unit, period and breakdown exactly (as typed)."""
+    cols = [c.key for c in k.columns if c.kind not in ("count", "amount", "text") and c.key in frame]
+    if ok.empty:
+        return _error(ok, "Dòng", [])
+    keys = frame.loc[ok, cols].astype(str).agg("\x1f".join, axis=1)
+    first = pd.Series(keys.index, index=keys.index).groupby(keys.to_numpy()).transform("first")
+    dup = first.index != first.to_numpy()
+    return _error(first.index[dup], "Dòng", [f"trùng với dòng {r} (cùng xã, kỳ và phân loại)" for r in first[dup]])
+
+
+def _totals(values: pd.DataFrame, ok: pd.Index, k: Kind) -> pd.DataFrame:
+    """Departures: a 'Tổng' row must equal the sum of its commune-month's detail rows."""
+    rows = values.loc[ok]
+    is_total = rows["thi_truong"] == TOTAL
+    if not is_total.any():
+        return _error(pd.Index([]), "", "")
+    scope = rows["thang"].astype(str) + "|" + rows["commune_code"].astype(str)
+    detail = rows["so_nguoi"].where(~is_total, 0).groupby(scope).sum()
+    total = rows["so_nguoi"].where(is_total, 0).groupby(scope).sum()
+    n_detail = (~is_total).groupby(scope).sum()
+    bad = [s for s in total.index[is_total.groupby(scope).any()] if detail[s] != total[s] or n_detail[s] == 0]
+    hit = scope.isin(bad)
+    reason = scope[hit].map(lambda s: (f"dòng tổng ({int(total[s])}) khác tổng các dòng chi tiết ({int(detail[s])})"
+                                       if n_detail[s] else "chỉ có dòng tổng, thiếu các dòng chi tiết"))
+    return _error(rows.index[hit], k.column("so_nguoi").header, reason.to_numpy())
+
+
+def plan(k: Kind, frame: pd.DataFrame, values: pd.DataFrame, errors: pd.DataFrame, key: bytes | None,
+         reporter: str = "") -> Plan:
+    """Decide, before writing anything, which rows go in and which are refused and why."""
+    t = TARGETS[k.key]
+    ok = values.index.difference(errors["row"].unique())
+    if k.key == "register":
+        return _register_plan(k, frame, values.loc[ok], errors, key, reporter)
+    errors = pd.concat([errors, _duplicates(frame, ok, k)], ignore_index=True)
+    ok = ok.difference(errors["row"].unique())
+    if k.key == "departures":
+        errors = pd.concat([errors, _totals(values, ok, k)], ignore_index=True)
+    mapped = _scope_keys(values, t, k.key)
+    located = mapped["commune_code"].notna() & mapped[t.scope[0]].notna()
+    scope_of = scope_strings(mapped.loc[located, list(t.scope)])
+    spoiled = set(scope_of.loc[scope_of.index.isin(errors["row"])])
+    hit = scope_of.index[scope_of.isin(spoiled) & ~scope_of.index.isin(errors["row"])]
+    if len(hit):
+        errors = pd.concat([errors, _error(hit, "Dòng", "cùng xã và kỳ với một dòng bị lỗi; cả nhóm chưa được nhập "
+                                                        "để không ghi thiếu số liệu")], ignore_index=True)
+    ok = values.index.difference(errors["row"].unique())
+    rows = mapped.loc[ok]
+    if k.key == "departures":
+        rows = rows[rows["market"] != TOTAL]
+    scopes = mapped.loc[ok, list(t.scope)]
+    rows = rows[list(t.key + t.values)].groupby(list(t.key), as_index=False, dropna=False).sum(min_count=1)
+    if k.key == "departures":
+        rows = rows[rows["departures"] > 0]
+    if k.key == "quotas":
+        rows["source"] = "import"
+    rows["is_demo"] = False
+    return Plan(k, t, rows.reset_index(drop=True), scopes, errors)
+
+
+def _register_plan(k: Kind, frame: pd.DataFrame, values: pd.DataFrame, errors: pd.DataFrame, key: bytes | None,
+                   reporter: str) -> Plan:
+    assert key is not None
+    dates = pd.to_datetime(values["ngay_xuat_canh"])
+    named = frame.loc[values.index, "don_vi_bao_cao"] if "don_vi_bao_cao" in frame else pd.Series("", index=values.index)
+    entries = pd.DataFrame({
+        "person_key": registers.person_keys(values["so_cccd"], key), "year": dates.dt.year.astype(int),
+        "month": dates.dt.to_period("M").dt.to_timestamp().dt.date, "commune_code": values["commune_code"],
+        "market": values["thi_truong"], "sex": values["gioi_tinh"], "channel": values["kenh"],
+        "priority_group": values["nhom_uu_tien"], "reporter": named.where(named != "", reporter).str[:200]},
+        index=values.index)
+    first = ~entries.duplicated(["person_key", "year"], keep="first")
+    return Plan(k, TARGETS["register"], entries[first], entries[["month", "commune_code"]], errors,
+                merged_in_file=int((~first).sum()))
+
+
+def _prepared(con: duckdb.DuckDBPyConnection, p: Plan) -> pd.DataFrame:
+    """Incoming rows with values a report left blank (or had no column for) taken from what is stored."""
+    rows = p.rows.copy()
+    blank = [v for v in p.target.values if v in rows and rows[v].isna().any()]
+    if not blank:
+        return rows
+    con.register("imp_keys", rows[list(p.target.key)])
+    on = " AND ".join(f"x.{c} = k.{c}" for c in p.target.key)
+    stored = db.run(con, f"import_stored_{p.target.table}",
+                    f"SELECT {', '.join('x.' + c for c in p.target.key + p.target.values)} "
+                    f"FROM {p.target.table} x JOIN imp_keys k ON {on}")
+    con.unregister("imp_keys")
+    if "month" in p.target.key:  # one dtype on both sides of the merge
+        rows["month"], stored["month"] = pd.to_datetime(rows["month"]), pd.to_datetime(stored["month"])
+    merged = rows.merge(stored, on=list(p.target.key), how="left", suffixes=("", "_stored"))
+    for v in blank:
+        merged[v] = merged[v].astype(float).fillna(merged[f"{v}_stored"].astype(float)).fillna(0)
+    return merged[rows.columns]
+
+
+def _replace(con: duckdb.DuckDBPyConnection, t: Target, scopes: pd.DataFrame, rows: pd.DataFrame,
+             import_id: int) -> tuple[pd.DataFrame, int]:
+    """Replace the scopes whose stored rows differ from ``rows``; return the changed scopes and how
+    many of them held figures before."""
+    scope_cols, cols = ", ".join(t.scope), ", ".join(t.key + t.values)
+    con.register("imp_scopes", scopes.drop_duplicates().reset_index(drop=True))
+    con.register("imp_rows", rows)
+    on = " AND ".join(f"x.{c} = s.{c}" for c in t.scope)
+    try:
+        changed = db.run(con, f"import_changed_{t.table}", f"""
+            WITH cur AS (SELECT {cols}, is_demo FROM {t.table} x SEMI JOIN imp_scopes s ON {on}),
+                 inc AS (SELECT {cols}, is_demo FROM imp_rows),
+                 diff AS ((SELECT * FROM cur EXCEPT ALL SELECT * FROM inc)
+                          UNION ALL (SELECT * FROM inc EXCEPT ALL SELECT * FROM cur))
+            SELECT DISTINCT {', '.join('d.' + c for c in t.scope)} FROM diff d""")
+        if changed.empty:
+            return changed, 0
+        con.register("imp_changed", changed)
+        total = t.values[0]
+        unit = "unit_code" if "unit_code" in t.scope else "commune_code"
+        period = "CAST(s.year AS VARCHAR)" if "year" in t.scope else "strftime(s.month, '%Y-%m')"
+        detail = "s.priority_group" if "priority_group" in t.scope else "NULL"
+        log = db.run(con, f"import_totals_{t.table}", f"""
+            SELECT {period} AS period, s.{unit} AS unit_code, {detail} AS detail,
+                   (SELECT sum({total}) FROM {t.table} x WHERE {on}) AS old_total,
+                   COALESCE((SELECT sum({total}) FROM imp_rows x WHERE {on}), 0) AS new_total
+            FROM imp_changed s""")
+        log.insert(0, "table_name", t.table)
+        log.insert(0, "import_id", import_id)
+        con.register("imp_log", log)
+        db.execute(con, "import_changes_insert", "INSERT INTO import_changes BY NAME SELECT * FROM imp_log")
+        db.execute(con, f"import_delete_{t.table}", f"DELETE FROM {t.table} x USING imp_changed s WHERE {on}")
+        db.execute(con, f"import_insert_{t.table}", f"""
+            INSERT INTO {t.table} BY NAME SELECT {', '.join('x.' + c for c in t.columns)}
+            FROM imp_rows x SEMI JOIN imp_changed s ON {on}""")
+        return changed, int(log["old_total"].notna().sum())
+    finally:
+        for name in ("imp_scopes", "imp_rows", "imp_changed", "imp_log"):
+            try:
+                con.unregister(name)
+            except duckdb.Error:
+                pass
+
+
+def sum_province_quotas(con: duckdb.DuckDBPyConnection) -> None:
+    """Set the quota of each (year, province) in temp table ``quota_provinces`` to the sum of its
+    communes' quotas, as approved plans do; the province row is demo only if a commune row is."""
+    db.execute(con, "sum_province_quotas", """
+        DELETE FROM quotas q USING quota_provinces p
+        WHERE q.unit_level = 'province' AND q.year = p.year AND q.unit_code = p.province_code;
+        INSERT INTO quotas
+        SELECT q.year, p.province_code, 'province', CAST(sum(q.quota) AS INTEGER), bool_or(q.is_demo), 'communes'
+        FROM quotas q JOIN admin_units u ON u.era = '2025' AND u.level = 'commune' AND u.code = q.unit_code
+        JOIN quota_provinces p ON p.year = q.year AND p.province_code = u.parent_code
+        WHERE q.unit_level = 'commune' GROUP BY q.year, p.province_code;
+        DROP TABLE quota_provinces;""")
+
+
+def _quota_followups(con: duckdb.DuckDBPyConnection, changed: pd.DataFrame, import_id: int, user: str) -> None:
+    """Log every changed commune quota and recompute the provinces' quotas as their communes' sums."""
+    con.register("imp_quota_changed", changed)
+    try:
+        db.execute(con, "import_quota_changes", """
+            INSERT INTO quota_changes BY NAME
+            SELECT $at AS at_time, $user AS username, NULL AS plan_id, $id AS import_id, c.year, c.unit_code,
+                   CAST(l.old_total AS INTEGER) AS old_quota, CAST(l.new_total AS INTEGER) AS new_quota
+            FROM imp_quota_changed c JOIN import_changes l ON l.import_id = $id AND l.table_name = 'quotas'
+                 AND l.unit_code = c.unit_code AND l.period = CAST(c.year AS VARCHAR)""",
+                   {"at": dt.datetime.now(), "user": user, "id": import_id})
+        db.execute(con, "import_quota_provinces", """
+            CREATE OR REPLACE TEMP TABLE quota_provinces AS
+            SELECT DISTINCT c.year, u.parent_code AS province_code FROM imp_quota_changed c
+            JOIN admin_units u ON u.era = '2025' AND u.level = 'commune' AND u.code = c.unit_code""")
+        sum_province_quotas(con)
+    finally:
+        con.unregister("imp_quota_changed")
+
+
+def write(con: duckdb.DuckDBPyConnection, p: Plan, import_id: int, user: str) -> WriteResult:
+    """Write a plan (the caller holds the transaction) and count what happened to each input row."""
+    if p.kind.key == "register":
+        parts = registers.split_new(con, p.rows)
+        new = parts["new"].assign(import_id=import_id)
+        registers.insert(con, new)
+        replaced = 0
+        if len(new):
+            scopes = new[["month", "commune_code"]].drop_duplicates()
+            rows = registers.departures_for(con, scopes).assign(is_demo=False)
+            _, replaced = _replace(con, p.target, scopes, rows, import_id)
+        return WriteResult(len(new), len(parts["present"]), p.merged_in_file + len(parts["merged"]), replaced)
+    rows = _prepared(con, p)
+    changed, replaced = _replace(con, p.target, p.scopes, rows, import_id)
+    if p.kind.key == "quotas" and len(changed):
+        _quota_followups(con, changed, import_id, user)
+    scope_of = scope_strings(p.scopes)
+    changed_keys = set(scope_strings(changed[list(p.target.scope)]))
+    accepted = int(np.count_nonzero(scope_of.isin(changed_keys)))
+    return WriteResult(accepted, len(scope_of) - accepted, 0, replaced)

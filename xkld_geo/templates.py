@@ -1,0 +1,225 @@
+"""Import templates: the kinds of report the data intake accepts, their columns and their files.
+
+Each kind declares its columns once (Vietnamese header, key, type, whether required, help and an
+example); the same declaration makes the downloadable XLSX/CSV template, recognises the header row
+of an incoming file (diacritics, case and spacing do not matter), and tells validation what to
+check. A kind also names the table it feeds and the natural key that makes a re-import replace,
+not add.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, replace
+
+from xkld_geo.errors import IngestError
+
+COLUMN_TYPES = ("month", "year", "date", "count", "amount", "market", "sex", "channel", "group",
+                "unit_code", "unit_name", "province", "district", "person_id", "text")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a template: ``key`` is its stable identifier, ``header`` what people see."""
+
+    key: str
+    header: str
+    kind: str                     # one of COLUMN_TYPES: how values are parsed and checked
+    required: bool
+    help: str
+    example: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of report: its columns, the table it feeds and what a row's natural key is."""
+
+    key: str
+    title: str
+    table: str
+    period: str                   # 'month' or 'year': the reporting period of a row
+    columns: tuple[Column, ...]
+    note: str
+
+    def column(self, key: str) -> Column:
+        """The column declared under ``key``."""
+        return next(c for c in self.columns if c.key == key)
+
+
+NOT_READ = frozenset({"ho_ten"})
+"""Columns a template shows for the clerk's own checking that the importer never reads: worker
+names are not stored (and a million distinct names would only slow the text checks)."""
+
+
+def _unit_columns(required_name: bool = False) -> tuple[Column, ...]:
+    return (
+        Column("ma_xa", "Mã xã", "unit_code", False,
+               "Mã xã/phường 5 chữ số (mã 2025, hoặc mã cũ trước 1/7/2025). Có mã thì không cần tên.",
+               "40123", ("ma xa/phuong", "ma don vi")),
+        Column("ten_xa", "Tên xã/phường", "unit_name", required_name,
+               "Tên xã/phường/đặc khu (mới hoặc cũ), ví dụ 'Xã Diễn Châu', 'P. 01'.", "Xã Diễn Châu",
+               ("ten xa", "xa/phuong", "ten don vi", "xa")),
+        Column("tinh", "Tỉnh/thành phố", "province", False,
+               "Tên hoặc mã 2 số của tỉnh (mới hoặc cũ); giúp phân biệt các xã trùng tên.", "Nghệ An",
+               ("tinh", "tinh/thanh", "tinh thanh pho")),
+        Column("huyen_cu", "Huyện cũ", "district", False,
+               "Chỉ khi dùng tên xã cũ (trước 1/7/2025): tên huyện/quận cũ.", "",
+               ("huyen", "quan/huyen", "huyen/quan")),
+    )
+
+
+MONTH = Column("thang", "Tháng", "month", True, "Tháng báo cáo, dạng MM/YYYY (ví dụ 03/2026).", "03/2026",
+               ("thang bao cao", "ky bao cao"))
+YEAR = Column("nam", "Năm", "year", True, "Năm (4 chữ số).", "2026", ("nam ke hoach",))
+MARKET = Column("thi_truong", "Thị trường", "market", True,
+                "Mã nước (JP, KR, TW, DE...) hoặc tên tiếng Việt (Nhật Bản, Hàn Quốc...).", "Nhật Bản",
+                ("nuoc den", "quoc gia"))
+SEX = Column("gioi_tinh", "Giới tính", "sex", True, "Nam hoặc Nữ.", "Nam", ("gioi",))
+CHANNEL = Column("kenh", "Hình thức", "channel", True,
+                 "Hợp đồng qua doanh nghiệp / Chương trình EPS / Thực tập sinh kỹ thuật.", "Thực tập sinh kỹ thuật",
+                 ("kenh", "hinh thuc di"))
+GROUP = Column("nhom_uu_tien", "Nhóm ưu tiên", "group", False,
+               "Bộ đội xuất ngũ, Hộ nghèo, Hộ cận nghèo, Gia đình chính sách, Dân tộc thiểu số; "
+               "để trống nếu không thuộc nhóm nào.", "Hộ nghèo", ("doi tuong", "nhom"))
+
+KINDS: dict[str, Kind] = {k.key: k for k in (
+    Kind("departures", "Số người xuất cảnh theo tháng, theo xã", "departures", "month",
+         (MONTH, *_unit_columns(), MARKET, SEX, CHANNEL, GROUP,
+          Column("so_nguoi", "Số người", "count", True,
+                 "Số người xuất cảnh (số nguyên ≥ 0). Dòng có Thị trường = 'Tổng' là dòng tổng của xã "
+                 "trong tháng: phải bằng tổng các dòng chi tiết.", "3", ("so luong", "so lao dong"))),
+         "Một dòng cho mỗi xã × tháng × thị trường × giới tính × hình thức × nhóm. Báo cáo mới của "
+         "một xã trong một tháng thay cho báo cáo cũ của xã đó trong tháng đó."),
+    Kind("register", "Danh sách người lao động xuất cảnh (từng người)", "register_entries", "month",
+         (Column("so_cccd", "Số CCCD/CMND", "person_id", True,
+                 "12 số CCCD (hoặc 9 số CMND). Chỉ dùng để nhận ra một người được báo cáo hai lần; "
+                 "không lưu số này.", "001095012345", ("cccd", "so cccd", "cmnd", "so dinh danh")),
+          Column("ho_ten", "Họ và tên", "text", False, "Không lưu; chỉ để cán bộ đối chiếu.", "Nguyễn Văn A",
+                 ("ho ten", "ten nguoi lao dong")),
+          Column("ngay_xuat_canh", "Ngày xuất cảnh", "date", True, "Dạng DD/MM/YYYY.", "15/03/2026",
+                 ("ngay di",)),
+          SEX, *_unit_columns(), MARKET, CHANNEL, GROUP,
+          Column("don_vi_bao_cao", "Đơn vị báo cáo", "text", False,
+                 "Xã hoặc doanh nghiệp gửi danh sách (để biết ai báo cáo trùng).", "Công ty ABC",
+                 ("nguon", "doanh nghiep"))),
+         "Một dòng mỗi người. Số CCCD chỉ được lưu dưới dạng mã băm có khóa, để gộp một người được cả xã "
+         "và doanh nghiệp báo cáo; số liệu tổng hợp theo xã × tháng được tính lại từ danh sách."),
+    Kind("job_fairs", "Tham gia sàn giao dịch việc làm", "job_fair_attendance", "month",
+         (MONTH, *_unit_columns(),
+          Column("so_nguoi_tham_du", "Số người tham dự sàn", "count", True,
+                 "Số người của xã dự sàn giao dịch việc làm trong tháng (chỉ thị: ít nhất 4).", "5",
+                 ("tham du san", "so nguoi du san")),
+          Column("so_dang_ky_dinh_huong", "Số đăng ký lớp định hướng", "count", False,
+                 "Số người đăng ký học lớp định hướng.", "2", ("dang ky dinh huong",))),
+         "Một dòng cho mỗi xã × tháng; báo cáo mới thay báo cáo cũ cùng xã, cùng tháng."),
+    Kind("quotas", "Chỉ tiêu năm của các xã", "quotas", "year",
+         (YEAR, *_unit_columns(),
+          Column("chi_tieu", "Chỉ tiêu", "count", True, "Số người được giao (số nguyên ≥ 0).", "25",
+                 ("chi tieu giao", "so chi tieu"))),
+         "Một dòng cho mỗi xã; chỉ tiêu tỉnh bằng tổng chỉ tiêu các xã. Mọi thay đổi được ghi nhật ký."),
+    Kind("pools", "Nguồn đối tượng ưu tiên của xã", "eligible_pools", "year",
+         (YEAR, *_unit_columns(), replace(GROUP, required=True),
+          Column("so_doi_tuong", "Số đối tượng", "count", True,
+                 "Số người/hộ thuộc diện (ví dụ số hộ nghèo, số bộ đội xuất ngũ về địa phương năm nay).",
+                 "120", ("so nguoi", "so ho"))),
+         "Một dòng cho mỗi xã × nhóm ưu tiên × năm."),
+    Kind("loans", "Vay vốn, về nước, vi phạm (theo xã, theo tháng)", "programme_monthly", "month",
+         (MONTH, *_unit_columns(),
+          Column("so_khoan_vay", "Số khoản vay", "count", True,
+                 "Số khoản vay Ngân hàng Chính sách xã hội cho người đi XKLĐ.", "2", ("so khoan vay nhcsxh",)),
+          Column("so_tien_vay", "Số tiền vay (triệu đồng)", "amount", True, "Tổng số tiền, triệu đồng.", "160",
+                 ("so tien", "du no")),
+          Column("ve_nuoc", "Số người về nước", "count", False, "Để trống cột: giữ số đã có.", "1", ("ve nuoc",)),
+          Column("vi_pham", "Vi phạm hợp đồng / ở lại trái phép", "count", False, "Để trống cột: giữ số đã có.",
+                 "0", ("vi pham",)),
+          Column("lua_dao", "Phản ánh lừa đảo", "count", False, "Để trống cột: giữ số đã có.", "0",
+                 ("phan anh lua dao",))),
+         "Một dòng cho mỗi xã × tháng; cột không có trong tệp giữ nguyên số đã có."),
+)}
+
+
+def kind(key: str) -> Kind:
+    """The kind declared under ``key``, or an error listing the allowed kinds."""
+    if key not in KINDS:
+        raise IngestError(f"Loại báo cáo '{key}' không có; chọn một trong: {', '.join(KINDS)}.",
+                          field="kind", value=key, allowed=list(KINDS))
+    return KINDS[key]
+
+
+def header_key(text: object) -> str:
+    """A header compared without diacritics, case, punctuation or extra spaces."""
+    folded = unicodedata.normalize("NFD", str(text or "")).replace("đ", "d").replace("Đ", "D")
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch)).lower()
+    return re.sub(r"[^a-z0-9/]+", " ", folded).strip()
+
+
+def match_headers(k: Kind, headers: list[object], file: str) -> dict[str, int]:
+    """Column key → position in ``headers``; refuses a file without a required column."""
+    names = {header_key(h): i for i, h in reversed(list(enumerate(headers))) if header_key(h)}
+    found: dict[str, int] = {}
+    for col in k.columns:
+        for candidate in (col.header, col.key.replace("_", " "), *col.aliases):
+            if header_key(candidate) in names:
+                found[col.key] = names[header_key(candidate)]
+                break
+    missing = [c.header for c in k.columns if c.required and c.key not in found]
+    if "ma_xa" not in found and "ten_xa" not in found:
+        missing.append("Mã xã hoặc Tên xã/phường")
+    if missing:
+        present = ", ".join(str(h) for h in headers if str(h or "").strip()) or "(không có)"
+        raise IngestError(f"Tệp {file} thiếu cột bắt buộc: {', '.join(missing)}. Các cột có trong tệp: "
+                          f"{present}. Hãy dùng mẫu '{k.title}'.", file=file, row=1, field=missing[0],
+                          allowed=[c.header for c in k.columns])
+    return found
+
+
+def find_header_row(k: Kind, rows: list[list[object]]) -> int:
+    """Index of the first of ``rows`` that holds the kind's required headers (a title may sit above)."""
+    wanted = {header_key(c.header) for c in k.columns if c.required}
+    for i, row in enumerate(rows):
+        keys = {header_key(v) for v in row}
+        if len(wanted & keys) >= max(1, len(wanted) - 1):
+            return i
+    return 0
+
+
+def template_csv(key: str) -> bytes:
+    """The CSV template: header and one example row, UTF-8 with BOM so Excel shows diacritics."""
+    k = kind(key)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([c.header for c in k.columns])
+    writer.writerow([c.example for c in k.columns])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def template_xlsx(key: str) -> bytes:
+    """The XLSX template: a data sheet (header, example, codes as text) and a help sheet."""
+    import xlsxwriter
+
+    k = kind(key)
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    head = book.add_format({"bold": True, "bg_color": "#dbe8f5", "border": 1, "text_wrap": True})
+    required = book.add_format({"bold": True, "bg_color": "#f9d9a8", "border": 1, "text_wrap": True})
+    text = book.add_format({"num_format": "@"})
+    sheet = book.add_worksheet("Dữ liệu")
+    for i, col in enumerate(k.columns):
+        sheet.write_string(0, i, col.header, required if col.required else head)
+        sheet.write_string(1, i, col.example, text)
+        sheet.set_column(i, i, max(14, len(col.header) + 2), text)
+        sheet.write_comment(0, i, col.help)
+    sheet.freeze_panes(1, 0)
+    guide = book.add_worksheet("Hướng dẫn")
+    guide.set_column(0, 0, 34)
+    guide.set_column(1, 1, 100)
+    guide.write(0, 0, k.title, head)
+    guide.write(1, 0, k.note)
+    guide.write_row(3, 0, ["Cột", "Cách ghi (cột tô cam là bắt buộc)"], head)
+    for i, col in enumerate(k.columns, start=4):
+        guide.write_row(i, 0, [col.header, col.help])
+    book.close()
+    return buffer.getvalue()

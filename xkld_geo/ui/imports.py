@@ -1,0 +1,59 @@
+"""The data clerk's page: templates to download, a report to import, what happened, the import log."""
+from __future__ import annotations
+
+import streamlit as st
+
+from xkld_geo import auth, ingest, templates
+from xkld_geo.errors import XkldError
+from xkld_geo.ui.common import connection, settings
+
+REPORT_KEY = "_import_report"
+
+
+def _report(report: ingest.ImportReport) -> None:
+    """Counts, the outcome, the refused rows and their file."""
+    cols = st.columns(5)
+    for col, (label, value) in zip(cols, (("Số dòng", report.rows), ("Nhận", report.accepted),
+                                          ("Đã có từ trước", report.already_present), ("Bị từ chối", report.rejected),
+                                          ("Gộp trùng (người)", report.duplicates_merged))):
+        col.metric(label, f"{value:,}")
+    text = f"Lần nhập số {report.import_id}. {report.summary()}"
+    if report.encoding not in ("utf-8", "utf-8-sig", "xlsx"):
+        text += f" Bảng mã của tệp: {report.encoding} (đã chuyển sang Unicode)."
+    {"ok": st.success, "unchanged": st.info, "partial": st.warning, "rejected": st.error}[report.outcome](text)
+    if report.rejected:
+        st.caption("Các dòng bị từ chối (sửa trong tệp gốc theo số dòng rồi nhập lại; dòng đã nhận không bị ghi hai lần):")
+        st.dataframe(report.rejects.head(500), hide_index=True, width="stretch", key="import_rejects_table")
+        stem = report.file.rsplit(".", 1)[0]
+        cols = st.columns(2)
+        cols[0].download_button("Tải các dòng bị từ chối (CSV)", report.rejects_csv(), f"{stem}.bi-tu-choi.csv",
+                                "text/csv", key="import_rejects_csv")
+        cols[1].download_button("Tải các dòng bị từ chối (XLSX)", report.rejects_xlsx(), f"{stem}.bi-tu-choi.xlsx",
+                                key="import_rejects_xlsx")
+
+
+def render_imports(user: auth.User) -> None:
+    """Templates, the upload form and its report, then the newest imports."""
+    con = connection()
+    kind = st.selectbox("Loại báo cáo", list(templates.KINDS), key="import_kind",
+                        format_func=lambda k: templates.KINDS[k].title)
+    spec = templates.KINDS[kind]
+    st.caption(spec.note)
+    cols = st.columns(2)
+    cols[0].download_button("Tải mẫu XLSX", templates.template_xlsx(kind), f"mau-{kind}.xlsx", key="template_xlsx")
+    cols[1].download_button("Tải mẫu CSV", templates.template_csv(kind), f"mau-{kind}.csv", "text/csv",
+                            key="template_csv")
+    limit = settings().max_upload_mb
+    upload = st.file_uploader(f"Tệp báo cáo (CSV hoặc XLSX, tối đa {limit:.0f} MB)", type=["csv", "txt", "xlsx"],
+                              key="import_file")
+    if st.button("Nhập dữ liệu", key="import_run", type="primary", disabled=upload is None) and upload is not None:
+        try:
+            st.session_state[REPORT_KEY] = ingest.import_file(con, upload.getvalue(), upload.name, kind,
+                                                              user.username, settings())
+        except XkldError as exc:
+            st.session_state.pop(REPORT_KEY, None)
+            st.error(exc.message)
+    if REPORT_KEY in st.session_state:
+        _report(st.session_state[REPORT_KEY])
+    st.subheader("Nhật ký nhập liệu")
+    st.dataframe(ingest.import_log(con), hide_index=True, width="stretch", key="import_log_table")
