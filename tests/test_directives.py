@@ -144,6 +144,7 @@ def test_province_compliance_counts_every_commune_month(tiny_con) -> None:
 ])
 def test_reference_table_rejects_bad_rows(tiny_con, field: str, value: object, message: str) -> None:
     table = flows.reference(tiny_con)
+    table[field] = table[field].astype(object)   # as the editor hands it back: any cell may hold text
     table.loc[2, field] = value
     errors = flows.check_reference(table)
     assert len(errors) == 1 and errors[0].startswith(f"Dòng 3, cột {field}") and message in errors[0]
