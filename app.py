@@ -1,21 +1,7 @@
-"""Tổng quan (overview for leaders' meetings): attainment map, headline, ranking and trend."""
+"""XKLĐ-Geo: the entry point. Lists the pages under their Vietnamese titles, grouped by who uses
+them, and runs the chosen one; the overview (pages/0_Tong_quan.py) opens by default."""
 from __future__ import annotations
 
-from xkld_geo import overview, ui
+from xkld_geo import ui
 
-ui.setup_page("Tổng quan")
-
-
-def render() -> None:
-    """Check the role, read the controls, build the overview, render it."""
-    ui.require("overview")
-    request = ui.overview_request()
-    present, _, _ = ui.presentation_controls()
-    if not present:
-        ui.title("Xuất khẩu lao động: tiến độ chỉ tiêu")
-    view = overview.build_overview(ui.connection(), request, ui.settings().static_url,
-                                   ui.settings().effective_today)
-    ui.render_overview(view, present)
-
-
-ui.guarded(render)
+ui.navigation()

@@ -47,3 +47,17 @@ def test_kiosk_and_phone(browser: Any, app_url: str, viewport: dict[str, int], t
     assert page.locator("[data-testid=stSelectbox]").count() == 0
     page.screenshot(path=str(tmp_path / f"kiosk-{viewport['width']}.png"))
     context.close()
+
+
+def test_menu_shows_vietnamese_titles_and_keeps_the_urls(page: Any, app_url: str) -> None:
+    """The sidebar menu names pages as people say them (not after their files); URLs stay the same."""
+    page.goto(f"{app_url}/Cong_khai")
+    nav = page.locator("[data-testid=stSidebarNav]")
+    nav.wait_for(timeout=30_000)
+    for title in ("Tổng quan", "Thông tin công khai", "Nhóm ưu tiên", "Phân bổ chỉ tiêu", "Nhập dữ liệu",
+                  "Quản trị", "Lãnh đạo", "Nghiệp vụ"):
+        nav.get_by_text(title, exact=True).first.wait_for()
+    assert nav.get_by_text("app", exact=True).count() == 0 and nav.get_by_text("Cong khai").count() == 0
+    nav.get_by_text("Nhập dữ liệu", exact=True).first.click()
+    page.wait_for_url("**/Nhap_du_lieu")
+    page.get_by_text("Trang này dành cho cán bộ").wait_for(timeout=30_000)
