@@ -327,3 +327,21 @@ def test_import_page_offers_each_template(app_env: Settings) -> None:
     for kind in templates.KINDS:
         at.selectbox(key="import_kind").set_value(kind).run()
         assert not at.exception and at.get("download_button")
+
+
+@pytest.mark.parametrize("name", ["../../../etc/passwd.csv", "x'; DROP TABLE departures; --.csv",
+                                  "C:\\Windows\\system32\\bao_cao.csv", "a" * 5000 + ".csv"],
+                         ids=["traversal", "sql", "windows-path", "long"])
+def test_hostile_file_names_are_only_labels(history_con, history_db: Settings, name: str, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file name is never a path and never SQL: the report is imported in memory, nothing is
+    written beside it, and the log keeps a bounded label."""
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    report = ingest.import_file(history_con, (DATA / "xa_thang02_lon_xon.csv").read_bytes(), name, "departures",
+                                "can_bo", history_db)
+    assert (report.accepted, report.rejected) == (7, 0) and _entered(history_con) == MESSY_ROWS
+    assert list(cwd.iterdir()) == []
+    logged = history_con.execute("SELECT file_name FROM import_log").fetchone()[0]
+    assert logged == name[:200]
