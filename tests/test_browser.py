@@ -95,3 +95,29 @@ def test_switching_a_2024_view_between_units_of_the_time_and_today(page: Any, ap
     page.wait_for_function("() => location.search.includes('units=then')")
     page.get_by_text("Đơn vị hiện nay").click()
     counts(page, "choropleth", commune_count(real_con, "46"))
+
+
+def test_a_new_year_repaints_the_map_and_keeps_its_zoom(page: Any, app_url: str, real_con) -> None:
+    """Only the values travel: the shapes drawn stay the same Leaflet layers, the zoom and centre
+    the leader chose stay, while colours, tooltips and the legend follow the new year."""
+    login(page, f"{app_url}/?unit=46&year=2026&month=6")
+    hue = commune_count(real_con, "46")
+    frame = map_frame(page, hue)
+    frame.wait_for_function("() => window.xkldRestyled >= 1")
+    frame.evaluate("""() => { window.map.setView([16.4, 107.6], 11, {animate: false});
+                              window.xkldMarker = 'same map'; }""")
+    colours = "() => window.xkldLayers.choropleth.getLayers().map(l => l.options.fillColor).join()"
+    before = frame.evaluate(colours)
+    assert "2026" in frame.locator(".xkld-legend:not(.xkld-era)").first.inner_text()
+    page.locator("[data-testid=stSelectbox]").filter(has_text="Năm").first.click()
+    page.keyboard.type("2025")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => location.search.includes('year=2025')")
+    frame.wait_for_function("() => window.xkldRestyled >= 2", timeout=30_000)
+    assert frame.evaluate("() => window.xkldMarker") == "same map"      # not a new map
+    assert frame.evaluate("() => window.map.getZoom()") == 11
+    centre = frame.evaluate("() => [window.map.getCenter().lat, window.map.getCenter().lng]")
+    assert abs(centre[0] - 16.4) < 1e-6 and abs(centre[1] - 107.6) < 1e-6
+    assert frame.evaluate("() => window.xkldFeatureCount.choropleth") == hue
+    assert "2025" in frame.locator(".xkld-legend:not(.xkld-era)").first.inner_text()
+    assert frame.evaluate(colours) != before

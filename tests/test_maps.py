@@ -92,3 +92,36 @@ def test_headline_counts_units_below_half() -> None:
     h = metrics.headline(rows)
     assert (h.quota, h.departures, h.units, h.units_below_50) == (20, 19, 3, 1)
     assert h.attainment_pct == pytest.approx(95.0)
+
+
+def _without_ids(html: str) -> str:
+    """Folium names every element with a random id; two builds of one map differ only there."""
+    return re.sub(r"_[0-9a-f]{32}", "_ID", html)
+
+
+def test_map_parts_keep_the_shapes_apart_from_the_values(tiny_con) -> None:
+    """The shapes part is the same for two periods (so the browser keeps the drawn map and its zoom)
+    and holds no figure; the values part holds each unit's figures, colour and the legend."""
+    views = [overview.build_overview(tiny_con, overview.Request(year, 12, "99"), "/app/static") for year in (2024, 2025)]
+    parts = [view.map_parts() for view in views]
+    shapes = [_without_ids(maps.page_html(fmap)) for fmap, _ in parts]
+    assert shapes[0] == shapes[1]
+    context, layer = _collections(shapes[0])
+    assert len(layer["features"]) == 6 and set(layer["features"][0]["properties"]) == {"code", "name"}
+    assert "xkld-legend" not in shapes[0].split("</style>")[-1]         # no legend in the shapes
+    for view, (fmap, group) in zip(views, parts):
+        script = _unescaped(_group_script(fmap, group))
+        values = json.loads(re.search(r"var values = (\{.*?\}), fields", script, flags=re.S).group(1))
+        stats = view.ranking.set_index("Mã")
+        assert set(values) == set(stats.index)
+        for code, props in values.items():
+            assert props["quota"] == stats.loc[code, "Chỉ tiêu năm"]
+            assert props["fill"] == metrics.attainment_class(props.get("pct")).colour
+        assert f"T12/{view.request.year}" in script                       # the legend of that year
+
+
+def _group_script(fmap, group) -> str:
+    """The script of the values part as streamlit-folium sends it."""
+    from streamlit_folium import _get_feature_group_string
+
+    return _get_feature_group_string(group, fmap)

@@ -85,14 +85,16 @@ var {{ this.get_name() }} = L.geoJson({{ this.data }}, {
     },
     onEachFeature: function(f, layer) {
         {% if this.tooltip_fields %}
-        var p = f.properties, rows = ["<b style='font-size:1.1em'>" + p.name + "</b>"];
-        {{ this.tooltip_fields|tojson }}.forEach(function(fl) {
-            var v = p[fl[0]];
-            if (v === null || v === undefined) { v = "–"; }
-            else if (typeof v === "number") { v = v.toLocaleString("vi-VN") + (fl[2] || ""); }
-            rows.push(fl[1] + ": <b>" + v + "</b>");
-        });
-        layer.bindTooltip(rows.join("<br>"), {sticky: true, className: "xkld-tooltip"});
+        layer.bindTooltip(function() {  // read when shown: values may be replaced later
+            var p = f.properties, rows = ["<b style='font-size:1.1em'>" + p.name + "</b>"];
+            {{ this.tooltip_fields|tojson }}.forEach(function(fl) {
+                var v = p[fl[0]];
+                if (v === null || v === undefined) { v = "–"; }
+                else if (typeof v === "number") { v = v.toLocaleString("vi-VN") + (fl[2] || ""); }
+                rows.push(fl[1] + ": <b>" + v + "</b>");
+            });
+            return rows.join("<br>");
+        }, {sticky: true, className: "xkld-tooltip"});
         layer.on("mouseover", function() { layer.setStyle({weight: {{ this.weight }} + 2, color: "#222"}); });
         layer.on("mouseout", function() { {{ this.get_name() }}.resetStyle(layer); });
         {% endif %}
@@ -101,6 +103,8 @@ var {{ this.get_name() }} = L.geoJson({{ this.data }}, {
 {% if this.fit %}{{ this._parent.get_name() }}.fitBounds({{ this.fit|tojson }}, {padding: [8, 8], animate: false});{% endif %}
 window.xkldFeatureCount = window.xkldFeatureCount || {};
 window.xkldFeatureCount[{{ this._name|tojson }}] = {{ this.get_name() }}.getLayers().length;
+window.xkldLayers = window.xkldLayers || {};
+window.xkldLayers[{{ this._name|tojson }}] = {{ this.get_name() }};
 {% endmacro %}
 """)
 
@@ -114,6 +118,47 @@ window.xkldFeatureCount[{{ this._name|tojson }}] = {{ this.get_name() }}.getLaye
         self.tooltip_fields = [list(f) for f in tooltip_fields]
         self.stroke, self.weight, self.fill_opacity = stroke, weight, fill_opacity
         self.default_fill, self.interactive, self.fit = default_fill, interactive, fit
+
+
+class ChoroplethValues(MacroElement):
+    """The values of a :class:`ChoroplethLayer` drawn before, with its legend and caption.
+
+    Put in a ``folium.FeatureGroup`` and handed to ``st_folium(feature_group_to_add=...)``: when only
+    the period or the indicator changes, the map itself (geometry, the component's identity) stays
+    the same, so the browser keeps the drawn shapes, the zoom and the position, and only these
+    values are applied: each feature's properties are replaced, its style recomputed, the legend
+    and caption swapped. ``values`` is a JSON object code → properties.
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function() {
+    var layer = (window.xkldLayers || {})[{{ this.layer|tojson }}];
+    if (!layer || !layer._map) { return; }
+    var values = {{ this.values }}, fields = {{ this.fields|tojson }}, map = layer._map;
+    layer.eachLayer(function(l) {
+        var p = l.feature.properties, v = values[p.code] || {};
+        fields.forEach(function(k) { p[k] = (k in v) ? v[k] : null; });
+        layer.resetStyle(l);
+    });
+    (window.xkldControls || []).forEach(function(c) { map.removeControl(c); });
+    window.xkldControls = {{ this.controls|tojson }}.map(function(c) {
+        var control = L.control({position: c[0]});
+        control.onAdd = function() { var d = L.DomUtil.create("div", c[1]); d.innerHTML = c[2]; return d; };
+        control.addTo(map);
+        return control;
+    });
+    window.xkldRestyled = (window.xkldRestyled || 0) + 1;
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, values: str, fields: Sequence[str], controls: Sequence[tuple[str, str, str]],
+                 layer: str = "choropleth") -> None:
+        super().__init__()
+        self._name = "choropleth_values"
+        self.values, self.fields, self.layer = values, list(fields), layer
+        self.controls = [list(c) for c in controls]
 
 
 class MapControl(MacroElement):
@@ -272,8 +317,37 @@ def change_map(shapes: pd.DataFrame, before: pd.Series, after: pd.Series, title:
     return choropleth_map(spec, static_url)
 
 
-def choropleth_map(spec: ChoroplethSpec, static_url: str) -> folium.Map:
-    """A choropleth with a legend, tooltips, grey context below and outlines above."""
+def _controls(spec: ChoroplethSpec) -> list[tuple[str, str, str]]:
+    """(position, CSS class, HTML) of the legend and the caption of ``spec``."""
+    controls = [("bottomright", "xkld-legend", legend_html(spec.title, LEGENDS[spec.classes]))]
+    if spec.label:
+        controls.append(("bottomleft", "xkld-legend xkld-era", spec.label))
+    return controls
+
+
+def values_json(properties: pd.DataFrame) -> str:
+    """Code → the feature properties a :class:`ChoroplethValues` applies (nulls left out)."""
+    out: dict[str, dict[str, object]] = {}
+    for code, row in zip(properties.index, properties.astype(object).to_numpy().tolist()):
+        out[str(code)] = {c: _plain(v) for c, v in zip(properties.columns, row) if v is not None and not pd.isna(v)}
+    return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
+
+
+def choropleth_parts(spec: ChoroplethSpec, static_url: str) -> tuple[folium.Map, folium.FeatureGroup]:
+    """The map of ``spec`` in two parts for ``st_folium``: the shapes alone (the same for every
+    period and indicator, so the browser keeps them, and its zoom, when only those change) and a
+    feature group that applies the values, the colours, the legend and the caption."""
+    shapes_only = ChoroplethSpec(spec.shapes, pd.DataFrame(index=spec.properties.index), spec.context,
+                                 "", spec.demo, spec.overlay, spec.classes, spec.tooltip, None)
+    fmap = choropleth_map(shapes_only, static_url, controls=False)
+    group = folium.FeatureGroup(name="values", control=False)
+    ChoroplethValues(values_json(spec.properties), list(spec.properties.columns), _controls(spec)).add_to(group)
+    return fmap, group
+
+
+def choropleth_map(spec: ChoroplethSpec, static_url: str, controls: bool = True) -> folium.Map:
+    """A choropleth with a legend, tooltips, grey context below and outlines above
+    (``controls=False``: no legend nor caption, see :func:`choropleth_parts`)."""
     fmap = base_map(static_url, demo=spec.demo)
     if spec.context is not None and len(spec.context):
         ChoroplethLayer(feature_collection(spec.context), stroke="#8a8a8a", weight=1.0,
@@ -286,9 +360,8 @@ def choropleth_map(spec: ChoroplethSpec, static_url: str) -> folium.Map:
     if spec.overlay is not None and len(spec.overlay):
         ChoroplethLayer(feature_collection(spec.overlay), stroke="#333333", weight=1.0,
                         fill_opacity=0.0, interactive=False, name="overlay").add_to(fmap)
-    MapControl(legend_html(spec.title, LEGENDS[spec.classes])).add_to(fmap)
-    if spec.label:
-        MapControl(spec.label, position="bottomleft", css_class="xkld-legend xkld-era").add_to(fmap)
+    for position, css_class, html in (_controls(spec) if controls else []):
+        MapControl(html, position=position, css_class=css_class).add_to(fmap)
     return fmap
 
 

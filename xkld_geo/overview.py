@@ -84,10 +84,20 @@ class Overview:
     headline: PeriodHeadline
     ranking: pd.DataFrame
     trend: pd.DataFrame
-    fmap: folium.Map
     map_spec: maps.ChoroplethSpec
     demo: bool
+    static_url: str
     unit_names: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def fmap(self) -> folium.Map:
+        """The whole map in one piece (a standalone page, the tests, the benchmark)."""
+        return maps.choropleth_map(self.map_spec, self.static_url)
+
+    def map_parts(self) -> tuple[folium.Map, folium.FeatureGroup]:
+        """The map as shapes and values (see :func:`maps.choropleth_parts`), for the page: a new
+        period or indicator then redraws colours only, keeping the zoom and position."""
+        return maps.choropleth_parts(self.map_spec, self.static_url)
 
 
 def enrich(rows: pd.DataFrame, year: int, month: int, elapsed: float) -> pd.DataFrame:
@@ -248,5 +258,4 @@ def build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url:
     head = period_headline(selection, communes if r.commune is None else selection, elapsed)
     return Overview(r, f"Xuất khẩu lao động {place}, {period}", period, crumbs, head,
                     ranking_table(rows), trend_table(monthly, head.quota, r.month),
-                    maps.choropleth_map(spec, static_url), spec, is_demo,
-                    names | commune_names)
+                    spec, is_demo, static_url, names | commune_names)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from xkld_geo import auth
 from xkld_geo.errors import AuthError
@@ -19,19 +20,25 @@ COOKIE = "xkld_session"
 TOKEN_KEY = "auth_token"
 
 
-def _set_cookie(token: str | None) -> None:
-    """Write (or clear) the session cookie in the browser."""
+def _set_cookie(slot: DeltaGenerator, token: str | None) -> None:
+    """Write (or clear) the session cookie in the browser, inside ``slot``.
+
+    The slot is a placeholder made on every run at the same place in the sidebar: the script runs
+    on one run only, and an element that comes and goes would shift what follows it, so Streamlit
+    would rebuild the map (and lose its zoom) on the next run."""
     value = f"{COOKIE}={token}; path=/; SameSite=Strict; max-age={int(auth.SESSION_HOURS * 3600)}" if token \
         else f"{COOKIE}=; path=/; SameSite=Strict; max-age=0"
     # our own script and a server-made token only: nothing from the user goes into this HTML
-    st.iframe(f"<script>parent.document.cookie = {json.dumps(value)};</script>", height=1)
+    with slot:
+        st.iframe(f"<script>parent.document.cookie = {json.dumps(value)};</script>", height=1)
 
 
 def current_user() -> auth.User:
     """The logged-in user, or :data:`auth.PUBLIC`; an expired session is told to log in again."""
     con = connection()  # fails first, and clearly, when there is no database
+    slot = st.sidebar.empty()
     if st.session_state.pop("_logged_out", False):
-        _set_cookie(None)  # rendered on this run, which does not rerun at once
+        _set_cookie(slot, None)  # rendered on this run, which does not rerun at once
         return auth.PUBLIC
     token = st.session_state.get(TOKEN_KEY)
     if token is None:
@@ -45,11 +52,11 @@ def current_user() -> auth.User:
     if user is None:
         st.session_state.pop(TOKEN_KEY, None)
         st.info("Phiên đăng nhập đã hết hạn; hãy đăng nhập lại.")
-        _set_cookie(None)
+        _set_cookie(slot, None)
         return auth.PUBLIC
     st.session_state[TOKEN_KEY] = token
     if not st.session_state.get("_cookie_set"):
-        _set_cookie(token)  # on the first quiet run after login: a rerun would drop the script
+        _set_cookie(slot, token)  # on the first quiet run after login: a rerun would drop the script
         st.session_state["_cookie_set"] = True
     return user
 

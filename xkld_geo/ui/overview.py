@@ -166,8 +166,10 @@ def render_overview(view: overview.Overview, present: bool) -> None:
     period_headline(view.headline)
     left, right = st.columns([3, 2])
     with left:
-        returned = st_folium(view.fmap, key="overview_map", height=760 if present else 600,
-                             use_container_width=True, returned_objects=["last_active_drawing"])
+        shapes, values = view.map_parts()   # a new period or indicator sends values, keeps the zoom
+        returned = st_folium(shapes, feature_group_to_add=values, key="overview_map",
+                             height=760 if present else 600, use_container_width=True,
+                             returned_objects=["last_active_drawing"])
         _map_clicks(view, returned)
     with right:
         st.markdown(f"**Lũy kế xuất cảnh so với tiến độ, {view.period_label}**")
