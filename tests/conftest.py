@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
+from typing import Iterator
 
+import duckdb
 import geopandas as gpd
 import pandas as pd
 import pytest
@@ -101,40 +103,45 @@ def tiny_settings(tiny_data_dir: Path, tmp_path: Path) -> Settings:
     return settings_for(tiny_data_dir, tmp_path / "tiny.duckdb")
 
 
-@pytest.fixture()
-def tiny_db(tiny_settings: Settings) -> Settings:
-    """The fictional country's warehouse, built; yields its settings."""
-    warehouse.build(tiny_settings)
-    yield tiny_settings
-    db.close_all()
-
-
-@pytest.fixture()
-def tiny_con(tiny_db: Settings):
-    """A read-write connection to the fictional country's warehouse."""
-    con = db.open_connection(tiny_db.db_path)
-    yield con
-    con.close()
-
-
-@pytest.fixture()
-def history_db(tmp_path: Path) -> Settings:
-    """The fictional country with its old communes and crosswalk, built; yields its settings."""
-    data = write_tiny_data(tmp_path / "data")
-    (data / "crosswalk").mkdir()
-    (data / "crosswalk" / "commune_old2new_2025_dvhcvn.csv").write_text(TINY_CROSSWALK, encoding="utf-8")
-    settings = settings_for(data, tmp_path / "history.duckdb")
+def _built(settings: Settings) -> Iterator[Settings]:
+    """Build the warehouse of ``settings``, yield them, then close the shared connections."""
     warehouse.build(settings)
     yield settings
     db.close_all()
 
 
-@pytest.fixture()
-def history_con(history_db: Settings):
-    """A read-write connection to the fictional country with history."""
-    con = db.open_connection(history_db.db_path)
+def _connected(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection to the warehouse of ``settings``, closed afterwards."""
+    con = db.open_connection(settings.db_path)
     yield con
     con.close()
+
+
+@pytest.fixture()
+def tiny_db(tiny_settings: Settings) -> Iterator[Settings]:
+    """The fictional country's warehouse, built; yields its settings."""
+    yield from _built(tiny_settings)
+
+
+@pytest.fixture()
+def tiny_con(tiny_db: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection to the fictional country's warehouse."""
+    yield from _connected(tiny_db)
+
+
+@pytest.fixture()
+def history_db(tmp_path: Path) -> Iterator[Settings]:
+    """The fictional country with its old communes and crosswalk, built; yields its settings."""
+    data = write_tiny_data(tmp_path / "data")
+    (data / "crosswalk").mkdir()
+    (data / "crosswalk" / "commune_old2new_2025_dvhcvn.csv").write_text(TINY_CROSSWALK, encoding="utf-8")
+    yield from _built(settings_for(data, tmp_path / "history.duckdb"))
+
+
+@pytest.fixture()
+def history_con(history_db: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection to the fictional country with history."""
+    yield from _connected(history_db)
 
 
 @pytest.fixture()
