@@ -75,3 +75,17 @@ def test_choosing_japan_changes_the_commune_map(page: Any, app_url: str, real_co
         while time.time() < deadline and _origin_total(page) != expected:
             time.sleep(0.3)
         assert _origin_total(page) == expected, market
+        if market == "TW":   # mark the drawn map: the next market repaints it rather than replacing it
+            assert _origins_frame(page).evaluate("() => { window.xkldMarker = 'same map'; return true; }")
+    assert _origins_frame(page).evaluate("() => window.xkldMarker") == "same map"
+
+
+def _origins_frame(page: Any) -> Any:
+    """The frame of the origins map (a choropleth, not the flow map)."""
+    for frame in page.frames:
+        try:
+            if frame.evaluate("() => !!window.xkldFeatureCount && window.xkldFeatureCount.flows === undefined"):
+                return frame
+        except Exception:
+            continue
+    raise AssertionError("no origins map")

@@ -40,7 +40,8 @@ def _unit_map(con: Any, f: Filters, values: pd.Series, legend: str, title: str, 
     caption = f"Viền đậm: {selected['name'].iloc[0]}" if selected is not None and len(selected) else None
     spec = maps.ChoroplethSpec(shapes, props, None, title, is_demo, overlay=selected, classes=legend,
                                tooltip=tooltip, label=caption)
-    st_folium(maps.choropleth_map(spec, settings().static_url), key=key, height=560,
+    shapes_part, values_part = maps.choropleth_parts(spec, settings().static_url)  # new figures keep the zoom
+    st_folium(shapes_part, feature_group_to_add=values_part, key=key, height=560,
               use_container_width=True, returned_objects=[])
 
 
