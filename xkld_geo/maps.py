@@ -307,14 +307,19 @@ def view_bounds(shapes: pd.DataFrame) -> list[list[float]] | None:
 CHANGE_TOOLTIP = (("before", "Trước", ""), ("after", "Sau", ""), ("change", "Chênh lệch", ""))
 
 
-def change_map(shapes: pd.DataFrame, before: pd.Series, after: pd.Series, title: str, static_url: str,
-               demo: bool = True) -> folium.Map:
+def change_spec(shapes: pd.DataFrame, before: pd.Series, after: pd.Series, title: str,
+                demo: bool = True) -> ChoroplethSpec:
     """Diverging map of quota gained or lost per unit (``before``/``after`` indexed by code)."""
     props = pd.DataFrame({"before": before, "after": after}).reindex(shapes["code"])
     props["change"] = props["after"].fillna(0) - props["before"].fillna(0)
     props["fill"] = [colour_for(v, LEGENDS["change"][:-1]) for v in props["change"]]
-    spec = ChoroplethSpec(shapes, props, None, title, demo, classes="change", tooltip=CHANGE_TOOLTIP)
-    return choropleth_map(spec, static_url)
+    return ChoroplethSpec(shapes, props, None, title, demo, classes="change", tooltip=CHANGE_TOOLTIP)
+
+
+def change_map(shapes: pd.DataFrame, before: pd.Series, after: pd.Series, title: str, static_url: str,
+               demo: bool = True) -> folium.Map:
+    """The :func:`change_spec` map in one piece."""
+    return choropleth_map(change_spec(shapes, before, after, title, demo), static_url)
 
 
 def _controls(spec: ChoroplethSpec) -> list[tuple[str, str, str]]:

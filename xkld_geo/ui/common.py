@@ -14,8 +14,9 @@ from typing import Any, Callable, TypeVar
 import duckdb
 import pandas as pd
 import streamlit as st
+from streamlit_folium import st_folium
 
-from xkld_geo import DEMO_LABEL, db, queries
+from xkld_geo import DEMO_LABEL, db, maps, queries
 from xkld_geo.errors import XkldError
 from xkld_geo.settings import Settings, load_settings
 
@@ -61,6 +62,14 @@ def guarded(render: Callable[[], T]) -> T | None:
         log.warning("page error: %s %s", exc.message, exc.details)
         st.error(exc.message)
         return None
+
+
+def repainting_map(spec: maps.ChoroplethSpec, key: str, height: int) -> None:
+    """A choropleth sent as shapes plus values: when only the figures change, the browser keeps
+    the drawn map, its zoom and position, and repaints it (see :func:`maps.choropleth_parts`)."""
+    shapes_part, values_part = maps.choropleth_parts(spec, settings().static_url)
+    st_folium(shapes_part, feature_group_to_add=values_part, key=key, height=height,
+              use_container_width=True, returned_objects=[])
 
 
 def demo_badge(is_demo: bool) -> None:

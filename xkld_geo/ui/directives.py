@@ -11,7 +11,7 @@ from streamlit_folium import st_folium
 
 from xkld_geo import auth, flows, jobfairs, maps, metrics, priority, programme, queries
 from xkld_geo.errors import XkldError
-from xkld_geo.ui.common import Filters, connection, demo_badge, settings
+from xkld_geo.ui.common import Filters, connection, demo_badge, repainting_map, settings
 
 
 def _demo(con: Any) -> bool:
@@ -40,9 +40,7 @@ def _unit_map(con: Any, f: Filters, values: pd.Series, legend: str, title: str, 
     caption = f"Viền đậm: {selected['name'].iloc[0]}" if selected is not None and len(selected) else None
     spec = maps.ChoroplethSpec(shapes, props, None, title, is_demo, overlay=selected, classes=legend,
                                tooltip=tooltip, label=caption)
-    shapes_part, values_part = maps.choropleth_parts(spec, settings().static_url)  # new figures keep the zoom
-    st_folium(shapes_part, feature_group_to_add=values_part, key=key, height=560,
-              use_container_width=True, returned_objects=[])
+    repainting_map(spec, key, 560)  # new figures repaint the drawn map and keep its zoom
 
 
 def _commune_name(con: Any, f: Filters, rows: pd.DataFrame) -> str:

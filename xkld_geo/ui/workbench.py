@@ -5,11 +5,10 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from xkld_geo import allocation, auth, maps, metrics, plans, queries
 from xkld_geo.errors import XkldError
-from xkld_geo.ui.common import Filters, connection, demo_badge, settings
+from xkld_geo.ui.common import Filters, connection, demo_badge, repainting_map
 
 COLUMNS = {"code": "Mã", "name": "Tên", "population": "Dân số", "last_year": "Kết quả năm trước (quy năm)",
            "current": "Chỉ tiêu hiện hành", "cap": "Mức trần", "frozen": "Giữ nguyên",
@@ -88,9 +87,8 @@ def _allocation_tab(con: Any, f: Filters, user: auth.User, is_demo: bool) -> Non
     if error is None:  # nothing to map or save until the constraints are met
         shapes = queries.shapes(con, "2025", "commune", "fine", f.province)
         idx = table.set_index("code")
-        st_folium(maps.change_map(shapes, idx["current"], idx["proposed"], f"Thay đổi chỉ tiêu {year}",
-                                  settings().static_url, demo=is_demo), key="plan_map", height=460,
-                  use_container_width=True, returned_objects=[])
+        repainting_map(maps.change_spec(shapes, idx["current"], idx["proposed"], f"Thay đổi chỉ tiêu {year}",
+                                        demo=is_demo), "plan_map", 460)
         _save_box(con, f, user, year, params, dict(zip(table["code"], table["proposed"].astype(int))))
     _plans_list(con, f, user, year, base)
 
@@ -206,9 +204,8 @@ def _compare_tab(con: Any, f: Filters, is_demo: bool) -> None:
                                       "difference": "Chênh lệch (B − A)"}), hide_index=True, width="stretch")
     shapes = queries.shapes(con, "2025", "commune", "fine", f.province)
     idx = diff.set_index("code")
-    st_folium(maps.change_map(shapes, idx["a"], idx["b"], f"Phương án {b} so với {a}", settings().static_url,
-                            demo=is_demo),
-              key="cmp_map", height=420, use_container_width=True, returned_objects=[])
+    repainting_map(maps.change_spec(shapes, idx["a"], idx["b"], f"Phương án {b} so với {a}", demo=is_demo),
+                   "cmp_map", 420)
 
 
 def render_workbench(f: Filters, user: auth.User) -> None:
