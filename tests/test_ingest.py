@@ -345,3 +345,23 @@ def test_hostile_file_names_are_only_labels(history_con, history_db: Settings, n
     assert list(cwd.iterdir()) == []
     logged = history_con.execute("SELECT file_name FROM import_log").fetchone()[0]
     assert logged == name[:200]
+
+
+def test_command_line_import_while_another_process_holds_the_database(history_db: Settings) -> None:
+    """The running app holds DuckDB's writer lock: the command says so, in Vietnamese, no traceback."""
+    env = os.environ | {"XKLD_DB": str(history_db.db_path), "XKLD_DATA_DIR": str(history_db.data_dir),
+                        "XKLD_TODAY": history_db.today.isoformat(), "XKLD_ID_KEY_FILE": str(history_db.id_key_file)}
+    db.close_all()
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('held', flush=True); time.sleep(60)", str(history_db.db_path)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        out = subprocess.run([sys.executable, "-m", "xkld_geo", "import", str(DATA / "xa_thang02_lon_xon.csv"),
+                              "--kind", "departures"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+                             timeout=120)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert out.returncode != 0 and "đang được một tiến trình khác mở" in out.stderr + out.stdout
+    assert "Traceback" not in out.stderr

@@ -61,6 +61,11 @@ def open_connection(path: Path | str, read_only: bool = False, spatial: bool = T
                                      "autoinstall_known_extensions": "false",
                                      "autoload_known_extensions": "false"})
     except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():  # another process (the running app) holds the writer's lock
+            raise DatabaseError(f"Cơ sở dữ liệu {path} đang được một tiến trình khác mở (thường là ứng dụng "
+                                "đang chạy; DuckDB chỉ cho một tiến trình ghi). Hãy dừng ứng dụng rồi chạy lại "
+                                "lệnh, hoặc nhập báo cáo qua trang Nhập dữ liệu.", path=str(path),
+                                reason="locked") from exc
         raise DatabaseError(f"Không mở được cơ sở dữ liệu {path}: {exc}", path=str(path)) from exc
     if spatial:
         con.execute(f"LOAD '{spatial_extension_path()}'")
