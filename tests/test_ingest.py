@@ -45,6 +45,12 @@ def _entered(con, month: str = FEB) -> dict[tuple[str, ...], int]:
     return {tuple(r[:5]): r[5] for r in rows}
 
 
+def _process_env(settings: Settings) -> dict[str, str]:
+    """The environment of a separate process (the command line) working on ``settings``' database."""
+    return os.environ | {"XKLD_DB": str(settings.db_path), "XKLD_DATA_DIR": str(settings.data_dir),
+                         "XKLD_TODAY": settings.today.isoformat(), "XKLD_ID_KEY_FILE": str(settings.id_key_file)}
+
+
 def _state(con) -> tuple:
     """Everything an import may touch, summed up."""
     return tuple(con.execute(f"SELECT count(*), sum(hash(COLUMNS(*))) FROM {t}").fetchone()
@@ -228,8 +234,7 @@ def test_a_killed_import_leaves_the_database_as_it_was(history_db: Settings) -> 
     con = db.open_connection(history_db.db_path)
     before = _state(con) + (con.execute("SELECT count(*) FROM import_log").fetchone(),)
     con.close()
-    env = os.environ | {"XKLD_DB": str(history_db.db_path), "XKLD_DATA_DIR": str(history_db.data_dir),
-                        "XKLD_TODAY": history_db.today.isoformat(), "XKLD_ID_KEY_FILE": str(history_db.id_key_file)}
+    env = _process_env(history_db)
     proc = subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(DATA / "xa_thang02_lon_xon.csv")],
                           cwd=PROJECT_ROOT, env=env, capture_output=True, timeout=120)
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
@@ -263,8 +268,7 @@ def test_imports_survive_a_rebuild(history_db: Settings) -> None:
 
 
 def test_command_line_import(history_db: Settings, tmp_path: Path) -> None:
-    env = os.environ | {"XKLD_DB": str(history_db.db_path), "XKLD_DATA_DIR": str(history_db.data_dir),
-                        "XKLD_TODAY": history_db.today.isoformat(), "XKLD_ID_KEY_FILE": str(history_db.id_key_file)}
+    env = _process_env(history_db)
     db.close_all()
     run = lambda *args: subprocess.run([sys.executable, "-m", "xkld_geo", *args], cwd=PROJECT_ROOT, env=env,  # noqa: E731
                                        capture_output=True, text=True, timeout=120)
@@ -349,8 +353,7 @@ def test_hostile_file_names_are_only_labels(history_con, history_db: Settings, n
 
 def test_command_line_import_while_another_process_holds_the_database(history_db: Settings) -> None:
     """The running app holds DuckDB's writer lock: the command says so, in Vietnamese, no traceback."""
-    env = os.environ | {"XKLD_DB": str(history_db.db_path), "XKLD_DATA_DIR": str(history_db.data_dir),
-                        "XKLD_TODAY": history_db.today.isoformat(), "XKLD_ID_KEY_FILE": str(history_db.id_key_file)}
+    env = _process_env(history_db)
     db.close_all()
     holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
                                "print('held', flush=True); time.sleep(60)", str(history_db.db_path)],

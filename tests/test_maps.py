@@ -103,7 +103,7 @@ def test_map_parts_keep_the_shapes_apart_from_the_values(tiny_con) -> None:
     """The shapes part is the same for two periods (so the browser keeps the drawn map and its zoom)
     and holds no figure; the values part holds each unit's figures, colour and the legend."""
     views = [overview.build_overview(tiny_con, overview.Request(year, 12, "99"), "/app/static") for year in (2024, 2025)]
-    parts = [view.map_parts() for view in views]
+    parts = [maps.choropleth_parts(view.map_spec, "/app/static") for view in views]
     shapes = [_without_ids(maps.page_html(fmap)) for fmap, _ in parts]
     assert shapes[0] == shapes[1]
     context, layer = _collections(shapes[0])

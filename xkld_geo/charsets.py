@@ -209,8 +209,13 @@ def _lines(text: str) -> Counter:
 
 def _words(text: str) -> Counter:
     """How often each non-ASCII word occurs in ``text`` (ASCII words carry no evidence)."""
+    return _line_words(_lines(text))
+
+
+def _line_words(lines: Counter) -> Counter:
+    """How often each non-ASCII word occurs in the counted ``lines`` of :func:`_lines`."""
     words: Counter = Counter()
-    for line, n in _lines(text).items():
+    for line, n in lines.items():
         if line.isascii():
             continue
         for word, count in Counter(_WORD.findall(line)).items():
@@ -222,14 +227,15 @@ def _words(text: str) -> Counter:
 def _score(text: str) -> _Score:
     """Score NFC ``text``: only words with non-ASCII letters count; plain ASCII is neutral."""
     good = strong = bad = 0
-    for word, count in _words(text).items():
+    lines = _lines(text)
+    for word, count in _line_words(lines).items():
         if _is_syllable(word):
             good += count
             strong += count * any(c.isascii() for c in word)
         else:
             bad += count
     chars: Counter = Counter()
-    for line, n in _lines(text).items():
+    for line, n in lines.items():
         if not line.isascii():
             for ch, count in Counter(line).items():
                 chars[ch] += count * n
@@ -290,7 +296,7 @@ def fix_legacy_text(values: Iterable[str] | Mapping[str, int]) -> tuple[Callable
     Returns a converter for each cell and the encoding found ('tcvn3', 'vni' or None); without
     legacy text the converter only normalises to NFC (identity on NFC text)."""
     counts = values if isinstance(values, Mapping) else Counter(v for v in values if isinstance(v, str))
-    cells = {normalise_nfc(c): 0 for c in counts if isinstance(c, str) and not c.isascii()}
+    cells: Counter = Counter()
     for c, n in counts.items():
         if isinstance(c, str) and not c.isascii():
             cells[normalise_nfc(c)] += n

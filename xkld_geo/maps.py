@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
 import folium
@@ -342,8 +342,7 @@ def choropleth_parts(spec: ChoroplethSpec, static_url: str) -> tuple[folium.Map,
     """The map of ``spec`` in two parts for ``st_folium``: the shapes alone (the same for every
     period and indicator, so the browser keeps them, and its zoom, when only those change) and a
     feature group that applies the values, the colours, the legend and the caption."""
-    shapes_only = ChoroplethSpec(spec.shapes, pd.DataFrame(index=spec.properties.index), spec.context,
-                                 "", spec.demo, spec.overlay, spec.classes, spec.tooltip, None)
+    shapes_only = replace(spec, properties=pd.DataFrame(index=spec.properties.index), title="", label=None)
     fmap = choropleth_map(shapes_only, static_url, controls=False)
     group = folium.FeatureGroup(name="values", control=False)
     ChoroplethValues(values_json(spec.properties), list(spec.properties.columns), _controls(spec)).add_to(group)

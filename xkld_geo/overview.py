@@ -94,11 +94,6 @@ class Overview:
         """The whole map in one piece (a standalone page, the tests, the benchmark)."""
         return maps.choropleth_map(self.map_spec, self.static_url)
 
-    def map_parts(self) -> tuple[folium.Map, folium.FeatureGroup]:
-        """The map as shapes and values (see :func:`maps.choropleth_parts`), for the page: a new
-        period or indicator then redraws colours only, keeping the zoom and position."""
-        return maps.choropleth_parts(self.map_spec, self.static_url)
-
 
 def enrich(rows: pd.DataFrame, year: int, month: int, elapsed: float) -> pd.DataFrame:
     """Add pace, %, projection, change vs last year, rate per 1,000 and rank change."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Sequence, TypeVar
 
 import duckdb
 import pandas as pd
@@ -64,12 +64,14 @@ def guarded(render: Callable[[], T]) -> T | None:
         return None
 
 
-def repainting_map(spec: maps.ChoroplethSpec, key: str, height: int) -> None:
+def repainting_map(spec: maps.ChoroplethSpec, key: str, height: int,
+                   returned_objects: Sequence[str] = ()) -> dict[str, Any] | None:
     """A choropleth sent as shapes plus values: when only the figures change, the browser keeps
-    the drawn map, its zoom and position, and repaints it (see :func:`maps.choropleth_parts`)."""
+    the drawn map, its zoom and position, and repaints it (see :func:`maps.choropleth_parts`).
+    Returns what ``st_folium`` reports of ``returned_objects`` (e.g. the clicked shape)."""
     shapes_part, values_part = maps.choropleth_parts(spec, settings().static_url)
-    st_folium(shapes_part, feature_group_to_add=values_part, key=key, height=height,
-              use_container_width=True, returned_objects=[])
+    return st_folium(shapes_part, feature_group_to_add=values_part, key=key, height=height,
+                     use_container_width=True, returned_objects=list(returned_objects))
 
 
 def demo_badge(is_demo: bool) -> None:

@@ -6,10 +6,9 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from xkld_geo import export, metrics, overview, queries
-from xkld_geo.ui.common import set_unit, to_query, connection, demo_badge, filters
+from xkld_geo.ui.common import set_unit, to_query, connection, demo_badge, filters, repainting_map
 
 PRESENT_CSS = """
 <style>
@@ -166,10 +165,8 @@ def render_overview(view: overview.Overview, present: bool) -> None:
     period_headline(view.headline)
     left, right = st.columns([3, 2])
     with left:
-        shapes, values = view.map_parts()   # a new period or indicator sends values, keeps the zoom
-        returned = st_folium(shapes, feature_group_to_add=values, key="overview_map",
-                             height=760 if present else 600, use_container_width=True,
-                             returned_objects=["last_active_drawing"])
+        # a new period or indicator repaints the drawn map and keeps its zoom
+        returned = repainting_map(view.map_spec, "overview_map", 760 if present else 600, ["last_active_drawing"])
         _map_clicks(view, returned)
     with right:
         st.markdown(f"**Lũy kế xuất cảnh so với tiến độ, {view.period_label}**")
