@@ -104,6 +104,19 @@ def close_all() -> None:
 
 
 @contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction on ``con``: committed when the block ends, rolled back (and the error
+    raised again) when anything in it fails, even an interrupt, so nothing is half-written."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+@contextmanager
 def _deadline(con: duckdb.DuckDBPyConnection, seconds: float) -> Iterator[None]:
     """Interrupt the statement running on ``con`` if it outlives ``seconds``."""
     timer = threading.Timer(seconds, con.interrupt) if seconds > 0 else None

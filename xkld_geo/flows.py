@@ -128,8 +128,7 @@ def save_reference(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, user: aut
     clean = rows[REFERENCE_COLUMNS].copy()
     clean["code"] = clean["code"].str.strip().str.upper()
     clean["safe_high_income"] = clean["safe_high_income"].fillna(False).astype(bool)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with db.transaction(con):
         con.register("markets_in", clean)
         con.execute("""INSERT INTO markets SELECT * FROM markets_in ON CONFLICT (code) DO UPDATE SET
             name_vi = excluded.name_vi, name_en = excluded.name_en, region = excluded.region,
@@ -137,10 +136,6 @@ def save_reference(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, user: aut
             avg_cost_usd = excluded.avg_cost_usd, source = excluded.source""")
         con.unregister("markets_in")
         auth.audit(con, user.username, "reference_edited", "markets", f"{len(clean)} rows")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return len(clean)
 
 

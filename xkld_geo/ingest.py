@@ -124,15 +124,10 @@ def _refused(con: duckdb.DuckDBPyConnection, kind: str, file: str, digest: str, 
              error: IngestError) -> None:
     """Log a file refused before its rows were looked at (in its own small transaction)."""
     report = ImportReport(kind, file, digest, "refused", message=error.message)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with db.transaction(con):
         report.import_id = _next_id(con)
         _log(con, report, user, size, None)
         auth.audit(con, user, "import_refused", file[:200], error.message[:500])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def _match_units(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, period: pd.Series) -> pd.DataFrame:
@@ -207,8 +202,7 @@ def import_file(con: duckdb.DuckDBPyConnection, data: bytes, file: str, kind: st
     report = ImportReport(kind, file, digest, "ok", rows=len(frame), encoding=sheet.encoding,
                           rejects=_rejects(frame, plan.errors, k))
     report.rejected = int(plan.errors["row"].nunique()) if not plan.errors.empty else 0
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with db.transaction(con):
         report.import_id = _next_id(con)
         result = facts.write(con, plan, report.import_id, user)
         report.accepted, report.already_present = result.accepted, result.already_present
@@ -218,10 +212,6 @@ def import_file(con: duckdb.DuckDBPyConnection, data: bytes, file: str, kind: st
         report.message = report.summary()
         _log(con, report, user, len(data), registers.key_check(key) if key else None)
         auth.audit(con, user, "import", f"{kind}:{file[:150]}", report.message)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     log.info("import %s: %s", report.import_id, report.message)
     return report
 

@@ -264,8 +264,7 @@ def save_draft(con: duckdb.DuckDBPyConnection, *, year: int, province: str, name
         raise PlanError("Hãy đặt tên cho phương án.", field="name")
     now = dt.datetime.now()
     payload = json.dumps(params.__dict__, ensure_ascii=False, default=list)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with db.transaction(con):
         if plan_id is None:
             plan_id = con.execute("""INSERT INTO plans (plan_id, year, province_code, name, status, method,
                 params, author, comment, created_at, updated_at, version)
@@ -294,10 +293,6 @@ def save_draft(con: duckdb.DuckDBPyConnection, *, year: int, province: str, name
         con.execute("INSERT INTO plan_rows SELECT plan_id, commune_code, quota FROM plan_rows_in")
         con.unregister("plan_rows_in")
         auth.audit(con, user.username, "plan_saved", str(plan_id), f"version={new_version}")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return int(plan_id), int(new_version)
 
 
@@ -349,35 +344,31 @@ def approve(con: duckdb.DuckDBPyConnection, plan_id: int, user: auth.User) -> in
         raise PlanError("Chỉ phê duyệt được phương án đã trình.", plan=plan_id, reason="not_submitted")
     year, province = int(head["year"]), str(head["province_code"])
     now = dt.datetime.now()
-    con.execute("BEGIN TRANSACTION")
     try:
-        old = dict(con.execute("SELECT unit_code, quota FROM quotas WHERE year = $y AND unit_level = 'commune' "
-                               "AND unit_code IN (SELECT commune_code FROM plan_rows WHERE plan_id = $id)",
-                               {"y": year, "id": int(plan_id)}).fetchall())
-        changes = pd.DataFrame({"at_time": now, "username": user.username, "plan_id": int(plan_id), "year": year,
-                                "unit_code": list(quotas), "old_quota": [old.get(c) for c in quotas],
-                                "new_quota": list(quotas.values())})
-        changes = changes[changes["old_quota"] != changes["new_quota"]]
-        con.register("changes_in", changes)
-        con.execute("INSERT INTO quota_changes BY NAME SELECT * FROM changes_in")
-        con.execute("""DELETE FROM quotas WHERE year = $y AND unit_level = 'commune'
-                       AND unit_code IN (SELECT commune_code FROM plan_rows WHERE plan_id = $id)""",
-                    {"y": year, "id": int(plan_id)})
-        con.execute("""INSERT INTO quotas SELECT $y, commune_code, 'commune', quota, FALSE, 'plan:' || $id
-                       FROM plan_rows WHERE plan_id = $id""", {"y": year, "id": int(plan_id)})
-        con.execute("DELETE FROM quotas WHERE year = $y AND unit_level = 'province' AND unit_code = $p",
-                    {"y": year, "p": province})
-        con.execute("""INSERT INTO quotas SELECT $y, $p, 'province', SUM(quota), FALSE, 'plan:' || $id
-                       FROM plan_rows WHERE plan_id = $id""", {"y": year, "p": province, "id": int(plan_id)})
-        con.execute("UPDATE plans SET status = 'superseded' WHERE year = $y AND province_code = $p "
-                    "AND status = 'approved'", {"y": year, "p": province})
-        con.execute("UPDATE plans SET status = 'approved', updated_at = $t, version = version + 1 "
-                    "WHERE plan_id = $id", {"t": now, "id": int(plan_id)})
-        auth.audit(con, user.username, "plan_approved", str(plan_id), f"{len(changes)} quotas changed")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with db.transaction(con):
+            old = dict(con.execute("SELECT unit_code, quota FROM quotas WHERE year = $y AND unit_level = 'commune' "
+                                   "AND unit_code IN (SELECT commune_code FROM plan_rows WHERE plan_id = $id)",
+                                   {"y": year, "id": int(plan_id)}).fetchall())
+            changes = pd.DataFrame({"at_time": now, "username": user.username, "plan_id": int(plan_id), "year": year,
+                                    "unit_code": list(quotas), "old_quota": [old.get(c) for c in quotas],
+                                    "new_quota": list(quotas.values())})
+            changes = changes[changes["old_quota"] != changes["new_quota"]]
+            con.register("changes_in", changes)
+            con.execute("INSERT INTO quota_changes BY NAME SELECT * FROM changes_in")
+            con.execute("""DELETE FROM quotas WHERE year = $y AND unit_level = 'commune'
+                           AND unit_code IN (SELECT commune_code FROM plan_rows WHERE plan_id = $id)""",
+                        {"y": year, "id": int(plan_id)})
+            con.execute("""INSERT INTO quotas SELECT $y, commune_code, 'commune', quota, FALSE, 'plan:' || $id
+                           FROM plan_rows WHERE plan_id = $id""", {"y": year, "id": int(plan_id)})
+            con.execute("DELETE FROM quotas WHERE year = $y AND unit_level = 'province' AND unit_code = $p",
+                        {"y": year, "p": province})
+            con.execute("""INSERT INTO quotas SELECT $y, $p, 'province', SUM(quota), FALSE, 'plan:' || $id
+                           FROM plan_rows WHERE plan_id = $id""", {"y": year, "p": province, "id": int(plan_id)})
+            con.execute("UPDATE plans SET status = 'superseded' WHERE year = $y AND province_code = $p "
+                        "AND status = 'approved'", {"y": year, "p": province})
+            con.execute("UPDATE plans SET status = 'approved', updated_at = $t, version = version + 1 "
+                        "WHERE plan_id = $id", {"t": now, "id": int(plan_id)})
+            auth.audit(con, user.username, "plan_approved", str(plan_id), f"{len(changes)} quotas changed")
     finally:
         try:
             con.unregister("changes_in")

@@ -464,14 +464,9 @@ def save_companies(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, by: str) 
         raise QueryError(" ".join(errors[:5]), field="licensed_companies", errors=errors)
     clean = rows[COMPANY_COLUMNS].copy()
     clean["valid_until"] = pd.to_datetime(clean["valid_until"], errors="coerce").dt.date
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with db.transaction(con):
         con.execute("DELETE FROM licensed_companies")
         con.register("companies_in", clean)
         con.execute("INSERT INTO licensed_companies SELECT * FROM companies_in")
         con.unregister("companies_in")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return len(clean)
