@@ -41,9 +41,11 @@ TINY_CROSSWALK = """old_province_code,old_province_name,old_commune_code,old_com
 97,Tỉnh Cũ,97006,Xã Thử 6,99,Tỉnh Thử Nghiệm,99006,Xã Thử 6,full,,
 96,Thành phố Cũ,96001,Phường 1,98,Thành phố Mẫu,98001,Phường Mẫu 1,full,,
 96,Thành phố Cũ,96002,Phường Mẫu 2,98,Thành phố Mẫu,98002,Phường Mẫu 2,full,,
+,,963,Huyện Đảo Thử,98,Thành phố Mẫu,98001,Phường Mẫu 1,full,merges_only,
 """
 """Old communes of the fictional country: two merged whole into 99001, one split between 99002 and
-99003, a numbered ward; the others kept their names."""
+99003, a numbered ward; the others kept their names. Like Lý Sơn or Côn Đảo, island district 963
+had no communes and reported as a district; it joined 98001."""
 
 
 def tiny_communes() -> gpd.GeoDataFrame:

@@ -92,15 +92,10 @@ def test_disagreements_between_the_two_crosswalks_are_reported(real_con) -> None
 
 
 def test_conservation_for_every_month_and_breakdown(real_con) -> None:
-    mismatches = frame(real_con, """
-        WITH fed AS (SELECT DISTINCT new_code FROM crosswalk),
-        o AS (SELECT month, market, sex, channel, priority_group, SUM(departures) AS d
-              FROM departures_old GROUP BY ALL),
-        n AS (SELECT month, market, sex, channel, priority_group, SUM(departures) AS d FROM departures
-              WHERE month < DATE '2025-07-01' AND commune_code IN (SELECT new_code FROM fed) GROUP BY ALL)
-        SELECT count(*) AS n FROM o FULL JOIN n USING (month, market, sex, channel, priority_group)
-        WHERE o.d IS DISTINCT FROM n.d""")
-    assert mismatches["n"][0] == 0
+    assert frame(real_con, CONSERVATION)["n"][0] == 0  # islands included (Lý Sơn, Côn Đảo, ...)
+    islands = frame(real_con, """SELECT district_code, SUM(departures) AS n FROM v_departures_monthly_old
+                                 WHERE district_code IN ('536', '755', '471', '318') GROUP BY 1""")
+    assert len(islands) == 4 and (islands["n"] > 0).all()
     months = frame(real_con, "SELECT count(DISTINCT month) AS n FROM departures_old")
     assert months["n"][0] == 54  # January 2021 to June 2025
 
@@ -161,3 +156,30 @@ def test_trend_of_a_new_commune_runs_across_july_2025(real_con) -> None:
     assert (series["this_year"] > 0).all()
     jun, jul = series.loc[series["month"] == 6, "this_year"].item(), series.loc[series["month"] == 7, "this_year"].item()
     assert 0.5 < jul / jun < 2
+
+
+def test_an_island_district_keeps_its_figures_on_the_unit_of_the_time(history_con) -> None:
+    row = frame(history_con, "SELECT old_code, old_district_code, merge_type, weight FROM crosswalk "
+                             "WHERE old_code = '963'")
+    assert row.to_dict("records") == [{"old_code": "963", "old_district_code": "963",
+                                       "merge_type": "district", "weight": 1.0}]
+    island = frame(history_con, "SELECT SUM(departures) AS n FROM v_departures_monthly_old "
+                                "WHERE district_code = '963'")["n"][0]
+    assert island > 0  # it shows on the old district, not as 0
+    communes = frame(history_con, "SELECT count(*) AS n FROM admin_units WHERE era = 'pre2025' "
+                                  "AND level = 'commune' AND code = '963'")["n"][0]
+    assert communes == 0  # a district, not an old commune
+
+
+CONSERVATION = """
+    WITH o AS (SELECT month, market, sex, channel, priority_group, SUM(departures) AS d
+               FROM departures_old GROUP BY ALL),
+    n AS (SELECT month, market, sex, channel, priority_group, SUM(departures) AS d FROM departures
+          WHERE month < DATE '2025-07-01' GROUP BY ALL)
+    SELECT count(*) AS n FROM o FULL JOIN n USING (month, market, sex, channel, priority_group)
+    WHERE o.d IS DISTINCT FROM n.d"""
+"""Every month and breakdown before the reform, over every commune (islands included)."""
+
+
+def test_conservation_on_the_fixture_with_an_island(history_con) -> None:
+    assert frame(history_con, CONSERVATION)["n"][0] == 0

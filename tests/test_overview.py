@@ -8,20 +8,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from xkld_geo import export, metrics, overview
+from xkld_geo import export, metrics, overview, periods
 from xkld_geo.errors import QueryError
-
-
-@pytest.mark.parametrize("year,month,as_of,expected", [
-    (2026, 1, None, 1.0),                          # January, month closed
-    (2026, 12, None, 12.0),                        # December: the whole year
-    (2026, 1, dt.date(2026, 1, 31), 1.0),          # last day of January
-    (2026, 2, dt.date(2026, 2, 14), 1.5),          # 14 of 28 February days
-    (2024, 2, dt.date(2024, 2, 15), 1 + 15 / 29),  # leap year: 29 February days
-    (2024, 3, dt.date(2026, 2, 1), 3.0),           # a past period counts whole months
-])
-def test_months_elapsed(year: int, month: int, as_of: dt.date | None, expected: float) -> None:
-    assert metrics.months_elapsed(year, month, as_of) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("quota,elapsed,pace", [(1200, 1, 100), (1200, 12, 1200), (1000, 3, 250),
@@ -36,20 +24,16 @@ def test_on_pace_in_march_is_100_percent_not_25() -> None:
     assert metrics.attainment_class(metrics.pace_pct(250, 1000, 3)).key == "ge100"
 
 
-@pytest.mark.parametrize("ytd,elapsed,projected", [(100, 1, 1200), (1200, 12, 1200), (300, 3, 1200),
-                                                    (0, 5, 0), (50, 0, 0)])
-def test_projection(ytd: int, elapsed: float, projected: float) -> None:
-    assert metrics.projected_year_end(ytd, elapsed) == pytest.approx(projected)
-
-
 def test_enrich_ranks_and_rank_change() -> None:
     rows = pd.DataFrame({
         "unit_code": ["99001", "99002", "99003", "99004"], "unit_name": list("ABCD"),
         "province_code": "99", "population": [1000, 2000, 0, 1000],
         "quota": [120, 120, 120, None],
         "ytd": [30, 60, 15, 5], "ytd_prev_month": [30, 10, 10, 5], "ytd_last_year": [20, 0, 15, 0],
+        "ly_this_month": [5, 0, 5, 0], "last_year_total": [100, 0, 60, 0], "last_year_quota": [100, 100, 100, None],
     })
-    out = overview.enrich(rows, 2026, 3, 3.0).set_index("unit_code")
+    march = periods.period(2026, 3, dt.date(2026, 5, 2))
+    out = overview.enrich(rows, march, periods.projection(march, [])).set_index("unit_code")
     # expected by now = 120 × 3/12 = 30
     assert out["expected"].tolist()[:3] == [30.0, 30.0, 30.0]
     assert out["pace_pct"].tolist()[:3] == pytest.approx([100.0, 200.0, 50.0])
@@ -64,14 +48,36 @@ def test_enrich_ranks_and_rank_change() -> None:
     assert out.loc["99001", "projected"] == 120
 
 
-def test_january_has_no_rank_change() -> None:
+def test_january_rank_change_compares_with_the_december_before() -> None:
+    rows = pd.DataFrame({"unit_code": ["1", "2"], "unit_name": ["A", "B"], "province_code": ["99", "99"],
+                         "population": [1, 1], "quota": [12, 12], "ytd": [1, 2], "ytd_prev_month": [0, 0],
+                         "ytd_last_year": [1, 1], "ly_this_month": [1, 1], "last_year_total": [150, 50],
+                         "last_year_quota": [100, 100]})
+    jan = periods.period(2026, 1, dt.date(2026, 2, 10))
+    out = overview.enrich(rows, jan, periods.projection(jan, []))
+    # December: A 150%, B 50% (ranks 1, 2); January: B 200%, A 100% (ranks 2, 1)
+    assert out["rank_change"].tolist() == [-1, 1]
+
+
+def test_first_year_has_no_rank_change() -> None:
     rows = pd.DataFrame({"unit_code": ["1"], "unit_name": ["A"], "province_code": ["99"],
                          "population": [1], "quota": [12], "ytd": [1], "ytd_prev_month": [0],
-                         "ytd_last_year": [1]})
-    assert pd.isna(overview.enrich(rows, 2026, 1, 1.0)["rank_change"].iloc[0])
+                         "ytd_last_year": [0], "ly_this_month": [0], "last_year_total": [0],
+                         "last_year_quota": [None]})
+    jan = periods.period(2026, 1, dt.date(2026, 3, 1))
+    assert pd.isna(overview.enrich(rows, jan, periods.projection(jan, []))["rank_change"].iloc[0])
 
 
-
+def test_month_in_progress_compares_last_year_to_the_same_day() -> None:
+    rows = pd.DataFrame({"unit_code": ["1"], "unit_name": ["A"], "province_code": ["99"],
+                         "population": [1], "quota": [1200], "ytd": [110], "ytd_prev_month": [100],
+                         "ytd_last_year": [130], "ly_this_month": [30], "last_year_total": [1000],
+                         "last_year_quota": [1000]})
+    p = periods.period(2026, 2, dt.date(2026, 2, 14))  # 14 of 28 days
+    out = overview.enrich(rows, p, periods.projection(p, [])).iloc[0]
+    assert out["expected"] == pytest.approx(1200 * 1.5 / 12)
+    assert out["ytd_last_year"] == 115                    # 100 + half of last February's 30
+    assert out["change_pct"] == pytest.approx(100 * (110 - 115) / 115)
 
 
 def test_overview_totals_match_the_database(tiny_con) -> None:

@@ -12,6 +12,7 @@ assigned to markets in exact numbers, then to communes with probabilities that v
 """
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,8 @@ MALE_SHARE = {"JP": 0.6, "TW": 0.55, "KR": 0.88, "DE": 0.45, "SA": 0.3, "MY": 0.
 CHANNEL_MIX = {"KR": (0.25, 0.75, 0.0), "JP": (0.25, 0.0, 0.75)}  # company, EPS, intern
 PRIORITY_BASE = np.array([0.09, 0.06, 0.07, 0.04, 0.03, 0.71])
 PRIORITY_MOUNTAIN = np.array([0.08, 0.12, 0.10, 0.04, 0.33, 0.33])
+QUOTA_FLOOR = 3
+"""Smallest demo quota of a commune (a commune is never given nothing to do)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class Calibration:
     totals: dict[int, int]                  # full-year departures per year (estimated when partial)
     shares: dict[int, dict[str, float]]     # market -> share of the year's departures
     partial: dict[int, tuple[int, int]]     # year -> (last month covered, published total to then)
+    plans: dict[int, int]                   # national quota (kế hoạch) per year, published or carried
 
 
 def read_calibration(path: Path, last_year: int) -> Calibration:
@@ -66,6 +70,7 @@ def read_calibration(path: Path, last_year: int) -> Calibration:
     totals: dict[int, int] = {}
     shares: dict[int, dict[str, float]] = {}
     partial: dict[int, tuple[int, int]] = {}
+    published_plans: dict[int, int] = {}
     small_total_2023 = 159986 - 80010 - 58620 - 11626
     small_split = {k: v / small_total_2023 for k, v in OTHER_MARKETS_2023.items()}
     small_split["DE"] = 1 - sum(small_split.values())
@@ -85,12 +90,34 @@ def read_calibration(path: Path, last_year: int) -> Calibration:
         mix = dict(known) | {k: rest * s for k, s in small_split.items()}
         totals[year] = total
         shares[year] = mix
+        if "plan" in pub.columns and pd.notna(row.plan):
+            published_plans[year] = int(row.plan)
     latest = max(y for y in totals if y <= last_year) if any(y <= last_year for y in totals) else max(totals)
     for year in range(FIRST_YEAR - 1, last_year + 1):
         if year not in totals:
             totals[year] = int(round(totals[latest] * 1.03 ** (year - latest)))
             shares[year] = shares[latest]
-    return Calibration(totals, shares, partial)
+    return Calibration(totals, shares, partial, national_plans(published_plans, totals, last_year))
+
+
+PLAN_GROWTH = 1.03
+"""Yearly growth assumed for a national plan not (yet) published, from the nearest published one."""
+
+
+def national_plans(published: dict[int, int], totals: dict[int, int], last_year: int) -> dict[int, int]:
+    """The national quota of every demo year: the published plan where there is one, else the
+    nearest published plan carried at :data:`PLAN_GROWTH` a year; with no plan published at all,
+    last year's departures plus 5% (how provinces set quotas)."""
+    plans: dict[int, int] = {}
+    for year in range(FIRST_YEAR, last_year + 1):
+        if year in published:
+            plans[year] = published[year]
+        elif published:
+            nearest = min(published, key=lambda y: (abs(y - year), -y))
+            plans[year] = int(round(published[nearest] * PLAN_GROWTH ** (year - nearest)))
+        else:
+            plans[year] = int(round(totals.get(year - 1, totals[year]) * 1.05))
+    return plans
 
 
 def monthly_targets(cal: Calibration, year: int) -> np.ndarray:
@@ -151,7 +178,10 @@ def generate(communes: pd.DataFrame, calibration_csv: Path, seed: int, today: dt
         last_month = 12 if year < today.year else today.month
         counts = np.zeros(n, dtype=np.int64)
         for m in range(1, last_month + 1):
-            per_market = _integer_split(int(months[m - 1]), np.array([cal.shares[year][k] for k in markets]))
+            target = int(months[m - 1])
+            if (year, m) == (today.year, today.month):  # the month in progress: the days gone by
+                target = int(round(target * month_fraction(today)))
+            per_market = _integer_split(target, np.array([cal.shares[year][k] for k in markets]))
             for k, market in enumerate(markets):
                 if per_market[k] == 0:
                     continue
@@ -169,6 +199,11 @@ def generate(communes: pd.DataFrame, calibration_csv: Path, seed: int, today: dt
     quotas = _quotas(rng, communes, cal, yearly, today)
     job_fairs = _job_fairs(rng, communes, today)
     return DemoData(departures, quotas, job_fairs)
+
+
+def month_fraction(today: dt.date) -> float:
+    """Share of today's month gone by (today included): what the month in progress holds."""
+    return today.day / calendar.monthrange(today.year, today.month)[1]
 
 
 def _attributes(rng: np.random.Generator, idx: np.ndarray, market: str, mountain: np.ndarray,
@@ -192,24 +227,29 @@ def _attributes(rng: np.random.Generator, idx: np.ndarray, market: str, mountain
 
 def _quotas(rng: np.random.Generator, communes: pd.DataFrame, cal: Calibration,
             yearly: dict[int, np.ndarray], today: dt.date) -> pd.DataFrame:
-    """Quotas the way provinces set them: last year's result plus a growth target, with a floor.
+    """Quotas the way they are set: the national plan pushed down to communes.
 
-    The first year has no generated "last year", so it starts from the published national figure
-    of the year before spread by population. Province quotas are the sum of their communes'.
+    Each year's national quota is the published plan (:attr:`Calibration.plans`); it is split over
+    communes by last year's result (the first year by population and province propensity) with a
+    growth target that varies by commune, every commune getting at least :data:`QUOTA_FLOOR`, by
+    largest remainder so the communes add up to the plan exactly. Province quotas are the sum of
+    their communes'. Attainment then follows from the departures, which follow the published totals.
     """
     codes = communes["code"].to_numpy()
     province = communes["parent_code"].to_numpy()
     pop = communes["population"].fillna(communes["population"].median()).to_numpy(dtype=float)
     prov_factor = np.array([PROVINCE_PROPENSITY.get(p, 0.7) for p in province])
-    expected = pop * prov_factor
-    previous = cal.totals[FIRST_YEAR - 1] * expected / expected.sum()
+    previous = pop * prov_factor
     rows: list[pd.DataFrame] = []
     for year in range(FIRST_YEAR, today.year + 1):
-        growth = 1.05 + rng.normal(0.0, 0.03, len(codes))
-        quota = np.maximum(3, np.round(previous * growth)).astype(np.int64)
+        growth = np.maximum(0.5, 1.05 + rng.normal(0.0, 0.08, len(codes)))
+        weight = np.maximum(previous, 0.2 * previous.mean()) * growth
+        plan = cal.plans[year]
+        floor = min(QUOTA_FLOOR, plan // max(1, len(codes)))
+        quota = floor + _integer_split(plan - floor * len(codes), weight)
         rows.append(pd.DataFrame({"year": year, "unit_code": codes, "unit_level": "commune",
                                   "quota": quota, "province": province}))
-        previous = yearly[year].astype(float)
+        previous = yearly[year].astype(float) if yearly[year].sum() > 0 else previous
     commune_q = pd.concat(rows, ignore_index=True)
     province_q = (commune_q.groupby(["year", "province"], as_index=False)["quota"].sum()
                   .rename(columns={"province": "unit_code"}).assign(unit_level="province"))
@@ -225,6 +265,7 @@ def _job_fairs(rng: np.random.Generator, communes: pd.DataFrame, today: dt.date)
     months = pd.date_range(dt.date(FIRST_YEAR, 1, 1), dt.date(today.year, today.month, 1), freq="MS")
     level = rng.lognormal(np.log(5.0), 0.45, n)
     lam = level[None, :] * rng.lognormal(0.0, 0.3, (len(months), n))
+    lam[-1] *= month_fraction(today)  # the month in progress: only the fairs held so far
     attendees = rng.poisson(lam)
     registrations = rng.binomial(attendees, 0.45)
     return pd.DataFrame({

@@ -249,7 +249,8 @@ class Gazetteer:
             return cls.from_frames(units("2025", "commune"), units("2025", "province"))
         xwalk = db.run(con, "gazetteer_crosswalk", """
             SELECT old_code, old_name, old_province_code, old_district_code, new_code, merge_type
-            FROM crosswalk ORDER BY old_code, new_code""")
+            FROM crosswalk WHERE merge_type IS DISTINCT FROM 'district'  -- island districts: not communes
+            ORDER BY old_code, new_code""")
         return cls.from_frames(units("2025", "commune"), units("2025", "province"), units("pre2025", "commune"),
                                units("pre2025", "district"), units("pre2025", "province"), xwalk)
 

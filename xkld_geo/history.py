@@ -39,49 +39,72 @@ def _codes(values: pd.Series, digits: int, field: str, path: Path) -> pd.Series:
     return normalise_codes(values, digits, field, path, unique=False)
 
 
+ISLAND_DISTRICT = "district"
+"""``merge_type`` of a crosswalk row whose old unit is a whole island district that had no communes
+(Bạch Long Vĩ, Cồn Cỏ, Hoàng Sa, Lý Sơn, Côn Đảo): it reported as a district, so its figures before
+the reform stay on that district (old code = the 3-digit district code)."""
+
+
 def read_primary(path: Path) -> pd.DataFrame:
     """The dvhcvn crosswalk (old commune as of 2025-03 → new commune), tidied.
 
-    A handful of rows map a whole island *district* that had no communes (Bạch Long Vĩ, Cồn Cỏ,
-    Hoàng Sa, ...) and carry no old province code; they are not communes and are left out.
+    A handful of rows map a whole island *district* that had no communes and carry no old province
+    code; they are kept as :data:`ISLAND_DISTRICT` rows with the district code as the old unit, so
+    the special zone's figures before July 2025 have a unit of the time to live on.
     """
     raw = pd.read_csv(path, dtype=str)
     missing = {"old_commune_code", "new_commune_code", "old_province_code"} - set(raw.columns)
     if missing:
         raise IngestError(f"Tệp {path.name}: thiếu cột {', '.join(sorted(missing))}.",
                           file=str(path), field=sorted(missing)[0], reason="missing_column")
-    raw = raw[raw["old_province_code"].notna()].reset_index(drop=True)
-    return pd.DataFrame({
-        "old_code": _codes(raw["old_commune_code"], 5, "old_commune_code", path),
-        "old_name": raw["old_commune_name"].str.strip(),
-        "old_province_code": _codes(raw["old_province_code"], 2, "old_province_code", path),
-        "new_code": _codes(raw["new_commune_code"], 5, "new_commune_code", path),
-        "new_province_code": _codes(raw["new_province_code"], 2, "new_province_code", path),
-        "merge_type": raw["merge_type"].fillna("full"),
-    }).drop_duplicates(["old_code", "new_code"])
+    island = raw["old_province_code"].isna()
+    communes, districts = raw[~island].reset_index(drop=True), raw[island].reset_index(drop=True)
+    out = pd.DataFrame({
+        "old_code": _codes(communes["old_commune_code"], 5, "old_commune_code", path),
+        "old_name": communes["old_commune_name"].str.strip(),
+        "old_province_code": _codes(communes["old_province_code"], 2, "old_province_code", path),
+        "new_code": _codes(communes["new_commune_code"], 5, "new_commune_code", path),
+        "new_province_code": _codes(communes["new_province_code"], 2, "new_province_code", path),
+        "merge_type": communes["merge_type"].fillna("full"),
+    })
+    if len(districts):
+        district_code = _codes(districts["old_commune_code"], 3, "old_commune_code", path)
+        out = pd.concat([out, pd.DataFrame({
+            "old_code": district_code, "old_name": districts["old_commune_name"].str.strip(),
+            "old_province_code": None, "old_district_code": district_code,
+            "new_code": _codes(districts["new_commune_code"], 5, "new_commune_code", path),
+            "new_province_code": _codes(districts["new_province_code"], 2, "new_province_code", path),
+            "merge_type": ISLAND_DISTRICT})], ignore_index=True)
+    return out.drop_duplicates(["old_code", "new_code"]).reset_index(drop=True)
 
 
 def read_secondary(path: Path) -> pd.DataFrame:
-    """The vietnamadminunits crosswalk (codes stored as numbers), tidied; it carries districts."""
+    """The vietnamadminunits crosswalk (codes stored as numbers), tidied; it carries districts
+    and provinces. Island districts without communes (no ward code) are keyed by district code."""
     raw = pd.read_csv(path, dtype=str)
-    raw = raw[raw["wardCode"].notna()].reset_index(drop=True)  # island districts without communes
+    district = _codes(raw["districtCode"], 3, "districtCode", path)
+    has_ward = raw["wardCode"].notna()
+    old = pd.Series(district, index=raw.index)
+    old[has_ward] = _codes(raw.loc[has_ward, "wardCode"], 5, "wardCode", path)
     return pd.DataFrame({
-        "old_code": _codes(raw["wardCode"], 5, "wardCode", path),
-        "old_district_code": _codes(raw["districtCode"], 3, "districtCode", path),
+        "old_code": old, "old_district_code": district,
+        "old_province_code": _codes(raw["provinceCode"], 2, "provinceCode", path),
         "new_code": _codes(raw["newWardCode"], 5, "newWardCode", path),
-    }).drop_duplicates(["old_code", "new_code"])
+    }).drop_duplicates(["old_code", "new_code"]).reset_index(drop=True)
 
 
 def load(primary: Path, secondary: Path | None) -> Crosswalk:
     """Load the primary crosswalk, take districts from the secondary, and list disagreements."""
     pairs = read_primary(primary)
-    if secondary is None:
+    if "old_district_code" not in pairs:
         pairs["old_district_code"] = None
+    if secondary is None:
         empty = pd.DataFrame(columns=["old_code", "primary", "secondary", "kind"])
         return Crosswalk(pairs[CROSSWALK_COLUMNS], empty)
     other = read_secondary(secondary)
-    districts = other.drop_duplicates("old_code").set_index("old_code")["old_district_code"]
-    pairs["old_district_code"] = pairs["old_code"].map(districts)
+    first = other.drop_duplicates("old_code").set_index("old_code")
+    pairs["old_district_code"] = pairs["old_code"].map(first["old_district_code"]).fillna(pairs["old_district_code"])
+    pairs["old_province_code"] = pairs["old_province_code"].fillna(pairs["old_code"].map(first["old_province_code"]))
     return Crosswalk(pairs[CROSSWALK_COLUMNS], compare(pairs, other))
 
 
@@ -189,7 +212,8 @@ CREATE TABLE IF NOT EXISTS crosswalk (
     old_district_code VARCHAR,
     new_code VARCHAR NOT NULL,          -- commune from 1 July 2025
     new_province_code VARCHAR,
-    merge_type VARCHAR,                 -- full | partial (the old commune was split)
+    merge_type VARCHAR,                 -- full | partial (the old commune was split) | district (an
+                                        -- island district without communes, old_code = its code)
     weight DOUBLE NOT NULL,             -- share of the old commune carried to the new one
     basis VARCHAR NOT NULL,             -- whole | population | area | equal
     PRIMARY KEY (old_code, new_code)
@@ -238,8 +262,9 @@ def demo_history(departures: pd.DataFrame, weights: pd.DataFrame) -> tuple[pd.Da
     forward again through the crosswalk, exactly as real historical reports would be. Returns
     (departures on new units for every month, departures on old units before the reform).
 
-    New units with no old commune behind them (special zones made from island districts that had
-    no communes) keep their pre-reform figures as they are: there was no commune report to carry.
+    Island districts that had no communes are old units of their own (:data:`ISLAND_DISTRICT`),
+    so every pre-reform figure has a unit of the time and the totals on both sides match exactly.
+    A new commune that no crosswalk row feeds keeps its figures only on the new units.
     """
     months = pd.to_datetime(departures["month"])
     fed = departures["commune_code"].isin(weights["new_code"])

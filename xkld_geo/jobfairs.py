@@ -1,8 +1,9 @@
 """Job fairs: did each commune send at least 4 people a month to the provincial job fair?
 
-Compliance = months that met the target / months elapsed in the period. The period runs from
-January of the chosen year to the chosen month ("lũy kế đến tháng"), never past the current month
-in the current year. Every month of the period counts for every commune: a month a commune did not
+Compliance = months that met the target / months counted in the period. The period runs from
+January of the chosen year to the chosen month ("lũy kế đến tháng"), and counts only months whose
+report was due by today (the 5th of the next month by default), so November is not "missed" on
+1 December. Every month of the period counts for every commune: a month a commune did not
 report is a missed month (0 attendees), and a commune with no report at all still appears (0 of N).
 A commune that missed two consecutive calendar months is listed for follow-up. Orientation-class
 registrations are shown beside.
@@ -15,10 +16,12 @@ from typing import Sequence
 import duckdb
 import pandas as pd
 
-from xkld_geo import db, queries
+from xkld_geo import db, periods, queries
 
 TARGET = 4
 """The directive: at least four people a month from every commune."""
+DUE_DAY = 5
+"""Default day of the next month by which the monthly report is due (setting ``report_due_day``)."""
 
 COMPLIANCE_COLUMNS = ["unit_code", "unit_name", "met", "elapsed", "pct", "attendees", "registrations",
                       "missed_two", "reported"]
@@ -34,29 +37,29 @@ def missed_two_in_a_row(attendance: Sequence[int], target: int = TARGET) -> bool
     return any(a < target and b < target for a, b in zip(attendance, attendance[1:]))
 
 
-def last_month(year: int, month: int, today: dt.date | None = None) -> int:
+def last_month(year: int, month: int, today: dt.date | None = None,
+               due_day: int = DUE_DAY) -> int:
     """The last month of the period January..``month`` of ``year``, as the page defines it.
 
-    With ``today`` given, the period stops at today's month in the current year and is empty (0)
-    for a year that has not begun, so months still to come are never counted as missed.
+    With ``today`` given, the period stops at the last month whose report was due by today (the
+    ``due_day`` of the next month), so a month whose report may still come is never counted as
+    missed; it is empty (0) when no report of the year is due yet.
     """
     queries.check_choice("tháng", int(month), range(1, 13))
-    if today is None or int(year) < today.year:
+    if today is None:
         return int(month)
-    if int(year) > today.year:
-        return 0
-    return min(int(month), today.month)
+    return periods.last_due_month(int(year), int(month), today, due_day)
 
 
 def monthly(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str,
-            today: dt.date | None = None) -> pd.DataFrame:
+            today: dt.date | None = None, due_day: int = DUE_DAY) -> pd.DataFrame:
     """One row per commune of ``province`` and month of the period, reported or not.
 
     Columns: unit_code, unit_name, m, attendees, orientation_registrations (0 where the commune sent
     no report for the month) and reported (whether it did).
     """
     queries.check_code("tỉnh", province, 2)
-    last = last_month(year, month, today)
+    last = last_month(year, month, today, due_day)
     return db.run(con, "jobfair_monthly", """
         WITH units AS (
             SELECT commune_code, commune_name FROM v_communes WHERE province_code = $province
@@ -102,6 +105,15 @@ def compliance(rows: pd.DataFrame, target: int = TARGET) -> pd.DataFrame:
     return pd.DataFrame(out, columns=COMPLIANCE_COLUMNS)
 
 
+def province_total(comp: pd.DataFrame) -> dict[str, float | int | None]:
+    """The province's line over its communes (:func:`compliance` rows): commune-months met of
+    those counted, their share, attendees, registrations and communes that missed twice running."""
+    met, elapsed = int(comp["met"].sum()), int(comp["elapsed"].sum())
+    return {"met": met, "elapsed": elapsed, "pct": 100.0 * met / elapsed if elapsed else None,
+            "attendees": int(comp["attendees"].sum()), "registrations": int(comp["registrations"].sum()),
+            "missed_two": int(comp["missed_two"].sum()), "communes": len(comp)}
+
+
 def calendar(rows: pd.DataFrame) -> pd.DataFrame:
     """Commune × month table of attendance (the calendar heat-table); <NA> where no report came.
 
@@ -116,13 +128,13 @@ def calendar(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def province_compliance(con: duckdb.DuckDBPyConnection, year: int, month: int,
-                        today: dt.date | None = None) -> pd.DataFrame:
+                        today: dt.date | None = None, due_day: int = DUE_DAY) -> pd.DataFrame:
     """Nationally: share of commune-months of the period that met the target, per province.
 
     Every commune counts for every month of the period (elapsed = communes × months); a month
     without a report is a missed one.
     """
-    last = last_month(year, month, today)
+    last = last_month(year, month, today, due_day)
     return db.run(con, "jobfair_provinces", """
         WITH att AS (
             SELECT commune_code, month(month) AS m, SUM(attendees) AS attendees,

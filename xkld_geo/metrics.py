@@ -5,8 +5,6 @@ thing in every meeting: below half, behind, nearly there, reached, and no quota.
 """
 from __future__ import annotations
 
-import calendar
-import datetime as dt
 import math
 from dataclasses import dataclass
 
@@ -89,29 +87,9 @@ WORKING_AGE_SHARE = 0.675
 population of a commune where only its total population is known."""
 
 
-def months_elapsed(year: int, month: int, as_of: dt.date | None = None) -> float:
-    """Months of ``year`` counted by the end of ``month``, or by ``as_of`` inside that month.
-
-    A view of a past month counts it whole; a view of the current month counts the days gone by,
-    so that on 15 February of a leap year 1 + 15/29 months have elapsed.
-    """
-    if not 1 <= month <= 12:
-        raise ValueError(f"month {month} outside 1..12")
-    if as_of is not None and (as_of.year, as_of.month) == (year, month):
-        return (month - 1) + as_of.day / calendar.monthrange(year, month)[1]
-    return float(month)
-
-
 def pace(quota: float, elapsed: float) -> float:
     """Expected departures by now at an even pace: quota × months elapsed / 12."""
     return float(quota) * elapsed / 12.0
-
-
-def projected_year_end(ytd: float, elapsed: float) -> float:
-    """Year-end departures if the pace so far continues: ytd × 12 / months elapsed."""
-    if elapsed <= 0:
-        return 0.0
-    return float(ytd) * 12.0 / elapsed
 
 
 def pace_pct(ytd: float, quota: float, elapsed: float) -> float | None:

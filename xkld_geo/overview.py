@@ -3,7 +3,9 @@
 One request (year, month, unit, indicator) gives one :class:`Overview`; the page only wires widgets
 to :func:`build_overview` and renders what comes back. Figures are year-to-date up to the chosen
 month and coloured against the *expected-by-now* pace (quota × months elapsed / 12), so a commune on
-pace is not shown as failing in March.
+pace is not shown as failing in March. A month in progress is counted to its cut-off day on both
+sides (figures, quota share, last year), and the year end is projected with last year's monthly
+pattern (:mod:`xkld_geo.periods`).
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import folium
 import numpy as np
 import pandas as pd
 
-from xkld_geo import maps, metrics, queries
+from xkld_geo import maps, metrics, periods, queries
 from xkld_geo.errors import QueryError
 
 INDICATORS = {"attainment": "Tỷ lệ đạt tiến độ chỉ tiêu",
@@ -71,6 +73,8 @@ class PeriodHeadline:
     projected_pct: float | None
     communes: int
     communes_below_50: int           # below 50% of the expected-by-now figure
+    period_label: str = ""           # "Lũy kế đến hết tháng 11/2026" / "Lũy kế đến ngày 01/12/2026"
+    projection_note: str = ""        # which projection method was used, for the tooltip
 
 
 @dataclass(frozen=True)
@@ -95,25 +99,36 @@ class Overview:
         return maps.choropleth_map(self.map_spec, self.static_url)
 
 
-def enrich(rows: pd.DataFrame, year: int, month: int, elapsed: float) -> pd.DataFrame:
-    """Add pace, %, projection, change vs last year, rate per 1,000 and rank change."""
+def enrich(rows: pd.DataFrame, period: periods.Period, projection: periods.Projection) -> pd.DataFrame:
+    """Add pace, %, projection, change vs last year, rate per 1,000 and rank change.
+
+    Everything is compared at the period's cut-off: the quota share to that day, and last year's
+    figures to the same day (a month in progress takes that fraction of last year's month). The
+    rank change of January compares with the December before (last year's full-year result).
+    """
     out = rows.copy()
+    elapsed = period.elapsed
     quota = out["quota"].astype(float)
     out["expected"] = quota * elapsed / 12.0
     out["pace_pct"] = np.where(out["expected"] > 0, 100.0 * out["ytd"] / out["expected"].where(out["expected"] > 0), np.nan)
     out["attainment_pct"] = np.where(quota > 0, 100.0 * out["ytd"] / quota.where(quota > 0), np.nan)
-    out["projected"] = (out["ytd"] * 12.0 / elapsed).round() if elapsed > 0 else 0.0
-    last = out["ytd_last_year"].astype(float)
+    out["projected"] = (out["ytd"] * projection.factor).round()
+    last = out["ytd_last_year"].astype(float) - (1.0 - period.month_fraction) * out["ly_this_month"].astype(float)
+    out["ytd_last_year"] = last.round()
     out["change_pct"] = np.where(last > 0, 100.0 * (out["ytd"] - last) / last.where(last > 0), np.nan)
     working_age = out["population"].astype(float) * metrics.WORKING_AGE_SHARE
     out["per_1000"] = np.where(working_age > 0, 1000.0 * out["ytd"] / working_age.where(working_age > 0), np.nan)
     out["rank"] = _rank(out["pace_pct"])
-    if month > 1:
-        prev_expected = quota * (month - 1) / 12.0
-        prev_pct = np.where(prev_expected > 0, 100.0 * out["ytd_prev_month"] / prev_expected.where(prev_expected > 0), np.nan)
-        out["rank_change"] = _rank(pd.Series(prev_pct, index=out.index)) - out["rank"]
+    if period.month > 1:
+        prev_expected = quota * (period.month - 1) / 12.0
+        prev_done = out["ytd_prev_month"].astype(float)
     else:
-        out["rank_change"] = np.nan
+        prev_expected = out["last_year_quota"].astype(float)
+        prev_done = out["last_year_total"].astype(float)
+    prev_pct = np.where(prev_expected > 0, 100.0 * prev_done / prev_expected.where(prev_expected > 0), np.nan)
+    out["rank_change"] = _rank(pd.Series(prev_pct, index=out.index)) - out["rank"]
+    if not (prev_expected > 0).any():
+        out["rank_change"] = pd.NA  # no ranking the month before (first year of data)
     return out
 
 
@@ -138,15 +153,17 @@ def ranking_table(rows: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-def period_headline(rows: pd.DataFrame, communes: pd.DataFrame, elapsed: float) -> PeriodHeadline:
+def period_headline(rows: pd.DataFrame, communes: pd.DataFrame, period: periods.Period,
+                    projection: periods.Projection) -> PeriodHeadline:
     """Totals over the selection; the below-50% count is over its communes."""
     quota = int(rows["quota"].fillna(0).sum())
     ytd = int(rows["ytd"].fillna(0).sum())
-    projected = int(round(metrics.projected_year_end(ytd, elapsed)))
+    projected = int(round(ytd * projection.factor))
     below = int((communes["pace_pct"].notna() & (communes["pace_pct"] < 50)).sum())
     return PeriodHeadline(quota, ytd, metrics.attainment_pct(ytd, quota),
-                          metrics.pace_pct(ytd, quota, elapsed), projected,
-                          metrics.attainment_pct(projected, quota), len(communes), below)
+                          metrics.pace_pct(ytd, quota, period.elapsed), projected,
+                          metrics.attainment_pct(projected, quota), len(communes), below,
+                          period.label, projection.explanation)
 
 
 def trend_table(monthly: pd.DataFrame, quota: int, month: int) -> pd.DataFrame:
@@ -197,12 +214,13 @@ def build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url:
     """Assemble map, headline, ranking and trend for one request."""
     r = request
     is_demo = queries.meta(con).get("contains_demo") == "true"
-    elapsed = metrics.months_elapsed(r.year, r.month, today)
+    p = periods.period(r.year, r.month, today or dt.date.today())
+    scope = queries.monthly_departures(con, r.year, r.province)
+    projection = periods.projection(p, scope["last_year"].tolist())
     names = dict(zip(*queries.provinces(con)[["code", "name"]].to_numpy().T))
-    communes = enrich(queries.period_attainment(con, r.year, r.month, "commune", r.province),
-                      r.year, r.month, elapsed)
+    communes = enrich(queries.period_attainment(con, r.year, r.month, "commune", r.province), p, projection)
     if r.province is None and r.national_level == "province":
-        rows = enrich(queries.period_attainment(con, r.year, r.month, "province"), r.year, r.month, elapsed)
+        rows = enrich(queries.period_attainment(con, r.year, r.month, "province"), p, projection)
         shapes = queries.shapes(con, "2025", "province", "coarse")
         context, overlay = None, None
     elif r.province is None:
@@ -224,10 +242,10 @@ def build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url:
             raise QueryError(f"Xã mã {r.commune} không thuộc tỉnh đã chọn.", field="xã",
                              value=r.commune, allowed="một xã của tỉnh đã chọn")
         selection = communes[communes["unit_code"] == r.commune]
-    period = f"tháng 1–{r.month}/{r.year}" if r.month < 12 else f"năm {r.year}"
+    period = p.short
     place = ("cả nước" if r.province is None else names[r.province]) if r.commune is None else \
         f"{commune_names[r.commune]} ({names[r.province]})"
-    legend_title = (f"Đạt tiến độ đến T{r.month}/{r.year}" if r.indicator == "attainment"
+    legend_title = (f"Đạt tiến độ đến {p.cutoff:%d/%m/%Y}" if r.indicator == "attainment"
                     else f"Người đi / 1.000 người LĐ, {period}")
     history = queries.has_history(con)
     if r.units == "then":
@@ -249,8 +267,8 @@ def build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url:
         crumbs.append((names[r.province], r.province, None))
     if r.commune:
         crumbs.append((commune_names[r.commune], r.province, r.commune))
-    monthly = queries.monthly_departures(con, r.year, r.province, r.commune)
-    head = period_headline(selection, communes if r.commune is None else selection, elapsed)
+    monthly = scope if r.commune is None else queries.monthly_departures(con, r.year, r.province, r.commune)
+    head = period_headline(selection, communes if r.commune is None else selection, p, projection)
     return Overview(r, f"Xuất khẩu lao động {place}, {period}", period, crumbs, head,
                     ranking_table(rows), trend_table(monthly, head.quota, r.month),
                     spec, is_demo, static_url, names | commune_names)

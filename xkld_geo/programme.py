@@ -118,7 +118,7 @@ def write_countries(con: duckdb.DuckDBPyConnection, shapes: pd.DataFrame) -> Non
     con.unregister("countries_in")
 
 
-PROBLEM_COLUMNS = {"loans": "Số khoản vay", "loan_amount_mvnd": "Dư nợ vay (triệu đồng)",
+PROBLEM_COLUMNS = {"loans": "Số khoản vay", "loan_amount_mvnd": "Số tiền cho vay trong kỳ (triệu đồng)",
                    "returnees": "Về nước", "breaches": "Vi phạm hợp đồng / cư trú bất hợp pháp",
                    "fraud_reports": "Phản ánh lừa đảo"}
 

@@ -107,17 +107,24 @@ WITH cur AS (
     WHERE month >= make_date($year, 1, 1) AND month < make_date($year + 1, 1, 1)
     GROUP BY 1
 ), last AS (
-    SELECT commune_code, SUM(departures) AS ytd_last_year
+    SELECT commune_code,
+           SUM(departures) FILTER (WHERE month < make_date($year - 1, $month, 1) + INTERVAL 1 MONTH)
+               AS ytd_last_year,
+           SUM(departures) FILTER (WHERE month = make_date($year - 1, $month, 1)) AS ly_this_month,
+           SUM(departures) AS last_year_total
     FROM departures
-    WHERE month >= make_date($year - 1, 1, 1) AND month < make_date($year - 1, $month, 1) + INTERVAL 1 MONTH
+    WHERE month >= make_date($year - 1, 1, 1) AND month < make_date($year, 1, 1)
     GROUP BY 1
 ), communes AS (
     SELECT c.commune_code AS unit_code, c.commune_name AS unit_name, c.province_code,
            c.population, q.quota,
            COALESCE(cur.ytd, 0) AS ytd, COALESCE(cur.ytd_prev_month, 0) AS ytd_prev_month,
-           COALESCE(last.ytd_last_year, 0) AS ytd_last_year
+           COALESCE(last.ytd_last_year, 0) AS ytd_last_year,
+           COALESCE(last.ly_this_month, 0) AS ly_this_month,
+           COALESCE(last.last_year_total, 0) AS last_year_total, q0.quota AS last_year_quota
     FROM v_communes c
     LEFT JOIN quotas q ON q.year = $year AND q.unit_level = 'commune' AND q.unit_code = c.commune_code
+    LEFT JOIN quotas q0 ON q0.year = $year - 1 AND q0.unit_level = 'commune' AND q0.unit_code = c.commune_code
     LEFT JOIN cur ON cur.commune_code = c.commune_code
     LEFT JOIN last ON last.commune_code = c.commune_code
     WHERE $province IS NULL OR c.province_code = $province
@@ -131,7 +138,9 @@ def period_attainment(con: duckdb.DuckDBPyConnection, year: int, month: int, lev
 
     Columns: unit_code, unit_name, province_code, population, quota (NULL: none), ytd (departures
     to the end of ``month``), ytd_prev_month (to the end of the month before), ytd_last_year (the
-    same months of the year before).
+    same months of the year before), ly_this_month (``month`` of the year before, to cut last year
+    at the same day as a month in progress), last_year_total and last_year_quota (for January's
+    rank change against the December before).
     """
     check_choice("cấp", level, LEVELS)
     check_code("tỉnh", province_code, 2)
@@ -143,7 +152,9 @@ def period_attainment(con: duckdb.DuckDBPyConnection, year: int, month: int, lev
     return db.run(con, "period_attainment_province", _PERIOD_COMMUNES + """
         SELECT p.code AS unit_code, p.name AS unit_name, p.code AS province_code,
                SUM(c.population) AS population, SUM(c.quota) AS quota, SUM(c.ytd) AS ytd,
-               SUM(c.ytd_prev_month) AS ytd_prev_month, SUM(c.ytd_last_year) AS ytd_last_year
+               SUM(c.ytd_prev_month) AS ytd_prev_month, SUM(c.ytd_last_year) AS ytd_last_year,
+               SUM(c.ly_this_month) AS ly_this_month, SUM(c.last_year_total) AS last_year_total,
+               SUM(c.last_year_quota) AS last_year_quota
         FROM communes c
         JOIN admin_units p ON p.era = '2025' AND p.level = 'province' AND p.code = c.province_code
         GROUP BY ALL ORDER BY unit_code""", params)

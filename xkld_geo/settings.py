@@ -59,6 +59,9 @@ DECLARED: tuple[Setting, ...] = (
     Setting("today", "XKLD_TODAY", None,
             "Date taken as 'today' (YYYY-MM-DD): the demo data runs to this month. Default: the clock.",
             _parse_date),
+    Setting("report_due_day", "XKLD_REPORT_DUE_DAY", 5,
+            "Day of the next month by which a commune's monthly report is due; a month whose report "
+            "is not yet due is never counted as missed.", int),
     Setting("query_timeout_s", "XKLD_QUERY_TIMEOUT", 30.0,
             "Seconds after which a DuckDB query is interrupted.", float),
     Setting("slow_query_ms", "XKLD_SLOW_QUERY_MS", 500.0,
@@ -90,6 +93,7 @@ class Settings:
     db_path: Path
     demo_seed: int
     today: dt.date | None
+    report_due_day: int
     query_timeout_s: float
     slow_query_ms: float
     offline_assets: bool

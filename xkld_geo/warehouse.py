@@ -55,7 +55,7 @@ class BuildResult:
 
 def fingerprint(files: dict[str, Path | None], seed: int, today: dt.date) -> str:
     """Hash of everything the database content depends on."""
-    parts = {"schema": schema.SCHEMA_VERSION, "seed": seed, "month": today.strftime("%Y-%m"),
+    parts = {"schema": schema.SCHEMA_VERSION, "seed": seed, "today": today.isoformat(),
              "files": {k: (sources.file_hash(p) if p else None) for k, p in sorted(files.items())}}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
@@ -177,7 +177,8 @@ def write_history(con: duckdb.DuckDBPyConnection, hist: HistoryInput, departures
                 "new_code, new_province_code, merge_type, weight, basis FROM xw_in")
     con.register("dis_in", hist.crosswalk.disagreements)
     con.execute("INSERT INTO crosswalk_disagreements SELECT old_code, \"primary\", secondary, kind FROM dis_in")
-    old = pairs.drop_duplicates("old_code")[["old_code", "old_name", "old_district_code"]]
+    communes = pairs[pairs["merge_type"] != history.ISLAND_DISTRICT]  # island districts are districts
+    old = communes.drop_duplicates("old_code")[["old_code", "old_name", "old_district_code"]]
     old = old.rename(columns={"old_code": "code", "old_name": "name", "old_district_code": "parent_code"})
     old["unit_type"] = old["name"].str.extract(r"^(Xã|Phường|Thị trấn)", expand=False)
     geometry = (hist.old_shapes.set_index("code").geometry if hist.old_shapes is not None
@@ -299,7 +300,7 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
             if hist is not None:
                 write_history(con, hist, departures_old)
             set_meta(con, {"fingerprint": fp, "built_at": dt.datetime.now().isoformat(timespec="seconds"),
-                           "demo_seed": str(settings.demo_seed), "demo_until": today.strftime("%Y-%m"),
+                           "demo_seed": str(settings.demo_seed), "demo_until": today.isoformat(),
                            "data_dir": str(sources.data_dir(settings)), "schema_version": schema.SCHEMA_VERSION,
                            "contains_demo": "true", "has_history": str(hist is not None).lower()})
             tables = ["admin_units", "unit_shapes", "departures", "quotas", "job_fair_attendance",

@@ -7,6 +7,7 @@ and they are kept in the session so that moving between pages keeps them.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence, TypeVar
@@ -16,7 +17,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from xkld_geo import DEMO_LABEL, db, maps, queries
+from xkld_geo import DEMO_LABEL, db, maps, periods, queries
 from xkld_geo.errors import XkldError
 from xkld_geo.settings import Settings, load_settings
 
@@ -183,6 +184,12 @@ def _unit_from_url(con: duckdb.DuckDBPyConnection) -> None:
         st.warning(f"Tham số 'unit' trong địa chỉ không hợp lệ ({raw[:40]}); dùng mặc định.")
 
 
+def _month_label(year: int, month: int, today: dt.date) -> str:
+    """A month in the selector; the month in progress shows its cut-off day."""
+    p = periods.period(year, month, today)
+    return f"{month} (đến ngày {p.cutoff:%d/%m})" if p.in_progress else str(month)
+
+
 @dataclass(frozen=True)
 class Filters:
     """The filters every page shares."""
@@ -199,14 +206,19 @@ def filters(con: duckdb.DuckDBPyConnection | None = None) -> Filters:
     _restore_after_page_change(("year", "month", "province", "commune"))
     apply_pending()
     _unit_from_url(con)
-    years = queries.years(con)
-    if not years:
-        raise XkldError("Cơ sở dữ liệu chưa có chỉ tiêu nào. Hãy chạy: python -m xkld_geo build")
+    today = settings().effective_today
+    reported = periods.reported_months(con)
+    default = periods.default_month(reported, today)
+    years = sorted({y for y, _ in reported if periods.months_offered(reported, y, today)}, reverse=True)
+    if default is None or not years:
+        raise XkldError("Cơ sở dữ liệu chưa có số liệu xuất cảnh nào. Hãy chạy: python -m xkld_geo build "
+                        "hoặc nhập báo cáo của xã.")
     with st.sidebar:
-        year = int(_select("Năm", years, "year", "year", int))
-        last = queries.last_data_month(con, year) or 12
-        months = list(range(1, last + 1))
-        month = int(_select("Lũy kế đến tháng", months, "month", "month", int, default=len(months) - 1))
+        year = int(_select("Năm", years, "year", "year", int, default=years.index(default[0])))
+        months = periods.months_offered(reported, year, today)
+        wanted = default[1] if year == default[0] else months[-1]
+        month = int(_select("Lũy kế đến tháng", months, "month", "month", int, default=months.index(wanted),
+                            format_func=lambda m: _month_label(year, m, today)))
         provinces = queries.provinces(con)
         names = dict(zip(provinces["code"], provinces["name"]))
         # "" stands for "all": a selectbox shows None as an empty placeholder

@@ -9,7 +9,7 @@ import streamlit as st
 from pandas.io.formats.style import Styler
 from streamlit_folium import st_folium
 
-from xkld_geo import auth, flows, jobfairs, maps, metrics, priority, programme, queries
+from xkld_geo import auth, flows, jobfairs, maps, metrics, periods, priority, programme, queries
 from xkld_geo.errors import XkldError
 from xkld_geo.ui.common import Filters, connection, demo_badge, repainting_map, settings
 
@@ -166,15 +166,19 @@ def render_jobfairs(f: Filters) -> None:
     """Compliance with "at least 4 people a month", the calendar table, and who missed twice running."""
     con = connection()
     is_demo = _demo(con)
-    today = settings().effective_today
-    last = jobfairs.last_month(f.year, f.month, today)
+    today, due_day = settings().effective_today, settings().report_due_day
+    last = jobfairs.last_month(f.year, f.month, today, due_day)
+    pending = "" if last == f.month else (
+        f" Báo cáo tháng {last + 1}/{f.year} hạn ngày "
+        f"{periods.due_date(f.year, last + 1, due_day):%d/%m/%Y}, chưa tính.")
     st.caption(f"Chỉ thị: mỗi xã đưa ít nhất {jobfairs.TARGET} người/tháng tới sàn giao dịch việc làm của tỉnh. "
-               f"Kỳ tính: tháng 1–{last}/{f.year}; tháng xã không báo cáo tính là không đạt (0 người).")
+               f"Kỳ tính: tháng 1–{last}/{f.year}; tháng xã không báo cáo tính là không đạt (0 người)."
+               + pending)
     if last == 0:
-        st.info(f"Năm {f.year} chưa bắt đầu: chưa có tháng nào để tính.")
+        st.info(f"Năm {f.year}: chưa đến hạn báo cáo tháng nào.")
         return
     if f.province is None:
-        rows = jobfairs.province_compliance(con, f.year, f.month, today)
+        rows = jobfairs.province_compliance(con, f.year, f.month, today, due_day)
         _unit_map(con, f, rows.set_index("unit_code")["pct"], "compliance", "Tỷ lệ lượt xã-tháng đạt (%)",
                   (("value", "Tỷ lệ đạt (%)", ""),), "jobfair_map", is_demo)
         st.dataframe(rows.rename(columns={
@@ -182,9 +186,15 @@ def render_jobfairs(f: Filters) -> None:
             "pct": "Tỷ lệ đạt (%)", "attendees": "Lượt dự sàn", "registrations": "Đăng ký lớp định hướng",
             "reported": "Lượt xã-tháng có báo cáo"}), hide_index=True, width="stretch", key="jobfair_provinces")
         return
-    monthly = jobfairs.monthly(con, f.year, f.month, f.province, today)
+    monthly = jobfairs.monthly(con, f.year, f.month, f.province, today, due_day)
     comp = jobfairs.compliance(monthly)
     labels = pd.Series([f"{m}/{e}" for m, e in zip(comp["met"], comp["elapsed"])], index=comp["unit_code"])
+    total = jobfairs.province_total(comp)
+    cols = st.columns(4)
+    cols[0].metric("Toàn tỉnh: lượt xã-tháng đạt", f"{total['met']}/{total['elapsed']}")
+    cols[1].metric("Tỷ lệ đạt", metrics.fmt_pct(total["pct"]))
+    cols[2].metric("Lượt dự sàn", metrics.fmt_int(total["attendees"]))
+    cols[3].metric("Đăng ký lớp định hướng", metrics.fmt_int(total["registrations"]))
     if f.commune:
         own = comp[comp["unit_code"] == f.commune]
         _commune_headline(_commune_name(con, f, comp), [

@@ -1,6 +1,7 @@
 """The overview page's controls and rendering (presentation mode, drill-down, ranking, exports)."""
 from __future__ import annotations
 
+import html
 import time
 from typing import Any
 
@@ -110,14 +111,16 @@ def breadcrumbs(view: overview.Overview) -> None:
 
 
 def period_headline(h: overview.PeriodHeadline) -> None:
-    """Five headline numbers in large type."""
+    """Five headline numbers in large type, under the period they cover."""
+    st.markdown(f"<div data-testid='period-label' class='xkld-period'>{html.escape(h.period_label)}</div>",
+                unsafe_allow_html=True)
     cols = st.columns(5)
     cols[0].metric("Chỉ tiêu năm", metrics.fmt_int(h.quota))
     cols[1].metric("Đã xuất cảnh (lũy kế)", metrics.fmt_int(h.ytd),
                    help="Tỷ lệ so chỉ tiêu cả năm: " + metrics.fmt_pct(h.attainment_pct))
     cols[2].metric("Đạt tiến độ", metrics.fmt_pct(h.pace_pct),
                    help="So với số cần đạt đến nay = chỉ tiêu × số tháng đã qua / 12")
-    cols[3].metric("Dự báo cả năm", metrics.fmt_int(h.projected),
+    cols[3].metric("Dự báo cả năm", metrics.fmt_int(h.projected), help=h.projection_note,
                    delta=metrics.fmt_pct(h.projected_pct) + " chỉ tiêu", delta_color="off")
     cols[4].metric("Xã/phường dưới 50% tiến độ", f"{h.communes_below_50}/{h.communes}")
 

@@ -11,7 +11,8 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from xkld_geo import public, queries
+from xkld_geo import periods, public, queries
+from xkld_geo.errors import XkldError
 from xkld_geo.ui.common import connection, demo_badge, settings
 
 KIOSK_CSS = """
@@ -30,8 +31,10 @@ ROTATE_SECONDS = 15
 def public_request() -> tuple[int, int, str | None, bool]:
     """Year and month (the latest), province (URL ``unit`` or the selector) and kiosk mode."""
     con = connection()
-    year = queries.years(con)[0]
-    month = queries.last_data_month(con, year) or 12
+    latest = periods.default_month(periods.reported_months(con), settings().effective_today)
+    if latest is None:
+        raise XkldError("Chưa có số liệu để công bố.")
+    year, month = latest
     kiosk = st.query_params.get("mode") == "kiosk"
     provinces = queries.provinces(con)
     names = dict(zip(provinces["code"], provinces["name"]))
