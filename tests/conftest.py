@@ -1,14 +1,17 @@
 """Shared fixtures: a tiny fictional country built from scratch, and the real warehouse.
 
-``tiny_data_dir`` writes two fictional provinces (99 with six square communes, 98 with two) in the
+``write_tiny_data`` writes two fictional provinces (99 with six square communes, 98 with two) in the
 same file layout as the real data, so the whole pipeline (read, check, build, demo, views, maps)
-runs in a second. ``real_db`` builds the warehouse from ``../shared/data`` once per test session;
-tests that need it are skipped only where that folder is absent (never under CI=true).
+runs in a second. It is built once per session (``tiny_template``, ``history_template``) and every
+test gets its own copy of the files and the database (``tiny_db``, ``history_db``).
+``real_settings`` builds the warehouse from ``../shared/data`` once per test session; tests that
+need it are skipped only where that folder is absent (never under CI=true).
 """
 from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 from pathlib import Path
 from typing import Iterator
 
@@ -93,23 +96,50 @@ def settings_for(data_dir: Path | None, db_path: Path, seed: int = 1, today: dt.
     return load_settings(environ=env, secrets={})
 
 
+@pytest.fixture(scope="session")
+def tiny_template(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The fictional country's files and warehouse, built once per test session (see :func:`_copy`)."""
+    root = tmp_path_factory.mktemp("tiny_template")
+    settings = settings_for(write_tiny_data(root / "data"), root / "tiny.duckdb")
+    warehouse.build(settings)
+    db.close_all()
+    return settings
+
+
+@pytest.fixture(scope="session")
+def history_template(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The fictional country with its old communes and crosswalk, built once per test session."""
+    root = tmp_path_factory.mktemp("history_template")
+    data = write_tiny_data(root / "data")
+    (data / "crosswalk").mkdir()
+    (data / "crosswalk" / "commune_old2new_2025_dvhcvn.csv").write_text(TINY_CROSSWALK, encoding="utf-8")
+    settings = settings_for(data, root / "history.duckdb")
+    warehouse.build(settings)
+    db.close_all()
+    return settings
+
+
+def _copy(template: Settings, tmp_path: Path, name: str) -> Settings:
+    """A test's own copy of a session template (files and database): building the warehouse takes
+    seconds, copying it milliseconds, and every test still gets a database it may change."""
+    assert template.data_dir is not None
+    data = tmp_path / "data"
+    shutil.copytree(template.data_dir, data, dirs_exist_ok=True)
+    shutil.copyfile(template.db_path, tmp_path / name)
+    return settings_for(data, tmp_path / name)
+
+
 @pytest.fixture()
-def tiny_data_dir(tmp_path: Path) -> Path:
+def tiny_data_dir(tiny_template: Settings, tmp_path: Path) -> Path:
     """A fresh copy of the fictional country's files."""
-    return write_tiny_data(tmp_path / "data")
+    assert tiny_template.data_dir is not None
+    return Path(shutil.copytree(tiny_template.data_dir, tmp_path / "data", dirs_exist_ok=True))
 
 
 @pytest.fixture()
 def tiny_settings(tiny_data_dir: Path, tmp_path: Path) -> Settings:
     """Settings for a database built from the fictional country."""
     return settings_for(tiny_data_dir, tmp_path / "tiny.duckdb")
-
-
-def _built(settings: Settings) -> Iterator[Settings]:
-    """Build the warehouse of ``settings``, yield them, then close the shared connections."""
-    warehouse.build(settings)
-    yield settings
-    db.close_all()
 
 
 def _connected(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -120,9 +150,10 @@ def _connected(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 @pytest.fixture()
-def tiny_db(tiny_settings: Settings) -> Iterator[Settings]:
-    """The fictional country's warehouse, built; yields its settings."""
-    yield from _built(tiny_settings)
+def tiny_db(tiny_template: Settings, tmp_path: Path) -> Iterator[Settings]:
+    """The fictional country's warehouse (a copy of the session's build); yields its settings."""
+    yield _copy(tiny_template, tmp_path, "tiny.duckdb")
+    db.close_all()
 
 
 @pytest.fixture()
@@ -132,12 +163,10 @@ def tiny_con(tiny_db: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 @pytest.fixture()
-def history_db(tmp_path: Path) -> Iterator[Settings]:
-    """The fictional country with its old communes and crosswalk, built; yields its settings."""
-    data = write_tiny_data(tmp_path / "data")
-    (data / "crosswalk").mkdir()
-    (data / "crosswalk" / "commune_old2new_2025_dvhcvn.csv").write_text(TINY_CROSSWALK, encoding="utf-8")
-    yield from _built(settings_for(data, tmp_path / "history.duckdb"))
+def history_db(history_template: Settings, tmp_path: Path) -> Iterator[Settings]:
+    """The fictional country with its old communes and crosswalk (a copy); yields its settings."""
+    yield _copy(history_template, tmp_path, "history.duckdb")
+    db.close_all()
 
 
 @pytest.fixture()
@@ -175,7 +204,7 @@ def real_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings for a warehouse built from ../shared/data with the default seed."""
     require_shared_data()
     path = tmp_path_factory.mktemp("real") / "xkld.duckdb"
-    settings = settings_for(SHARED_DATA, path, seed=2025, today=dt.date(2026, 11, 24))
+    settings = settings_for(SHARED_DATA, path, seed=2025, today=dt.date(2026, 12, 1))
     warehouse.build(settings)
     return settings
 

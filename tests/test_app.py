@@ -33,11 +33,11 @@ def test_national_overview(app_env: Settings) -> None:
     at = _run()
     assert not at.exception and not at.error
     assert at.selectbox(key="year").value == 2026
-    assert at.selectbox(key="month").value == 3          # XKLD_TODAY is 15 March 2026
+    assert at.selectbox(key="month").value == 2          # 15 March 2026: February is the last complete month
     assert at.selectbox(key="province").value == ""
     con = db.connect(app_env)  # the app's own shared connection: one writer per file
     quota, dep = con.execute("""SELECT (SELECT SUM(quota) FROM quotas WHERE year = 2026 AND unit_level = 'commune'),
-        (SELECT SUM(departures) FROM departures WHERE year(month) = 2026)""").fetchone()
+        (SELECT SUM(departures) FROM departures WHERE year(month) = 2026 AND month(month) <= 2)""").fetchone()
     con.close()
     assert _metrics(at)["Chỉ tiêu năm"] == metrics.fmt_int(quota)
     assert _metrics(at)["Đã xuất cảnh (lũy kế)"] == metrics.fmt_int(dep)

@@ -121,3 +121,30 @@ def test_a_new_year_repaints_the_map_and_keeps_its_zoom(page: Any, app_url: str,
     assert frame.evaluate("() => window.xkldFeatureCount.choropleth") == hue
     assert "2025" in frame.locator(".xkld-legend:not(.xkld-era)").first.inner_text()
     assert frame.evaluate(colours) != before
+
+
+def _metric(page: Any, label: str) -> str:
+    box = page.locator("[data-testid=stMetric]").filter(has_text=label).first
+    return box.locator("[data-testid=stMetricValue]").inner_text().strip()
+
+
+def test_default_headline_is_the_last_complete_month(page: Any, app_url: str, real_con) -> None:
+    from tests.test_trust import independent
+    from xkld_geo import metrics
+
+    login(page, app_url)                                     # the real warehouse, built on 1 December 2026
+    label = page.locator("[data-testid=period-label]").first
+    label.wait_for(timeout=30_000)
+    assert label.inner_text().strip() == "Lũy kế đến hết tháng 11/2026"
+    quota, ytd, pace, projected = independent(real_con, 2026, 11)
+    assert _metric(page, "Chỉ tiêu năm") == metrics.fmt_int(quota)
+    assert _metric(page, "Đạt tiến độ") == metrics.fmt_pct(pace)
+    assert _metric(page, "Dự báo cả năm") == metrics.fmt_int(projected)
+    assert 80 < pace < 130  # December's day of departures is not counted as a month
+
+
+def test_public_screen_names_the_last_complete_month(page: Any, app_url: str) -> None:
+    page.goto(f"{app_url}/Cong_khai")
+    title = page.locator("h1").filter(has_text="Kết quả đưa lao động").first
+    title.wait_for(timeout=30_000)
+    assert "T1–11/2026" in title.inner_text()

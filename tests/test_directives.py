@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import session_token
-from xkld_geo import auth, db, flows, jobfairs, priority, programme
+from xkld_geo import auth, db, flows, jobfairs, metrics, priority, programme
 from xkld_geo.errors import MarketError
 from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
 
@@ -106,10 +106,12 @@ def test_a_commune_without_any_report_is_listed(tiny_con) -> None:
     assert (comp["elapsed"] == 5).all()
 
 
-def test_the_period_stops_at_the_current_month() -> None:
+def test_the_period_stops_at_the_last_report_due() -> None:
     today = dt.date(2026, 3, 15)
     assert jobfairs.last_month(2025, 5, today) == 5             # a past year: to the chosen month
-    assert jobfairs.last_month(2026, 12, today) == 3            # this year: never past this month
+    assert jobfairs.last_month(2026, 12, today) == 2            # February's report was due on 5 March
+    assert jobfairs.last_month(2026, 12, dt.date(2026, 3, 4)) == 1   # ... not yet on 4 March
+    assert jobfairs.last_month(2026, 12, dt.date(2026, 3, 4), due_day=3) == 2
     assert jobfairs.last_month(2026, 2, today) == 2
     assert jobfairs.last_month(2027, 6, today) == 0             # a year not begun: nothing elapsed
     assert jobfairs.last_month(2026, 12) == 12                  # no date given: the chosen month
@@ -119,8 +121,8 @@ def test_the_period_stops_at_the_current_month() -> None:
 
 def test_months_to_come_are_not_counted(tiny_con) -> None:
     rows = jobfairs.monthly(tiny_con, 2026, 12, "99", today=dt.date(2026, 3, 15))
-    assert sorted(rows["m"].unique()) == [1, 2, 3]
-    assert (jobfairs.compliance(rows)["elapsed"] == 3).all()
+    assert sorted(rows["m"].unique()) == [1, 2]                 # March is running: not due, not missed
+    assert (jobfairs.compliance(rows)["elapsed"] == 2).all()
     assert jobfairs.monthly(tiny_con, 2026, 12, "99", today=dt.date(2025, 12, 31)).empty
 
 
@@ -223,6 +225,12 @@ def test_job_fair_page_shows_the_selected_commune(app_env: Settings) -> None:
     assert figures["Số tháng đạt ≥ 4 người"] == "3/5" and figures["Tháng có báo cáo"] == "3/5"
     assert figures["Tỷ lệ tháng đạt"] == "60,0%" and figures["Lượt dự sàn"] == "18"
     assert figures["Hai tháng liền không đạt"] == "Không"
+    con = db.connect(app_env)
+    met, attendees = con.execute("""SELECT count(*) FILTER (WHERE attendees >= 4), SUM(attendees)
+        FROM job_fair_attendance WHERE commune_code LIKE '99%' AND month BETWEEN '2025-01-01' AND '2025-05-01'
+        """).fetchone()
+    assert figures["Toàn tỉnh: lượt xã-tháng đạt"] == f"{met}/30"      # the province's total line
+    assert figures["Toàn tỉnh: lượt dự sàn"] == metrics.fmt_int(attendees)
     table, calendar = at.dataframe[0].value, at.dataframe[1].value
     assert table.iloc[0]["Mã"] == "99001" and table.iloc[0]["Số tháng đạt"] == "3/5"   # listed first
     assert calendar.iloc[0]["Mã"] == "99001" and pd.isna(calendar.iloc[0]["T2"])

@@ -245,7 +245,7 @@ def build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url:
     period = p.short
     place = ("cả nước" if r.province is None else names[r.province]) if r.commune is None else \
         f"{commune_names[r.commune]} ({names[r.province]})"
-    legend_title = (f"Đạt tiến độ đến {p.cutoff:%d/%m/%Y}" if r.indicator == "attainment"
+    legend_title = (f"Đạt tiến độ đến {p.until}" if r.indicator == "attainment"
                     else f"Người đi / 1.000 người LĐ, {period}")
     history = queries.has_history(con)
     if r.units == "then":

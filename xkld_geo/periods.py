@@ -58,6 +58,11 @@ class Period:
         return f"Lũy kế đến hết tháng {self.month}/{self.year}"
 
     @property
+    def until(self) -> str:
+        """'hết T11/2026', or 'ngày 01/12/2026' for a month in progress (legends, captions)."""
+        return f"ngày {self.cutoff:%d/%m/%Y}" if self.in_progress else f"hết T{self.month}/{self.year}"
+
+    @property
     def short(self) -> str:
         """'tháng 1–11/2026', 'năm 2026', or 'tháng 1–12/2026 (đến ngày 01/12/2026)'."""
         text = f"tháng 1–{self.month}/{self.year}" if self.month < 12 else f"năm {self.year}"

@@ -17,7 +17,7 @@ from typing import Iterable, Sequence
 import duckdb
 import pandas as pd
 
-from xkld_geo import allocation, auth, db, queries
+from xkld_geo import allocation, auth, db, periods, queries
 from xkld_geo.errors import AllocationError, PlanError
 
 DDL = """
@@ -73,26 +73,32 @@ def create_tables(con: duckdb.DuckDBPyConnection) -> None:
     db.execute(con, "plan_tables", DDL)
 
 
-def base_table(con: duckdb.DuckDBPyConnection, year: int, province: str) -> pd.DataFrame:
+def base_table(con: duckdb.DuckDBPyConnection, year: int, province: str,
+               today: dt.date | None = None) -> pd.DataFrame:
     """The province's communes with population, last year's result and the quota in force.
 
-    Last year's result is annualised (× 12 / months with data) while that year is still running,
-    so caps and weights built on it are not cut short when next year is planned in November.
+    Last year's result is annualised (× 12 / months elapsed at today's cut-off, the month in
+    progress counting its days; without ``today``, / months with data) while that year is still
+    running, so caps and weights built on it are not cut short when next year is planned in November.
     """
     queries.check_code("tỉnh", province, 2)
+    elapsed = None
+    if today is not None and year - 1 == today.year:
+        elapsed = periods.period(today.year, today.month, today).elapsed
     return db.run(con, "plan_base", """
         SELECT c.commune_code AS code, c.commune_name AS name, c.population,
                -- last year's result, annualised when that year is not over yet (planning in November)
                round(COALESCE((SELECT SUM(d.departures) FROM departures d WHERE d.commune_code = c.commune_code
                           AND d.month >= make_date($year - 1, 1, 1) AND d.month < make_date($year, 1, 1)), 0)
-                     * 12.0 / GREATEST(1, (SELECT count(DISTINCT month) FROM departures
-                          WHERE month >= make_date($year - 1, 1, 1) AND month < make_date($year, 1, 1))))
+                     * 12.0 / GREATEST(1, COALESCE($elapsed, (SELECT count(DISTINCT month) FROM departures
+                          WHERE month >= make_date($year - 1, 1, 1) AND month < make_date($year, 1, 1)))))
                    AS last_year,
                COALESCE(q.quota, qp.quota) AS current   -- the quota in force: this year's, else last year's
         FROM v_communes c
         LEFT JOIN quotas q ON q.year = $year AND q.unit_level = 'commune' AND q.unit_code = c.commune_code
         LEFT JOIN quotas qp ON qp.year = $year - 1 AND qp.unit_level = 'commune' AND qp.unit_code = c.commune_code
-        WHERE c.province_code = $province ORDER BY c.commune_code""", {"year": int(year), "province": province})
+        WHERE c.province_code = $province ORDER BY c.commune_code""",
+                  {"year": int(year), "province": province, "elapsed": elapsed})
 
 
 def cap_of(last_year: float, floor: int, cap_pct: float | None) -> int | None:
@@ -443,14 +449,16 @@ def annex_csv(con: duckdb.DuckDBPyConnection, plan_id: int) -> bytes:
 
 
 def reallocation_table(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str,
-                       floor: int = 0) -> tuple[pd.DataFrame, list[allocation.Move]]:
-    """Year-to-date results of a province's communes and the proposed mid-year moves."""
+                       floor: int = 0, today: dt.date | None = None) -> tuple[pd.DataFrame, list[allocation.Move]]:
+    """Year-to-date results of a province's communes and the proposed mid-year moves (a month in
+    progress counts the days elapsed at ``today``)."""
+    elapsed = periods.period(year, month, today).elapsed if today is not None else float(month)
     rows = queries.period_attainment(con, year, month, "commune", province)
     rows = rows[rows["quota"].notna()]
     quotas = dict(zip(rows["unit_code"], rows["quota"].astype(int)))
     ytd = dict(zip(rows["unit_code"], rows["ytd"].astype(int)))
     try:
-        moves = allocation.propose_reallocation(quotas, ytd, month, {c: floor for c in quotas})
+        moves = allocation.propose_reallocation(quotas, ytd, elapsed, {c: floor for c in quotas})
     except AllocationError:
         moves = []
     return rows, moves

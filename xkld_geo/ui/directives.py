@@ -192,9 +192,9 @@ def render_jobfairs(f: Filters) -> None:
     total = jobfairs.province_total(comp)
     cols = st.columns(4)
     cols[0].metric("Toàn tỉnh: lượt xã-tháng đạt", f"{total['met']}/{total['elapsed']}")
-    cols[1].metric("Tỷ lệ đạt", metrics.fmt_pct(total["pct"]))
-    cols[2].metric("Lượt dự sàn", metrics.fmt_int(total["attendees"]))
-    cols[3].metric("Đăng ký lớp định hướng", metrics.fmt_int(total["registrations"]))
+    cols[1].metric("Toàn tỉnh: tỷ lệ đạt", metrics.fmt_pct(total["pct"]))
+    cols[2].metric("Toàn tỉnh: lượt dự sàn", metrics.fmt_int(total["attendees"]))
+    cols[3].metric("Toàn tỉnh: đăng ký lớp định hướng", metrics.fmt_int(total["registrations"]))
     if f.commune:
         own = comp[comp["unit_code"] == f.commune]
         _commune_headline(_commune_name(con, f, comp), [

@@ -8,7 +8,7 @@ import streamlit as st
 
 from xkld_geo import allocation, auth, maps, metrics, plans, queries
 from xkld_geo.errors import XkldError
-from xkld_geo.ui.common import Filters, connection, demo_badge, repainting_map
+from xkld_geo.ui.common import Filters, connection, demo_badge, repainting_map, settings
 
 COLUMNS = {"code": "Mã", "name": "Tên", "population": "Dân số", "last_year": "Kết quả năm trước (quy năm)",
            "current": "Chỉ tiêu hiện hành", "cap": "Mức trần", "frozen": "Giữ nguyên",
@@ -69,7 +69,7 @@ def _allocation_tab(con: Any, f: Filters, user: auth.User, is_demo: bool) -> Non
     the totals and the unfreeze button stay, so the planner can edit or unfreeze to recover.
     """
     year = st.selectbox("Năm kế hoạch", [f.year + 1, f.year], key="plan_year")
-    base = plans.base_table(con, year, f.province)  # type: ignore[arg-type]
+    base = plans.base_table(con, year, f.province, settings().effective_today)  # type: ignore[arg-type]
     params = _params(base, year)
     table, error = plans.propose_or_explain(base, params)
     if error is not None:
@@ -161,8 +161,9 @@ def _plans_list(con: Any, f: Filters, user: auth.User, year: int, base: pd.DataF
 
 def _midyear_tab(con: Any, f: Filters, user: auth.User) -> None:
     """The proposed mid-year moves, which the planner accepts or edits, and saving them as a draft."""
-    rows, moves = plans.reallocation_table(con, f.year, f.month, f.province, floor=4)  # type: ignore[arg-type]
-    st.caption(f"Dự báo cả năm = lũy kế × 12 / {f.month} tháng. Xã dự báo thiếu nhường phần thiếu cho xã dự báo vượt; "
+    rows, moves = plans.reallocation_table(con, f.year, f.month, f.province, floor=4,
+                                              today=settings().effective_today)  # type: ignore[arg-type]
+    st.caption("Dự báo cả năm = lũy kế × 12 / số tháng đã qua (tháng đang diễn ra tính theo số ngày). Xã dự báo thiếu nhường phần thiếu cho xã dự báo vượt; "
                "tổng chỉ tiêu của tỉnh không đổi.")
     if not moves:
         st.info("Không có đề xuất điều chỉnh.")
