@@ -158,7 +158,7 @@ def _overflow(mapped: pd.DataFrame, ok: pd.Index, t: Target, k: Kind) -> pd.Data
         keys = rows[list(t.key)].astype(str).agg("\x1f".join, axis=1)
         total = rows[sources[col.key]].astype(float).groupby(keys).transform("sum")
         hit = total.index[total > COUNT_MAX]
-        out.append(_error(hit, col.header, f"tổng các dòng cùng xã, kỳ và phân loại vượt {COUNT_MAX:,}".replace(",", ".")))
+        out.append(_error(hit, col.header, "tổng các dòng cùng xã, kỳ và phân loại vượt " + f"{COUNT_MAX:,}".replace(",", ".")))
     return pd.concat(out, ignore_index=True)
 
 
