@@ -259,7 +259,7 @@ def small_disk(history_db: Settings, tmp_path: Path) -> Iterator[Settings]:
     try:
         target = mount / "xkld.duckdb"
         target.write_bytes(Path(history_db.db_path).read_bytes())
-        yield dataclasses.replace(history_db, db_path=target)
+        yield dataclasses.replace(history_db, db_path=target, min_free_mb=4.0)   # the disk is 32 MB
     finally:
         db.close_all()
         ingest._pending.clear()
@@ -284,14 +284,14 @@ def _after_freeing_space(disk: Settings, other, clerk) -> None:
     assert "ổ đĩa của máy chủ đã đầy" in log[0][2] and not ingest._pending
     assert db.run(other, "test_audit", "SELECT count(*) AS n FROM audit_log WHERE action = 'import_failed'")["n"][0] == 1
     report = _import(clerk, disk, DATA / "xa_thang02_lon_xon.csv")
-    assert (report.accepted, report.outcome) == (7, "ok") and _entered(other) == 7
+    assert (report.accepted, report.outcome) == (7, "ok") and _entered(other) == 6   # 7 rows, 6 keys
 
 
 def test_a_full_disk_fails_the_import_cleanly(small_disk: Settings) -> None:
     other, clerk = db.connect(small_disk), db.connect(small_disk)      # two sessions of the running app
     before = _state(other)
     filler = _fill(small_disk.db_path.parent)
-    with pytest.raises(DatabaseError) as caught:
+    with pytest.raises(DatabaseError) as caught:    # refused before writing (a failed commit could abort DuckDB)
         _import(clerk, small_disk, DATA / "xa_thang02_lon_xon.csv")
     assert "ổ đĩa của máy chủ đã đầy" in caught.value.message and "xa_thang02_lon_xon.csv" in caught.value.message
     assert _state(other) == before and _entered(other) == 0            # nothing half-written
@@ -304,17 +304,20 @@ def test_a_full_disk_fails_the_import_cleanly(small_disk: Settings) -> None:
 def test_a_database_invalidated_by_a_full_disk_is_reopened_for_everyone(small_disk: Settings,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """A commit big enough to checkpoint (here: the threshold lowered) fails on the full disk with
-    DuckDB's fatal error, which invalidates the database for every connection of the process."""
+    DuckDB's fatal error, which invalidates the database for every connection of the process.
+
+    (A commit that fails earlier, writing its WAL, is not tested: DuckDB 1.5.5 then aborts the
+    process while undoing it; :func:`ingest.check_free_space` keeps imports away from that.)"""
     other, clerk = db.connect(small_disk), db.connect(small_disk)
     clerk.execute("SET checkpoint_threshold = '1KB'")
     filler = _fill(small_disk.db_path.parent, leave=65536)
-    with pytest.raises(DatabaseError) as caught:
-        _import(clerk, small_disk, DATA / "xa_thang02_lon_xon.csv")
+    with pytest.raises(DatabaseError) as caught:   # the free-space check let through: the commit itself fails
+        _import(clerk, small_disk, DATA / "xa_thang02_lon_xon.csv", min_free_mb=0.0)
     assert "ổ đĩa của máy chủ đã đầy" in caught.value.message
     filler.unlink()
     # the other session's old cursor still answers (reopened), and new sessions get a working one
     assert _entered(other) == 0 and _entered(db.connect(small_disk)) == 0
-    _after_freeing_space(small_disk, other, clerk)
+    _after_freeing_space(small_disk, other, db.connect(small_disk))   # the clerk's page reruns: a new cursor
     for name, value in (("XKLD_DB", str(small_disk.db_path)), ("XKLD_DATA_DIR", str(small_disk.data_dir)),
                         ("XKLD_TODAY", small_disk.today.isoformat()), ("XKLD_ID_KEY_FILE", str(small_disk.id_key_file))):
         monkeypatch.setenv(name, value)

@@ -16,11 +16,14 @@ logged by the next import or look at the log once the database can be written ag
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import io
 import logging
+import shutil
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -172,26 +175,33 @@ def _write_attempt(con: duckdb.DuckDBPyConnection, attempt: _Attempt) -> None:
                    now=attempt.at)
 
 
-def _record(con: duckdb.DuckDBPyConnection, attempt: _Attempt) -> None:
-    """Log an attempt now if the database can be written, on a reopened connection if DuckDB
-    invalidated this one; else keep it for :func:`_flush_pending` (the disk may be full)."""
+def _try_write(con: duckdb.DuckDBPyConnection, attempt: _Attempt) -> Exception | None:
+    """Log ``attempt`` on ``con``, or on a reopened connection if DuckDB invalidated this one;
+    returns the error when the database cannot be written (the disk may still be full)."""
     try:
         _write_attempt(con, attempt)
-        return
+        return None
     except (duckdb.Error, DatabaseError) as exc:
         lost = (db.invalidated(exc) or isinstance(exc, duckdb.ConnectionException)
                 or (isinstance(exc, DatabaseError) and exc.details.get("reason") == "invalidated"))
         fresh = db.forget_invalidated(con) if lost else None
-        if fresh is not None:
-            try:
-                _write_attempt(fresh, attempt)
-                return
-            except (duckdb.Error, DatabaseError):
-                pass
+        if fresh is None:
+            return exc
+        try:
+            _write_attempt(fresh, attempt)
+            return None
+        except (duckdb.Error, DatabaseError) as again:
+            return again
+
+
+def _record(con: duckdb.DuckDBPyConnection, attempt: _Attempt) -> None:
+    """Log an attempt now if the database can be written, else keep it for :func:`_flush_pending`."""
+    error = _try_write(con, attempt)
+    if error is not None:
         log.error("import of %s (%s) could not be logged yet (%s); it is logged once the database can be "
-                  "written", attempt.report.file[:200], attempt.report.outcome, exc)
-    with _pending_lock:
-        _pending.append(attempt)
+                  "written", attempt.report.file[:200], attempt.report.outcome, error)
+        with _pending_lock:
+            _pending.append(attempt)
 
 
 def _flush_pending(con: duckdb.DuckDBPyConnection) -> None:
@@ -200,10 +210,9 @@ def _flush_pending(con: duckdb.DuckDBPyConnection) -> None:
         waiting = list(_pending)
         _pending.clear()
     for i, attempt in enumerate(waiting):
-        try:
-            _write_attempt(con, attempt)
-        except (duckdb.Error, DatabaseError) as exc:
-            log.warning("pending import log lines still cannot be written: %s", exc)
+        error = _try_write(con, attempt)
+        if error is not None:
+            log.warning("pending import log lines still cannot be written: %s", error)
             with _pending_lock:
                 _pending[:0] = waiting[i:]
             return
@@ -299,8 +308,8 @@ def import_file(con: duckdb.DuckDBPyConnection, data: bytes, file: str, kind: st
         raise
     report = ImportReport(kind, file, digest, "ok", rows=len(sheet.frame), encoding=sheet.encoding)
     try:
-        _write(con, sheet, k, key, report, user, len(data), today)
-    except (duckdb.Error, DatabaseError) as exc:
+        _write(con, sheet, k, key, report, user, len(data), today, settings)
+    except (duckdb.Error, DatabaseError, OSError) as exc:
         raise _failed(con, report, user, len(data), exc) from exc
     except Exception as exc:   # a fault of ours: logged as failed, then raised as it is
         _failed(con, report, user, len(data), exc)
@@ -309,8 +318,23 @@ def import_file(con: duckdb.DuckDBPyConnection, data: bytes, file: str, kind: st
     return report
 
 
+def check_free_space(settings: Settings) -> None:
+    """Refuse to start writing when the database's disk is (nearly) full.
+
+    DuckDB 1.5.5 aborts the whole process (``std::terminate``, no Python exception) when a commit
+    that deleted and re-inserted the same keys fails to write its WAL on a full disk: it trips over
+    its own index while undoing the commit. So an import does not count on the commit failing
+    cleanly: it checks the space first (XKLD_MIN_FREE_MB)."""
+    if str(settings.db_path) == ":memory:":
+        return
+    free = shutil.disk_usage(Path(settings.db_path).resolve().parent).free
+    if free < settings.min_free_mb * 1_000_000:
+        raise OSError(errno.ENOSPC, f"No space left on device: {free / 1e6:.1f} MB free beside "
+                                    f"{Path(settings.db_path).name}, {settings.min_free_mb:.0f} MB needed")
+
+
 def _write(con: duckdb.DuckDBPyConnection, sheet: spreadsheets.Sheet, k: templates.Kind, key: bytes | None,
-           report: ImportReport, user: str, size: int, today: dt.date) -> None:
+           report: ImportReport, user: str, size: int, today: dt.date, settings: Settings) -> None:
     """Check the rows of ``sheet``, then write them and the log line in one transaction."""
     frame = sheet.frame
     checked = records.check(frame, k, records.Reference.from_db(con), today)
@@ -321,6 +345,7 @@ def _write(con: duckdb.DuckDBPyConnection, sheet: spreadsheets.Sheet, k: templat
     plan = facts.plan(k, frame, values, errors, key, reporter=sheet.file)
     report.rejects = _rejects(frame, plan.errors, k)
     report.rejected = int(plan.errors["row"].nunique()) if not plan.errors.empty else 0
+    check_free_space(settings)
     with db.transaction(con):
         report.import_id = _next_id(con)
         result = facts.write(con, plan, report.import_id, user)

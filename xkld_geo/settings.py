@@ -90,6 +90,9 @@ DECLARED: tuple[Setting, ...] = (
     Setting("max_shared_strings", "XKLD_MAX_SHARED_STRINGS", 4_000_000,
             "An XLSX declaring more shared strings (distinct texts) than this is refused before they are "
             "loaded.", int),
+    Setting("min_free_mb", "XKLD_MIN_FREE_MB", 64.0,
+            "An import is refused, before it writes, when the database's disk has less free space than this "
+            "(MB): a commit that fails for a full disk can abort DuckDB and take the app down.", float),
     Setting("id_key", "XKLD_ID_KEY", None,
             "Secret key (hex, 64 characters) for the keyed hash of citizen ID numbers in worker "
             "registers. When unset, the key is read from (or created in) id_key_file.",
@@ -122,6 +125,7 @@ class Settings:
     max_zip_ratio: float
     max_zip_members: int
     max_shared_strings: int
+    min_free_mb: float
     id_key: str | None
     id_key_file: Path
     seed_is_explicit: bool = False   # XKLD_DEMO_SEED (or a --seed) was given, not the default
