@@ -1,13 +1,17 @@
 """The single way into DuckDB: connections, the spatial extension, timeouts and query logging.
 
 Every query of the project goes through :func:`run` (or :func:`execute` for statements without a
-result), so a slow query is logged and a runaway one is interrupted in one place.
+result), so a slow query is logged and a runaway one is interrupted in one place. The same place
+notices when DuckDB has invalidated the database after a fatal error (a checkpoint that failed on a
+full disk): the process-wide connection is then closed and opened again, so one failed write does
+not leave every other session with a traceback until the app is restarted.
 """
 from __future__ import annotations
 
 import logging
 import threading
 import time
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -21,6 +25,8 @@ from xkld_geo.settings import Settings, load_settings
 log = logging.getLogger("xkld_geo.db")
 
 Params = Mapping[str, Any] | None
+DURABLE = "COMMIT succeeded"
+"""Start of DuckDB's fatal error when a commit was written but the checkpoint after it failed."""
 
 
 def spatial_extension_path() -> Path:
@@ -74,22 +80,82 @@ def open_connection(path: Path | str, read_only: bool = False, spatial: bool = T
 
 _shared: dict[tuple[str, bool], duckdb.DuckDBPyConnection] = {}
 _shared_lock = threading.Lock()
+_origin: "weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, tuple[str, bool]]" = weakref.WeakKeyDictionary()
+"""The shared connection (its key in ``_shared``) each cursor handed out by :func:`connect` came from."""
+
+
+def invalidated(exc: BaseException) -> bool:
+    """Whether ``exc`` says DuckDB invalidated the database (a fatal error, e.g. a checkpoint that
+    failed on a full disk): every later statement on that instance fails until it is reopened."""
+    return isinstance(exc, duckdb.FatalException) or "database has been invalidated" in str(exc)
+
+
+def _stale(con: duckdb.DuckDBPyConnection, exc: BaseException) -> bool:
+    """Whether ``con`` failed because its database was invalidated, or because it is a cursor of a
+    shared connection that was closed (and replaced) after an invalidation."""
+    return invalidated(exc) or (isinstance(exc, duckdb.ConnectionException) and con in _origin)
+
+
+def _cursor(key: tuple[str, bool]) -> duckdb.DuckDBPyConnection:
+    with _shared_lock:
+        con = _shared.get(key)
+        if con is None:
+            con = open_connection(key[0], read_only=key[1])
+            _shared[key] = con
+    cur = con.cursor()
+    _origin[cur] = key
+    return cur
+
+
+def _drop_if_invalidated(key: tuple[str, bool]) -> None:
+    """Close and forget the shared connection under ``key`` if DuckDB invalidated it (another
+    thread may already have replaced it by a working one: that one is kept)."""
+    with _shared_lock:
+        con = _shared.get(key)
+        if con is None:
+            return
+        try:
+            con.cursor().execute("SELECT 1").fetchall()
+            return
+        except duckdb.Error as exc:
+            if not invalidated(exc):
+                return
+        del _shared[key]
+    log.error("DuckDB invalidated the database %s after a fatal error; it is opened again", key[0])
+    try:
+        con.close()   # closes its cursors too, so the next connect() gets a new database instance
+    except duckdb.Error:  # pragma: no cover - already unusable
+        pass
+
+
+def forget_invalidated(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection | None:
+    """After ``con`` failed with an invalidated database: reopen its shared connection and return
+    a fresh cursor on it, or None when ``con`` was not handed out by :func:`connect`."""
+    key = _origin.get(con)
+    if key is None:
+        return None
+    _drop_if_invalidated(key)
+    return _cursor(key)
 
 
 def connect(settings: Settings | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A cursor on the process-wide connection to the configured database.
 
     DuckDB connections are not thread-safe but their cursors are; Streamlit serves each browser
-    session on its own thread, so each caller gets its own cursor on one shared connection.
+    session on its own thread, so each caller gets its own cursor on one shared connection. A
+    connection that DuckDB invalidated is replaced here by a new one.
     """
     settings = settings or load_settings()
     key = (str(Path(settings.db_path).resolve()), read_only)
-    with _shared_lock:
-        con = _shared.get(key)
-        if con is None:
-            con = open_connection(settings.db_path, read_only=read_only)
-            _shared[key] = con
-    return con.cursor()
+    cur = _cursor(key)
+    try:
+        cur.execute("SELECT 1").fetchall()
+    except duckdb.Error as exc:
+        if not invalidated(exc):
+            raise
+        _drop_if_invalidated(key)
+        cur = _cursor(key)
+    return cur
 
 
 def close_all() -> None:
@@ -103,17 +169,37 @@ def close_all() -> None:
         _shared.clear()
 
 
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:  # the failure already ended the transaction (or invalidated the database)
+        pass
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """One transaction on ``con``: committed when the block ends, rolled back (and the error
-    raised again) when anything in it fails, even an interrupt, so nothing is half-written."""
+    raised again) when anything in it fails, even an interrupt, so nothing is half-written.
+
+    A failed COMMIT (a full disk, an I/O error) is rolled back and raised as DuckDB's error; when
+    DuckDB reports the commit durable and only the checkpoint after it failed, the block's work is
+    stored, so nothing is raised, but the invalidated shared connection is reopened."""
     con.execute("BEGIN TRANSACTION")
     try:
         yield
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
-    con.execute("COMMIT")
+    try:
+        con.execute("COMMIT")
+    except duckdb.Error as exc:
+        if invalidated(exc):
+            forget_invalidated(con)
+        if DURABLE in str(exc):
+            log.error("commit stored, checkpoint failed: %s", exc)
+            return
+        _rollback(con)
+        raise
 
 
 @contextmanager
@@ -149,17 +235,43 @@ def _timed(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Params,
     return result
 
 
+def _invalidated_error(name: str, exc: duckdb.Error) -> DatabaseError:
+    return DatabaseError(f"Cơ sở dữ liệu vừa gặp lỗi ghi nghiêm trọng (thường do ổ đĩa đầy) và đã được mở lại; "
+                         f"thao tác vừa rồi ({name}) không được ghi. Hãy thử lại.", query=name,
+                         reason="invalidated", detail=str(exc)[:300])
+
+
 def run(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Params = None,
         settings: Settings | None = None) -> pd.DataFrame:
-    """Run a named, parametrised query (``$name`` placeholders) and return a DataFrame."""
+    """Run a named, parametrised query (``$name`` placeholders) and return a DataFrame.
+
+    On a database DuckDB invalidated, the shared connection is reopened and the query run once
+    more on a fresh cursor (a read changes nothing, so repeating it is safe)."""
     s = settings or load_settings()
-    out = _timed(con, name, sql, params, s.query_timeout_s, s.slow_query_ms, fetch=True)
+    try:
+        out = _timed(con, name, sql, params, s.query_timeout_s, s.slow_query_ms, fetch=True)
+    except duckdb.Error as exc:
+        if not _stale(con, exc):
+            raise
+        fresh = forget_invalidated(con)
+        if fresh is None:
+            raise _invalidated_error(name, exc) from exc
+        out = _timed(fresh, name, sql, params, s.query_timeout_s, s.slow_query_ms, fetch=True)
     assert out is not None
     return out
 
 
 def execute(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Params = None,
             settings: Settings | None = None) -> None:
-    """Run a named statement that returns nothing (DDL, INSERT)."""
+    """Run a named statement that returns nothing (DDL, INSERT).
+
+    On a database DuckDB invalidated, the shared connection is reopened for the next caller, but
+    the statement is not repeated (it may belong to a transaction that is lost): an error says so."""
     s = settings or load_settings()
-    _timed(con, name, sql, params, s.query_timeout_s, s.slow_query_ms, fetch=False)
+    try:
+        _timed(con, name, sql, params, s.query_timeout_s, s.slow_query_ms, fetch=False)
+    except duckdb.Error as exc:
+        if not _stale(con, exc):
+            raise
+        forget_invalidated(con)
+        raise _invalidated_error(name, exc) from exc

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from xkld_geo import db, registers
-from xkld_geo.records import TOTAL
+from xkld_geo.records import COUNT_MAX, TOTAL
 from xkld_geo.templates import Kind
 
 DDL = """
@@ -147,6 +147,21 @@ def _totals(values: pd.DataFrame, ok: pd.Index, k: Kind) -> pd.DataFrame:
     return _error(rows.index[hit], k.column("so_nguoi").header, reason.to_numpy())
 
 
+def _overflow(mapped: pd.DataFrame, ok: pd.Index, t: Target, k: Kind) -> pd.DataFrame:
+    """Rows whose natural key adds up (over several spellings of one market, say) to a count the
+    table's INTEGER column cannot hold; each row alone was checked in :mod:`records`."""
+    rows, out = mapped.loc[ok], [_error(pd.Index([]), "", "")]
+    sources = SOURCE_COLUMNS.get(k.key, {})
+    for col in (c for c in k.columns if c.kind == "count" and c.key in sources):
+        if sources[col.key] not in rows or rows[sources[col.key]].astype(float).sum() <= COUNT_MAX:
+            continue   # nothing can overflow: the usual case, decided without grouping
+        keys = rows[list(t.key)].astype(str).agg("\x1f".join, axis=1)
+        total = rows[sources[col.key]].astype(float).groupby(keys).transform("sum")
+        hit = total.index[total > COUNT_MAX]
+        out.append(_error(hit, col.header, "tổng các dòng cùng xã, kỳ và phân loại vượt " + f"{COUNT_MAX:,}".replace(",", ".")))
+    return pd.concat(out, ignore_index=True)
+
+
 def plan(k: Kind, frame: pd.DataFrame, values: pd.DataFrame, errors: pd.DataFrame, key: bytes | None,
          reporter: str = "") -> Plan:
     """Decide, before writing anything, which rows go in and which are refused and why."""
@@ -159,6 +174,7 @@ def plan(k: Kind, frame: pd.DataFrame, values: pd.DataFrame, errors: pd.DataFram
     if k.key == "departures":
         errors = pd.concat([errors, _totals(values, ok, k)], ignore_index=True)
     mapped = _scope_keys(values, t, k.key)
+    errors = pd.concat([errors, _overflow(mapped, ok.difference(errors["row"].unique()), t, k)], ignore_index=True)
     located = mapped["commune_code"].notna() & mapped[t.scope[0]].notna()
     scope_of = scope_strings(mapped.loc[located, list(t.scope)])
     spoiled = set(scope_of.loc[scope_of.index.isin(errors["row"])])

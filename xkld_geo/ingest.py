@@ -6,23 +6,30 @@ One call, :func:`import_file`, does everything a template import needs: read the
 that fail go to a rejection file with row, column and reason; the rest go in. A report replaces
 the figures of the periods and units it covers (its natural key), so re-importing a file, or an
 overlapping one, never adds twice: what is identical counts as already present, what differs is
-replaced and the change is logged. Every import, refused ones too, is logged with the file's hash,
-who, when, the counts and the outcome. A crash or a killed process before the commit leaves the
-database as it was (DuckDB discards an uncommitted transaction).
+replaced and the change is logged. Every import, refused and failed ones too, is logged with the
+file's hash, who, when, the counts and the outcome. A crash or a killed process before the commit
+leaves the database as it was (DuckDB discards an uncommitted transaction); a commit that fails (a
+full disk, an I/O error) is rolled back, and the failed attempt is logged in a transaction of its
+own afterwards, or, when even that cannot be written (the disk is still full), kept in memory and
+logged by the next import or look at the log once the database can be written again.
 """
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import io
 import logging
+import shutil
+import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from xkld_geo import auth, db, facts, gazetteer, records, registers, spreadsheets, templates
-from xkld_geo.errors import IngestError
+from xkld_geo.errors import DatabaseError, IngestError, XkldError
 from xkld_geo.settings import Settings
 
 log = logging.getLogger("xkld_geo.ingest")
@@ -44,7 +51,7 @@ CREATE TABLE IF NOT EXISTS import_log (
     already_present INTEGER NOT NULL,
     duplicates_merged INTEGER NOT NULL,
     units_replaced INTEGER NOT NULL,
-    outcome VARCHAR NOT NULL CHECK (outcome IN ('ok', 'partial', 'unchanged', 'rejected', 'refused')),
+    outcome VARCHAR NOT NULL CHECK (outcome IN ('ok', 'partial', 'unchanged', 'rejected', 'refused', 'failed')),
     message VARCHAR,
     key_check VARCHAR                   -- registers: fingerprint of the ID-hash key used
 );
@@ -52,7 +59,10 @@ CREATE TABLE IF NOT EXISTS import_log (
 
 
 def create_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the import log, the change log and the register table if missing."""
+    """Create the import log, the change log and the register table if missing.
+
+    Outcome 'failed' (a write that did not commit) is new: a database built before it keeps the
+    older CHECK until its next build, and such attempts are logged there as 'refused'."""
     db.execute(con, "ingest_tables", DDL)
     facts.create_tables(con)
     registers.create_tables(con)
@@ -99,20 +109,31 @@ class ImportReport:
         return buffer.getvalue()
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet take a text cell for a formula (or hide what follows)."""
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A cell that a spreadsheet would run as a formula, with a leading apostrophe; every other
+    value (empty text included) as it is."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
 def _spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Cells that a spreadsheet would run as formulas get a leading apostrophe."""
-    return frame.apply(lambda col: col.map(lambda v: f"'{v}" if isinstance(v, str) and v[:1] in "=+-@\t\r" else v))
+    """The rejection file's cells, neutralised by :func:`spreadsheet_safe`."""
+    return frame.apply(lambda col: col.map(spreadsheet_safe))
 
 
 def _next_id(con: duckdb.DuckDBPyConnection) -> int:
     return int(db.run(con, "import_next_id", "SELECT COALESCE(max(import_id), 0) + 1 AS n FROM import_log")["n"][0])
 
 
-def _log(con: duckdb.DuckDBPyConnection, report: ImportReport, user: str, size: int, key_check: str | None) -> None:
+def _log(con: duckdb.DuckDBPyConnection, report: ImportReport, user: str, size: int, key_check: str | None,
+         at: dt.datetime | None = None) -> None:
     db.execute(con, "import_log_insert", """
         INSERT INTO import_log VALUES ($id, $at, $user, $kind, $file, $hash, $size, $enc, $rows, $acc, $rej,
                                        $present, $merged, $replaced, $outcome, $msg, $key)""",
-               {"id": report.import_id, "at": dt.datetime.now(), "user": user, "kind": report.kind,
+               {"id": report.import_id, "at": at or dt.datetime.now(), "user": user, "kind": report.kind,
                 "file": report.file[:200], "hash": report.file_hash, "size": size, "enc": report.encoding,
                 "rows": report.rows, "acc": report.accepted, "rej": report.rejected,
                 "present": report.already_present, "merged": report.duplicates_merged,
@@ -120,14 +141,106 @@ def _log(con: duckdb.DuckDBPyConnection, report: ImportReport, user: str, size: 
                 "key": key_check})
 
 
+@dataclass
+class _Attempt:
+    """An import that did not go in (refused or failed), to be logged with its original time."""
+
+    report: ImportReport
+    user: str
+    size: int
+    at: dt.datetime
+
+
+_pending: list[_Attempt] = []
+_pending_lock = threading.Lock()
+
+
+def _accepts_failed(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether this database's import_log takes outcome 'failed' (built after it was added)."""
+    checks = db.run(con, "import_log_checks", """
+        SELECT constraint_text FROM duckdb_constraints()
+        WHERE table_name = 'import_log' AND constraint_type = 'CHECK'""")["constraint_text"]
+    return any("failed" in str(text) for text in checks)
+
+
+def _write_attempt(con: duckdb.DuckDBPyConnection, attempt: _Attempt) -> None:
+    """Log a refused or failed import and its audit line, in one small transaction of their own."""
+    report = attempt.report
+    if report.outcome == "failed" and not _accepts_failed(con):
+        report.outcome, report.message = "refused", f"[failed] {report.message}"
+    with db.transaction(con):
+        report.import_id = _next_id(con)
+        _log(con, report, attempt.user, attempt.size, None, attempt.at)
+        auth.audit(con, attempt.user, f"import_{report.outcome}", report.file[:200], report.message[:500],
+                   now=attempt.at)
+
+
+def _try_write(con: duckdb.DuckDBPyConnection, attempt: _Attempt) -> Exception | None:
+    """Log ``attempt`` on ``con``, or on a reopened connection if DuckDB invalidated this one;
+    returns the error when the database cannot be written (the disk may still be full)."""
+    try:
+        _write_attempt(con, attempt)
+        return None
+    except (duckdb.Error, DatabaseError) as exc:
+        lost = (db.invalidated(exc) or isinstance(exc, duckdb.ConnectionException)
+                or (isinstance(exc, DatabaseError) and exc.details.get("reason") == "invalidated"))
+        fresh = db.forget_invalidated(con) if lost else None
+        if fresh is None:
+            return exc
+        try:
+            _write_attempt(fresh, attempt)
+            return None
+        except (duckdb.Error, DatabaseError) as again:
+            return again
+
+
+def _record(con: duckdb.DuckDBPyConnection, attempt: _Attempt) -> None:
+    """Log an attempt now if the database can be written, else keep it for :func:`_flush_pending`."""
+    error = _try_write(con, attempt)
+    if error is not None:
+        log.error("import of %s (%s) could not be logged yet (%s); it is logged once the database can be "
+                  "written", attempt.report.file[:200], attempt.report.outcome, error)
+        with _pending_lock:
+            _pending.append(attempt)
+
+
+def _flush_pending(con: duckdb.DuckDBPyConnection) -> None:
+    """Log the attempts that could not be logged when they happened (oldest first)."""
+    with _pending_lock:
+        waiting = list(_pending)
+        _pending.clear()
+    for i, attempt in enumerate(waiting):
+        error = _try_write(con, attempt)
+        if error is not None:
+            log.warning("pending import log lines still cannot be written: %s", error)
+            with _pending_lock:
+                _pending[:0] = waiting[i:]
+            return
+
+
 def _refused(con: duckdb.DuckDBPyConnection, kind: str, file: str, digest: str, size: int, user: str,
              error: IngestError) -> None:
     """Log a file refused before its rows were looked at (in its own small transaction)."""
-    report = ImportReport(kind, file, digest, "refused", message=error.message)
-    with db.transaction(con):
-        report.import_id = _next_id(con)
-        _log(con, report, user, size, None)
-        auth.audit(con, user, "import_refused", file[:200], error.message[:500])
+    _record(con, _Attempt(ImportReport(kind, file, digest, "refused", message=error.message), user, size,
+                          dt.datetime.now()))
+
+
+def _failed(con: duckdb.DuckDBPyConnection, report: ImportReport, user: str, size: int,
+            exc: BaseException) -> XkldError:
+    """Log an import whose writing failed (after the rollback) and make the clerk's error."""
+    full = "no space left" in str(exc).lower()
+    if full:
+        message = (f"Tệp {report.file}: không ghi được vào cơ sở dữ liệu vì ổ đĩa của máy chủ đã đầy; chưa có "
+                   "số liệu nào của tệp được ghi. Hãy báo quản trị viên giải phóng dung lượng rồi nhập lại tệp.")
+    else:
+        message = (f"Tệp {report.file}: không ghi được vào cơ sở dữ liệu (lỗi {type(exc).__name__}); chưa có số "
+                   "liệu nào của tệp được ghi. Hãy nhập lại tệp; nếu vẫn lỗi, hãy báo quản trị viên.")
+    failed = ImportReport(report.kind, report.file, report.file_hash, "failed", rows=report.rows,
+                          rejected=report.rejected, encoding=report.encoding,
+                          message=f"{message} Chi tiết: {type(exc).__name__}: {str(exc)[:500]}")
+    _record(con, _Attempt(failed, user, size, dt.datetime.now()))
+    return DatabaseError(message, file=report.file, reason="disk_full" if full else "write_failed",
+                         detail=f"{type(exc).__name__}: {str(exc)[:500]}")
 
 
 def _match_units(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, period: pd.Series) -> pd.DataFrame:
@@ -182,7 +295,8 @@ def import_file(con: duckdb.DuckDBPyConnection, data: bytes, file: str, kind: st
     k = templates.kind(kind)
     today = today or settings.effective_today
     digest = hashlib.sha256(data).hexdigest()
-    limits = spreadsheets.Limits(int(settings.max_upload_mb * 1_000_000), settings.max_import_rows)
+    limits = spreadsheets.Limits.from_settings(settings)
+    _flush_pending(con)
     key = None
     try:
         if k.key == "register":
@@ -192,16 +306,46 @@ def import_file(con: duckdb.DuckDBPyConnection, data: bytes, file: str, kind: st
     except IngestError as exc:
         _refused(con, kind, file, digest, len(data), user, exc)
         raise
+    report = ImportReport(kind, file, digest, "ok", rows=len(sheet.frame), encoding=sheet.encoding)
+    try:
+        _write(con, sheet, k, key, report, user, len(data), today, settings)
+    except (duckdb.Error, DatabaseError, OSError) as exc:
+        raise _failed(con, report, user, len(data), exc) from exc
+    except Exception as exc:   # a fault of ours: logged as failed, then raised as it is
+        _failed(con, report, user, len(data), exc)
+        raise
+    log.info("import %s: %s", report.import_id, report.message)
+    return report
+
+
+def check_free_space(settings: Settings) -> None:
+    """Refuse to start writing when the database's disk is (nearly) full.
+
+    DuckDB 1.5.5 aborts the whole process (``std::terminate``, no Python exception) when a commit
+    that deleted and re-inserted the same keys fails to write its WAL on a full disk: it trips over
+    its own index while undoing the commit. So an import does not count on the commit failing
+    cleanly: it checks the space first (XKLD_MIN_FREE_MB)."""
+    if str(settings.db_path) == ":memory:":
+        return
+    free = shutil.disk_usage(Path(settings.db_path).resolve().parent).free
+    if free < settings.min_free_mb * 1_000_000:
+        raise OSError(errno.ENOSPC, f"No space left on device: {free / 1e6:.1f} MB free beside "
+                                    f"{Path(settings.db_path).name}, {settings.min_free_mb:.0f} MB needed")
+
+
+def _write(con: duckdb.DuckDBPyConnection, sheet: spreadsheets.Sheet, k: templates.Kind, key: bytes | None,
+           report: ImportReport, user: str, size: int, today: dt.date, settings: Settings) -> None:
+    """Check the rows of ``sheet``, then write them and the log line in one transaction."""
     frame = sheet.frame
     checked = records.check(frame, k, records.Reference.from_db(con), today)
     values = checked.values
     matched = _match_units(con, frame, _period_start(values, k))
     values["commune_code"] = matched["code"]
     errors = pd.concat([checked.errors, _unit_errors(frame, matched, k)], ignore_index=True)
-    plan = facts.plan(k, frame, values, errors, key, reporter=file)
-    report = ImportReport(kind, file, digest, "ok", rows=len(frame), encoding=sheet.encoding,
-                          rejects=_rejects(frame, plan.errors, k))
+    plan = facts.plan(k, frame, values, errors, key, reporter=sheet.file)
+    report.rejects = _rejects(frame, plan.errors, k)
     report.rejected = int(plan.errors["row"].nunique()) if not plan.errors.empty else 0
+    check_free_space(settings)
     with db.transaction(con):
         report.import_id = _next_id(con)
         result = facts.write(con, plan, report.import_id, user)
@@ -210,14 +354,13 @@ def import_file(con: duckdb.DuckDBPyConnection, data: bytes, file: str, kind: st
         report.outcome = ("rejected" if report.accepted + report.already_present + report.duplicates_merged == 0
                           else "partial" if report.rejected else "unchanged" if report.accepted == 0 else "ok")
         report.message = report.summary()
-        _log(con, report, user, len(data), registers.key_check(key) if key else None)
-        auth.audit(con, user, "import", f"{kind}:{file[:150]}", report.message)
-    log.info("import %s: %s", report.import_id, report.message)
-    return report
+        _log(con, report, user, size, registers.key_check(key) if key else None)
+        auth.audit(con, user, "import", f"{k.key}:{sheet.file[:150]}", report.message)
 
 
 def import_log(con: duckdb.DuckDBPyConnection, limit: int = 100) -> pd.DataFrame:
-    """The newest imports, for the import page."""
+    """The newest imports, for the import page (attempts not logged yet for a full disk first go in)."""
+    _flush_pending(con)
     return db.run(con, "import_log_list", """
         SELECT import_id AS "Lần nhập", at_time AS "Thời điểm", username AS "Người nhập", kind AS "Loại",
                file_name AS "Tệp", rows_read AS "Số dòng", accepted AS "Nhận", already_present AS "Đã có",

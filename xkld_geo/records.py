@@ -36,6 +36,10 @@ GROUP_ALIASES = {"bdxn": "bo_doi_xuat_ngu", "bo doi": "bo_doi_xuat_ngu", "ho ngh
 SEXES = {"nam": "nam", "m": "nam", "male": "nam", "nu": "nu", "f": "nu", "female": "nu", "n": "nu"}
 TOTAL_WORDS = {"tong", "tong cong", "cong", "total"}
 CODE_MARK = "="
+COUNT_MAX = 2_147_483_647
+"""Largest count a fact table can hold: its count columns are DuckDB INTEGER (32-bit)."""
+AMOUNT_MAX = 1e12
+"""Largest amount (VND million) taken as typed: a billion billion dong is a typing error."""
 """Prefix of a reference code's key in a lookup map; folded names never start with it."""
 
 
@@ -121,7 +125,10 @@ def _count(text: str, _: dt.date) -> int:
     if re.fullmatch(r"\d{1,3}([.,]\d{3})+", t):       # 1.234 or 1,234: thousands separators
         t = re.sub(r"[.,]", "", t)
     if re.fullmatch(r"\d+(\.0+)?", t):
-        return int(float(t))
+        value = int(t.split(".")[0])          # not through float: 400 digits would be infinite
+        if value > COUNT_MAX:
+            raise Invalid(f"số quá lớn (tối đa {COUNT_MAX:,})".replace(",", "."))
+        return value
     if re.fullmatch(r"-\s*\d+([.,]\d+)?", t):
         raise Invalid("số âm")
     if re.fullmatch(r"\d*[.,]\d+", t):
@@ -136,10 +143,12 @@ def _amount(text: str, _: dt.date) -> float:
     t = t.replace(",", ".")
     if t.startswith("-"):
         raise Invalid("số âm")
-    try:
-        return float(t)
-    except ValueError as exc:
-        raise Invalid("không phải số") from exc
+    if not re.fullmatch(r"\+?(\d+\.?\d*|\.\d+)", t):     # no 'inf', 'nan' or '1e999'
+        raise Invalid("không phải số")
+    value = float(t)
+    if value > AMOUNT_MAX:
+        raise Invalid(f"số quá lớn (tối đa {AMOUNT_MAX:,.0f})".replace(",", "."))
+    return value
 
 
 def _lookup(mapping: dict[str, str], label: str, what: str) -> Callable[[str, dt.date], str]:

@@ -74,6 +74,28 @@ DECLARED: tuple[Setting, ...] = (
             "Imported files larger than this (MB) are refused before they are read.", float),
     Setting("max_import_rows", "XKLD_MAX_IMPORT_ROWS", 2_000_000,
             "Imported files with more data rows than this are refused before they are parsed.", int),
+    Setting("max_import_columns", "XKLD_MAX_IMPORT_COLUMNS", 200,
+            "Imported files with more columns than this are refused before they are parsed "
+            "(the templates have at most 14).", int),
+    Setting("max_cell_chars", "XKLD_MAX_CELL_CHARS", 1000,
+            "Imported files with a cell longer than this (characters) are refused.", int),
+    Setting("max_unzipped_mb", "XKLD_MAX_UNZIPPED_MB", 500.0,
+            "An XLSX whose parts would unzip to more than this (MB in total) is refused before it is parsed.",
+            float),
+    Setting("max_xlsx_part_mb", "XKLD_MAX_XLSX_PART_MB", 64.0,
+            "Largest unzipped size (MB) of an XLSX part that is read whole (shared strings, styles, "
+            "workbook); only the worksheets themselves are streamed.", float),
+    Setting("max_zip_ratio", "XKLD_MAX_ZIP_RATIO", 100.0,
+            "An XLSX part over 1 MB that unzips to more than this many times its packed size is refused "
+            "(a decompression bomb; real spreadsheets pack 5-30 times).", float),
+    Setting("max_zip_members", "XKLD_MAX_ZIP_MEMBERS", 500,
+            "An XLSX packing more parts than this is refused (an ordinary one has 10-20).", int),
+    Setting("max_shared_strings", "XKLD_MAX_SHARED_STRINGS", 4_000_000,
+            "An XLSX declaring more shared strings (distinct texts) than this is refused before they are "
+            "loaded.", int),
+    Setting("min_free_mb", "XKLD_MIN_FREE_MB", 64.0,
+            "An import is refused, before it writes, when the database's disk has less free space than this "
+            "(MB): a commit that fails for a full disk can abort DuckDB and take the app down.", float),
     Setting("id_key", "XKLD_ID_KEY", None,
             "Secret key (hex, 64 characters) for the keyed hash of citizen ID numbers in worker "
             "registers. When unset, the key is read from (or created in) id_key_file.",
@@ -100,6 +122,14 @@ class Settings:
     static_url: str
     max_upload_mb: float
     max_import_rows: int
+    max_import_columns: int
+    max_cell_chars: int
+    max_unzipped_mb: float
+    max_xlsx_part_mb: float
+    max_zip_ratio: float
+    max_zip_members: int
+    max_shared_strings: int
+    min_free_mb: float
     id_key: str | None
     id_key_file: Path
     seed_is_explicit: bool = False   # XKLD_DEMO_SEED (or a --seed) was given, not the default

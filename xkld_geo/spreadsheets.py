@@ -1,16 +1,21 @@
 """Reading an incoming CSV or XLSX report into a table of text cells, safely.
 
-Files come from communes and companies by hand, so nothing in them is trusted: size and row count
-are checked before anything is parsed (a zipped XLSX also by how far it would expand), only the
-data is read (formulas as their last computed values, no macros, no links followed), the file name
-is only ever a label (the bytes are processed in memory, never written anywhere), and the text is
-turned into Unicode whatever legacy Vietnamese encoding it was typed in.
+Files come from communes and companies by hand, so nothing in them is trusted: size, rows, columns
+and cell length are bounded, and checked before the expensive parsing wherever that can be done
+cheaply (a CSV's lines and delimiters are counted on the raw bytes; an XLSX's zip directory is
+inspected for total and per-part unzipped size, packing ratio and number of parts, and its shared
+strings are counted, before openpyxl loads anything). Row counts come from the rows actually
+present, never from the file's own ``<dimension>`` tag. Only the data is read (formulas as their
+last computed values, no macros, no links followed), the file name is only ever a label (the bytes
+are processed in memory, never written anywhere), and the text is turned into Unicode whatever
+legacy Vietnamese encoding it was typed in.
 """
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
+import re
 import zipfile
 from collections import Counter
 from dataclasses import dataclass
@@ -21,20 +26,41 @@ import pandas as pd
 
 from xkld_geo import charsets
 from xkld_geo.errors import IngestError
-from xkld_geo.templates import NOT_READ, Kind, find_header_row, match_headers
+from xkld_geo.settings import Settings
+from xkld_geo.templates import NOT_READ, Kind, column_label, find_header_row, match_headers
 
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"          # the old binary .xls (and .doc) container
-EXPANSION = 20                           # an XLSX may unzip to at most this many times the size limit
 HEADER_SEARCH = 10                       # rows looked at to find the header (titles may sit above it)
+RATIO_FLOOR = 1_000_000                  # parts smaller than this (unzipped) are never too packed
+WORKSHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml", re.IGNORECASE)
+"""Worksheets are streamed row by row; every other part of an XLSX is loaded whole by openpyxl."""
+SHARED_COUNT = re.compile(rb"\b(?:uniqueCount|count)\s*=\s*[\"'](\d+)[\"']")
+DELIMITERS = (b",", b";", b"\t")
 
 
 @dataclass(frozen=True)
 class Limits:
-    """What a file may be: at most ``max_bytes`` bytes and ``max_rows`` data rows."""
+    """What a file may be: its size, data rows, columns and cell length, and for an XLSX how far
+    its zip may expand (in total, per part read whole, by packing ratio), its number of parts and
+    of shared strings. The defaults match those of :mod:`xkld_geo.settings`."""
 
     max_bytes: int
     max_rows: int
+    max_columns: int = 200
+    max_cell_chars: int = 1000
+    max_unzipped_bytes: int = 500_000_000
+    max_part_bytes: int = 64_000_000
+    max_ratio: float = 100.0
+    max_members: int = 500
+    max_shared_strings: int = 4_000_000
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> "Limits":
+        """The limits configured in ``s`` (XKLD_MAX_UPLOAD_MB, XKLD_MAX_IMPORT_ROWS, ...)."""
+        return cls(int(s.max_upload_mb * 1_000_000), s.max_import_rows, s.max_import_columns, s.max_cell_chars,
+                   int(s.max_unzipped_mb * 1_000_000), int(s.max_xlsx_part_mb * 1_000_000), s.max_zip_ratio,
+                   s.max_zip_members, s.max_shared_strings)
 
 
 @dataclass
@@ -82,38 +108,86 @@ def _cell_text(value: object) -> str:
     return str(value).strip()
 
 
-def _xlsx_rows(data: bytes, file: str, limits: Limits) -> list[list[str]]:
-    """Every row of the first data sheet as text (refusing zip bombs and oversized sheets first)."""
-    from openpyxl import load_workbook
+def _mb(n: float) -> str:
+    return f"{n / 1e6:,.1f} MB"
 
+
+def check_zip(data: bytes, file: str, limits: Limits) -> None:
+    """Refuse an XLSX that is not a zip, or whose zip would expand too far (a decompression bomb),
+    reading only the zip directory and the first bytes of the shared strings: nothing is unpacked.
+
+    The sizes in the directory cannot lie to the reader: Python's zipfile stops at the declared
+    size and then fails the CRC check, so what openpyxl sees is bounded by what is checked here."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            expanded = sum(info.file_size for info in archive.infolist())
-            names = set(archive.namelist())
-    except zipfile.BadZipFile as exc:
+            infos = archive.infolist()
+            if len(infos) > limits.max_members:
+                raise _refuse(file, f"tệp nén chứa {len(infos):,} phần, vượt giới hạn {limits.max_members:,} phần "
+                                    "(một bảng tính thường có 10–20); tệp có thể bị hỏng hoặc độc hại.",
+                              field="zip_members", value=len(infos), allowed=limits.max_members)
+            expanded = sum(info.file_size for info in infos)
+            if expanded > limits.max_unzipped_bytes:
+                raise _refuse(file, f"nội dung giải nén ra {_mb(expanded)}, vượt giới hạn "
+                                    f"{_mb(limits.max_unzipped_bytes)}; tệp có thể bị hỏng hoặc độc hại.",
+                              field="unzipped_size", value=expanded, allowed=limits.max_unzipped_bytes)
+            for info in infos:
+                ratio = info.file_size / max(info.compress_size, 1)
+                if info.file_size > RATIO_FLOOR and ratio > limits.max_ratio:
+                    raise _refuse(file, f"phần {info.filename} nén {ratio:,.0f} lần (giải nén ra {_mb(info.file_size)}), "
+                                        f"vượt giới hạn {limits.max_ratio:,.0f} lần: dấu hiệu của tệp nén độc hại.",
+                                  field="zip_ratio", value=ratio, allowed=limits.max_ratio, part=info.filename)
+                if not WORKSHEET_PART.fullmatch(info.filename) and info.file_size > limits.max_part_bytes:
+                    raise _refuse(file, f"phần {info.filename} giải nén ra {_mb(info.file_size)}, vượt giới hạn "
+                                        f"{_mb(limits.max_part_bytes)} cho một phần được đọc toàn bộ.",
+                                  field="part_size", value=info.file_size, allowed=limits.max_part_bytes,
+                                  part=info.filename)
+            names = {info.filename for info in infos}
+            if "xl/workbook.xml" not in names:
+                raise _refuse(file, "không phải bảng tính XLSX (thiếu xl/workbook.xml).", field="format")
+            for name in names:
+                if name.lower().endswith("sharedstrings.xml"):
+                    with archive.open(name) as part:
+                        head = part.read(4096)
+                    declared = max((int(n) for n in SHARED_COUNT.findall(head)), default=0)
+                    if declared > limits.max_shared_strings:
+                        raise _refuse(file, f"khai báo {declared:,} chuỗi văn bản khác nhau, vượt giới hạn "
+                                            f"{limits.max_shared_strings:,}; tệp có thể bị hỏng hoặc độc hại.",
+                                      field="shared_strings", value=declared, allowed=limits.max_shared_strings)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, NotImplementedError, ValueError) as exc:
         raise _refuse(file, "không phải tệp XLSX hợp lệ (tệp nén bị hỏng).", field="format") from exc
-    if expanded > limits.max_bytes * EXPANSION:
-        raise _refuse(file, "nội dung giải nén quá lớn so với giới hạn; tệp có thể bị hỏng hoặc độc hại.",
-                      field="size", value=expanded)
-    if "xl/workbook.xml" not in names:
-        raise _refuse(file, "không phải bảng tính XLSX (thiếu xl/workbook.xml).", field="format")
+
+
+def _xlsx_rows(data: bytes, file: str, limits: Limits) -> list[list[str]]:
+    """Every row of the first data sheet as text (refusing zip bombs and oversized sheets first).
+
+    The rows are counted as they come: ``reset_dimensions`` makes openpyxl ignore the sheet's
+    ``<dimension>`` tag, which a program (or a person) may have written wrong and which read-only
+    openpyxl otherwise trusts, silently dropping the rows below it."""
+    from openpyxl import load_workbook
+
+    check_zip(data, file, limits)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
     except Exception as exc:  # openpyxl raises many kinds for malformed files
         raise _refuse(file, f"không đọc được bảng tính ({type(exc).__name__}).", field="format") from exc
     try:
         sheet = book["Dữ liệu"] if "Dữ liệu" in book.sheetnames else book.worksheets[0]
-        declared = sheet.max_row or 0
-        if declared > limits.max_rows + HEADER_SEARCH:
-            raise _refuse(file, f"có {declared:,} dòng, vượt giới hạn {limits.max_rows:,} dòng.",
-                          field="rows", value=declared, allowed=limits.max_rows)
+        sheet.reset_dimensions()
         rows: list[list[str]] = []
         for values in sheet.iter_rows(values_only=True):
+            if len(values) > limits.max_columns:
+                raise _refuse(file, f"dòng {len(rows) + 1} có {len(values):,} cột, vượt giới hạn "
+                                    f"{limits.max_columns:,} cột.", row=len(rows) + 1, field="columns",
+                              value=len(values), allowed=limits.max_columns)
             rows.append([_cell_text(v) for v in values])
             if len(rows) > limits.max_rows + HEADER_SEARCH:
                 raise _refuse(file, f"vượt giới hạn {limits.max_rows:,} dòng.", field="rows",
                               allowed=limits.max_rows)
         return rows
+    except IngestError:
+        raise
+    except Exception as exc:  # a part that fails its CRC or its XML half-way through the sheet
+        raise _refuse(file, f"không đọc được bảng tính ({type(exc).__name__}).", field="format") from exc
     finally:
         book.close()
 
@@ -130,11 +204,34 @@ def _delimiter(sample: str) -> str:
     return best
 
 
-def _csv_frame(data: bytes, file: str, limits: Limits) -> tuple[pd.DataFrame, str, bool]:
-    """The CSV's cells as text (no header interpretation yet), its encoding and conversion flag."""
-    if data.count(b"\n") > limits.max_rows + HEADER_SEARCH:
+def check_csv_shape(data: bytes, file: str, limits: Limits) -> None:
+    """Refuse a CSV with too many lines, columns or too long a line, on the raw bytes, before it
+    is decoded or parsed (a million delimiters in the header would otherwise become a million
+    columns, each handled one by one)."""
+    breaks = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
+    if len(breaks) > limits.max_rows + HEADER_SEARCH:
         raise _refuse(file, f"có hơn {limits.max_rows:,} dòng, vượt giới hạn.", field="rows",
                       allowed=limits.max_rows)
+    if not len(breaks):  # one line, or old Mac line ends
+        breaks = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\r"))
+    end = int(breaks[HEADER_SEARCH]) if len(breaks) > HEADER_SEARCH else len(data)
+    for number, line in enumerate(data[:end].split(b"\n"), start=1):
+        columns = max(line.count(d) for d in DELIMITERS) + 1
+        if columns > limits.max_columns:
+            raise _refuse(file, f"dòng {number} có {columns:,} cột, vượt giới hạn {limits.max_columns:,} cột.",
+                          row=number, field="columns", value=columns, allowed=limits.max_columns)
+    starts = np.concatenate(([-1], breaks, [len(data)]))
+    lengths = np.diff(starts) - 1
+    longest = int(lengths.argmax())
+    allowed = limits.max_columns * (limits.max_cell_chars + 3) * 4   # 4: bytes of a character, at most
+    if lengths[longest] > allowed:
+        raise _refuse(file, f"dòng {longest + 1} dài {int(lengths[longest]):,} byte, vượt giới hạn {allowed:,} byte.",
+                      row=longest + 1, field="line_length", value=int(lengths[longest]), allowed=allowed)
+
+
+def _csv_frame(data: bytes, file: str, limits: Limits) -> tuple[pd.DataFrame, str, bool]:
+    """The CSV's cells as text (no header interpretation yet), its encoding and conversion flag."""
+    check_csv_shape(data, file, limits)
     decoded = charsets.decode_bytes(data, file, cells_later=True)  # legacy text and NFC: per cell, in read()
     try:
         frame = pd.read_csv(io.StringIO(decoded.text), sep=_delimiter(decoded.text[:20000]), header=None,
@@ -142,6 +239,9 @@ def _csv_frame(data: bytes, file: str, limits: Limits) -> tuple[pd.DataFrame, st
                             engine="c")
     except (pd.errors.ParserError, ValueError) as exc:
         raise _refuse(file, f"không đọc được dạng CSV: {str(exc)[:200]}", field="format") from exc
+    if frame.shape[1] > limits.max_columns:  # a delimiter the byte count above did not see (UTF-16)
+        raise _refuse(file, f"có {frame.shape[1]:,} cột, vượt giới hạn {limits.max_columns:,} cột.",
+                      field="columns", value=frame.shape[1], allowed=limits.max_columns)
     return frame, decoded.encoding, decoded.converted
 
 
@@ -160,6 +260,21 @@ def _per_distinct(col: pd.Series, func: Callable[[str], str]) -> pd.Series:
     return pd.Series(np.asarray([func(v) for v in uniques], dtype=object)[codes], index=col.index, name=col.name)
 
 
+def _stripped(col: pd.Series, file: str, limits: Limits) -> pd.Series:
+    """A column's cells without surrounding spaces; a cell over the length limit refuses the file
+    (checked once per distinct cell)."""
+    codes, uniques = pd.factorize(col, use_na_sentinel=False)
+    cleaned = np.asarray([str(v).strip() for v in uniques], dtype=object)
+    lengths = np.fromiter(map(len, cleaned), dtype=np.int64, count=len(cleaned))
+    if len(lengths) and lengths.max() > limits.max_cell_chars:
+        at = int(np.flatnonzero(lengths[codes] > limits.max_cell_chars)[0])
+        row, column = int(col.index[at]) + 1, column_label(int(col.name))
+        raise _refuse(file, f"ô {column}{row} dài {int(lengths[codes[at]]):,} ký tự, vượt giới hạn "
+                            f"{limits.max_cell_chars:,} ký tự.", row=row, field=column,
+                      value=int(lengths[codes[at]]), allowed=limits.max_cell_chars)
+    return pd.Series(cleaned[codes], index=col.index, name=col.name)
+
+
 def read(data: bytes, file: str, k: Kind, limits: Limits) -> Sheet:
     """Read a report of kind ``k`` (CSV or XLSX, told apart by content, not by name)."""
     check_size(data, file, limits)
@@ -173,7 +288,7 @@ def read(data: bytes, file: str, k: Kind, limits: Limits) -> Sheet:
         frame, encoding, converted = _csv_frame(data, file, limits)
     if frame.empty:
         raise _refuse(file, "không có dòng nào.", field="rows", value=0)
-    frame = frame.apply(lambda col: _per_distinct(col, str.strip))
+    frame = frame.apply(lambda col: _stripped(col, file, limits))
     top = frame.head(HEADER_SEARCH)
     head_fix, _ = charsets.fix_legacy_text(_cell_counts(top))  # a legacy-encoded header is found too
     top = top.apply(lambda col: col.map(head_fix))

@@ -156,15 +156,31 @@ def header_key(text: object) -> str:
     return re.sub(r"[^a-z0-9/]+", " ", folded).strip()
 
 
+def column_label(position: int) -> str:
+    """The spreadsheet letter of a 0-based column position: 0 → 'A', 26 → 'AA'."""
+    label, n = "", position + 1
+    while n:
+        n, rest = divmod(n - 1, 26)
+        label = chr(ord("A") + rest) + label
+    return label
+
+
 def match_headers(k: Kind, headers: list[object], file: str) -> dict[str, int]:
-    """Column key → position in ``headers``; refuses a file without a required column."""
-    names = {header_key(h): i for i, h in reversed(list(enumerate(headers))) if header_key(h)}
+    """Column key → position in ``headers``; refuses a file without a required column, and one
+    where two columns give the same field (the same header twice, or two of its names), since
+    either could be the one the clerk meant."""
+    keys = [header_key(h) for h in headers]
     found: dict[str, int] = {}
     for col in k.columns:
-        for candidate in (col.header, col.key.replace("_", " "), *col.aliases):
-            if header_key(candidate) in names:
-                found[col.key] = names[header_key(candidate)]
-                break
+        candidates = [header_key(c) for c in (col.header, col.key.replace("_", " "), *col.aliases)]
+        positions = sorted({i for i, key in enumerate(keys) if key and key in candidates})
+        if len(positions) > 1:
+            shown = ", ".join(f"'{headers[i]}' (cột {column_label(i)})" for i in positions)
+            raise IngestError(f"Tệp {file}: các cột {shown} đều là cột '{col.header}'; hãy giữ lại một cột "
+                              "rồi nhập lại.", file=file, row=1, field=col.header,
+                              columns=[column_label(i) for i in positions])
+        if positions:
+            found[col.key] = positions[0]
     missing = [c.header for c in k.columns if c.required and c.key not in found]
     if "ma_xa" not in found and "ten_xa" not in found:
         missing.append("Mã xã hoặc Tên xã/phường")

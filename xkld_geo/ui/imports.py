@@ -1,6 +1,8 @@
 """The data clerk's page: templates to download, a report to import, what happened, the import log."""
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 from xkld_geo import auth, ingest, templates
@@ -8,6 +10,15 @@ from xkld_geo.errors import XkldError
 from xkld_geo.ui.common import connection, settings
 
 REPORT_KEY = "_import_report"
+MARKDOWN_SIGNS = re.compile(r"([!-/:-@\[-`{-~])")
+"""Every ASCII punctuation sign: Markdown lets a backslash take each one literally."""
+
+
+def plain(text: str) -> str:
+    """``text`` for st.error / st.success, shown as typed: file names and header cells come from the
+    uploaded file, so a '[link](http://...)', an image, HTML, ':red[...]' or '$...$' in them must not
+    become a link, a fetched image or markup on an official message. Bare URLs stop being links too."""
+    return MARKDOWN_SIGNS.sub(r"\\\1", text)
 
 
 def _report(report: ingest.ImportReport) -> None:
@@ -20,7 +31,7 @@ def _report(report: ingest.ImportReport) -> None:
     text = f"Lần nhập số {report.import_id}. {report.summary()}"
     if report.encoding not in ("utf-8", "utf-8-sig", "xlsx"):
         text += f" Bảng mã của tệp: {report.encoding} (đã chuyển sang Unicode)."
-    {"ok": st.success, "unchanged": st.info, "partial": st.warning, "rejected": st.error}[report.outcome](text)
+    {"ok": st.success, "unchanged": st.info, "partial": st.warning, "rejected": st.error}[report.outcome](plain(text))
     if report.rejected:
         st.caption("Các dòng bị từ chối (sửa trong tệp gốc theo số dòng rồi nhập lại; dòng đã nhận không bị ghi hai lần):")
         st.dataframe(report.rejects.head(500), hide_index=True, width="stretch", key="import_rejects_table")
@@ -52,7 +63,7 @@ def render_imports(user: auth.User) -> None:
                                                               user.username, settings())
         except XkldError as exc:
             st.session_state.pop(REPORT_KEY, None)
-            st.error(exc.message)
+            st.error(plain(exc.message))
     if REPORT_KEY in st.session_state:
         _report(st.session_state[REPORT_KEY])
     st.subheader("Nhật ký nhập liệu")
