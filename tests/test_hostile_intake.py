@@ -291,7 +291,7 @@ def test_a_full_disk_fails_the_import_cleanly(small_disk: Settings) -> None:
     other, clerk = db.connect(small_disk), db.connect(small_disk)      # two sessions of the running app
     before = _state(other)
     filler = _fill(small_disk.db_path.parent)
-    with pytest.raises(DatabaseError) as caught:    # refused before writing (a failed commit could abort DuckDB)
+    with pytest.raises(DatabaseError) as caught:    # refused before writing: nothing to undo
         _import(clerk, small_disk, DATA / "xa_thang02_lon_xon.csv")
     assert "ổ đĩa của máy chủ đã đầy" in caught.value.message and "xa_thang02_lon_xon.csv" in caught.value.message
     assert _state(other) == before and _entered(other) == 0            # nothing half-written
@@ -301,13 +301,27 @@ def test_a_full_disk_fails_the_import_cleanly(small_disk: Settings) -> None:
     _after_freeing_space(small_disk, other, clerk)
 
 
+def test_a_commit_that_fails_on_a_full_disk_rolls_back(small_disk: Settings) -> None:
+    """With the free-space check out of the way, the commit itself fails writing DuckDB's WAL: the
+    import replaces rows in place (no key deleted and inserted again), so DuckDB rolls it back
+    cleanly instead of aborting the process, and nothing is half-written."""
+    other, clerk = db.connect(small_disk), db.connect(small_disk)
+    before = _state(other)
+    filler = _fill(small_disk.db_path.parent)
+    with pytest.raises(DatabaseError) as caught:
+        _import(clerk, small_disk, DATA / "xa_thang02_lon_xon.csv", min_free_mb=0.0)
+    assert "ổ đĩa của máy chủ đã đầy" in caught.value.message
+    assert _state(other) == before and _entered(other) == 0
+    filler.unlink()
+    _after_freeing_space(small_disk, other, clerk)
+
+
 def test_a_database_invalidated_by_a_full_disk_is_reopened_for_everyone(small_disk: Settings,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """A commit big enough to checkpoint (here: the threshold lowered) fails on the full disk with
     DuckDB's fatal error, which invalidates the database for every connection of the process.
 
-    (A commit that fails earlier, writing its WAL, is not tested: DuckDB 1.5.5 then aborts the
-    process while undoing it; :func:`ingest.check_free_space` keeps imports away from that.)"""
+    (A commit that fails earlier, writing its WAL, is the test above.)"""
     other, clerk = db.connect(small_disk), db.connect(small_disk)
     clerk.execute("SET checkpoint_threshold = '1KB'")
     filler = _fill(small_disk.db_path.parent, leave=65536)

@@ -263,10 +263,7 @@ def _replace(con: duckdb.DuckDBPyConnection, t: Target, scopes: pd.DataFrame, ro
         log.insert(0, "import_id", import_id)
         con.register("imp_log", log)
         db.execute(con, "import_changes_insert", "INSERT INTO import_changes BY NAME SELECT * FROM imp_log")
-        db.execute(con, f"import_delete_{t.table}", f"DELETE FROM {t.table} x USING imp_changed s WHERE {on}")
-        db.execute(con, f"import_insert_{t.table}", f"""
-            INSERT INTO {t.table} BY NAME SELECT {', '.join('x.' + c for c in t.columns)}
-            FROM imp_rows x SEMI JOIN imp_changed s ON {on}""")
+        _write_changed(con, t, on)
         return changed, int(log["old_total"].notna().sum())
     finally:
         for name in ("imp_scopes", "imp_rows", "imp_changed", "imp_log"):
@@ -276,17 +273,46 @@ def _replace(con: duckdb.DuckDBPyConnection, t: Target, scopes: pd.DataFrame, ro
                 pass
 
 
+def _write_changed(con: duckdb.DuckDBPyConnection, t: Target, on: str) -> None:
+    """Make the stored rows of the changed scopes (``imp_changed``) equal to ``imp_rows``.
+
+    Rows whose key the report no longer has are deleted, kept keys are updated in place and new
+    keys inserted: a key is never deleted and inserted again in one transaction, which DuckDB
+    1.5 cannot roll back safely when the commit then fails (a full disk aborted the process).
+    """
+    same = " AND ".join(f"r.{c} = x.{c}" for c in t.key)
+    db.execute(con, f"import_delete_{t.table}", f"""
+        DELETE FROM {t.table} x USING imp_changed s
+        WHERE {on} AND NOT EXISTS (SELECT 1 FROM imp_rows r WHERE {same})""")
+    sets = ", ".join(f"{c} = r.{c}" for c in t.values + t.extra + ("is_demo",))
+    db.execute(con, f"import_update_{t.table}", f"""
+        UPDATE {t.table} x SET {sets} FROM imp_rows r
+        WHERE {same} AND EXISTS (SELECT 1 FROM imp_changed s WHERE {on})""")
+    db.execute(con, f"import_insert_{t.table}", f"""
+        INSERT INTO {t.table} BY NAME SELECT {', '.join('r.' + c for c in t.columns)}
+        FROM imp_rows r SEMI JOIN imp_changed s ON {on.replace('x.', 'r.')}
+        WHERE NOT EXISTS (SELECT 1 FROM {t.table} x WHERE {same})""")
+
+
 def sum_province_quotas(con: duckdb.DuckDBPyConnection) -> None:
     """Set the quota of each (year, province) in temp table ``quota_provinces`` to the sum of its
-    communes' quotas, as approved plans do; the province row is demo only if a commune row is."""
+    communes' quotas, as approved plans do; the province row is demo only if a commune row is.
+
+    Existing province rows are updated in place (``ON CONFLICT DO UPDATE``), never deleted and
+    inserted again, which DuckDB 1.5 cannot roll back safely when the commit then fails."""
     db.execute(con, "sum_province_quotas", """
-        DELETE FROM quotas q USING quota_provinces p
-        WHERE q.unit_level = 'province' AND q.year = p.year AND q.unit_code = p.province_code;
         INSERT INTO quotas
         SELECT q.year, p.province_code, 'province', CAST(sum(q.quota) AS INTEGER), bool_or(q.is_demo), 'communes'
         FROM quotas q JOIN admin_units u ON u.era = '2025' AND u.level = 'commune' AND u.code = q.unit_code
         JOIN quota_provinces p ON p.year = q.year AND p.province_code = u.parent_code
-        WHERE q.unit_level = 'commune' GROUP BY q.year, p.province_code;
+        WHERE q.unit_level = 'commune' GROUP BY q.year, p.province_code
+        ON CONFLICT (year, unit_level, unit_code)
+        DO UPDATE SET quota = EXCLUDED.quota, is_demo = EXCLUDED.is_demo, source = EXCLUDED.source;
+        DELETE FROM quotas q USING quota_provinces p
+        WHERE q.unit_level = 'province' AND q.year = p.year AND q.unit_code = p.province_code
+          AND NOT EXISTS (SELECT 1 FROM quotas c JOIN admin_units u ON u.era = '2025' AND u.level = 'commune'
+                          AND u.code = c.unit_code WHERE c.unit_level = 'commune' AND c.year = p.year
+                          AND u.parent_code = p.province_code);
         DROP TABLE quota_provinces;""")
 
 

@@ -321,10 +321,10 @@ def import_file(con: duckdb.DuckDBPyConnection, data: bytes, file: str, kind: st
 def check_free_space(settings: Settings) -> None:
     """Refuse to start writing when the database's disk is (nearly) full.
 
-    DuckDB 1.5.5 aborts the whole process (``std::terminate``, no Python exception) when a commit
-    that deleted and re-inserted the same keys fails to write its WAL on a full disk: it trips over
-    its own index while undoing the commit. So an import does not count on the commit failing
-    cleanly: it checks the space first (XKLD_MIN_FREE_MB)."""
+    A commit that fails on a full disk is rolled back (imports update kept keys in place, see
+    :func:`facts._write_changed`: DuckDB 1.5.5 aborts the process when it has to undo a key
+    deleted and inserted again), but refusing before any work is cheaper and clearer for the clerk,
+    and keeps room for the failure's own log line (XKLD_MIN_FREE_MB)."""
     if str(settings.db_path) == ":memory:":
         return
     free = shutil.disk_usage(Path(settings.db_path).resolve().parent).free

@@ -95,7 +95,7 @@ DECLARED: tuple[Setting, ...] = (
             "loaded.", int),
     Setting("min_free_mb", "XKLD_MIN_FREE_MB", 64.0,
             "An import is refused, before it writes, when the database's disk has less free space than this "
-            "(MB): a commit that fails for a full disk can abort DuckDB and take the app down.", float),
+            "(MB), so it never starts on a disk it cannot finish on.", float),
     Setting("id_key", "XKLD_ID_KEY", None,
             "Secret key (hex, 64 characters) for the keyed hash of citizen ID numbers in worker "
             "registers. When unset, the key is read from (or created in) id_key_file.",
