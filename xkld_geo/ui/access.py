@@ -14,7 +14,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from xkld_geo import auth
 from xkld_geo.errors import AuthError
-from xkld_geo.ui.common import connection
+from xkld_geo.ui.common import connection, plain
 
 COOKIE = "xkld_session"
 TOKEN_KEY = "auth_token"
@@ -65,7 +65,7 @@ def login_box(user: auth.User) -> None:
     """The sidebar's login form, or who is logged in with a logout button."""
     with st.sidebar:
         if user.role != "public":
-            st.caption(f"Đăng nhập: **{user.display_name}** ({auth.ROLES[user.role]})")
+            st.caption(f"Đăng nhập: **{plain(user.display_name)}** ({auth.ROLES[user.role]})")
             if st.button("Đăng xuất", key="logout"):
                 auth.logout(connection(), st.session_state.pop(TOKEN_KEY, None))
                 st.session_state["_logged_out"] = True
@@ -81,7 +81,7 @@ def login_box(user: auth.User) -> None:
             try:
                 token, _ = auth.login(connection(), username, password)
             except AuthError as exc:
-                st.error(exc.message)
+                st.error(plain(exc.message))
                 return
             st.session_state[TOKEN_KEY] = token
             st.session_state.pop("_cookie_set", None)
@@ -97,6 +97,6 @@ def require(action: str) -> auth.User:
             st.warning("Trang này dành cho cán bộ: hãy đăng nhập ở thanh bên. "
                        "Thông tin công khai có ở trang \"Công khai\".")
         else:
-            st.error(f"Tài khoản {user.username} ({auth.ROLES[user.role]}) không có quyền mở trang này.")
+            st.error(f"Tài khoản {plain(user.username)} ({auth.ROLES[user.role]}) không có quyền mở trang này.")
         st.stop()
     return user
