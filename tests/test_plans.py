@@ -331,3 +331,78 @@ def test_an_infeasible_allocation_can_be_recovered_in_the_page(app_env: Settings
     assert len(at.error) == 1 and "mức sàn" in at.error[0].value and _plan_editors(at) == 1
     at.number_input(key="plan_floor").set_value(4).run()
     assert not at.exception and not at.error and _totals(at)["Còn lại chưa phân bổ"] == "0"
+
+
+def test_stale_save_names_whoever_saved_last(tiny_con) -> None:
+    pid, version, quotas = _draft(tiny_con)                                # created by the planner
+    other = auth.User("nguoikhac", "Người khác", "planner")
+    plans.save_draft(tiny_con, year=2026, province="99", name="A (sửa)", params=plans.Params(60), quotas=quotas,
+                     user=other, plan_id=pid, version=version)
+    with pytest.raises(PlanError) as err:
+        plans.save_draft(tiny_con, year=2026, province="99", name="A (khác)", params=plans.Params(60),
+                         quotas=quotas, user=ADMIN, plan_id=pid, version=version)
+    assert "nguoikhac" in err.value.message and "kehoach" not in err.value.message
+    assert err.value.details["saved_by"] == "nguoikhac"
+
+
+def test_simultaneous_approvals_give_one_approval_and_one_clear_refusal(tiny_con, monkeypatch) -> None:
+    """Two sessions (two cursors of the one shared connection, as in the app) approve the same plan
+    at the same moment: both are inside their transaction before either commits."""
+    import threading
+
+    pid, _, _ = _draft(tiny_con, target=70)
+    plans.submit(tiny_con, pid, PLANNER)
+    both_inside = threading.Barrier(2, timeout=5)
+    audit = auth.audit
+
+    def audit_then_wait(con, username, action, *args, **kw):  # the last statement before COMMIT
+        audit(con, username, action, *args, **kw)
+        if action == "plan_approved":
+            try:
+                both_inside.wait()
+            except threading.BrokenBarrierError:  # the other one was refused before getting here
+                pass
+
+    monkeypatch.setattr(auth, "audit", audit_then_wait)
+    outcomes: list[object] = []
+
+    def approve(cursor) -> None:
+        try:
+            outcomes.append(plans.approve(cursor, pid, ADMIN))
+        except Exception as exc:  # noqa: BLE001 - the test looks at what came out
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=approve, args=(tiny_con.cursor(),)) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    refused = [o for o in outcomes if isinstance(o, Exception)]
+    assert len(outcomes) == 2 and len(refused) == 1, outcomes
+    assert isinstance(refused[0], PlanError) and refused[0].details["reason"] in ("stale", "not_submitted")
+    assert "người khác" in refused[0].message or "đã trình" in refused[0].message
+    assert tiny_con.execute("SELECT status FROM plans WHERE plan_id = $id", {"id": pid}).fetchone()[0] == "approved"
+    assert tiny_con.execute("SELECT quota FROM v_attainment WHERE year = 2026 AND unit_code = '99'").fetchone()[0] == 70
+
+
+def test_long_comments_are_refused_by_the_server(tiny_con, monkeypatch: pytest.MonkeyPatch) -> None:
+    from xkld_geo.errors import XkldError
+
+    monkeypatch.setenv("XKLD_MAX_TEXT_CHARS", "100")
+    with pytest.raises(XkldError) as err:
+        _draft(tiny_con, comment="x" * 101)
+    assert "100" in err.value.message and "Ghi chú" in err.value.message
+    assert tiny_con.execute("SELECT count(*) FROM plans").fetchone()[0] == 0
+    _draft(tiny_con, comment="x" * 100)
+
+
+def test_annex_cells_are_never_formulas(tiny_con) -> None:
+    tiny_con.execute("UPDATE admin_units SET name = '=HYPERLINK(\"http://evil.example\",\"x\")' "
+                     "WHERE era = '2025' AND code = '99001'")
+    pid, _, _ = _draft(tiny_con, target=60)
+    plans.submit(tiny_con, pid, PLANNER)
+    plans.approve(tiny_con, pid, ADMIN)
+    ws = openpyxl.load_workbook(io.BytesIO(plans.annex_xlsx(tiny_con, pid, "=Tỉnh")))["Phụ lục"]
+    cells = [c for row in ws.iter_rows() for c in row if c.value is not None]
+    assert all(c.data_type != "f" for c in cells)
+    assert ws.cell(row=7, column=3).value.startswith("=HYPERLINK")      # the text is kept, as text

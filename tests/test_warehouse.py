@@ -143,3 +143,63 @@ def test_every_commune_has_a_quota_each_year(tiny_db: Settings) -> None:
     con.close()
     assert missing.empty
     assert years == [2021, 2022, 2023, 2024, 2025, 2026]
+
+
+def test_every_table_is_either_kept_or_derived(tiny_db: Settings) -> None:
+    """One list says what a rebuild keeps: a new table must be put in it or declared derived."""
+    from xkld_geo import schema
+
+    con = db.open_connection(tiny_db.db_path, read_only=True)
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    con.close()
+    assert not set(schema.KEPT_TABLES) & schema.DERIVED_TABLES
+    assert tables <= set(schema.KEPT_TABLES) | schema.DERIVED_TABLES, tables - set(schema.KEPT_TABLES)
+    assert set(schema.KEPT_TABLES) <= tables  # history tables are only there with the old-unit files
+
+
+def test_market_edits_and_operational_rows_survive_a_forced_build(tiny_db: Settings) -> None:
+    import pandas as pd
+
+    from xkld_geo import auth, flows, public, schema
+
+    con = db.open_connection(tiny_db.db_path)
+    admin = auth.create_user(con, "quantri", "mat-khau-dai-du", "admin")
+    edited = flows.reference(con)
+    edited.loc[edited["code"] == "JP", ["avg_income_usd", "source"]] = [1777, "DOLAB 2026, đã sửa"]
+    edited = pd.concat([edited, edited[edited["code"] == "DE"].assign(code="FR", name_vi="Pháp", name_en="France")])
+    flows.save_reference(con, edited, admin)
+    public.set_notice(con, "hotline", "Gọi 1900 1234", "quantri")
+    auth.login(con, "quantri", "mat-khau-dai-du")
+    before = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in schema.KEPT_TABLES if t != "markets"}
+    con.close()
+    warehouse.build(tiny_db, force=True)
+    con = db.open_connection(tiny_db.db_path, read_only=True)
+    markets = flows.reference(con).set_index("code")
+    assert markets.loc["JP", "avg_income_usd"] == 1777 and markets.loc["JP", "source"] == "DOLAB 2026, đã sửa"
+    assert markets.loc["FR", "name_vi"] == "Pháp"
+    assert public.notices(con)["hotline"] == "Gọi 1900 1234"
+    after = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in before}
+    con.close()
+    assert all(after[t] >= before[t] for t in before), (before, after)
+    assert after["sessions"] == before["sessions"] == 1
+
+
+def test_a_build_killed_midway_leaves_nothing_behind_next_time(tiny_db: Settings) -> None:
+    target = Path(tiny_db.db_path)
+    dead = target.with_name(f".{target.name}.building-999999999")      # no such process
+    dead.write_bytes(b"x" * 1000)
+    Path(f"{dead}.wal").write_bytes(b"x")
+    warehouse.build(tiny_db, force=True)
+    assert not list(target.parent.glob(f".{target.name}.building-*"))
+
+
+def test_a_failed_build_removes_its_temporary_file(tiny_db: Settings, monkeypatch) -> None:
+    target = Path(tiny_db.db_path)
+
+    def fail(*args, **kw):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(warehouse, "carry_over", fail)
+    with pytest.raises(RuntimeError):
+        warehouse.build(tiny_db, force=True)
+    assert not list(target.parent.glob(f".{target.name}.building-*"))

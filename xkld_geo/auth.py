@@ -5,13 +5,17 @@ Roles, from least to most: ``public`` (no login: the public summary screen only)
 (users and reference tables; may do everything). Pages and actions ask :func:`allowed`; the check
 runs in the page's server-side script, so typing a page's URL does not get around it.
 
-Passwords are hashed with Argon2 (argon2-cffi); sessions are random tokens that expire; failed
-logins are counted per user name and a burst of failures locks the name for a while; logins,
-imports, approvals and reference edits are written to ``audit_log``.
+Passwords are hashed with Argon2 (argon2-cffi); sessions are random tokens that expire. Failed
+logins slow down the source they come from, the name from that source, and (more gently) the name
+from everywhere, with exponential backoff instead of a lock: a stranger hammering a name from one
+machine cannot keep its owner out from another. Known and unknown names cost the same Argon2
+check, so timing does not tell which names exist, and the failure history is pruned to a bound.
+Logins, imports, approvals and reference edits are written to ``audit_log``.
 """
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -40,9 +44,17 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,31}$")
 MIN_PASSWORD = 10
-MAX_FAILURES = 5
-LOCK_MINUTES = 15
 SESSION_HOURS = 8
+
+FREE_FAILURES = {"source": 3, "pair": 3, "name": 20}
+"""Failures allowed before a wait is imposed, per kind of key: the source (an address), the name
+from that source, and the name from every source (a distributed guess: high, so that one source
+never slows the owner elsewhere)."""
+MAX_DELAY_FACTOR = {"source": 1.0, "pair": 1.0, "name": 0.1}
+"""Share of the ``login_delay_max_s`` setting a key's wait may reach (the name-wide wait stays short)."""
+WINDOW = dt.timedelta(hours=24)
+"""Failures older than this no longer count (and are pruned)."""
+UNKNOWN_SOURCE = "?"
 
 DDL = """
 CREATE TABLE IF NOT EXISTS users (
@@ -62,8 +74,10 @@ CREATE TABLE IF NOT EXISTS sessions (
 CREATE TABLE IF NOT EXISTS login_attempts (
     username VARCHAR NOT NULL,
     at_time TIMESTAMP NOT NULL,
-    ok BOOLEAN NOT NULL
+    ok BOOLEAN NOT NULL,
+    source VARCHAR                      -- client address (NULL in databases from before sources)
 );
+ALTER TABLE login_attempts ADD COLUMN IF NOT EXISTS source VARCHAR;
 CREATE TABLE IF NOT EXISTS audit_log (
     at_time TIMESTAMP NOT NULL,
     username VARCHAR NOT NULL,          -- 'public' / 'cli' where nobody is logged in
@@ -74,6 +88,15 @@ CREATE TABLE IF NOT EXISTS audit_log (
 """
 
 _hasher = PasswordHasher()
+_dummy_hash: list[str] = []
+
+
+def _dummy() -> str:
+    """A hash of a random password, checked for unknown or disabled names so that they cost the
+    same time as a known one (made once, on first use)."""
+    if not _dummy_hash:
+        _dummy_hash.append(_hasher.hash(secrets.token_urlsafe(16)))
+    return _dummy_hash[0]
 
 
 @dataclass(frozen=True)
@@ -149,45 +172,130 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _recent_failures(con: duckdb.DuckDBPyConnection, username: str, now: dt.datetime) -> int:
+def _limits() -> tuple[float, float, int]:
+    from xkld_geo.settings import load_settings
+
+    cfg = load_settings()
+    return cfg.login_delay_base_s, cfg.login_delay_max_s, cfg.login_failures_kept
+
+
+def _ensure_source_column(con: duckdb.DuckDBPyConnection) -> None:
+    """Databases made before sources were recorded get the (nullable) column on first use."""
+    if not _migrated:
+        db.execute(con, "login_attempts_source", "ALTER TABLE login_attempts ADD COLUMN IF NOT EXISTS source VARCHAR")
+        _migrated.append(True)
+
+
+_migrated: list[bool] = []
+
+
+def _failures(con: duckdb.DuckDBPyConnection, username: str, source: str,
+              now: dt.datetime) -> dict[str, tuple[int, dt.datetime | None]]:
+    """(failures since the key's last success within :data:`WINDOW`, time of the newest) per key."""
     df = db.run(con, "login_failures", """
-        SELECT count(*) AS n FROM login_attempts
-        WHERE username = $u AND NOT ok AND at_time > $since
-          AND at_time > COALESCE((SELECT max(at_time) FROM login_attempts WHERE username = $u AND ok), TIMESTAMP '1970-01-01')""",
-                {"u": username, "since": now - dt.timedelta(minutes=LOCK_MINUTES)})
-    return int(df["n"].iloc[0])
+        WITH recent AS (SELECT * FROM login_attempts WHERE at_time > $since),
+        keys AS (
+            SELECT 'source' AS kind, * FROM recent WHERE source = $s
+            UNION ALL SELECT 'pair', * FROM recent WHERE source = $s AND username = $u
+            UNION ALL SELECT 'name', * FROM recent WHERE username = $u)
+        SELECT kind, count(*) FILTER (WHERE NOT ok) AS n, max(at_time) FILTER (WHERE NOT ok) AS last
+        FROM keys k
+        WHERE at_time > COALESCE((SELECT max(at_time) FROM keys o WHERE o.kind = k.kind AND o.ok),
+                                 TIMESTAMP '1970-01-01')
+        GROUP BY kind""", {"since": now - WINDOW, "s": source, "u": username})
+    found = {r.kind: (int(r.n), None if pd.isna(r.last) else r.last.to_pydatetime())
+             for r in df.itertuples(index=False)}
+    return {kind: found.get(kind, (0, None)) for kind in FREE_FAILURES}
+
+
+def wait_seconds(failures: dict[str, tuple[int, dt.datetime | None]], now: dt.datetime,
+                 base: float, cap: float) -> float:
+    """How long the next attempt must still wait: for each key past its free failures, ``base``
+    doubled per further failure (capped), counted from that key's newest failure."""
+    wait = 0.0
+    for kind, (n, last) in failures.items():
+        extra = n - FREE_FAILURES[kind]
+        if extra < 0 or last is None:
+            continue
+        delay = min(cap * MAX_DELAY_FACTOR[kind], base * 2 ** min(extra, 30))
+        wait = max(wait, delay - (now - last).total_seconds())
+    return wait
+
+
+def _prune(con: duckdb.DuckDBPyConnection, failures: dict[str, tuple[int, dt.datetime | None]],
+           username: str, source: str, now: dt.datetime, kept: int) -> None:
+    """Keep the failure history bounded: at most ``kept`` failures per name and per source (pruned
+    when a key reaches it), and every :data:`PRUNE_EVERY` writes: nothing older than
+    :data:`WINDOW`, one success per name, at most ``kept`` × 100 failures in all."""
+    statements: list[tuple[str, str]] = []
+    if failures["name"][0] >= kept:
+        statements.append(("login_prune_name", """
+            DELETE FROM login_attempts WHERE NOT ok AND username = $u AND at_time < (
+                SELECT at_time FROM login_attempts WHERE NOT ok AND username = $u
+                ORDER BY at_time DESC LIMIT 1 OFFSET $k)"""))
+    if failures["source"][0] >= kept:
+        statements.append(("login_prune_source", """
+            DELETE FROM login_attempts WHERE NOT ok AND source = $s AND at_time < (
+                SELECT at_time FROM login_attempts WHERE NOT ok AND source = $s
+                ORDER BY at_time DESC LIMIT 1 OFFSET $k)"""))
+    _writes[0] += 1
+    if _writes[0] % PRUNE_EVERY == 0:
+        statements += [
+            ("login_prune_old", "DELETE FROM login_attempts WHERE at_time < $old AND NOT ok"),
+            ("login_prune_ok", """DELETE FROM login_attempts a WHERE a.ok AND a.at_time < (
+                SELECT max(b.at_time) FROM login_attempts b WHERE b.ok AND b.username = a.username)"""),
+            ("login_prune_all", """DELETE FROM login_attempts WHERE NOT ok AND at_time < (
+                SELECT at_time FROM login_attempts WHERE NOT ok ORDER BY at_time DESC LIMIT 1 OFFSET $all)""")]
+    params = {"old": now - WINDOW, "u": username, "s": source, "k": max(1, kept) - 1, "all": max(1, kept) * 100 - 1}
+    for name, sql in statements:
+        db.execute(con, name, sql, {k: v for k, v in params.items() if f"${k}" in sql})
+
+
+PRUNE_EVERY = 50
+_writes = [0]
 
 
 def login(con: duckdb.DuckDBPyConnection, username: str, password: str,
-          now: dt.datetime | None = None, hours: float = SESSION_HOURS) -> tuple[str, User]:
+          now: dt.datetime | None = None, hours: float = SESSION_HOURS,
+          source: str | None = None) -> tuple[str, User]:
     """Check a password and open a session; returns (token, user) or raises :class:`AuthError`.
 
-    The message never says whether the name exists. After :data:`MAX_FAILURES` failures within
-    :data:`LOCK_MINUTES` minutes the name is refused until that window has passed.
+    ``source`` is the client's address (see ``ui.access``). The message never says whether the
+    name exists, and known, unknown and disabled names all cost one Argon2 check. After a few
+    failures the source, the name from that source and (after many more) the name everywhere must
+    wait before the next try, twice as long after each further failure: an attempt made too soon
+    is refused without checking the password and without being recorded.
     """
     now = now or dt.datetime.now()
     username = (username or "").strip().lower()[:64]
-    if _recent_failures(con, username, now) >= MAX_FAILURES:
-        audit(con, username or "?", "login_locked", now=now)
-        raise AuthError(f"Đăng nhập sai quá {MAX_FAILURES} lần; tài khoản tạm khóa {LOCK_MINUTES} phút.",
-                        field="username", reason="rate_limited")
+    source = (source or UNKNOWN_SOURCE)[:64]
+    base, cap, kept = _limits()
+    _ensure_source_column(con)
+    failures = _failures(con, username, source, now)
+    wait = wait_seconds(failures, now, base, cap)
+    if wait > 0:
+        raise AuthError(f"Đăng nhập sai nhiều lần; hãy thử lại sau {math.ceil(wait)} giây.",
+                        field="username", reason="rate_limited", wait_s=math.ceil(wait))
     row = db.run(con, "user_get", "SELECT display_name, role, password_hash, disabled FROM users "
                                   "WHERE username = $u", {"u": username})
-    ok = False
-    if len(row) and not bool(row["disabled"].iloc[0]):
-        try:
-            ok = _hasher.verify(row["password_hash"].iloc[0], password or "")
-        except (VerificationError, InvalidHashError):
-            ok = False
-    db.execute(con, "login_attempt", "INSERT INTO login_attempts VALUES ($u, $at, $ok)",
-               {"u": username, "at": now, "ok": ok})
+    known = bool(len(row)) and not bool(row["disabled"].iloc[0])
+    stored = row["password_hash"].iloc[0] if known else _dummy()
+    try:
+        ok = _hasher.verify(stored, password or "") and known
+    except (VerificationError, InvalidHashError):
+        ok = False
+    db.execute(con, "login_attempt", "INSERT INTO login_attempts (username, at_time, ok, source) "
+                                     "VALUES ($u, $at, $ok, $s)", {"u": username, "at": now, "ok": ok, "s": source})
     if not ok:
-        audit(con, username or "?", "login_failed", now=now)
+        if failures["source"][0] < kept:  # a long burst is audited once per series, not row by row
+            audit(con, username or "?", "login_failed", detail=f"source={source}", now=now)
+        _prune(con, failures, username, source, now, kept)
         raise AuthError("Tên đăng nhập hoặc mật khẩu không đúng.", field="password", reason="bad_credentials")
     token = secrets.token_urlsafe(32)
     db.execute(con, "session_open", "INSERT INTO sessions VALUES ($t, $u, $at, $exp)",
                {"t": _token_hash(token), "u": username, "at": now, "exp": now + dt.timedelta(hours=hours)})
-    audit(con, username, "login", now=now)
+    audit(con, username, "login", detail=f"source={source}", now=now)
+    _prune(con, failures, username, source, now, kept)
     return token, User(username, row["display_name"].iloc[0], row["role"].iloc[0])
 
 

@@ -21,13 +21,20 @@ from xkld_geo import DEMO_LABEL  # noqa: E402
 from xkld_geo.maps import BACKGROUND, LEGENDS, MAINLAND_MAX_LON, NO_QUOTA, ChoroplethSpec  # noqa: E402
 
 
+XLSX_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False}
+"""xlsxwriter options for every exported workbook: strings are written as strings, never as
+formulas (``=``, ``+``, ``-``, ``@``: spreadsheet injection) nor hyperlinks."""
+
+
 def ranking_xlsx(table: pd.DataFrame, title: str, demo: bool) -> bytes:
     """The ranking as an Excel workbook: a title row, the demo label, then the table.
 
-    Codes are written as text so that leading zeros survive.
+    Codes are written as text so that leading zeros survive. Text is only ever text: a name that
+    starts with ``=`` (or looks like a URL) is not turned into a formula or a link (see
+    :data:`XLSX_OPTIONS`).
     """
     buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="xlsxwriter") as writer:
+    with pd.ExcelWriter(buffer, engine="xlsxwriter", engine_kwargs={"options": XLSX_OPTIONS}) as writer:
         table.to_excel(writer, sheet_name="Xếp hạng", startrow=3, index=False)
         book, sheet = writer.book, writer.sheets["Xếp hạng"]
         sheet.write(0, 0, title, book.add_format({"bold": True, "font_size": 14}))

@@ -17,6 +17,7 @@ from jinja2 import Template
 
 from xkld_geo import auth, db, maps, queries
 from xkld_geo.errors import MarketError
+from xkld_geo.markup import html_text
 
 ISO_ALPHA2 = frozenset("""AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO
 BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER
@@ -186,7 +187,7 @@ def flow_map(con: duckdb.DuckDBPyConnection, markets: pd.DataFrame, origin: tupl
         if not len(geometry):
             continue
         point = shapely.point_on_surface(shapely.from_geojson(geometry.iloc[0]))
-        flows.append({"name": names.get(code, code), "n": int(row["departures"]), "lat": round(point.y, 3),
+        flows.append({"name": html_text(names.get(code, code)), "n": int(row["departures"]), "lat": round(point.y, 3),
                       "lon": round(point.x, 3), "safe": bool(row["safe_high_income"]),
                       "w": round(2 + 16 * math.sqrt(row["departures"] / top), 1)})
     FlowLayer(origin, flows).add_to(fmap)

@@ -89,7 +89,7 @@ def _split(text: Any, kind: str = "commune") -> tuple[str, list[str]]:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
     s = "" if _blank(text) else unicodedata.normalize("NFC", str(text)).lower()
     toks = [t if t.isascii() else _retone(t) for t in _PUNCT.sub(" ", _APOSTROPHE.sub("", s)).split()]
-    toks = [str(int(t)) if t.isdigit() else t for t in toks]  # "01" -> "1"
+    toks = [str(int(t)) if t.isascii() and t.isdigit() else t for t in toks]  # "01" -> "1"
     glued = _GLUED[kind].match(toks[0]) if toks and kind in _GLUED else None
     if glued:  # "p1", "q.1" -> "1"
         return ("phường" if kind == "commune" else "quận"), [" ".join([str(int(glued[1]))] + toks[1:])]

@@ -21,6 +21,7 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from xkld_geo import DEMO_LABEL
+from xkld_geo.markup import html_text
 from xkld_geo.metrics import ATTAINMENT_CLASSES, NO_QUOTA, ColourClass, attainment_class
 
 BACKGROUND = "#e8eef3"
@@ -37,7 +38,8 @@ def feature_collection(shapes: pd.DataFrame, properties: pd.DataFrame | None = N
     """A GeoJSON FeatureCollection text from precomputed geometry text and a few properties.
 
     ``shapes`` has ``code``, ``name`` and ``geojson``; ``properties`` (indexed by code) adds the
-    columns to carry. Geometry text is spliced in, never parsed.
+    columns to carry. Geometry text is spliced in, never parsed. Text properties (the name first:
+    an administrator may edit it) are HTML-escaped here, because the tooltip shows them as HTML.
     """
     props = properties if properties is not None else pd.DataFrame(index=shapes["code"])
     aligned = props.reindex(shapes["code"])
@@ -47,7 +49,7 @@ def feature_collection(shapes: pd.DataFrame, properties: pd.DataFrame | None = N
     # to_numpy().tolist() keeps one (possibly empty) row per shape even with no property columns
     for code, name, geometry, values in zip(shapes["code"], shapes["name"], shapes["geojson"],
                                             records.to_numpy().tolist()):
-        prop = {"code": code, "name": name}
+        prop = {"code": code, "name": html_text(name)}
         prop.update({c: _plain(v) for c, v in zip(columns, values)})
         parts.append('{"type":"Feature","properties":' + json.dumps(prop, ensure_ascii=False,
                                                                     separators=(",", ":"))
@@ -56,11 +58,14 @@ def feature_collection(shapes: pd.DataFrame, properties: pd.DataFrame | None = N
 
 
 def _plain(value: object) -> object:
-    """JSON-friendly scalar: numpy numbers to Python, floats rounded to two decimals."""
+    """JSON-friendly scalar: numpy numbers to Python, floats rounded to two decimals, text
+    HTML-escaped (tooltips and legends put properties into HTML)."""
     if value is None:
         return None
     if hasattr(value, "item"):
         value = value.item()  # type: ignore[union-attr]
+    if isinstance(value, str):
+        return html_text(value)
     if isinstance(value, float):
         return round(value, 2)
     return value
@@ -115,7 +120,7 @@ window.xkldLayers[{{ this._name|tojson }}] = {{ this.get_name() }};
         super().__init__()
         self._name = name
         self.data = data
-        self.tooltip_fields = [list(f) for f in tooltip_fields]
+        self.tooltip_fields = [[f[0], html_text(f[1]), html_text(f[2])] for f in tooltip_fields]
         self.stroke, self.weight, self.fill_opacity = stroke, weight, fill_opacity
         self.default_fill, self.interactive, self.fit = default_fill, interactive, fit
 
@@ -197,8 +202,9 @@ STYLE = f"""
 
 
 def legend_html(title: str, classes: Iterable[ColourClass]) -> str:
-    """Legend box: a title and one swatch per class."""
-    rows = [f"<b>{title}</b>"] + [f"<i style='background:{c.colour}'></i>{c.label}" for c in classes]
+    """Legend box: a title and one swatch per class (the title may name a market or a unit: escaped)."""
+    rows = [f"<b>{html_text(title)}</b>"] + [f"<i style='background:{html_text(c.colour)}'></i>"
+                                             f"{html_text(c.label)}" for c in classes]
     return "<br>".join(rows)
 
 
@@ -326,7 +332,7 @@ def _controls(spec: ChoroplethSpec) -> list[tuple[str, str, str]]:
     """(position, CSS class, HTML) of the legend and the caption of ``spec``."""
     controls = [("bottomright", "xkld-legend", legend_html(spec.title, LEGENDS[spec.classes]))]
     if spec.label:
-        controls.append(("bottomleft", "xkld-legend xkld-era", spec.label))
+        controls.append(("bottomleft", "xkld-legend xkld-era", html_text(spec.label)))
     return controls
 
 

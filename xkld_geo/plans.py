@@ -11,13 +11,14 @@ import datetime as dt
 import io
 import json
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import duckdb
 import pandas as pd
 
-from xkld_geo import allocation, auth, db, periods, queries
+from xkld_geo import allocation, auth, db, markup, periods, queries
 from xkld_geo.errors import AllocationError, PlanError
 
 DDL = """
@@ -257,6 +258,31 @@ def accepted_moves(rows: Iterable[Sequence[object]]) -> list[allocation.Move]:
     return moves
 
 
+STALE = ("Phương án vừa được người khác lưu, trình hoặc phê duyệt cùng lúc; thao tác của bạn chưa được ghi. "
+         "Hãy tải lại phương án rồi làm lại.")
+"""The refusal when two sessions change the same plan at the same moment."""
+
+
+@contextmanager
+def _one_at_a_time(plan_id: int | None) -> Iterator[None]:
+    """Turn DuckDB's write conflicts (two sessions changing the same rows at once: a
+    TransactionException on a row, or a ConstraintException at commit) into a clear refusal.
+    The transaction inside has been rolled back by then, so nothing is half-written."""
+    try:
+        yield
+    except (duckdb.TransactionException, duckdb.ConstraintException) as exc:
+        raise PlanError(STALE, plan=plan_id, reason="stale", detail=str(exc)[:200]) from exc
+
+
+def last_saver(con: duckdb.DuckDBPyConnection, plan_id: int) -> str | None:
+    """Who last saved, submitted or approved ``plan_id`` (from the audit log), or None."""
+    df = db.run(con, "plan_last_saver", """
+        SELECT username FROM audit_log WHERE target = $id
+          AND action IN ('plan_saved', 'plan_submitted', 'plan_approved')
+        ORDER BY at_time DESC LIMIT 1""", {"id": str(int(plan_id))})
+    return str(df["username"].iloc[0]) if len(df) else None
+
+
 def save_draft(con: duckdb.DuckDBPyConnection, *, year: int, province: str, name: str, params: Params,
                quotas: dict[str, int], user: auth.User, comment: str = "", plan_id: int | None = None,
                version: int | None = None) -> tuple[int, int]:
@@ -265,12 +291,13 @@ def save_draft(con: duckdb.DuckDBPyConnection, *, year: int, province: str, name
     A stale save (someone saved the plan since ``version`` was loaded) is refused, never merged.
     Returns (plan_id, new version).
     """
-    name = (name or "").strip()[:120]
+    name = markup.check_length((name or "").strip(), "Tên phương án", 120)
     if not name:
         raise PlanError("Hãy đặt tên cho phương án.", field="name")
+    comment = markup.check_length(comment, "Ghi chú của phương án")
     now = dt.datetime.now()
     payload = json.dumps(params.__dict__, ensure_ascii=False, default=list)
-    with db.transaction(con):
+    with _one_at_a_time(plan_id), db.transaction(con):
         if plan_id is None:
             plan_id = con.execute("""INSERT INTO plans (plan_id, year, province_code, name, status, method,
                 params, author, comment, created_at, updated_at, version)
@@ -288,10 +315,12 @@ def save_draft(con: duckdb.DuckDBPyConnection, *, year: int, province: str, name
             if not changed:
                 current = con.execute("SELECT version, status, author, updated_at FROM plans WHERE plan_id = $id",
                                       {"id": int(plan_id)}).fetchone()
+                saver = (last_saver(con, int(plan_id)) or current[2]) if current else None
                 raise PlanError(
-                    f"Phương án đã được lưu bởi người khác (phiên bản {current[0]}, {current[2]}, "
+                    f"Phương án đã được lưu bởi người khác (phiên bản {current[0]}, {saver}, "
                     f"{current[3]:%H:%M %d/%m}) hoặc không còn là bản nháp; hãy tải lại rồi sửa tiếp."
-                    if current else "Không có phương án này.", plan=plan_id, reason="stale_version")
+                    if current else "Không có phương án này.", plan=plan_id, reason="stale_version",
+                    saved_by=saver)
             new_version = changed[0][0]
             con.execute("DELETE FROM plan_rows WHERE plan_id = $id", {"id": int(plan_id)})
         rows = pd.DataFrame({"plan_id": int(plan_id), "commune_code": list(quotas), "quota": list(quotas.values())})
@@ -333,11 +362,13 @@ def compare(con: duckdb.DuckDBPyConnection, a: int, b: int) -> pd.DataFrame:
 
 def submit(con: duckdb.DuckDBPyConnection, plan_id: int, user: auth.User) -> None:
     """Mark a draft as submitted for approval."""
-    done = con.execute("UPDATE plans SET status = 'submitted', updated_at = now(), version = version + 1 "
-                       "WHERE plan_id = $id AND status = 'draft' RETURNING plan_id", {"id": int(plan_id)}).fetchall()
-    if not done:
-        raise PlanError("Chỉ trình được phương án đang là bản nháp.", plan=plan_id, reason="not_draft")
-    auth.audit(con, user.username, "plan_submitted", str(plan_id))
+    with _one_at_a_time(plan_id), db.transaction(con):
+        done = con.execute("UPDATE plans SET status = 'submitted', updated_at = now(), version = version + 1 "
+                           "WHERE plan_id = $id AND status = 'draft' RETURNING plan_id",
+                           {"id": int(plan_id)}).fetchall()
+        if not done:
+            raise PlanError("Chỉ trình được phương án đang là bản nháp.", plan=plan_id, reason="not_draft")
+        auth.audit(con, user.username, "plan_submitted", str(plan_id))
 
 
 def approve(con: duckdb.DuckDBPyConnection, plan_id: int, user: auth.User) -> int:
@@ -351,7 +382,13 @@ def approve(con: duckdb.DuckDBPyConnection, plan_id: int, user: auth.User) -> in
     year, province = int(head["year"]), str(head["province_code"])
     now = dt.datetime.now()
     try:
-        with db.transaction(con):
+        with _one_at_a_time(plan_id), db.transaction(con):
+            # claim the plan first: of two approvals at once, the second stops here (no row, or a conflict)
+            claimed = con.execute("UPDATE plans SET status = 'approved', updated_at = $t, version = version + 1 "
+                                  "WHERE plan_id = $id AND status = 'submitted' RETURNING plan_id",
+                                  {"t": now, "id": int(plan_id)}).fetchall()
+            if not claimed:
+                raise PlanError(STALE, plan=plan_id, reason="stale")
             old = dict(con.execute("SELECT unit_code, quota FROM quotas WHERE year = $y AND unit_level = 'commune' "
                                    "AND unit_code IN (SELECT commune_code FROM plan_rows WHERE plan_id = $id)",
                                    {"y": year, "id": int(plan_id)}).fetchall())
@@ -371,9 +408,7 @@ def approve(con: duckdb.DuckDBPyConnection, plan_id: int, user: auth.User) -> in
             con.execute("""INSERT INTO quotas SELECT $y, $p, 'province', SUM(quota), FALSE, 'plan:' || $id
                            FROM plan_rows WHERE plan_id = $id""", {"y": year, "p": province, "id": int(plan_id)})
             con.execute("UPDATE plans SET status = 'superseded' WHERE year = $y AND province_code = $p "
-                        "AND status = 'approved'", {"y": year, "p": province})
-            con.execute("UPDATE plans SET status = 'approved', updated_at = $t, version = version + 1 "
-                        "WHERE plan_id = $id", {"t": now, "id": int(plan_id)})
+                        "AND status = 'approved' AND plan_id <> $id", {"y": year, "p": province, "id": int(plan_id)})
             auth.audit(con, user.username, "plan_approved", str(plan_id), f"{len(changes)} quotas changed")
     finally:
         try:
@@ -424,6 +459,8 @@ def annex_xlsx(con: duckdb.DuckDBPyConnection, plan_id: int, province_name: str)
     for i, row in enumerate(rows.itertuples(index=False), start=7):
         for j, value in enumerate(row, start=1):
             c = ws.cell(row=i, column=j, value=value)
+            if isinstance(value, str):  # openpyxl reads "=..." as a formula: keep it text
+                c.data_type, c.quotePrefix = "s", True
             c.border = Border(thin, thin, thin, thin)
             if header[j - 1] == "Mã xã":
                 c.number_format = "@"

@@ -28,7 +28,7 @@ def check_choice(field: str, value: object, allowed: Iterable[object]) -> None:
 
 def check_code(field: str, value: str | None, digits: int) -> None:
     """Refuse a unit code that is not ``digits`` decimal digits."""
-    if value is not None and not (isinstance(value, str) and len(value) == digits and value.isdigit()):
+    if value is not None and not (isinstance(value, str) and len(value) == digits and value.isascii() and value.isdigit()):
         raise QueryError(f"Mã {field} '{value}' không hợp lệ (cần {digits} chữ số).",
                          field=field, value=value, allowed=f"{digits} chữ số")
 

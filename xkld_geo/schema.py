@@ -11,6 +11,32 @@ from xkld_geo import db
 
 SCHEMA_VERSION = "8"
 
+KEPT_TABLES: dict[str, tuple[str, ...]] = {
+    # accounts and their traces
+    "users": (), "sessions": (), "login_attempts": (), "audit_log": (),
+    # the public screen's administrator-edited content
+    "public_notices": (), "licensed_companies": (),
+    # quota plans and the official changes they made
+    "plans": (), "plan_rows": (), "quota_changes": (),
+    # imports: the log, every change they made, the worker registers
+    "import_log": (), "import_changes": (), "register_entries": (),
+    # reference tables that administrators edit: the edited rows replace the built-in ones by key
+    "markets": ("code",),
+}
+"""THE list of operational tables: what a rebuild (``build --force``) carries over from the old
+database because it is not derived from the input files (losing it would be losing work).
+Table name → key columns: empty for tables the build creates empty (every old row is copied),
+the primary key for reference tables the build fills with defaults (old rows replace them by key,
+so administrators' edits survive). Every other table is derived and listed in
+:data:`DERIVED_TABLES`; a test checks that each table of a built database is in exactly one."""
+
+DERIVED_TABLES: frozenset[str] = frozenset({
+    "dataset_meta", "admin_units", "unit_shapes", "priority_groups", "channels", "departures", "quotas",
+    "job_fair_attendance", "eligible_pools", "programme_monthly", "country_shapes", "crosswalk",
+    "crosswalk_disagreements", "departures_old", "rebase_unmapped"})
+"""Tables rebuilt from the input files and the demo generator. Entered rows of the statistics
+tables (imports, approved quotas) are carried over separately, by scope (``warehouse.ENTERED_FACTS``)."""
+
 TABLES = """
 CREATE TABLE IF NOT EXISTS dataset_meta (
     key VARCHAR PRIMARY KEY,

@@ -96,6 +96,20 @@ DECLARED: tuple[Setting, ...] = (
     Setting("min_free_mb", "XKLD_MIN_FREE_MB", 64.0,
             "An import is refused, before it writes, when the database's disk has less free space than this "
             "(MB), so it never starts on a disk it cannot finish on.", float),
+    Setting("max_text_chars", "XKLD_MAX_TEXT_CHARS", 2000,
+            "Longest free text the server accepts (plan comments, notices, reference table cells); "
+            "longer text is refused with a message, whatever the browser sent.", int),
+    Setting("login_delay_base_s", "XKLD_LOGIN_DELAY_BASE", 1.0,
+            "Seconds a login from the same source, or for the same name, must wait after its first "
+            "failures; the wait doubles with each further failure (exponential backoff, no hard lock).",
+            float),
+    Setting("login_delay_max_s", "XKLD_LOGIN_DELAY_MAX", 300.0,
+            "The longest wait a burst of failed logins can impose on a source or a name.", float),
+    Setting("login_failures_kept", "XKLD_LOGIN_FAILURES_KEPT", 50,
+            "Failed logins kept per user name and per source (older ones are deleted).", int),
+    Setting("trusted_proxies", "XKLD_TRUSTED_PROXIES", "",
+            "Comma-separated addresses of reverse proxies whose X-Forwarded-For header names the "
+            "client's address; empty: the header is ignored and the connection's address is used.", str),
     Setting("id_key", "XKLD_ID_KEY", None,
             "Secret key (hex, 64 characters) for the keyed hash of citizen ID numbers in worker "
             "registers. When unset, the key is read from (or created in) id_key_file.",
@@ -130,6 +144,11 @@ class Settings:
     max_zip_members: int
     max_shared_strings: int
     min_free_mb: float
+    max_text_chars: int
+    login_delay_base_s: float
+    login_delay_max_s: float
+    login_failures_kept: int
+    trusted_proxies: str
     id_key: str | None
     id_key_file: Path
     seed_is_explicit: bool = False   # XKLD_DEMO_SEED (or a --seed) was given, not the default

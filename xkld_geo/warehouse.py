@@ -28,11 +28,8 @@ from xkld_geo.settings import Settings
 
 log = logging.getLogger("xkld_geo.warehouse")
 
-PRESERVED_TABLES: tuple[str, ...] = ("users", "login_attempts", "audit_log", "public_notices",
-                                     "licensed_companies", "import_log", "import_changes",
-                                     "register_entries") + plans.PLAN_TABLES
-"""Operational tables that a rebuild carries over from the old database: they are not derived
-from the input files, and losing them (accounts, the audit trail, imports) would be losing work."""
+PRESERVED_TABLES: tuple[str, ...] = tuple(schema.KEPT_TABLES)
+"""Operational tables that a rebuild carries over: :data:`schema.KEPT_TABLES`, the one list."""
 
 ENTERED_FACTS: tuple[facts.Target, ...] = tuple(
     t for key, t in facts.TARGETS.items() if key != "register")
@@ -209,7 +206,8 @@ def write_history(con: duckdb.DuckDBPyConnection, hist: HistoryInput, departures
 
 
 def carry_over(con: duckdb.DuckDBPyConnection, old_path: Path) -> None:
-    """Copy :data:`PRESERVED_TABLES` from the database being replaced into the new one."""
+    """Copy :data:`schema.KEPT_TABLES` from the database being replaced into the new one
+    (keyed reference tables by upsert, so edited rows replace the built-in defaults)."""
     if not old_path.exists():
         return
     try:
@@ -222,9 +220,25 @@ def carry_over(con: duckdb.DuckDBPyConnection, old_path: Path) -> None:
     try:
         present = {r[0] for r in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = 'old_db'").fetchall()}
-        for table in PRESERVED_TABLES:
-            if table in present:  # by name: a newer schema may have added (nullable) columns
-                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM old_db.{table}")  # whitelisted names
+        for table, key in schema.KEPT_TABLES.items():
+            if table not in present:
+                continue
+            # by name: a newer schema may have added (nullable) columns; names from the fixed list
+            if not key:
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM old_db.{table}")
+                continue
+            old_cols = {r[0] for r in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = 'old_db' AND table_name = $t",
+                {"t": table}).fetchall()}
+            new_cols = [r[0] for r in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+                "AND schema_name = 'main' AND table_name = $t ORDER BY column_index", {"t": table}).fetchall()]
+            cols = [c for c in new_cols if c in old_cols]
+            updates = ", ".join(f'"{c}" = excluded."{c}"' for c in cols if c not in key) or "NOTHING"
+            names = ", ".join(f'"{c}"' for c in cols)
+            con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM old_db.{table} "
+                        f"ON CONFLICT ({', '.join(key)}) DO " + (f"UPDATE SET {updates}" if updates != "NOTHING"
+                                                                 else "NOTHING"))
         for t in ENTERED_FACTS:
             if t.table not in present:
                 continue
@@ -256,6 +270,30 @@ def generate_demo(communes: pd.DataFrame, files: dict[str, Path | None], seed: i
     return demo.generate(communes, calibration, seed, today)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_stale_builds(target: Path) -> list[Path]:
+    """Delete the temporary files of builds that were killed midway (``.NAME.building-PID`` and its
+    ``.wal``, whose process is gone); a build still running keeps its file. Returns what was removed."""
+    removed = []
+    for path in target.parent.glob(f".{target.name}.building-*"):
+        pid = path.name.rsplit("-", 1)[-1].removesuffix(".wal")
+        if pid.isascii() and pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+            continue
+        path.unlink(missing_ok=True)
+        removed.append(path)
+        log.warning("removed %s, left by a build that did not finish", path)
+    return removed
+
+
 def build(settings: Settings, force: bool = False) -> BuildResult:
     """Build the warehouse at ``settings.db_path`` unless it is already current."""
     files = sources.resolve(settings)
@@ -280,6 +318,7 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
     extra = programme.generate(communes, data.departures, settings.demo_seed, programme.mountain_provinces())
 
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_builds(target)
     tmp = target.with_name(f".{target.name}.building-{os.getpid()}")
     for leftover in (tmp, Path(f"{tmp}.wal")):
         leftover.unlink(missing_ok=True)

@@ -8,7 +8,7 @@ from xkld_geo.ui.admin import render_admin  # noqa: F401
 from xkld_geo.ui.imports import render_imports  # noqa: F401
 from xkld_geo.ui.navigation import navigation  # noqa: F401
 from xkld_geo.ui.directives import render_jobfairs, render_markets, render_priority, render_programme  # noqa: F401,E501
-from xkld_geo.ui.common import (Filters, connection, demo_badge, filters, guarded, settings,  # noqa: F401
+from xkld_geo.ui.common import (Filters, connection, demo_badge, filters, guarded, plain, settings,  # noqa: F401
                                 setup_page, sidebar, title)
 from xkld_geo.ui.overview import overview_request, presentation_controls, render_overview  # noqa: F401
 from xkld_geo.ui.public import public_request, render_public  # noqa: F401

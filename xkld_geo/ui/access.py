@@ -14,7 +14,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from xkld_geo import auth
 from xkld_geo.errors import AuthError
-from xkld_geo.ui.common import connection
+from xkld_geo.ui.common import connection, plain, settings
 
 COOKIE = "xkld_session"
 TOKEN_KEY = "auth_token"
@@ -31,6 +31,25 @@ def _set_cookie(slot: DeltaGenerator, token: str | None) -> None:
     # our own script and a server-made token only: nothing from the user goes into this HTML
     with slot:
         st.iframe(f"<script>parent.document.cookie = {json.dumps(value)};</script>", height=1)
+
+
+def client_source() -> str:
+    """The client's address, for throttling failed logins by source.
+
+    Streamlit's own view of the connection (``st.context.ip_address``; None means localhost). When
+    that peer is one of the configured ``trusted_proxies``, the last address of its
+    ``X-Forwarded-For`` header is used instead (the one that proxy saw); the header is ignored
+    otherwise, because anyone can send it."""
+    try:
+        peer = st.context.ip_address or "127.0.0.1"
+        trusted = {a.strip() for a in settings().trusted_proxies.split(",") if a.strip()}
+        if peer in trusted:
+            forwarded = [a.strip() for a in (st.context.headers.get("X-Forwarded-For") or "").split(",")]
+            if forwarded and forwarded[-1]:
+                return forwarded[-1][:64]
+        return peer
+    except Exception:  # no browser context (tests, bare mode)
+        return auth.UNKNOWN_SOURCE
 
 
 def current_user() -> auth.User:
@@ -65,7 +84,7 @@ def login_box(user: auth.User) -> None:
     """The sidebar's login form, or who is logged in with a logout button."""
     with st.sidebar:
         if user.role != "public":
-            st.caption(f"Đăng nhập: **{user.display_name}** ({auth.ROLES[user.role]})")
+            st.caption(f"Đăng nhập: **{plain(user.display_name)}** ({auth.ROLES[user.role]})")
             if st.button("Đăng xuất", key="logout"):
                 auth.logout(connection(), st.session_state.pop(TOKEN_KEY, None))
                 st.session_state["_logged_out"] = True
@@ -79,9 +98,9 @@ def login_box(user: auth.User) -> None:
             submitted = st.form_submit_button("Đăng nhập")
         if submitted:
             try:
-                token, _ = auth.login(connection(), username, password)
+                token, _ = auth.login(connection(), username, password, source=client_source())
             except AuthError as exc:
-                st.error(exc.message)
+                st.error(plain(exc.message))
                 return
             st.session_state[TOKEN_KEY] = token
             st.session_state.pop("_cookie_set", None)
@@ -97,6 +116,6 @@ def require(action: str) -> auth.User:
             st.warning("Trang này dành cho cán bộ: hãy đăng nhập ở thanh bên. "
                        "Thông tin công khai có ở trang \"Công khai\".")
         else:
-            st.error(f"Tài khoản {user.username} ({auth.ROLES[user.role]}) không có quyền mở trang này.")
+            st.error(f"Tài khoản {plain(user.username)} ({auth.ROLES[user.role]}) không có quyền mở trang này.")
         st.stop()
     return user

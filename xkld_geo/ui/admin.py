@@ -6,7 +6,7 @@ import streamlit as st
 
 from xkld_geo import auth, public
 from xkld_geo.errors import XkldError
-from xkld_geo.ui.common import connection
+from xkld_geo.ui.common import connection, plain
 
 
 def render_admin(admin: auth.User) -> None:
@@ -25,9 +25,9 @@ def render_admin(admin: auth.User) -> None:
         if st.form_submit_button("Thêm tài khoản"):
             try:
                 auth.create_user(con, username.strip().lower(), password, role, name, by=admin.username)
-                st.success(f"Đã thêm tài khoản {username}.")
+                st.success(f"Đã thêm tài khoản {plain(username)}.")
             except XkldError as exc:
-                st.error(exc.message)
+                st.error(plain(exc.message))
     st.subheader("Thông báo công khai")
     texts = public.notices(con)
     for key, label in public.NOTICE_KEYS.items():
@@ -38,7 +38,7 @@ def render_admin(admin: auth.User) -> None:
                 auth.audit(con, admin.username, "notice_edited", key)
                 st.success("Đã lưu.")
             except XkldError as exc:
-                st.error(exc.message)
+                st.error(plain(exc.message))
     st.subheader("Doanh nghiệp được cấp phép (hiện trên trang Công khai)")
     edited = st.data_editor(public.companies(con), key="companies_editor", num_rows="dynamic",
                             hide_index=True, width="stretch")
@@ -48,6 +48,6 @@ def render_admin(admin: auth.User) -> None:
             auth.audit(con, admin.username, "reference_edited", "licensed_companies", f"{count} rows")
             st.success(f"Đã lưu {count} doanh nghiệp.")
         except XkldError as exc:
-            st.error(exc.message)
+            st.error(plain(exc.message))
     st.subheader("Nhật ký")
     st.dataframe(auth.audit_entries(con), hide_index=True, width="stretch", key="audit_table")

@@ -19,6 +19,7 @@ from streamlit_folium import st_folium
 
 from xkld_geo import DEMO_LABEL, db, maps, periods, queries
 from xkld_geo.errors import XkldError
+from xkld_geo.markup import markdown_text
 from xkld_geo.settings import Settings, load_settings
 
 log = logging.getLogger("xkld_geo.ui")
@@ -31,6 +32,13 @@ PAGE_CSS = """
   padding:2px 10px; font-weight:600; display:inline-block; }
 </style>
 """
+
+
+def plain(text: object) -> str:
+    """``text`` (a URL parameter, a name, a notice, a message quoting a file) escaped so that
+    Streamlit's Markdown shows it as it is: never a link, an image, a heading or emphasis. Every
+    message, title, caption and label that interpolates such text goes through this."""
+    return markdown_text(text)
 
 
 def settings() -> Settings:
@@ -61,7 +69,7 @@ def guarded(render: Callable[[], T]) -> T | None:
         return render()
     except XkldError as exc:
         log.warning("page error: %s %s", exc.message, exc.details)
-        st.error(exc.message)
+        st.error(plain(exc.message))
         return None
 
 
@@ -89,7 +97,7 @@ def sidebar() -> Any:
 
 
 def title(text: str) -> None:
-    """The page title."""
+    """The page title (the pages' own constant titles; text from elsewhere goes through :func:`plain`)."""
     st.title(text)
 
 
@@ -110,7 +118,7 @@ def _query_value(name: str, options: list[Any], parse: Callable[[str], Any]) -> 
         value = object()
     if value in options:
         return value
-    st.warning(f"Tham số '{name}' trong địa chỉ không hợp lệ ({str(raw)[:40]}); dùng mặc định.")
+    st.warning(f"Tham số '{plain(name)}' trong địa chỉ không hợp lệ ({plain(str(raw)[:40])}); dùng mặc định.")
     return None
 
 
@@ -174,14 +182,14 @@ def _unit_from_url(con: duckdb.DuckDBPyConnection) -> None:
             or "unit" not in st.query_params:
         return
     raw = str(st.query_params.get("unit"))
-    found = queries.unit(con, raw) if len(raw) in (2, 5) and raw.isdigit() else pd.DataFrame()
+    found = queries.unit(con, raw) if len(raw) in (2, 5) and raw.isascii() and raw.isdigit() else pd.DataFrame()
     if len(found) and found["level"].iloc[0] == "province":
         st.session_state["province"] = raw
     elif len(found) and found["level"].iloc[0] == "commune":
         st.session_state["province"] = found["parent_code"].iloc[0]
         st.session_state["commune"] = raw
     else:
-        st.warning(f"Tham số 'unit' trong địa chỉ không hợp lệ ({raw[:40]}); dùng mặc định.")
+        st.warning(f"Tham số 'unit' trong địa chỉ không hợp lệ ({plain(raw[:40])}); dùng mặc định.")
 
 
 def _month_label(year: int, month: int, today: dt.date) -> str:

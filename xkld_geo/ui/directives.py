@@ -11,7 +11,7 @@ from streamlit_folium import st_folium
 
 from xkld_geo import auth, flows, jobfairs, maps, metrics, periods, priority, programme, queries
 from xkld_geo.errors import XkldError
-from xkld_geo.ui.common import Filters, connection, demo_badge, repainting_map, settings
+from xkld_geo.ui.common import Filters, connection, demo_badge, plain, repainting_map, settings
 
 
 def _demo(con: Any) -> bool:
@@ -55,7 +55,7 @@ def _commune_name(con: Any, f: Filters, rows: pd.DataFrame) -> str:
 def _commune_headline(name: str, figures: list[tuple[str, str]] | None, key: str) -> None:
     """The selected commune's own figures, in a box above its province's map and table."""
     with st.container(border=True, key=key):
-        st.markdown(f"**Xã/phường đang chọn: {name}**")
+        st.markdown(f"**Xã/phường đang chọn: {plain(name)}**")
         if not figures:
             st.write("Chưa có số liệu của xã/phường này trong kỳ.")
             return
@@ -157,7 +157,7 @@ def render_markets(f: Filters, user: auth.User) -> None:
             try:
                 st.success(f"Đã lưu {flows.save_reference(con, edited, user)} thị trường.")
             except XkldError as exc:
-                st.error(exc.message)
+                st.error(plain(exc.message))
     else:
         st.dataframe(reference, hide_index=True, width="stretch", key="reference_table")
 
@@ -221,7 +221,7 @@ def render_jobfairs(f: Filters) -> None:
                  key="jobfair_calendar")
     missed = comp[comp["missed_two"]]
     st.markdown(f"**Xã hai tháng liền không đạt: {len(missed)}**")
-    st.write(", ".join(missed["unit_name"]) or "Không có.")
+    st.markdown(plain(", ".join(missed["unit_name"])) or "Không có.")
 
 
 def render_programme(f: Filters) -> None:

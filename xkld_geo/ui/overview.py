@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from xkld_geo import export, metrics, overview, queries
-from xkld_geo.ui.common import set_unit, to_query, connection, demo_badge, filters, repainting_map
+from xkld_geo.ui.common import set_unit, to_query, connection, demo_badge, filters, plain, repainting_map
 
 PRESENT_CSS = """
 <style>
@@ -58,7 +58,10 @@ def presentation_controls() -> tuple[bool, list[str], int]:
         if len(st.session_state["cycle"]) != len(wanted):
             st.warning("Tham số 'cycle' trong địa chỉ có mã tỉnh không hợp lệ; đã bỏ qua.")
         every = str(st.query_params.get("every") or "20")
-        st.session_state["cycle_every"] = min(600, max(5, int(every))) if every.isdigit() else 20
+        ok = every.isascii() and every.isdigit() and len(every) <= 4  # "²".isdigit() but int("²") fails
+        st.session_state["cycle_every"] = min(600, max(5, int(every))) if ok else 20
+        if not ok:
+            st.warning(f"Tham số 'every' trong địa chỉ không hợp lệ ({plain(every[:40])}); dùng 20 giây.")
     with st.sidebar:
         present = st.toggle("Chế độ trình chiếu", key="present")
         cycle = st.multiselect("Luân phiên các tỉnh", list(provinces["code"]), key="cycle",
@@ -105,7 +108,7 @@ def breadcrumbs(view: overview.Overview) -> None:
     cols = st.columns(len(view.breadcrumbs) + 4)
     for i, (label, province, commune) in enumerate(view.breadcrumbs):
         last = i == len(view.breadcrumbs) - 1
-        if cols[i].button(label if last else f"{label} ›", key=f"crumb_{i}", disabled=last):
+        if cols[i].button(plain(label) if last else f"{plain(label)} ›", key=f"crumb_{i}", disabled=last):
             set_unit(province, commune)
             st.rerun()
 
@@ -164,7 +167,7 @@ def render_overview(view: overview.Overview, present: bool) -> None:
     demo_badge(view.demo)
     if not present:
         breadcrumbs(view)
-    st.subheader(view.title)
+    st.subheader(plain(view.title))
     period_headline(view.headline)
     left, right = st.columns([3, 2])
     with left:
@@ -172,7 +175,7 @@ def render_overview(view: overview.Overview, present: bool) -> None:
         returned = repainting_map(view.map_spec, "overview_map", 760 if present else 600, ["last_active_drawing"])
         _map_clicks(view, returned)
     with right:
-        st.markdown(f"**Lũy kế xuất cảnh so với tiến độ, {view.period_label}**")
+        st.markdown(f"**Lũy kế xuất cảnh so với tiến độ, {plain(view.period_label)}**")
         st.line_chart(view.trend, height=300, color=["#2c7bb6", "#9e9e9e", "#d7191c"])
         if not present:
             st.download_button("⬇ Bản đồ (PNG)", key="download_png", mime="image/png",

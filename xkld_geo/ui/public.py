@@ -13,7 +13,7 @@ from streamlit_folium import st_folium
 
 from xkld_geo import periods, public, queries
 from xkld_geo.errors import XkldError
-from xkld_geo.ui.common import connection, demo_badge, settings
+from xkld_geo.ui.common import connection, demo_badge, plain, settings
 
 KIOSK_CSS = """
 <style>
@@ -41,7 +41,7 @@ def public_request() -> tuple[int, int, str | None, bool]:
     if "public_province" not in st.session_state:
         wanted = str(st.query_params.get("unit") or "")
         if wanted and wanted not in names:
-            st.warning(f"Tham số 'unit' trong địa chỉ không hợp lệ ({wanted[:40]}); hiển thị cả nước.")
+            st.warning(f"Tham số 'unit' trong địa chỉ không hợp lệ ({plain(wanted[:40])}); hiển thị cả nước.")
         st.session_state["public_province"] = wanted if wanted in names else ""
     province = st.session_state["public_province"]
     if not kiosk:
@@ -73,9 +73,9 @@ def _panel_markets(s: public.PublicSummary) -> None:
 
 def _panel_notices(s: public.PublicSummary) -> None:
     st.markdown(f"### ☎ {public.NOTICE_KEYS['hotline']}")
-    st.info(s.notices["hotline"])
+    st.info(plain(s.notices["hotline"]))
     st.markdown(f"### ⚠ {public.NOTICE_KEYS['fraud_warning']}")
-    st.warning(s.notices["fraud_warning"])
+    st.warning(plain(s.notices["fraud_warning"]))
     st.markdown("### Doanh nghiệp được cấp phép")
     if len(s.companies):
         st.dataframe(s.companies, hide_index=True, width="stretch", key="public_companies")
@@ -88,9 +88,9 @@ def render_public(year: int, month: int, province: str | None, kiosk: bool) -> N
     summary = public.build_public(connection(), year, month, province, settings().static_url)
     if kiosk:
         st.markdown(KIOSK_CSS, unsafe_allow_html=True)
-    st.title(summary.title)
+    st.title(plain(summary.title))
     demo_badge(summary.demo)
-    st.caption(summary.notices["about"])
+    st.caption(plain(summary.notices["about"]))
     if not kiosk:
         _panel_map(summary, 520)
         _panel_markets(summary)

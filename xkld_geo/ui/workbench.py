@@ -8,7 +8,7 @@ import streamlit as st
 
 from xkld_geo import allocation, auth, maps, metrics, plans, queries
 from xkld_geo.errors import XkldError
-from xkld_geo.ui.common import Filters, connection, demo_badge, repainting_map, settings
+from xkld_geo.ui.common import Filters, connection, demo_badge, plain, repainting_map, settings
 
 COLUMNS = {"code": "Mã", "name": "Tên", "population": "Dân số", "last_year": "Kết quả năm trước (quy năm)",
            "current": "Chỉ tiêu hiện hành", "cap": "Mức trần", "frozen": "Giữ nguyên",
@@ -53,7 +53,7 @@ def _apply_edits(table: pd.DataFrame, edits: dict[str, Any]) -> None:
     """Accepted edits become frozen values (the rest is re-split); refused ones are explained."""
     ok, errors = plans.check_edits(table, edits)
     for message in errors:
-        st.error(message)
+        st.error(plain(message))
     if ok:
         st.session_state["plan_frozen"] = st.session_state.get("plan_frozen", {}) | ok
     if ok or errors:
@@ -73,7 +73,7 @@ def _allocation_tab(con: Any, f: Filters, user: auth.User, is_demo: bool) -> Non
     params = _params(base, year)
     table, error = plans.propose_or_explain(base, params)
     if error is not None:
-        st.error(error.message)
+        st.error(plain(error.message))
     _apply_edits(table, _editor(table))
     total = int(table["proposed"].sum())
     cols = st.columns(4)
@@ -111,7 +111,7 @@ def _save_box(con: Any, f: Filters, user: auth.User, year: int, params: plans.Pa
                 st.session_state["plan_loaded"] = (pid, version)
                 st.success(f"Đã lưu phương án số {pid} (phiên bản {version}).")
             except XkldError as exc:
-                st.error(exc.message)
+                st.error(plain(exc.message))
 
 
 def _load(con: Any, pick: int, base: pd.DataFrame) -> None:
@@ -149,7 +149,7 @@ def _plans_list(con: Any, f: Filters, user: auth.User, year: int, base: pd.DataF
             changed = plans.approve(con, pick, user)
             st.success(f"Đã phê duyệt; {changed} chỉ tiêu xã thay đổi.")
     except XkldError as exc:
-        st.error(exc.message)
+        st.error(plain(exc.message))
     if head["status"] == "approved":
         province_name = queries.unit(con, f.province)["name"].iloc[0]  # type: ignore[arg-type]
         cols[3].download_button("⬇ Phụ lục (XLSX)", key="plan_xlsx", file_name=f"phu-luc-chi-tieu-{year}.xlsx",
@@ -179,7 +179,7 @@ def _midyear_tab(con: Any, f: Filters, user: auth.User) -> None:
             edited[["Từ xã", "Sang xã", "Số lượng", "Chấp nhận"]].itertuples(index=False))
         after = allocation.apply_moves(quotas, accepted)
     except XkldError as exc:
-        st.error(exc.message)
+        st.error(plain(exc.message))
         return
     st.metric("Tổng chỉ tiêu sau điều chỉnh", metrics.fmt_int(sum(after.values())),
               delta=f"{sum(m.amount for m in accepted)} người được chuyển", delta_color="off")
