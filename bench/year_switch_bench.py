@@ -46,7 +46,7 @@ def served_copy(folder: Path) -> Path:
     shutil.copyfile(load_settings(secrets={}).db_path, copy)
     con = db.open_connection(copy)
     try:
-        auth.create_tables(con)
+        db.upgrade(con)
         auth.create_user(con, BENCH_USER, BENCH_PASSWORD, "viewer")
     finally:
         con.close()

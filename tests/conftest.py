@@ -234,7 +234,7 @@ def session_token(settings: Settings, role: str = "viewer", username: str | None
     from xkld_geo import auth
 
     con = db.connect(settings)
-    auth.create_tables(con)
+    db.upgrade(con)
     name = username or f"test_{role}"
     if not con.execute("SELECT 1 FROM users WHERE username = $u", {"u": name}).fetchone():
         auth.create_user(con, name, "mat-khau-thu-nghiem", role)

@@ -56,36 +56,6 @@ WINDOW = dt.timedelta(hours=24)
 """Failures older than this no longer count (and are pruned)."""
 UNKNOWN_SOURCE = "?"
 
-DDL = """
-CREATE TABLE IF NOT EXISTS users (
-    username VARCHAR PRIMARY KEY,
-    display_name VARCHAR NOT NULL,
-    role VARCHAR NOT NULL,
-    password_hash VARCHAR NOT NULL,
-    created_at TIMESTAMP NOT NULL,
-    disabled BOOLEAN NOT NULL DEFAULT FALSE
-);
-CREATE TABLE IF NOT EXISTS sessions (
-    token_hash VARCHAR PRIMARY KEY,     -- SHA-256 of the token: a leaked table opens no session
-    username VARCHAR NOT NULL,
-    created_at TIMESTAMP NOT NULL,
-    expires_at TIMESTAMP NOT NULL
-);
-CREATE TABLE IF NOT EXISTS login_attempts (
-    username VARCHAR NOT NULL,
-    at_time TIMESTAMP NOT NULL,
-    ok BOOLEAN NOT NULL,
-    source VARCHAR                      -- client address (NULL in databases from before sources)
-);
-ALTER TABLE login_attempts ADD COLUMN IF NOT EXISTS source VARCHAR;
-CREATE TABLE IF NOT EXISTS audit_log (
-    at_time TIMESTAMP NOT NULL,
-    username VARCHAR NOT NULL,          -- 'public' / 'cli' where nobody is logged in
-    action VARCHAR NOT NULL,            -- login, login_failed, logout, user_added, import, approve, ...
-    target VARCHAR,
-    detail VARCHAR
-);
-"""
 
 _hasher = PasswordHasher()
 _dummy_hash: list[str] = []
@@ -111,9 +81,6 @@ class User:
 PUBLIC = User("public", "Khách", "public")
 
 
-def create_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the user, session and audit tables if missing."""
-    db.execute(con, "auth_tables", DDL)
 
 
 def allowed(user: User, action: str) -> bool:
@@ -178,15 +145,6 @@ def _limits() -> tuple[float, float, int]:
     cfg = load_settings()
     return cfg.login_delay_base_s, cfg.login_delay_max_s, cfg.login_failures_kept
 
-
-def _ensure_source_column(con: duckdb.DuckDBPyConnection) -> None:
-    """Databases made before sources were recorded get the (nullable) column on first use."""
-    if not _migrated:
-        db.execute(con, "login_attempts_source", "ALTER TABLE login_attempts ADD COLUMN IF NOT EXISTS source VARCHAR")
-        _migrated.append(True)
-
-
-_migrated: list[bool] = []
 
 
 def _failures(con: duckdb.DuckDBPyConnection, username: str, source: str,
@@ -270,7 +228,6 @@ def login(con: duckdb.DuckDBPyConnection, username: str, password: str,
     username = (username or "").strip().lower()[:64]
     source = (source or UNKNOWN_SOURCE)[:64]
     base, cap, kept = _limits()
-    _ensure_source_column(con)
     failures = _failures(con, username, source, now)
     wait = wait_seconds(failures, now, base, cap)
     if wait > 0:

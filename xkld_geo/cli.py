@@ -50,7 +50,7 @@ def _users(cfg: settings_mod.Settings, args: argparse.Namespace) -> None:
     """The ``users`` sub-commands; they write to the database, so the app must not be running."""
     con = db.open_connection(cfg.db_path)
     try:
-        auth.create_tables(con)
+        db.upgrade(con)
         if args.users_command == "add":
             password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("Mật khẩu: ")
             user = auth.create_user(con, args.username, password, args.role, args.name)
@@ -78,6 +78,7 @@ def _import(cfg: settings_mod.Settings, args: argparse.Namespace) -> int:
     data = args.file.read_bytes()  # size is checked before parsing, inside ingest
     con = db.open_connection(cfg.db_path)
     try:
+        db.upgrade(con)
         report = ingest.import_file(con, data, args.file.name, args.kind, args.user, cfg)
     finally:
         con.close()

@@ -101,6 +101,11 @@ def _cursor(key: tuple[str, bool]) -> duckdb.DuckDBPyConnection:
         con = _shared.get(key)
         if con is None:
             con = open_connection(key[0], read_only=key[1])
+            try:
+                upgrade(con, read_only=key[1])
+            except BaseException:
+                con.close()
+                raise
             _shared[key] = con
     cur = con.cursor()
     _origin[cur] = key
@@ -156,6 +161,41 @@ def connect(settings: Settings | None = None, read_only: bool = False) -> duckdb
         _drop_if_invalidated(key)
         cur = _cursor(key)
     return cur
+
+
+def upgrade(con: duckdb.DuckDBPyConnection, read_only: bool = False) -> None:
+    """Bring a database just opened up to this code's schema (numbered migrations, each in a
+    transaction), or refuse one made by a newer version; read-only, only the refusal applies."""
+    from xkld_geo.schema import migrations  # the schema module uses this one: imported late
+
+    if read_only:
+        migrations.check_not_newer(migrations.applied(con))
+        return
+    ran = migrations.migrate(con)
+    if ran:
+        log.warning("database upgraded: migrations %s", ran)
+
+
+def quote_identifier(name: str) -> str:
+    """``name`` as a quoted SQL identifier, the one way table and column names that are not
+    literals in the code reach a statement (quotes doubled, NUL refused)."""
+    if "\x00" in name or not name:
+        raise DatabaseError(f"Tên không hợp lệ trong câu lệnh SQL: {name!r}", identifier=name)
+    return '"' + name.replace('"', '""') + '"'
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, frame: Any) -> Iterator[str]:
+    """Make ``frame`` readable as table ``name`` for the block (DuckDB's replacement scan), and
+    unregister it afterwards, whatever happens."""
+    con.register(name, frame)
+    try:
+        yield name
+    finally:
+        try:
+            con.unregister(name)
+        except duckdb.Error:  # the connection failed meanwhile
+            pass
 
 
 def close_all() -> None:

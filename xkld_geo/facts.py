@@ -21,17 +21,6 @@ from xkld_geo import db, registers
 from xkld_geo.records import COUNT_MAX, TOTAL
 from xkld_geo.templates import Kind
 
-DDL = """
-CREATE TABLE IF NOT EXISTS import_changes (
-    import_id INTEGER NOT NULL,
-    table_name VARCHAR NOT NULL,
-    period VARCHAR NOT NULL,            -- YYYY-MM or YYYY
-    unit_code VARCHAR NOT NULL,
-    detail VARCHAR,                     -- the priority group, for eligible pools
-    old_total DOUBLE,                   -- NULL: nothing was stored before
-    new_total DOUBLE NOT NULL
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -74,9 +63,6 @@ SOURCE_COLUMNS: dict[str, dict[str, str]] = {
 """Template column → table column, per kind (registers are aggregated by :mod:`registers`)."""
 
 
-def create_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the change log if missing."""
-    db.execute(con, "facts_tables", DDL)
 
 
 @dataclass
@@ -294,32 +280,33 @@ def _write_changed(con: duckdb.DuckDBPyConnection, t: Target, on: str) -> None:
         WHERE NOT EXISTS (SELECT 1 FROM {t.table} x WHERE {same})""")
 
 
-def sum_province_quotas(con: duckdb.DuckDBPyConnection) -> None:
-    """Set the quota of each (year, province) in temp table ``quota_provinces`` to the sum of its
-    communes' quotas, as approved plans do; the province row is demo only if a commune row is.
+def sum_province_quotas(con: duckdb.DuckDBPyConnection, provinces: pd.DataFrame) -> None:
+    """THE rule for province quotas: each (``year``, ``province_code``) of ``provinces`` gets the sum
+    of its communes' quotas (imports, approved plans and rebuilds all call this); the province row
+    is demo only if a commune row is, and a province left without commune quotas loses its row.
 
     Existing province rows are updated in place (``ON CONFLICT DO UPDATE``), never deleted and
     inserted again, which DuckDB 1.5 cannot roll back safely when the commit then fails."""
-    db.execute(con, "sum_province_quotas", """
-        INSERT INTO quotas
-        SELECT q.year, p.province_code, 'province', CAST(sum(q.quota) AS INTEGER), bool_or(q.is_demo), 'communes'
-        FROM quotas q JOIN admin_units u ON u.era = '2025' AND u.level = 'commune' AND u.code = q.unit_code
-        JOIN quota_provinces p ON p.year = q.year AND p.province_code = u.parent_code
-        WHERE q.unit_level = 'commune' GROUP BY q.year, p.province_code
-        ON CONFLICT (year, unit_level, unit_code)
-        DO UPDATE SET quota = EXCLUDED.quota, is_demo = EXCLUDED.is_demo, source = EXCLUDED.source;
-        DELETE FROM quotas q USING quota_provinces p
-        WHERE q.unit_level = 'province' AND q.year = p.year AND q.unit_code = p.province_code
-          AND NOT EXISTS (SELECT 1 FROM quotas c JOIN admin_units u ON u.era = '2025' AND u.level = 'commune'
-                          AND u.code = c.unit_code WHERE c.unit_level = 'commune' AND c.year = p.year
-                          AND u.parent_code = p.province_code);
-        DROP TABLE quota_provinces;""")
+    with db.registered(con, "quota_provinces_in", provinces[["year", "province_code"]].drop_duplicates()):
+        db.execute(con, "sum_province_quotas", """
+            INSERT INTO quotas
+            SELECT q.year, p.province_code, 'province', CAST(sum(q.quota) AS INTEGER), bool_or(q.is_demo), 'communes'
+            FROM quotas q JOIN admin_units u ON u.era = '2025' AND u.level = 'commune' AND u.code = q.unit_code
+            JOIN quota_provinces_in p ON p.year = q.year AND p.province_code = u.parent_code
+            WHERE q.unit_level = 'commune' GROUP BY q.year, p.province_code
+            ON CONFLICT (year, unit_level, unit_code)
+            DO UPDATE SET quota = EXCLUDED.quota, is_demo = EXCLUDED.is_demo, source = EXCLUDED.source""")
+        db.execute(con, "drop_empty_province_quotas", """
+            DELETE FROM quotas q USING quota_provinces_in p
+            WHERE q.unit_level = 'province' AND q.year = p.year AND q.unit_code = p.province_code
+              AND NOT EXISTS (SELECT 1 FROM quotas c JOIN admin_units u ON u.era = '2025' AND u.level = 'commune'
+                              AND u.code = c.unit_code WHERE c.unit_level = 'commune' AND c.year = p.year
+                              AND u.parent_code = p.province_code)""")
 
 
 def _quota_followups(con: duckdb.DuckDBPyConnection, changed: pd.DataFrame, import_id: int, user: str) -> None:
     """Log every changed commune quota and recompute the provinces' quotas as their communes' sums."""
-    con.register("imp_quota_changed", changed)
-    try:
+    with db.registered(con, "imp_quota_changed", changed):
         db.execute(con, "import_quota_changes", """
             INSERT INTO quota_changes BY NAME
             SELECT $at AS at_time, $user AS username, NULL AS plan_id, $id AS import_id, c.year, c.unit_code,
@@ -327,13 +314,10 @@ def _quota_followups(con: duckdb.DuckDBPyConnection, changed: pd.DataFrame, impo
             FROM imp_quota_changed c JOIN import_changes l ON l.import_id = $id AND l.table_name = 'quotas'
                  AND l.unit_code = c.unit_code AND l.period = CAST(c.year AS VARCHAR)""",
                    {"at": dt.datetime.now(), "user": user, "id": import_id})
-        db.execute(con, "import_quota_provinces", """
-            CREATE OR REPLACE TEMP TABLE quota_provinces AS
+        provinces = db.run(con, "import_quota_provinces", """
             SELECT DISTINCT c.year, u.parent_code AS province_code FROM imp_quota_changed c
             JOIN admin_units u ON u.era = '2025' AND u.level = 'commune' AND u.code = c.unit_code""")
-        sum_province_quotas(con)
-    finally:
-        con.unregister("imp_quota_changed")
+    sum_province_quotas(con, provinces)
 
 
 def write(con: duckdb.DuckDBPyConnection, p: Plan, import_id: int, user: str) -> WriteResult:

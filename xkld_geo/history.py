@@ -204,51 +204,6 @@ def old_commune_shapes(c2010: gpd.GeoDataFrame, changes: pd.DataFrame | None,
     return gpd.GeoDataFrame({"code": merged.index}, geometry=shapely.make_valid(merged.to_numpy()), crs=4326)
 
 
-DDL = """
-CREATE TABLE IF NOT EXISTS crosswalk (
-    old_code VARCHAR NOT NULL,          -- commune before 1 July 2025 (codes as of 2025-03)
-    old_name VARCHAR,
-    old_province_code VARCHAR,
-    old_district_code VARCHAR,
-    new_code VARCHAR NOT NULL,          -- commune from 1 July 2025
-    new_province_code VARCHAR,
-    merge_type VARCHAR,                 -- full | partial (the old commune was split) | district (an
-                                        -- island district without communes, old_code = its code)
-    weight DOUBLE NOT NULL,             -- share of the old commune carried to the new one
-    basis VARCHAR NOT NULL,             -- whole | population | area | equal
-    PRIMARY KEY (old_code, new_code)
-);
-CREATE TABLE IF NOT EXISTS crosswalk_disagreements (
-    old_code VARCHAR PRIMARY KEY,
-    primary_targets VARCHAR,            -- new codes in the loaded (dvhcvn) crosswalk
-    secondary_targets VARCHAR,          -- new codes in the second (vietnamadminunits) crosswalk
-    kind VARCHAR NOT NULL               -- only_primary | only_secondary | different_targets
-);
-CREATE TABLE IF NOT EXISTS departures_old (
-    month DATE NOT NULL,                -- before 2025-07-01: as reported on the units of the time
-    old_commune_code VARCHAR NOT NULL,
-    market VARCHAR NOT NULL,
-    sex VARCHAR NOT NULL,
-    channel VARCHAR NOT NULL,
-    priority_group VARCHAR NOT NULL,
-    departures INTEGER NOT NULL CHECK (departures >= 0),
-    is_demo BOOLEAN NOT NULL,
-    PRIMARY KEY (month, old_commune_code, market, sex, channel, priority_group)
-);
-CREATE TABLE IF NOT EXISTS rebase_unmapped (
-    month DATE NOT NULL,
-    old_commune_code VARCHAR NOT NULL,
-    departures INTEGER NOT NULL,
-    reason VARCHAR NOT NULL
-);
-CREATE OR REPLACE VIEW v_departures_monthly_old AS
-SELECT d.month, d.old_commune_code AS unit_code, c.old_district_code AS district_code,
-       c.old_province_code AS province_code, d.market, d.sex, d.channel, d.priority_group,
-       d.departures, d.is_demo
-FROM departures_old d
-LEFT JOIN (SELECT DISTINCT old_code, old_district_code, old_province_code FROM crosswalk) c
-       ON c.old_code = d.old_commune_code;
-"""
 
 REFORM_DATE = pd.Timestamp("2025-07-01")
 BREAKDOWN = ["month", "market", "sex", "channel", "priority_group"]

@@ -35,37 +35,8 @@ from xkld_geo.settings import Settings
 log = logging.getLogger("xkld_geo.ingest")
 
 REFORM = dt.date(2025, 7, 1)
-DDL = """
-CREATE TABLE IF NOT EXISTS import_log (
-    import_id INTEGER PRIMARY KEY,
-    at_time TIMESTAMP NOT NULL,
-    username VARCHAR NOT NULL,
-    kind VARCHAR NOT NULL,
-    file_name VARCHAR NOT NULL,         -- a label only: files are read in memory, never stored
-    file_hash VARCHAR NOT NULL,         -- SHA-256 of the bytes
-    file_bytes BIGINT NOT NULL,
-    encoding VARCHAR,
-    rows_read INTEGER NOT NULL,
-    accepted INTEGER NOT NULL,
-    rejected INTEGER NOT NULL,
-    already_present INTEGER NOT NULL,
-    duplicates_merged INTEGER NOT NULL,
-    units_replaced INTEGER NOT NULL,
-    outcome VARCHAR NOT NULL CHECK (outcome IN ('ok', 'partial', 'unchanged', 'rejected', 'refused', 'failed')),
-    message VARCHAR,
-    key_check VARCHAR                   -- registers: fingerprint of the ID-hash key used
-);
-"""
 
 
-def create_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the import log, the change log and the register table if missing.
-
-    Outcome 'failed' (a write that did not commit) is new: a database built before it keeps the
-    older CHECK until its next build, and such attempts are logged there as 'refused'."""
-    db.execute(con, "ingest_tables", DDL)
-    facts.create_tables(con)
-    registers.create_tables(con)
 
 
 @dataclass

@@ -18,41 +18,9 @@ from typing import Iterable, Iterator, Sequence
 import duckdb
 import pandas as pd
 
-from xkld_geo import allocation, auth, db, markup, periods, queries
+from xkld_geo import allocation, auth, db, facts, markup, periods, queries
 from xkld_geo.errors import AllocationError, PlanError
 
-DDL = """
-CREATE TABLE IF NOT EXISTS plans (
-    plan_id INTEGER PRIMARY KEY,      -- max + 1 (no sequence: plans survive rebuilds by copy)
-    year INTEGER NOT NULL,
-    province_code VARCHAR NOT NULL,
-    name VARCHAR NOT NULL,
-    status VARCHAR NOT NULL CHECK (status IN ('draft', 'submitted', 'approved', 'superseded')),
-    method VARCHAR NOT NULL,
-    params VARCHAR NOT NULL,          -- JSON: target, weights, floor, cap %, frozen communes
-    author VARCHAR NOT NULL,
-    comment VARCHAR,
-    created_at TIMESTAMP NOT NULL,
-    updated_at TIMESTAMP NOT NULL,
-    version INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS plan_rows (
-    plan_id INTEGER NOT NULL,
-    commune_code VARCHAR NOT NULL,
-    quota INTEGER NOT NULL CHECK (quota >= 0),
-    PRIMARY KEY (plan_id, commune_code)
-);
-CREATE TABLE IF NOT EXISTS quota_changes (
-    at_time TIMESTAMP NOT NULL,
-    username VARCHAR NOT NULL,
-    plan_id INTEGER,                  -- the approved plan that changed it, or
-    year INTEGER NOT NULL,
-    unit_code VARCHAR NOT NULL,
-    old_quota INTEGER,
-    new_quota INTEGER NOT NULL,
-    import_id INTEGER                 -- the import that changed it (see import_log)
-);
-"""
 
 PLAN_TABLES = ("plans", "plan_rows", "quota_changes")
 
@@ -69,9 +37,6 @@ class Params:
     frozen: tuple[tuple[str, int], ...] = ()
 
 
-def create_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the plan tables if missing."""
-    db.execute(con, "plan_tables", DDL)
 
 
 def base_table(con: duckdb.DuckDBPyConnection, year: int, province: str,
@@ -299,34 +264,37 @@ def save_draft(con: duckdb.DuckDBPyConnection, *, year: int, province: str, name
     payload = json.dumps(params.__dict__, ensure_ascii=False, default=list)
     with _one_at_a_time(plan_id), db.transaction(con):
         if plan_id is None:
-            plan_id = con.execute("""INSERT INTO plans (plan_id, year, province_code, name, status, method,
-                params, author, comment, created_at, updated_at, version)
+            plan_id = int(db.run(con, "plan_insert", """INSERT INTO plans (plan_id, year, province_code, name,
+                status, method, params, author, comment, created_at, updated_at, version)
                 SELECT COALESCE(max(plan_id), 0) + 1, $y, $p, $n, 'draft', $m, $params, $a, $c, $t, $t, 1
                 FROM plans RETURNING plan_id""",
                 {"y": int(year), "p": province, "n": name, "m": params.method, "params": payload,
-                 "a": user.username, "c": comment, "t": now}).fetchone()[0]
+                 "a": user.username, "c": comment, "t": now})["plan_id"].iloc[0])
             new_version = 1
         else:
-            changed = con.execute("""UPDATE plans SET name = $n, method = $m, params = $params, comment = $c,
-                updated_at = $t, version = version + 1
+            changed = db.run(con, "plan_update", """UPDATE plans SET name = $n, method = $m, params = $params,
+                comment = $c, updated_at = $t, version = version + 1
                 WHERE plan_id = $id AND version = $v AND status = 'draft' RETURNING version""",
                 {"n": name, "m": params.method, "params": payload, "c": comment, "t": now,
-                 "id": int(plan_id), "v": int(version or 0)}).fetchall()
+                 "id": int(plan_id), "v": int(version or 0)})["version"].tolist()
             if not changed:
-                current = con.execute("SELECT version, status, author, updated_at FROM plans WHERE plan_id = $id",
-                                      {"id": int(plan_id)}).fetchone()
+                found = db.run(con, "plan_current", "SELECT version, status, author, updated_at FROM plans "
+                                                    "WHERE plan_id = $id", {"id": int(plan_id)})
+                current = tuple(found.iloc[0]) if len(found) else None
                 saver = (last_saver(con, int(plan_id)) or current[2]) if current else None
                 raise PlanError(
                     f"Phương án đã được lưu bởi người khác (phiên bản {current[0]}, {saver}, "
                     f"{current[3]:%H:%M %d/%m}) hoặc không còn là bản nháp; hãy tải lại rồi sửa tiếp."
                     if current else "Không có phương án này.", plan=plan_id, reason="stale_version",
                     saved_by=saver)
-            new_version = changed[0][0]
-            con.execute("DELETE FROM plan_rows WHERE plan_id = $id", {"id": int(plan_id)})
+            new_version = changed[0]
         rows = pd.DataFrame({"plan_id": int(plan_id), "commune_code": list(quotas), "quota": list(quotas.values())})
-        con.register("plan_rows_in", rows)
-        con.execute("INSERT INTO plan_rows SELECT plan_id, commune_code, quota FROM plan_rows_in")
-        con.unregister("plan_rows_in")
+        with db.registered(con, "plan_rows_in", rows):
+            # rows of a commune the plan still has are updated in place (see facts._write_changed)
+            db.execute(con, "plan_rows_delete", """DELETE FROM plan_rows WHERE plan_id = $id
+                AND commune_code NOT IN (SELECT commune_code FROM plan_rows_in)""", {"id": int(plan_id)})
+            db.execute(con, "plan_rows_upsert", """INSERT INTO plan_rows SELECT plan_id, commune_code, quota
+                FROM plan_rows_in ON CONFLICT (plan_id, commune_code) DO UPDATE SET quota = EXCLUDED.quota""")
         auth.audit(con, user.username, "plan_saved", str(plan_id), f"version={new_version}")
     return int(plan_id), int(new_version)
 
@@ -363,10 +331,10 @@ def compare(con: duckdb.DuckDBPyConnection, a: int, b: int) -> pd.DataFrame:
 def submit(con: duckdb.DuckDBPyConnection, plan_id: int, user: auth.User) -> None:
     """Mark a draft as submitted for approval."""
     with _one_at_a_time(plan_id), db.transaction(con):
-        done = con.execute("UPDATE plans SET status = 'submitted', updated_at = now(), version = version + 1 "
-                           "WHERE plan_id = $id AND status = 'draft' RETURNING plan_id",
-                           {"id": int(plan_id)}).fetchall()
-        if not done:
+        done = db.run(con, "plan_submit", "UPDATE plans SET status = 'submitted', updated_at = now(), "
+                      "version = version + 1 WHERE plan_id = $id AND status = 'draft' RETURNING plan_id",
+                      {"id": int(plan_id)})
+        if done.empty:
             raise PlanError("Chỉ trình được phương án đang là bản nháp.", plan=plan_id, reason="not_draft")
         auth.audit(con, user.username, "plan_submitted", str(plan_id))
 
@@ -381,40 +349,34 @@ def approve(con: duckdb.DuckDBPyConnection, plan_id: int, user: auth.User) -> in
         raise PlanError("Chỉ phê duyệt được phương án đã trình.", plan=plan_id, reason="not_submitted")
     year, province = int(head["year"]), str(head["province_code"])
     now = dt.datetime.now()
-    try:
-        with _one_at_a_time(plan_id), db.transaction(con):
-            # claim the plan first: of two approvals at once, the second stops here (no row, or a conflict)
-            claimed = con.execute("UPDATE plans SET status = 'approved', updated_at = $t, version = version + 1 "
-                                  "WHERE plan_id = $id AND status = 'submitted' RETURNING plan_id",
-                                  {"t": now, "id": int(plan_id)}).fetchall()
-            if not claimed:
-                raise PlanError(STALE, plan=plan_id, reason="stale")
-            old = dict(con.execute("SELECT unit_code, quota FROM quotas WHERE year = $y AND unit_level = 'commune' "
-                                   "AND unit_code IN (SELECT commune_code FROM plan_rows WHERE plan_id = $id)",
-                                   {"y": year, "id": int(plan_id)}).fetchall())
-            changes = pd.DataFrame({"at_time": now, "username": user.username, "plan_id": int(plan_id), "year": year,
-                                    "unit_code": list(quotas), "old_quota": [old.get(c) for c in quotas],
-                                    "new_quota": list(quotas.values())})
-            changes = changes[changes["old_quota"] != changes["new_quota"]]
-            con.register("changes_in", changes)
-            con.execute("INSERT INTO quota_changes BY NAME SELECT * FROM changes_in")
-            con.execute("""DELETE FROM quotas WHERE year = $y AND unit_level = 'commune'
-                           AND unit_code IN (SELECT commune_code FROM plan_rows WHERE plan_id = $id)""",
-                        {"y": year, "id": int(plan_id)})
-            con.execute("""INSERT INTO quotas SELECT $y, commune_code, 'commune', quota, FALSE, 'plan:' || $id
-                           FROM plan_rows WHERE plan_id = $id""", {"y": year, "id": int(plan_id)})
-            con.execute("DELETE FROM quotas WHERE year = $y AND unit_level = 'province' AND unit_code = $p",
-                        {"y": year, "p": province})
-            con.execute("""INSERT INTO quotas SELECT $y, $p, 'province', SUM(quota), FALSE, 'plan:' || $id
-                           FROM plan_rows WHERE plan_id = $id""", {"y": year, "p": province, "id": int(plan_id)})
-            con.execute("UPDATE plans SET status = 'superseded' WHERE year = $y AND province_code = $p "
-                        "AND status = 'approved' AND plan_id <> $id", {"y": year, "p": province, "id": int(plan_id)})
-            auth.audit(con, user.username, "plan_approved", str(plan_id), f"{len(changes)} quotas changed")
-    finally:
-        try:
-            con.unregister("changes_in")
-        except duckdb.Error:
-            pass
+    with _one_at_a_time(plan_id), db.transaction(con):
+        # claim the plan first: of two approvals at once, the second stops here (no row, or a conflict)
+        claimed = db.run(con, "plan_claim", "UPDATE plans SET status = 'approved', updated_at = $t, "
+                         "version = version + 1 WHERE plan_id = $id AND status = 'submitted' RETURNING plan_id",
+                         {"t": now, "id": int(plan_id)})
+        if claimed.empty:
+            raise PlanError(STALE, plan=plan_id, reason="stale")
+        current = db.run(con, "plan_old_quotas", """SELECT unit_code, quota FROM quotas WHERE year = $y
+            AND unit_level = 'commune' AND unit_code IN (SELECT commune_code FROM plan_rows WHERE plan_id = $id)""",
+                         {"y": year, "id": int(plan_id)})
+        old = dict(zip(current["unit_code"], current["quota"]))
+        changes = pd.DataFrame({"at_time": now, "username": user.username, "plan_id": int(plan_id), "year": year,
+                                "unit_code": list(quotas), "old_quota": [old.get(c) for c in quotas],
+                                "new_quota": list(quotas.values())})
+        changes = changes[changes["old_quota"] != changes["new_quota"]]
+        with db.registered(con, "changes_in", changes):
+            db.execute(con, "plan_quota_changes", "INSERT INTO quota_changes BY NAME SELECT * FROM changes_in")
+        # quotas are updated in place, never deleted and inserted again (see facts._write_changed)
+        db.execute(con, "plan_quotas", """INSERT INTO quotas
+            SELECT $y, commune_code, 'commune', quota, FALSE, 'plan:' || $id FROM plan_rows WHERE plan_id = $id
+            ON CONFLICT (year, unit_level, unit_code)
+            DO UPDATE SET quota = EXCLUDED.quota, is_demo = EXCLUDED.is_demo, source = EXCLUDED.source""",
+                   {"y": year, "id": int(plan_id)})
+        facts.sum_province_quotas(con, pd.DataFrame({"year": [year], "province_code": [province]}))
+        db.execute(con, "plan_supersede", "UPDATE plans SET status = 'superseded' WHERE year = $y "
+                   "AND province_code = $p AND status = 'approved' AND plan_id <> $id",
+                   {"y": year, "p": province, "id": int(plan_id)})
+        auth.audit(con, user.username, "plan_approved", str(plan_id), f"{len(changes)} quotas changed")
     return len(changes)
 
 

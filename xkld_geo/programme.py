@@ -17,32 +17,6 @@ import pandas as pd
 
 from xkld_geo import db, queries
 
-DDL = """
-CREATE TABLE IF NOT EXISTS eligible_pools (
-    year INTEGER NOT NULL,
-    commune_code VARCHAR NOT NULL,
-    priority_group VARCHAR NOT NULL,    -- the pool of people a priority group can draw on
-    pool INTEGER NOT NULL CHECK (pool >= 0),
-    is_demo BOOLEAN NOT NULL,
-    PRIMARY KEY (year, commune_code, priority_group)
-);
-CREATE TABLE IF NOT EXISTS programme_monthly (
-    month DATE NOT NULL,
-    commune_code VARCHAR NOT NULL,
-    loans INTEGER NOT NULL,             -- Social Policy Bank loans for labour export (count)
-    loan_amount_mvnd DOUBLE NOT NULL,   -- their amount, VND million
-    returnees INTEGER NOT NULL,
-    breaches INTEGER NOT NULL,          -- contract breaches / illegal stay reported
-    fraud_reports INTEGER NOT NULL,
-    is_demo BOOLEAN NOT NULL,
-    PRIMARY KEY (month, commune_code)
-);
-CREATE TABLE IF NOT EXISTS country_shapes (
-    market VARCHAR PRIMARY KEY,          -- market code, or VN for the origin
-    name VARCHAR NOT NULL,
-    geojson VARCHAR NOT NULL
-);
-"""
 
 POOL_SHARE = {"ho_ngheo": 0.012, "ho_can_ngheo": 0.010, "bo_doi_xuat_ngu": 0.0025,
               "gia_dinh_chinh_sach": 0.004, "dan_toc_thieu_so": 0.02}
@@ -57,9 +31,6 @@ class ProgrammeData:
     monthly: pd.DataFrame
 
 
-def create_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the programme tables if missing."""
-    db.execute(con, "programme_tables", DDL)
 
 
 def generate(communes: pd.DataFrame, departures: pd.DataFrame, seed: int, mountain: set[str]) -> ProgrammeData:

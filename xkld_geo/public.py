@@ -42,21 +42,6 @@ DEFAULT_NOTICES = {
     "about": "Thông tin công khai về chỉ tiêu và kết quả đưa người lao động đi làm việc ở nước ngoài.",
 }
 
-DDL = """
-CREATE TABLE IF NOT EXISTS public_notices (
-    key VARCHAR PRIMARY KEY,
-    text VARCHAR NOT NULL,
-    updated_at TIMESTAMP NOT NULL,
-    updated_by VARCHAR NOT NULL
-);
-CREATE TABLE IF NOT EXISTS licensed_companies (
-    licence_no VARCHAR PRIMARY KEY,
-    name VARCHAR NOT NULL,
-    province_code VARCHAR,
-    markets VARCHAR,
-    valid_until DATE
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -417,9 +402,6 @@ def build_public(con: duckdb.DuckDBPyConnection, year: int, month: int, province
                          maps.choropleth_map(spec, static_url), spec.demo)
 
 
-def create_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the notice and licensed-company tables if missing."""
-    db.execute(con, "public_tables", DDL)
 
 
 COMPANY_COLUMNS = ["licence_no", "name", "province_code", "markets", "valid_until"]

@@ -22,27 +22,9 @@ from xkld_geo import db
 from xkld_geo.errors import ConfigError, IngestError
 from xkld_geo.settings import Settings
 
-DDL = """
-CREATE TABLE IF NOT EXISTS register_entries (
-    person_key VARCHAR NOT NULL,        -- keyed hash of the citizen ID (never the number itself)
-    year INTEGER NOT NULL,              -- year of departure: one departure per person and year
-    month DATE NOT NULL,
-    commune_code VARCHAR NOT NULL,
-    market VARCHAR NOT NULL,
-    sex VARCHAR NOT NULL,
-    channel VARCHAR NOT NULL,
-    priority_group VARCHAR NOT NULL,
-    reporter VARCHAR NOT NULL,          -- who reported it first (commune or company, else the file name)
-    import_id INTEGER NOT NULL,
-    PRIMARY KEY (person_key, year)
-);
-"""
 KEY_CHECK_LABEL = b"xkld-geo key check"
 
 
-def create_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the register table if missing."""
-    db.execute(con, "register_tables", DDL)
 
 
 def secret_key(settings: Settings) -> bytes:

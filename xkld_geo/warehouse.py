@@ -21,8 +21,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from xkld_geo import (auth, boundaries, countries, db, demo, facts, history, ingest, plans, programme, public,
-                      schema, sources)
+from xkld_geo import (boundaries, countries, db, demo, facts, history, programme, schema, sources)
 from xkld_geo.errors import DatabaseError
 from xkld_geo.settings import Settings
 
@@ -167,7 +166,6 @@ def load_history(files: dict[str, Path | None], communes: gpd.GeoDataFrame) -> H
 
 def write_history(con: duckdb.DuckDBPyConnection, hist: HistoryInput, departures_old: pd.DataFrame) -> None:
     """Crosswalk, disagreements, old communes (with shapes where known) and old-unit departures."""
-    con.execute(history.DDL)
     pairs = hist.crosswalk.pairs.merge(hist.weights, on=["old_code", "new_code"])
     con.register("xw_in", pairs)
     con.execute("INSERT INTO crosswalk SELECT old_code, old_name, old_province_code, old_district_code, "
@@ -250,11 +248,11 @@ def carry_over(con: duckdb.DuckDBPyConnection, old_path: Path) -> None:
             con.execute("DROP TABLE kept")
     finally:
         con.execute("DETACH old_db")
-    con.execute("""CREATE TEMP TABLE quota_provinces AS
-                   SELECT DISTINCT q.year, u.parent_code AS province_code FROM quotas q
-                   JOIN admin_units u ON u.era = '2025' AND u.level = 'commune' AND u.code = q.unit_code
-                   WHERE q.unit_level = 'commune' AND NOT q.is_demo""")
-    facts.sum_province_quotas(con)  # provinces with entered commune quotas: their sum, as before
+    entered = db.run(con, "carry_quota_provinces", """
+        SELECT DISTINCT q.year, u.parent_code AS province_code FROM quotas q
+        JOIN admin_units u ON u.era = '2025' AND u.level = 'commune' AND u.code = q.unit_code
+        WHERE q.unit_level = 'commune' AND NOT q.is_demo""")
+    facts.sum_province_quotas(con, entered)  # provinces with entered commune quotas: their sum, as before
 
 
 def set_meta(con: duckdb.DuckDBPyConnection, values: dict[str, str]) -> None:
@@ -326,11 +324,7 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
         con = db.open_connection(tmp, create=True)
         try:
             schema.create_all(con)
-            auth.create_tables(con)
-            public.create_tables(con)
-            plans.create_tables(con)
-            programme.create_tables(con)
-            ingest.create_tables(con)
+            schema.mark_current(con)
             programme.write_countries(con, countries.load())
             for gdf in layers.values():
                 _insert_units(con, gdf)

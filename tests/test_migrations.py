@@ -1,0 +1,133 @@
+"""Schema migrations: a database made by the code before migrations keeps every row when today's
+code opens it, the steps are recorded, a second open changes nothing, and a newer database is
+refused. The old database is tests/data/legacy/v8_tiny.duckdb.gz, made by commit 8714fc9 itself
+(tests/data/legacy/make_legacy.py)."""
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import settings_for
+from xkld_geo import db, schema, warehouse
+from xkld_geo.errors import DatabaseError
+from xkld_geo.settings import Settings
+
+LEGACY = Path(__file__).parent / "data" / "legacy" / "v8_tiny.duckdb.gz"
+KEPT = ("users", "sessions", "login_attempts", "audit_log", "plans", "plan_rows", "quota_changes",
+        "import_log", "import_changes", "public_notices", "licensed_companies", "register_entries")
+
+
+@pytest.fixture()
+def legacy(tiny_data_dir: Path, tmp_path: Path) -> Path:
+    """A copy of the schema-8 database, with users, a session, audit rows, an approved plan and an import."""
+    path = tmp_path / "legacy.duckdb"
+    with gzip.open(LEGACY) as src, open(path, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    return path
+
+
+def _kept_rows(path: Path) -> dict[str, list[tuple]]:
+    """Every row of the kept tables and of the statistics tables, by their old columns."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        present = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        out: dict[str, list[tuple]] = {}
+        for table in KEPT + ("departures", "quotas"):
+            if table not in present:
+                continue
+            cols = [r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = $t "
+                                              "AND column_name <> 'source' ORDER BY column_index",
+                                              {"t": table}).fetchall()]
+            listed = ", ".join(db.quote_identifier(c) for c in cols)
+            out[table] = sorted(con.execute(f"SELECT {listed} FROM {table}").fetchall(), key=repr)
+    finally:
+        con.close()
+    return out
+
+
+def test_the_old_database_holds_what_a_province_cannot_lose(legacy: Path) -> None:
+    rows = _kept_rows(legacy)
+    assert len(rows["users"]) == 3 and rows["plans"] and rows["plan_rows"] and rows["quota_changes"]
+    assert rows["import_log"] and rows["import_changes"] and len(rows["audit_log"]) >= 5
+    con = duckdb.connect(str(legacy), read_only=True)
+    assert con.execute("SELECT value FROM dataset_meta WHERE key = 'schema_version'").fetchone()[0] == "8"
+    assert not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_migrations'").fetchone()[0]
+    con.close()
+
+
+def test_opening_an_old_database_migrates_it_and_keeps_every_row(legacy: Path, tiny_data_dir: Path) -> None:
+    before = _kept_rows(legacy)
+    settings = settings_for(tiny_data_dir, legacy)
+    con = db.connect(settings)            # how the app opens it
+    steps = con.execute("SELECT number, how FROM schema_migrations ORDER BY number").fetchall()
+    assert steps == [(1, "found")] + [(m.number, "ran") for m in schema.MIGRATIONS[1:]]
+    source = con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = 'login_attempts' "
+                         "AND column_name = 'source'").fetchone()[0]
+    assert source == 1
+    db.close_all()
+    assert _kept_rows(legacy) == before    # every row still there
+    con = db.connect(settings)             # a second open changes nothing
+    assert con.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == schema.LATEST
+    db.close_all()
+    assert _kept_rows(legacy) == before
+
+
+def test_a_migrated_database_has_the_declared_schema(legacy: Path, tiny_db: Settings) -> None:
+    """Every declared table and column of a new build exists after the migrations, with the same
+    types and constraints: a declaration changed without its migration fails here."""
+    def shape(path: Path) -> set[tuple]:
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            cols = con.execute("""SELECT table_name, column_name, data_type, is_nullable FROM duckdb_columns()
+                                  WHERE NOT internal AND table_name IN (SELECT table_name FROM duckdb_tables())""").fetchall()
+            checks = con.execute("""SELECT table_name, constraint_text FROM duckdb_constraints()
+                                    WHERE constraint_type IN ('CHECK', 'PRIMARY KEY')""").fetchall()
+            return set(cols) | set(checks)
+        finally:
+            con.close()
+    db.connect(settings_for(tiny_db.data_dir, legacy))
+    db.close_all()
+    kept = set(schema.KEPT_TABLES)
+    assert {r for r in shape(legacy) if r[0] in kept} == {r for r in shape(tiny_db.db_path) if r[0] in kept}
+
+
+def test_a_failed_import_is_logged_as_failed_after_the_upgrade(legacy: Path, tiny_data_dir: Path) -> None:
+    con = db.connect(settings_for(tiny_data_dir, legacy))
+    con.execute("INSERT INTO import_log SELECT 999, now(), 'x', 'departures', 'f.csv', 'h', 1, NULL, 0, 0, 0, 0, 0, 0, "
+                "'failed', 'thử', NULL")      # the old CHECK refused 'failed'
+    assert con.execute("SELECT outcome FROM import_log WHERE import_id = 999").fetchone()[0] == "failed"
+
+
+def test_a_rebuild_of_an_old_database_keeps_its_work(legacy: Path, tiny_data_dir: Path) -> None:
+    before = _kept_rows(legacy)
+    settings = settings_for(tiny_data_dir, legacy)
+    assert warehouse.build(settings, force=True).built
+    after = _kept_rows(legacy)
+    for table in KEPT:
+        if table in before:
+            assert set(before[table]) <= set(after[table]), table
+    entered = [r for r in before["departures"] if r[-1] is False]
+    assert entered and set(entered) <= set(after["departures"])
+
+
+def test_a_database_from_a_newer_version_is_refused(tiny_db: Settings) -> None:
+    con = duckdb.connect(str(tiny_db.db_path))
+    con.execute("INSERT INTO schema_migrations VALUES ($n, 'from the future', now(), 'ran')",
+                {"n": schema.LATEST + 1})
+    con.close()
+    with pytest.raises(DatabaseError) as caught:
+        db.connect(tiny_db)
+    assert "phiên bản mới hơn" in caught.value.message and caught.value.details["reason"] == "newer_schema"
+    with pytest.raises(DatabaseError):
+        db.connect(dataclasses.replace(tiny_db), read_only=True)
+
+
+def test_a_new_build_is_current(tiny_db: Settings) -> None:
+    con = db.connect(tiny_db)
+    assert [r[0] for r in con.execute("SELECT how FROM schema_migrations").fetchall()] == ["built"] * schema.LATEST
+    assert schema.migrate(con) == []

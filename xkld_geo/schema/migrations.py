@@ -1,0 +1,153 @@
+"""Numbered migrations: how a database made by an older version is brought to today's schema.
+
+A database records the steps it has had in ``schema_migrations``. Opening it read-write
+(:func:`migrate`, called by :func:`xkld_geo.db.connect` and the command line) runs the missing
+steps in order, each in its own transaction, and records them; a database that has a step this
+code does not know was made by a newer version and is refused, so old code never writes into a
+schema it does not understand. A new database made by the build from the declarations
+(:func:`xkld_geo.schema.tables.create_all`) is current by construction (:func:`mark_current`).
+
+Databases from before migrations existed (schema version 8, no ``schema_migrations``) are taken
+to be at step 1. Operational tables are never dropped without their rows: a step that changes a
+table's constraints rebuilds it from its declaration and copies every row across by column name.
+Steps are plain Python over :mod:`xkld_geo.db`, so a second backend can run the same list.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Callable
+
+import duckdb
+
+from xkld_geo import db
+from xkld_geo.errors import DatabaseError
+from xkld_geo.schema import tables
+
+Step = Callable[[duckdb.DuckDBPyConnection], None]
+
+DDL = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    number INTEGER PRIMARY KEY,
+    name VARCHAR NOT NULL,
+    applied_at TIMESTAMP NOT NULL,
+    how VARCHAR NOT NULL                -- 'ran' | 'built' (a new database) | 'found' (from before migrations)
+)"""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One numbered step."""
+
+    number: int
+    name: str
+    apply: Step
+
+
+def _sql(*statements: str) -> Step:
+    def step(con: duckdb.DuckDBPyConnection) -> None:
+        for i, statement in enumerate(statements):
+            db.execute(con, f"migration_sql_{i}", statement)
+    return step
+
+
+def _create(*names: str) -> Step:
+    """A step that adds declared tables (new in that version)."""
+    def step(con: duckdb.DuckDBPyConnection) -> None:
+        for name in names:
+            tables.create(con, name)
+    return step
+
+
+def _rebuild(name: str) -> Step:
+    """A step that re-creates table ``name`` from its declaration (new constraints) and copies every
+    row across by column name: nothing is lost, columns the declaration added start empty."""
+    def step(con: duckdb.DuckDBPyConnection) -> None:
+        new = f"{name}__migrating"
+        tables.create(con, name, as_name=new)
+        old_cols = set(_columns(con, name))
+        cols = ", ".join(db.quote_identifier(c) for c in _columns(con, new) if c in old_cols)
+        db.execute(con, f"migration_copy_{name}",
+                   f"INSERT INTO {db.quote_identifier(new)} ({cols}) SELECT {cols} FROM {db.quote_identifier(name)}")
+        db.execute(con, f"migration_drop_{name}", f"DROP TABLE {db.quote_identifier(name)}")
+        db.execute(con, f"migration_rename_{name}",
+                   f"ALTER TABLE {db.quote_identifier(new)} RENAME TO {db.quote_identifier(name)}")
+    return step
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "baseline: schema 8, as built before migrations existed", _sql()),
+    Migration(2, "login_attempts.source: logins are throttled by client address too",
+              _sql("ALTER TABLE login_attempts ADD COLUMN IF NOT EXISTS source VARCHAR")),
+    Migration(3, "import_log: outcome 'failed' for a write that did not commit", _rebuild("import_log")),
+)
+"""Every step, in order. Append; never edit or renumber a step that has shipped."""
+
+LATEST = MIGRATIONS[-1].number
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    df = db.run(con, "migration_columns", """
+        SELECT column_name FROM duckdb_columns()
+        WHERE database_name = current_database() AND schema_name = 'main' AND table_name = $t
+        ORDER BY column_index""", {"t": table})
+    return list(df["column_name"])
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(_columns(con, table))
+
+
+def applied(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Numbers of the steps this database has had (empty before migrations existed)."""
+    if not _has_table(con, "schema_migrations"):
+        return []
+    return [int(n) for n in db.run(con, "migrations_applied",
+                                   "SELECT number FROM schema_migrations ORDER BY number")["number"]]
+
+
+def _record(con: duckdb.DuckDBPyConnection, m: Migration, how: str) -> None:
+    db.execute(con, "migration_record", "INSERT INTO schema_migrations VALUES ($n, $name, $at, $how)",
+               {"n": m.number, "name": m.name, "at": dt.datetime.now(), "how": how})
+
+
+def check_not_newer(done: list[int]) -> None:
+    """Refuse a database made by a newer version of the code."""
+    unknown = sorted(set(done) - {m.number for m in MIGRATIONS})
+    if unknown:
+        raise DatabaseError(
+            f"Cơ sở dữ liệu đã được nâng cấp bởi một phiên bản mới hơn của XKLĐ-Geo (bước {unknown[-1]}; "
+            f"phiên bản này chỉ biết đến bước {LATEST}). Hãy cập nhật mã nguồn trước khi mở cơ sở dữ liệu này.",
+            reason="newer_schema", database_steps=unknown, known=LATEST)
+
+
+def mark_current(con: duckdb.DuckDBPyConnection) -> None:
+    """Record every step as done on a database just created from the declarations."""
+    db.execute(con, "migrations_table", DDL)
+    for m in MIGRATIONS:
+        _record(con, m, "built")
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Run the steps this database has not had, each in one transaction; return their numbers.
+
+    A database without any table (not built yet) is left alone: only the build creates databases.
+    """
+    done = applied(con)
+    check_not_newer(done)
+    if not done and not _has_table(con, "admin_units"):
+        return []
+    ran: list[int] = []
+    if not done:
+        with db.transaction(con):
+            db.execute(con, "migrations_table", DDL)
+            _record(con, MIGRATIONS[0], "found")
+        done = [MIGRATIONS[0].number]
+    for m in MIGRATIONS:
+        if m.number in done:
+            continue
+        with db.transaction(con):
+            m.apply(con)
+            _record(con, m, "ran")
+        ran.append(m.number)
+    return ran
