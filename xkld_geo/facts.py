@@ -204,12 +204,11 @@ def _prepared(con: duckdb.DuckDBPyConnection, p: Plan) -> pd.DataFrame:
     blank = [v for v in p.target.values if v in rows and rows[v].isna().any()]
     if not blank:
         return rows
-    con.register("imp_keys", rows[list(p.target.key)])
     on = " AND ".join(f"x.{c} = k.{c}" for c in p.target.key)
-    stored = db.run(con, f"import_stored_{p.target.table}",
-                    f"SELECT {', '.join('x.' + c for c in p.target.key + p.target.values)} "
-                    f"FROM {p.target.table} x JOIN imp_keys k ON {on}")
-    con.unregister("imp_keys")
+    with db.registered(con, "imp_keys", rows[list(p.target.key)]):
+        stored = db.run(con, f"import_stored_{p.target.table}",
+                        f"SELECT {', '.join('x.' + c for c in p.target.key + p.target.values)} "
+                        f"FROM {p.target.table} x JOIN imp_keys k ON {on}")
     if "month" in p.target.key:  # one dtype on both sides of the merge
         rows["month"], stored["month"] = pd.to_datetime(rows["month"]), pd.to_datetime(stored["month"])
     merged = rows.merge(stored, on=list(p.target.key), how="left", suffixes=("", "_stored"))
@@ -222,11 +221,10 @@ def _replace(con: duckdb.DuckDBPyConnection, t: Target, scopes: pd.DataFrame, ro
              import_id: int) -> tuple[pd.DataFrame, int]:
     """Replace the scopes whose stored rows differ from ``rows``; return the changed scopes and how
     many of them held figures before."""
-    scope_cols, cols = ", ".join(t.scope), ", ".join(t.key + t.values)
-    con.register("imp_scopes", scopes.drop_duplicates().reset_index(drop=True))
-    con.register("imp_rows", rows)
+    cols = ", ".join(t.key + t.values)
     on = " AND ".join(f"x.{c} = s.{c}" for c in t.scope)
-    try:
+    with db.registered(con, "imp_scopes", scopes.drop_duplicates().reset_index(drop=True)), \
+            db.registered(con, "imp_rows", rows):
         changed = db.run(con, f"import_changed_{t.table}", f"""
             WITH cur AS (SELECT {cols}, is_demo FROM {t.table} x SEMI JOIN imp_scopes s ON {on}),
                  inc AS (SELECT {cols}, is_demo FROM imp_rows),
@@ -235,28 +233,22 @@ def _replace(con: duckdb.DuckDBPyConnection, t: Target, scopes: pd.DataFrame, ro
             SELECT DISTINCT {', '.join('d.' + c for c in t.scope)} FROM diff d""")
         if changed.empty:
             return changed, 0
-        con.register("imp_changed", changed)
         total = t.values[0]
         unit = "unit_code" if "unit_code" in t.scope else "commune_code"
         period = "CAST(s.year AS VARCHAR)" if "year" in t.scope else "strftime(s.month, '%Y-%m')"
         detail = "s.priority_group" if "priority_group" in t.scope else "NULL"
-        log = db.run(con, f"import_totals_{t.table}", f"""
-            SELECT {period} AS period, s.{unit} AS unit_code, {detail} AS detail,
-                   (SELECT sum({total}) FROM {t.table} x WHERE {on}) AS old_total,
-                   COALESCE((SELECT sum({total}) FROM imp_rows x WHERE {on}), 0) AS new_total
-            FROM imp_changed s""")
-        log.insert(0, "table_name", t.table)
-        log.insert(0, "import_id", import_id)
-        con.register("imp_log", log)
-        db.execute(con, "import_changes_insert", "INSERT INTO import_changes BY NAME SELECT * FROM imp_log")
-        _write_changed(con, t, on)
+        with db.registered(con, "imp_changed", changed):
+            log = db.run(con, f"import_totals_{t.table}", f"""
+                SELECT {period} AS period, s.{unit} AS unit_code, {detail} AS detail,
+                       (SELECT sum({total}) FROM {t.table} x WHERE {on}) AS old_total,
+                       COALESCE((SELECT sum({total}) FROM imp_rows x WHERE {on}), 0) AS new_total
+                FROM imp_changed s""")
+            log.insert(0, "table_name", t.table)
+            log.insert(0, "import_id", import_id)
+            with db.registered(con, "imp_log", log):
+                db.execute(con, "import_changes_insert", "INSERT INTO import_changes BY NAME SELECT * FROM imp_log")
+            _write_changed(con, t, on)
         return changed, int(log["old_total"].notna().sum())
-    finally:
-        for name in ("imp_scopes", "imp_rows", "imp_changed", "imp_log"):
-            try:
-                con.unregister(name)
-            except duckdb.Error:
-                pass
 
 
 def _write_changed(con: duckdb.DuckDBPyConnection, t: Target, on: str) -> None:

@@ -129,13 +129,11 @@ def save_reference(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, user: aut
     clean = rows[REFERENCE_COLUMNS].copy()
     clean["code"] = clean["code"].str.strip().str.upper()
     clean["safe_high_income"] = clean["safe_high_income"].fillna(False).astype(bool)
-    with db.transaction(con):
-        con.register("markets_in", clean)
-        con.execute("""INSERT INTO markets SELECT * FROM markets_in ON CONFLICT (code) DO UPDATE SET
+    with db.transaction(con), db.registered(con, "markets_in", clean):
+        db.execute(con, "markets_upsert", """INSERT INTO markets SELECT * FROM markets_in ON CONFLICT (code) DO UPDATE SET
             name_vi = excluded.name_vi, name_en = excluded.name_en, region = excluded.region,
             safe_high_income = excluded.safe_high_income, avg_income_usd = excluded.avg_income_usd,
             avg_cost_usd = excluded.avg_cost_usd, source = excluded.source""")
-        con.unregister("markets_in")
         auth.audit(con, user.username, "reference_edited", "markets", f"{len(clean)} rows")
     return len(clean)
 

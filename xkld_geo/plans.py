@@ -403,12 +403,15 @@ def annex_xlsx(con: duckdb.DuckDBPyConnection, plan_id: int, province_name: str)
     ws = wb.active
     ws.title = "Phụ lục"
     bold, center = Font(name="Times New Roman", bold=True, size=13), Alignment(horizontal="center", wrap_text=True)
-    ws.merge_cells("A1:B1"); ws["A1"] = f"ỦY BAN NHÂN DÂN\n{province_name.upper()}"
-    ws.merge_cells("C1:E1"); ws["C1"] = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc"
+    ws.merge_cells("A1:B1")
+    ws["A1"] = f"ỦY BAN NHÂN DÂN\n{province_name.upper()}"
+    ws.merge_cells("C1:E1")
+    ws["C1"] = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc"
     ws.merge_cells("A3:E3")
     ws["A3"] = (f"PHỤ LỤC\nPHÂN BỔ CHỈ TIÊU ĐƯA NGƯỜI LAO ĐỘNG ĐI LÀM VIỆC Ở NƯỚC NGOÀI THEO HỢP ĐỒNG "
                 f"NĂM {int(head['year'])}")
-    ws.merge_cells("A4:E4"); ws["A4"] = "(Kèm theo Quyết định số      /QĐ-UBND ngày    tháng    năm        )"
+    ws.merge_cells("A4:E4")
+    ws["A4"] = "(Kèm theo Quyết định số      /QĐ-UBND ngày    tháng    năm        )"
     for cell in ("A1", "C1", "A3"):
         ws[cell].font, ws[cell].alignment = bold, center
     ws["A4"].alignment = center

@@ -70,23 +70,20 @@ def generate(communes: pd.DataFrame, departures: pd.DataFrame, seed: int, mounta
 
 def write_demo(con: duckdb.DuckDBPyConnection, data: ProgrammeData) -> None:
     """Replace every demo row of the programme tables."""
-    con.execute("DELETE FROM eligible_pools WHERE is_demo")
-    con.execute("DELETE FROM programme_monthly WHERE is_demo")
-    con.register("pools_in", data.pools)
-    con.execute("INSERT INTO eligible_pools SELECT year, commune_code, priority_group, pool, is_demo FROM pools_in")
-    con.register("prog_in", data.monthly)
-    con.execute("INSERT INTO programme_monthly SELECT month, commune_code, loans, loan_amount_mvnd, returnees, "
-                "breaches, fraud_reports, is_demo FROM prog_in")
-    con.unregister("pools_in")
-    con.unregister("prog_in")
+    db.execute(con, "demo_clear_pools", "DELETE FROM eligible_pools WHERE is_demo")
+    db.execute(con, "demo_clear_programme", "DELETE FROM programme_monthly WHERE is_demo")
+    with db.registered(con, "pools_in", data.pools), db.registered(con, "prog_in", data.monthly):
+        db.execute(con, "demo_pools", "INSERT INTO eligible_pools SELECT year, commune_code, priority_group, pool, "
+                   "is_demo FROM pools_in")
+        db.execute(con, "demo_programme", "INSERT INTO programme_monthly SELECT month, commune_code, loans, "
+                   "loan_amount_mvnd, returnees, breaches, fraud_reports, is_demo FROM prog_in")
 
 
 def write_countries(con: duckdb.DuckDBPyConnection, shapes: pd.DataFrame) -> None:
     """Store the country outlines (market, name, geojson)."""
-    con.execute("DELETE FROM country_shapes")
-    con.register("countries_in", shapes)
-    con.execute("INSERT INTO country_shapes SELECT market, name, geojson FROM countries_in")
-    con.unregister("countries_in")
+    db.execute(con, "countries_clear", "DELETE FROM country_shapes")
+    with db.registered(con, "countries_in", shapes):
+        db.execute(con, "countries_insert", "INSERT INTO country_shapes SELECT market, name, geojson FROM countries_in")
 
 
 PROBLEM_COLUMNS = {"loans": "Số khoản vay", "loan_amount_mvnd": "Số tiền cho vay trong kỳ (triệu đồng)",

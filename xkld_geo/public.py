@@ -446,9 +446,7 @@ def save_companies(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, by: str) 
         raise QueryError(" ".join(errors[:5]), field="licensed_companies", errors=errors)
     clean = rows[COMPANY_COLUMNS].copy()
     clean["valid_until"] = pd.to_datetime(clean["valid_until"], errors="coerce").dt.date
-    with db.transaction(con):
-        con.execute("DELETE FROM licensed_companies")
-        con.register("companies_in", clean)
-        con.execute("INSERT INTO licensed_companies SELECT * FROM companies_in")
-        con.unregister("companies_in")
+    with db.transaction(con), db.registered(con, "companies_in", clean):
+        db.execute(con, "companies_clear", "DELETE FROM licensed_companies")
+        db.execute(con, "companies_insert", "INSERT INTO licensed_companies SELECT * FROM companies_in")
     return len(clean)

@@ -74,13 +74,10 @@ def split_new(con: duckdb.DuckDBPyConnection, entries: pd.DataFrame) -> dict[str
     Returns ``new`` (to insert), ``present`` (the same reporter sent them before: a re-import) and
     ``merged`` (another reporter already reported this worker: a duplicate across reports).
     """
-    con.register("reg_incoming", entries)
-    try:
+    with db.registered(con, "reg_incoming", entries):
         known = db.run(con, "register_known", """
             SELECT i.person_key, i.year, r.reporter AS stored_reporter
             FROM reg_incoming i JOIN register_entries r USING (person_key, year)""")
-    finally:
-        con.unregister("reg_incoming")
     flagged = entries.merge(known, on=["person_key", "year"], how="left")
     stored = flagged["stored_reporter"].notna()
     same = stored & (flagged["stored_reporter"] == flagged["reporter"])
@@ -91,23 +88,17 @@ def split_new(con: duckdb.DuckDBPyConnection, entries: pd.DataFrame) -> dict[str
 
 def insert(con: duckdb.DuckDBPyConnection, entries: pd.DataFrame) -> None:
     """Store new entries (caller holds the transaction)."""
-    con.register("reg_new", entries)
-    try:
+    with db.registered(con, "reg_new", entries):
         db.execute(con, "register_insert", """
             INSERT INTO register_entries SELECT person_key, year, month, commune_code, market, sex, channel,
                    priority_group, reporter, import_id FROM reg_new""")
-    finally:
-        con.unregister("reg_new")
 
 
 def departures_for(con: duckdb.DuckDBPyConnection, scopes: pd.DataFrame) -> pd.DataFrame:
     """Departures rebuilt from every stored register entry of the (month, commune) ``scopes``."""
-    con.register("reg_scopes", scopes[["month", "commune_code"]].drop_duplicates())
-    try:
+    with db.registered(con, "reg_scopes", scopes[["month", "commune_code"]].drop_duplicates()):
         return db.run(con, "register_departures", """
             SELECT r.month, r.commune_code, r.market, r.sex, r.channel, r.priority_group,
                    CAST(count(*) AS INTEGER) AS departures
             FROM register_entries r JOIN reg_scopes s USING (month, commune_code)
             GROUP BY ALL""")
-    finally:
-        con.unregister("reg_scopes")

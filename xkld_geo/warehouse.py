@@ -65,8 +65,8 @@ def stored_seed(path: Path) -> int | None:
     except Exception:
         return None
     try:
-        row = con.execute("SELECT value FROM dataset_meta WHERE key = 'demo_seed'").fetchone()
-        return int(row[0]) if row else None
+        row = db.run(con, "stored_seed", "SELECT value FROM dataset_meta WHERE key = 'demo_seed'")
+        return int(row["value"].iloc[0]) if len(row) else None
     except (duckdb.Error, ValueError):
         return None
     finally:
@@ -82,8 +82,8 @@ def stored_fingerprint(path: Path) -> str | None:
     except Exception:  # locked or corrupt: treat as not built
         return None
     try:
-        row = con.execute("SELECT value FROM dataset_meta WHERE key = 'fingerprint'").fetchone()
-        return row[0] if row else None
+        row = db.run(con, "stored_fingerprint", "SELECT value FROM dataset_meta WHERE key = 'fingerprint'")
+        return str(row["value"].iloc[0]) if len(row) else None
     except duckdb.Error:
         return None
     finally:
@@ -106,37 +106,37 @@ def _insert_units(con: duckdb.DuckDBPyConnection, gdf: gpd.GeoDataFrame) -> None
     frame["center_lat"] = shapely.get_y(points).round(5)
     frame["wkb"] = shapely.to_wkb(gdf.geometry.to_numpy())
     frame["population"] = frame["population"].astype("Int64")
-    con.register("units_in", frame)
-    con.execute("""
-        INSERT INTO admin_units
-        SELECT code, name, unit_type, level, parent_code, era, valid_from, valid_to,
-               population, area_km2, center_lon, center_lat, ST_GeomFromWKB(wkb)
-        FROM units_in""")
-    con.unregister("units_in")
+    with db.registered(con, "units_in", frame):
+        db.execute(con, "build_units", """
+            INSERT INTO admin_units
+            SELECT code, name, unit_type, level, parent_code, era, valid_from, valid_to,
+                   population, area_km2, center_lon, center_lat, ST_GeomFromWKB(wkb)
+            FROM units_in""")
     for lod in boundaries.LOD_TOLERANCE:
         shapes = boundaries.level_of_detail(gdf, lod)
         shapes["era"] = era
         shapes["level"] = gdf["level"].iloc[0]
-        con.register("shapes_in", shapes)
-        con.execute("INSERT INTO unit_shapes SELECT era, level, code, lod, geojson FROM shapes_in")
-        con.unregister("shapes_in")
+        _insert_shapes(con, shapes)
+
+
+def _insert_shapes(con: duckdb.DuckDBPyConnection, shapes: pd.DataFrame) -> None:
+    """Store one level of detail of some units' shapes (columns era, level, code, lod, geojson)."""
+    with db.registered(con, "shapes_in", shapes):
+        db.execute(con, "build_shapes", "INSERT INTO unit_shapes SELECT era, level, code, lod, geojson FROM shapes_in")
 
 
 def write_demo(con: duckdb.DuckDBPyConnection, data: demo.DemoData) -> None:
     """Replace every demo row of the statistics tables with ``data`` (caller holds a transaction)."""
     for table in ("departures", "quotas", "job_fair_attendance"):
-        con.execute(f"DELETE FROM {table} WHERE is_demo")  # table names are fixed literals
-    con.register("dep_in", data.departures)
-    con.execute("INSERT INTO departures SELECT month, commune_code, market, sex, channel, "
-                "priority_group, departures, is_demo FROM dep_in")
-    con.register("quota_in", data.quotas)
-    con.execute("INSERT INTO quotas SELECT year, unit_code, unit_level, quota, is_demo, source "
-                "FROM quota_in")
-    con.register("fair_in", data.job_fairs)
-    con.execute("INSERT INTO job_fair_attendance SELECT month, commune_code, attendees, "
-                "orientation_registrations, is_demo FROM fair_in")
-    for name in ("dep_in", "quota_in", "fair_in"):
-        con.unregister(name)
+        db.execute(con, f"demo_clear_{table}", f"DELETE FROM {db.quote_identifier(table)} WHERE is_demo")
+    with db.registered(con, "dep_in", data.departures), db.registered(con, "quota_in", data.quotas), \
+            db.registered(con, "fair_in", data.job_fairs):
+        db.execute(con, "demo_departures", "INSERT INTO departures SELECT month, commune_code, market, sex, "
+                   "channel, priority_group, departures, is_demo FROM dep_in")
+        db.execute(con, "demo_quotas", "INSERT INTO quotas SELECT year, unit_code, unit_level, quota, is_demo, "
+                   "source FROM quota_in")
+        db.execute(con, "demo_job_fairs", "INSERT INTO job_fair_attendance SELECT month, commune_code, attendees, "
+                   "orientation_registrations, is_demo FROM fair_in")
 
 
 @dataclass(frozen=True)
@@ -167,11 +167,6 @@ def load_history(files: dict[str, Path | None], communes: gpd.GeoDataFrame) -> H
 def write_history(con: duckdb.DuckDBPyConnection, hist: HistoryInput, departures_old: pd.DataFrame) -> None:
     """Crosswalk, disagreements, old communes (with shapes where known) and old-unit departures."""
     pairs = hist.crosswalk.pairs.merge(hist.weights, on=["old_code", "new_code"])
-    con.register("xw_in", pairs)
-    con.execute("INSERT INTO crosswalk SELECT old_code, old_name, old_province_code, old_district_code, "
-                "new_code, new_province_code, merge_type, weight, basis FROM xw_in")
-    con.register("dis_in", hist.crosswalk.disagreements)
-    con.execute("INSERT INTO crosswalk_disagreements SELECT old_code, \"primary\", secondary, kind FROM dis_in")
     communes = pairs[pairs["merge_type"] != history.ISLAND_DISTRICT]  # island districts are districts
     old = communes.drop_duplicates("old_code")[["old_code", "old_name", "old_district_code"]]
     old = old.rename(columns={"old_code": "code", "old_name": "name", "old_district_code": "parent_code"})
@@ -180,74 +175,87 @@ def write_history(con: duckdb.DuckDBPyConnection, hist: HistoryInput, departures
                 else gpd.GeoSeries(dtype="geometry"))
     old["wkb"] = [shapely.to_wkb(g) if isinstance(g, shapely.Geometry) else None  # NaN: no polygon
                   for g in old["code"].map(geometry)]
-    con.register("old_in", old)
-    con.execute("""
-        INSERT INTO admin_units
-        SELECT code, name, unit_type, 'commune', parent_code, 'pre2025', DATE '2008-08-01', DATE '2025-06-30',
-               NULL, NULL, NULL, NULL, CASE WHEN wkb IS NULL THEN NULL ELSE ST_GeomFromWKB(wkb) END
-        FROM old_in""")
-    con.execute("""
-        UPDATE admin_units SET center_lon = ST_X(ST_PointOnSurface(geom)), center_lat = ST_Y(ST_PointOnSurface(geom))
-        WHERE era = 'pre2025' AND level = 'commune' AND geom IS NOT NULL""")
+    with db.registered(con, "xw_in", pairs), db.registered(con, "dis_in", hist.crosswalk.disagreements), \
+            db.registered(con, "old_in", old), db.registered(con, "dold_in", departures_old):
+        db.execute(con, "build_crosswalk", "INSERT INTO crosswalk SELECT old_code, old_name, old_province_code, "
+                   "old_district_code, new_code, new_province_code, merge_type, weight, basis FROM xw_in")
+        db.execute(con, "build_disagreements", "INSERT INTO crosswalk_disagreements "
+                   "SELECT old_code, \"primary\", secondary, kind FROM dis_in")
+        db.execute(con, "build_old_communes", """
+            INSERT INTO admin_units
+            SELECT code, name, unit_type, 'commune', parent_code, 'pre2025', DATE '2008-08-01', DATE '2025-06-30',
+                   NULL, NULL, NULL, NULL, CASE WHEN wkb IS NULL THEN NULL ELSE ST_GeomFromWKB(wkb) END
+            FROM old_in""")
+        db.execute(con, "build_old_centres", """
+            UPDATE admin_units SET center_lon = ST_X(ST_PointOnSurface(geom)), center_lat = ST_Y(ST_PointOnSurface(geom))
+            WHERE era = 'pre2025' AND level = 'commune' AND geom IS NOT NULL""")
+        db.execute(con, "build_departures_old", "INSERT INTO departures_old SELECT month, old_commune_code, market, "
+                   "sex, channel, priority_group, departures, is_demo FROM dold_in")
     if hist.old_shapes is not None and len(hist.old_shapes):
         for lod in ("coarse", "fine"):
             shapes = boundaries.level_of_detail(hist.old_shapes, lod)
             shapes["era"], shapes["level"] = "pre2025", "commune"
-            con.register("oshape_in", shapes)
-            con.execute("INSERT INTO unit_shapes SELECT era, level, code, lod, geojson FROM oshape_in")
-            con.unregister("oshape_in")
-    con.register("dold_in", departures_old)
-    con.execute("INSERT INTO departures_old SELECT month, old_commune_code, market, sex, channel, "
-                "priority_group, departures, is_demo FROM dold_in")
-    for name in ("xw_in", "dis_in", "old_in", "dold_in"):
-        con.unregister(name)
+            _insert_shapes(con, shapes)
+
+
+def _columns(con: duckdb.DuckDBPyConnection, database: str, table: str) -> list[str]:
+    """Column names of ``table`` in the attached ``database``, in order."""
+    return db.run(con, "carry_columns", """SELECT column_name FROM duckdb_columns()
+        WHERE database_name = $d AND schema_name = 'main' AND table_name = $t ORDER BY column_index""",
+                  {"d": database, "t": table})["column_name"].tolist()
 
 
 def carry_over(con: duckdb.DuckDBPyConnection, old_path: Path) -> None:
     """Copy :data:`schema.KEPT_TABLES` from the database being replaced into the new one
-    (keyed reference tables by upsert, so edited rows replace the built-in defaults)."""
+    (keyed reference tables by upsert, so edited rows replace the built-in defaults), and the
+    entered rows of the statistics tables (:data:`ENTERED_FACTS`) by scope."""
     if not old_path.exists():
         return
-    try:
-        con.execute(f"ATTACH '{old_path}' AS old_db (READ_ONLY)")  # path from settings, not input
+    try:  # ATTACH takes no parameter: the path comes from the settings, quoted as a literal
+        db.execute(con, "carry_attach", f"ATTACH '{str(old_path).replace(chr(39), chr(39) * 2)}' AS old_db (READ_ONLY)")
     except duckdb.Error as exc:
         raise DatabaseError(
             f"Không đọc được cơ sở dữ liệu cũ {old_path} để giữ lại tài khoản và nhật ký "
             f"(ứng dụng đang chạy?). Hãy dừng ứng dụng rồi chạy lại. Chi tiết: {exc}",
             path=str(old_path)) from exc
+    here = db.run(con, "carry_current_db", "SELECT current_database() AS d")["d"].iloc[0]
     try:
-        present = {r[0] for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'old_db'").fetchall()}
+        present = set(db.run(con, "carry_tables", "SELECT table_name FROM duckdb_tables() "
+                                                  "WHERE database_name = 'old_db'")["table_name"])
         for table, key in schema.KEPT_TABLES.items():
             if table not in present:
                 continue
-            # by name: a newer schema may have added (nullable) columns; names from the fixed list
-            if not key:
-                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM old_db.{table}")
+            old_cols = set(_columns(con, "old_db", table))
+            cols = [c for c in _columns(con, here, table) if c in old_cols]  # by name: columns may have been added
+            names = ", ".join(db.quote_identifier(c) for c in cols)
+            t = db.quote_identifier(table)
+            conflict = ""
+            if key:
+                updates = ", ".join(f"{db.quote_identifier(c)} = excluded.{db.quote_identifier(c)}"
+                                    for c in cols if c not in key)
+                conflict = (f" ON CONFLICT ({', '.join(db.quote_identifier(k) for k in key)}) DO "
+                            + (f"UPDATE SET {updates}" if updates else "NOTHING"))
+            db.execute(con, f"carry_{table}", f"INSERT INTO {t} ({names}) SELECT {names} FROM old_db.{t}{conflict}")
+        for f in ENTERED_FACTS:
+            if f.table not in present:
                 continue
-            old_cols = {r[0] for r in con.execute(
-                "SELECT column_name FROM duckdb_columns() WHERE database_name = 'old_db' AND table_name = $t",
-                {"t": table}).fetchall()}
-            new_cols = [r[0] for r in con.execute(
-                "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
-                "AND schema_name = 'main' AND table_name = $t ORDER BY column_index", {"t": table}).fetchall()]
-            cols = [c for c in new_cols if c in old_cols]
-            updates = ", ".join(f'"{c}" = excluded."{c}"' for c in cols if c not in key) or "NOTHING"
-            names = ", ".join(f'"{c}"' for c in cols)
-            con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM old_db.{table} "
-                        f"ON CONFLICT ({', '.join(key)}) DO " + (f"UPDATE SET {updates}" if updates != "NOTHING"
-                                                                 else "NOTHING"))
-        for t in ENTERED_FACTS:
-            if t.table not in present:
-                continue
-            on = " AND ".join(f"x.{c} = o.{c}" for c in t.scope)
-            cols = ", ".join(f"o.{c}" for c in t.columns)
-            con.execute(f"CREATE TEMP TABLE kept AS SELECT {cols} FROM old_db.{t.table} o WHERE NOT o.is_demo")
-            con.execute(f"DELETE FROM {t.table} x USING kept o WHERE {on}")
-            con.execute(f"INSERT INTO {t.table} BY NAME SELECT * FROM kept")
-            con.execute("DROP TABLE kept")
+            on = " AND ".join(f"x.{c} = o.{c}" for c in f.key)
+            cols = ", ".join(f"o.{c}" for c in f.columns)
+            t = db.quote_identifier(f.table)
+            db.execute(con, f"carry_entered_{f.table}",
+                       f"CREATE TEMP TABLE kept AS SELECT {cols} FROM old_db.{t} o WHERE NOT o.is_demo")
+            # scopes an entered report covers lose their demo rows; kept keys are updated in place
+            scope = " AND ".join(f"x.{c} = o.{c}" for c in f.scope)
+            same = " AND ".join(f"k.{c} = x.{c}" for c in f.key)
+            db.execute(con, f"carry_demo_{f.table}", f"DELETE FROM {t} x USING kept o WHERE {scope} "
+                       f"AND NOT EXISTS (SELECT 1 FROM kept k WHERE {same})")
+            values = ", ".join(f"{c} = o.{c}" for c in f.values + f.extra + ("is_demo",))
+            db.execute(con, f"carry_update_{f.table}", f"UPDATE {t} x SET {values} FROM kept o WHERE {on}")
+            db.execute(con, f"carry_insert_{f.table}", f"INSERT INTO {t} BY NAME SELECT * FROM kept o "
+                       f"WHERE NOT EXISTS (SELECT 1 FROM {t} x WHERE {on})")
+            db.execute(con, "carry_drop_kept", "DROP TABLE kept")
     finally:
-        con.execute("DETACH old_db")
+        db.execute(con, "carry_detach", "DETACH old_db")
     entered = db.run(con, "carry_quota_provinces", """
         SELECT DISTINCT q.year, u.parent_code AS province_code FROM quotas q
         JOIN admin_units u ON u.era = '2025' AND u.level = 'commune' AND u.code = q.unit_code
@@ -257,7 +265,9 @@ def carry_over(con: duckdb.DuckDBPyConnection, old_path: Path) -> None:
 
 def set_meta(con: duckdb.DuckDBPyConnection, values: dict[str, str]) -> None:
     """Upsert keys of ``dataset_meta``."""
-    con.executemany("INSERT OR REPLACE INTO dataset_meta VALUES (?, ?)", list(values.items()))
+    rows = pd.DataFrame({"key": list(values), "value": list(values.values())})
+    with db.registered(con, "meta_in", rows):
+        db.execute(con, "set_meta", "INSERT OR REPLACE INTO dataset_meta SELECT key, value FROM meta_in")
 
 
 def generate_demo(communes: pd.DataFrame, files: dict[str, Path | None], seed: int,
@@ -340,11 +350,11 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
                       "eligible_pools", "programme_monthly", "country_shapes"]
             if hist is not None:
                 tables += ["crosswalk", "crosswalk_disagreements", "departures_old"]
-            counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # fixed names
+            counts = {t: int(db.run(con, f"count_{t}", f"SELECT count(*) AS n FROM {db.quote_identifier(t)}")["n"][0])
                       for t in tables}
             counts["departures_total"] = int(data.departures["departures"].sum())
             carry_over(con, target)
-            con.execute("CHECKPOINT")
+            db.execute(con, "build_checkpoint", "CHECKPOINT")
         finally:
             con.close()
         db.close_all()

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
+import pandas as pd
 
 from xkld_geo import db
 from xkld_geo.schema.reference import CHANNELS, MARKETS, PRIORITY_GROUPS
@@ -361,7 +362,8 @@ def create_all(con: duckdb.DuckDBPyConnection) -> None:
         create(con, t.name)
     db.execute(con, "schema_clear_reference", "DELETE FROM markets; DELETE FROM priority_groups; "
                                              "DELETE FROM channels;")
-    con.executemany("INSERT INTO markets VALUES (?, ?, ?, ?, ?, ?, ?, ?)", MARKETS)
-    con.executemany("INSERT INTO priority_groups VALUES (?, ?, ?, ?)", PRIORITY_GROUPS)
-    con.executemany("INSERT INTO channels VALUES (?, ?, ?)", CHANNELS)
+    for table, rows in (("markets", MARKETS), ("priority_groups", PRIORITY_GROUPS), ("channels", CHANNELS)):
+        frame = pd.DataFrame(rows, columns=[f"c{i}" for i in range(len(rows[0]))])  # in declared order
+        with db.registered(con, "reference_in", frame):
+            db.execute(con, f"reference_{table}", f"INSERT INTO {table} SELECT * FROM reference_in")
     db.execute(con, "schema_views", VIEWS)
