@@ -9,7 +9,7 @@ import duckdb
 
 from xkld_geo import db
 
-SCHEMA_VERSION = "8"
+SCHEMA_VERSION = "9"
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS dataset_meta (

@@ -21,8 +21,8 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from xkld_geo import (auth, boundaries, countries, db, demo, facts, history, ingest, plans, programme, public,
-                      schema, sources)
+from xkld_geo import (auth, boundaries, completeness, countries, db, demo, emulation, facts, history, ingest, people, plans,
+                      profiles, programme, public, schema, sources)
 from xkld_geo.errors import DatabaseError
 from xkld_geo.settings import Settings
 
@@ -30,7 +30,8 @@ log = logging.getLogger("xkld_geo.warehouse")
 
 PRESERVED_TABLES: tuple[str, ...] = ("users", "login_attempts", "audit_log", "public_notices",
                                      "licensed_companies", "import_log", "import_changes",
-                                     "register_entries") + plans.PLAN_TABLES
+                                     "register_entries", "report_receipts", "people_in_charge",
+                                     "classifications", "classification_criteria") + plans.PLAN_TABLES
 """Operational tables that a rebuild carries over from the old database: they are not derived
 from the input files, and losing them (accounts, the audit trail, imports) would be losing work."""
 
@@ -278,6 +279,10 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
     if hist is not None:
         data.departures, departures_old = history.demo_history(data.departures, hist.weights)
     extra = programme.generate(communes, data.departures, settings.demo_seed, programme.mountain_provinces())
+    profile = demo.departures_profile(data.departures, settings.demo_seed)
+    receipts = completeness.generate_demo(communes["code"],
+                                          settings.demo_seed, today, settings.report_due_day)
+    demo_people = people.generate_demo(communes, settings.demo_seed)
 
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.building-{os.getpid()}")
@@ -292,11 +297,14 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
             plans.create_tables(con)
             programme.create_tables(con)
             ingest.create_tables(con)
+            people.create_tables(con)
+            emulation.create_tables(con)
             programme.write_countries(con, countries.load())
             for gdf in layers.values():
                 _insert_units(con, gdf)
             write_demo(con, data)
             programme.write_demo(con, extra)
+            profiles.write_demo(con, profile)
             if hist is not None:
                 write_history(con, hist, departures_old)
             set_meta(con, {"fingerprint": fp, "built_at": dt.datetime.now().isoformat(timespec="seconds"),
@@ -311,6 +319,8 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
                       for t in tables}
             counts["departures_total"] = int(data.departures["departures"].sum())
             carry_over(con, target)
+            completeness.write_demo(con, receipts)   # after the carry-over: real receipts kept, demo ones anew
+            people.write_demo(con, demo_people)
             con.execute("CHECKPOINT")
         finally:
             con.close()
