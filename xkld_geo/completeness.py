@@ -249,9 +249,74 @@ def by_unit(table: pd.DataFrame, level: str) -> pd.DataFrame:
 
 
 def period_shares(con: duckdb.DuckDBPyConnection, year: int, month: int, today: dt.date, due_day: int,
-                  province: str | None = None, commune: str | None = None) -> Shares:
+                  province: str | None = None, commune: str | None = None,
+                  kinds: tuple[str, ...] = tuple(KINDS)) -> Shares:
     """Reports of January..``month`` of ``year`` due by ``today``: due, received, on time (the overview)."""
-    table = cells(con, dt.date(int(year), 1, 1), dt.date(int(year), int(month), 1), today, due_day, province)
+    table = cells(con, dt.date(int(year), 1, 1), dt.date(int(year), int(month), 1), today, due_day, province,
+                  kinds)
     if commune is not None:
         table = table[table["commune_code"] == commune]
     return shares(table)
+
+
+@dataclass(frozen=True)
+class View:
+    """The completeness page: shares, per-unit table, map values, calendar and who to chase."""
+
+    title: str
+    shares: Shares
+    units: pd.DataFrame          # per province (national) or per commune: Vietnamese columns
+    map_values: pd.Series        # unit code -> share on time (%), NaN where nothing was due
+    calendar: pd.DataFrame       # commune x month (one kind): status texts ('chưa báo cáo' where missing)
+    chase: pd.DataFrame          # communes with missing reports: what, since when, who, phone
+    demo: bool
+
+
+def build_view(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None, kind: str,
+               today: dt.date, due_day: int) -> View:
+    """Everything the completeness page shows for January..``month`` of ``year``."""
+    from xkld_geo import people   # people in charge: internal, joined only here and in the official report
+
+    queries.check_choice("loại báo cáo", kind, KINDS)
+    table = cells(con, dt.date(int(year), 1, 1), dt.date(int(year), int(month), 1), today, due_day, province)
+    is_demo = queries.meta(con).get("contains_demo") == "true"
+    level = "province" if province is None else "commune"
+    units = by_unit(table, level)
+    if level == "province":
+        names = dict(zip(*queries.provinces(con)[["code", "name"]].to_numpy().T))
+        units.insert(1, "unit_name", units["unit_code"].map(names))
+    else:
+        units = units[["unit_code", "commune_name", *[c for c in units.columns if c not in
+                                                      ("unit_code", "commune_name", "province_code")]]]
+        units = units.rename(columns={"commune_name": "unit_name"})
+    shown = units.rename(columns={"unit_code": "Mã", "unit_name": "Tên", "due": "Báo cáo đến hạn",
+                                  "received": "Đã nhận", "on_time": "Đúng hạn", "late": "Trễ hạn",
+                                  "missing": "Chưa báo cáo", "corrected": "Đã sửa", "max_late": "Trễ nhiều nhất (ngày)",
+                                  "received_pct": "Tỷ lệ đã nhận (%)", "on_time_pct": "Tỷ lệ đúng hạn (%)"})
+    one = table[table["kind"] == kind].copy()
+    one["text"] = [status_text(s, d) for s, d in zip(one["status"], one["days_late"])]
+    one["col"] = [f"T{m.month}" for m in one["month"]]
+    calendar = pd.DataFrame(columns=["Mã", "Tên"])
+    if province is not None and len(one):
+        calendar = one.pivot_table(index=["commune_code", "commune_name"], columns="col", values="text",
+                                   aggfunc="first", sort=False)
+        calendar = calendar[[f"T{m}" for m in range(1, 13) if f"T{m}" in calendar.columns]]
+        calendar = calendar.reset_index().rename(columns={"commune_code": "Mã", "commune_name": "Tên"})
+    missing = table[table["status"] == "missing"]
+    chase = pd.DataFrame(columns=["Mã", "Tên", "Báo cáo còn thiếu", "Từ tháng", "Phó Chủ tịch phụ trách",
+                                  "Cán bộ phụ trách", "Điện thoại"])
+    if len(missing):
+        grouped = missing.groupby(["commune_code", "commune_name"], as_index=False).agg(
+            n=("kind", "size"), first=("month", "min"),
+            what=("kind", lambda s: ", ".join(KINDS[k] for k in dict.fromkeys(s))))
+        who = people.contacts(con, province)
+        grouped = grouped.join(who, on="commune_code")
+        chase = pd.DataFrame({"Mã": grouped["commune_code"], "Tên": grouped["commune_name"],
+                              "Báo cáo còn thiếu": [f"{n}: {w}" for n, w in zip(grouped["n"], grouped["what"])],
+                              "Từ tháng": [f"{m.month}/{m.year}" for m in grouped["first"]],
+                              "Phó Chủ tịch phụ trách": grouped.get("vice_chair"),
+                              "Cán bộ phụ trách": grouped.get("officer"), "Điện thoại": grouped.get("phone")})
+        chase = chase.sort_values(["Báo cáo còn thiếu", "Mã"], ascending=[False, True]).reset_index(drop=True)
+    place = "cả nước" if province is None else str(queries.unit(con, province)["name"].iloc[0])
+    title = f"Tình hình báo cáo tháng 1–{month}/{year}, {place} (hạn: ngày {due_day} tháng sau)"
+    return View(title, shares(table), shown, units.set_index("unit_code")["on_time_pct"], calendar, chase, is_demo)
