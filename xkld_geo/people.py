@@ -77,7 +77,8 @@ def generate_demo(communes: pd.DataFrame, seed: int) -> pd.DataFrame:
         for role, position in staff:
             seq[role] = seq.get(role, 0) + 1
             phone = f"0900{rng.integers(0, 10**6):06d}" if role != "ban_chi_dao" else None
-            rows.append((level, code, role, seq[role], _name(rng), position, phone, now, "demo", True))
+            rows.append((level, code, role, seq[role], f"{_name(rng)} (minh họa)", position, phone, now, "demo",
+                         True))
     return pd.DataFrame(rows, columns=["unit_level", "unit_code", "role", "seq", "full_name", "position", "phone",
                                        "updated_at", "updated_by", "is_demo"])
 
@@ -108,6 +109,14 @@ def listing(con: duckdb.DuckDBPyConnection, province: str | None = None, level: 
         WHERE ($province IS NULL OR (p.unit_level = 'province' AND p.unit_code = $province)
                OR c.province_code = $province) AND ($level IS NULL OR p.unit_level = $level)
         ORDER BY p.unit_level DESC, p.unit_code, p.role, p.seq""", {"province": province, "level": level})
+
+
+def communes_of(con: duckdb.DuckDBPyConnection, province: str) -> pd.DataFrame:
+    """Communes of a province: unit_code, unit_name (for choosing whose list to edit)."""
+    queries.check_code("tỉnh", province, 2)
+    return db.run(con, "people_communes", """
+        SELECT commune_code AS unit_code, commune_name AS unit_name FROM v_communes
+        WHERE province_code = $p ORDER BY commune_name""", {"p": province})
 
 
 def contacts(con: duckdb.DuckDBPyConnection, province: str | None = None) -> pd.DataFrame:

@@ -232,9 +232,13 @@ def template_csv(key: str) -> bytes:
 
 def template_xlsx(key: str) -> bytes:
     """The XLSX template: a data sheet (header, example, codes as text) and a help sheet."""
+    return template_xlsx_of(kind(key))
+
+
+def template_xlsx_of(k: Kind) -> bytes:
+    """The XLSX template of kind ``k`` (also the kinds outside :data:`KINDS`, e.g. :data:`PEOPLE`)."""
     import xlsxwriter
 
-    k = kind(key)
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True})
     head = book.add_format({"bold": True, "bg_color": "#dbe8f5", "border": 1, "text_wrap": True})
