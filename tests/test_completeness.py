@@ -99,3 +99,23 @@ def test_record_import_ignores_other_kinds(tiny_con, kind: str) -> None:
     import pandas as pd
 
     assert completeness.record_import(tiny_con, kind, pd.DataFrame({"month": [], "commune_code": []}), 1, TODAY) == 0
+
+
+def test_completeness_page_and_overview_metric(app_env: Settings) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import session_token
+    from xkld_geo.settings import PROJECT_ROOT, load_settings
+
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60)
+    at.session_state["auth_token"] = session_token(load_settings(), "viewer")
+    at.run()
+    assert {m.label: m.value for m in at.metric}["Báo cáo tháng đã nhận"].endswith("%")
+    at.switch_page("pages/10_Tinh_hinh_bao_cao.py").run()
+    assert not at.exception and not at.error
+    at.selectbox(key="province").set_value("99").run()
+    assert not at.exception
+    calendar = at.dataframe[1].value
+    assert list(calendar["Mã"]) == [f"99{i:03d}" for i in range(1, 7)]
+    at.radio(key="completeness_kind").set_value("loans").run()
+    assert not at.exception
