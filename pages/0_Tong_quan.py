@@ -14,7 +14,7 @@ def render() -> None:
     if not present:
         ui.title("Xuất khẩu lao động: tiến độ chỉ tiêu")
     view = overview.build_overview(ui.connection(), request, ui.settings().static_url,
-                                   ui.settings().effective_today)
+                                   ui.settings().effective_today, ui.settings().report_due_day)
     ui.render_overview(view, present)
 
 

@@ -35,7 +35,7 @@ MESSY_ROWS = {
 
 
 def _import(con, settings: Settings, name: str, kind: str = "departures", **changes) -> ingest.ImportReport:
-    return ingest.import_file(con, (DATA / name).read_bytes(), name, kind, "can_bo", 
+    return ingest.import_file(con, (DATA / name).read_bytes(), name, kind, "can_bo",
                               dataclasses.replace(settings, **changes))
 
 

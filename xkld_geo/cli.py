@@ -43,7 +43,31 @@ def _parser() -> argparse.ArgumentParser:
     tpl = sub.add_parser("template", help="ghi tệp mẫu để nhập liệu")
     tpl.add_argument("--kind", required=True, choices=list(templates.KINDS), help=kinds)
     tpl.add_argument("--out", type=Path, required=True, help="tệp .xlsx hoặc .csv")
+    rep = sub.add_parser("report", help="lập báo cáo định kỳ DOCX của một tỉnh (và PDF nếu có LibreOffice)")
+    rep.add_argument("--period", required=True, help="2026-11 (tháng), 2026-Q3 (quý), 2026-H1 (6 tháng) hoặc 2026")
+    rep.add_argument("--province", required=True, help="mã tỉnh 2 chữ số")
+    rep.add_argument("--out", type=Path, required=True, help="tệp .docx")
     return parser
+
+
+def _report(cfg: settings_mod.Settings, args: argparse.Namespace) -> int:
+    """Write the periodic report of a province; the PDF beside it where LibreOffice is installed."""
+    from xkld_geo import document, reporting
+
+    con = db.open_connection(cfg.db_path, read_only=True)
+    try:
+        data = reporting.gather(con, reporting.parse_period(args.period), args.province, cfg.effective_today,
+                                cfg.report_due_day)
+    finally:
+        con.close()
+    docx = document.report_docx(data)
+    args.out.write_bytes(docx)
+    print(f"Đã ghi báo cáo {data.period.label} của {data.province_name}: {args.out}")
+    pdf = document.to_pdf(docx)
+    if pdf is not None:
+        args.out.with_suffix(".pdf").write_bytes(pdf)
+        print(f"Bản PDF: {args.out.with_suffix('.pdf')}")
+    return 0
 
 
 def _users(cfg: settings_mod.Settings, args: argparse.Namespace) -> None:
@@ -117,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             make = templates.template_xlsx if args.out.suffix.lower() == ".xlsx" else templates.template_csv
             args.out.write_bytes(make(args.kind))
             print(f"Đã ghi mẫu '{templates.KINDS[args.kind].title}': {args.out}")
+        elif args.command == "report":
+            return _report(cfg, args)
         elif args.command == "demo":
             total = warehouse.regenerate_demo(cfg, args.seed)
             print(f"Đã tạo lại dữ liệu minh họa (seed {args.seed}): {total:,} lượt xuất cảnh.")

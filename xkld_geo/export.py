@@ -15,11 +15,11 @@ matplotlib.use("Agg")  # no display: render to memory only
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.collections import PatchCollection  # noqa: E402
-from matplotlib.patches import Patch, Polygon as MplPolygon  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.patches import Polygon as MplPolygon
 
 from xkld_geo import DEMO_LABEL  # noqa: E402
 from xkld_geo.maps import BACKGROUND, LEGENDS, MAINLAND_MAX_LON, NO_QUOTA, ChoroplethSpec  # noqa: E402
-
 
 XLSX_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False}
 """xlsxwriter options for every exported workbook: strings are written as strings, never as

@@ -22,7 +22,6 @@ from xkld_geo.records import COUNT_MAX, TOTAL
 from xkld_geo.templates import Kind
 
 
-
 @dataclass(frozen=True)
 class Target:
     """A fact table an import writes: its natural key, the scope replaced together, its values."""

@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from xkld_geo import auth, db, facts, gazetteer, records, registers, spreadsheets, templates
+from xkld_geo import auth, completeness, db, facts, gazetteer, profiles, records, registers, spreadsheets, templates
 from xkld_geo.errors import DatabaseError, IngestError, XkldError
 from xkld_geo.settings import Settings
 
@@ -325,6 +325,9 @@ def _write(con: duckdb.DuckDBPyConnection, sheet: spreadsheets.Sheet, k: templat
         report.outcome = ("rejected" if report.accepted + report.already_present + report.duplicates_merged == 0
                           else "partial" if report.rejected else "unchanged" if report.accepted == 0 else "ok")
         report.message = report.summary()
+        if report.accepted + report.already_present + report.duplicates_merged:
+            completeness.record_import(con, k.key, plan.scopes, report.import_id, today)
+            profiles.drop_replaced(con, report.import_id)
         _log(con, report, user, size, registers.key_check(key) if key else None)
         auth.audit(con, user, "import", f"{k.key}:{sheet.file[:150]}", report.message)
 

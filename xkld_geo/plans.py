@@ -21,7 +21,6 @@ import pandas as pd
 from xkld_geo import allocation, auth, db, facts, markup, periods, queries
 from xkld_geo.errors import AllocationError, PlanError
 
-
 PLAN_TABLES = ("plans", "plan_rows", "quota_changes")
 
 

@@ -17,7 +17,6 @@ import pandas as pd
 
 from xkld_geo import db, queries
 
-
 POOL_SHARE = {"ho_ngheo": 0.012, "ho_can_ngheo": 0.010, "bo_doi_xuat_ngu": 0.0025,
               "gia_dinh_chinh_sach": 0.004, "dan_toc_thieu_so": 0.02}
 """Pool per inhabitant per priority group, before province and commune variation."""

@@ -21,7 +21,20 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from xkld_geo import (boundaries, countries, db, demo, facts, history, programme, schema, sources)
+from xkld_geo import (
+    boundaries,
+    completeness,
+    countries,
+    db,
+    demo,
+    facts,
+    history,
+    people,
+    profiles,
+    programme,
+    schema,
+    sources,
+)
 from xkld_geo.errors import DatabaseError
 from xkld_geo.settings import Settings
 
@@ -324,6 +337,10 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
     if hist is not None:
         data.departures, departures_old = history.demo_history(data.departures, hist.weights)
     extra = programme.generate(communes, data.departures, settings.demo_seed, programme.mountain_provinces())
+    profile = demo.departures_profile(data.departures, settings.demo_seed)
+    receipts = completeness.generate_demo(communes["code"],
+                                          settings.demo_seed, today, settings.report_due_day)
+    demo_people = people.generate_demo(communes, settings.demo_seed)
 
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_builds(target)
@@ -340,6 +357,7 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
                 _insert_units(con, gdf)
             write_demo(con, data)
             programme.write_demo(con, extra)
+            profiles.write_demo(con, profile)
             if hist is not None:
                 write_history(con, hist, departures_old)
             set_meta(con, {"fingerprint": fp, "built_at": dt.datetime.now().isoformat(timespec="seconds"),
@@ -354,6 +372,8 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
                       for t in tables}
             counts["departures_total"] = int(data.departures["departures"].sum())
             carry_over(con, target)
+            completeness.write_demo(con, receipts)   # after the carry-over: real receipts kept, demo ones anew
+            people.write_demo(con, demo_people)
             db.execute(con, "build_checkpoint", "CHECKPOINT")
         finally:
             con.close()

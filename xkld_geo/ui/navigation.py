@@ -32,6 +32,9 @@ MENU: dict[str, tuple[PageEntry, ...]] = {
         PageEntry("4_San_viec_lam.py", "Sàn việc làm", "📅", "San_viec_lam"),
         PageEntry("5_Vay_von_van_de.py", "Vay vốn, về nước, vi phạm", "🏦",
                   "Vay_von_van_de"),
+        PageEntry("10_Tinh_hinh_bao_cao.py", "Tình hình báo cáo", "📬", "Tinh_hinh_bao_cao"),
+        PageEntry("12_Bao_cao_dinh_ky.py", "Báo cáo định kỳ", "📄", "Bao_cao_dinh_ky"),
+        PageEntry("13_Thi_dua.py", "Thi đua cuối năm", "🏅", "Thi_dua"),
     ),
     "Công khai": (
         PageEntry("1_Cong_khai.py", "Thông tin công khai", "📢", "Cong_khai"),
@@ -39,6 +42,7 @@ MENU: dict[str, tuple[PageEntry, ...]] = {
     "Nghiệp vụ": (
         PageEntry("6_Phan_bo_chi_tieu.py", "Phân bổ chỉ tiêu", "🧮", "Phan_bo_chi_tieu"),
         PageEntry("7_Nhap_du_lieu.py", "Nhập dữ liệu", "📥", "Nhap_du_lieu"),
+        PageEntry("11_Nguoi_phu_trach.py", "Người phụ trách", "📇", "Nguoi_phu_trach"),
         PageEntry("9_Quan_tri.py", "Quản trị", "⚙️", "Quan_tri"),
     ),
 }
