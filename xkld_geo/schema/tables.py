@@ -27,8 +27,9 @@ SCHEMA_VERSION = "9"
 """Version of the derived content (part of the build fingerprint); the tables' shape is tracked
 by the migrations instead."""
 
-TABLES: tuple[Table, ...] = DERIVED + OPERATIONAL
-"""THE declaration of every table, in creation order."""
+TABLES: tuple[Table, ...] = (tuple(t for t in OPERATIONAL if t.kind == "edited") + DERIVED
+                             + tuple(t for t in OPERATIONAL if t.kind != "edited"))
+"""THE declaration of every table, in creation order (reference tables first: statistics refer to them)."""
 
 BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 

@@ -59,7 +59,7 @@ def connection() -> duckdb.DuckDBPyConnection:
 
 def setup_page(title: str) -> None:
     """Page config and the shared CSS."""
-    st.set_page_config(page_title=f"{title} · XKLĐ-Geo", page_icon="🗺️", layout="wide")
+    st.set_page_config(page_title=f"{title} · XKLĐ-Geo", page_icon=":material/map:", layout="wide")
     st.markdown(PAGE_CSS, unsafe_allow_html=True)
 
 
