@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -164,7 +165,7 @@ def cells(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date, today: d
     return out
 
 
-def status_text(status: str, days_late: object) -> str:
+def status_text(status: str, days_late: Any) -> str:
     """A cell as people read it: 'Đúng hạn', 'Trễ 3 ngày', 'Đã sửa (trễ 3 ngày)', 'chưa báo cáo'."""
     late = int(days_late) if days_late is not None and not pd.isna(days_late) else 0
     if status == "missing":

@@ -8,6 +8,8 @@ PDF is skipped (None).
 """
 from __future__ import annotations
 
+from typing import Any
+
 import io
 import shutil
 import subprocess
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 from docx import Document
+from docx.document import Document as DocxDocument
 from docx.enum.section import WD_ORIENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
@@ -31,15 +34,15 @@ QUOC_HIEU = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 TIEU_NGU = "Độc lập - Tự do - Hạnh phúc"
 
 
-def _n(value: object) -> str:
+def _n(value: Any) -> str:
     return "–" if value is None or pd.isna(value) else metrics.fmt_int(value)
 
 
-def _pct(value: object) -> str:
+def _pct(value: Any) -> str:
     return "–" if value is None or pd.isna(value) else metrics.fmt_pct(float(value))
 
 
-def _style(doc: Document) -> None:
+def _style(doc: DocxDocument) -> None:
     normal = doc.styles["Normal"]
     normal.font.name, normal.font.size = FONT, Pt(BODY_PT)
     normal.element.rPr.rFonts.set(qn("w:eastAsia"), FONT)
@@ -55,8 +58,8 @@ def _style(doc: Document) -> None:
     section.left_margin, section.right_margin = Mm(32), Mm(17)
 
 
-def _para(doc: Document, text: str, bold: bool = False, italic: bool = False, size: int = BODY_PT,
-          align: int | None = None) -> None:
+def _para(doc: DocxDocument, text: str, bold: bool = False, italic: bool = False, size: int = BODY_PT,
+          align: Any = None) -> None:
     p = doc.add_paragraph()
     run = p.add_run(text)
     run.bold, run.italic, run.font.size, run.font.name = bold, italic, Pt(size), FONT
@@ -64,7 +67,7 @@ def _para(doc: Document, text: str, bold: bool = False, italic: bool = False, si
         p.alignment = align
 
 
-def _table(doc: Document, frame: pd.DataFrame, size: int = TABLE_PT) -> None:
+def _table(doc: DocxDocument, frame: pd.DataFrame, size: int = TABLE_PT) -> None:
     table = doc.add_table(rows=1, cols=len(frame.columns))
     table.style = "Table Grid"
     for cell, name in zip(table.rows[0].cells, frame.columns):
@@ -81,7 +84,7 @@ def _table(doc: Document, frame: pd.DataFrame, size: int = TABLE_PT) -> None:
                     run.font.size, run.font.name = Pt(size), FONT
 
 
-def _header(doc: Document, r: ReportData) -> None:
+def _header(doc: DocxDocument, r: ReportData) -> None:
     head = doc.add_table(rows=1, cols=2)
     left, right = head.rows[0].cells
     left.text = f"UBND {r.province_name.upper()}\nSỞ NỘI VỤ\n\nSố: …../BC-SNV"
@@ -101,7 +104,7 @@ def _header(doc: Document, r: ReportData) -> None:
     _para(doc, r.window_note + ".", italic=True)
 
 
-def _sections(doc: Document, r: ReportData) -> None:
+def _sections(doc: DocxDocument, r: ReportData) -> None:
     h, t = r.headline, r.totals
     doc.add_heading("I. KẾT QUẢ THỰC HIỆN SO VỚI CHỈ TIÊU", level=1)
     _para(doc, f"Trong {r.period.label}, toàn tỉnh đưa {_n(t['period'])} người lao động đi làm việc ở nước ngoài; "
@@ -148,7 +151,7 @@ def _sections(doc: Document, r: ReportData) -> None:
         _table(doc, lag.fillna(""))
 
 
-def _closing(doc: Document, r: ReportData) -> None:
+def _closing(doc: DocxDocument, r: ReportData) -> None:
     sign = doc.add_table(rows=1, cols=2)
     left, right = sign.rows[0].cells
     left.text = "Nơi nhận:\n- Như trên;\n- UBND tỉnh (để b/c);\n- Lưu: VT."
@@ -162,7 +165,7 @@ def _closing(doc: Document, r: ReportData) -> None:
                 run.bold = cell is right
 
 
-def _annex(doc: Document, r: ReportData) -> None:
+def _annex(doc: DocxDocument, r: ReportData) -> None:
     """The statistical form (rows communes), on landscape pages after the signature."""
     new = doc.add_section()
     new.orientation, new.page_width, new.page_height = WD_ORIENT.LANDSCAPE, Mm(297), Mm(210)

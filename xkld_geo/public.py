@@ -361,6 +361,9 @@ def build_public(con: duckdb.DuckDBPyConnection, year: int, month: int, province
     figures = public_figures(con, year, month)
     level = "province" if province is None else "commune"
     rows = queries.period_attainment(con, year, month, level, province)
+    keys: list[Key]
+    total_key: Key
+    market_keys: list[Key]
     if province is None:
         keys, total_key = [("P", c) for c in rows["unit_code"]], ("T",)
         market_keys = [("M", m) for m in figures.markets["code"]]

@@ -8,6 +8,8 @@ without any departures is refused with :class:`ReportError`: no document of zero
 """
 from __future__ import annotations
 
+from typing import Mapping
+
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -72,12 +74,12 @@ class ReportData:
     today: dt.date
     demo: bool
     communes: pd.DataFrame       # unit_code, unit_name, quota, period, ytd, attainment_pct, pace_pct
-    totals: dict[str, object]
+    totals: Mapping[str, object]
     headline: overview.PeriodHeadline
     overview_view: overview.Overview
     priority: pd.DataFrame       # group name, departures, share
     markets: pd.DataFrame        # market, continent, departures, share
-    jobfairs: dict[str, object]
+    jobfairs: Mapping[str, object]
     problems: pd.DataFrame
     completeness: completeness.Shares
     completeness_units: pd.DataFrame

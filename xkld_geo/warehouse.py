@@ -169,10 +169,11 @@ def load_history(files: dict[str, Path | None], communes: gpd.GeoDataFrame) -> H
     crosswalk = history.load(primary, files.get("crosswalk_secondary"))
     weights = history.split_weights(crosswalk.pairs, pd.DataFrame(communes.drop(columns="geometry")))
     shapes = None
-    if files.get("communes_c2010") is not None:
+    c2010_path = files.get("communes_c2010")
+    if c2010_path is not None:
         changes_path = files.get("changes_2019_2024")
         changes = pd.read_csv(changes_path, dtype=str) if changes_path else None
-        c2010 = boundaries.to_wgs84(boundaries.read_any(files["communes_c2010"]), files["communes_c2010"])
+        c2010 = boundaries.to_wgs84(boundaries.read_any(c2010_path), c2010_path)
         shapes = history.old_commune_shapes(c2010, changes, set(crosswalk.pairs["old_code"]))
     return HistoryInput(crosswalk, weights, shapes)
 
@@ -253,10 +254,10 @@ def carry_over(con: duckdb.DuckDBPyConnection, old_path: Path) -> None:
             if f.table not in present:
                 continue
             on = " AND ".join(f"x.{c} = o.{c}" for c in f.key)
-            cols = ", ".join(f"o.{c}" for c in f.columns)
+            listed = ", ".join(f"o.{c}" for c in f.columns)
             t = db.quote_identifier(f.table)
             db.execute(con, f"carry_entered_{f.table}",
-                       f"CREATE TEMP TABLE kept AS SELECT {cols} FROM old_db.{t} o WHERE NOT o.is_demo")
+                       f"CREATE TEMP TABLE kept AS SELECT {listed} FROM old_db.{t} o WHERE NOT o.is_demo")
             # scopes an entered report covers lose their demo rows; kept keys are updated in place
             scope = " AND ".join(f"x.{c} = o.{c}" for c in f.scope)
             same = " AND ".join(f"k.{c} = x.{c}" for c in f.key)
