@@ -8,13 +8,12 @@ PDF is skipped (None).
 """
 from __future__ import annotations
 
-from typing import Any
-
 import io
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from docx import Document

@@ -8,11 +8,10 @@ without any departures is refused with :class:`ReportError`: no document of zero
 """
 from __future__ import annotations
 
-from typing import Mapping
-
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Mapping
 
 import duckdb
 import pandas as pd
