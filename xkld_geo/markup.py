@@ -31,9 +31,9 @@ def check_length(text: str | None, label: str, limit: int | None = None) -> str:
     (the ``max_text_chars`` setting unless ``limit`` is given): the server bounds free text itself,
     whatever limit the browser's widget showed."""
     from xkld_geo.errors import QueryError
-    from xkld_geo.settings import load_settings
+    from xkld_geo.settings import current
 
-    limit = load_settings().max_text_chars if limit is None else limit
+    limit = current().max_text_chars if limit is None else limit
     text = text or ""
     if len(text) > limit:
         raise QueryError(f"{label} dài {len(text):,} ký tự; tối đa {limit:,} ký tự.".replace(",", "."),

@@ -186,7 +186,7 @@ def render_overview(view: overview.Overview, present: bool) -> None:
                                data=lambda: export.map_png(view.map_spec, view.title),
                                file_name=f"ban-do-{view.request.year}-{view.request.month:02d}.png")
             st.download_button("⬇ Bảng xếp hạng (XLSX)", key="download_xlsx",
-                               data=export.ranking_xlsx(view.ranking, view.title, view.demo),
+                               data=lambda: export.ranking_xlsx(view.ranking, view.title, view.demo),  # built on click
                                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                                file_name=f"xep-hang-{view.request.year}-{view.request.month:02d}.xlsx")
     st.markdown("**Bảng xếp hạng thi đua** (10 đơn vị đầu tô xanh, 10 đơn vị cuối tô đỏ)")
