@@ -153,6 +153,7 @@ def test_every_table_is_either_kept_or_derived(tiny_db: Settings) -> None:
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     con.close()
     assert not set(schema.KEPT_TABLES) & schema.DERIVED_TABLES
+    tables -= {"schema_migrations"}  # the migrations' own record: a new build is current by construction
     assert tables <= set(schema.KEPT_TABLES) | schema.DERIVED_TABLES, tables - set(schema.KEPT_TABLES)
     assert set(schema.KEPT_TABLES) <= tables  # history tables are only there with the old-unit files
 
