@@ -1,7 +1,8 @@
 """Tổng quan (overview for leaders' meetings): attainment map, headline, ranking and trend."""
 from __future__ import annotations
 
-from xkld_geo import overview, ui
+from xkld_geo import ui
+from xkld_geo.views import overview
 
 ui.setup_page("Tổng quan")
 

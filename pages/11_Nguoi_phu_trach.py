@@ -1,7 +1,8 @@
 """Người phụ trách: who is in charge per province and commune (internal; planners and admins edit)."""
 from __future__ import annotations
 
-from xkld_geo import people, ui
+from xkld_geo import ui
+from xkld_geo.reporting import people
 
 ui.setup_page("Người phụ trách")
 

@@ -6,7 +6,8 @@ import io
 
 import pytest
 
-from xkld_geo import auth, db, warehouse
+from xkld_geo import auth, db
+from xkld_geo.build import warehouse
 from xkld_geo.cli import main
 from xkld_geo.errors import AuthError
 from xkld_geo.settings import Settings

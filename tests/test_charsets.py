@@ -8,7 +8,8 @@ from typing import Callable
 
 import pytest
 
-from xkld_geo.charsets import (
+from xkld_geo.errors import IngestError
+from xkld_geo.intake.charsets import (
     VIETNAMESE_LETTERS,
     Decoded,
     decode_bytes,
@@ -20,7 +21,6 @@ from xkld_geo.charsets import (
     to_tcvn3,
     to_vni,
 )
-from xkld_geo.errors import IngestError
 
 TONES = ("", "\u0300", "\u0301", "\u0309", "\u0303", "\u0323")
 LOWER = [unicodedata.normalize("NFC", b + t) for b in "aăâeêioôơuưy" for t in TONES] + ["đ"]

@@ -6,7 +6,9 @@ import datetime as dt
 
 import pytest
 
-from xkld_geo import completeness, ingest, periods
+from xkld_geo import periods
+from xkld_geo.intake import ingest
+from xkld_geo.reporting import completeness
 from xkld_geo.settings import Settings
 
 TODAY = dt.date(2026, 3, 15)

@@ -8,8 +8,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import session_token
-from xkld_geo import auth, emulation
+from xkld_geo import auth
 from xkld_geo.errors import QueryError
+from xkld_geo.reporting import emulation
 from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
 
 FIXTURE = pd.DataFrame({

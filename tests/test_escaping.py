@@ -9,8 +9,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import session_token
-from xkld_geo import db, markup, public
+from xkld_geo import db, markup
 from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
+from xkld_geo.views import public
 
 LINK = "[Đăng nhập lại](http://evil.example/login)"
 IMAGE = "![x](http://evil.example/pixel.png)"

@@ -8,8 +8,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import session_token
-from xkld_geo import auth, db, people, templates
+from xkld_geo import auth, db
 from xkld_geo.errors import IngestError, QueryError
+from xkld_geo.intake import kinds
+from xkld_geo.reporting import people
 from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
 
 APP = str(PROJECT_ROOT / "app.py")
@@ -54,7 +56,7 @@ def test_a_viewer_cannot_edit(tiny_con) -> None:
 
 
 def _xlsx(rows: list[list[str]]) -> bytes:
-    k = templates.PEOPLE
+    k = kinds.PEOPLE
     frame = pd.DataFrame(rows, columns=[c.header for c in k.columns])
     buffer = io.BytesIO()
     frame.to_excel(buffer, index=False)
@@ -82,9 +84,9 @@ def test_import_replaces_the_units_of_the_file_and_refuses_bad_units_whole(tiny_
 
 
 def test_template_is_read_back(tiny_con) -> None:
-    from xkld_geo import spreadsheets
+    from xkld_geo.intake import spreadsheets
 
-    sheet = spreadsheets.read(templates.template_xlsx_of(templates.PEOPLE), "mau.xlsx", templates.PEOPLE,
+    sheet = spreadsheets.read(kinds.template_xlsx_of(kinds.PEOPLE), "mau.xlsx", kinds.PEOPLE,
                               spreadsheets.Limits(10**6, 100))
     assert len(sheet.frame) == 1 and "nguoi_phu_trach" in sheet.frame
 

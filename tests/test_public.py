@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import session_token
-from xkld_geo import auth, db, maps, public, queries
+from xkld_geo import auth, db, maps, queries
 from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
+from xkld_geo.views import public
 
 T = public.THRESHOLD
 

@@ -9,14 +9,15 @@ from docx import Document
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import session_token
-from xkld_geo import cli, document, reporting
+from xkld_geo import cli
+from xkld_geo.reporting import document, report
 from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
 
 TODAY = dt.date(2026, 3, 15)
 
 
-def _doc(con, period: str = "2025", province: str = "99") -> tuple[reporting.ReportData, Document]:
-    data = reporting.gather(con, reporting.parse_period(period), province, TODAY, 5)
+def _doc(con, period: str = "2025", province: str = "99") -> tuple[report.ReportData, Document]:
+    data = report.gather(con, report.parse_period(period), province, TODAY, 5)
     return data, Document(io.BytesIO(document.report_docx(data)))
 
 
@@ -54,19 +55,19 @@ def test_commune_table_totals_equal_v_attainment(tiny_con) -> None:
 @pytest.mark.parametrize("period, kind, first, last", [("2026-11", "month", 11, 11), ("2026-Q3", "quarter", 7, 9),
                                                        ("2026-H1", "half", 1, 6), ("2026", "year", 1, 12)])
 def test_periods_parse(period: str, kind: str, first: int, last: int) -> None:
-    p = reporting.parse_period(period)
+    p = report.parse_period(period)
     assert (p.kind, p.first, p.last) == (kind, first, last)
 
 
 @pytest.mark.parametrize("period", ["2026-13", "2026-Q5", "26", "x"])
 def test_bad_periods_are_refused(period: str) -> None:
-    with pytest.raises(reporting.ReportError):
-        reporting.parse_period(period)
+    with pytest.raises(report.ReportError):
+        report.parse_period(period)
 
 
 def test_a_period_without_data_makes_no_document(tiny_con) -> None:
-    with pytest.raises(reporting.ReportError) as caught:
-        reporting.gather(tiny_con, reporting.parse_period("2019-Q1"), "99", TODAY, 5)
+    with pytest.raises(report.ReportError) as caught:
+        report.gather(tiny_con, report.parse_period("2019-Q1"), "99", TODAY, 5)
     assert caught.value.details["reason"] == "no_data" and "không lập báo cáo" in caught.value.message
 
 

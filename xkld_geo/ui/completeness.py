@@ -4,7 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from xkld_geo import completeness, maps, metrics, queries
+from xkld_geo import maps, metrics, queries
+from xkld_geo.reporting import completeness
 from xkld_geo.ui.common import Filters, connection, demo_badge, repainting_map, settings
 
 CELL_COLOURS = {"Đúng hạn": "#dbeaf5", "Trễ": "#fde0b2", "Đã sửa": "#e6dcf5", "chưa báo cáo": "#f9dcdc"}

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from xkld_geo import auth, emulation, queries
+from xkld_geo import auth, queries
 from xkld_geo.errors import XkldError
+from xkld_geo.reporting import emulation
 from xkld_geo.ui.common import connection, settings
 from xkld_geo.ui.imports import plain
 

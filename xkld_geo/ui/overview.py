@@ -8,8 +8,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from xkld_geo import export, metrics, overview, queries
+from xkld_geo import export, metrics, queries
 from xkld_geo.ui.common import connection, demo_badge, filters, plain, repainting_map, set_unit, to_query
+from xkld_geo.views import overview
 
 PRESENT_CSS = """
 <style>

@@ -4,8 +4,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from xkld_geo import auth, people, queries, templates
+from xkld_geo import auth, queries
 from xkld_geo.errors import XkldError
+from xkld_geo.intake import kinds
+from xkld_geo.reporting import people
 from xkld_geo.ui.common import connection, settings
 from xkld_geo.ui.imports import plain
 
@@ -55,7 +57,7 @@ def render_people(user: auth.User) -> None:
         except XkldError as exc:
             st.error(plain(exc.message))
     st.subheader("Nhập từ tệp XLSX")
-    st.download_button("Tải mẫu XLSX", templates.template_xlsx_of(templates.PEOPLE), "mau-nguoi-phu-trach.xlsx",
+    st.download_button("Tải mẫu XLSX", kinds.template_xlsx_of(kinds.PEOPLE), "mau-nguoi-phu-trach.xlsx",
                        key="people_template")
     upload = st.file_uploader("Tệp danh sách (XLSX hoặc CSV)", type=["xlsx", "csv"], key="people_file")
     if st.button("Nhập danh sách", key="people_import", disabled=upload is None) and upload is not None:

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from xkld_geo import document, queries, reporting
+from xkld_geo import queries
 from xkld_geo.errors import XkldError
+from xkld_geo.reporting import document, report
 from xkld_geo.ui.common import connection, settings
 from xkld_geo.ui.imports import plain
 
@@ -29,7 +30,7 @@ def render_report() -> None:
         text = f"{year}-H{st.selectbox('6 tháng', [1, 2], key='report_half')}"
     if st.button("Lập báo cáo", key="report_make", type="primary"):
         try:
-            data = reporting.gather(con, reporting.parse_period(text), province, today, settings().report_due_day)
+            data = report.gather(con, report.parse_period(text), province, today, settings().report_due_day)
             docx = document.report_docx(data)
             st.session_state["_report_docx"] = (text, province, docx, document.to_pdf(docx))
         except XkldError as exc:

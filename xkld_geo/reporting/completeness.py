@@ -252,7 +252,7 @@ class View:
 def build_view(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None, kind: str,
                today: dt.date, due_day: int) -> View:
     """Everything the completeness page shows for January..``month`` of ``year``."""
-    from xkld_geo import people  # people in charge: internal, joined only here and in the official report
+    from xkld_geo.reporting import people  # people in charge: internal, joined only here and in the official report
 
     queries.check_choice("loại báo cáo", kind, KINDS)
     table = cells(con, dt.date(int(year), 1, 1), dt.date(int(year), int(month), 1), today, due_day, province)

@@ -16,8 +16,10 @@ from dataclasses import asdict, dataclass, field
 import duckdb
 import pandas as pd
 
-from xkld_geo import auth, completeness, db, jobfairs, queries
+from xkld_geo import auth, db, queries
 from xkld_geo.errors import QueryError
+from xkld_geo.reporting import completeness
+from xkld_geo.views import jobfairs
 
 # --- criteria, scoring, freezing ------------------------------------------------------------------
 

@@ -289,7 +289,7 @@ def departures_profile(departures: pd.DataFrame, seed: int) -> pd.DataFrame:
 
     Each worker draws a category; the counts per commune-month-sex therefore add up exactly to the
     departures of that commune, month and sex."""
-    from xkld_geo.profiles import AGE_GROUPS, OCCUPATIONS, QUALIFICATIONS
+    from xkld_geo.reporting.profiles import AGE_GROUPS, OCCUPATIONS, QUALIFICATIONS
 
     rng = np.random.default_rng(seed + 23)
     groups = departures.groupby(["month", "commune_code", "sex"], as_index=False)["departures"].sum()

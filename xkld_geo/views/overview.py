@@ -17,8 +17,9 @@ import folium
 import numpy as np
 import pandas as pd
 
-from xkld_geo import completeness, maps, metrics, periods, queries
+from xkld_geo import maps, metrics, periods, queries
 from xkld_geo.errors import QueryError
+from xkld_geo.reporting import completeness
 
 INDICATORS = {"attainment": "Tỷ lệ đạt tiến độ chỉ tiêu",
               "per_1000": "Số người đi trên 1.000 người trong tuổi lao động"}

@@ -108,7 +108,7 @@ def problems(con: duckdb.DuckDBPyConnection, year: int, month: int, province: st
 
 
 def mountain_provinces() -> set[str]:
-    """Provinces treated as mountainous by the demo generator (shared with :mod:`xkld_geo.demo`)."""
-    from xkld_geo.demo import MOUNTAIN_PROVINCES
+    """Provinces treated as mountainous by the demo generator (shared with :mod:`xkld_geo.build.demo`)."""
+    from xkld_geo.build.demo import MOUNTAIN_PROVINCES
 
     return set(MOUNTAIN_PROVINCES)

@@ -21,30 +21,20 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from xkld_geo import (
-    boundaries,
-    completeness,
-    countries,
-    db,
-    demo,
-    facts,
-    history,
-    people,
-    profiles,
-    programme,
-    schema,
-    sources,
-)
+from xkld_geo import db, schema
+from xkld_geo.build import boundaries, countries, demo, history, programme, sources
 from xkld_geo.errors import DatabaseError
+from xkld_geo.intake import writes
+from xkld_geo.reporting import completeness, people, profiles
 from xkld_geo.settings import Settings
 
-log = logging.getLogger("xkld_geo.warehouse")
+log = logging.getLogger("xkld_geo.build.warehouse")
 
 PRESERVED_TABLES: tuple[str, ...] = tuple(schema.KEPT_TABLES)
 """Operational tables that a rebuild carries over: :data:`schema.KEPT_TABLES`, the one list."""
 
-ENTERED_FACTS: tuple[facts.Target, ...] = tuple(
-    t for key, t in facts.TARGETS.items() if key != "register")
+ENTERED_FACTS: tuple[writes.Target, ...] = tuple(
+    t for key, t in writes.TARGETS.items() if key != "register")
 """Statistics tables whose non-demo rows (imported reports, approved quotas) outrank the demo rows
 a rebuild generates: those rows are carried over, replacing the demo rows of the same scope."""
 
@@ -274,7 +264,7 @@ def carry_over(con: duckdb.DuckDBPyConnection, old_path: Path) -> None:
         SELECT DISTINCT q.year, u.parent_code AS province_code FROM quotas q
         JOIN admin_units u ON u.era = '2025' AND u.level = 'commune' AND u.code = q.unit_code
         WHERE q.unit_level = 'commune' AND NOT q.is_demo""")
-    facts.sum_province_quotas(con, entered)  # provinces with entered commune quotas: their sum, as before
+    writes.sum_province_quotas(con, entered)  # provinces with entered commune quotas: their sum, as before
 
 
 def set_meta(con: duckdb.DuckDBPyConnection, values: dict[str, str]) -> None:

@@ -3,7 +3,7 @@
 :func:`parse_period` reads '2026-11', '2026-Q3', '2026-H1' or '2026'; :func:`gather` assembles every
 section's figures for one province from the same queries the pages use (``v_attainment``-consistent
 year-to-date attainment, :func:`overview.build_overview` for pace and projection, job fairs, loans,
-completeness, people in charge), and :mod:`xkld_geo.document` lays them out as a DOCX. A period
+completeness, people in charge), and :mod:`xkld_geo.reporting.document` lays them out as a DOCX. A period
 without any departures is refused with :class:`ReportError`: no document of zeros is made.
 """
 from __future__ import annotations
@@ -16,8 +16,11 @@ from typing import Mapping
 import duckdb
 import pandas as pd
 
-from xkld_geo import completeness, db, jobfairs, overview, people, periods, profiles, programme, queries
+from xkld_geo import db, periods, queries
+from xkld_geo.build import programme
 from xkld_geo.errors import XkldError
+from xkld_geo.reporting import completeness, people, profiles
+from xkld_geo.views import jobfairs, overview
 
 CONTINENTS: dict[str, str] = {"DE": "Châu Âu", "HU": "Châu Âu", "RO": "Châu Âu", "PL": "Châu Âu", "RU": "Châu Âu"}
 """Market → continent (every other market of the reference table is in Asia)."""

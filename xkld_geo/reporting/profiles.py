@@ -3,7 +3,7 @@
 ``departures`` has no age, qualification or occupation (and its primary key is a public contract),
 so they live in a breakdown table of their own, ``departures_profile``, whose commune-month-sex
 totals equal the departures of that commune, month and sex. The demo generator fills it
-(:func:`xkld_geo.demo.departures_profile`); an imported departures report that replaces a
+(:func:`xkld_geo.build.demo.departures_profile`); an imported departures report that replaces a
 commune-month's demo figures also drops that commune-month's demo profile (:func:`drop_replaced`),
 so a profile never describes figures that are no longer there.
 """

@@ -4,7 +4,7 @@ The vice-chairman of the People's Committee in charge, the members of the steeri
 their roles, and the officer in charge with a phone number: the lists a province chases late
 reports and lagging communes with. Internal only: nothing of this table reaches the public page or
 the public files. Edited on the page by planners and administrators (every change in the audit
-log), or imported from the XLSX template :data:`templates.PEOPLE` (checked cell by cell, refused rows
+log), or imported from the XLSX template :data:`kinds.PEOPLE` (checked cell by cell, refused rows
 in a rejection file, the units of a bad row left as they were, one transaction).
 """
 from __future__ import annotations
@@ -17,8 +17,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from xkld_geo import auth, db, gazetteer, ingest, queries, records, spreadsheets, templates
+from xkld_geo import auth, db, queries
 from xkld_geo.errors import IngestError, QueryError
+from xkld_geo.intake import checks, gazetteer, ingest, kinds, spreadsheets
 from xkld_geo.settings import Settings
 
 EDIT_ACTION = "plan_quotas"
@@ -168,9 +169,9 @@ def save_unit(con: duckdb.DuckDBPyConnection, user: auth.User, level: str, code:
 
 
 def _role_code(text: str) -> str | None:
-    key = templates.header_key(text)
+    key = kinds.header_key(text)
     for code, label in ROLES.items():
-        if key in (templates.header_key(label), code.replace("_", " ")):
+        if key in (kinds.header_key(label), code.replace("_", " ")):
             return code
     return {"pho chu tich": "pho_chu_tich", "ban chi dao": "ban_chi_dao", "bcd": "ban_chi_dao",
             "can bo": "can_bo", "can bo phu trach": "can_bo"}.get(key)
@@ -189,7 +190,7 @@ def import_people(con: duckdb.DuckDBPyConnection, data: bytes, file: str, user: 
     if not auth.allowed(user, EDIT_ACTION):
         raise IngestError(f"Tài khoản {user.username} không có quyền nhập danh sách người phụ trách.",
                           file=file, field="role", value=user.role)
-    k = templates.PEOPLE
+    k = kinds.PEOPLE
     digest = hashlib.sha256(data).hexdigest()
     try:
         sheet = spreadsheets.read(data, file, k, spreadsheets.Limits.from_settings(settings))
@@ -200,10 +201,10 @@ def import_people(con: duckdb.DuckDBPyConnection, data: bytes, file: str, user: 
     for col in ("ma_xa", "ten_xa", "tinh", "chuc_vu", "dien_thoai"):
         if col not in frame:
             frame[col] = ""
-    checked = records.check(frame, k, records.Reference.from_db(con), settings.effective_today)
+    checked = checks.check(frame, k, checks.Reference.from_db(con), settings.effective_today)
     errors = [checked.errors]
     level = frame["cap"].map(lambda v: {"tinh": "province", "thanh pho": "province", "xa": "commune",
-                                        "phuong": "commune", "dac khu": "commune"}.get(templates.header_key(v)))
+                                        "phuong": "commune", "dac khu": "commune"}.get(kinds.header_key(v)))
     errors.append(_errors(frame.index[level.isna() & (frame["cap"] != "")], k.column("cap").header,
                           "cấp phải là Tỉnh hoặc Xã", frame["cap"][level.isna() & (frame["cap"] != "")]))
     role = frame["vai_tro"].map(_role_code)
@@ -223,10 +224,10 @@ def import_people(con: duckdb.DuckDBPyConnection, data: bytes, file: str, user: 
         miss = matched.index[matched["code"].isna()]
         errors.append(_errors(miss, k.column("ten_xa").header, matched.loc[miss, "reason"].fillna("không tìm thấy xã").tolist()))
     provinces = queries.provinces(con)
-    by_key = {templates.header_key(n): c for c, n in zip(provinces["code"], provinces["name"])} | \
+    by_key = {kinds.header_key(n): c for c, n in zip(provinces["code"], provinces["name"])} | \
              {c: c for c in provinces["code"]}
     for i in frame.index[level == "province"]:
-        found = by_key.get(frame.at[i, "tinh"].strip()) or by_key.get(templates.header_key(frame.at[i, "tinh"]))
+        found = by_key.get(frame.at[i, "tinh"].strip()) or by_key.get(kinds.header_key(frame.at[i, "tinh"]))
         if found is None:
             errors.append(_errors(pd.Index([i]), k.column("tinh").header, "không tìm thấy tỉnh", frame.at[i, "tinh"]))
         code[i] = found

@@ -23,8 +23,10 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
-from xkld_geo import completeness, export, metrics, programme
-from xkld_geo.reporting import ReportData
+from xkld_geo import export, metrics
+from xkld_geo.build import programme
+from xkld_geo.reporting import completeness
+from xkld_geo.reporting.report import ReportData
 
 FONT = "Times New Roman"
 BODY_PT = 13

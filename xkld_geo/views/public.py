@@ -418,7 +418,7 @@ def companies(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def check_companies(rows: pd.DataFrame) -> list[str]:
     """Problems of an edited company list, as "Dòng N, cột X: ..." (row 1 = the first)."""
-    from xkld_geo.flows import ISO_ALPHA2
+    from xkld_geo.views.markets import ISO_ALPHA2
 
     errors: list[str] = []
     seen: set[str] = set()
