@@ -53,7 +53,7 @@ def app_url(real_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -
     log = folder / "streamlit.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+            [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true",
              "--browser.gatherUsageStats", "false"], cwd=PROJECT_ROOT, env=env, stdout=out, stderr=out)
     try:
