@@ -26,6 +26,10 @@ JOINER = "\u2060"
 _LINE_START = re.compile(r"^(\s*)(?:([-+=>])|(\d+)([.)]))")
 """Block markers that only count at the start of a line: lists, quotes, setext headings."""
 
+XLSX_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False}
+"""xlsxwriter options for every exported workbook: strings are written as strings, never as
+formulas (``=``, ``+``, ``-``, ``@``: spreadsheet injection) nor as hyperlinks."""
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet program read a cell as a formula (OWASP CSV injection)."""
 

@@ -202,7 +202,9 @@ def template_xlsx(key: str) -> bytes:
 
     k = kind(key)
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    from xkld_geo.markup import XLSX_OPTIONS
+
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, **XLSX_OPTIONS})
     head = book.add_format({"bold": True, "bg_color": "#dbe8f5", "border": 1, "text_wrap": True})
     required = book.add_format({"bold": True, "bg_color": "#f9d9a8", "border": 1, "text_wrap": True})
     text = book.add_format({"num_format": "@"})
