@@ -48,10 +48,12 @@ def client_source() -> str:
     ``X-Forwarded-For`` header is used instead (the one that proxy saw); the header is ignored
     otherwise, because anyone can send it."""
     try:
-        peer = st.context.ip_address or "127.0.0.1"
+        peer = st.context.ip_address
+        peer = peer if isinstance(peer, str) and peer else "127.0.0.1"  # (AppTest gives a mock)
         trusted = {a.strip() for a in settings().trusted_proxies.split(",") if a.strip()}
         if peer in trusted:
-            forwarded = [a.strip() for a in (st.context.headers.get("X-Forwarded-For") or "").split(",")]
+            header = st.context.headers.get("X-Forwarded-For")
+            forwarded = [a.strip() for a in (header if isinstance(header, str) else "").split(",")]
             if forwarded and forwarded[-1]:
                 return forwarded[-1][:64]
         return peer
