@@ -407,3 +407,8 @@ def test_annex_cells_are_never_formulas(tiny_con) -> None:
     cells = [c for row in ws.iter_rows() for c in row if c.value is not None]
     assert all(c.data_type != "f" for c in cells)
     assert ws.cell(row=7, column=3).value.startswith("=HYPERLINK")      # the text is kept, as text
+    csv = plans.annex_csv(tiny_con, pid).decode("utf-8-sig")
+    import csv as csvlib
+
+    names = [r["Tên xã, phường"] for r in csvlib.DictReader(io.StringIO(csv))]
+    assert names[0].startswith("'=HYPERLINK") and not any(n.startswith(("=", "+", "-", "@")) for n in names)

@@ -240,7 +240,9 @@ def template_xlsx_of(k: Kind) -> bytes:
     import xlsxwriter
 
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    from xkld_geo.markup import XLSX_OPTIONS
+
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, **XLSX_OPTIONS})
     head = book.add_format({"bold": True, "bg_color": "#dbe8f5", "border": 1, "text_wrap": True})
     required = book.add_format({"bold": True, "bg_color": "#f9d9a8", "border": 1, "text_wrap": True})
     text = book.add_format({"num_format": "@"})

@@ -446,8 +446,11 @@ def annex_xlsx(con: duckdb.DuckDBPyConnection, plan_id: int, province_name: str)
 
 
 def annex_csv(con: duckdb.DuckDBPyConnection, plan_id: int) -> bytes:
-    """The annex rows as UTF-8 CSV (with BOM, so Excel shows the diacritics)."""
+    """The annex rows as UTF-8 CSV (with BOM, so Excel shows the diacritics); text that a
+    spreadsheet would read as a formula gets a leading apostrophe (:func:`markup.cell_text`)."""
     _, rows = annex_table(con, plan_id)
+    text = rows.select_dtypes(include="object").columns
+    rows[text] = rows[text].map(markup.cell_text)
     return rows.to_csv(index=False).encode("utf-8-sig")
 
 

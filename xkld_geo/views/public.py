@@ -431,6 +431,10 @@ def check_companies(rows: pd.DataFrame) -> list[str]:
         seen.add(licence)
         if not str(row.get("name") or "").strip():
             errors.append(f"Dòng {i}, cột name: cần tên doanh nghiệp.")
+        for field in COMPANY_COLUMNS:  # free text is bounded by the server, whatever the browser sent
+            value = row.get(field)
+            if isinstance(value, str) and len(value) > 500:
+                errors.append(f"Dòng {i}, cột {field}: dài {len(value)} ký tự; tối đa 500 ký tự.")
         province = row.get("province_code")
         if province and not pd.isna(province) and not (str(province).isdigit() and len(str(province)) == 2):
             errors.append(f"Dòng {i}, cột province_code: '{province}' không phải mã tỉnh 2 chữ số.")
