@@ -26,7 +26,8 @@ def hostile_url(real_settings: Settings, tmp_path_factory: pytest.TempPathFactor
     """The app on a copy of the real warehouse where an administrator named Japan ``XSS`` in the
     market table, and province 40 and its first commune carry ``XSS`` as a name (a hostile
     boundary file would do the same)."""
-    from xkld_geo import auth, db, flows
+    from xkld_geo import auth, db
+    from xkld_geo.views import markets
 
     folder = tmp_path_factory.mktemp("hostile")
     served = folder / "hostile.duckdb"
@@ -35,9 +36,9 @@ def hostile_url(real_settings: Settings, tmp_path_factory: pytest.TempPathFactor
     con = db.open_connection(served)
     try:
         admin = auth.User("b_admin", "b_admin", "admin")
-        table = flows.reference(con)
+        table = markets.reference(con)
         table.loc[table["code"] == "JP", "name_vi"] = XSS
-        flows.save_reference(con, table, admin)
+        markets.save_reference(con, table, admin)
         con.execute("UPDATE admin_units SET name = $n WHERE era = '2025' AND code = $p", {"n": XSS, "p": PROVINCE})
         con.execute("""UPDATE admin_units SET name = $n WHERE era = '2025' AND code = (
             SELECT min(code) FROM admin_units WHERE era = '2025' AND level = 'commune' AND parent_code = $p)""",

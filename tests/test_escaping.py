@@ -136,13 +136,13 @@ def test_ranking_and_annex_spreadsheets_hold_no_formula(tiny_con) -> None:
 
 
 def test_reference_text_is_bounded_by_the_server(tiny_con) -> None:
-    from xkld_geo import flows
+    from xkld_geo.views import markets
 
-    table = flows.reference(tiny_con)
-    table.loc[table["code"] == "JP", "name_vi"] = "N" * (flows.NAME_CHARS + 1)
+    table = markets.reference(tiny_con)
+    table.loc[table["code"] == "JP", "name_vi"] = "N" * (markets.NAME_CHARS + 1)
     table.loc[table["code"] == "KR", "source"] = "S" * 2001
-    errors = flows.check_reference(table)
-    assert any("name_vi" in e and str(flows.NAME_CHARS) in e for e in errors)
+    errors = markets.check_reference(table)
+    assert any("name_vi" in e and str(markets.NAME_CHARS) in e for e in errors)
     assert any("source" in e and "2.000" in e for e in errors)
     companies = pd.DataFrame([{"licence_no": "GP-1", "name": "X" * 501, "province_code": "99", "markets": "JP",
                                "valid_until": None}])

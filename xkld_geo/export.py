@@ -19,8 +19,8 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.patches import Polygon as MplPolygon
 
 from xkld_geo import DEMO_LABEL  # noqa: E402
-from xkld_geo.markup import XLSX_OPTIONS  # noqa: E402
 from xkld_geo.maps import BACKGROUND, LEGENDS, MAINLAND_MAX_LON, NO_QUOTA, ChoroplethSpec  # noqa: E402
+from xkld_geo.markup import XLSX_OPTIONS  # noqa: E402
 
 
 def ranking_xlsx(table: pd.DataFrame, title: str, demo: bool) -> bytes:

@@ -62,7 +62,7 @@ def _same_origin(request: Request) -> bool:
     """Whether the request comes from a page of this site (browsers send ``Origin`` on POST)."""
     origin = request.headers.get("origin")
     host = request.headers.get("host")
-    return bool(origin and host) and origin.split("://", 1)[-1] == host
+    return bool(origin) and bool(host) and str(origin).split("://", 1)[-1] == host
 
 
 def _secure(request: Request) -> bool:
