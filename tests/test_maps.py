@@ -141,6 +141,6 @@ def test_names_reach_the_map_html_escaped(tiny_con) -> None:
     data = json.loads(maps.feature_collection(shapes, props))
     assert data["features"][0]["properties"]["name"] == "&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt;"
     assert "<img" not in maps.values_json(props) and "<img" not in maps.legend_html(XSS, maps.PER_1000_CLASSES)
-    markets = markets.by_market(tiny_con, 2025, 12, None, None).assign(name_vi=XSS)
-    html = maps.page_html(markets.flow_map(tiny_con, markets, (16.0, 106.5), "/app/static", True))
+    mix = markets.by_market(tiny_con, 2025, 12, None, None).assign(name_vi=XSS)
+    html = maps.page_html(markets.flow_map(tiny_con, mix, (16.0, 106.5), "/app/static", True))
     assert "onerror" in html and "<img src=x" not in html and "\\u003cimg" not in html
