@@ -177,9 +177,9 @@ def test_market_edits_and_operational_rows_survive_a_forced_build(tiny_db: Setti
     con.close()
     warehouse.build(tiny_db, force=True)
     con = db.open_connection(tiny_db.db_path, read_only=True)
-    markets = markets.reference(con).set_index("code")
-    assert markets.loc["JP", "avg_income_usd"] == 1777 and markets.loc["JP", "source"] == "DOLAB 2026, đã sửa"
-    assert markets.loc["FR", "name_vi"] == "Pháp"
+    kept = markets.reference(con).set_index("code")
+    assert kept.loc["JP", "avg_income_usd"] == 1777 and kept.loc["JP", "source"] == "DOLAB 2026, đã sửa"
+    assert kept.loc["FR", "name_vi"] == "Pháp"
     assert public.notices(con)["hotline"] == "Gọi 1900 1234"
     after = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in before}
     con.close()
