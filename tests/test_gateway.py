@@ -4,6 +4,7 @@ calls, without a server; the browser test checks the same through Chromium."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 
 import pytest
 from starlette.applications import Starlette
@@ -37,7 +38,9 @@ def _call(method: str, path: str, body: bytes = b"", origin: str | None = f"http
     async def send(message: dict) -> None:
         sent.append(message)
 
-    asyncio.run(_app()(scope, receive, send))
+    # on a thread of its own: a browser test's Playwright may keep an event loop running on this one
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _app()(scope, receive, send)).result()
     start = next(m for m in sent if m["type"] == "http.response.start")
     out: dict[str, list[str]] = {}
     for k, v in start["headers"]:

@@ -85,7 +85,8 @@ def test_realistic_spread(real_con) -> None:
                count(*) FILTER (WHERE departures = 0) AS zero, count(*) AS n
         FROM v_attainment WHERE unit_level = 'commune' AND year = 2024""")
     row = spread.iloc[0]
-    assert row.far_above > 50 and row.below > row.n / 2 and 0 < row.zero < row.n * 0.1
+    # the 2024 plan was 125.000 against 158.588 departures (127%): most communes pass it, many do not
+    assert row.far_above > 50 and row.below > row.n / 4 and 0 < row.zero < row.n * 0.1
     top = frame(real_con, "SELECT unit_code FROM v_attainment WHERE unit_level = 'province' "
                           "AND year = 2024 ORDER BY departures DESC LIMIT 1")
     assert top["unit_code"][0] == "40"

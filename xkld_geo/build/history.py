@@ -84,7 +84,7 @@ def read_secondary(path: Path) -> pd.DataFrame:
     raw = pd.read_csv(path, dtype=str)
     district = _codes(raw["districtCode"], 3, "districtCode", path)
     has_ward = raw["wardCode"].notna()
-    old = pd.Series(district, index=raw.index)
+    old = district.copy()  # a copy: the district codes stay as they are
     old[has_ward] = _codes(raw.loc[has_ward, "wardCode"], 5, "wardCode", path)
     return pd.DataFrame({
         "old_code": old, "old_district_code": district,

@@ -20,7 +20,7 @@ from streamlit_folium import st_folium
 from xkld_geo import DEMO_LABEL, db, maps, periods, queries
 from xkld_geo.errors import XkldError
 from xkld_geo.markup import markdown_text
-from xkld_geo.settings import Settings, current
+from xkld_geo.settings import PROJECT_ROOT, Settings, current
 
 log = logging.getLogger("xkld_geo.ui")
 T = TypeVar("T")
@@ -59,7 +59,7 @@ def connection() -> duckdb.DuckDBPyConnection:
 
 def setup_page(title: str) -> None:
     """Page config and the shared CSS."""
-    st.set_page_config(page_title=f"{title} · XKLĐ-Geo", page_icon=":material/map:", layout="wide")
+    st.set_page_config(page_title=f"{title} · XKLĐ-Geo", page_icon=str(PROJECT_ROOT / "static" / "favicon.png"), layout="wide")
     st.markdown(PAGE_CSS, unsafe_allow_html=True)
 
 
