@@ -7,16 +7,19 @@ that they would have found something had the figures been published exactly.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy import optimize, sparse
+from streamlit.testing.v1 import AppTest
 
-from xkld_geo import disclosure, maps, public, queries
+from xkld_geo import db, disclosure, maps, public, queries
 from xkld_geo.errors import ConfigError
-from xkld_geo.settings import load_settings
+from xkld_geo.settings import PROJECT_ROOT, load_settings
+from xkld_geo.ui.common import plain
 
 B = public.THRESHOLD
 Key = tuple
@@ -76,8 +79,8 @@ def _known(label: object, base: int) -> tuple[int, int]:
     """The attacker's own interval of a label, found by brute force from the published rule."""
     if label == 0:
         return 0, 0
-    top = base if isinstance(label, str) else int(label) + base
-    found = [n for n in range(top + 1) if disclosure.round_count(n, base) == label]
+    near = 0 if isinstance(label, str) else int(label)
+    found = [n for n in range(max(0, near - base), near + base + 1) if disclosure.round_count(n, base) == label]
     return min(found), max(found)
 
 
@@ -240,3 +243,34 @@ def test_the_linear_programme_finds_the_documented_limit() -> None:
     shown = {1: {("P", "a"): 15, ("C", "1"): "< 5", ("C", "2"): "< 5", ("C", "3"): 5}}
     shown[0] = {k: 0 for k in shown[1]}
     assert not stack_pins(shown, [(("P", "a"), [("C", "1"), ("C", "2"), ("C", "3")])], 5)
+
+
+def _count_number(text: object) -> int | None:
+    """A displayed count back to a number ("1.235" → 1235), None for "< 5", "–" and the like."""
+    text = str(text).strip()
+    return int(text.replace(".", "")) if re.fullmatch(r"\d{1,3}(\.\d{3})*", text) else None
+
+
+@pytest.mark.parametrize("unit", [None, "99", "98"])
+def test_the_public_page_shows_no_count_from_1_to_4(app_env, unit: str | None) -> None:
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages/1_Cong_khai.py"), default_timeout=30)
+    if unit:
+        at.query_params["unit"] = unit
+    at.run()
+    assert not at.exception and not at.error
+    counts = [_count_number(at.metric[0].value)]
+    for frame in at.dataframe:
+        df = frame.value
+        if "Số người đã đi" in df.columns:
+            counts += [_count_number(v) for v in df["Số người đã đi"]]
+    shown = [n for n in counts if n is not None]
+    assert shown and all(n == 0 or (n >= B and n % B == 0) for n in shown), counts
+    assert any(c.value == plain(disclosure.rounding_note(B)) for c in at.caption)
+    # the map's tooltips and properties carry the same labels
+    summary = public.build_public(db.connect(app_env), 2026, 3, unit, "/app/static")
+    html = maps.page_html(summary.fmap)
+    for value in re.findall(r'"departures":\s*([^,}]+)', html):
+        assert value == "null" or float(value) == 0 or float(value) % B == 0, value
+    for value in re.findall(r'"shown":\s*"([^"]*)"', html):
+        number = _count_number(value)
+        assert number is None or number == 0 or number % B == 0, value

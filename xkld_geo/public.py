@@ -102,9 +102,9 @@ def public_figures(con: duckdb.DuckDBPyConnection, year: int, month: int,
                  *((("P", p), tuple(("C", c) for c in in_province[p])) for p in provinces))
     cube = Cube(values, equations)
     labels = disclosure.rounded(values, threshold)
-    # one market order for every view, from published national labels only (an order by true
-    # counts would rank markets that share a rounded label, or by a province's own counts)
-    rank = {m: (isinstance(labels[("M", m)], str), -_number(labels[("M", m)]), m) for m in codes}
+    # one market order for every view, from published national labels only (largest first, "< t"
+    # between the multiples and 0): an order by true counts would rank markets sharing a label
+    rank = {m: (-sum(disclosure.interval(labels[("M", m)], threshold)), m) for m in codes}
     markets = markets.assign(rank=markets["code"].map(rank)).sort_values("rank").drop(columns="rank")
     return PublicFigures(cube, labels, markets.reset_index(drop=True), threshold)
 
@@ -126,11 +126,6 @@ class PublicSummary:
     fmap: object
     demo: bool
     note: str = disclosure.rounding_note(THRESHOLD)   # how the figures are rounded (shown beside them)
-
-
-def _number(label: Label) -> int:
-    """A label as a number for ordering ("< threshold" counts as 0; it is sorted apart anyway)."""
-    return 0 if isinstance(label, str) else int(label)
 
 
 def as_text(labels: pd.Series) -> list[str]:
