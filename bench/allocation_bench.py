@@ -15,7 +15,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from xkld_geo.allocation import UnitInput, allocate  # noqa: E402
+from xkld_geo.planning.allocation import UnitInput, allocate  # noqa: E402
 
 
 def communes() -> list[tuple[str, float, float]]:

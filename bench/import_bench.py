@@ -29,7 +29,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from xkld_geo import db, ingest  # noqa: E402
+from xkld_geo import db
+from xkld_geo.intake import ingest  # noqa: E402
 from xkld_geo.settings import load_settings  # noqa: E402
 
 MARKETS = ["Nhật Bản", "JP", "Hàn Quốc", "KR", "Đài Loan", "TW", "Đức", "Trung Quốc"]

@@ -19,8 +19,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import geopandas as gpd  # noqa: E402
 
-from xkld_geo import db, maps, overview, queries, sources  # noqa: E402
+from xkld_geo import db, maps, queries
+from xkld_geo.build import sources
 from xkld_geo.settings import load_settings  # noqa: E402
+from xkld_geo.views import overview  # noqa: E402
 
 
 def timed(func, repeat: int = 5) -> tuple[float, object]:

@@ -1,7 +1,8 @@
 """Tổng quan (overview for leaders' meetings): attainment map, headline, ranking and trend."""
 from __future__ import annotations
 
-from xkld_geo import overview, ui
+from xkld_geo import ui
+from xkld_geo.views import overview
 
 ui.setup_page("Tổng quan")
 
@@ -14,7 +15,7 @@ def render() -> None:
     if not present:
         ui.title("Xuất khẩu lao động: tiến độ chỉ tiêu")
     view = overview.build_overview(ui.connection(), request, ui.settings().static_url,
-                                   ui.settings().effective_today)
+                                   ui.settings().effective_today, ui.settings().report_due_day)
     ui.render_overview(view, present)
 
 

@@ -44,16 +44,22 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def app_url(real_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app served on a free local port against the real warehouse."""
-    port = _free_port()
     folder = tmp_path_factory.mktemp("server")
     served = folder / "served.duckdb"  # the app takes the writer's lock: give it its own copy
     shutil.copyfile(real_settings.db_path, served)
     _add_users(served)
+    yield from serve(served, real_settings, folder)
+
+
+def serve(served: Path, real_settings: Settings, folder: Path) -> Iterator[str]:
+    """Serve ``served`` (a database file of its own) with ``streamlit run serve.py`` on a free port;
+    yields the base URL and stops the server afterwards."""
+    port = _free_port()
     env = os.environ | {"XKLD_DB": str(served), "XKLD_TODAY": real_settings.today.isoformat()}
     log = folder / "streamlit.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+            [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true",
              "--browser.gatherUsageStats", "false"], cwd=PROJECT_ROOT, env=env, stdout=out, stderr=out)
     try:

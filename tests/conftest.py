@@ -21,7 +21,8 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from xkld_geo import db, warehouse
+from xkld_geo import db
+from xkld_geo.build import warehouse
 from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
 
 TODAY = dt.date(2026, 3, 15)

@@ -7,9 +7,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from xkld_geo.allocation import (Move, UnitInput, allocate, apply_moves, largest_remainder,
-                                 propose_reallocation)
 from xkld_geo.errors import AllocationError
+from xkld_geo.planning.allocation import Move, UnitInput, allocate, apply_moves, largest_remainder, propose_reallocation
 
 
 def test_worked_example_by_hand() -> None:

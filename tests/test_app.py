@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from xkld_geo import db, metrics
 from tests.conftest import session_token
+from xkld_geo import db, metrics
 from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
 
 APP = str(PROJECT_ROOT / "app.py")

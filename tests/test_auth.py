@@ -6,7 +6,8 @@ import io
 
 import pytest
 
-from xkld_geo import auth, db, warehouse
+from xkld_geo import auth, db
+from xkld_geo.build import warehouse
 from xkld_geo.cli import main
 from xkld_geo.errors import AuthError
 from xkld_geo.settings import Settings
@@ -224,3 +225,23 @@ def test_hostile_logins_change_nothing(tiny_con, name: str, password: str) -> No
         auth.login(tiny_con, name, password, now=NOW)
     assert err.value.message == "Tên đăng nhập hoặc mật khẩu không đúng."
     assert [u[0] for u in auth.list_users(tiny_con)] == ["canbo"]
+
+
+@pytest.mark.parametrize("peer,trusted,header,expected", [
+    (None, "", "6.6.6.6", "127.0.0.1"),                 # localhost, no proxy trusted: the header is ignored
+    ("10.0.0.5", "", "6.6.6.6", "10.0.0.5"),           # a forged header from a client is ignored
+    ("10.0.0.1", "10.0.0.1", "6.6.6.6, 198.51.100.7", "198.51.100.7"),   # the trusted proxy's view
+    ("10.0.0.1", "10.0.0.1", None, "10.0.0.1"),
+])
+def test_login_source_believes_x_forwarded_for_only_from_trusted_proxies(monkeypatch, peer, trusted, header,
+                                                                         expected) -> None:
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from xkld_geo.settings import load_settings
+    from xkld_geo.ui import access
+
+    headers = {"X-Forwarded-For": header} if header else {}
+    monkeypatch.setattr(access, "st", SimpleNamespace(context=SimpleNamespace(ip_address=peer, headers=headers)))
+    monkeypatch.setattr(access, "settings", lambda: replace(load_settings(), trusted_proxies=trusted))
+    assert access.client_source() == expected

@@ -9,7 +9,7 @@ import pytest
 from shapely.geometry import LineString, Polygon, box
 
 from tests.conftest import tiny_communes
-from xkld_geo import boundaries
+from xkld_geo.build import boundaries
 from xkld_geo.errors import BoundaryError
 
 

@@ -8,9 +8,19 @@ from typing import Callable
 
 import pytest
 
-from xkld_geo.charsets import (VIETNAMESE_LETTERS, Decoded, decode_bytes, fix_legacy_text, from_tcvn3,
-                               from_vni, normalise_nfc, to_cp1258, to_tcvn3, to_vni)
 from xkld_geo.errors import IngestError
+from xkld_geo.intake.charsets import (
+    VIETNAMESE_LETTERS,
+    Decoded,
+    decode_bytes,
+    fix_legacy_text,
+    from_tcvn3,
+    from_vni,
+    normalise_nfc,
+    to_cp1258,
+    to_tcvn3,
+    to_vni,
+)
 
 TONES = ("", "\u0300", "\u0301", "\u0309", "\u0303", "\u0323")
 LOWER = [unicodedata.normalize("NFC", b + t) for b in "aăâeêioôơuưy" for t in TONES] + ["đ"]

@@ -8,9 +8,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import session_token
-from xkld_geo import auth, db, flows, jobfairs, metrics, priority, programme
+from xkld_geo import auth, db, metrics
+from xkld_geo.build import programme
 from xkld_geo.errors import MarketError
 from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
+from xkld_geo.views import jobfairs, markets, priority
 
 
 def test_shares_and_coverage_exact() -> None:
@@ -145,34 +147,34 @@ def test_province_compliance_counts_every_commune_month(tiny_con) -> None:
     ("source", "", "không được để trống"),
 ])
 def test_reference_table_rejects_bad_rows(tiny_con, field: str, value: object, message: str) -> None:
-    table = flows.reference(tiny_con)
+    table = markets.reference(tiny_con)
     table[field] = table[field].astype(object)   # as the editor hands it back: any cell may hold text
     table.loc[2, field] = value
-    errors = flows.check_reference(table)
+    errors = markets.check_reference(table)
     assert len(errors) == 1 and errors[0].startswith(f"Dòng 3, cột {field}") and message in errors[0]
     with pytest.raises(MarketError) as err:
-        flows.save_reference(tiny_con, table, auth.User("qt", "qt", "admin"))
+        markets.save_reference(tiny_con, table, auth.User("qt", "qt", "admin"))
     assert message in err.value.message
 
 
 def test_reference_edits_need_an_admin_and_are_audited(tiny_con) -> None:
-    table = flows.reference(tiny_con)
+    table = markets.reference(tiny_con)
     table.loc[table["code"] == "JP", "avg_income_usd"] = 1350
     with pytest.raises(MarketError):
-        flows.save_reference(tiny_con, table, auth.User("kh", "kh", "planner"))
-    flows.save_reference(tiny_con, table, auth.User("qt", "qt", "admin"))
-    assert flows.reference(tiny_con).set_index("code").loc["JP", "avg_income_usd"] == 1350
+        markets.save_reference(tiny_con, table, auth.User("kh", "kh", "planner"))
+    markets.save_reference(tiny_con, table, auth.User("qt", "qt", "admin"))
+    assert markets.reference(tiny_con).set_index("code").loc["JP", "avg_income_usd"] == 1350
     assert tiny_con.execute("SELECT count(*) FROM audit_log WHERE action = 'reference_edited'").fetchone()[0] == 1
 
 
 def test_market_totals_and_safe_share(tiny_con) -> None:
-    markets = flows.by_market(tiny_con, 2025, 12, "99")
+    mix = markets.by_market(tiny_con, 2025, 12, "99")
     total = tiny_con.execute("SELECT SUM(departures) FROM departures WHERE commune_code LIKE '99%' "
                         "AND year(month) = 2025").fetchone()[0]
-    assert markets["departures"].sum() == total
-    safe = markets.loc[markets["safe_high_income"], "departures"].sum()
-    assert flows.safe_share(markets) == pytest.approx(100.0 * safe / total)
-    assert flows.safe_share(markets.assign(departures=0)) is None
+    assert mix["departures"].sum() == total
+    safe = mix.loc[mix["safe_high_income"], "departures"].sum()
+    assert markets.safe_share(mix) == pytest.approx(100.0 * safe / total)
+    assert markets.safe_share(mix.assign(departures=0)) is None
 
 
 def test_programme_totals(tiny_con) -> None:

@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 from scipy import optimize, sparse
 from streamlit.testing.v1 import AppTest
 
-from xkld_geo import db, disclosure, maps, public, queries
+from xkld_geo import db, disclosure, maps, queries
 from xkld_geo.errors import ConfigError
 from xkld_geo.settings import PROJECT_ROOT, load_settings
 from xkld_geo.ui.common import plain
+from xkld_geo.views import public
 
 B = public.THRESHOLD
 Key = tuple

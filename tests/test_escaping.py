@@ -5,29 +5,32 @@ from __future__ import annotations
 import io
 import re
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import session_token
-from xkld_geo import db, markup, public
+from xkld_geo import db, markup
 from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
+from xkld_geo.views import public
 
 LINK = "[Đăng nhập lại](http://evil.example/login)"
 IMAGE = "![x](http://evil.example/pixel.png)"
 PAYLOADS = [LINK, IMAGE, "<img src=x onerror=alert(1)>", "**đậm** _nghiêng_ `mã`", ":red[đỏ] $x^2$",
-            "www.evil.example", "http://evil.example", "# Tiêu đề\n- mục\n1. mục", "a | b\n--|--"]
+            "www.evil.example", "http://evil.example", "HTTPS://WWW.EVIL.EXAMPLE", "thu@evil.example",
+            "# Tiêu đề\n- mục\n1. mục", "a | b\n--|--"]
 
 _LINK_OR_IMAGE = re.compile(r"(?<!\\)\[[^\]]*(?<!\\)\]\(")
-_BARE_URL = re.compile(r"(?<!\\)(https?(?<!\\):(?=//)|www(?<!\\)\.)")
+_BARE_URL = re.compile(r"(?i)(https?://|www\.|\w@\w)")  # Streamlit links these even when escaped
 
 
 def _unescape(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text.replace("  \n", "\n"))
+    return re.sub(r"\\(.)", r"\1", text.replace("  \n", "\n").replace(markup.JOINER, ""))
 
 
 def _live_markup(body: str) -> bool:
     """Whether Markdown ``body`` would render a link, image, raw HTML or a bare autolink."""
-    return bool(_LINK_OR_IMAGE.search(body) or _BARE_URL.search(body) or re.search(r"(?<!\\)<[A-Za-z/!?]", body))
+    return bool(_LINK_OR_IMAGE.search(body) or _BARE_URL.search(body.replace("\\", "")) or re.search(r"(?<!\\)<[A-Za-z/!?]", body))
 
 
 @pytest.mark.parametrize("text", PAYLOADS)
@@ -130,3 +133,17 @@ def test_ranking_and_annex_spreadsheets_hold_no_formula(tiny_con) -> None:
     assert cells and all(c.data_type != "f" for c in cells)
     assert not book.active._hyperlinks
     assert any(c.value == "=1+1" for c in cells)  # the text itself is kept
+
+
+def test_reference_text_is_bounded_by_the_server(tiny_con) -> None:
+    from xkld_geo.views import markets
+
+    table = markets.reference(tiny_con)
+    table.loc[table["code"] == "JP", "name_vi"] = "N" * (markets.NAME_CHARS + 1)
+    table.loc[table["code"] == "KR", "source"] = "S" * 2001
+    errors = markets.check_reference(table)
+    assert any("name_vi" in e and str(markets.NAME_CHARS) in e for e in errors)
+    assert any("source" in e and "2.000" in e for e in errors)
+    companies = pd.DataFrame([{"licence_no": "GP-1", "name": "X" * 501, "province_code": "99", "markets": "JP",
+                               "valid_until": None}])
+    assert any("tối đa 500" in e for e in public.check_companies(companies))

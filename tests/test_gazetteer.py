@@ -9,8 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import frame, settings_for, write_tiny_data
-from xkld_geo import db, warehouse
-from xkld_geo.gazetteer import Gazetteer, Match, clean_code, fold, normalise
+from xkld_geo import db
+from xkld_geo.build import warehouse
+from xkld_geo.intake.gazetteer import Gazetteer, Match, clean_code, fold, normalise
 
 NFD = lambda s: unicodedata.normalize("NFD", s)  # noqa: E731
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import frame
-from xkld_geo import history
+from xkld_geo.build import history
 
 PAIRS = pd.DataFrame({"old_code": ["10001", "10002", "10002", "10003"],
                       "new_code": ["20001", "20001", "20002", "20002"]})
@@ -117,7 +117,8 @@ def test_same_province_totals_on_old_and_new_units(real_con, province: str) -> N
 
 
 def test_map_on_units_of_the_time(real_con) -> None:
-    from xkld_geo import maps, overview
+    from xkld_geo import maps
+    from xkld_geo.views import overview
 
     national = overview.build_overview(real_con, overview.Request(2024, 12, units="then"), "/app/static")
     assert len(national.map_spec.shapes) == 705 and len(national.map_spec.overlay) == 63
@@ -138,7 +139,7 @@ def test_map_on_units_of_the_time(real_con) -> None:
 
 
 def test_new_commune_tooltip_lists_its_old_communes(real_con) -> None:
-    from xkld_geo import overview
+    from xkld_geo.views import overview
 
     view = overview.build_overview(real_con, overview.Request(2024, 12, "46"), "/app/static")
     origin = view.map_spec.properties["origin"]

@@ -23,8 +23,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import session_token
-from xkld_geo import db, ingest
+from xkld_geo import db
 from xkld_geo.errors import DatabaseError, IngestError
+from xkld_geo.intake import ingest
 from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
 
 HOSTILE = Path(__file__).parent / "data" / "hostile"
@@ -56,11 +57,11 @@ READ: dict[str, int] = {"kich_thuoc_sai.xlsx": 50, "so_qua_lon.csv": 5, "o_cong_
 READ_SCRIPT = """
 import json, resource, sys, time
 from pathlib import Path
-from xkld_geo import spreadsheets, templates
+from xkld_geo.intake import kinds, spreadsheets
 from xkld_geo.errors import IngestError
 from xkld_geo.settings import load_settings
 import dataclasses
-kind = templates.kind("departures")
+kind = kinds.kind("departures")
 defaults = load_settings(environ={}, secrets={})
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 for line in sys.stdin:

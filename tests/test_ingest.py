@@ -18,8 +18,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import session_token
-from xkld_geo import charsets, db, ingest, templates, warehouse
+from xkld_geo import db
+from xkld_geo.build import warehouse
 from xkld_geo.errors import IngestError
+from xkld_geo.intake import charsets, ingest, kinds
 from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
 
 DATA = Path(__file__).parent / "data"
@@ -35,7 +37,7 @@ MESSY_ROWS = {
 
 
 def _import(con, settings: Settings, name: str, kind: str = "departures", **changes) -> ingest.ImportReport:
-    return ingest.import_file(con, (DATA / name).read_bytes(), name, kind, "can_bo", 
+    return ingest.import_file(con, (DATA / name).read_bytes(), name, kind, "can_bo",
                               dataclasses.replace(settings, **changes))
 
 
@@ -204,26 +206,27 @@ def test_unusable_files_are_refused_and_nothing_changes(history_con, history_db:
 
 
 def test_templates_are_read_back_by_the_importer() -> None:
-    from xkld_geo import spreadsheets
+    from xkld_geo.intake import spreadsheets
 
     limits = spreadsheets.Limits(10**6, 100)
-    for key, kind in templates.KINDS.items():
-        for data in (templates.template_xlsx(key), templates.template_csv(key)):
+    for key, kind in kinds.KINDS.items():
+        for data in (kinds.template_xlsx(key), kinds.template_csv(key)):
             sheet = spreadsheets.read(data, f"mau-{key}", kind, limits)
-            read = [c.key for c in kind.columns if c.key not in templates.NOT_READ]   # names are never read
+            read = [c.key for c in kind.columns if c.key not in kinds.NOT_READ]   # names are never read
             assert list(sheet.frame.columns) == read and len(sheet.frame) == 1
 
 
 KILL_SCRIPT = """
 import os, signal, sys
 from pathlib import Path
-from xkld_geo import db, facts, ingest
+from xkld_geo import db
+from xkld_geo.intake import ingest, writes
 from xkld_geo.settings import load_settings
-real = facts._replace
+real = writes._replace
 def replace_then_die(*args, **kwargs):
     result = real(*args, **kwargs)      # rows deleted and inserted, transaction not committed
     os.kill(os.getpid(), signal.SIGKILL)
-facts._replace = replace_then_die
+writes._replace = replace_then_die
 con = db.open_connection(load_settings(secrets={}).db_path)
 path = Path(sys.argv[1])
 ingest.import_file(con, path.read_bytes(), path.name, "departures", "can_bo", load_settings(secrets={}))
@@ -328,7 +331,7 @@ def test_import_page_refuses_an_unreadable_file_once(app_env: Settings) -> None:
 
 def test_import_page_offers_each_template(app_env: Settings) -> None:
     at = _import_page()
-    for kind in templates.KINDS:
+    for kind in kinds.KINDS:
         at.selectbox(key="import_kind").set_value(kind).run()
         assert not at.exception and at.get("download_button")
 

@@ -7,7 +7,8 @@ import re
 import pandas as pd
 import pytest
 
-from xkld_geo import maps, metrics, overview
+from xkld_geo import maps, metrics
+from xkld_geo.views import overview
 
 
 def _unescaped(html: str) -> str:
@@ -132,7 +133,7 @@ XSS = '<img src=x onerror="window.__pwned=1">'
 
 def test_names_reach_the_map_html_escaped(tiny_con) -> None:
     """A unit or market name an administrator typed is text in the tooltip, never markup."""
-    from xkld_geo import flows
+    from xkld_geo.views import markets
 
     shapes = pd.DataFrame({"code": ["99001"], "name": [XSS],
                            "geojson": ['{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}']})
@@ -140,6 +141,6 @@ def test_names_reach_the_map_html_escaped(tiny_con) -> None:
     data = json.loads(maps.feature_collection(shapes, props))
     assert data["features"][0]["properties"]["name"] == "&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt;"
     assert "<img" not in maps.values_json(props) and "<img" not in maps.legend_html(XSS, maps.PER_1000_CLASSES)
-    markets = flows.by_market(tiny_con, 2025, 12, None, None).assign(name_vi=XSS)
-    html = maps.page_html(flows.flow_map(tiny_con, markets, (16.0, 106.5), "/app/static", True))
+    mix = markets.by_market(tiny_con, 2025, 12, None, None).assign(name_vi=XSS)
+    html = maps.page_html(markets.flow_map(tiny_con, mix, (16.0, 106.5), "/app/static", True))
     assert "onerror" in html and "<img src=x" not in html and "\\u003cimg" not in html

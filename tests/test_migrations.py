@@ -13,7 +13,8 @@ import duckdb
 import pytest
 
 from tests.conftest import settings_for
-from xkld_geo import db, schema, warehouse
+from xkld_geo import db, schema
+from xkld_geo.build import warehouse
 from xkld_geo.errors import DatabaseError
 from xkld_geo.settings import Settings
 

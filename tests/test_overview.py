@@ -8,8 +8,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from xkld_geo import export, metrics, overview, periods
+from xkld_geo import export, metrics, periods
 from xkld_geo.errors import QueryError
+from xkld_geo.views import overview
 
 
 @pytest.mark.parametrize("quota,elapsed,pace", [(1200, 1, 100), (1200, 12, 1200), (1000, 3, 250),

@@ -10,8 +10,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import session_token
-from xkld_geo import auth, db, plans
+from xkld_geo import auth, db
 from xkld_geo.errors import AllocationError, PlanError
+from xkld_geo.planning import plans
 from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
 
 PLANNER = auth.User("kehoach", "Kế hoạch", "planner")
@@ -70,7 +71,7 @@ def test_approval_becomes_the_official_quota(tiny_con) -> None:
 
 
 def test_approved_plans_survive_a_rebuild(tiny_db: Settings) -> None:
-    from xkld_geo import warehouse
+    from xkld_geo.build import warehouse
 
     tiny_con = db.open_connection(tiny_db.db_path)
     pid, _, quotas = _draft(tiny_con, target=91)
@@ -172,7 +173,7 @@ def test_accepted_moves_are_parsed_and_bad_amounts_refused() -> None:
 
 def test_midyear_moves_keep_the_total(tiny_con) -> None:
     rows, moves = plans.reallocation_table(tiny_con, 2026, 3, "99")
-    from xkld_geo.allocation import apply_moves
+    from xkld_geo.planning.allocation import apply_moves
 
     quotas = dict(zip(rows["unit_code"], rows["quota"].astype(int)))
     assert sum(apply_moves(quotas, moves).values()) == sum(quotas.values())
@@ -406,3 +407,8 @@ def test_annex_cells_are_never_formulas(tiny_con) -> None:
     cells = [c for row in ws.iter_rows() for c in row if c.value is not None]
     assert all(c.data_type != "f" for c in cells)
     assert ws.cell(row=7, column=3).value.startswith("=HYPERLINK")      # the text is kept, as text
+    csv = plans.annex_csv(tiny_con, pid).decode("utf-8-sig")
+    import csv as csvlib
+
+    names = [r["Tên xã, phường"] for r in csvlib.DictReader(io.StringIO(csv))]
+    assert names[0].startswith("'=HYPERLINK") and not any(n.startswith(("=", "+", "-", "@")) for n in names)

@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -14,8 +12,10 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import session_token
 from tests.test_disclosure import _known, linked_sums, published_stack, stack_pins
-from xkld_geo import auth, db, disclosure, maps, public, queries
+from xkld_geo import auth, db, disclosure, maps, queries
 from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
+from xkld_geo.views import public
+
 T = public.THRESHOLD
 
 

@@ -12,7 +12,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import session_token, settings_for, write_tiny_data
-from xkld_geo import db, metrics, warehouse
+from xkld_geo import db, metrics
+from xkld_geo.build import warehouse
 from xkld_geo.settings import PROJECT_ROOT, Settings
 
 APP = str(PROJECT_ROOT / "app.py")

@@ -140,9 +140,9 @@ def _token_hash(token: str) -> str:
 
 
 def _limits() -> tuple[float, float, int]:
-    from xkld_geo.settings import load_settings
+    from xkld_geo.settings import current
 
-    cfg = load_settings()
+    cfg = current()
     return cfg.login_delay_base_s, cfg.login_delay_max_s, cfg.login_failures_kept
 
 

@@ -8,9 +8,11 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from xkld_geo import auth, db, ingest, templates, warehouse
+from xkld_geo import auth, db
 from xkld_geo import settings as settings_mod
+from xkld_geo.build import warehouse
 from xkld_geo.errors import XkldError
+from xkld_geo.intake import ingest, kinds
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,16 +36,40 @@ def _parser() -> argparse.ArgumentParser:
     disable = users.add_parser("disable", help="khóa tài khoản")
     disable.add_argument("username")
     users.add_parser("bootstrap", help="tạo quản trị viên đầu tiên (mật khẩu ngẫu nhiên) nếu chưa có tài khoản")
-    kinds = ", ".join(f"{k} ({v.title})" for k, v in templates.KINDS.items())
+    kind_help = ", ".join(f"{k} ({v.title})" for k, v in kinds.KINDS.items())
     imp = sub.add_parser("import", help="nhập một báo cáo CSV/XLSX theo mẫu (ứng dụng phải đang dừng)")
     imp.add_argument("file", type=Path)
-    imp.add_argument("--kind", required=True, choices=list(templates.KINDS), help=kinds)
+    imp.add_argument("--kind", required=True, choices=list(kinds.KINDS), help=kind_help)
     imp.add_argument("--user", default="cli", help="người nhập (ghi vào nhật ký)")
     imp.add_argument("--rejects", type=Path, help="nơi ghi tệp các dòng bị từ chối (.csv hoặc .xlsx)")
     tpl = sub.add_parser("template", help="ghi tệp mẫu để nhập liệu")
-    tpl.add_argument("--kind", required=True, choices=list(templates.KINDS), help=kinds)
+    tpl.add_argument("--kind", required=True, choices=list(kinds.KINDS), help=kind_help)
     tpl.add_argument("--out", type=Path, required=True, help="tệp .xlsx hoặc .csv")
+    rep = sub.add_parser("report", help="lập báo cáo định kỳ DOCX của một tỉnh (và PDF nếu có LibreOffice)")
+    rep.add_argument("--period", required=True, help="2026-11 (tháng), 2026-Q3 (quý), 2026-H1 (6 tháng) hoặc 2026")
+    rep.add_argument("--province", required=True, help="mã tỉnh 2 chữ số")
+    rep.add_argument("--out", type=Path, required=True, help="tệp .docx")
     return parser
+
+
+def _report(cfg: settings_mod.Settings, args: argparse.Namespace) -> int:
+    """Write the periodic report of a province; the PDF beside it where LibreOffice is installed."""
+    from xkld_geo.reporting import document, report
+
+    con = db.open_connection(cfg.db_path, read_only=True)
+    try:
+        data = report.gather(con, report.parse_period(args.period), args.province, cfg.effective_today,
+                                cfg.report_due_day)
+    finally:
+        con.close()
+    docx = document.report_docx(data)
+    args.out.write_bytes(docx)
+    print(f"Đã ghi báo cáo {data.period.label} của {data.province_name}: {args.out}")
+    pdf = document.to_pdf(docx)
+    if pdf is not None:
+        args.out.with_suffix(".pdf").write_bytes(pdf)
+        print(f"Bản PDF: {args.out.with_suffix('.pdf')}")
+    return 0
 
 
 def _users(cfg: settings_mod.Settings, args: argparse.Namespace) -> None:
@@ -114,9 +140,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "import":
             return _import(cfg, args)
         elif args.command == "template":
-            make = templates.template_xlsx if args.out.suffix.lower() == ".xlsx" else templates.template_csv
+            make = kinds.template_xlsx if args.out.suffix.lower() == ".xlsx" else kinds.template_csv
             args.out.write_bytes(make(args.kind))
-            print(f"Đã ghi mẫu '{templates.KINDS[args.kind].title}': {args.out}")
+            print(f"Đã ghi mẫu '{kinds.KINDS[args.kind].title}': {args.out}")
+        elif args.command == "report":
+            return _report(cfg, args)
         elif args.command == "demo":
             total = warehouse.regenerate_demo(cfg, args.seed)
             print(f"Đã tạo lại dữ liệu minh họa (seed {args.seed}): {total:,} lượt xuất cảnh.")

@@ -20,7 +20,7 @@ import duckdb
 import pandas as pd
 
 from xkld_geo.errors import DatabaseError
-from xkld_geo.settings import Settings, load_settings
+from xkld_geo.settings import Settings, current
 
 log = logging.getLogger("xkld_geo.db")
 
@@ -150,7 +150,7 @@ def connect(settings: Settings | None = None, read_only: bool = False) -> duckdb
     session on its own thread, so each caller gets its own cursor on one shared connection. A
     connection that DuckDB invalidated is replaced here by a new one.
     """
-    settings = settings or load_settings()
+    settings = settings or current()
     key = (str(Path(settings.db_path).resolve()), read_only)
     cur = _cursor(key)
     try:
@@ -287,7 +287,7 @@ def run(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Params = No
 
     On a database DuckDB invalidated, the shared connection is reopened and the query run once
     more on a fresh cursor (a read changes nothing, so repeating it is safe)."""
-    s = settings or load_settings()
+    s = settings or current()
     try:
         out = _timed(con, name, sql, params, s.query_timeout_s, s.slow_query_ms, fetch=True)
     except duckdb.Error as exc:
@@ -307,7 +307,7 @@ def execute(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Params 
 
     On a database DuckDB invalidated, the shared connection is reopened for the next caller, but
     the statement is not repeated (it may belong to a transaction that is lost): an error says so."""
-    s = settings or load_settings()
+    s = settings or current()
     try:
         _timed(con, name, sql, params, s.query_timeout_s, s.slow_query_ms, fetch=False)
     except duckdb.Error as exc:

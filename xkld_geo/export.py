@@ -15,15 +15,12 @@ matplotlib.use("Agg")  # no display: render to memory only
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.collections import PatchCollection  # noqa: E402
-from matplotlib.patches import Patch, Polygon as MplPolygon  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.patches import Polygon as MplPolygon
 
 from xkld_geo import DEMO_LABEL  # noqa: E402
 from xkld_geo.maps import BACKGROUND, LEGENDS, MAINLAND_MAX_LON, NO_QUOTA, ChoroplethSpec  # noqa: E402
-
-
-XLSX_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False}
-"""xlsxwriter options for every exported workbook: strings are written as strings, never as
-formulas (``=``, ``+``, ``-``, ``@``: spreadsheet injection) nor hyperlinks."""
+from xkld_geo.markup import XLSX_OPTIONS  # noqa: E402
 
 
 def ranking_xlsx(table: pd.DataFrame, title: str, demo: bool) -> bytes:
@@ -31,7 +28,7 @@ def ranking_xlsx(table: pd.DataFrame, title: str, demo: bool) -> bytes:
 
     Codes are written as text so that leading zeros survive. Text is only ever text: a name that
     starts with ``=`` (or looks like a URL) is not turned into a formula or a link (see
-    :data:`XLSX_OPTIONS`).
+    :data:`markup.XLSX_OPTIONS`).
     """
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="xlsxwriter", engine_kwargs={"options": XLSX_OPTIONS}) as writer:

@@ -214,7 +214,7 @@ def base_map(static_url: str, location: tuple[float, float] = VIETNAM_CENTER, zo
     fmap = folium.Map(location=location, zoom_start=zoom, tiles=None, prefer_canvas=True,
                       control_scale=True, zoom_snap=0.25)
     fmap.default_js, fmap.default_css = leaflet_assets(static_url)
-    fmap.get_root().header.add_child(folium.Element(STYLE), name="xkld_style")
+    fmap.get_root().header.add_child(folium.Element(STYLE), name="xkld_style")  # type: ignore[attr-defined]
     if demo:
         MapControl(DEMO_LABEL, position="topright", css_class="xkld-demo").add_to(fmap)
     return fmap

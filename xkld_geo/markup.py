@@ -12,15 +12,23 @@ import html
 import re
 from typing import Any
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]<>#~$|&@]|(?<!\w)_|_(?!\w))")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]<>#~$|&]|(?<!\w)_|_(?!\w))")
 """Characters that CommonMark, GitHub-flavoured Markdown or Streamlit's extensions (``:red[...]``,
-``$latex$``, ``<autolink>``, raw HTML, emphasis, tables, e-mail autolinks) read as markup anywhere
+``$latex$``, ``<autolink>``, raw HTML, emphasis, tables) read as markup anywhere
 in a line (``_`` only at a word's edge: inside a word, as in ``xkld_geo``, it is never emphasis);
 CommonMark lets any ASCII punctuation be backslash-escaped."""
-_AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9])(:)(?=//)|(?<=www)(\.)")
-"""The ``:`` of ``scheme://`` and the dot of ``www.``: what makes GFM turn bare text into a link."""
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9])(?=://)|(?<=www)(?=\.)|(?=@)")
+"""Where GFM would turn bare text into a link (``scheme://``, ``www.``, ``name@domain``). Streamlit
+links these even when the punctuation is backslash-escaped, so an invisible word joiner
+(:data:`JOINER`) is put there: the text reads the same and is no longer a link."""
+JOINER = "\u2060"
+
 _LINE_START = re.compile(r"^(\s*)(?:([-+=>])|(\d+)([.)]))")
 """Block markers that only count at the start of a line: lists, quotes, setext headings."""
+
+XLSX_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False}
+"""xlsxwriter options for every exported workbook: strings are written as strings, never as
+formulas (``=``, ``+``, ``-``, ``@``: spreadsheet injection) nor as hyperlinks."""
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet program read a cell as a formula (OWASP CSV injection)."""
@@ -31,9 +39,9 @@ def check_length(text: str | None, label: str, limit: int | None = None) -> str:
     (the ``max_text_chars`` setting unless ``limit`` is given): the server bounds free text itself,
     whatever limit the browser's widget showed."""
     from xkld_geo.errors import QueryError
-    from xkld_geo.settings import load_settings
+    from xkld_geo.settings import current
 
-    limit = load_settings().max_text_chars if limit is None else limit
+    limit = current().max_text_chars if limit is None else limit
     text = text or ""
     if len(text) > limit:
         raise QueryError(f"{label} dài {len(text):,} ký tự; tối đa {limit:,} ký tự.".replace(",", "."),
@@ -53,7 +61,7 @@ def markdown_text(value: Any) -> str:
     out = []
     for line in re.split(r"\r\n|\r|\n", text):
         line = _MARKDOWN_SPECIAL.sub(r"\\\1", line)
-        line = _AUTOLINK.sub(lambda m: "\\" + m.group(0), line)
+        line = _AUTOLINK.sub(JOINER, line)
         out.append(_LINE_START.sub(lambda m: m.group(1) + (f"\\{m.group(2)}" if m.group(2)
                                                            else f"{m.group(3)}\\{m.group(4)}"), line))
     return "  \n".join(out)

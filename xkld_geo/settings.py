@@ -207,6 +207,20 @@ def load_settings(environ: Mapping[str, str] | None = None,
     return Settings(**values)
 
 
+_current: dict[tuple[str | None, ...], Settings] = {}
+
+
+def current() -> Settings:
+    """The process's settings, resolved once (environment, ``st.secrets``, defaults) and reused by
+    every query and page run; resolved again only when a declared environment variable changes
+    (tests set them), so a hot path never re-reads the secrets file."""
+    key = tuple(os.environ.get(d.env) for d in DECLARED)
+    found = _current.get(key)
+    if found is None:
+        found = _current[key] = load_settings()
+    return found
+
+
 def describe() -> str:
     """A table of every setting, its environment variable, default and help (for the README/CLI)."""
     rows = [f"{d.env:22} {str(d.default):30} {d.help}" for d in DECLARED]

@@ -18,7 +18,7 @@ import xlsxwriter
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
-from xkld_geo import charsets  # noqa: E402
+from xkld_geo.intake import charsets  # noqa: E402
 
 HEADER = "Tháng,Mã xã,Tên xã/phường,Tỉnh/thành phố,Thị trường,Giới tính,Hình thức,Nhóm ưu tiên,Số người"
 NFD = lambda s: unicodedata.normalize("NFD", s)  # noqa: E731

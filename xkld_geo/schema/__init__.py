@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from xkld_geo.schema.migrations import LATEST, MIGRATIONS, Migration, applied, mark_current, migrate
 from xkld_geo.schema.reference import CHANNELS, MARKETS, PRIORITY_GROUPS
-from xkld_geo.schema.tables import (BY_NAME, DERIVED_TABLES, KEPT_TABLES, SCHEMA_VERSION, TABLES, Table,
-                                    create, create_all)
+from xkld_geo.schema.tables import (
+                                    BY_NAME,
+                                    DERIVED_TABLES,
+                                    KEPT_TABLES,
+                                    SCHEMA_VERSION,
+                                    TABLES,
+                                    Table,
+                                    create,
+                                    create_all,
+)
 from xkld_geo.schema.views import VIEWS
 
 __all__ = ["BY_NAME", "CHANNELS", "DERIVED_TABLES", "KEPT_TABLES", "LATEST", "MARKETS", "MIGRATIONS",

@@ -80,6 +80,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "login_attempts.source: logins are throttled by client address too",
               _sql("ALTER TABLE login_attempts ADD COLUMN IF NOT EXISTS source VARCHAR")),
     Migration(3, "import_log: outcome 'failed' for a write that did not commit", _rebuild("import_log")),
+    Migration(4, "the reporting cycle: report receipts, people in charge, emulation results, departure profiles",
+              _create("report_receipts", "people_in_charge", "classification_criteria", "classifications",
+                      "departures_profile")),
 )
 """Every step, in order. Append; never edit or renumber a step that has shipped."""
 

@@ -5,11 +5,25 @@ login and role check; each page has a module of its own for its controls and ren
 """
 from xkld_geo.ui.access import current_user, require  # noqa: F401
 from xkld_geo.ui.admin import render_admin  # noqa: F401
+from xkld_geo.ui.common import (  # noqa: F401
+                                Filters,
+                                connection,
+                                demo_badge,
+                                filters,
+                                guarded,
+                                plain,
+                                settings,
+                                setup_page,
+                                sidebar,
+                                title,
+)
+from xkld_geo.ui.completeness import render_completeness  # noqa: F401
+from xkld_geo.ui.directives import render_jobfairs, render_markets, render_priority, render_programme  # noqa: F401,E501
+from xkld_geo.ui.emulation import render_emulation  # noqa: F401
 from xkld_geo.ui.imports import render_imports  # noqa: F401
 from xkld_geo.ui.navigation import navigation  # noqa: F401
-from xkld_geo.ui.directives import render_jobfairs, render_markets, render_priority, render_programme  # noqa: F401,E501
-from xkld_geo.ui.common import (Filters, connection, demo_badge, filters, guarded, plain, settings,  # noqa: F401
-                                setup_page, sidebar, title)
 from xkld_geo.ui.overview import overview_request, presentation_controls, render_overview  # noqa: F401
+from xkld_geo.ui.people import render_people  # noqa: F401
 from xkld_geo.ui.public import public_request, render_public  # noqa: F401
+from xkld_geo.ui.report import render_report  # noqa: F401
 from xkld_geo.ui.workbench import render_workbench  # noqa: F401

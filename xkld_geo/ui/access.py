@@ -1,9 +1,11 @@
 """Login, logout and the role check every page runs before it renders anything.
 
-The session token lives in the Streamlit session and in a cookie (set from the page with a tiny
-script: Streamlit cannot set cookies itself), so a bookmarked URL reopens logged in until the
-session expires. The server keeps only a hash of the token. The check runs in each page's own
-script, so typing a page's URL gets the same answer as clicking it in the menu.
+The live session is the Streamlit session (``st.session_state``, on the server). So that a
+bookmarked URL reopens logged in, the browser also gets the token in a cookie that page scripts
+cannot read: the page posts a one-time code to ``/xkld/session`` and the server answers with an
+``HttpOnly`` cookie (see :mod:`xkld_geo.gateway`); ``document.cookie`` never holds the token. The
+server keeps only a hash of the token. The check runs in each page's own script, so typing a
+page's URL gets the same answer as clicking it in the menu.
 """
 from __future__ import annotations
 
@@ -12,25 +14,30 @@ import json
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from xkld_geo import auth
+from xkld_geo import auth, gateway
 from xkld_geo.errors import AuthError
 from xkld_geo.ui.common import connection, plain, settings
 
-COOKIE = "xkld_session"
+COOKIE = gateway.COOKIE
 TOKEN_KEY = "auth_token"
 
 
 def _set_cookie(slot: DeltaGenerator, token: str | None) -> None:
-    """Write (or clear) the session cookie in the browser, inside ``slot``.
+    """Have the server set (or clear) the HttpOnly session cookie, from a tiny frame in ``slot``.
 
-    The slot is a placeholder made on every run at the same place in the sidebar: the script runs
-    on one run only, and an element that comes and goes would shift what follows it, so Streamlit
-    would rebuild the map (and lose its zoom) on the next run."""
-    value = f"{COOKIE}={token}; path=/; SameSite=Strict; max-age={int(auth.SESSION_HOURS * 3600)}" if token \
-        else f"{COOKIE}=; path=/; SameSite=Strict; max-age=0"
-    # our own script and a server-made token only: nothing from the user goes into this HTML
+    The frame posts a one-time code (never the token) to the same-origin endpoint; the answer's
+    ``Set-Cookie`` is out of reach of every script. The slot is a placeholder made on every run at
+    the same place in the sidebar: the frame runs on one run only, and an element that comes and
+    goes would shift what follows it, so Streamlit would rebuild the map (and lose its zoom)."""
+    if token:
+        url, body = gateway.SESSION_PATH, gateway.issue(token, auth.SESSION_HOURS * 3600)
+    else:
+        url, body = gateway.LOGOUT_PATH, ""
+    # our own script, a fixed path and a server-made random code only: nothing from the user
+    script = (f"fetch(new URL({json.dumps(url)}, parent.location.href), {{method: 'POST', body: {json.dumps(body)}, "
+              "credentials: 'same-origin', cache: 'no-store'}).catch(function() {});")
     with slot:
-        st.iframe(f"<script>parent.document.cookie = {json.dumps(value)};</script>", height=1)
+        st.iframe(f"<script>{script}</script>", height=1)
 
 
 def client_source() -> str:
@@ -41,10 +48,12 @@ def client_source() -> str:
     ``X-Forwarded-For`` header is used instead (the one that proxy saw); the header is ignored
     otherwise, because anyone can send it."""
     try:
-        peer = st.context.ip_address or "127.0.0.1"
+        peer = st.context.ip_address
+        peer = peer if isinstance(peer, str) and peer else "127.0.0.1"  # (AppTest gives a mock)
         trusted = {a.strip() for a in settings().trusted_proxies.split(",") if a.strip()}
         if peer in trusted:
-            forwarded = [a.strip() for a in (st.context.headers.get("X-Forwarded-For") or "").split(",")]
+            header = st.context.headers.get("X-Forwarded-For")
+            forwarded = [a.strip() for a in (header if isinstance(header, str) else "").split(",")]
             if forwarded and forwarded[-1]:
                 return forwarded[-1][:64]
         return peer
@@ -65,6 +74,8 @@ def current_user() -> auth.User:
             token = st.context.cookies.get(COOKIE)
         except Exception:  # no browser context (tests, bare mode)
             token = None
+        if token:
+            st.session_state["_cookie_set"] = True  # the browser has it already
     if not isinstance(token, str) or not token or len(token) > 100:
         return auth.PUBLIC
     user = auth.session_user(con, token)

@@ -4,9 +4,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from xkld_geo import auth, public
+from xkld_geo import auth
 from xkld_geo.errors import XkldError
 from xkld_geo.ui.common import connection, plain
+from xkld_geo.views import public
 
 
 def render_admin(admin: auth.User) -> None:

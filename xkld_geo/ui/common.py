@@ -20,7 +20,7 @@ from streamlit_folium import st_folium
 from xkld_geo import DEMO_LABEL, db, maps, periods, queries
 from xkld_geo.errors import XkldError
 from xkld_geo.markup import markdown_text
-from xkld_geo.settings import Settings, load_settings
+from xkld_geo.settings import Settings, current
 
 log = logging.getLogger("xkld_geo.ui")
 T = TypeVar("T")
@@ -44,7 +44,7 @@ def plain(text: object) -> str:
 def settings() -> Settings:
     """Settings resolved once per session (environment, then ``st.secrets``, then defaults)."""
     if "_xkld_settings" not in st.session_state:
-        st.session_state["_xkld_settings"] = load_settings()
+        st.session_state["_xkld_settings"] = current()
     return st.session_state["_xkld_settings"]
 
 
@@ -59,7 +59,7 @@ def connection() -> duckdb.DuckDBPyConnection:
 
 def setup_page(title: str) -> None:
     """Page config and the shared CSS."""
-    st.set_page_config(page_title=f"{title} · XKLĐ-Geo", page_icon="🗺️", layout="wide")
+    st.set_page_config(page_title=f"{title} · XKLĐ-Geo", page_icon=":material/map:", layout="wide")
     st.markdown(PAGE_CSS, unsafe_allow_html=True)
 
 

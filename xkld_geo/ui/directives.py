@@ -9,9 +9,11 @@ import streamlit as st
 from pandas.io.formats.style import Styler
 from streamlit_folium import st_folium
 
-from xkld_geo import auth, flows, jobfairs, maps, metrics, periods, priority, programme, queries
+from xkld_geo import auth, maps, metrics, periods, queries
+from xkld_geo.build import programme
 from xkld_geo.errors import XkldError
 from xkld_geo.ui.common import Filters, connection, demo_badge, plain, repainting_map, settings
+from xkld_geo.views import jobfairs, markets, priority
 
 
 def _demo(con: Any) -> bool:
@@ -132,30 +134,30 @@ def render_markets(f: Filters, user: auth.User) -> None:
     """Flow map, market mix over time, safe share, income and cost, and where a market's workers come from."""
     con = connection()
     is_demo = _demo(con)
-    markets = flows.by_market(con, f.year, f.month, f.province, f.commune)
+    mix = markets.by_market(con, f.year, f.month, f.province, f.commune)
     cols = st.columns(3)
-    cols[0].metric("Số người đi", metrics.fmt_int(markets["departures"].sum()))
-    cols[1].metric("Đến thị trường an toàn, thu nhập cao", metrics.fmt_pct(flows.safe_share(markets)))
-    cols[2].metric("Số thị trường", str(int((markets["departures"] > 0).sum())))
-    st_folium(flows.flow_map(con, markets, flows.origin_point(con, f.province), settings().static_url, is_demo),
+    cols[0].metric("Số người đi", metrics.fmt_int(mix["departures"].sum()))
+    cols[1].metric("Đến thị trường an toàn, thu nhập cao", metrics.fmt_pct(markets.safe_share(mix)))
+    cols[2].metric("Số thị trường", str(int((mix["departures"] > 0).sum())))
+    st_folium(markets.flow_map(con, mix, markets.origin_point(con, f.province), settings().static_url, is_demo),
               key="flow_map", height=520, use_container_width=True, returned_objects=[])
     st.markdown("**Cơ cấu thị trường theo tháng**")
-    st.bar_chart(flows.monthly_mix(con, f.year, f.province), height=300, stack=True)
-    used = markets[markets["departures"] > 0]
+    st.bar_chart(markets.monthly_mix(con, f.year, f.province), height=300, stack=True)
+    used = mix[mix["departures"] > 0]
     market = st.selectbox("Xem nơi đi của người lao động sang thị trường", list(used["market"]) or ["JP"],
-                          key="market_pick", format_func=dict(zip(markets["market"], markets["name_vi"])).get)
-    origins = flows.origins(con, f.year, f.month, f.province, market).set_index("unit_code")["departures"]
+                          key="market_pick", format_func=dict(zip(mix["market"], mix["name_vi"])).get)
+    origins = markets.origins(con, f.year, f.month, f.province, market).set_index("unit_code")["departures"]
     legend = "departures_province" if f.province is None else "departures_commune"
     _unit_map(con, f, origins, legend, f"Số người đi {market}", (("value", "Số người đi", ""),),
               "market_origin_map", is_demo, classes=maps.LEGENDS[legend][:-1])
     st.markdown("**Thu nhập và chi phí ước tính theo thị trường** (bảng tham chiếu, có nguồn)")
-    reference = flows.reference(con)
+    reference = markets.reference(con)
     if auth.allowed(user, "edit_reference"):
         edited = st.data_editor(reference, key="reference_editor", hide_index=True, width="stretch",
                                 num_rows="dynamic")
         if st.button("Lưu bảng thị trường", key="reference_save"):
             try:
-                st.success(f"Đã lưu {flows.save_reference(con, edited, user)} thị trường.")
+                st.success(f"Đã lưu {markets.save_reference(con, edited, user)} thị trường.")
             except XkldError as exc:
                 st.error(plain(exc.message))
     else:

@@ -5,8 +5,9 @@ import re
 
 import streamlit as st
 
-from xkld_geo import auth, ingest, templates
+from xkld_geo import auth
 from xkld_geo.errors import XkldError
+from xkld_geo.intake import ingest, kinds
 from xkld_geo.ui.common import connection, settings
 
 REPORT_KEY = "_import_report"
@@ -46,13 +47,13 @@ def _report(report: ingest.ImportReport) -> None:
 def render_imports(user: auth.User) -> None:
     """Templates, the upload form and its report, then the newest imports."""
     con = connection()
-    kind = st.selectbox("Loại báo cáo", list(templates.KINDS), key="import_kind",
-                        format_func=lambda k: templates.KINDS[k].title)
-    spec = templates.KINDS[kind]
+    kind = st.selectbox("Loại báo cáo", list(kinds.KINDS), key="import_kind",
+                        format_func=lambda k: kinds.KINDS[k].title)
+    spec = kinds.KINDS[kind]
     st.caption(spec.note)
     cols = st.columns(2)
-    cols[0].download_button("Tải mẫu XLSX", templates.template_xlsx(kind), f"mau-{kind}.xlsx", key="template_xlsx")
-    cols[1].download_button("Tải mẫu CSV", templates.template_csv(kind), f"mau-{kind}.csv", "text/csv",
+    cols[0].download_button("Tải mẫu XLSX", kinds.template_xlsx(kind), f"mau-{kind}.xlsx", key="template_xlsx")
+    cols[1].download_button("Tải mẫu CSV", kinds.template_csv(kind), f"mau-{kind}.csv", "text/csv",
                             key="template_csv")
     limit = settings().max_upload_mb
     upload = st.file_uploader(f"Tệp báo cáo (CSV hoặc XLSX, tối đa {limit:.0f} MB)", type=["csv", "txt", "xlsx"],

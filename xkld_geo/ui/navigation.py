@@ -15,34 +15,46 @@ from xkld_geo.settings import PROJECT_ROOT
 
 @dataclass(frozen=True)
 class PageEntry:
-    """One page of the menu: its file under ``pages/``, title, icon and URL path. Icons are emoji:
-    Streamlit's Material icons would be fetched from a font server, and the app works offline."""
+    """One page of the menu: its file under ``pages/``, title, icon, URL path and the permission
+    (a key of :data:`xkld_geo.auth.PERMISSIONS`) the page asks for. Icons are Material Symbols,
+    whose font ships inside Streamlit's own package: they draw offline and on a kiosk without an
+    emoji font (emoji showed as empty boxes there)."""
 
     file: str
     title: str
     icon: str
     url_path: str
+    action: str
 
 
 MENU: dict[str, tuple[PageEntry, ...]] = {
     "Lãnh đạo": (
-        PageEntry("0_Tong_quan.py", "Tổng quan", "🗺️", ""),
-        PageEntry("2_Nhom_uu_tien.py", "Nhóm ưu tiên", "👥", "Nhom_uu_tien"),
-        PageEntry("3_Thi_truong.py", "Thị trường", "✈️", "Thi_truong"),
-        PageEntry("4_San_viec_lam.py", "Sàn việc làm", "📅", "San_viec_lam"),
-        PageEntry("5_Vay_von_van_de.py", "Vay vốn, về nước, vi phạm", "🏦",
-                  "Vay_von_van_de"),
+        PageEntry("0_Tong_quan.py", "Tổng quan", ":material/map:", "", "overview"),
+        PageEntry("2_Nhom_uu_tien.py", "Nhóm ưu tiên", ":material/groups:", "Nhom_uu_tien", "programme"),
+        PageEntry("3_Thi_truong.py", "Thị trường", ":material/flight_takeoff:", "Thi_truong", "programme"),
+        PageEntry("4_San_viec_lam.py", "Sàn việc làm", ":material/event:", "San_viec_lam", "programme"),
+        PageEntry("5_Vay_von_van_de.py", "Vay vốn, về nước, vi phạm", ":material/account_balance:",
+                  "Vay_von_van_de", "programme"),
+        PageEntry("10_Tinh_hinh_bao_cao.py", "Tình hình báo cáo", ":material/inbox:", "Tinh_hinh_bao_cao",
+                  "programme"),
+        PageEntry("12_Bao_cao_dinh_ky.py", "Báo cáo định kỳ", ":material/description:", "Bao_cao_dinh_ky",
+                  "overview"),
+        PageEntry("13_Thi_dua.py", "Thi đua cuối năm", ":material/military_tech:", "Thi_dua", "overview"),
     ),
     "Công khai": (
-        PageEntry("1_Cong_khai.py", "Thông tin công khai", "📢", "Cong_khai"),
+        PageEntry("1_Cong_khai.py", "Thông tin công khai", ":material/campaign:", "Cong_khai", "public_summary"),
     ),
     "Nghiệp vụ": (
-        PageEntry("6_Phan_bo_chi_tieu.py", "Phân bổ chỉ tiêu", "🧮", "Phan_bo_chi_tieu"),
-        PageEntry("7_Nhap_du_lieu.py", "Nhập dữ liệu", "📥", "Nhap_du_lieu"),
-        PageEntry("9_Quan_tri.py", "Quản trị", "⚙️", "Quan_tri"),
+        PageEntry("6_Phan_bo_chi_tieu.py", "Phân bổ chỉ tiêu", ":material/calculate:", "Phan_bo_chi_tieu",
+                  "plan_quotas"),
+        PageEntry("7_Nhap_du_lieu.py", "Nhập dữ liệu", ":material/upload_file:", "Nhap_du_lieu", "import_data"),
+        PageEntry("11_Nguoi_phu_trach.py", "Người phụ trách", ":material/contact_phone:", "Nguoi_phu_trach",
+                  "overview"),
+        PageEntry("9_Quan_tri.py", "Quản trị", ":material/settings:", "Quan_tri", "manage_users"),
     ),
 }
-"""Sections of the menu and their pages; the first page is the default (the overview)."""
+"""Sections of the menu and their pages; the first page is the default (the overview). A page
+listed here is tested by being listed (tests/test_pages.py)."""
 
 
 def navigation() -> None:

@@ -8,8 +8,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from xkld_geo import export, metrics, overview, queries
-from xkld_geo.ui.common import set_unit, to_query, connection, demo_badge, filters, plain, repainting_map
+from xkld_geo import export, metrics, queries
+from xkld_geo.ui.common import connection, demo_badge, filters, plain, repainting_map, set_unit, to_query
+from xkld_geo.views import overview
 
 PRESENT_CSS = """
 <style>
@@ -117,7 +118,7 @@ def period_headline(h: overview.PeriodHeadline) -> None:
     """Five headline numbers in large type, under the period they cover."""
     st.markdown(f"<div data-testid='period-label' class='xkld-period'>{html.escape(h.period_label)}</div>",
                 unsafe_allow_html=True)
-    cols = st.columns(5)
+    cols = st.columns(6)
     cols[0].metric("Chỉ tiêu năm", metrics.fmt_int(h.quota))
     cols[1].metric("Đã xuất cảnh (lũy kế)", metrics.fmt_int(h.ytd),
                    help="Tỷ lệ so chỉ tiêu cả năm: " + metrics.fmt_pct(h.attainment_pct))
@@ -126,6 +127,10 @@ def period_headline(h: overview.PeriodHeadline) -> None:
     cols[3].metric("Dự báo cả năm", metrics.fmt_int(h.projected), help=h.projection_note,
                    delta=metrics.fmt_pct(h.projected_pct) + " chỉ tiêu", delta_color="off")
     cols[4].metric("Xã/phường dưới 50% tiến độ", f"{h.communes_below_50}/{h.communes}")
+    received, on_time = h.reports_received_pct, h.reports_on_time_pct
+    cols[5].metric("Báo cáo tháng đã nhận", "–" if received is None else metrics.fmt_pct(received),
+                   help="Báo cáo số người xuất cảnh hằng tháng của các xã đã đến hạn (từ tháng 7/2025); "
+                        "đúng hạn: " + ("–" if on_time is None else metrics.fmt_pct(on_time)))
 
 
 def _map_clicks(view: overview.Overview, returned: dict[str, Any] | None) -> None:
@@ -182,7 +187,7 @@ def render_overview(view: overview.Overview, present: bool) -> None:
                                data=lambda: export.map_png(view.map_spec, view.title),
                                file_name=f"ban-do-{view.request.year}-{view.request.month:02d}.png")
             st.download_button("⬇ Bảng xếp hạng (XLSX)", key="download_xlsx",
-                               data=export.ranking_xlsx(view.ranking, view.title, view.demo),
+                               data=lambda: export.ranking_xlsx(view.ranking, view.title, view.demo),  # built on click
                                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                                file_name=f"xep-hang-{view.request.year}-{view.request.month:02d}.xlsx")
     st.markdown("**Bảng xếp hạng thi đua** (10 đơn vị đầu tô xanh, 10 đơn vị cuối tô đỏ)")

@@ -11,9 +11,10 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from xkld_geo import periods, public, queries
+from xkld_geo import periods, queries
 from xkld_geo.errors import XkldError
 from xkld_geo.ui.common import connection, demo_badge, plain, settings
+from xkld_geo.views import public
 
 KIOSK_CSS = """
 <style>

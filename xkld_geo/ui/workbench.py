@@ -6,8 +6,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from xkld_geo import allocation, auth, maps, metrics, plans, queries
+from xkld_geo import auth, maps, metrics, queries
 from xkld_geo.errors import XkldError
+from xkld_geo.planning import allocation, plans
 from xkld_geo.ui.common import Filters, connection, demo_badge, plain, repainting_map, settings
 
 COLUMNS = {"code": "Mã", "name": "Tên", "population": "Dân số", "last_year": "Kết quả năm trước (quy năm)",

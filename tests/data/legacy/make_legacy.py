@@ -27,7 +27,10 @@ import datetime as dt, sys
 from pathlib import Path
 sys.path.insert(0, ".")
 from tests.conftest import settings_for, write_tiny_data
-from xkld_geo import auth, db, ingest, plans, warehouse
+from xkld_geo import auth, db
+from xkld_geo.build import warehouse
+from xkld_geo.intake import ingest
+from xkld_geo.planning import plans
 from xkld_geo.errors import AuthError
 
 root = Path(sys.argv[1])

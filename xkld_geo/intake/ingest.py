@@ -28,11 +28,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from xkld_geo import auth, db, facts, gazetteer, records, registers, spreadsheets, templates
+from xkld_geo import auth, db
 from xkld_geo.errors import DatabaseError, IngestError, XkldError
+from xkld_geo.intake import checks, gazetteer, kinds, registers, spreadsheets, writes
+from xkld_geo.reporting import completeness, profiles
 from xkld_geo.settings import Settings
 
-log = logging.getLogger("xkld_geo.ingest")
+log = logging.getLogger("xkld_geo.intake.ingest")
 
 REFORM = dt.date(2025, 7, 1)
 
@@ -225,7 +227,7 @@ def _match_units(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, period: pd
     return pd.concat(parts).reindex(frame.index)
 
 
-def _period_start(values: pd.DataFrame, k: templates.Kind) -> pd.Series:
+def _period_start(values: pd.DataFrame, k: kinds.Kind) -> pd.Series:
     if k.key == "register":
         return values["ngay_xuat_canh"]
     if k.period == "month":
@@ -233,7 +235,7 @@ def _period_start(values: pd.DataFrame, k: templates.Kind) -> pd.Series:
     return values["nam"].map(lambda y: None if pd.isna(y) else dt.date(int(y), 1, 1))
 
 
-def _unit_errors(frame: pd.DataFrame, matched: pd.DataFrame, k: templates.Kind) -> pd.DataFrame:
+def _unit_errors(frame: pd.DataFrame, matched: pd.DataFrame, k: kinds.Kind) -> pd.DataFrame:
     """Rows whose commune could not be settled: not found, ambiguous, or an old commune that was split."""
     bad = matched["code"].isna() & matched["reason"].fillna("").ne("")
     blank = pd.Series("", index=frame.index)
@@ -244,7 +246,7 @@ def _unit_errors(frame: pd.DataFrame, matched: pd.DataFrame, k: templates.Kind) 
                          "reason": matched["reason"][bad].to_numpy()})
 
 
-def _rejects(frame: pd.DataFrame, errors: pd.DataFrame, k: templates.Kind) -> pd.DataFrame:
+def _rejects(frame: pd.DataFrame, errors: pd.DataFrame, k: kinds.Kind) -> pd.DataFrame:
     """One line per refused row: row number, columns, reasons, then the row's cells (IDs masked)."""
     if errors.empty:
         return pd.DataFrame(columns=["Dòng", "Cột", "Lý do"])
@@ -252,7 +254,7 @@ def _rejects(frame: pd.DataFrame, errors: pd.DataFrame, k: templates.Kind) -> pd
         field=("field", lambda s: ", ".join(dict.fromkeys(s))), reason=("reason", lambda s: "; ".join(dict.fromkeys(s))))
     cells = frame.loc[grouped.index].copy()
     if "so_cccd" in cells:
-        cells["so_cccd"] = cells["so_cccd"].map(records.mask_id)
+        cells["so_cccd"] = cells["so_cccd"].map(checks.mask_id)
     cells = cells.drop(columns=[c for c in ("ho_ten",) if c in cells])
     cells.columns = [k.column(c).header for c in cells.columns]
     out = pd.DataFrame({"Dòng": grouped.index, "Cột": grouped["field"].to_numpy(), "Lý do": grouped["reason"].to_numpy()})
@@ -263,7 +265,7 @@ def import_file(con: duckdb.DuckDBPyConnection, data: bytes, file: str, kind: st
                 settings: Settings, today: dt.date | None = None) -> ImportReport:
     """Import one report of ``kind``; returns the report. A refused file raises :class:`IngestError`
     (after logging it); rows with problems never stop the others."""
-    k = templates.kind(kind)
+    k = kinds.kind(kind)
     today = today or settings.effective_today
     digest = hashlib.sha256(data).hexdigest()
     limits = spreadsheets.Limits.from_settings(settings)
@@ -293,7 +295,7 @@ def check_free_space(settings: Settings) -> None:
     """Refuse to start writing when the database's disk is (nearly) full.
 
     A commit that fails on a full disk is rolled back (imports update kept keys in place, see
-    :func:`facts._write_changed`: DuckDB 1.5.5 aborts the process when it has to undo a key
+    :func:`writes._write_changed`: DuckDB 1.5.5 aborts the process when it has to undo a key
     deleted and inserted again), but refusing before any work is cheaper and clearer for the clerk,
     and keeps room for the failure's own log line (XKLD_MIN_FREE_MB)."""
     if str(settings.db_path) == ":memory:":
@@ -304,27 +306,30 @@ def check_free_space(settings: Settings) -> None:
                                     f"{Path(settings.db_path).name}, {settings.min_free_mb:.0f} MB needed")
 
 
-def _write(con: duckdb.DuckDBPyConnection, sheet: spreadsheets.Sheet, k: templates.Kind, key: bytes | None,
+def _write(con: duckdb.DuckDBPyConnection, sheet: spreadsheets.Sheet, k: kinds.Kind, key: bytes | None,
            report: ImportReport, user: str, size: int, today: dt.date, settings: Settings) -> None:
     """Check the rows of ``sheet``, then write them and the log line in one transaction."""
     frame = sheet.frame
-    checked = records.check(frame, k, records.Reference.from_db(con), today)
+    checked = checks.check(frame, k, checks.Reference.from_db(con), today)
     values = checked.values
     matched = _match_units(con, frame, _period_start(values, k))
     values["commune_code"] = matched["code"]
     errors = pd.concat([checked.errors, _unit_errors(frame, matched, k)], ignore_index=True)
-    plan = facts.plan(k, frame, values, errors, key, reporter=sheet.file)
+    plan = writes.plan(k, frame, values, errors, key, reporter=sheet.file)
     report.rejects = _rejects(frame, plan.errors, k)
     report.rejected = int(plan.errors["row"].nunique()) if not plan.errors.empty else 0
     check_free_space(settings)
     with db.transaction(con):
         report.import_id = _next_id(con)
-        result = facts.write(con, plan, report.import_id, user)
+        result = writes.write(con, plan, report.import_id, user)
         report.accepted, report.already_present = result.accepted, result.already_present
         report.duplicates_merged, report.units_replaced = result.duplicates_merged, result.units_replaced
         report.outcome = ("rejected" if report.accepted + report.already_present + report.duplicates_merged == 0
                           else "partial" if report.rejected else "unchanged" if report.accepted == 0 else "ok")
         report.message = report.summary()
+        if report.accepted + report.already_present + report.duplicates_merged:
+            completeness.record_import(con, k.key, plan.scopes, report.import_id, today)
+            profiles.drop_replaced(con, report.import_id)
         _log(con, report, user, size, registers.key_check(key) if key else None)
         auth.audit(con, user, "import", f"{k.key}:{sheet.file[:150]}", report.message)
 

@@ -168,6 +168,9 @@ def build_public(con: duckdb.DuckDBPyConnection, year: int, month: int, province
     figures = public_figures(con, year, month, threshold)
     level = "province" if province is None else "commune"
     rows = queries.period_attainment(con, year, month, level, province)
+    keys: list[Key]
+    total_key: Key
+    market_keys: list[Key]
     if province is None:
         keys, total_key = [("P", c) for c in rows["unit_code"]], ("T",)
         market_keys = [("M", m) for m in figures.markets["code"]]
@@ -219,7 +222,7 @@ def companies(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def check_companies(rows: pd.DataFrame) -> list[str]:
     """Problems of an edited company list, as "Dòng N, cột X: ..." (row 1 = the first)."""
-    from xkld_geo.flows import ISO_ALPHA2
+    from xkld_geo.views.markets import ISO_ALPHA2
 
     errors: list[str] = []
     seen: set[str] = set()
@@ -232,6 +235,10 @@ def check_companies(rows: pd.DataFrame) -> list[str]:
         seen.add(licence)
         if not str(row.get("name") or "").strip():
             errors.append(f"Dòng {i}, cột name: cần tên doanh nghiệp.")
+        for field in COMPANY_COLUMNS:  # free text is bounded by the server, whatever the browser sent
+            value = row.get(field)
+            if isinstance(value, str) and len(value) > 500:
+                errors.append(f"Dòng {i}, cột {field}: dài {len(value)} ký tự; tối đa 500 ký tự.")
         province = row.get("province_code")
         if province and not pd.isna(province) and not (str(province).isdigit() and len(str(province)) == 2):
             errors.append(f"Dòng {i}, cột province_code: '{province}' không phải mã tỉnh 2 chữ số.")

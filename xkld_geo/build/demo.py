@@ -275,3 +275,32 @@ def _job_fairs(rng: np.random.Generator, communes: pd.DataFrame, today: dt.date)
         "orientation_registrations": registrations.ravel(),
         "is_demo": True,
     })
+
+
+AGE_P = np.array([0.01, 0.72, 0.15, 0.10, 0.02])
+"""Share of workers by age group (16–17, 18–30, 31–35, 36–45, over 45): mostly young adults."""
+QUALIFICATION_P = np.array([0.42, 0.30, 0.13, 0.08, 0.06, 0.008, 0.002])
+"""Share by qualification (none, primary vocational, ... doctorate): most unqualified or primary."""
+OCCUPATION_P = np.array([0.45, 0.15, 0.12, 0.06, 0.12, 0.10])
+
+
+def departures_profile(departures: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Age group, qualification and occupation of the demo departures, per commune, month and sex.
+
+    Each worker draws a category; the counts per commune-month-sex therefore add up exactly to the
+    departures of that commune, month and sex."""
+    from xkld_geo.reporting.profiles import AGE_GROUPS, OCCUPATIONS, QUALIFICATIONS
+
+    rng = np.random.default_rng(seed + 23)
+    groups = departures.groupby(["month", "commune_code", "sex"], as_index=False)["departures"].sum()
+    groups = groups[groups["departures"] > 0].reset_index(drop=True)
+    who = np.repeat(np.arange(len(groups)), groups["departures"].to_numpy(dtype=np.int64))
+    ages = np.array(list(AGE_GROUPS))[rng.choice(len(AGE_P), len(who), p=AGE_P)]
+    quals = np.array(list(QUALIFICATIONS))[rng.choice(len(QUALIFICATION_P), len(who), p=QUALIFICATION_P)]
+    occs = np.array(list(OCCUPATIONS))[rng.choice(len(OCCUPATION_P), len(who), p=OCCUPATION_P / OCCUPATION_P.sum())]
+    workers = pd.DataFrame({"g": who, "age_group": ages, "qualification": quals, "occupation": occs})
+    counts = workers.groupby(["g", "age_group", "qualification", "occupation"], as_index=False).size()
+    out = groups.drop(columns="departures").iloc[counts["g"].to_numpy()].reset_index(drop=True)
+    out = pd.concat([out, counts.drop(columns="g").rename(columns={"size": "departures"})], axis=1)
+    out["is_demo"] = True
+    return out

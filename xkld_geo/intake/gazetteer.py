@@ -189,6 +189,8 @@ class Gazetteer:
         self._districts: dict[str, tuple[str, str]] = {}      # old district -> display, old province
         self._groups: dict[str, dict[str, frozenset[str]]] = {}  # see _scope
         self._cache: dict[Any, Any] = {}
+        self._keys: list[list[dict[str, list[str]]]] = []      # [new, old] x [exact, accent-free]: key -> codes
+        self._district_key: dict[str, list[str]] = {}          # accent-free district key -> codes
 
     @classmethod
     def from_frames(cls, communes: pd.DataFrame, provinces: pd.DataFrame,
@@ -333,7 +335,7 @@ class Gazetteer:
         """Codes whose (accent-free) key is one of ``keys``, in the first province tier that has
         any and in the districts, narrowed to the typed unit type when that leaves any."""
         index = self._keys[old][accentless]
-        tiers: list[frozenset[str] | None] = self._area(prov, old) if prov else [None]
+        tiers: list[frozenset[str] | None] = list(self._area(prov, old)) if prov else [None]
         if districts:
             near = frozenset().union(*(self._scope("dold" if old else "dnew", d) for d in districts))
             tiers = [near if t is None else near & t for t in tiers]
@@ -414,7 +416,7 @@ class Gazetteer:
             if name is None:
                 return Match(None, "unmatched", None, (), why + ".")
             m = self._by_name(name, prov, districts, prefer_old)
-            return replace(m, reason=f"{why}; đã tìm theo tên '{name}': {m.reason or 'khớp ' + self._label(m.code)}")
+            return replace(m, reason=f"{why}; đã tìm theo tên '{name}': {m.reason or 'khớp ' + self._label(str(m.code))}")
         if name is not None:
             fits, by_name = self._fits(name, readings, prov, districts, prefer_old)
             if not fits and by_name is not None:
@@ -470,7 +472,8 @@ class Gazetteer:
         values = [None if c is None else c.take(first).to_numpy(dtype=object) for c in cols]
         out = {k: np.empty(len(first), dtype=object) for k in ("code", "status", "old_code", "candidates", "reason")}
         for i in range(len(first)):
-            m = self.match(*(None if v is None else v[i] for v in values), prefer_old=prefer_old)
+            code, name, province, district = (None if v is None else v[i] for v in values)
+            m = self.match(code, name, province, district, prefer_old=prefer_old)
             out["code"][i], out["status"][i], out["old_code"][i] = m.code, m.status, m.old_code
             out["candidates"][i], out["reason"][i] = "; ".join(m.candidates), m.reason
         return pd.DataFrame({k: v[group] for k, v in out.items()}, index=frame.index)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from xkld_geo.boundaries import normalise_codes
+from xkld_geo.build.boundaries import normalise_codes
 from xkld_geo.errors import IngestError
 
 CROSSWALK_COLUMNS = ["old_code", "old_name", "old_province_code", "old_district_code", "new_code",

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from xkld_geo import db
-from xkld_geo.templates import Kind, header_key
+from xkld_geo.intake.kinds import Kind, header_key
 
 FIRST_YEAR = 2015
 TOTAL = "__total__"

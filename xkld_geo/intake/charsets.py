@@ -22,8 +22,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Iterable, Mapping, NamedTuple
 
 from xkld_geo.errors import IngestError

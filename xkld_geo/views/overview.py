@@ -10,7 +10,7 @@ pattern (:mod:`xkld_geo.periods`).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import duckdb
 import folium
@@ -19,6 +19,7 @@ import pandas as pd
 
 from xkld_geo import maps, metrics, periods, queries
 from xkld_geo.errors import QueryError
+from xkld_geo.reporting import completeness
 
 INDICATORS = {"attainment": "Tỷ lệ đạt tiến độ chỉ tiêu",
               "per_1000": "Số người đi trên 1.000 người trong tuổi lao động"}
@@ -75,6 +76,8 @@ class PeriodHeadline:
     communes_below_50: int           # below 50% of the expected-by-now figure
     period_label: str = ""           # "Lũy kế đến hết tháng 11/2026" / "Lũy kế đến ngày 01/12/2026"
     projection_note: str = ""        # which projection method was used, for the tooltip
+    reports_received_pct: float | None = None   # monthly departures reports due by today and received
+    reports_on_time_pct: float | None = None    # ... received by their due day
 
 
 @dataclass(frozen=True)
@@ -210,8 +213,8 @@ def old_units_spec(con: duckdb.DuckDBPyConnection, r: Request, is_demo: bool) ->
 
 
 def build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url: str,
-                   today: dt.date | None = None) -> Overview:
-    """Assemble map, headline, ranking and trend for one request."""
+                   today: dt.date | None = None, due_day: int = 5) -> Overview:
+    """Assemble map, headline, ranking and trend for one request (and reporting completeness)."""
     r = request
     is_demo = queries.meta(con).get("contains_demo") == "true"
     p = periods.period(r.year, r.month, today or dt.date.today())
@@ -269,6 +272,9 @@ def build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url:
         crumbs.append((commune_names[r.commune], r.province, r.commune))
     monthly = scope if r.commune is None else queries.monthly_departures(con, r.year, r.province, r.commune)
     head = period_headline(selection, communes if r.commune is None else selection, p, projection)
+    done = completeness.period_shares(con, r.year, r.month, today or dt.date.today(), due_day, r.province,
+                                      r.commune, kinds=("departures",))
+    head = replace(head, reports_received_pct=done.received_pct, reports_on_time_pct=done.on_time_pct)
     return Overview(r, f"Xuất khẩu lao động {place}, {period}", period, crumbs, head,
                     ranking_table(rows), trend_table(monthly, head.quota, r.month),
                     spec, is_demo, static_url, names | commune_names)

@@ -17,7 +17,6 @@ import pandas as pd
 
 from xkld_geo import db, queries
 
-
 POOL_SHARE = {"ho_ngheo": 0.012, "ho_can_ngheo": 0.010, "bo_doi_xuat_ngu": 0.0025,
               "gia_dinh_chinh_sach": 0.004, "dan_toc_thieu_so": 0.02}
 """Pool per inhabitant per priority group, before province and commune variation."""
@@ -109,7 +108,7 @@ def problems(con: duckdb.DuckDBPyConnection, year: int, month: int, province: st
 
 
 def mountain_provinces() -> set[str]:
-    """Provinces treated as mountainous by the demo generator (shared with :mod:`xkld_geo.demo`)."""
-    from xkld_geo.demo import MOUNTAIN_PROVINCES
+    """Provinces treated as mountainous by the demo generator (shared with :mod:`xkld_geo.build.demo`)."""
+    from xkld_geo.build.demo import MOUNTAIN_PROVINCES
 
     return set(MOUNTAIN_PROVINCES)

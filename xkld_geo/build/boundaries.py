@@ -23,7 +23,7 @@ from pyproj.exceptions import CRSError
 
 from xkld_geo.errors import BoundaryError
 
-log = logging.getLogger("xkld_geo.boundaries")
+log = logging.getLogger("xkld_geo.build.boundaries")
 
 
 @dataclass(frozen=True)

@@ -21,17 +21,20 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from xkld_geo import (boundaries, countries, db, demo, facts, history, programme, schema, sources)
+from xkld_geo import db, schema
+from xkld_geo.build import boundaries, countries, demo, history, programme, sources
 from xkld_geo.errors import DatabaseError
+from xkld_geo.intake import writes
+from xkld_geo.reporting import completeness, people, profiles
 from xkld_geo.settings import Settings
 
-log = logging.getLogger("xkld_geo.warehouse")
+log = logging.getLogger("xkld_geo.build.warehouse")
 
 PRESERVED_TABLES: tuple[str, ...] = tuple(schema.KEPT_TABLES)
 """Operational tables that a rebuild carries over: :data:`schema.KEPT_TABLES`, the one list."""
 
-ENTERED_FACTS: tuple[facts.Target, ...] = tuple(
-    t for key, t in facts.TARGETS.items() if key != "register")
+ENTERED_FACTS: tuple[writes.Target, ...] = tuple(
+    t for key, t in writes.TARGETS.items() if key != "register")
 """Statistics tables whose non-demo rows (imported reports, approved quotas) outrank the demo rows
 a rebuild generates: those rows are carried over, replacing the demo rows of the same scope."""
 
@@ -156,10 +159,11 @@ def load_history(files: dict[str, Path | None], communes: gpd.GeoDataFrame) -> H
     crosswalk = history.load(primary, files.get("crosswalk_secondary"))
     weights = history.split_weights(crosswalk.pairs, pd.DataFrame(communes.drop(columns="geometry")))
     shapes = None
-    if files.get("communes_c2010") is not None:
+    c2010_path = files.get("communes_c2010")
+    if c2010_path is not None:
         changes_path = files.get("changes_2019_2024")
         changes = pd.read_csv(changes_path, dtype=str) if changes_path else None
-        c2010 = boundaries.to_wgs84(boundaries.read_any(files["communes_c2010"]), files["communes_c2010"])
+        c2010 = boundaries.to_wgs84(boundaries.read_any(c2010_path), c2010_path)
         shapes = history.old_commune_shapes(c2010, changes, set(crosswalk.pairs["old_code"]))
     return HistoryInput(crosswalk, weights, shapes)
 
@@ -240,10 +244,10 @@ def carry_over(con: duckdb.DuckDBPyConnection, old_path: Path) -> None:
             if f.table not in present:
                 continue
             on = " AND ".join(f"x.{c} = o.{c}" for c in f.key)
-            cols = ", ".join(f"o.{c}" for c in f.columns)
+            listed = ", ".join(f"o.{c}" for c in f.columns)
             t = db.quote_identifier(f.table)
             db.execute(con, f"carry_entered_{f.table}",
-                       f"CREATE TEMP TABLE kept AS SELECT {cols} FROM old_db.{t} o WHERE NOT o.is_demo")
+                       f"CREATE TEMP TABLE kept AS SELECT {listed} FROM old_db.{t} o WHERE NOT o.is_demo")
             # scopes an entered report covers lose their demo rows; kept keys are updated in place
             scope = " AND ".join(f"x.{c} = o.{c}" for c in f.scope)
             same = " AND ".join(f"k.{c} = x.{c}" for c in f.key)
@@ -260,7 +264,7 @@ def carry_over(con: duckdb.DuckDBPyConnection, old_path: Path) -> None:
         SELECT DISTINCT q.year, u.parent_code AS province_code FROM quotas q
         JOIN admin_units u ON u.era = '2025' AND u.level = 'commune' AND u.code = q.unit_code
         WHERE q.unit_level = 'commune' AND NOT q.is_demo""")
-    facts.sum_province_quotas(con, entered)  # provinces with entered commune quotas: their sum, as before
+    writes.sum_province_quotas(con, entered)  # provinces with entered commune quotas: their sum, as before
 
 
 def set_meta(con: duckdb.DuckDBPyConnection, values: dict[str, str]) -> None:
@@ -324,6 +328,10 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
     if hist is not None:
         data.departures, departures_old = history.demo_history(data.departures, hist.weights)
     extra = programme.generate(communes, data.departures, settings.demo_seed, programme.mountain_provinces())
+    profile = demo.departures_profile(data.departures, settings.demo_seed)
+    receipts = completeness.generate_demo(communes["code"],
+                                          settings.demo_seed, today, settings.report_due_day)
+    demo_people = people.generate_demo(communes, settings.demo_seed)
 
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_builds(target)
@@ -340,6 +348,7 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
                 _insert_units(con, gdf)
             write_demo(con, data)
             programme.write_demo(con, extra)
+            profiles.write_demo(con, profile)
             if hist is not None:
                 write_history(con, hist, departures_old)
             set_meta(con, {"fingerprint": fp, "built_at": dt.datetime.now().isoformat(timespec="seconds"),
@@ -354,6 +363,8 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
                       for t in tables}
             counts["departures_total"] = int(data.departures["departures"].sum())
             carry_over(con, target)
+            completeness.write_demo(con, receipts)   # after the carry-over: real receipts kept, demo ones anew
+            people.write_demo(con, demo_people)
             db.execute(con, "build_checkpoint", "CHECKPOINT")
         finally:
             con.close()

@@ -140,6 +140,24 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
          "Một dòng cho mỗi xã × tháng; cột không có trong tệp giữ nguyên số đã có."),
 )}
 
+PEOPLE = Kind("people", "Người phụ trách XKLĐ của tỉnh và xã (nội bộ)", "people_in_charge", "none",
+              (Column("cap", "Cấp", "text", True, "Tỉnh hoặc Xã.", "Xã", ("cap don vi",)),
+               *_unit_columns(),
+               Column("vai_tro", "Vai trò", "text", True,
+                      "Phó Chủ tịch phụ trách / Thành viên Ban Chỉ đạo / Cán bộ phụ trách.", "Cán bộ phụ trách",
+                      ("vai tro phu trach",)),
+               Column("nguoi_phu_trach", "Họ và tên người phụ trách", "text", True, "Họ và tên đầy đủ.",
+                      "Nguyễn Văn An", ("ho va ten nguoi phu trach", "nguoi phu trach")),
+               Column("chuc_vu", "Chức vụ", "text", False,
+                      "Chức vụ, hoặc nhiệm vụ trong Ban Chỉ đạo (Trưởng ban, Phó ban, Thành viên...).",
+                      "Công chức Văn hóa - Xã hội", ("chuc danh", "nhiem vu")),
+               Column("dien_thoai", "Điện thoại", "text", False, "Số điện thoại 10 chữ số (0xxxxxxxxx).",
+                      "0912345678", ("so dien thoai", "sdt"))),
+              "Một dòng mỗi người. Tệp thay toàn bộ danh sách người phụ trách của các tỉnh, xã có trong tệp. "
+              "Chỉ dùng nội bộ, không công khai.")
+"""People in charge: declared like the report kinds, imported from the people page by planners and
+administrators (not a clerk's statistical report, so it is not in :data:`KINDS`)."""
+
 
 def kind(key: str) -> Kind:
     """The kind declared under ``key``, or an error listing the allowed kinds."""
@@ -214,11 +232,17 @@ def template_csv(key: str) -> bytes:
 
 def template_xlsx(key: str) -> bytes:
     """The XLSX template: a data sheet (header, example, codes as text) and a help sheet."""
+    return template_xlsx_of(kind(key))
+
+
+def template_xlsx_of(k: Kind) -> bytes:
+    """The XLSX template of kind ``k`` (also the kinds outside :data:`KINDS`, e.g. :data:`PEOPLE`)."""
     import xlsxwriter
 
-    k = kind(key)
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    from xkld_geo.markup import XLSX_OPTIONS
+
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, **XLSX_OPTIONS})
     head = book.add_format({"bold": True, "bg_color": "#dbe8f5", "border": 1, "text_wrap": True})
     required = book.add_format({"bold": True, "bg_color": "#f9d9a8", "border": 1, "text_wrap": True})
     text = book.add_format({"num_format": "@"})

@@ -17,10 +17,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from xkld_geo import db, registers
-from xkld_geo.records import COUNT_MAX, TOTAL
-from xkld_geo.templates import Kind
-
+from xkld_geo import db
+from xkld_geo.intake import registers
+from xkld_geo.intake.checks import COUNT_MAX, TOTAL
+from xkld_geo.intake.kinds import Kind
 
 
 @dataclass(frozen=True)

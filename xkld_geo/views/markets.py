@@ -15,8 +15,8 @@ import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
-from xkld_geo import auth, db, maps, queries
-from xkld_geo.errors import MarketError
+from xkld_geo import auth, db, maps, markup, queries
+from xkld_geo.errors import MarketError, XkldError
 from xkld_geo.markup import html_text
 
 ISO_ALPHA2 = frozenset("""AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO
@@ -86,6 +86,10 @@ def reference(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return db.run(con, "markets_reference", f"SELECT {', '.join(REFERENCE_COLUMNS)} FROM markets ORDER BY code")
 
 
+NAME_CHARS = 120
+"""Longest market or region name accepted (the source may be as long as ``max_text_chars``)."""
+
+
 def check_reference(rows: pd.DataFrame) -> list[str]:
     """Every problem of an edited reference table, as "Dòng N, cột X: ..." messages (row 1 = first)."""
     errors: list[str] = []
@@ -112,6 +116,12 @@ def check_reference(rows: pd.DataFrame) -> list[str]:
         for field in ("name_vi", "source"):
             if not str(row.get(field) or "").strip():
                 errors.append(f"Dòng {i}, cột {field}: không được để trống (ghi rõ nguồn của số liệu).")
+        for field, limit in (("name_vi", NAME_CHARS), ("name_en", NAME_CHARS), ("region", NAME_CHARS),
+                             ("source", None)):
+            try:
+                markup.check_length(str(row.get(field) or ""), f"Dòng {i}, cột {field}", limit)
+            except XkldError as exc:
+                errors.append(exc.message)
     return errors
 
 

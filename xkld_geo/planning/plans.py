@@ -18,9 +18,10 @@ from typing import Iterable, Iterator, Sequence
 import duckdb
 import pandas as pd
 
-from xkld_geo import allocation, auth, db, facts, markup, periods, queries
+from xkld_geo import auth, db, markup, periods, queries
 from xkld_geo.errors import AllocationError, PlanError
-
+from xkld_geo.intake import writes
+from xkld_geo.planning import allocation
 
 PLAN_TABLES = ("plans", "plan_rows", "quota_changes")
 
@@ -290,7 +291,7 @@ def save_draft(con: duckdb.DuckDBPyConnection, *, year: int, province: str, name
             new_version = changed[0]
         rows = pd.DataFrame({"plan_id": int(plan_id), "commune_code": list(quotas), "quota": list(quotas.values())})
         with db.registered(con, "plan_rows_in", rows):
-            # rows of a commune the plan still has are updated in place (see facts._write_changed)
+            # rows of a commune the plan still has are updated in place (see writes._write_changed)
             db.execute(con, "plan_rows_delete", """DELETE FROM plan_rows WHERE plan_id = $id
                 AND commune_code NOT IN (SELECT commune_code FROM plan_rows_in)""", {"id": int(plan_id)})
             db.execute(con, "plan_rows_upsert", """INSERT INTO plan_rows SELECT plan_id, commune_code, quota
@@ -366,13 +367,13 @@ def approve(con: duckdb.DuckDBPyConnection, plan_id: int, user: auth.User) -> in
         changes = changes[changes["old_quota"] != changes["new_quota"]]
         with db.registered(con, "changes_in", changes):
             db.execute(con, "plan_quota_changes", "INSERT INTO quota_changes BY NAME SELECT * FROM changes_in")
-        # quotas are updated in place, never deleted and inserted again (see facts._write_changed)
+        # quotas are updated in place, never deleted and inserted again (see writes._write_changed)
         db.execute(con, "plan_quotas", """INSERT INTO quotas
             SELECT $y, commune_code, 'commune', quota, FALSE, 'plan:' || $id FROM plan_rows WHERE plan_id = $id
             ON CONFLICT (year, unit_level, unit_code)
             DO UPDATE SET quota = EXCLUDED.quota, is_demo = EXCLUDED.is_demo, source = EXCLUDED.source""",
                    {"y": year, "id": int(plan_id)})
-        facts.sum_province_quotas(con, pd.DataFrame({"year": [year], "province_code": [province]}))
+        writes.sum_province_quotas(con, pd.DataFrame({"year": [year], "province_code": [province]}))
         db.execute(con, "plan_supersede", "UPDATE plans SET status = 'superseded' WHERE year = $y "
                    "AND province_code = $p AND status = 'approved' AND plan_id <> $id",
                    {"y": year, "p": province, "id": int(plan_id)})
@@ -445,8 +446,11 @@ def annex_xlsx(con: duckdb.DuckDBPyConnection, plan_id: int, province_name: str)
 
 
 def annex_csv(con: duckdb.DuckDBPyConnection, plan_id: int) -> bytes:
-    """The annex rows as UTF-8 CSV (with BOM, so Excel shows the diacritics)."""
+    """The annex rows as UTF-8 CSV (with BOM, so Excel shows the diacritics); text that a
+    spreadsheet would read as a formula gets a leading apostrophe (:func:`markup.cell_text`)."""
     _, rows = annex_table(con, plan_id)
+    text = rows.select_dtypes(include="object").columns
+    rows[text] = rows[text].map(markup.cell_text)
     return rows.to_csv(index=False).encode("utf-8-sig")
 
 

@@ -1,0 +1,77 @@
+"""Year-end emulation classification: hand-computed scores and levels, criteria audit, freezing."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import session_token
+from xkld_geo import auth
+from xkld_geo.errors import QueryError
+from xkld_geo.reporting import emulation
+from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
+
+FIXTURE = pd.DataFrame({
+    "unit_code": ["A", "B", "C", "D", "E"], "unit_name": ["Xã A", "Xã B", "Xã C", "Xã D", "Xã E"],
+    "attainment": [120.0, 95.0, 80.0, 40.0, 100.0],
+    "jobfair": [100.0, 100.0, 50.0, 25.0, 100.0],
+    "on_time": [100.0, 100.0, 90.0, None, 100.0],
+    "priority": [45.0, 30.0, 15.0, 6.0, 12.0]})
+# weights 50/20/15/15, targets 100/100/100/30:
+# A: 50 + 20 + 15 + 15 = 100 → xuất sắc
+# B: 47.5 + 20 + 15 + 15 = 97.5, but 95% < 100% of quota → tốt (with the reason)
+# C: 40 + 10 + 13.5 + 7.5 = 71 → hoàn thành
+# D: 20 + 5 + 0 + 3 = 28 → không hoàn thành
+# E: 50 + 20 + 15 + 6 = 91 → xuất sắc
+EXPECTED = {"A": (100.0, 0), "E": (91.0, 0), "B": (97.5, 1), "C": (71.0, 2), "D": (28.0, 3)}
+
+
+def test_hand_made_fixture_gives_hand_computed_levels() -> None:
+    result = emulation.classify(FIXTURE, emulation.Criteria()).set_index("unit_code")
+    for code, (score, level) in EXPECTED.items():
+        assert result.loc[code, "score"] == pytest.approx(score)
+        assert result.loc[code, "level"] == emulation.LEVELS[level]
+    assert "chưa đạt 100% chỉ tiêu" in result.loc["B", "explanation"]
+    assert result.loc["C", "jobfair_points"] == 10.0
+    proposal = emulation.proposal(result.reset_index())
+    assert list(proposal["Đơn vị"]) == ["Xã A", "Xã B", "Xã E"] or set(proposal["Đơn vị"]) == {"Xã A", "Xã B", "Xã E"}
+
+
+def test_weights_must_add_up() -> None:
+    with pytest.raises(QueryError):
+        emulation.classify(FIXTURE, emulation.Criteria(weights={"attainment": 60, "jobfair": 20, "on_time": 15,
+                                                                  "priority": 15}))
+
+
+def test_criteria_are_audited_and_approval_freezes(tiny_con) -> None:
+    planner, admin = auth.User("kh", "KH", "planner"), auth.User("qt", "QT", "admin")
+    new = emulation.Criteria(weights={"attainment": 40, "jobfair": 20, "on_time": 20, "priority": 20})
+    emulation.save_criteria(tiny_con, planner, new)
+    assert emulation.current_criteria(tiny_con).weights["attainment"] == 40
+    assert tiny_con.execute("SELECT count(*) FROM audit_log WHERE action = 'emulation_criteria'").fetchone()[0] == 1
+    result = emulation.classify(emulation.inputs(tiny_con, 2025, "99", dt.date(2026, 3, 15), 5), new)
+    assert len(result) == 6 and result["level"].isin(emulation.LEVELS).all()
+    with pytest.raises(QueryError):
+        emulation.approve(tiny_con, planner, 2025, "99", result, new)
+    emulation.approve(tiny_con, admin, 2025, "99", result, new)
+    frozen = emulation.approved(tiny_con, 2025, "99")
+    assert len(frozen) == 6 and set(frozen["level"]) == set(result["level"])
+    with pytest.raises(QueryError):
+        emulation.approve(tiny_con, admin, 2025, "99", result, new)
+    assert emulation.proposal_docx(emulation.proposal(result), "Đề nghị")[:2] == b"PK"
+    assert emulation.proposal_xlsx(emulation.proposal(result), "Đề nghị")[:2] == b"PK"
+
+
+def test_emulation_page(app_env: Settings) -> None:
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60)
+    at.session_state["auth_token"] = session_token(load_settings(), "admin")
+    at.switch_page("pages/13_Thi_dua.py")
+    at.run()
+    assert not at.exception and not at.error
+    at.selectbox(key="emulation_province").set_value("99")
+    at.selectbox(key="emulation_year").set_value(2025).run()
+    assert not at.exception and len(at.dataframe[0].value) == 6
+    at.button(key="emulation_approve").click().run()
+    assert not at.exception and at.success

@@ -1,0 +1,50 @@
+"""Every page of the menu, for every role, generated from the menu itself (xkld_geo/ui/navigation.py):
+a page added to the menu is tested by being listed. A role the page's permission allows sees it
+render with no exception and no error; any other role is refused with one message and sees no
+table; the page's own script asks for the permission the menu declares."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import session_token
+from xkld_geo import auth
+from xkld_geo.settings import PROJECT_ROOT, Settings
+from xkld_geo.ui.navigation import MENU
+
+ENTRIES = [entry for entries in MENU.values() for entry in entries]
+ROLES = ["public", "viewer", "planner", "clerk", "admin"]
+
+
+def test_every_page_file_is_in_the_menu() -> None:
+    files = {p.name for p in (PROJECT_ROOT / "pages").glob("*.py")}
+    assert files == {e.file for e in ENTRIES}
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e.file for e in ENTRIES])
+def test_the_page_asks_for_the_permission_the_menu_declares(entry) -> None:
+    source = (PROJECT_ROOT / "pages" / entry.file).read_text(encoding="utf-8")
+    assert entry.action in auth.PERMISSIONS
+    if entry.action == "public_summary":
+        assert "require(" not in source
+    else:
+        asked = re.findall(r"ui\.require\(([^)]*)\)", source)
+        assert len(asked) == 1
+        assert asked[0] == f'"{entry.action}"' or asked[0].endswith("_ACTION")
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e.file for e in ENTRIES])
+def test_every_page_for_every_role(app_env: Settings, entry, role: str) -> None:
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / entry.file), default_timeout=60)
+    at.query_params["unit"] = "99"
+    if role != "public":
+        at.session_state["auth_token"] = session_token(app_env, role)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    if auth.allowed(auth.User("x", "x", role), entry.action):
+        assert not at.error, [e.value for e in at.error]
+    else:
+        assert len(at.error) + len(at.warning) >= 1 and not at.dataframe

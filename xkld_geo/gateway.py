@@ -1,0 +1,116 @@
+"""The HTTP routes served beside the Streamlit app: the session cookie, and internal routes hidden.
+
+Streamlit scripts cannot set cookies, and a cookie written by a page script is readable by every
+script on the page (an injected one included). So the login (in ``ui.access``) hands the browser a
+one-time *code*, valid for :data:`CODE_SECONDS`, and a tiny same-origin request exchanges it here
+for the session cookie, set ``HttpOnly`` and ``SameSite=Strict`` (and ``Secure`` over HTTPS): the
+token itself never reaches the page, ``document.cookie`` never holds it, and the code is worthless
+to anyone else (exchanging it only sets a cookie in the browser that asks). On a reload the
+browser sends the cookie with Streamlit's WebSocket handshake and ``st.context.cookies`` reads it.
+
+:data:`HIDDEN_PATHS` (Streamlit's ``/_stcore/metrics``, which has no setting to turn it off and
+would tell anyone how many sessions are open) answer 404 to everybody.
+
+``serve.py`` mounts :func:`routes` and :class:`HideInternalRoutes` with ``st.App``; run the app
+with ``streamlit run serve.py``. Under ``streamlit run app.py`` (or AppTest) these routes do not
+exist, the exchange fails quietly and the session lives only as long as the browser tab's
+connection. No Streamlit import here.
+"""
+from __future__ import annotations
+
+import posixpath
+import secrets
+import threading
+import time
+from typing import Any, Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+COOKIE = "xkld_session"
+SESSION_PATH = "/xkld/session"
+LOGOUT_PATH = "/xkld/logout"
+CODE_SECONDS = 60.0
+HIDDEN_PATHS = frozenset({"/_stcore/metrics"})
+
+_codes: dict[str, tuple[str, float, float]] = {}   # code -> (token, expires at, cookie max-age)
+_lock = threading.Lock()
+
+
+def issue(token: str, max_age_s: float) -> str:
+    """A one-time code the browser exchanges for an HttpOnly cookie holding ``token``."""
+    code = secrets.token_urlsafe(24)
+    now = time.monotonic()
+    with _lock:
+        for old in [c for c, (_, exp, _) in _codes.items() if exp < now]:
+            del _codes[old]
+        _codes[code] = (token, now + CODE_SECONDS, max_age_s)
+    return code
+
+
+def redeem(code: str) -> tuple[str, float] | None:
+    """(token, cookie max-age) of a live code, which is used up; None for unknown or expired."""
+    with _lock:
+        found = _codes.pop(code, None)
+    if found is None or found[1] < time.monotonic():
+        return None
+    return found[0], found[2]
+
+
+def _same_origin(request: Request) -> bool:
+    """Whether the request comes from a page of this site (browsers send ``Origin`` on POST)."""
+    origin = request.headers.get("origin")
+    host = request.headers.get("host")
+    return bool(origin) and bool(host) and str(origin).split("://", 1)[-1] == host
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+
+
+async def _session(request: Request) -> Response:
+    if not _same_origin(request):
+        return PlainTextResponse("forbidden", status_code=403)
+    code = (await request.body())[:200].decode("ascii", errors="replace").strip()
+    found = redeem(code)
+    if found is None:
+        return PlainTextResponse("unknown or expired code", status_code=400)
+    token, max_age = found
+    response = Response(status_code=204, headers={"Cache-Control": "no-store"})
+    response.set_cookie(COOKIE, token, max_age=int(max_age), path="/", httponly=True, samesite="strict",
+                        secure=_secure(request))
+    return response
+
+
+async def _logout(request: Request) -> Response:
+    if not _same_origin(request):
+        return PlainTextResponse("forbidden", status_code=403)
+    response = Response(status_code=204, headers={"Cache-Control": "no-store"})
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict", secure=_secure(request))
+    return response
+
+
+def routes() -> list[Route]:
+    """The routes ``serve.py`` adds to Streamlit's."""
+    return [Route(SESSION_PATH, _session, methods=["POST"]), Route(LOGOUT_PATH, _logout, methods=["POST"])]
+
+
+def hidden(path: str) -> bool:
+    """Whether ``path`` (however spelt: doubled slashes, dots, a trailing slash, a base URL path
+    in front) names one of :data:`HIDDEN_PATHS`."""
+    clean = posixpath.normpath("/" + path.replace("\\", "/")).lower()
+    return any(clean == p or clean.endswith(p) for p in HIDDEN_PATHS)
+
+
+class HideInternalRoutes:
+    """ASGI middleware: :data:`HIDDEN_PATHS` answer 404 before Streamlit sees them."""
+
+    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope.get("type") == "http" and hidden(str(scope.get("path", ""))):
+            await PlainTextResponse("not found", status_code=404)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

@@ -1,0 +1,1 @@
+"""Quota planning: the allocation maths and the plans workflow (drafts, approval, annex)."""

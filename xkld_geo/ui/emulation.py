@@ -1,0 +1,60 @@
+"""The year-end emulation page: criteria, scores and levels, approval, proposal downloads."""
+from __future__ import annotations
+
+import streamlit as st
+
+from xkld_geo import auth, queries
+from xkld_geo.errors import XkldError
+from xkld_geo.reporting import emulation
+from xkld_geo.ui.common import connection, settings
+from xkld_geo.ui.imports import plain
+
+
+def _criteria_form(user: auth.User, current: emulation.Criteria) -> None:
+    with st.expander("Tiêu chí và trọng số"):
+        weights = {k: float(st.number_input(f"Trọng số: {label}", 0.0, 100.0, float(current.weights[k]), 5.0,
+                                            key=f"emulation_w_{k}")) for k, label in emulation.CRITERIA_LABELS.items()}
+        if auth.allowed(user, "plan_quotas") and st.button("Lưu tiêu chí", key="emulation_save"):
+            try:
+                emulation.save_criteria(connection(), user, emulation.Criteria(weights, current.targets,
+                                                                               current.thresholds,
+                                                                               current.excellent_needs_quota))
+                st.success("Đã lưu tiêu chí (đã ghi nhật ký).")
+            except XkldError as exc:
+                st.error(plain(exc.message))
+
+
+def render_emulation(user: auth.User) -> None:
+    """Scores of one province's communes for a year; frozen once approved."""
+    con = connection()
+    today = settings().effective_today
+    provinces = queries.provinces(con)
+    names = dict(zip(provinces["code"], provinces["name"]))
+    province = st.selectbox("Tỉnh/thành", list(provinces["code"]), key="emulation_province", format_func=names.get)
+    year = int(st.selectbox("Năm", list(range(today.year, 2024, -1)), key="emulation_year"))
+    criteria = emulation.current_criteria(con)
+    _criteria_form(user, criteria)
+    frozen = emulation.approved(con, year, province)
+    title = f"Đề nghị khen thưởng năm {year}, {names[province]}"
+    if len(frozen):
+        st.info(f"Kết quả đã phê duyệt ({frozen['approved_by'].iloc[0]}, {frozen['approved_at'].iloc[0]:%d/%m/%Y}); "
+                "không thay đổi.")
+        result = frozen.rename(columns={})
+    else:
+        result = emulation.classify(emulation.inputs(con, year, province, today, settings().report_due_day), criteria)
+    shown = result[["unit_name", "score", "level", "explanation"]].rename(columns={
+        "unit_name": "Đơn vị", "score": "Điểm", "level": "Xếp loại", "explanation": "Giải thích"})
+    st.dataframe(shown, hide_index=True, width="stretch", key="emulation_table")
+    table = emulation.proposal(result)
+    cols = st.columns(2)
+    cols[0].download_button("⬇ Đề nghị khen thưởng (XLSX)", emulation.proposal_xlsx(table, title),
+                            f"de-nghi-khen-thuong-{year}-{province}.xlsx", key="emulation_xlsx")
+    cols[1].download_button("⬇ Đề nghị khen thưởng (DOCX)", emulation.proposal_docx(table, title),
+                            f"de-nghi-khen-thuong-{year}-{province}.docx", key="emulation_docx")
+    if not len(frozen) and auth.allowed(user, "approve_plans"):
+        if st.button("Phê duyệt và khóa kết quả", key="emulation_approve", type="primary"):
+            try:
+                emulation.approve(con, user, year, province, result, criteria)
+                st.success("Đã phê duyệt; kết quả được lưu và không sửa được.")
+            except XkldError as exc:
+                st.error(plain(exc.message))

@@ -1,0 +1,49 @@
+"""The periodic-report page: choose the period and province, make the DOCX (and PDF), download."""
+from __future__ import annotations
+
+import streamlit as st
+
+from xkld_geo import queries
+from xkld_geo.errors import XkldError
+from xkld_geo.reporting import document, report
+from xkld_geo.ui.common import connection, settings
+from xkld_geo.ui.imports import plain
+
+KIND_LABELS = {"month": "Tháng", "quarter": "Quý", "half": "6 tháng", "year": "Năm"}
+
+
+def render_report() -> None:
+    """Period and province selectors, the button, the downloads."""
+    con = connection()
+    today = settings().effective_today
+    provinces = queries.provinces(con)
+    names = dict(zip(provinces["code"], provinces["name"]))
+    province = st.selectbox("Tỉnh/thành", list(provinces["code"]), key="report_province", format_func=names.get)
+    kind = st.radio("Loại kỳ", list(KIND_LABELS), key="report_kind", format_func=KIND_LABELS.get, horizontal=True)
+    year = int(st.selectbox("Năm", list(range(today.year, 2020, -1)), key="report_year"))
+    text = str(year)
+    if kind == "month":
+        text = f"{year}-{int(st.selectbox('Tháng', list(range(1, 13)), key='report_month')):02d}"
+    elif kind == "quarter":
+        text = f"{year}-Q{st.selectbox('Quý', [1, 2, 3, 4], key='report_quarter')}"
+    elif kind == "half":
+        text = f"{year}-H{st.selectbox('6 tháng', [1, 2], key='report_half')}"
+    if st.button("Lập báo cáo", key="report_make", type="primary"):
+        try:
+            data = report.gather(con, report.parse_period(text), province, today, settings().report_due_day)
+            docx = document.report_docx(data)
+            st.session_state["_report_docx"] = (text, province, docx, document.to_pdf(docx))
+        except XkldError as exc:
+            st.session_state.pop("_report_docx", None)
+            st.error(plain(exc.message))
+    made = st.session_state.get("_report_docx")
+    if made:
+        period, code, docx, pdf = made
+        st.success(f"Đã lập báo cáo kỳ {period} của {plain(names.get(code, code))}.")
+        st.download_button("⬇ Báo cáo (DOCX)", docx, f"bao-cao-{code}-{period}.docx", key="report_docx",
+                           mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+        if pdf is not None:
+            st.download_button("⬇ Báo cáo (PDF)", pdf, f"bao-cao-{code}-{period}.pdf", key="report_pdf",
+                               mime="application/pdf")
+        else:
+            st.caption("Máy chủ chưa cài LibreOffice nên chưa có bản PDF.")
