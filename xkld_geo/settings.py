@@ -42,6 +42,14 @@ def _parse_optional_path(value: str) -> Path | None:
     return Path(value).expanduser() if value else None
 
 
+def _parse_threshold(value: str) -> int:
+    number = int(value)
+    if number < 2:
+        raise ConfigError(f"Ngưỡng công khai {value} không hợp lệ; cần số nguyên từ 2 trở lên.",
+                          setting="public_threshold", value=value)
+    return number
+
+
 def _parse_bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on", "có"}
 
@@ -96,6 +104,10 @@ DECLARED: tuple[Setting, ...] = (
     Setting("min_free_mb", "XKLD_MIN_FREE_MB", 64.0,
             "An import is refused, before it writes, when the database's disk has less free space than this "
             "(MB), so it never starts on a disk it cannot finish on.", float),
+    Setting("public_threshold", "XKLD_PUBLIC_THRESHOLD", 5,
+            "Rounding base of every public count (at least 2): counts from 1 to one less are shown as "
+            "'< threshold', larger ones rounded to the nearest multiple, so months cannot be subtracted.",
+            _parse_threshold),
     Setting("max_text_chars", "XKLD_MAX_TEXT_CHARS", 2000,
             "Longest free text the server accepts (plan comments, notices, reference table cells); "
             "longer text is refused with a message, whatever the browser sent.", int),
@@ -144,6 +156,7 @@ class Settings:
     max_zip_members: int
     max_shared_strings: int
     min_free_mb: float
+    public_threshold: int
     max_text_chars: int
     login_delay_base_s: float
     login_delay_max_s: float

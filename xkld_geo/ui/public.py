@@ -58,8 +58,7 @@ def _panel_map(s: public.PublicSummary, height: int) -> None:
         st_folium(s.fmap, key="public_map", height=height, use_container_width=True, returned_objects=[])
     with right:
         st.dataframe(s.table, hide_index=True, width="stretch", height=height, key="public_table")
-    st.caption(f"Số từ 1 đến {public.THRESHOLD - 1} hiện là \"< {public.THRESHOLD}\"; "
-               f"\"{public.SECONDARY}\" là ô ẩn thêm để không suy ra được các số nhỏ từ tổng.")
+    st.caption(plain(s.note))
 
 
 def _panel_markets(s: public.PublicSummary) -> None:
@@ -67,6 +66,7 @@ def _panel_markets(s: public.PublicSummary) -> None:
     with left:
         st.markdown("### Thị trường lao động đến")
         st.dataframe(s.markets, hide_index=True, width="stretch", key="public_markets")
+        st.caption(plain(s.note))
     with right:
         st.markdown("### Thị trường an toàn, thu nhập cao: thu nhập và chi phí")
         st.dataframe(s.costs, hide_index=True, width="stretch", key="public_costs")
@@ -86,7 +86,8 @@ def _panel_notices(s: public.PublicSummary) -> None:
 
 def render_public(year: int, month: int, province: str | None, kiosk: bool) -> None:
     """Build and show the public screen; in kiosk mode one panel at a time, rotating."""
-    summary = public.build_public(connection(), year, month, province, settings().static_url)
+    summary = public.build_public(connection(), year, month, province, settings().static_url,
+                                  settings().public_threshold)
     if kiosk:
         st.markdown(KIOSK_CSS, unsafe_allow_html=True)
     st.title(plain(summary.title))
