@@ -16,9 +16,9 @@ from xkld_geo.settings import PROJECT_ROOT
 @dataclass(frozen=True)
 class PageEntry:
     """One page of the menu: its file under ``pages/``, title, icon, URL path and the permission
-    (a key of :data:`xkld_geo.auth.PERMISSIONS`) the page asks for. Icons are Material Symbols,
-    whose font ships inside Streamlit's own package: they draw offline and on a kiosk without an
-    emoji font (emoji showed as empty boxes there)."""
+    (a key of :data:`xkld_geo.auth.PERMISSIONS`) the page asks for. Icons are Material Symbols
+    names, whose font ships inside Streamlit's own package: they draw offline and on a kiosk
+    without an emoji font (emoji showed as empty boxes there); see :func:`icon_css`."""
 
     file: str
     title: str
@@ -57,10 +57,35 @@ MENU: dict[str, tuple[PageEntry, ...]] = {
 listed here is tested by being listed (tests/test_pages.py)."""
 
 
+ICON_CSS = """
+<style>
+a[data-testid="stSidebarNavLink"]::before {
+  font-family: "Material Symbols Rounded"; font-size: 1.25rem; line-height: 1; margin-right: 0.5rem;
+  font-feature-settings: "liga"; -webkit-font-feature-settings: "liga"; color: inherit;
+}
+%s
+</style>
+"""
+
+
+def icon_css() -> str:
+    """The menu's icons as ligatures of the Material Symbols font that Streamlit ships (drawn
+    offline, no emoji font needed). They are not given to ``st.Page``: Streamlit turns a page's
+    Material icon into a favicon fetched from Google's font server, a request that must not leave."""
+    rules = []
+    for entries in MENU.values():
+        for p in entries:
+            href = f"/{p.url_path}" if p.url_path else "/"
+            name = p.icon.removeprefix(":material/").removesuffix(":")
+            rules.append(f'a[data-testid="stSidebarNavLink"][href$="{href}"]::before {{ content: "{name}"; }}')
+    return ICON_CSS % "\n".join(rules)
+
+
 def navigation() -> None:
     """Build the menu and run the page the URL asks for."""
-    pages = {section: [st.Page(str(PROJECT_ROOT / "pages" / p.file), title=p.title, icon=p.icon,
+    pages = {section: [st.Page(str(PROJECT_ROOT / "pages" / p.file), title=p.title,
                                url_path=p.url_path or None, default=not p.url_path)
                        for p in entries]
              for section, entries in MENU.items()}
+    st.markdown(icon_css(), unsafe_allow_html=True)
     st.navigation(pages).run()
