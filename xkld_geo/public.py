@@ -10,28 +10,28 @@ that market over all the province views. Suppressing view by view let a reader s
 pattern is computed once on the whole national cube (:class:`Cube`, :func:`suppression_pattern`)
 and every view reads its labels from that one pattern (:class:`PublicFigures`). Priority-group
 breakdowns are never public below the province.
+
+Across months (issue 13): every month of a year is published (the screen lets anyone choose one),
+so the pattern of a month is computed with all the months before it, once for the whole year
+(:func:`disclosure.year_pattern`, sequential release), and kept in memory per year, published
+months, threshold and data version (:func:`year_figures`). The maths lives in
+:mod:`xkld_geo.disclosure`; this module builds the views.
 """
 from __future__ import annotations
 
-import math
+import threading
 from dataclasses import dataclass
-from typing import Callable
+from typing import Sequence
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from xkld_geo import db, maps, metrics, queries
-
-THRESHOLD = 5
-SECONDARY = "ẩn"
-"""Label of a cell hidden only to protect a small one (its value may be 0 or any number ≥ threshold)."""
-
-Key = tuple
-"""A published figure: ("T",) the national total, ("P", province), ("M", market),
-("X", province, market) or ("C", commune); the single-table helpers use ("c", position)."""
-Equation = tuple[Key, tuple[Key, ...]]
-"""A total and its parts: the parts add up to the total, and a reader knows it."""
+from xkld_geo import db, disclosure, maps, metrics, queries
+from xkld_geo.disclosure import (  # noqa: F401 - the screen's rules, re-exported for callers
+    SECONDARY, THRESHOLD, Cube, Equation, Key, bounds, exposed, suppress, suppression_pattern,
+    total_label)
+from xkld_geo.settings import load_settings
 
 NOTICE_KEYS = {"hotline": "Đường dây nóng", "fraud_warning": "Cảnh báo lừa đảo",
                "about": "Giới thiệu chương trình"}
@@ -60,196 +60,6 @@ CREATE TABLE IF NOT EXISTS licensed_companies (
 
 
 @dataclass(frozen=True)
-class Cube:
-    """Figures a reader sees (true values here) and the sums linking them across all views."""
-
-    values: dict[Key, int]
-    equations: tuple[Equation, ...]
-
-
-def suppression_pattern(cube: Cube, threshold: int = THRESHOLD) -> dict[Key, str]:
-    """The hidden figures of ``cube`` and their labels ("< threshold" or :data:`SECONDARY`).
-
-    1. every count from 1 to ``threshold - 1`` is hidden;
-    2. every sum with a hidden term gets complementary suppressions until it is safe
-       (:func:`_sum_safe`): one hidden cell in a row whose total is published is the difference;
-    3. a hidden figure still determined by all the sums together (linear algebra) or by their
-       bounds (:func:`exposed`) gets a complementary suppression in one of its sums; 2–3 repeat.
-    Deterministic: complements are the cells that open the fewest new sums, then the smallest
-    non-zero ones (a hidden 0 adds nothing to a sum's hidden total), then by key.
-    """
-    values = cube.values
-    primary = {k for k, v in values.items() if 0 < v < threshold}
-    hidden = set(primary)
-    where: dict[Key, list[int]] = {}
-    for i, (total, parts) in enumerate(cube.equations):
-        for k in (total, *parts):
-            where.setdefault(k, []).append(i)
-
-    def cost(k: Key) -> tuple:
-        fresh = sum(1 for i in where.get(k, ()) if not _touched(cube.equations[i], hidden))
-        return fresh, values[k] == 0, values[k], k
-
-    while True:
-        _close(cube.equations, values, hidden, primary, threshold, cost)
-        done: set[int] = set()
-        for k in exposed(cube, hidden, primary, threshold):
-            if done.intersection(where[k]):
-                continue  # a complement was just added next to it; look again next round
-            eqs = [cube.equations[i] for i in where[k]]
-            options = ([p for _, parts in eqs for p in parts if p not in hidden]
-                       or [t for t, _ in eqs if t not in hidden])
-            if options:
-                hidden.add(min(options, key=cost))
-                done.update(where[k])
-        if not done:
-            break
-    return {k: f"< {threshold}" if k in primary else SECONDARY for k in sorted(hidden)}
-
-
-def _touched(equation: Equation, hidden: set[Key]) -> bool:
-    total, parts = equation
-    return total in hidden or any(p in hidden for p in parts)
-
-
-def _sum_safe(equation: Equation, values: dict[Key, int], hidden: set[Key], primary: set[Key],
-              threshold: int) -> bool:
-    """Whether one sum leaves its hidden terms unknown.
-
-    Safe: nothing hidden; or total and all parts hidden; or at least two hidden parts, one of them
-    not a small count (it may be 0 or any number from the threshold up, so it absorbs any shift),
-    holding two thresholds' worth between them, so many splits stay possible.
-    """
-    total, parts = equation
-    inner = [p for p in parts if p in hidden]
-    if total in hidden and len(inner) == len(parts):
-        return True
-    if not inner:
-        return total not in hidden
-    return (len(inner) >= 2 and any(p not in primary for p in inner)
-            and sum(values[p] for p in inner) >= 2 * threshold)
-
-
-def _close(equations: tuple[Equation, ...], values: dict[Key, int], hidden: set[Key],
-           primary: set[Key], threshold: int, cost: Callable[[Key], tuple]) -> None:
-    """Add complementary suppressions until every sum is safe (a fixpoint over linked sums)."""
-    changed = True
-    while changed:
-        changed = False
-        for equation in equations:
-            while not _sum_safe(equation, values, hidden, primary, threshold):
-                visible = [p for p in equation[1] if p not in hidden]
-                hidden.add(min(visible, key=cost) if visible else equation[0])
-                changed = True
-
-
-def exposed(cube: Cube, hidden: set[Key], primary: set[Key], threshold: int = THRESHOLD) -> list[Key]:
-    """Hidden non-zero figures a reader could work out exactly from everything published, sorted.
-
-    Linear: the figure is a combination of the sums (its unit vector lies in their row space over
-    the hidden terms). Bounds: a small count is 1..threshold-1 and any other hidden figure 0 or at
-    least the threshold; propagating these through the sums pins the figure to one value.
-    """
-    live = [e for e in cube.equations if _touched(e, hidden)]
-    if not live:
-        return []
-    cols = sorted(hidden)
-    index = {k: i for i, k in enumerate(cols)}
-    matrix = np.zeros((len(live), len(cols)))
-    for row, (total, parts) in enumerate(live):
-        if total in hidden:
-            matrix[row, index[total]] -= 1
-        for p in parts:
-            if p in hidden:
-                matrix[row, index[p]] += 1
-    _, sing, vt = np.linalg.svd(matrix, full_matrices=False)
-    rank = int((sing > 1e-9 * max(1.0, float(sing.max(initial=0)))).sum())
-    linear = {cols[i] for i in np.flatnonzero((vt[:rank] ** 2).sum(axis=0) > 1 - 1e-6)}
-    lo, hi = bounds(live, cube.values, hidden, primary, threshold)
-    # A figure worked out as 0 names nobody: only a determined non-zero figure is a disclosure.
-    return sorted(k for k in linear | {k for k in hidden if lo[k] >= hi[k]} if cube.values[k] != 0)
-
-
-def bounds(equations: list[Equation], values: dict[Key, int], hidden: set[Key], primary: set[Key],
-           threshold: int, passes: int = 200) -> tuple[dict[Key, float], dict[Key, float]]:
-    """The narrowest range of each hidden figure a reader gets by propagating sums and bounds."""
-    lo = {k: 1.0 if k in primary else 0.0 for k in hidden}
-    hi = {k: threshold - 1.0 if k in primary else math.inf for k in hidden}
-    rows = []
-    for total, parts in equations:  # sum(sign * hidden) == rest
-        terms = [(1, p) for p in parts if p in hidden] + ([(-1, total)] if total in hidden else [])
-        rest = (0 if total in hidden else values[total]) - sum(values[p] for p in parts if p not in hidden)
-        rows.append((terms, rest))
-    for _ in range(passes):
-        changed = False
-        for terms, rest in rows:
-            mins = [lo[k] if s > 0 else -hi[k] for s, k in terms]
-            maxs = [hi[k] if s > 0 else -lo[k] for s, k in terms]
-            for (s, k), others_min, others_max in zip(terms, _all_but_one(mins), _all_but_one(maxs)):
-                low, high = rest - others_max, rest - others_min
-                if s < 0:
-                    low, high = -high, -low
-                new_lo, new_hi = max(lo[k], low), min(hi[k], high)
-                if k not in primary:  # 0 or ≥ threshold: a range inside 1..threshold-1 means 0
-                    new_hi = 0.0 if new_hi < threshold else new_hi
-                    new_lo = max(new_lo, float(threshold)) if new_lo > 0 else new_lo
-                if (new_lo, new_hi) != (lo[k], hi[k]):
-                    lo[k], hi[k], changed = new_lo, new_hi, True
-        if not changed:
-            break
-    return lo, hi
-
-
-def _all_but_one(xs: list[float]) -> list[float]:
-    """For each position, the sum of the other values (one-signed infinities counted apart)."""
-    finite = sum(x for x in xs if math.isfinite(x))
-    infinite = [x for x in xs if not math.isfinite(x)]
-    out = []
-    for x in xs:
-        left = len(infinite) - (not math.isfinite(x))
-        out.append(infinite[0] if left else finite - (x if math.isfinite(x) else 0.0))
-    return out
-
-
-def suppress(values: pd.Series, groups: pd.Series | None = None, threshold: int = THRESHOLD) -> pd.Series:
-    """Published labels for one stand-alone table: the number, "< threshold" or :data:`SECONDARY`.
-
-    ``groups`` names the group whose total is published with each cell (None: one group). The
-    same rules as the linked screen (:func:`suppression_pattern`) on a cube of just this table.
-    """
-    counts = values.fillna(0).astype(np.int64).tolist()
-    names = ["all"] * len(counts) if groups is None else [str(g) for g in groups]
-    cells = [("c", i) for i in range(len(counts))]
-    vals: dict[Key, int] = dict(zip(cells, counts))
-    equations = []
-    for name in dict.fromkeys(names):
-        parts = tuple(c for c, g in zip(cells, names) if g == name)
-        vals[("g", name)] = sum(vals[p] for p in parts)
-        equations.append((("g", name), parts))
-    hidden = suppression_pattern(Cube(vals, tuple(equations)), threshold)
-    return pd.Series([hidden.get(c, vals[c]) for c in cells], index=values.index, dtype=object)
-
-
-def total_label(values: pd.Series, labels: pd.Series, threshold: int = THRESHOLD) -> int | str:
-    """The total to publish beside a stand-alone table's ``labels``, or a hidden label.
-
-    Hidden when small, or when the hidden cells could not be made safe (:func:`_sum_safe`), as in
-    a table of one small cell.
-    """
-    counts = values.fillna(0).astype(np.int64).tolist()
-    total = sum(counts)
-    if 0 < total < threshold:
-        return f"< {threshold}"
-    cells = [("c", i) for i in range(len(counts))]
-    vals: dict[Key, int] = dict(zip(cells, counts)) | {("g",): total}
-    hidden = {c for c, v in zip(cells, labels) if isinstance(v, str)}
-    primary = {c for c in cells if 0 < vals[c] < threshold}
-    if not _sum_safe((("g",), tuple(cells)), vals, hidden, primary, threshold):
-        return SECONDARY
-    return total
-
-
-@dataclass(frozen=True)
 class PublicFigures:
     """One period's national cube with its one suppression pattern: every view reads from it."""
 
@@ -262,14 +72,29 @@ class PublicFigures:
         return self.hidden.get(key, self.cube.values.get(key, 0))
 
 
-def _period_flows(con: duckdb.DuckDBPyConnection, year: int, month: int) -> pd.DataFrame:
-    """Year-to-date departures per commune and market, for the communes of the current map."""
-    return db.run(con, "public_commune_markets", """
-        SELECT c.province_code, d.commune_code, d.market, SUM(d.departures) AS n
+def _year_flows(con: duckdb.DuckDBPyConnection, year: int, last: int) -> pd.DataFrame:
+    """Departures per month (1..``last``), commune and market, for the communes of the current map."""
+    return db.run(con, "public_year_markets", """
+        SELECT CAST(month(d.month) AS INTEGER) AS m, c.province_code, d.commune_code, d.market,
+               SUM(d.departures) AS n
         FROM departures d JOIN v_communes c ON c.commune_code = d.commune_code
-        WHERE d.month >= make_date($year, 1, 1)
-          AND d.month < make_date($year, $month, 1) + INTERVAL 1 MONTH
-        GROUP BY ALL""", {"year": int(year), "month": int(month)})
+        WHERE d.month >= make_date($year, 1, 1) AND d.month < make_date($year, $last, 1) + INTERVAL 1 MONTH
+        GROUP BY ALL""", {"year": int(year), "last": int(last)})
+
+
+def _data_version(con: duckdb.DuckDBPyConnection, year: int) -> str:
+    """A fingerprint of everything the year's figures are made of (departures, markets, communes)."""
+    df = db.run(con, "public_data_version", """
+        SELECT (SELECT count(*) || ':' || COALESCE(sum(departures), 0) || ':'
+                       || COALESCE(bit_xor(hash(commune_code, month, market, sex, channel,
+                                                priority_group, departures)), 0)
+                FROM departures WHERE month >= make_date($year, 1, 1)
+                  AND month < make_date($year + 1, 1, 1)) || '/'
+            || (SELECT count(*) || ':' || COALESCE(bit_xor(hash(code, name_vi, safe_high_income)), 0)
+                FROM markets) || '/'
+            || (SELECT count(*) || ':' || COALESCE(bit_xor(hash(commune_code, province_code)), 0)
+                FROM v_communes) AS v""", {"year": int(year)})
+    return str(df["v"].iloc[0])
 
 
 def _communes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -284,38 +109,115 @@ def _markets(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                   "SELECT code, name_vi AS name, safe_high_income AS safe FROM markets ORDER BY code")
 
 
-def public_figures(con: duckdb.DuckDBPyConnection, year: int, month: int,
-                   threshold: int = THRESHOLD) -> PublicFigures:
-    """Every figure of the public screen for a year-to-date period, suppressed once for all views.
+@dataclass(frozen=True)
+class YearFigures:
+    """A year's published months, their cubes (as a :class:`disclosure.Stack`) and patterns."""
 
-    The cube holds province × market cells with their province totals (national table, province
-    views' totals), market totals (national market table) and the national total, plus every
-    commune with its province total; the sums linking them are what a reader can combine.
+    stack: disclosure.Stack
+    patterns: tuple[dict[Key, str], ...]
+    markets: pd.DataFrame  # code, name, safe (every market, and unnamed codes that occur)
+
+    def figures(self, month: int) -> PublicFigures:
+        """One month's figures with the pattern published for it."""
+        t = self.stack.months.index(int(month))
+        keys = self.stack.keys
+        values = {k: int(v) for k, v in zip(keys, self.stack.values[t])}
+        equations = tuple((keys[total], tuple(keys[p] for p in parts))
+                          for total, parts in self.stack.equations)
+        hidden = self.patterns[t]
+        # one market order for every view, from published national figures only (an order by a
+        # province's own counts would place its hidden cells between published ones)
+        codes = list(self.markets["code"])
+        rank = {m: (("M", m) in hidden, 0 if ("M", m) in hidden else -values[("M", m)], m) for m in codes}
+        markets = self.markets.assign(rank=self.markets["code"].map(rank)).sort_values("rank")
+        return PublicFigures(Cube(values, equations), hidden, markets.drop(columns="rank").reset_index(drop=True))
+
+
+_CACHE: dict[tuple, YearFigures] = {}
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 8
+
+
+def year_figures(con: duckdb.DuckDBPyConnection, year: int, months: Sequence[int],
+                 threshold: int = THRESHOLD) -> YearFigures:
+    """The figures and patterns of the published ``months`` of ``year`` (1..M, in order).
+
+    Kept in memory per (data version, year, months, threshold); a request for the first months
+    of a computed year reads them from it (a month's pattern depends only on the months before).
     """
-    flows, communes, markets = _period_flows(con, year, month), _communes(con), _markets(con)
-    unnamed = sorted(set(flows["market"]) - set(markets["code"]))  # shown by code, so sums still add up
+    months = tuple(int(m) for m in months)
+    if not months or list(months) != sorted(set(months)) or months[0] < 1 or months[-1] > 12:
+        raise ValueError(f"published months must be increasing months 1..12, got {months}")
+    version = _data_version(con, year)
+    with _CACHE_LOCK:
+        for (v, y, ms, thr), found in _CACHE.items():
+            if (v, y, thr) == (version, int(year), int(threshold)) and ms[:len(months)] == months:
+                return _prefix(found, len(months))
+    stack, markets = _year_stack(con, year, months)
+    found = YearFigures(stack, disclosure.year_pattern(stack, threshold), markets)
+    with _CACHE_LOCK:
+        _CACHE[(version, int(year), months, int(threshold))] = found
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+    return found
+
+
+def _prefix(found: YearFigures, n: int) -> YearFigures:
+    """The first ``n`` published months of ``found``."""
+    s = found.stack
+    return YearFigures(disclosure.Stack(s.keys, s.months[:n], s.values[:n], s.equations),
+                       found.patterns[:n], found.markets)
+
+
+def _year_stack(con: duckdb.DuckDBPyConnection, year: int,
+                months: tuple[int, ...]) -> tuple[disclosure.Stack, pd.DataFrame]:
+    """The national cube of every published month (cumulative from January), as one stack.
+
+    Cells: province × market with province totals (national table, province views' totals),
+    market totals (national market table), the national total, and every commune with its
+    province total; the sums linking them are what a reader can combine.
+    """
+    flows, communes, markets = _year_flows(con, year, months[-1]), _communes(con), _markets(con)
+    # codes without a name are shown by code, so sums still add up; taken from every year, so a
+    # code first seen in a later month does not change the cells (and patterns) of earlier ones
+    seen = db.run(con, "public_market_codes", "SELECT DISTINCT market FROM departures")["market"]
+    unnamed = sorted(set(seen) - set(markets["code"]))
     markets = pd.concat([markets, pd.DataFrame({"code": unnamed, "name": unnamed, "safe": False})],
                         ignore_index=True)
     codes, provinces = list(markets["code"]), sorted(set(communes["province_code"]))
-    by_cell = flows.groupby(["province_code", "market"])["n"].sum().to_dict()
-    by_commune = flows.groupby("commune_code")["n"].sum().to_dict()
-    values: dict[Key, int] = {("X", p, m): int(by_cell.get((p, m), 0)) for p in provinces for m in codes}
-    values |= {("C", c): int(by_commune.get(c, 0)) for c in communes["commune_code"]}
-    values |= {("P", p): sum(values[("X", p, m)] for m in codes) for p in provinces}
-    values |= {("M", m): sum(values[("X", p, m)] for p in provinces) for m in codes}
-    values[("T",)] = sum(values[("P", p)] for p in provinces)
     in_province = communes.groupby("province_code")["commune_code"].apply(list).to_dict()
-    equations = ((("T",), tuple(("P", p) for p in provinces)), (("T",), tuple(("M", m) for m in codes)),
-                 *((("P", p), tuple(("X", p, m) for m in codes)) for p in provinces),
-                 *((("M", m), tuple(("X", p, m) for p in provinces)) for m in codes),
-                 *((("P", p), tuple(("C", c) for c in in_province[p])) for p in provinces))
-    cube = Cube(values, equations)
-    hidden = suppression_pattern(cube, threshold)
-    # one market order for every view, from published national figures only (an order by a
-    # province's own counts would place its hidden cells between published ones)
-    rank = {m: (("M", m) in hidden, 0 if ("M", m) in hidden else -values[("M", m)], m) for m in codes}
-    markets = markets.assign(rank=markets["code"].map(rank)).sort_values("rank").drop(columns="rank")
-    return PublicFigures(cube, hidden, markets.reset_index(drop=True))
+    keys: list[Key] = [("T",), *(("P", p) for p in provinces), *(("M", m) for m in codes),
+                       *(("X", p, m) for p in provinces for m in codes),
+                       *(("C", c) for c in communes["commune_code"])]
+    index = {k: i for i, k in enumerate(keys)}
+    monthly = np.zeros((12, len(keys)), dtype=np.int64)
+    for kind, cols in (("X", ["province_code", "market"]), ("C", ["commune_code"])):
+        g = flows.groupby(["m", *cols])["n"].sum()
+        for (m, *rest), n in g.items():
+            monthly[int(m) - 1, index[(kind, *rest)]] += int(n)
+    x = [index[("X", p, m)] for p in provinces for m in codes]
+    eq_keys = ((("T",), tuple(("P", p) for p in provinces)), (("T",), tuple(("M", m) for m in codes)),
+               *((("P", p), tuple(("X", p, m) for m in codes)) for p in provinces),
+               *((("M", m), tuple(("X", p, m) for p in provinces)) for m in codes),
+               *((("P", p), tuple(("C", c) for c in in_province.get(p, []))) for p in provinces))
+    equations = tuple((index[t], np.array([index[k] for k in parts], dtype=np.int64)) for t, parts in eq_keys)
+    for p in provinces:   # totals from their market cells
+        monthly[:, index[("P", p)]] = monthly[:, [index[("X", p, m)] for m in codes]].sum(axis=1)
+    for m in codes:
+        monthly[:, index[("M", m)]] = monthly[:, [index[("X", p, m)] for p in provinces]].sum(axis=1)
+    monthly[:, index[("T",)]] = monthly[:, x].sum(axis=1)
+    cumulative = np.cumsum(monthly, axis=0)[[m - 1 for m in months]]
+    return disclosure.Stack(tuple(keys), months, cumulative, equations), markets
+
+
+def public_figures(con: duckdb.DuckDBPyConnection, year: int, month: int, threshold: int = THRESHOLD,
+                   months: Sequence[int] | None = None) -> PublicFigures:
+    """Every figure of the public screen for a year-to-date period, suppressed once for all views
+    and consistently with every earlier published month (``months``; default 1..``month``)."""
+    months = tuple(range(1, int(month) + 1)) if months is None else tuple(months)
+    if int(month) not in months:
+        raise ValueError(f"month {month} is not among the published months {months}")
+    return year_figures(con, year, months, threshold).figures(month)
 
 
 @dataclass(frozen=True)
@@ -334,6 +236,7 @@ class PublicSummary:
     companies: pd.DataFrame
     fmap: object
     demo: bool
+    threshold: int = THRESHOLD   # counts 1..threshold-1 are shown as "< threshold"
 
 
 def as_text(labels: pd.Series) -> list[str]:
@@ -367,13 +270,17 @@ def set_notice(con: duckdb.DuckDBPyConnection, key: str, text: str, by: str) -> 
 
 
 def build_public(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
-                 static_url: str) -> PublicSummary:
+                 static_url: str, months: Sequence[int] | None = None,
+                 threshold: int | None = None) -> PublicSummary:
     """The public screen's content for a year-to-date period, nationally or for one province.
 
     Every count comes from the one national pattern (:func:`public_figures`), so no view can be
-    subtracted from another to recover a hidden cell.
+    subtracted from another to recover a hidden cell, and the pattern is safe together with every
+    published month of the year (``months``, default 1..``month``: the months a visitor can choose).
+    ``threshold`` defaults to the ``public_threshold`` setting.
     """
-    figures = public_figures(con, year, month)
+    threshold = load_settings().public_threshold if threshold is None else int(threshold)
+    figures = public_figures(con, year, month, threshold, months)
     level = "province" if province is None else "commune"
     rows = queries.period_attainment(con, year, month, level, province)
     if province is None:
@@ -414,7 +321,7 @@ def build_public(con: duckdb.DuckDBPyConnection, year: int, month: int, province
     place = "cả nước" if province is None else queries.unit(con, province)["name"].iloc[0]
     return PublicSummary(year, month, province, f"Kết quả đưa lao động đi làm việc ở nước ngoài: {place}, "
                          f"T1–{month}/{year}", total, table, markets, costs, notices(con), companies,
-                         maps.choropleth_map(spec, static_url), spec.demo)
+                         maps.choropleth_map(spec, static_url), spec.demo, threshold)
 
 
 def create_tables(con: duckdb.DuckDBPyConnection) -> None:

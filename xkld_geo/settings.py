@@ -42,6 +42,14 @@ def _parse_optional_path(value: str) -> Path | None:
     return Path(value).expanduser() if value else None
 
 
+def _parse_threshold(value: str) -> int:
+    number = int(value)
+    if number < 2:
+        raise ConfigError(f"Ngưỡng công khai {value} không hợp lệ; cần số nguyên từ 2 trở lên.",
+                          setting="public_threshold", value=value)
+    return number
+
+
 def _parse_bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on", "có"}
 
@@ -96,6 +104,9 @@ DECLARED: tuple[Setting, ...] = (
     Setting("min_free_mb", "XKLD_MIN_FREE_MB", 64.0,
             "An import is refused, before it writes, when the database's disk has less free space than this "
             "(MB), so it never starts on a disk it cannot finish on.", float),
+    Setting("public_threshold", "XKLD_PUBLIC_THRESHOLD", 5,
+            "Smallest count the public screen shows: counts from 1 to one less are shown as "
+            "'< threshold' and protected against differencing across months.", _parse_threshold),
     Setting("id_key", "XKLD_ID_KEY", None,
             "Secret key (hex, 64 characters) for the keyed hash of citizen ID numbers in worker "
             "registers. When unset, the key is read from (or created in) id_key_file.",
@@ -130,6 +141,7 @@ class Settings:
     max_zip_members: int
     max_shared_strings: int
     min_free_mb: float
+    public_threshold: int
     id_key: str | None
     id_key_file: Path
     seed_is_explicit: bool = False   # XKLD_DEMO_SEED (or a --seed) was given, not the default
