@@ -8,7 +8,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from xkld_geo import auth, db, ingest, templates, warehouse
+from xkld_geo import auth, db, ingest, release_site, templates, warehouse
 from xkld_geo import settings as settings_mod
 from xkld_geo.errors import XkldError
 
@@ -43,7 +43,24 @@ def _parser() -> argparse.ArgumentParser:
     tpl = sub.add_parser("template", help="ghi tệp mẫu để nhập liệu")
     tpl.add_argument("--kind", required=True, choices=list(templates.KINDS), help=kinds)
     tpl.add_argument("--out", type=Path, required=True, help="tệp .xlsx hoặc .csv")
+    pub = sub.add_parser("publish", help="ghi bản phát hành dữ liệu mở tĩnh (trang web, CSV, XLSX, JSON)")
+    pub.add_argument("--out", type=Path, help="thư mục đích (mặc định: XKLD_PUBLISH_DIR)")
     return parser
+
+
+def _publish(cfg: settings_mod.Settings, out: Path | None) -> None:
+    """Write the static release from the database (read-only: the app must not hold the writer lock)."""
+    con = db.open_connection(cfg.db_path, read_only=True)
+    try:
+        print(release_site.publish_configured(con, cfg, out).summary())
+    finally:
+        con.close()
+
+
+def _auto_publish(cfg: settings_mod.Settings) -> None:
+    """After a successful import: publish again when XKLD_PUBLISH_AUTO asks for it."""
+    if cfg.publish_auto:
+        _publish(cfg, None)
 
 
 def _users(cfg: settings_mod.Settings, args: argparse.Namespace) -> None:
@@ -82,6 +99,8 @@ def _import(cfg: settings_mod.Settings, args: argparse.Namespace) -> int:
     finally:
         con.close()
     print(report.summary())
+    if report.accepted:
+        _auto_publish(cfg)
     if report.rejected:
         out = args.rejects or args.file.with_name(f"{args.file.stem}.bi-tu-choi.csv")
         out.write_bytes(report.rejects_xlsx() if out.suffix.lower() == ".xlsx" else report.rejects_csv())
@@ -116,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
             make = templates.template_xlsx if args.out.suffix.lower() == ".xlsx" else templates.template_csv
             args.out.write_bytes(make(args.kind))
             print(f"Đã ghi mẫu '{templates.KINDS[args.kind].title}': {args.out}")
+        elif args.command == "publish":
+            _publish(cfg, args.out)
         elif args.command == "demo":
             total = warehouse.regenerate_demo(cfg, args.seed)
             print(f"Đã tạo lại dữ liệu minh họa (seed {args.seed}): {total:,} lượt xuất cảnh.")

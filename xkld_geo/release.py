@@ -20,7 +20,7 @@ import duckdb
 import pandas as pd
 
 from xkld_geo import DEMO_LABEL, periods, public, queries
-from xkld_geo.errors import XkldError
+from xkld_geo.errors import PublishError
 
 CONFIDENTIAL = "c"
 """Flag of a small count (1 to threshold - 1), hidden (SDMX confidentiality status C)."""
@@ -184,7 +184,7 @@ def release_period(con: duckdb.DuckDBPyConnection, today: dt.date) -> tuple[int,
     """The period the public screen shows by default: the last complete month with departures."""
     latest = periods.default_month(periods.reported_months(con), today)
     if latest is None:
-        raise XkldError("Chưa có số liệu xuất cảnh nào để công bố.")
+        raise PublishError("Chưa có số liệu xuất cảnh nào để công bố.")
     return latest
 
 

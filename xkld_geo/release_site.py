@@ -29,8 +29,9 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from xkld_geo import DEMO_LABEL, maps, metrics, release
+from xkld_geo.errors import PublishError
 from xkld_geo.release import ReleaseData
-from xkld_geo.settings import PROJECT_ROOT
+from xkld_geo.settings import PROJECT_ROOT, Settings
 
 ASSETS = Path(__file__).resolve().parent / "release_assets"
 LEAFLET = PROJECT_ROOT / "static" / "vendor" / "leaflet"
@@ -288,3 +289,18 @@ def publish(con: duckdb.DuckDBPyConnection, out: Path, today: dt.date, threshold
         _replace_dir(newest, latest)
     _front_page(out, names)
     return result
+
+
+def publish_configured(con: duckdb.DuckDBPyConnection, cfg: Settings, out: Path | None = None) -> PublishResult:
+    """:func:`publish` with the settings' folder, date and threshold (``out`` overrides the folder)."""
+    folder = out or cfg.publish_dir
+    try:
+        return publish(con, folder, cfg.effective_today, cfg.public_threshold)
+    except OSError as exc:
+        raise PublishError(f"Không ghi được bản phát hành vào {folder}: {exc.strerror or exc}.",
+                           path=str(folder)) from exc
+
+
+def auto_publish(con: duckdb.DuckDBPyConnection, cfg: Settings) -> PublishResult | None:
+    """Publish again after an import or an approval when ``XKLD_PUBLISH_AUTO`` asks for it, else None."""
+    return publish_configured(con, cfg) if cfg.publish_auto else None

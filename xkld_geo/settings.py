@@ -107,6 +107,12 @@ DECLARED: tuple[Setting, ...] = (
     Setting("public_threshold", "XKLD_PUBLIC_THRESHOLD", 5,
             "Smallest count the public screen shows: counts from 1 to one less are shown as "
             "'< threshold' and protected against differencing across months.", _parse_threshold),
+    Setting("publish_dir", "XKLD_PUBLISH_DIR", PROJECT_ROOT / "data" / "public_release",
+            "Folder the static open-data release is written to (`python -m xkld_geo publish`): "
+            "releases/YYYY-MM/ and latest/, to be copied to a public web server.",
+            lambda v: Path(v).expanduser()),
+    Setting("publish_auto", "XKLD_PUBLISH_AUTO", False,
+            "Publish the static release again after each successful import or plan approval.", _parse_bool),
     Setting("id_key", "XKLD_ID_KEY", None,
             "Secret key (hex, 64 characters) for the keyed hash of citizen ID numbers in worker "
             "registers. When unset, the key is read from (or created in) id_key_file.",
@@ -142,6 +148,8 @@ class Settings:
     max_shared_strings: int
     min_free_mb: float
     public_threshold: int
+    publish_dir: Path
+    publish_auto: bool
     id_key: str | None
     id_key_file: Path
     seed_is_explicit: bool = False   # XKLD_DEMO_SEED (or a --seed) was given, not the default
