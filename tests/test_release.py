@@ -311,3 +311,23 @@ def test_release_opens_straight_from_the_folder_on_a_phone(browser: Any, publish
         assert outside == []
     finally:
         context.close()
+
+
+def test_administrator_publishes_with_a_button(app_env: Settings, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import session_token
+    from xkld_geo.settings import PROJECT_ROOT, load_settings
+
+    monkeypatch.setenv("XKLD_PUBLISH_DIR", str(tmp_path / "site"))
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "9_Quan_tri.py"), default_timeout=120)
+    at.session_state["auth_token"] = session_token(load_settings(), "admin")
+    at.run()
+    assert not at.exception and not at.error
+    at.button(key="publish_release").click().run()
+    assert not at.exception and not at.error
+    assert any("Đã phát hành bản 2026-02" in s.value for s in at.success)
+    assert release_site.versions(tmp_path / "site") == ["2026-02"]
+    con = db.connect(app_env)
+    assert con.execute("SELECT count(*) FROM audit_log WHERE action = 'release_published'").fetchone()[0] == 1
