@@ -6,8 +6,9 @@
    prints the compressed size of ``index.html`` plus the national geometry (goal: ≤ 500 KB).
 2. Serves it with ``scripts/serve_public.sh`` (Debian's nginx when installed, else Python's
    http.server) and counts ``index.html`` requests per second from a bounded Python client:
-   worker processes, each with one keep-alive connection, stopping after ``--seconds`` or
-   ``--max-requests``. The client, not nginx, is likely the limit on a 2-core machine.
+   worker processes, each with one keep-alive connection and ``--depth`` pipelined requests in
+   flight, stopping after ``--seconds`` or ``--max-requests``. The client, not nginx, is likely the
+   limit on a 2-core machine (http.server answers one request per connection and turn).
 3. Starts ``streamlit run app.py`` on a copy of the database on a free loopback port and drives
    the public page (``Cong_khai``) over ``/_stcore/stream`` with Streamlit's own protobufs, as
    ``--sessions`` anonymous visitors: each sends ``rerun_script`` and waits for ``script_finished``.
@@ -18,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
-import http.client
 import multiprocessing as mp
 import os
 import shutil
@@ -75,24 +75,65 @@ def compressed_size(release: Path) -> tuple[int, int]:
     return index, geo
 
 
-def _client(port: int, path: str, until: float, limit: int, out: mp.Queue) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+def _response(sock: socket.socket, buf: bytearray) -> tuple[bytes, bool, bytearray]:
+    """Read one HTTP response (Content-Length or chunked) from ``sock``: its status, whether the
+    server closes the connection after it (HTTP/1.0, as http.server), and the bytes after it."""
+    while (end := buf.find(b"\r\n\r\n")) < 0:
+        buf += _recv(sock)
+    head, rest = bytes(buf[:end]).lower(), buf[end + 4:]
+    status = head[9:12]
+    closing = head.startswith(b"http/1.0") or b"connection: close" in head
+    if b"transfer-encoding: chunked" in head:
+        while True:
+            while (eol := rest.find(b"\r\n")) < 0:
+                rest += _recv(sock)
+            size = int(bytes(rest[:eol]).split(b";")[0], 16)
+            while len(rest) < eol + 2 + size + 2:
+                rest += _recv(sock)
+            rest = rest[eol + 2 + size + 2:]
+            if size == 0:
+                return status, closing, rest
+    length = int(head.split(b"content-length:")[1].split(b"\r\n")[0])
+    while len(rest) < length:
+        rest += _recv(sock)
+    return status, closing, rest[length:]
+
+
+def _recv(sock: socket.socket) -> bytes:
+    data = sock.recv(1 << 18)
+    if not data:
+        raise ConnectionError("server closed the connection")
+    return data
+
+
+def _client(port: int, path: str, until: float, limit: int, depth: int, out: mp.Queue) -> None:
+    """One keep-alive connection sending ``depth`` pipelined GETs at a time, until time or count runs out."""
+    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip\r\n\r\n".encode() * depth
     done = errors = 0
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    buf = bytearray()
     while done < limit and time.monotonic() < until:
         try:
-            conn.request("GET", path, headers={"Accept-Encoding": "gzip"})
-            resp = conn.getresponse()
-            resp.read()
-            done += resp.status == 200
-            errors += resp.status != 200
-        except (OSError, http.client.HTTPException):
+            sock.sendall(request)
+            for _ in range(depth):
+                status, closing, buf = _response(sock, buf)
+                done += status == b"200"
+                errors += status != b"200"
+                if closing:  # one request per connection: open the next one
+                    sock.close()
+                    sock, buf = socket.create_connection(("127.0.0.1", port), timeout=10), bytearray()
+                    break
+        except OSError:
             errors += 1
-            conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            sock.close()
+            sock, buf = socket.create_connection(("127.0.0.1", port), timeout=10), bytearray()
+    sock.close()
     out.put((done, errors))
 
 
-def static_rate(release: Path, seconds: float, workers: int, max_requests: int) -> tuple[float, str, int]:
+def static_rate(release: Path, seconds: float, workers: int, max_requests: int,
+                depth: int) -> tuple[float, str, int]:
     """Requests per second of index.html from the release's server, and which server it was."""
     port = free_port()
     proc = subprocess.Popen(["bash", str(ROOT / "scripts" / "serve_public.sh"), str(release), str(port)],
@@ -103,7 +144,7 @@ def static_rate(release: Path, seconds: float, workers: int, max_requests: int) 
         queue: mp.Queue = mp.Queue()
         start = time.monotonic()
         until = start + seconds
-        procs = [mp.Process(target=_client, args=(port, "/index.html", until, max_requests // workers, queue))
+        procs = [mp.Process(target=_client, args=(port, "/index.html", until, max_requests // workers, depth, queue))
                  for _ in range(workers)]
         for p in procs:
             p.start()
@@ -179,12 +220,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=4, help="client processes for the static server")
     parser.add_argument("--max-requests", type=int, default=2_000_000)
+    parser.add_argument("--depth", type=int, default=1, help="pipelined requests per connection in flight")
     parser.add_argument("--sessions", type=int, default=5, help="concurrent Streamlit visitors")
     args = parser.parse_args()
     env = {k: str(v) for k, v in (("XKLD_TODAY", os.environ.get("XKLD_TODAY")),) if v}
     release = args.release
     if release is None:
         out = Path(tempfile.mkdtemp(prefix="public-release-"))
+        out.chmod(0o755)  # nginx workers (user nobody) read it
         con = db.open_connection(args.db, read_only=True)
         started = time.monotonic()
         result = release_site.publish(con, out, cfg.effective_today, cfg.public_threshold)
@@ -194,7 +237,7 @@ def main() -> None:
     index, geo = compressed_size(release)
     print(f"index.html {index / 1024:.0f} KB + national geometry {geo / 1024:.0f} KB gzip "
           f"= {(index + geo) / 1024:.0f} KB (goal ≤ 500 KB)")
-    rate, server, errors = static_rate(release, args.seconds, args.workers, args.max_requests)
+    rate, server, errors = static_rate(release, args.seconds, args.workers, args.max_requests, args.depth)
     print(f"static release ({server}): {rate:,.0f} requests/s of index.html, {errors} errors")
     runs_rate, runs = streamlit_rate(args.db, args.seconds, args.sessions, env)
     print(f"streamlit public page: {runs_rate:.2f} page runs/s ({runs} runs, {args.sessions} sessions)")

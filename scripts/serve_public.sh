@@ -4,7 +4,8 @@
 #   scripts/serve_public.sh DIR [PORT]      e.g. scripts/serve_public.sh data/public_release/latest 8080
 #
 # With Debian's nginx installed (apt-get install nginx), nginx serves it from a configuration
-# generated in a temporary folder: 127.0.0.1 only, gzip on, long cache for the never-rewritten
+# generated in a temporary folder: 127.0.0.1 only, gzip on (the release's precompressed .gz files
+# first), long cache for the never-rewritten
 # releases/ folders and the assets, short cache for pages. Without nginx (or with
 # XKLD_SERVE_PYTHON=1), Python's http.server serves it, bound to 127.0.0.1. To publish to the
 # internet, put a public web server or CDN in front of the folder; the internal app stays internal.
@@ -21,7 +22,14 @@ if [ -z "$NGINX" ] || [ -n "${XKLD_SERVE_PYTHON:-}" ]; then
   echo "python http.server: http://127.0.0.1:$PORT/ ($ROOT)"
   exec python3 -m http.server "$PORT" --bind 127.0.0.1 --directory "$ROOT"
 fi
+if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null && ! runuser -u nobody -- test -r "$ROOT/index.html"; then
+  # nginx started as root serves with its workers as 'nobody', which must be able to read the folder
+  echo "Lỗi: người dùng 'nobody' (tiến trình nginx) không đọc được $ROOT; chạy: chmod -R a+rX <thư mục cha>," \
+       "hoặc dùng XKLD_SERVE_PYTHON=1." >&2
+  exit 2
+fi
 CONF=$(mktemp -d)
+chmod 755 "$CONF"
 trap 'rm -rf "$CONF"' EXIT
 mkdir -p "$CONF/logs" "$CONF/tmp"
 MIME=/etc/nginx/mime.types
@@ -48,6 +56,7 @@ http {
   fastcgi_temp_path $CONF/tmp/fastcgi;
   uwsgi_temp_path $CONF/tmp/uwsgi;
   scgi_temp_path $CONF/tmp/scgi;
+  gzip_static on;
   gzip on;
   gzip_comp_level 6;
   gzip_min_length 256;

@@ -7,6 +7,7 @@ and no published month-on-month difference that is a small count.
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 import re
 import shutil
@@ -85,6 +86,9 @@ def test_layout_and_latest(published: Path) -> None:
     assert not (published / "latest").is_symlink()
     assert (published / "latest" / "index.html").read_bytes() == (rel / "index.html").read_bytes()
     assert "latest/index.html" in (published / "index.html").read_text(encoding="utf-8")
+    packed = list(rel.rglob("*.gz"))   # for nginx gzip_static: exact copies of the text files
+    assert {p.with_suffix("").name for p in packed} >= {"index.html", "provinces.js", "communes.csv", "leaflet.js"}
+    assert all(gzip.decompress(p.read_bytes()) == p.with_suffix("").read_bytes() for p in packed)
 
 
 def test_datapackage_is_valid_frictionless(published: Path) -> None:
@@ -132,7 +136,7 @@ def _all_counts_in_files(folder: Path) -> list[tuple[str, int]]:
     for name in COUNT_TABLES:
         for fmt, df in _tables(folder, name).items():
             found += [(f"{name}.{fmt}", int(v)) for v in df["departures"] if str(v) not in ("", "None", "nan")]
-    for path in (folder / "geo").glob("*"):
+    for path in [*(folder / "geo").glob("*.js"), *(folder / "geo").glob("*.geojson")]:
         text = path.read_text(encoding="utf-8")
         found += [(path.name, int(v)) for v in re.findall(r'"departures":(\d+)', text)]
     for path in [folder / "index.html", *(folder / "tinh").glob("*.html")]:
@@ -167,7 +171,7 @@ def test_no_person_name_phone_or_id(tiny_template: Settings, tmp_path: Path, mon
     keys = [k for (k,) in con.execute("SELECT person_key FROM register_entries").fetchall()]
     con.close()
     assert keys
-    files = [p for p in (tmp_path / "out").rglob("*") if p.is_file() and p.suffix != ".png"]
+    files = [p for p in (tmp_path / "out").rglob("*") if p.is_file() and p.suffix not in (".png", ".gz")]
     text = "\n".join(p.read_bytes().decode("utf-8", "replace") for p in files)
     for secret in (*secrets, *keys, "Hộ nghèo", "priority_group", "nhom_uu_tien"):
         assert secret not in text, secret

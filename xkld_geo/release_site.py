@@ -15,6 +15,7 @@ release note. A release is written to a temporary folder and renamed, so nothing
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import hashlib
 import json
 import os
@@ -28,7 +29,7 @@ import duckdb
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from xkld_geo import DEMO_LABEL, maps, metrics, release
+from xkld_geo import DEMO_LABEL, maps, metrics, public, release
 from xkld_geo.errors import PublishError
 from xkld_geo.release import ReleaseData
 from xkld_geo.settings import PROJECT_ROOT, Settings
@@ -80,15 +81,8 @@ def manifest(path: Path) -> dict:
 def _label(row: dict, threshold: int) -> str:
     flag = row.get("departures_flag")
     if flag:
-        return f"< {threshold}" if flag == release.CONFIDENTIAL else public_secondary()
+        return f"< {threshold}" if flag == release.CONFIDENTIAL else public.SECONDARY
     return metrics.fmt_int(row["departures"]) if row.get("departures") is not None else "–"
-
-
-def public_secondary() -> str:
-    """The screen's label of a complementary suppression ("ẩn")."""
-    from xkld_geo import public
-
-    return public.SECONDARY
 
 
 def _display(df: pd.DataFrame, threshold: int) -> list[dict]:
@@ -219,6 +213,7 @@ def _write_release(con: duckdb.DuckDBPyConnection, data: ReleaseData, folder: Pa
                                                         indent=1), encoding="utf-8")
     _write_pages(con, data, folder, version, revision_of, changes)
     (folder / "ghi-chu-phat-hanh.md").write_text(_note(data, version, revision_of, changes), encoding="utf-8")
+    _precompress(folder)
     files = sorted(p for p in folder.rglob("*") if p.is_file())
     (folder / MANIFEST).write_text(json.dumps({
         "version": version, "data_month": data.month_id, "released": data.released.isoformat(),
@@ -226,6 +221,16 @@ def _write_release(con: duckdb.DuckDBPyConnection, data: ReleaseData, folder: Pa
         "demo": data.demo, "fingerprint": data.fingerprint(), "revision_of": revision_of, "changes": changes,
         "files": {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files},
     }, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+COMPRESSED = (".html", ".js", ".css", ".json", ".geojson", ".csv", ".md")
+
+
+def _precompress(folder: Path) -> None:
+    """A ``.gz`` beside each text file, so a web server sends it as is (nginx ``gzip_static``)."""
+    for path in [p for p in folder.rglob("*") if p.is_file() and p.suffix in COMPRESSED]:
+        with open(path, "rb") as src, gzip.GzipFile(path.with_name(path.name + ".gz"), "wb", 9, mtime=0) as dst:
+            shutil.copyfileobj(src, dst)
 
 
 def _previous_tables(path: Path) -> dict[str, list[dict]]:
