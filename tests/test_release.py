@@ -335,3 +335,24 @@ def test_administrator_publishes_with_a_button(app_env: Settings, tmp_path: Path
     assert release_site.versions(tmp_path / "site") == ["2026-02"]
     con = db.connect(app_env)
     assert con.execute("SELECT count(*) FROM audit_log WHERE action = 'release_published'").fetchone()[0] == 1
+
+
+def test_import_page_publishes_again_when_the_setting_asks(app_env: Settings, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import session_token
+    from xkld_geo.settings import PROJECT_ROOT, load_settings
+
+    monkeypatch.setenv("XKLD_PUBLISH_AUTO", "true")
+    monkeypatch.setenv("XKLD_PUBLISH_DIR", str(tmp_path / "site"))
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "7_Nhap_du_lieu.py"), default_timeout=120)
+    at.session_state["auth_token"] = session_token(load_settings(secrets={}), "clerk")
+    at.run()
+    name = "xa_thang02_dong_loi.csv"
+    data = (PROJECT_ROOT / "tests" / "data" / name).read_bytes()
+    at.file_uploader(key="import_file").set_value((name, data, "text/csv")).run()
+    at.button(key="import_run").click().run()
+    assert not at.exception and not at.error
+    assert any("Đã phát hành bản 2026-02" in c.value for c in at.caption)
+    assert release_site.versions(tmp_path / "site") == ["2026-02"]
