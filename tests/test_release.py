@@ -43,8 +43,14 @@ def published(tiny_template: Settings, tmp_path_factory: pytest.TempPathFactory)
     and January–February (15 March, the fixture's today, so it is latest/)."""
     root = tmp_path_factory.mktemp("release")
     cfg = _copy_db(tiny_template, root)
-    con = db.open_connection(cfg.db_path, read_only=True)
+    con = db.open_connection(cfg.db_path)
     try:
+        # commune 99001 gets 2 departures in February: 7 to the end of January, 9 to the end of
+        # February, both publishable on their own; published together they would tell "2 in February"
+        con.execute("UPDATE departures SET departures = 0 WHERE commune_code = '99001' "
+                    "AND month = DATE '2026-02-01'")
+        con.execute("UPDATE departures SET departures = 2 WHERE rowid = (SELECT min(rowid) FROM departures "
+                    "WHERE commune_code = '99001' AND month = DATE '2026-02-01')")
         january = release_site.publish(con, root / "out", dt.date(2026, 2, 15), THRESHOLD)
         february = release_site.publish(con, root / "out", cfg.effective_today, THRESHOLD)
     finally:
@@ -226,6 +232,8 @@ def test_two_consecutive_releases_leave_no_small_monthly_difference(published: P
     Holds only with the cross-month suppression of branch h-disclosure (merged into this branch)."""
     before, after = (_counts(published / "releases" / v) for v in RELEASES)
     assert before.keys() == after.keys()
+    assert before[("communes", "99001")] == (7, None)   # the fixture's trap (see ``published``)
+    assert after[("communes", "99001")][0] is None
     both = [k for k in before if None not in (before[k][0], after[k][0])]
     small = {k: (before[k][0], after[k][0]) for k in both if 0 < after[k][0] - before[k][0] < THRESHOLD}
     assert small == {}
