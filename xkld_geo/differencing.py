@@ -43,6 +43,10 @@ from scipy import optimize, sparse
 from scipy.sparse import csgraph
 
 Key = tuple
+EXACT_UP_TO = 150
+"""Blocks up to this many hidden cells answer an open question exactly (integer programme); larger
+ones count a question the inner linear programme cannot clear as recovered, which only ever adds
+a suppression (safe, and seconds instead of minutes for a year of 3,321 communes)."""
 
 
 @dataclass(frozen=True)
@@ -236,6 +240,7 @@ class _Block:
         self.bounds = optimize.Bounds(np.r_[lb, np.zeros(len(switch))],
                                       np.r_[np.where(np.isfinite(ub), ub, big), np.ones(len(switch))])
         self.width, self.n, self.switch = width, n, switch
+        self.exact = n <= EXACT_UP_TO
 
     def signature(self, questions: list[tuple]) -> str:
         """A hash of the block's constraints and questions (equal hash: equal answer)."""
@@ -254,16 +259,23 @@ class _Block:
             c[self.local[q[1]]] -= 1.0
         return c, q[6]
 
-    def _optimum(self, c: np.ndarray) -> np.ndarray:
-        """An optimal world of the reader's integer programme for objective ``c``.
+    def _optimum(self, c: np.ndarray, mode: str = "inner") -> np.ndarray | None:
+        """An optimal world for objective ``c``, or None.
 
-        The linear relaxation first (fast, and its optimum is usually a whole-number world that
-        respects every "ẩn" = 0 or ≥ T); the integer programme only when it is not.
+        ``inner``: a linear programme where every "ẩn" cell keeps its true side (0, or at least
+        T); fast, and a whole-number optimum of it is a world the reader must accept, so it can
+        clear questions (a fractional one: the exact programme in small blocks, else None).
+        ``exact``: the reader's integer programme. ``relaxed``: its linear relaxation (a bound
+        the reader cannot beat).
         """
         constraints = optimize.LinearConstraint(self.matrix, self.low, self.high)
-        res = optimize.milp(c, integrality=np.zeros(self.width), bounds=self.bounds, constraints=constraints)
-        if res.x is not None and self._valid(res.x):
-            return np.round(res.x)
+        if mode != "exact":
+            res = optimize.milp(c, integrality=np.zeros(self.width),
+                                bounds=self.inner if mode == "inner" else self.bounds, constraints=constraints)
+            if mode == "relaxed" or (res.x is not None and self._valid(res.x)):
+                return None if res.x is None else res.x
+            if not self.exact:
+                return None
         res = optimize.milp(c, integrality=np.ones(self.width), bounds=self.bounds, constraints=constraints)
         if res.x is None:  # the true figures are feasible, so this means a solver limit
             raise RuntimeError(f"differencing audit: {res.message}")
@@ -280,11 +292,19 @@ class _Block:
     def solve(self, questions: list[tuple], truth: np.ndarray) -> list[tuple[tuple, int, int]]:
         """The questions this block answers (with the reader's range); the others stay unknown."""
         vecs = [self._vector(q) for q in questions]
+        lb, ub = self.bounds.lb.copy(), self.bounds.ub.copy()
+        side = truth[self.switch] >= self.threshold
+        ub[self.switch[~side]] = 0.0
+        lb[self.switch[side]] = self.threshold
+        lb[self.n + np.flatnonzero(side)], ub[self.n + np.flatnonzero(~side)] = 1.0, 0.0
+        self.inner = optimize.Bounds(lb, ub)
         witnesses = [np.r_[truth, np.zeros(self.width - self.n)]]
         pending = list(range(len(questions)))
 
-        def clear(w: np.ndarray) -> None:
+        def clear(w: np.ndarray | None) -> None:
             nonlocal pending
+            if w is None:
+                return
             pending = [j for j in pending if not self._cleared(questions[j], vecs[j], w)]
 
         clear(witnesses[0])
@@ -305,20 +325,23 @@ class _Block:
             if j not in pending:
                 continue
             c, const = vecs[j]
-            lo_w = self._optimum(c)
-            clear(lo_w)
-            if j not in pending:
-                continue
-            hi_w = self._optimum(-c)
-            clear(hi_w)
+            ends = []
+            for mode in (("inner", "exact") if self.exact else ("inner",)):
+                ends = [self._optimum(c, mode), self._optimum(-c, mode)]
+                for w in ends:
+                    clear(w)
+                if j not in pending:
+                    break
             if j not in pending:
                 continue
             q = questions[j]
-            lo, hi = int(c @ lo_w + const), int(c @ hi_w + const)
+            seen = [c @ w + const for w in ends if w is not None] or [q[5]]
+            lo, hi = int(round(min(seen))), int(round(max(seen)))
             if q[0] == "B" and q[1] >= 0:   # from a start that can only be 0: a cumulative count
                 start = np.zeros(self.width)
                 start[self.local[q[1]]] = -1.0
-                if -(start @ self._optimum(start)) == 0 and lo < hi:
+                top = self._optimum(start, "exact" if self.exact else "relaxed")
+                if top is not None and -(start @ top) < 0.5 and (lo < hi or not self.exact):
                     pending.remove(j)
                     continue
             found.append((q, lo, hi))
