@@ -13,6 +13,7 @@ from xkld_geo import settings as settings_mod
 from xkld_geo.build import warehouse
 from xkld_geo.errors import XkldError
 from xkld_geo.intake import ingest, kinds
+from xkld_geo.release import site as release_site
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--period", required=True, help="2026-11 (tháng), 2026-Q3 (quý), 2026-H1 (6 tháng) hoặc 2026")
     rep.add_argument("--province", required=True, help="mã tỉnh 2 chữ số")
     rep.add_argument("--out", type=Path, required=True, help="tệp .docx")
+    pub = sub.add_parser("publish", help="ghi bản phát hành dữ liệu mở tĩnh (trang web, CSV, XLSX, JSON)")
+    pub.add_argument("--out", type=Path, help="thư mục đích (mặc định: XKLD_PUBLISH_DIR)")
     return parser
 
 
@@ -70,6 +73,21 @@ def _report(cfg: settings_mod.Settings, args: argparse.Namespace) -> int:
         args.out.with_suffix(".pdf").write_bytes(pdf)
         print(f"Bản PDF: {args.out.with_suffix('.pdf')}")
     return 0
+
+
+def _publish(cfg: settings_mod.Settings, out: Path | None) -> None:
+    """Write the static release from the database (read-only: the app must not hold the writer lock)."""
+    con = db.open_connection(cfg.db_path, read_only=True)
+    try:
+        print(release_site.publish_configured(con, cfg, out).summary())
+    finally:
+        con.close()
+
+
+def _auto_publish(cfg: settings_mod.Settings) -> None:
+    """After a successful import: publish again when XKLD_PUBLISH_AUTO asks for it."""
+    if cfg.publish_auto:
+        _publish(cfg, None)
 
 
 def _users(cfg: settings_mod.Settings, args: argparse.Namespace) -> None:
@@ -109,6 +127,8 @@ def _import(cfg: settings_mod.Settings, args: argparse.Namespace) -> int:
     finally:
         con.close()
     print(report.summary())
+    if report.accepted:
+        _auto_publish(cfg)
     if report.rejected:
         out = args.rejects or args.file.with_name(f"{args.file.stem}.bi-tu-choi.csv")
         out.write_bytes(report.rejects_xlsx() if out.suffix.lower() == ".xlsx" else report.rejects_csv())
@@ -145,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Đã ghi mẫu '{kinds.KINDS[args.kind].title}': {args.out}")
         elif args.command == "report":
             return _report(cfg, args)
+        elif args.command == "publish":
+            _publish(cfg, args.out)
         elif args.command == "demo":
             total = warehouse.regenerate_demo(cfg, args.seed)
             print(f"Đã tạo lại dữ liệu minh họa (seed {args.seed}): {total:,} lượt xuất cảnh.")

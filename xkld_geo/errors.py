@@ -55,3 +55,7 @@ class PlanError(XkldError):
 
 class MarketError(XkldError):
     """The market reference table was edited with bad rows (details: errors, allowed)."""
+
+
+class PublishError(XkldError):
+    """The static release could not be written (no data to publish, or the folder is not writable)."""

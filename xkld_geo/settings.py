@@ -122,6 +122,12 @@ DECLARED: tuple[Setting, ...] = (
     Setting("trusted_proxies", "XKLD_TRUSTED_PROXIES", "",
             "Comma-separated addresses of reverse proxies whose X-Forwarded-For header names the "
             "client's address; empty: the header is ignored and the connection's address is used.", str),
+    Setting("publish_dir", "XKLD_PUBLISH_DIR", PROJECT_ROOT / "data" / "public_release",
+            "Folder the static open-data release is written to (`python -m xkld_geo publish`): "
+            "releases/YYYY-MM/ and latest/, to be copied to a public web server.",
+            lambda v: Path(v).expanduser()),
+    Setting("publish_auto", "XKLD_PUBLISH_AUTO", False,
+            "Publish the static release again after each successful import or plan approval.", _parse_bool),
     Setting("id_key", "XKLD_ID_KEY", None,
             "Secret key (hex, 64 characters) for the keyed hash of citizen ID numbers in worker "
             "registers. When unset, the key is read from (or created in) id_key_file.",
@@ -162,6 +168,8 @@ class Settings:
     login_delay_max_s: float
     login_failures_kept: int
     trusted_proxies: str
+    publish_dir: Path
+    publish_auto: bool
     id_key: str | None
     id_key_file: Path
     seed_is_explicit: bool = False   # XKLD_DEMO_SEED (or a --seed) was given, not the default

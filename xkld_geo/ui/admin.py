@@ -1,4 +1,4 @@
-"""The administrator's page: users, public notices, and the audit log."""
+"""The administrator's page: users, public notices, the static open-data release, and the audit log."""
 from __future__ import annotations
 
 import pandas as pd
@@ -6,7 +6,8 @@ import streamlit as st
 
 from xkld_geo import auth
 from xkld_geo.errors import XkldError
-from xkld_geo.ui.common import connection, plain
+from xkld_geo.release import site as release_site
+from xkld_geo.ui.common import connection, plain, settings
 from xkld_geo.views import public
 
 
@@ -50,5 +51,36 @@ def render_admin(admin: auth.User) -> None:
             st.success(f"Đã lưu {count} doanh nghiệp.")
         except XkldError as exc:
             st.error(plain(exc.message))
+    _release(con, admin)
     st.subheader("Nhật ký")
     st.dataframe(auth.audit_entries(con), hide_index=True, width="stretch", key="audit_table")
+
+
+def _release(con: object, admin: auth.User) -> None:
+    """Publish the static open-data release now, and list the releases already written."""
+    st.subheader("Bản phát hành dữ liệu mở (trang web tĩnh)")
+    cfg = settings()
+    st.caption(f"Thư mục: {cfg.publish_dir}. Sao chép thư mục latest/ lên máy chủ web công khai; "
+               "ứng dụng này chỉ dùng trong mạng nội bộ."
+               + (" Tự động phát hành lại sau mỗi lần nhập dữ liệu hoặc phê duyệt." if cfg.publish_auto else ""))
+    if st.button("Phát hành bản dữ liệu mở", key="publish_release"):
+        try:
+            result = release_site.publish_configured(con, cfg)  # type: ignore[arg-type]
+            auth.audit(con, admin.username, "release_published", result.version)  # type: ignore[arg-type]
+            st.success(result.summary())
+        except XkldError as exc:
+            st.error(exc.message)
+    names = release_site.versions(cfg.publish_dir)
+    if names:
+        st.caption("Các bản đã phát hành: " + ", ".join(reversed(names)))
+
+
+def republish_after_change(con: object, what: str) -> None:
+    """After a successful import or approval: publish again when XKLD_PUBLISH_AUTO asks for it."""
+    try:
+        result = release_site.auto_publish(con, settings())  # type: ignore[arg-type]
+    except XkldError as exc:
+        st.warning(f"{what} đã lưu, nhưng chưa phát hành lại được dữ liệu mở: {exc.message}")
+        return
+    if result is not None:
+        st.caption(result.summary())

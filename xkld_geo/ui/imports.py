@@ -8,6 +8,7 @@ import streamlit as st
 from xkld_geo import auth
 from xkld_geo.errors import XkldError
 from xkld_geo.intake import ingest, kinds
+from xkld_geo.ui.admin import republish_after_change
 from xkld_geo.ui.common import connection, settings
 
 REPORT_KEY = "_import_report"
@@ -62,6 +63,8 @@ def render_imports(user: auth.User) -> None:
         try:
             st.session_state[REPORT_KEY] = ingest.import_file(con, upload.getvalue(), upload.name, kind,
                                                               user.username, settings())
+            if st.session_state[REPORT_KEY].accepted:
+                republish_after_change(con, "Dữ liệu")
         except XkldError as exc:
             st.session_state.pop(REPORT_KEY, None)
             st.error(plain(exc.message))

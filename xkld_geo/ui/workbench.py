@@ -9,6 +9,7 @@ import streamlit as st
 from xkld_geo import auth, maps, metrics, queries
 from xkld_geo.errors import XkldError
 from xkld_geo.planning import allocation, plans
+from xkld_geo.ui.admin import republish_after_change
 from xkld_geo.ui.common import Filters, connection, demo_badge, plain, repainting_map, settings
 
 COLUMNS = {"code": "Mã", "name": "Tên", "population": "Dân số", "last_year": "Kết quả năm trước (quy năm)",
@@ -149,6 +150,7 @@ def _plans_list(con: Any, f: Filters, user: auth.User, year: int, base: pd.DataF
                 "Phê duyệt", key="plan_approve", disabled=head["status"] != "submitted"):
             changed = plans.approve(con, pick, user)
             st.success(f"Đã phê duyệt; {changed} chỉ tiêu xã thay đổi.")
+            republish_after_change(con, "Phê duyệt")
     except XkldError as exc:
         st.error(plain(exc.message))
     if head["status"] == "approved":
