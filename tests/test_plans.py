@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import session_token
 from xkld_geo import auth, db
 from xkld_geo.errors import AllocationError, PlanError
-from xkld_geo.planning import plans
+from xkld_geo.planning import annex, plans
 from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
 
 PLANNER = auth.User("kehoach", "Kế hoạch", "planner")
@@ -96,14 +96,14 @@ def test_annex_xlsx_and_csv(tiny_con) -> None:
     pid, _, quotas = _draft(tiny_con, target=60)
     plans.submit(tiny_con, pid, PLANNER)
     plans.approve(tiny_con, pid, ADMIN)
-    ws = openpyxl.load_workbook(io.BytesIO(plans.annex_xlsx(tiny_con, pid, "Tỉnh Thử Nghiệm")))["Phụ lục"]
+    ws = openpyxl.load_workbook(io.BytesIO(annex.annex_xlsx(tiny_con, pid, "Tỉnh Thử Nghiệm")))["Phụ lục"]
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in ws["C1"].value and "NĂM 2026" in ws["A3"].value
     codes = [ws.cell(row=r, column=2).value for r in range(7, 13)]
     assert codes == sorted(quotas) and all(isinstance(c, str) and len(c) == 5 for c in codes)
     assert [ws.cell(row=r, column=3).value for r in range(7, 9)] == ["Xã Thử 1", "Xã Thử 2"]
     assert ws.cell(row=13, column=4).value == 60 == sum(ws.cell(row=r, column=4).value for r in range(7, 13))
     assert any("CHỦ TỊCH" in str(c.value) for row in ws.iter_rows() for c in row)
-    csv = plans.annex_csv(tiny_con, pid).decode("utf-8-sig")
+    csv = annex.annex_csv(tiny_con, pid).decode("utf-8-sig")
     assert "Xã Thử 1" in csv and ",99001," in csv
 
 
@@ -403,11 +403,11 @@ def test_annex_cells_are_never_formulas(tiny_con) -> None:
     pid, _, _ = _draft(tiny_con, target=60)
     plans.submit(tiny_con, pid, PLANNER)
     plans.approve(tiny_con, pid, ADMIN)
-    ws = openpyxl.load_workbook(io.BytesIO(plans.annex_xlsx(tiny_con, pid, "=Tỉnh")))["Phụ lục"]
+    ws = openpyxl.load_workbook(io.BytesIO(annex.annex_xlsx(tiny_con, pid, "=Tỉnh")))["Phụ lục"]
     cells = [c for row in ws.iter_rows() for c in row if c.value is not None]
     assert all(c.data_type != "f" for c in cells)
     assert ws.cell(row=7, column=3).value.startswith("=HYPERLINK")      # the text is kept, as text
-    csv = plans.annex_csv(tiny_con, pid).decode("utf-8-sig")
+    csv = annex.annex_csv(tiny_con, pid).decode("utf-8-sig")
     import csv as csvlib
 
     names = [r["Tên xã, phường"] for r in csvlib.DictReader(io.StringIO(csv))]

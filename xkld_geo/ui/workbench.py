@@ -8,7 +8,7 @@ import streamlit as st
 
 from xkld_geo import auth, maps, metrics, queries
 from xkld_geo.errors import XkldError
-from xkld_geo.planning import allocation, plans
+from xkld_geo.planning import allocation, annex, plans
 from xkld_geo.ui.admin import republish_after_change
 from xkld_geo.ui.common import Filters, connection, demo_badge, plain, repainting_map, settings
 
@@ -156,10 +156,10 @@ def _plans_list(con: Any, f: Filters, user: auth.User, year: int, base: pd.DataF
     if head["status"] == "approved":
         province_name = queries.unit(con, f.province)["name"].iloc[0]  # type: ignore[arg-type]
         cols[3].download_button("⬇ Phụ lục (XLSX)", key="plan_xlsx", file_name=f"phu-luc-chi-tieu-{year}.xlsx",
-                                data=lambda: plans.annex_xlsx(con, pick, province_name),
+                                data=lambda: annex.annex_xlsx(con, pick, province_name),
                                 mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         cols[4].download_button("⬇ CSV", key="plan_csv", file_name=f"chi-tieu-{year}.csv",
-                                data=lambda: plans.annex_csv(con, pick), mime="text/csv")
+                                data=lambda: annex.annex_csv(con, pick), mime="text/csv")
 
 
 def _midyear_tab(con: Any, f: Filters, user: auth.User) -> None:
