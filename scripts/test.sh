@@ -7,6 +7,7 @@ bash scripts/setup.sh
 if browser=$(bash scripts/ensure_browser.sh); then
   export XKLD_CHROMIUM="$browser"
 fi
+bash scripts/ensure_office.sh >/dev/null || true   # the report's PDF (tests skip without it, fail under CI=true)
 echo "ruff (lint) ..." >&2
 .venv/bin/python -m ruff check xkld_geo pages app.py tests bench
 echo "mypy (types) ..." >&2

@@ -92,3 +92,19 @@ def test_report_page_makes_a_download(app_env: Settings) -> None:
     at.selectbox(key="report_year").set_value(2025)
     at.button(key="report_make").click().run()
     assert not at.exception and not at.error and at.success
+
+
+def test_the_report_renders_to_pdf_with_libreoffice(tiny_con) -> None:
+    """Where LibreOffice is installed (scripts/test.sh installs it), the same report comes out as an
+    A4 PDF; under CI=true a missing LibreOffice is a failure, not a skip."""
+    import os
+    import shutil
+
+    if shutil.which("soffice") is None and shutil.which("libreoffice") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but LibreOffice (soffice) is missing: scripts/ensure_office.sh installs it")
+        pytest.skip("LibreOffice (soffice) is not installed")
+    data = report.gather(tiny_con, report.parse_period("2025"), "99", dt.date(2026, 3, 15), 5)
+    pdf = document.to_pdf(document.report_docx(data))
+    assert pdf is not None and pdf[:5] == b"%PDF-"
+    assert b"/MediaBox [0 0 595" in pdf or b"/MediaBox[0 0 595" in pdf   # A4: 595 × 842 points

@@ -51,7 +51,11 @@ def _style(doc: DocxDocument) -> None:
         st = doc.styles[name]
         st.font.name, st.font.size, st.font.bold = FONT, Pt(BODY_PT), True
         st.font.color.rgb = None
-        st.element.rPr.rFonts.set(qn("w:eastAsia"), FONT)
+        fonts = st.element.rPr.rFonts
+        for theme in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+            fonts.attrib.pop(qn(theme), None)   # a theme font would win over Times New Roman
+        for slot in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+            fonts.set(qn(slot), FONT)
     section = doc.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
     section.orientation = WD_ORIENT.PORTRAIT
