@@ -75,3 +75,21 @@ def test_emulation_page(app_env: Settings) -> None:
     assert not at.exception and len(at.dataframe[0].value) == 6
     at.button(key="emulation_approve").click().run()
     assert not at.exception and at.success
+
+
+def test_history_across_the_reform_reads_the_units_of_the_time(history_con) -> None:
+    import datetime as dt
+
+    from xkld_geo.reporting import emulation
+
+    c = emulation.current_criteria(history_con)
+    table = emulation.history(history_con, "99", range(2024, 2027), dt.date(2026, 3, 15), 5, c)
+    assert list(table["unit_code"]) == [f"99{i:03d}" for i in range(1, 7)]
+    assert {"2024", "2025", "2026"} <= set(table.columns)
+    assert table.set_index("unit_code").loc["99001", "Gồm xã cũ (trước 1/7/2025)"] == "Xã Cũ Một, Xã Hợp Nhất"
+    levels = {cell.split(" (")[0] for col in ("2024", "2025", "2026") for cell in table[col]}
+    assert levels <= set(emulation.LEVELS)
+    # a year's level equals that year's own classification
+    year_2025 = emulation.classify(emulation.inputs(history_con, 2025, "99", dt.date(2026, 3, 15), 5), c)
+    own = dict(zip(year_2025["unit_code"], year_2025["level"]))
+    assert all(table.set_index("unit_code").loc[u, "2025"].startswith(own[u]) for u in own)

@@ -25,6 +25,9 @@ from xkld_geo.views import jobfairs
 
 
 
+REFORM = dt.date(2025, 7, 1)
+"""Communes before this day were the units of the time (see :mod:`xkld_geo.build.history`)."""
+
 LEVELS = ("Hoàn thành xuất sắc nhiệm vụ", "Hoàn thành tốt nhiệm vụ", "Hoàn thành nhiệm vụ",
           "Không hoàn thành nhiệm vụ")
 CRITERIA_LABELS = {"attainment": "Đạt chỉ tiêu năm", "jobfair": "Số tháng đạt chỉ tiêu dự sàn",
@@ -100,6 +103,29 @@ def inputs(con: duckdb.DuckDBPyConnection, year: int, province: str, today: dt.d
         WHERE c.province_code = $p AND year(d.month) = $y GROUP BY ALL""", {"p": province, "y": int(year)})
     out["priority"] = out["unit_code"].map(prio.set_index("commune_code")["pct"])
     return out
+
+
+def history(con: duckdb.DuckDBPyConnection, province: str, years: range, today: dt.date, due_day: int,
+            c: Criteria) -> pd.DataFrame:
+    """Each commune's level year by year: the approved (frozen) result where there is one, else the
+    score on today's criteria. Years before the 1 July 2025 reform are read through the crosswalk:
+    their figures were carried onto today's communes, and the column "Gồm xã cũ" names the units of
+    the time each commune came from."""
+    rows: list[pd.DataFrame] = []
+    for year in years:
+        frozen = approved(con, year, province)
+        result = frozen if len(frozen) else classify(inputs(con, year, province, today, due_day), c)
+        rows.append(result[["unit_code", "unit_name", "level", "score"]].assign(year=year))
+    if not rows:
+        return pd.DataFrame(columns=["unit_code", "unit_name"])
+    long = pd.concat(rows, ignore_index=True)
+    long["shown"] = [f"{lvl} ({score:.1f})".replace(".", ",") for lvl, score in zip(long["level"], long["score"])]
+    table = long.pivot(index=["unit_code", "unit_name"], columns="year", values="shown").reset_index()
+    table.columns = [str(col) for col in table.columns]
+    if min(years) < REFORM.year + 1 and queries.has_history(con):
+        origin = queries.origins(con, province).set_index("unit_code")["origin"]
+        table.insert(2, "Gồm xã cũ (trước 1/7/2025)", table["unit_code"].map(origin))
+    return table
 
 
 def current_criteria(con: duckdb.DuckDBPyConnection) -> Criteria:

@@ -51,6 +51,11 @@ def render_emulation(user: auth.User) -> None:
                             f"de-nghi-khen-thuong-{year}-{province}.xlsx", key="emulation_xlsx")
     cols[1].download_button("⬇ Đề nghị khen thưởng (DOCX)", emulation.proposal_docx(table, title),
                             f"de-nghi-khen-thuong-{year}-{province}.docx", key="emulation_docx")
+    with st.expander("Lịch sử xếp loại các năm (năm trước 1/7/2025 đọc qua bảng chuyển đổi xã cũ → xã mới)"):
+        past = emulation.history(con, province, range(max(2021, year - 4), year + 1), today,
+                                 settings().report_due_day, criteria)
+        st.dataframe(past.rename(columns={"unit_code": "Mã", "unit_name": "Đơn vị"}), hide_index=True,
+                     width="stretch", key="emulation_history")
     if not len(frozen) and auth.allowed(user, "approve_plans"):
         if st.button("Phê duyệt và khóa kết quả", key="emulation_approve", type="primary"):
             try:
