@@ -111,7 +111,7 @@ def test_datapackage_is_valid_frictionless(published: Path) -> None:
     assert DEMO_LABEL in package["title"] and DEMO_LABEL in package["keywords"]
     fields = {f["name"]: f for r in package["resources"] if r["name"] == "communes-csv" for f in r["schema"]["fields"]}
     assert fields["departures"]["type"] == "integer" and fields["departures"]["unit"] == "người"
-    assert fields["departures_flag"]["constraints"]["enum"] == ["c", "d"]
+    assert fields["departures_flag"]["constraints"]["enum"] == ["c"]
     assert all(f.get("description") for f in fields.values())
     assert {r["format"] for r in package["resources"]} == {"csv", "xlsx", "json"}
 
@@ -136,7 +136,7 @@ def test_suppressed_cells_are_flags_not_values(published: Path, version: str) ->
     assert any(flag == "c" for _, flag in counts.values()), "the fixture has small counts to hide"
     for key, (value, flag) in counts.items():
         assert (value is None) == (flag is not None), key
-        assert flag in (None, "c", "d"), key
+        assert flag in (None, "c"), key
 
 
 def _all_counts_in_files(folder: Path) -> list[tuple[str, int]]:

@@ -25,8 +25,6 @@ from xkld_geo.views import public
 
 CONFIDENTIAL = "c"
 """Flag of a small count (1 to threshold - 1), hidden (SDMX confidentiality status C)."""
-SECONDARY = "d"
-"""Flag of a cell hidden only so that a small one cannot be worked out (SDMX status D)."""
 LICENCE = {"name": "CC-BY-4.0", "title": "Creative Commons Attribution 4.0",
            "path": "https://creativecommons.org/licenses/by/4.0/"}
 PUBLISHER = "XKLĐ-Geo: thông tin công khai về đưa người lao động đi làm việc ở nước ngoài"
@@ -37,9 +35,9 @@ REVISION_POLICY = (
     "phát hành nêu những ô đã thay đổi. Thư mục latest/ luôn là bản mới nhất.")
 
 FLAG = {"name": "departures_flag", "type": "string", "title": "Cờ ô ẩn",
-        "description": f"'{CONFIDENTIAL}': số nhỏ (từ 1 đến dưới ngưỡng) được giữ kín; '{SECONDARY}': ô ẩn thêm "
-                       "để không suy ra được số nhỏ từ các tổng; trống: số được công bố.",
-        "constraints": {"enum": [CONFIDENTIAL, SECONDARY]}}
+        "description": f"'{CONFIDENTIAL}': số nhỏ (từ 1 đến dưới ngưỡng) được giữ kín; trống: số được công bố "
+                       "(đã làm tròn).",
+        "constraints": {"enum": [CONFIDENTIAL]}}
 DEPARTURES = {"name": "departures", "type": "integer", "title": "Số người đã đi", "unit": "người",
               "description": "Số người lao động đã xuất cảnh, lũy kế từ tháng 1 đến hết kỳ; trống khi ô bị ẩn "
                              "(xem cột departures_flag).", "constraints": {"minimum": 0}}
@@ -127,9 +125,8 @@ class ReleaseData:
 
 
 def _flag(label: int | str) -> str | None:
-    if not isinstance(label, str):
-        return None
-    return CONFIDENTIAL if label.startswith("<") else SECONDARY
+    """The flag of a public label: only "< threshold" is held back (every other count is rounded)."""
+    return CONFIDENTIAL if isinstance(label, str) else None
 
 
 def _count(label: int | str) -> int | None:
@@ -245,8 +242,8 @@ def datapackage(data: ReleaseData, version: str) -> dict:
     return {
         "profile": "data-package", "name": "xkld-geo-cong-khai", "id": f"xkld-geo-cong-khai-{version}",
         "title": f"Kết quả đưa người lao động đi làm việc ở nước ngoài, {data.period.short}{demo}",
-        "description": (f"{data.period.label}. Các số từ 1 đến {data.threshold - 1} và các ô cần ẩn thêm được để "
-                        f"trống, có cờ '{CONFIDENTIAL}' hoặc '{SECONDARY}' (như SDMX)."
+        "description": (f"{data.period.label}. Số liệu làm tròn đến {data.threshold}; các số từ 1 đến "
+                        f"{data.threshold - 1} được để trống, có cờ '{CONFIDENTIAL}' (như SDMX)."
                         + (f" {DEMO_LABEL}: số liệu sinh ngẫu nhiên để thử nghiệm, không phải số liệu thật."
                            if data.demo else "")),
         "version": version, "created": dt.datetime.combine(data.released, dt.time()).isoformat() + "Z",
@@ -255,7 +252,7 @@ def datapackage(data: ReleaseData, version: str) -> dict:
         "contributors": [{"title": PUBLISHER, "role": "publisher"}],
         "temporal": {"start": f"{data.year}-01-01", "end": data.period.cutoff.isoformat()},
         "xkld": {"data_month": data.month_id, "threshold": data.threshold, "demo": data.demo,
-                 "flags": {CONFIDENTIAL: f"số từ 1 đến {data.threshold - 1}", SECONDARY: "ô ẩn thêm"}},
+                 "flags": {CONFIDENTIAL: f"số từ 1 đến {data.threshold - 1}"}},
         "resources": resources,
     }
 

@@ -34,7 +34,6 @@ from xkld_geo.errors import PublishError
 from xkld_geo.release import content as release
 from xkld_geo.release.content import ReleaseData
 from xkld_geo.settings import PROJECT_ROOT, Settings
-from xkld_geo.views import public
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 LEAFLET = PROJECT_ROOT / "static" / "vendor" / "leaflet"
@@ -83,7 +82,7 @@ def manifest(path: Path) -> dict:
 def _label(row: dict, threshold: int) -> str:
     flag = row.get("departures_flag")
     if flag:
-        return f"< {threshold}" if flag == release.CONFIDENTIAL else public.SECONDARY
+        return f"< {threshold}"
     return metrics.fmt_int(row["departures"]) if row.get("departures") is not None else "–"
 
 

@@ -21,9 +21,6 @@ from xkld_geo import db, disclosure, maps, metrics, queries
 from xkld_geo.disclosure import Cube, Key, Label
 
 THRESHOLD = disclosure.THRESHOLD
-SECONDARY = "ẩn"
-"""Label of a complementary suppression under the former pattern. Rounding needs none, so no figure
-carries it any more; kept because other modules name it when they read labels."""
 
 NOTICE_KEYS = {"hotline": "Đường dây nóng", "fraud_warning": "Cảnh báo lừa đảo",
                "about": "Giới thiệu chương trình"}
