@@ -12,7 +12,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 from urllib.parse import urlparse
 
 import pytest
@@ -22,6 +22,53 @@ from xkld_geo.settings import PROJECT_ROOT, Settings
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-default-apps"]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+T = TypeVar("T")
+
+
+def _found(value: object) -> bool:
+    return value is not None and value is not False and value != [] and value != {}
+
+
+def wait_for(probe: Callable[[], T], what: str, timeout: float = 45, every: float = 0.2) -> T:
+    """Call ``probe`` until it returns something (not None, False or empty) and return that.
+
+    A probe may fail while Streamlit rerenders (a frame detaches); its error is kept, and a timeout
+    fails with ``what``, the last value and the last error, so a broken page is not reported as a
+    mere wait.
+    """
+    deadline = time.monotonic() + timeout
+    last_value: object = None
+    last_error: BaseException | None = None
+    while True:
+        try:
+            value = probe()
+            if _found(value):
+                return value
+            last_value = value
+        except Exception as exc:  # noqa: BLE001 - kept and reported on timeout
+            last_error = exc
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; "
+                                 f"last value {last_value!r}; last error {last_error!r}")
+        time.sleep(every)
+
+
+def in_frames(page: Any, script: str, arg: Any = None) -> list[tuple[Any, Any]]:
+    """``(frame, result)`` of ``script`` in every frame of ``page`` that could run it.
+
+    Frames come and go while Streamlit rerenders; one that detaches is left out, and if no frame
+    could run the script the last error is raised (for :func:`wait_for` to report).
+    """
+    results: list[tuple[Any, Any]] = []
+    error: BaseException | None = None
+    for frame in page.frames:
+        try:
+            results.append((frame, frame.evaluate(script, arg)))
+        except Exception as exc:  # noqa: BLE001 - a detached frame
+            error = exc
+    if not results and error is not None:
+        raise error
+    return results
 
 
 @pytest.fixture(scope="session")
@@ -138,33 +185,25 @@ def login(page: Any, url: str, role: str = "viewer") -> None:
 
 def map_frame(page: Any, shapes: int | None = None, timeout: float = 45) -> Any:
     """The iframe whose Leaflet map has drawn its layers (with ``shapes`` shapes, when given)."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        for frame in page.frames:
-            try:
-                got = frame.evaluate("() => window.xkldFeatureCount ? window.xkldFeatureCount.choropleth : null")
-                if got is not None and (shapes is None or got == shapes):
-                    return frame
-            except Exception:  # frames come and go while Streamlit rerenders
-                continue
-        time.sleep(0.1)
-    raise AssertionError("no map was drawn")
+    script = "() => window.xkldFeatureCount ? window.xkldFeatureCount.choropleth : null"
+
+    def probe() -> Any:
+        return next((f for f, got in in_frames(page, script) if got is not None and (shapes is None or got == shapes)),
+                    None)
+    return wait_for(probe, f"a map with {shapes if shapes is not None else 'any number of'} shapes", timeout, 0.1)
 
 
 def counts(page: Any, layer: str, expected: int, timeout: float = 45) -> dict[str, int]:
     """Wait until the map's ``layer`` has ``expected`` shapes; return every layer's count."""
-    deadline = time.time() + timeout
-    last: dict[str, int] = {}
-    while time.time() < deadline:
-        for frame in page.frames:
-            try:
-                last = frame.evaluate("() => window.xkldFeatureCount || {}")
-            except Exception:
-                continue
-            if last.get(layer) == expected:
-                return last
-        time.sleep(0.1)
-    raise AssertionError(f"expected {expected} shapes in {layer}, last seen {last}")
+    seen: list[dict[str, int]] = []
+
+    def probe() -> dict[str, int] | None:
+        seen[:] = [got for _, got in in_frames(page, "() => window.xkldFeatureCount || {}")]
+        return next((got for got in seen if got.get(layer) == expected), None)
+    try:
+        return wait_for(probe, f"{expected} shapes in {layer}", timeout, 0.1)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; layers seen {seen}") from None
 
 
 def click_unit(page: Any, real_con, code: str, shapes: int) -> None:
@@ -194,14 +233,13 @@ def _click_once(page: Any, real_con, code: str, shapes: int) -> None:
         const r = window.map.getContainer().getBoundingClientRect();
         return [p.x + r.left, p.y + r.top];
     }"""
-    state = previous = None
-    for _ in range(50):  # the component resizes its frame after drawing: wait until it settles
+    previous: list[Any] = [None]
+
+    def settled() -> Any:  # the component resizes its frame after drawing: wait until it settles
         state = (frame.evaluate(locate, [lat, lon]), frame.frame_element().bounding_box())
-        if state == previous:
-            break
-        previous = state
-        time.sleep(0.2)
-    point, box = state
+        same, previous[0] = state == previous[0], state
+        return state if same else None
+    point, box = wait_for(settled, f"the map frame to settle before clicking {code}", 10)
     page.mouse.click(box["x"] + point[0], box["y"] + point[1])
 
 

@@ -10,16 +10,18 @@ need it are skipped only where that folder is absent (never under CI=true).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import duckdb
 import geopandas as gpd
 import pandas as pd
 import pytest
 from shapely.geometry import box
+from streamlit.testing.v1 import AppTest
 
 from xkld_geo import db
 from xkld_geo.build import warehouse
@@ -241,3 +243,54 @@ def session_token(settings: Settings, role: str = "viewer", username: str | None
         auth.create_user(con, name, "mat-khau-thu-nghiem", role)
     token, _ = auth.login(con, name, "mat-khau-thu-nghiem")
     return token
+
+
+def run_page(path: str = "app.py", role: str | None = "viewer", query: dict[str, str] | None = None,
+             settings: Settings | None = None, username: str | None = None, timeout: float = 60,
+             state: dict[str, object] | None = None) -> AppTest:
+    """Run one page under AppTest, the one way every test opens a page.
+
+    ``path`` is relative to the project (``app.py`` or ``pages/…``); ``role`` None is an anonymous
+    visitor; ``query`` sets URL parameters and ``state`` session-state entries before the first run.
+    The session is opened in the database of ``settings`` (by default the environment's, as set by
+    ``app_env``).
+    """
+    at = AppTest.from_file(str(PROJECT_ROOT / path), default_timeout=timeout)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    for key, value in (state or {}).items():
+        at.session_state[key] = value
+    if role is not None:
+        at.session_state["auth_token"] = session_token(settings or load_settings(), role, username)
+    return at.run()
+
+
+def problems(at: AppTest) -> list[str]:
+    """What went wrong on a page run: exceptions (with their messages) and errors shown."""
+    return [f"exception: {e.message}" for e in at.exception] + [f"error: {e.value}" for e in at.error]
+
+
+@pytest.fixture()
+def open_page() -> Callable[..., AppTest]:
+    """The shared AppTest fixture: ``open_page("pages/…", role=…, query=…)`` (see :func:`run_page`)."""
+    return run_page
+
+
+def component_args(at: AppTest) -> list[str]:
+    """The JSON arguments of every custom component a page run drew (the maps), to read what they show."""
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        for child in getattr(node, "children", {}).values():
+            proto = getattr(child, "proto", None)
+            if getattr(child, "type", None) == "component_instance" and proto is not None:
+                found.append(proto.json_args)
+            walk(child)
+
+    walk(at._tree)
+    return found
+
+
+def draws(args: str, text: str) -> bool:
+    """Whether component arguments ``args`` carry ``text``, as is or escaped inside the map's script."""
+    return any(form in args for form in (text, json.dumps(text)[1:-1], json.dumps(json.dumps(text)[1:-1])[1:-1]))

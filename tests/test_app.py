@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import session_token
+from tests.conftest import component_args, draws, run_page
 from xkld_geo import db, metrics
-from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
+from xkld_geo.settings import PROJECT_ROOT, Settings
 
 APP = str(PROJECT_ROOT / "app.py")
 
@@ -16,21 +16,13 @@ APP = str(PROJECT_ROOT / "app.py")
 
 
 
-def _run(query: dict[str, str] | None = None, role: str | None = "viewer") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    if role is not None:
-        at.session_state["auth_token"] = session_token(load_settings(), role)
-    return at.run()
-
 
 def _metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
 def test_national_overview(app_env: Settings) -> None:
-    at = _run()
+    at = run_page()
     assert not at.exception and not at.error
     assert at.selectbox(key="year").value == 2026
     assert at.selectbox(key="month").value == 2          # 15 March 2026: February is the last complete month
@@ -47,7 +39,7 @@ def test_national_overview(app_env: Settings) -> None:
 
 
 def test_choosing_a_province_then_a_commune(app_env: Settings) -> None:
-    at = _run()
+    at = run_page()
     at.selectbox(key="province").set_value("99").run()
     assert not at.exception
     table = at.dataframe[0].value
@@ -63,7 +55,7 @@ def test_choosing_a_province_then_a_commune(app_env: Settings) -> None:
 
 
 def test_url_reopens_the_same_view(app_env: Settings) -> None:
-    at = _run({"year": "2024", "month": "6", "unit": "99004"})
+    at = run_page(query={"year": "2024", "month": "6", "unit": "99004"})
     assert not at.exception
     assert at.selectbox(key="year").value == 2024
     assert at.selectbox(key="month").value == 6
@@ -73,7 +65,7 @@ def test_url_reopens_the_same_view(app_env: Settings) -> None:
 
 
 def test_presentation_mode_from_url(app_env: Settings) -> None:
-    at = _run({"mode": "present", "unit": "98"})
+    at = run_page(query={"mode": "present", "unit": "98"})
     assert not at.exception
     assert at.toggle(key="present").value is True
     assert not at.title                                  # the page title gives way to the map
@@ -83,15 +75,22 @@ def test_presentation_mode_from_url(app_env: Settings) -> None:
 
 
 def test_indicator_switch(app_env: Settings) -> None:
-    at = _run({"unit": "99"})
+    """Switching the colour indicator repaints the map with the per-1,000 legend and classes."""
+    at = run_page(query={"unit": "99"})
+    (before,) = component_args(at)
+    assert draws(before, "Đạt tiến độ đến") and not draws(before, "Người đi / 1.000 người LĐ")
     at.radio(key="indicator").set_value("per_1000").run()
-    assert not at.exception
+    assert not at.exception and not at.error
+    (after,) = component_args(at)
+    assert draws(after, "Người đi / 1.000 người LĐ") and not draws(after, "Đạt tiến độ đến")
+    assert at.session_state["indicator"] == "per_1000"
+    assert _metrics(at) == _metrics(run_page(query={"unit": "99"}))   # the headline does not depend on the colour
 
 
 @pytest.mark.parametrize("query", [{"unit": "../../etc/passwd"}, {"year": "2024; DROP TABLE quotas"},
                                    {"unit": "x" * 5000}, {"month": "13"}, {"unit": "99999"}])
 def test_hostile_url_parameters_fall_back_with_a_message(app_env: Settings, query: dict[str, str]) -> None:
-    at = _run(query)
+    at = run_page(query=query)
     assert not at.exception and not at.error
     assert len(at.warning) == 1 and "không hợp lệ" in at.warning[0].value
     assert at.selectbox(key="province").value == ""
@@ -100,13 +99,13 @@ def test_hostile_url_parameters_fall_back_with_a_message(app_env: Settings, quer
 def test_missing_database_shows_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XKLD_DB", str(tmp_path / "absent.duckdb"))
     db.close_all()
-    at = _run(role=None)
+    at = run_page(role=None)
     assert not at.exception
     assert len(at.error) == 1 and "python -m xkld_geo build" in at.error[0].value
 
 
 def test_rotation_list_from_url(app_env: Settings) -> None:
-    at = _run({"mode": "present", "cycle": "98,99,77", "every": "7"})
+    at = run_page(query={"mode": "present", "cycle": "98,99,77", "every": "7"})
     assert not at.exception
     assert at.multiselect(key="cycle").value == ["98", "99"]
     assert at.number_input(key="cycle_every").value == 7

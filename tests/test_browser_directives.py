@@ -1,48 +1,31 @@
 """Browser tests of the markets page: the flow map draws, and choosing a market redraws the origins."""
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 
-from tests.browser_support import login
+from tests.browser_support import in_frames, login, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.real_data]
 
 
 def _counts(page: Any, layer: str, timeout: float = 45) -> list[dict[str, int]]:
     """Every map frame's layer counts once ``layer`` has been drawn somewhere."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        found = []
-        for frame in page.frames:
-            try:
-                got = frame.evaluate("() => window.xkldFeatureCount || null")
-            except Exception:
-                continue
-            if got:
-                found.append(got)
-        if any(layer in f for f in found):
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"no map drew {layer}")
+    def probe() -> list[dict[str, int]] | None:
+        found = [got for _, got in in_frames(page, "() => window.xkldFeatureCount || null") if got]
+        return found if any(layer in f for f in found) else None
+    return wait_for(probe, f"a map drawing {layer}", timeout)
 
 
 def _origin_total(page: Any) -> float | None:
     """Sum of the departures the origins map shows (from its features); None while it redraws."""
-    for frame in page.frames:
-        try:
-            total = frame.evaluate("""() => {
-                if (!window.xkldFeatureCount || window.xkldFeatureCount.flows !== undefined) return null;
-                let s = 0; for (const l of Object.values(window.map._layers))
-                    if (l.feature && typeof l.feature.properties.value === 'number') s += l.feature.properties.value;
-                return s; }""")
-        except Exception:
-            continue
-        if total is not None:
-            return total
-    return None
+    totals = in_frames(page, """() => {
+        if (!window.xkldFeatureCount || window.xkldFeatureCount.flows !== undefined) return null;
+        let s = 0; for (const l of Object.values(window.map._layers))
+            if (l.feature && typeof l.feature.properties.value === 'number') s += l.feature.properties.value;
+        return s; }""")
+    return next((total for _, total in totals if total is not None), None)
 
 
 def _choose_market(page: Any, name: str) -> None:
@@ -71,10 +54,7 @@ def test_choosing_japan_changes_the_commune_map(page: Any, app_url: str, real_co
         expected = real_con.execute("""SELECT SUM(departures) FROM departures d JOIN v_communes c USING (commune_code)
             WHERE market = $m AND c.province_code = '40' AND d.month BETWEEN '2026-01-01' AND '2026-11-01'""",
                                     {"m": market}).fetchone()[0]
-        deadline = time.time() + 30
-        while time.time() < deadline and _origin_total(page) != expected:
-            time.sleep(0.3)
-        assert _origin_total(page) == expected, market
+        wait_for(lambda: _origin_total(page) == expected, f"the origins map to total {expected} for {market}", 30)
         if market == "TW":   # mark the drawn map: the next market repaints it rather than replacing it
             assert _origins_frame(page).evaluate("() => { window.xkldMarker = 'same map'; return true; }")
     assert _origins_frame(page).evaluate("() => window.xkldMarker") == "same map"
@@ -82,10 +62,6 @@ def test_choosing_japan_changes_the_commune_map(page: Any, app_url: str, real_co
 
 def _origins_frame(page: Any) -> Any:
     """The frame of the origins map (a choropleth, not the flow map)."""
-    for frame in page.frames:
-        try:
-            if frame.evaluate("() => !!window.xkldFeatureCount && window.xkldFeatureCount.flows === undefined"):
-                return frame
-        except Exception:
-            continue
-    raise AssertionError("no origins map")
+    script = "() => !!window.xkldFeatureCount && window.xkldFeatureCount.flows === undefined"
+    return wait_for(lambda: next((f for f, is_origins in in_frames(page, script) if is_origins), None),
+                    "the origins map", 10)

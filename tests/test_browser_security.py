@@ -12,7 +12,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.browser_support import _add_users, login, serve
+from tests.browser_support import _add_users, in_frames, login, serve, wait_for
+from xkld_geo import auth, references
 from xkld_geo.settings import Settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.real_data]
@@ -26,8 +27,7 @@ def hostile_url(real_settings: Settings, tmp_path_factory: pytest.TempPathFactor
     """The app on a copy of the real warehouse where an administrator named Japan ``XSS`` in the
     market table, and province 40 and its first commune carry ``XSS`` as a name (a hostile
     boundary file would do the same)."""
-    from xkld_geo import auth, db
-    from xkld_geo.views import markets
+    from xkld_geo import db
 
     folder = tmp_path_factory.mktemp("hostile")
     served = folder / "hostile.duckdb"
@@ -36,9 +36,9 @@ def hostile_url(real_settings: Settings, tmp_path_factory: pytest.TempPathFactor
     con = db.open_connection(served)
     try:
         admin = auth.User("b_admin", "b_admin", "admin")
-        table = markets.reference(con)
+        table = references.read(con, "markets")
         table.loc[table["code"] == "JP", "name_vi"] = XSS
-        markets.save_reference(con, table, admin)
+        references.save(con, 'markets', table, admin)
         con.execute("UPDATE admin_units SET name = $n WHERE era = '2025' AND code = $p", {"n": XSS, "p": PROVINCE})
         con.execute("""UPDATE admin_units SET name = $n WHERE era = '2025' AND code = (
             SELECT min(code) FROM admin_units WHERE era = '2025' AND level = 'commune' AND parent_code = $p)""",
@@ -50,19 +50,8 @@ def hostile_url(real_settings: Settings, tmp_path_factory: pytest.TempPathFactor
 
 def _map_frames(page: Any, layer: str, timeout: float = 60) -> list[Any]:
     """Every frame whose Leaflet map has drawn ``layer``."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        found = []
-        for frame in page.frames:
-            try:
-                if frame.evaluate(f"() => !!(window.xkldFeatureCount && window.xkldFeatureCount[{layer!r}])"):
-                    found.append(frame)
-            except Exception:  # frames come and go while Streamlit rerenders
-                continue
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"no map drew {layer}")
+    script = f"() => !!(window.xkldFeatureCount && window.xkldFeatureCount[{layer!r}])"
+    return wait_for(lambda: [f for f, drawn in in_frames(page, script) if drawn], f"a map drawing {layer}", timeout)
 
 
 HOVER_ALL = """() => {
@@ -92,11 +81,7 @@ def _hover(page: Any, frame: Any, lat: float, lon: float) -> None:
 
 
 def _no_script_ran(page: Any) -> None:
-    for frame in page.frames:
-        try:
-            pwned = frame.evaluate("() => window.__pwned")
-        except Exception:  # a frame detached meanwhile
-            continue
+    for frame, pwned in in_frames(page, "() => window.__pwned"):
         assert pwned is None, f"the injected script ran in {frame.url}"
     assert page.evaluate("() => window.__pwned") is None
 
@@ -129,24 +114,16 @@ def test_hostile_unit_names_are_text_on_the_unit_maps(page: Any, hostile_url: st
 
 def test_the_session_token_is_not_readable_by_page_scripts(page: Any, hostile_url: str) -> None:
     login(page, f"{hostile_url}/Quan_tri", role="admin")
-    deadline = time.time() + 20
-    while time.time() < deadline and not [c for c in page.context.cookies() if c["name"] == "xkld_session"]:
-        time.sleep(0.2)
-    session = [c for c in page.context.cookies() if c["name"] == "xkld_session"]
+    session = wait_for(lambda: [c for c in page.context.cookies() if c["name"] == "xkld_session"],
+                       "the session cookie", 20)
     assert session and session[0]["httpOnly"] and session[0]["sameSite"] == "Strict"
-    for frame in page.frames:
-        try:
-            visible = frame.evaluate("() => document.cookie")
-        except Exception:
-            continue
+    for _, visible in in_frames(page, "() => document.cookie"):
         assert "xkld_session" not in visible and session[0]["value"] not in visible
     page.reload()                                            # the bookmark still opens logged in
     page.get_by_text("Đăng nhập:").first.wait_for(state="attached", timeout=30_000)
     page.get_by_role("button", name="Đăng xuất").click()
-    deadline = time.time() + 20
-    while time.time() < deadline and [c for c in page.context.cookies() if c["name"] == "xkld_session"]:
-        time.sleep(0.2)
-    assert not [c for c in page.context.cookies() if c["name"] == "xkld_session"]
+    wait_for(lambda: not [c for c in page.context.cookies() if c["name"] == "xkld_session"],
+             "the session cookie to be cleared on logout", 20)
 
 
 @pytest.mark.parametrize("payload", ["[Đăng nhập lại](http://evil.example/login)", "![x](http://evil.example/p.png)",

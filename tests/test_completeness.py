@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from tests.conftest import run_page
 from xkld_geo import periods
 from xkld_geo.intake import ingest
 from xkld_geo.reporting import completeness
@@ -104,14 +105,9 @@ def test_record_import_ignores_other_kinds(tiny_con, kind: str) -> None:
 
 
 def test_completeness_page_and_overview_metric(app_env: Settings) -> None:
-    from streamlit.testing.v1 import AppTest
 
-    from tests.conftest import session_token
-    from xkld_geo.settings import PROJECT_ROOT, load_settings
 
-    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60)
-    at.session_state["auth_token"] = session_token(load_settings(), "viewer")
-    at.run()
+    at = run_page("app.py")
     assert {m.label: m.value for m in at.metric}["Báo cáo tháng đã nhận"].endswith("%")
     at.switch_page("pages/10_Tinh_hinh_bao_cao.py").run()
     assert not at.exception and not at.error

@@ -5,13 +5,12 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.conftest import session_token
-from xkld_geo import auth, db, metrics
+from tests.conftest import run_page
+from xkld_geo import auth, db, metrics, references
 from xkld_geo.build import programme
-from xkld_geo.errors import MarketError
-from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
+from xkld_geo.errors import ReferenceDataError
+from xkld_geo.settings import Settings
 from xkld_geo.views import jobfairs, markets, priority
 
 
@@ -147,23 +146,23 @@ def test_province_compliance_counts_every_commune_month(tiny_con) -> None:
     ("source", "", "không được để trống"),
 ])
 def test_reference_table_rejects_bad_rows(tiny_con, field: str, value: object, message: str) -> None:
-    table = markets.reference(tiny_con)
+    table = references.read(tiny_con, "markets")
     table[field] = table[field].astype(object)   # as the editor hands it back: any cell may hold text
     table.loc[2, field] = value
-    errors = markets.check_reference(table)
+    errors = references.check_markets(table)
     assert len(errors) == 1 and errors[0].startswith(f"Dòng 3, cột {field}") and message in errors[0]
-    with pytest.raises(MarketError) as err:
-        markets.save_reference(tiny_con, table, auth.User("qt", "qt", "admin"))
+    with pytest.raises(ReferenceDataError) as err:
+        references.save(tiny_con, 'markets', table, auth.User("qt", "qt", "admin"))
     assert message in err.value.message
 
 
 def test_reference_edits_need_an_admin_and_are_audited(tiny_con) -> None:
-    table = markets.reference(tiny_con)
+    table = references.read(tiny_con, "markets")
     table.loc[table["code"] == "JP", "avg_income_usd"] = 1350
-    with pytest.raises(MarketError):
-        markets.save_reference(tiny_con, table, auth.User("kh", "kh", "planner"))
-    markets.save_reference(tiny_con, table, auth.User("qt", "qt", "admin"))
-    assert markets.reference(tiny_con).set_index("code").loc["JP", "avg_income_usd"] == 1350
+    with pytest.raises(ReferenceDataError):
+        references.save(tiny_con, 'markets', table, auth.User("kh", "kh", "planner"))
+    references.save(tiny_con, 'markets', table, auth.User("qt", "qt", "admin"))
+    assert references.read(tiny_con, "markets").set_index("code").loc["JP", "avg_income_usd"] == 1350
     assert tiny_con.execute("SELECT count(*) FROM audit_log WHERE action = 'reference_edited'").fetchone()[0] == 1
 
 
@@ -187,36 +186,28 @@ def test_programme_totals(tiny_con) -> None:
 
 
 
-def _page(path: str, role: str | None = "viewer", unit: str | None = "99") -> AppTest:
-    at = AppTest.from_file(str(PROJECT_ROOT / path), default_timeout=30)
-    if unit:
-        at.query_params["unit"] = unit
-    if role:
-        at.session_state["auth_token"] = session_token(load_settings(), role)
-    return at.run()
-
 
 @pytest.mark.parametrize("path", ["pages/2_Nhom_uu_tien.py", "pages/3_Thi_truong.py", "pages/4_San_viec_lam.py",
                                   "pages/5_Vay_von_van_de.py"])
 def test_pages_render_and_are_gated(app_env: Settings, path: str) -> None:
-    at = _page(path)
+    at = run_page(path, query={"unit": "99"})
     assert not at.exception and not at.error
     assert any("Dữ liệu minh họa" in m.value for m in at.markdown)
-    national = _page(path, unit=None)
+    national = run_page(path)
     assert not national.exception and not national.error
-    anonymous = _page(path, role=None)
+    anonymous = run_page(path, role=None, query={"unit": "99"})
     assert any("dành cho cán bộ" in w.value for w in anonymous.warning) and not anonymous.dataframe
 
 
 def test_priority_group_selection(app_env: Settings) -> None:
-    at = _page("pages/2_Nhom_uu_tien.py")
+    at = run_page("pages/2_Nhom_uu_tien.py", query={"unit": "99"})
     at.selectbox(key="priority_group").set_value("bo_doi_xuat_ngu").run()
     assert not at.exception and "Bộ đội xuất ngũ" in at.subheader[0].value
 
 
 def test_job_fair_page_shows_the_selected_commune(app_env: Settings) -> None:
     _set_fairs(db.connect(app_env), "99001", 2025, {1: 6, 2: None, 3: 6, 4: None, 5: 6})
-    at = _page("pages/4_San_viec_lam.py")
+    at = run_page("pages/4_San_viec_lam.py", query={"unit": "99"})
     at.selectbox(key="year").set_value(2025).run()
     at.selectbox(key="month").set_value(5).run()
     assert not any("đang chọn" in m.value for m in at.markdown)      # no commune yet: province only
@@ -243,7 +234,7 @@ def test_job_fair_page_shows_the_selected_commune(app_env: Settings) -> None:
 
 @pytest.mark.parametrize("path,first_table", [("pages/2_Nhom_uu_tien.py", 0), ("pages/5_Vay_von_van_de.py", 0)])
 def test_other_pages_show_the_selected_commune(app_env: Settings, path: str, first_table: int) -> None:
-    at = _page(path, unit="99003")                            # a commune in the URL selects it
+    at = run_page(path, query={"unit": "99003"})                            # a commune in the URL selects it
     assert not at.exception and not at.error
     assert at.selectbox(key="commune").value == "99003"
     assert any("Xã/phường đang chọn: Xã Thử 3" in m.value for m in at.markdown)
@@ -264,7 +255,7 @@ def test_selected_commune_row_is_marked() -> None:
 
 
 def test_filters_are_kept_between_pages(app_env: Settings) -> None:
-    at = _page("app.py")                                     # the overview, opened on province 99
+    at = run_page("app.py", query={"unit": "99"})                                     # the overview, opened on province 99
     at.selectbox(key="month").set_value(2).run()
     assert at.selectbox(key="province").value == "99"
     at.switch_page("pages/4_San_viec_lam.py").run()
@@ -275,7 +266,7 @@ def test_filters_are_kept_between_pages(app_env: Settings) -> None:
 
 
 def test_only_admins_edit_the_reference_table(app_env: Settings) -> None:
-    viewer = _page("pages/3_Thi_truong.py")
+    viewer = run_page("pages/3_Thi_truong.py", query={"unit": "99"})
     assert len([b for b in viewer.button if b.key == "reference_save"]) == 0
-    admin = _page("pages/3_Thi_truong.py", role="admin")
+    admin = run_page("pages/3_Thi_truong.py", role="admin", query={"unit": "99"})
     assert admin.button(key="reference_save") is not None

@@ -14,11 +14,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy import optimize, sparse
-from streamlit.testing.v1 import AppTest
 
+from tests.conftest import run_page
 from xkld_geo import db, disclosure, maps, queries
 from xkld_geo.errors import ConfigError
-from xkld_geo.settings import PROJECT_ROOT, load_settings
+from xkld_geo.settings import load_settings
 from xkld_geo.ui.common import plain
 from xkld_geo.views import public
 
@@ -254,10 +254,7 @@ def _count_number(text: object) -> int | None:
 
 @pytest.mark.parametrize("unit", [None, "99", "98"])
 def test_the_public_page_shows_no_count_from_1_to_4(app_env, unit: str | None) -> None:
-    at = AppTest.from_file(str(PROJECT_ROOT / "pages/1_Cong_khai.py"), default_timeout=30)
-    if unit:
-        at.query_params["unit"] = unit
-    at.run()
+    at = run_page("pages/1_Cong_khai.py", role=None, query={"unit": unit} if unit else None)
     assert not at.exception and not at.error
     counts = [_count_number(at.metric[0].value)]
     for frame in at.dataframe:

@@ -5,13 +5,12 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.conftest import session_token
+from tests.conftest import run_page
 from xkld_geo import auth
 from xkld_geo.errors import QueryError
 from xkld_geo.reporting import emulation
-from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
+from xkld_geo.settings import Settings
 
 FIXTURE = pd.DataFrame({
     "unit_code": ["A", "B", "C", "D", "E"], "unit_name": ["Xã A", "Xã B", "Xã C", "Xã D", "Xã E"],
@@ -65,10 +64,7 @@ def test_criteria_are_audited_and_approval_freezes(tiny_con) -> None:
 
 
 def test_emulation_page(app_env: Settings) -> None:
-    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60)
-    at.session_state["auth_token"] = session_token(load_settings(), "admin")
-    at.switch_page("pages/13_Thi_dua.py")
-    at.run()
+    at = run_page("pages/13_Thi_dua.py", role="admin")
     assert not at.exception and not at.error
     at.selectbox(key="emulation_province").set_value("99")
     at.selectbox(key="emulation_year").set_value(2025).run()

@@ -9,10 +9,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import session_token
-from xkld_geo import db, markup
-from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
-from xkld_geo.views import public
+from tests.conftest import run_page
+from xkld_geo import auth, db, markup, references
+from xkld_geo.settings import Settings
 
 LINK = "[Đăng nhập lại](http://evil.example/login)"
 IMAGE = "![x](http://evil.example/pixel.png)"
@@ -52,14 +51,6 @@ def test_html_text_and_cell_text() -> None:
         ["'=1+1", "'+1", "'-1", "'@SUM(A1)", "ok", 5]
 
 
-def _page(path: str, query: dict[str, str] | None = None, role: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(PROJECT_ROOT / path), default_timeout=30)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    if role:
-        at.session_state["auth_token"] = session_token(load_settings(), role)
-    return at.run()
-
 
 def _bodies(at: AppTest) -> list[str]:
     """Every Markdown body the page rendered: messages, titles, captions, markdown, button labels."""
@@ -77,7 +68,7 @@ def _bodies(at: AppTest) -> list[str]:
 def test_url_parameters_are_shown_as_text(app_env: Settings, path: str, name: str, role: str | None,
                                           payload: str) -> None:
     query = {name: payload} if name != "every" else {"mode": "present", "cycle": "99", name: payload}
-    at = _page(path, query, role)
+    at = run_page(path, role, query)
     assert not at.exception
     bodies = _bodies(at)
     warned = [b for b in bodies if "không hợp lệ" in b]
@@ -88,17 +79,17 @@ def test_url_parameters_are_shown_as_text(app_env: Settings, path: str, name: st
 
 @pytest.mark.parametrize("every", ["²", "٣", "1" * 50, "-5"])
 def test_odd_rotation_periods_fall_back_without_a_traceback(app_env: Settings, every: str) -> None:
-    at = _page("app.py", {"mode": "present", "cycle": "99", "every": every}, "viewer")
+    at = run_page("app.py", query={"mode": "present", "cycle": "99", "every": every})
     assert not at.exception
     assert at.number_input(key="cycle_every").value == 20
 
 
 def test_notices_are_shown_as_text(app_env: Settings) -> None:
     con = db.connect(app_env)
-    public.set_notice(con, "hotline", f"Gọi {LINK}", "admin")
-    public.set_notice(con, "fraud_warning", f"Cảnh giác {IMAGE}", "admin")
+    references.save_notice(con, "hotline", f"Gọi {LINK}", auth.User("admin", "admin", "admin"))
+    references.save_notice(con, "fraud_warning", f"Cảnh giác {IMAGE}", auth.User("admin", "admin", "admin"))
     con.close()
-    at = _page("pages/1_Cong_khai.py")
+    at = run_page("pages/1_Cong_khai.py", role=None)
     assert not at.exception
     bodies = _bodies(at)
     assert "evil.example/login" in at.info[0].value
@@ -112,9 +103,7 @@ def test_display_name_is_shown_as_text(app_env: Settings) -> None:
     auth.create_user(con, "markdown_name", "mat-khau-dai-du", "viewer", display_name=LINK)
     token, _ = auth.login(con, "markdown_name", "mat-khau-dai-du")
     con.close()
-    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=30)
-    at.session_state["auth_token"] = token
-    at.run()
+    at = run_page("app.py", role=None, state={"auth_token": token})
     assert not at.exception
     shown = [c.value for c in at.caption if "Đăng nhập:" in c.value]
     assert shown and "evil.example" in shown[0] and not _live_markup(shown[0])
@@ -136,14 +125,13 @@ def test_ranking_and_annex_spreadsheets_hold_no_formula(tiny_con) -> None:
 
 
 def test_reference_text_is_bounded_by_the_server(tiny_con) -> None:
-    from xkld_geo.views import markets
 
-    table = markets.reference(tiny_con)
-    table.loc[table["code"] == "JP", "name_vi"] = "N" * (markets.NAME_CHARS + 1)
+    table = references.read(tiny_con, "markets")
+    table.loc[table["code"] == "JP", "name_vi"] = "N" * (references.NAME_CHARS + 1)
     table.loc[table["code"] == "KR", "source"] = "S" * 2001
-    errors = markets.check_reference(table)
-    assert any("name_vi" in e and str(markets.NAME_CHARS) in e for e in errors)
+    errors = references.check_markets(table)
+    assert any("name_vi" in e and str(references.NAME_CHARS) in e for e in errors)
     assert any("source" in e and "2.000" in e for e in errors)
     companies = pd.DataFrame([{"licence_no": "GP-1", "name": "X" * 501, "province_code": "99", "markets": "JP",
                                "valid_until": None}])
-    assert any("tối đa 500" in e for e in public.check_companies(companies))
+    assert any("tối đa 500" in e for e in references.check_companies(companies))

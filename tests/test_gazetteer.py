@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from tests.conftest import frame, settings_for, write_tiny_data
 from xkld_geo import db
 from xkld_geo.build import warehouse
-from xkld_geo.intake.gazetteer import Gazetteer, Match, clean_code, fold, normalise
+from xkld_geo.intake.gazetteer import Gazetteer, Match
+from xkld_geo.intake.spelling import clean_code, fold, normalise
 
 NFD = lambda s: unicodedata.normalize("NFD", s)  # noqa: E731
 

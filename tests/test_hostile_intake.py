@@ -22,11 +22,11 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import session_token
+from tests.conftest import run_page
 from xkld_geo import db
 from xkld_geo.errors import DatabaseError, IngestError
 from xkld_geo.intake import ingest
-from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
+from xkld_geo.settings import PROJECT_ROOT, Settings
 
 HOSTILE = Path(__file__).parent / "data" / "hostile"
 DATA = Path(__file__).parent / "data"
@@ -187,9 +187,7 @@ def test_rejection_files_keep_empty_cells_and_neutralise_formulas(history_con, h
 
 
 def _import_page() -> AppTest:
-    at = AppTest.from_file(str(PROJECT_ROOT / "pages/7_Nhap_du_lieu.py"), default_timeout=60)
-    at.session_state["auth_token"] = session_token(load_settings(secrets={}), "clerk")
-    return at.run()
+    return run_page("pages/7_Nhap_du_lieu.py", role="clerk")
 
 
 def _no_live_markdown(text: str) -> None:
@@ -336,5 +334,5 @@ def test_a_database_invalidated_by_a_full_disk_is_reopened_for_everyone(small_di
     for name, value in (("XKLD_DB", str(small_disk.db_path)), ("XKLD_DATA_DIR", str(small_disk.data_dir)),
                         ("XKLD_TODAY", small_disk.today.isoformat()), ("XKLD_ID_KEY_FILE", str(small_disk.id_key_file))):
         monkeypatch.setenv(name, value)
-    at = AppTest.from_file(str(PROJECT_ROOT / "pages/1_Cong_khai.py"), default_timeout=60).run()
+    at = run_page("pages/1_Cong_khai.py", role=None)
     assert not at.exception and not at.error

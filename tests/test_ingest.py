@@ -17,12 +17,12 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import session_token
+from tests.conftest import run_page
 from xkld_geo import db
 from xkld_geo.build import warehouse
 from xkld_geo.errors import IngestError
 from xkld_geo.intake import charsets, ingest, kinds
-from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
+from xkld_geo.settings import PROJECT_ROOT, Settings
 
 DATA = Path(__file__).parent / "data"
 FEB = "2026-02-01"
@@ -289,10 +289,7 @@ def test_command_line_import(history_db: Settings, tmp_path: Path) -> None:
 
 
 def _import_page(role: str | None = "clerk") -> AppTest:
-    at = AppTest.from_file(str(PROJECT_ROOT / "pages/7_Nhap_du_lieu.py"), default_timeout=60)
-    if role:
-        at.session_state["auth_token"] = session_token(load_settings(secrets={}), role)
-    return at.run()
+    return run_page("pages/7_Nhap_du_lieu.py", role=role)
 
 
 @pytest.mark.parametrize("role", [None, "viewer", "planner"])

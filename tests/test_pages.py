@@ -7,9 +7,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.conftest import session_token
+from tests.conftest import problems, run_page
 from xkld_geo import auth
 from xkld_geo.settings import PROJECT_ROOT, Settings
 from xkld_geo.ui.navigation import MENU
@@ -38,12 +37,9 @@ def test_the_page_asks_for_the_permission_the_menu_declares(entry) -> None:
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e.file for e in ENTRIES])
 def test_every_page_for_every_role(app_env: Settings, entry, role: str) -> None:
-    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / entry.file), default_timeout=60)
-    at.query_params["unit"] = "99"
-    if role != "public":
-        at.session_state["auth_token"] = session_token(app_env, role)
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
+    at = run_page(f"pages/{entry.file}", role=None if role == "public" else role, query={"unit": "99"},
+                  settings=app_env)
+    assert not at.exception, problems(at)
     if auth.allowed(auth.User("x", "x", role), entry.action):
         assert not at.error, [e.value for e in at.error]
     else:

@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import session_token
+from tests.conftest import run_page
 from xkld_geo import auth, db
 from xkld_geo.errors import IngestError, QueryError
 from xkld_geo.intake import kinds
 from xkld_geo.reporting import people
-from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
+from xkld_geo.settings import PROJECT_ROOT, Settings
 
 APP = str(PROJECT_ROOT / "app.py")
 PLANNER = auth.User("ke_hoach", "Kế hoạch", "planner")
@@ -92,10 +92,7 @@ def test_template_is_read_back(tiny_con) -> None:
 
 
 def _page(role: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.session_state["auth_token"] = session_token(load_settings(), role)
-    at.switch_page("pages/11_Nguoi_phu_trach.py")
-    return at.run()
+    return run_page("pages/11_Nguoi_phu_trach.py", role=role)
 
 
 def test_people_page_viewer_sees_but_cannot_edit(app_env: Settings) -> None:
@@ -117,9 +114,7 @@ def test_public_page_shows_no_names_or_phones(app_env: Settings) -> None:
     con = db.connect(app_env)
     names = [n for n, in con.execute("SELECT full_name FROM people_in_charge").fetchall()]
     phones = [p for p, in con.execute("SELECT phone FROM people_in_charge WHERE phone IS NOT NULL").fetchall()]
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.switch_page("pages/1_Cong_khai.py")
-    at.run()
+    at = run_page("pages/1_Cong_khai.py", role=None)
     assert not at.exception
     shown = " ".join(str(e.value) for kind in ("markdown", "caption", "text", "metric", "subheader", "title")
                      for e in getattr(at, kind))

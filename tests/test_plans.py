@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import session_token
+from tests.conftest import run_page
 from xkld_geo import auth, db
 from xkld_geo.errors import AllocationError, PlanError
 from xkld_geo.planning import annex, plans
-from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
+from xkld_geo.settings import Settings
 
 PLANNER = auth.User("kehoach", "Kế hoạch", "planner")
 ADMIN = auth.User("quantri", "Quản trị", "admin")
@@ -185,10 +185,7 @@ def test_midyear_moves_keep_the_total(tiny_con) -> None:
 
 
 def _workbench(role: str = "planner") -> AppTest:
-    at = AppTest.from_file(str(PROJECT_ROOT / "pages/6_Phan_bo_chi_tieu.py"), default_timeout=30)
-    at.query_params["unit"] = "99"
-    at.session_state["auth_token"] = session_token(load_settings(), role)
-    return at.run()
+    return run_page("pages/6_Phan_bo_chi_tieu.py", role=role, query={"unit": "99"})
 
 
 def _edit(at: AppTest, row: int, value: object) -> AppTest:

@@ -8,12 +8,11 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from streamlit.testing.v1 import AppTest
 
-from tests.conftest import session_token
+from tests.conftest import run_page, session_token
 from tests.test_disclosure import _known, linked_sums, published_stack, stack_pins
-from xkld_geo import auth, db, disclosure, maps, queries
-from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
+from xkld_geo import auth, db, disclosure, maps, queries, references
+from xkld_geo.settings import Settings, load_settings
 from xkld_geo.views import public
 
 T = public.THRESHOLD
@@ -198,11 +197,11 @@ def test_every_small_figure_of_the_demo_year_keeps_two_values(real_con) -> None:
 
 def test_notices_are_validated(tiny_db: Settings) -> None:
     con = db.open_connection(tiny_db.db_path)
-    public.set_notice(con, "hotline", "Gọi 1900 0000", "admin")
-    assert public.notices(con)["hotline"] == "Gọi 1900 0000"
+    references.save_notice(con, "hotline", "Gọi 1900 0000", auth.User("admin", "admin", "admin"))
+    assert references.notices(con)["hotline"] == "Gọi 1900 0000"
     for key, text in (("hotline", ""), ("hotline", "x" * 2001), ("../etc", "ok")):
         with pytest.raises(Exception) as err:
-            public.set_notice(con, key, text, "admin")
+            references.save_notice(con, key, text, auth.User("admin", "admin", "admin"))
         assert getattr(err.value, "message", "")
     con.close()
 
@@ -212,17 +211,9 @@ def test_notices_are_validated(tiny_db: Settings) -> None:
 
 
 
-def _page(path: str, role: str | None = None, query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(PROJECT_ROOT / path), default_timeout=30)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    if role:
-        at.session_state["auth_token"] = session_token(load_settings(), role)
-    return at.run()
-
 
 def test_anonymous_visitor_sees_the_public_screen(app_env: Settings) -> None:
-    at = _page("pages/1_Cong_khai.py")
+    at = run_page("pages/1_Cong_khai.py", role=None)
     assert not at.exception and not at.error
     assert "Kết quả đưa lao động" in at.title[0].value
     assert at.metric[0].label.startswith("Số người đã đi")
@@ -232,7 +223,7 @@ def test_anonymous_visitor_sees_the_public_screen(app_env: Settings) -> None:
 
 
 def test_kiosk_mode_has_no_controls(app_env: Settings) -> None:
-    at = _page("pages/1_Cong_khai.py", query={"mode": "kiosk", "unit": "99"})
+    at = run_page("pages/1_Cong_khai.py", role=None, query={"mode": "kiosk", "unit": "99"})
     assert not at.exception
     assert len(at.selectbox) == 0 and len(at.button) == 0
     assert any("stSidebar" in m.value for m in at.markdown)
@@ -241,7 +232,7 @@ def test_kiosk_mode_has_no_controls(app_env: Settings) -> None:
 @pytest.mark.parametrize("query", [{"unit": "../../etc/passwd"}, {"unit": "1; DROP TABLE users"},
                                    {"unit": "9" * 3000}])
 def test_public_screen_ignores_bad_parameters(app_env: Settings, query: dict[str, str]) -> None:
-    at = _page("pages/1_Cong_khai.py", query=query)
+    at = run_page("pages/1_Cong_khai.py", role=None, query=query)
     assert not at.exception and not at.error
     assert len([w for w in at.warning if "không hợp lệ" in w.value]) == 1
     assert at.selectbox(key="public_province").value == ""
@@ -249,7 +240,7 @@ def test_public_screen_ignores_bad_parameters(app_env: Settings, query: dict[str
 
 @pytest.mark.parametrize("path", ["app.py", "pages/9_Quan_tri.py"])
 def test_anonymous_visitor_is_refused_internal_pages(app_env: Settings, path: str) -> None:
-    at = _page(path)
+    at = run_page(path, role=None)
     assert not at.exception
     assert any("dành cho cán bộ" in w.value for w in at.warning)
     assert not at.dataframe and not at.metric
@@ -257,13 +248,13 @@ def test_anonymous_visitor_is_refused_internal_pages(app_env: Settings, path: st
 
 
 def test_planner_cannot_open_user_administration(app_env: Settings) -> None:
-    at = _page("pages/9_Quan_tri.py", role="planner")
+    at = run_page("pages/9_Quan_tri.py", role="planner")
     assert len(at.error) == 1 and "không có quyền" in at.error[0].value
     assert not at.dataframe
 
 
 def test_admin_adds_a_user_and_it_is_audited(app_env: Settings) -> None:
-    at = _page("pages/9_Quan_tri.py", role="admin")
+    at = run_page("pages/9_Quan_tri.py", role="admin")
     assert not at.exception and not at.error
     at.text_input(key="new_username").input("lanhdao2")
     at.text_input(key="new_password").input("mat-khau-lanh-dao")
@@ -281,9 +272,7 @@ def test_expired_session_is_asked_to_log_in_again(app_env: Settings) -> None:
     con = db.connect(app_env)
     con.execute("UPDATE sessions SET expires_at = $t WHERE username = 'hethan'",
                 {"t": dt.datetime(2000, 1, 1)})
-    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=30)
-    at.session_state["auth_token"] = token
-    at.run()
+    at = run_page("app.py", role=None, state={"auth_token": token})
     assert any("hết hạn" in i.value for i in at.info)
     assert any("dành cho cán bộ" in w.value for w in at.warning)
 
@@ -291,7 +280,7 @@ def test_expired_session_is_asked_to_log_in_again(app_env: Settings) -> None:
 def test_login_form_logs_in(app_env: Settings) -> None:
     con = db.connect(app_env)
     auth.create_user(con, "lanhdao", "mat-khau-lanh-dao", "viewer")
-    at = _page("app.py")
+    at = run_page("app.py", role=None)
     at.text_input(key="login_user").input("lanhdao")
     at.text_input(key="login_password").input("mat-khau-lanh-dao")
     at.button[0].click().run()
@@ -306,13 +295,13 @@ def test_login_form_logs_in(app_env: Settings) -> None:
     ({"licence_no": "1'; DROP TABLE users; --" * 3, "name": "A"}, "licence_no"),
 ])
 def test_company_list_validation(row: dict, field: str) -> None:
-    errors = public.check_companies(pd.DataFrame([row]))
+    errors = references.check_companies(pd.DataFrame([row]))
     assert len(errors) == 1 and f"cột {field}" in errors[0]
 
 
 def test_licensed_companies_show_on_the_public_screen(tiny_con) -> None:
     rows = pd.DataFrame([{"licence_no": "123/LĐTBXH-GP", "name": "Công ty Cổ phần Thử", "province_code": "99",
                           "markets": "JP,KR", "valid_until": "2028-12-31"}])
-    assert public.save_companies(tiny_con, rows, "admin") == 1
+    assert references.save(tiny_con, "companies", rows, auth.User("admin", "admin", "admin")) == 1
     summary = public.build_public(tiny_con, 2026, 3, None, "/app/static")
     assert summary.companies["Doanh nghiệp"].tolist() == ["Công ty Cổ phần Thử"]

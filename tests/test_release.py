@@ -22,12 +22,11 @@ import pandas as pd
 import pytest
 
 from tests.browser_support import _free_port
-from tests.conftest import settings_for
-from xkld_geo import DEMO_LABEL, cli, db
+from tests.conftest import run_page, settings_for
+from xkld_geo import DEMO_LABEL, auth, cli, db, references
 from xkld_geo.release import content as release
 from xkld_geo.release import site as release_site
 from xkld_geo.settings import Settings
-from xkld_geo.views import public
 
 THRESHOLD = 5
 COUNT_TABLES = ("national", "provinces", "communes", "markets", "province_markets")
@@ -197,7 +196,7 @@ def test_same_figures_publish_nothing_new_and_a_correction_is_a_revision(
         first = release_site.publish(con, tmp_path / "out", cfg.effective_today, THRESHOLD)
         again = release_site.publish(con, tmp_path / "out", cfg.effective_today, THRESHOLD)
         assert first.created and not again.created and again.version == "2026-02"
-        public.set_notice(con, "hotline", "Gọi 1900 0000 (giờ hành chính).", "test")
+        references.save_notice(con, "hotline", "Gọi 1900 0000 (giờ hành chính).", auth.User("test", "test", "admin"))
         con.execute("UPDATE departures SET departures = departures + 40 WHERE commune_code = '99005' "
                     "AND month = DATE '2026-02-01' AND departures > 0")
         revised = release_site.publish(con, tmp_path / "out", cfg.effective_today, THRESHOLD)
@@ -324,15 +323,10 @@ def test_release_opens_straight_from_the_folder_on_a_phone(browser: Any, publish
 
 def test_administrator_publishes_with_a_button(app_env: Settings, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from streamlit.testing.v1 import AppTest
 
-    from tests.conftest import session_token
-    from xkld_geo.settings import PROJECT_ROOT, load_settings
 
     monkeypatch.setenv("XKLD_PUBLISH_DIR", str(tmp_path / "site"))
-    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "9_Quan_tri.py"), default_timeout=120)
-    at.session_state["auth_token"] = session_token(load_settings(), "admin")
-    at.run()
+    at = run_page("pages/9_Quan_tri.py", role="admin", timeout=120)
     assert not at.exception and not at.error
     at.button(key="publish_release").click().run()
     assert not at.exception and not at.error
@@ -344,16 +338,12 @@ def test_administrator_publishes_with_a_button(app_env: Settings, tmp_path: Path
 
 def test_import_page_publishes_again_when_the_setting_asks(app_env: Settings, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    from streamlit.testing.v1 import AppTest
 
-    from tests.conftest import session_token
-    from xkld_geo.settings import PROJECT_ROOT, load_settings
+    from xkld_geo.settings import PROJECT_ROOT
 
     monkeypatch.setenv("XKLD_PUBLISH_AUTO", "true")
     monkeypatch.setenv("XKLD_PUBLISH_DIR", str(tmp_path / "site"))
-    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "7_Nhap_du_lieu.py"), default_timeout=120)
-    at.session_state["auth_token"] = session_token(load_settings(secrets={}), "clerk")
-    at.run()
+    at = run_page("pages/7_Nhap_du_lieu.py", role="clerk", timeout=120)
     name = "xa_thang02_dong_loi.csv"
     data = (PROJECT_ROOT / "tests" / "data" / name).read_bytes()
     at.file_uploader(key="import_file").set_value((name, data, "text/csv")).run()

@@ -6,12 +6,11 @@ import io
 
 import pytest
 from docx import Document
-from streamlit.testing.v1 import AppTest
 
-from tests.conftest import session_token
+from tests.conftest import run_page
 from xkld_geo import cli
 from xkld_geo.reporting import document, report
-from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
+from xkld_geo.settings import Settings
 
 TODAY = dt.date(2026, 3, 15)
 
@@ -83,10 +82,7 @@ def test_cli_writes_the_docx(tiny_db: Settings, tmp_path, monkeypatch) -> None:
 
 
 def test_report_page_makes_a_download(app_env: Settings) -> None:
-    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60)
-    at.session_state["auth_token"] = session_token(load_settings(), "viewer")
-    at.switch_page("pages/12_Bao_cao_dinh_ky.py")
-    at.run()
+    at = run_page("pages/12_Bao_cao_dinh_ky.py")
     at.selectbox(key="report_province").set_value("99")
     at.radio(key="report_kind").set_value("year")
     at.selectbox(key="report_year").set_value(2025)

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import session_token, settings_for, write_tiny_data
+from tests.conftest import run_page, settings_for, write_tiny_data
 from xkld_geo import db, metrics
 from xkld_geo.build import warehouse
 from xkld_geo.settings import PROJECT_ROOT, Settings
@@ -60,9 +60,7 @@ def independent(con: duckdb.DuckDBPyConnection, year: int, month: int) -> tuple[
 
 
 def _run(settings: Settings) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["auth_token"] = session_token(settings, "viewer")
-    return at.run()
+    return run_page("app.py", settings=settings)
 
 
 def test_default_overview_matches_an_independent_computation(built_on: tuple[Settings, tuple[int, int]]) -> None:
@@ -162,6 +160,6 @@ def test_next_years_approved_quota_does_not_blank_the_default_views(tmp_path: Pa
     at = _run(settings)
     assert (at.selectbox(key="year").value, at.selectbox(key="month").value) == (2026, 11)
     assert 2027 not in at.selectbox(key="year").options and "2027" not in at.selectbox(key="year").options
-    public = AppTest.from_file(str(PROJECT_ROOT / "pages" / "1_Cong_khai.py"), default_timeout=60).run()
+    public = run_page("pages/1_Cong_khai.py", role=None)
     assert not public.exception and not public.error
     assert "T1–11/2026" in public.title[0].value

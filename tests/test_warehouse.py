@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import frame, settings_for
-from xkld_geo import db
+from xkld_geo import auth, db, references
 from xkld_geo.build import warehouse
 from xkld_geo.cli import main
 from xkld_geo.errors import BoundaryError, DataMissingError
@@ -162,25 +162,24 @@ def test_every_table_is_either_kept_or_derived(tiny_db: Settings) -> None:
 def test_market_edits_and_operational_rows_survive_a_forced_build(tiny_db: Settings) -> None:
     import pandas as pd
 
-    from xkld_geo import auth, schema
-    from xkld_geo.views import markets, public
+    from xkld_geo import schema
 
     con = db.open_connection(tiny_db.db_path)
     admin = auth.create_user(con, "quantri", "mat-khau-dai-du", "admin")
-    edited = markets.reference(con)
+    edited = references.read(con, "markets")
     edited.loc[edited["code"] == "JP", ["avg_income_usd", "source"]] = [1777, "DOLAB 2026, đã sửa"]
     edited = pd.concat([edited, edited[edited["code"] == "DE"].assign(code="FR", name_vi="Pháp", name_en="France")])
-    markets.save_reference(con, edited, admin)
-    public.set_notice(con, "hotline", "Gọi 1900 1234", "quantri")
+    references.save(con, 'markets', edited, admin)
+    references.save_notice(con, "hotline", "Gọi 1900 1234", auth.User("quantri", "quantri", "admin"))
     auth.login(con, "quantri", "mat-khau-dai-du")
     before = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in schema.KEPT_TABLES if t != "markets"}
     con.close()
     warehouse.build(tiny_db, force=True)
     con = db.open_connection(tiny_db.db_path, read_only=True)
-    kept = markets.reference(con).set_index("code")
+    kept = references.read(con, "markets").set_index("code")
     assert kept.loc["JP", "avg_income_usd"] == 1777 and kept.loc["JP", "source"] == "DOLAB 2026, đã sửa"
     assert kept.loc["FR", "name_vi"] == "Pháp"
-    assert public.notices(con)["hotline"] == "Gọi 1900 1234"
+    assert references.notices(con)["hotline"] == "Gọi 1900 1234"
     after = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in before}
     con.close()
     assert all(after[t] >= before[t] for t in before), (before, after)

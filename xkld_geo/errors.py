@@ -53,8 +53,8 @@ class PlanError(XkldError):
     """A quota plan cannot be saved, approved or edited (details: plan, field, reason)."""
 
 
-class MarketError(XkldError):
-    """The market reference table was edited with bad rows (details: errors, allowed)."""
+class ReferenceDataError(XkldError):
+    """An edit of reference data (markets, companies, notices) refused: rows, fields, allowed values."""
 
 
 class PublishError(XkldError):

@@ -44,7 +44,8 @@ def check_length(text: str | None, label: str, limit: int | None = None) -> str:
     limit = current().max_text_chars if limit is None else limit
     text = text or ""
     if len(text) > limit:
-        raise QueryError(f"{label} dài {len(text):,} ký tự; tối đa {limit:,} ký tự.".replace(",", "."),
+        length, most = (f"{n:,}".replace(",", ".") for n in (len(text), limit))  # Vietnamese thousands
+        raise QueryError(f"{label}: dài {length} ký tự; tối đa {most} ký tự.",
                          field=label, value=len(text), allowed=f"≤ {limit} ký tự")
     return text
 

@@ -9,9 +9,7 @@ never guessed but goes to a person, with candidates and a Vietnamese reason.
 from __future__ import annotations
 
 import difflib
-import math
 import re
-import unicodedata
 from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
@@ -20,110 +18,13 @@ import numpy as np
 import pandas as pd
 
 from xkld_geo import db, queries
+from xkld_geo.intake.spelling import blank, clean_code, normalise, split, unaccent
 
-KINDS = ("commune", "district", "province")
-_TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}  # huyền, sắc, ngã, hỏi, nặng
-_VOWELS, _MARKED = set("aăâeêioôơuưy"), set("ăâêôơư")
-_APOSTROPHE, _PUNCT = re.compile(r"\s*['’‘`´ʼ]\s*"), re.compile(r"[^\w\s]|_")
-_GLUED = {"commune": re.compile(r"^(?:p|phường)(\d+)$"), "district": re.compile(r"^(?:q|quận)(\d+)$")}
 # Province spellings no name reaches (compact accent-free form -> 2-digit code, if that code exists).
 _PROVINCE_ALIASES = {"hcm": "79", "tphcm": "79", "saigon": "79", "sg": "79", "hn": "01", "tthue": "46",
                      "brvt": "77", "vungtau": "77", "daclac": "66"}
 _TYPO = 0.9  # difflib ratio above which a name that fits no other unit is taken as a typo
 Prov = tuple[str | None, str | None]  # a typed province: (2025 code, pre-2025 code), either may be None
-
-
-def _unaccent(key: str) -> str:
-    return "".join(ch for ch in unicodedata.normalize("NFD", key)
-                   if unicodedata.category(ch) != "Mn").replace("đ", "d")
-
-
-def _prefixes(types: dict[str, str]) -> dict[str, str]:
-    """Prefix -> unit type, longest first, also typed without accents ("xa", "thi tran")."""
-    return {**types, **{_unaccent(k): v for k, v in types.items()}}
-
-
-_PREFIXES = {
-    "commune": _prefixes({"thị trấn": "thị trấn", "đặc khu": "đặc khu", "phường": "phường", "xã": "xã",
-                          "tt": "thị trấn", "p": "phường", "x": "xã"}),
-    "district": _prefixes({k: k for k in ("thành phố", "thị xã", "quận", "huyện", "tx", "tp", "q", "h")}),
-    "province": _prefixes({k: k for k in ("thành phố", "tỉnh", "tp", "t")}),
-}
-
-
-def _tone_position(base: str) -> int | None:
-    """Index of the vowel that carries the tone in a toneless syllable (the modern rule)."""
-    vowels = [i for i, ch in enumerate(base) if ch in _VOWELS]
-    if not vowels:
-        return None
-    cluster = [vowels[0]]
-    for i in vowels[1:]:
-        if i != cluster[-1] + 1:
-            break
-        cluster.append(i)
-    if len(cluster) > 1 and cluster[0] == 1 and base[:2] in ("qu", "gi"):
-        cluster = cluster[1:]  # the u of "qu" and the i of "gi" belong to the consonant
-    marked = [i for i in cluster if base[i] in _MARKED]
-    if len(cluster) == 1 or marked:
-        return marked[-1] if marked else cluster[0]
-    if cluster[-1] < len(base) - 1:  # a final consonant follows: "hoàng", "huỳnh"
-        return cluster[-1]
-    if len(cluster) == 3:  # "ngoài", "khuỷu"
-        return cluster[1]
-    return cluster[-1] if base[cluster[0]:cluster[-1] + 1] in ("oa", "oe", "uy") else cluster[0]
-
-
-def _retone(word: str) -> str:
-    """Put a syllable's tone mark on one fixed vowel, so "hòa"/"hoà" and "qúy"/"quý" coincide."""
-    nfd = unicodedata.normalize("NFD", word)
-    tones = [ch for ch in nfd if ch in _TONES]
-    base = unicodedata.normalize("NFC", "".join(ch for ch in nfd if ch not in _TONES))
-    pos = _tone_position(base) if tones else None
-    return word if pos is None else unicodedata.normalize("NFC", base[:pos + 1] + tones[0] + base[pos + 1:])
-
-
-def _split(text: Any, kind: str = "commune") -> tuple[str, list[str]]:
-    """(unit type of the prefix or "", keys): the key without the prefix, then the key keeping it
-    (for names such as "Phường Phường Đúc" or "phuong lien" that start like a prefix)."""
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
-    s = "" if _blank(text) else unicodedata.normalize("NFC", str(text)).lower()
-    toks = [t if t.isascii() else _retone(t) for t in _PUNCT.sub(" ", _APOSTROPHE.sub("", s)).split()]
-    toks = [str(int(t)) if t.isascii() and t.isdigit() else t for t in toks]  # "01" -> "1"
-    glued = _GLUED[kind].match(toks[0]) if toks and kind in _GLUED else None
-    if glued:  # "p1", "q.1" -> "1"
-        return ("phường" if kind == "commune" else "quận"), [" ".join([str(int(glued[1]))] + toks[1:])]
-    for prefix, unit_type in _PREFIXES[kind].items():
-        words = prefix.split()
-        if len(toks) > len(words) and toks[:len(words)] == words:
-            return unit_type, [" ".join(toks[len(words):]), " ".join(toks)]
-    return "", [" ".join(toks)]
-
-
-def normalise(text: str | None, kind: str = "commune") -> str:
-    """Matching key of a unit name: NFC, lower case, tidy spaces and punctuation, one tone-mark
-    placement, leading zeros of numbers dropped, type prefix of ``kind`` removed ("P.01" -> "1")."""
-    return _split(text, kind)[1][0]
-
-
-def fold(text: str | None, kind: str = "commune") -> str:
-    """Accent-free key (đ -> d) for names typed without diacritics and for nearest-name hints."""
-    return _unaccent(normalise(text, kind))
-
-
-def _blank(value: Any) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) \
-        or (isinstance(value, str) and not value.strip())
-
-
-def clean_code(value: Any, digits: int = 5) -> str | None:
-    """A typed code as digits zero-padded to ``digits`` ("1234.0" -> "01234"); other text as is."""
-    if _blank(value):
-        return None
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        value = int(value)
-    m = re.fullmatch(r"0*(\d+?)(?:\.0*)?", text := str(value).strip())
-    return m.group(1).zfill(digits) if m and len(m.group(1)) <= digits else text
 
 
 @dataclass(frozen=True)
@@ -152,8 +53,8 @@ def _index(pairs: Iterable[tuple[Any, Any]]) -> dict[Any, list[Any]]:
 
 def _display(name: str, unit_type: Any) -> str:
     """The name with its type ("Xã An Khánh"); names stored with their prefix are kept as they are."""
-    typ = "" if _blank(unit_type) else str(unit_type)
-    return name if not typ or _split(name)[0] or name.startswith(typ) else f"{typ} {name}"
+    typ = "" if blank(unit_type) else str(unit_type)
+    return name if not typ or split(name)[0] or name.startswith(typ) else f"{typ} {name}"
 
 
 def _grams(key: str) -> set[str]:
@@ -204,12 +105,12 @@ class Gazetteer:
         for r in rows(communes):
             typ = getattr(r, "unit_type", None)
             g._new[str(r.code)] = (_display(r.name, typ), str(r.parent_code),
-                                   _split(r.name)[0] or ("" if _blank(typ) else str(typ).lower()))
+                                   split(r.name)[0] or ("" if blank(typ) else str(typ).lower()))
         for era, frame in enumerate((provinces, old_provinces)):
             for r in rows(frame):
                 g._prov[era][str(r.code)] = r.name
-                for key in _split(r.name, "province")[1]:
-                    g._prov_key.setdefault(_unaccent(key).replace(" ", ""), [None, None])[era] = str(r.code)
+                for key in split(r.name, "province")[1]:
+                    g._prov_key.setdefault(unaccent(key).replace(" ", ""), [None, None])[era] = str(r.code)
         for alias, code in _PROVINCE_ALIASES.items():
             if code in g._prov[0] or code in g._prov[1]:
                 g._prov_key.setdefault(alias, [code if code in names else None for names in g._prov])
@@ -217,18 +118,18 @@ class Gazetteer:
             g._districts[str(r.code)] = (_display(r.name, getattr(r, "unit_type", None)), str(r.parent_code))
         for r in rows(old_communes):
             prov = g._districts.get(str(r.parent_code), ("", ""))[1]
-            g._old[str(r.code)] = (r.name, prov, str(r.parent_code), _split(r.name)[0])
+            g._old[str(r.code)] = (r.name, prov, str(r.parent_code), split(r.name)[0])
         for r in rows(crosswalk):
             old, dist = str(r.old_code), getattr(r, "old_district_code", None)
             name, _, known, _ = g._old.get(old, (str(r.old_name), "", "", ""))
-            g._old[old] = (name, str(r.old_province_code), known or ("" if _blank(dist) else str(dist)),
-                           _split(name)[0])
+            g._old[old] = (name, str(r.old_province_code), known or ("" if blank(dist) else str(dist)),
+                           split(name)[0])
             g._targets.setdefault(old, []).append((str(r.new_code), r.merge_type == "partial"))
-        g._keys = [[_index((k, c) for c, v in units.items() for k in _split(v[0])[1])] for units in (g._new, g._old)]
+        g._keys = [[_index((k, c) for c, v in units.items() for k in split(v[0])[1])] for units in (g._new, g._old)]
         for pair in g._keys:
-            pair.append(_index((_unaccent(k), c) for k, cs in pair[0].items() for c in cs))
-        g._district_key = _index((_unaccent(k), c) for c, v in g._districts.items()
-                                 for k in _split(v[0], "district")[1])
+            pair.append(_index((unaccent(k), c) for k, cs in pair[0].items() for c in cs))
+        g._district_key = _index((unaccent(k), c) for c, v in g._districts.items()
+                                 for k in split(v[0], "district")[1])
         pairs = [(o, t) for o, ts in g._targets.items() for t, _ in ts if t in g._new]
         for what, members in {"new": ((v[1], c) for c, v in g._new.items()),
                               "old": ((v[1], o) for o, v in g._old.items()),
@@ -260,12 +161,12 @@ class Gazetteer:
     def _province(self, text: Any) -> Prov | None:
         """(2025 code, old code) a typed province stands for: "Tây Ninh" is 2025 code 80 and
         old code 72; "Hà Giang" only old 02; a typed code is read in both eras."""
-        if _blank(text):
+        if blank(text):
             return None
         if (code := clean_code(text, 2)) in self._prov[0] or code in self._prov[1]:
             return (code if code in self._prov[0] else None, code if code in self._prov[1] else None)
-        for key in _split(str(text), "province")[1]:
-            if found := self._prov_key.get(_unaccent(key).replace(" ", "")):
+        for key in split(str(text), "province")[1]:
+            if found := self._prov_key.get(unaccent(key).replace(" ", "")):
                 return found[0], found[1]
         return None
 
@@ -294,8 +195,8 @@ class Gazetteer:
         if re.fullmatch(r"\d{3}", text := str(text).strip()) and text in self._districts:
             return [text]  # only a 3-digit code: "3" is "Quận 3", not district 003
         olds = frozenset().union(*self._area(prov, True)) if prov else None
-        for key in _split(text, "district")[1]:
-            found = [d for d in self._district_key.get(_unaccent(key), [])
+        for key in split(text, "district")[1]:
+            found = [d for d in self._district_key.get(unaccent(key), [])
                      if olds is None or self._scope("dold", d) & olds]
             if found:
                 return found
@@ -340,7 +241,7 @@ class Gazetteer:
             near = frozenset().union(*(self._scope("dold" if old else "dnew", d) for d in districts))
             tiers = [near if t is None else near & t for t in tiers]
         units = self._old if old else self._new
-        codes = list(dict.fromkeys(c for k in keys for c in index.get(_unaccent(k) if accentless else k, [])))
+        codes = list(dict.fromkeys(c for k in keys for c in index.get(unaccent(k) if accentless else k, [])))
         for tier in tiers:
             if hits := [c for c in codes if tier is None or c in tier]:
                 return [c for c in hits if unit_type and units[c][-1] == unit_type] or hits
@@ -351,15 +252,15 @@ class Gazetteer:
         if ("pool", prov, old) not in self._cache:
             units = self._old if old else self._new
             codes = frozenset().union(*self._area(prov, old)) if prov else units
-            by_fold = _index((_unaccent(normalise(units[c][0])), c) for c in sorted(codes))
+            by_fold = _index((unaccent(normalise(units[c][0])), c) for c in sorted(codes))
             self._cache[("pool", prov, old)] = (_Pool(list(by_fold)), by_fold)
         pool, by_fold = self._cache[("pool", prov, old)]
-        return tuple(self._label(c, old) for k in pool.nearest(_unaccent(key)) for c in by_fold[k])[:3]
+        return tuple(self._label(c, old) for k in pool.nearest(unaccent(key)) for c in by_fold[k])[:3]
 
     def _by_name(self, name: str, prov: Prov | None, districts: list[str], prefer_old: bool) -> Match:
         """2025 communes (exact key, then unique accent-free key), then old communes through the
         crosswalk (old first when ``prefer_old``); several hits: ambiguous; none: nearest names."""
-        unit_type, keys = _split(name)
+        unit_type, keys = split(name)
         pending: tuple[bool, list[str]] | None = None
         for old in ((True, False) if prefer_old else (False, True)):
             for accentless in (False, True):
@@ -387,13 +288,13 @@ class Gazetteer:
         """Readings of a code that the typed name confirms: the same accent-free name (the old
         name, or the new name of a whole move), or the name resolves to the same 2025 commune, or
         a small typo (same numbers, ratio >= 0.9) when the name fits no other unit."""
-        typed = {_unaccent(k) for k in _split(name)[1]}
+        typed = {unaccent(k) for k in split(name)[1]}
 
         def names(old: bool, code: str) -> set[str]:
             target = self._new_of(code, old)
             units = [(self._old if old else self._new)[code][0]] + \
                 ([self._new[target][0]] if old and target in self._new else [])
-            return {_unaccent(k) for u in units for k in _split(u)[1]}
+            return {unaccent(k) for u in units for k in split(u)[1]}
 
         if fits := [r for r in readings if typed & names(*r)]:
             return fits, None
@@ -439,12 +340,12 @@ class Gazetteer:
         """Resolve one reference to a 2025 commune. ``prefer_old``: the report is for a month
         before 1 July 2025, so codes and names are read as old units first."""
         notes: list[str] = []
-        if (prov := self._province(province)) is None and not _blank(province):
+        if (prov := self._province(province)) is None and not blank(province):
             notes.append(f"Không nhận ra tỉnh '{province}', đã tìm trong cả nước.")
-        districts = [] if _blank(district) else self._district_codes(district, prov)
-        if not _blank(district) and not districts:
+        districts = [] if blank(district) else self._district_codes(district, prov)
+        if not blank(district) and not districts:
             notes.append(f"Không nhận ra huyện cũ '{district}', đã bỏ qua.")
-        text = None if _blank(name) else str(name).strip()
+        text = None if blank(name) else str(name).strip()
         if (typed := clean_code(code)) is not None:
             m = self._by_code(typed, text, prov, str(province), districts, prefer_old)
         elif text is not None:

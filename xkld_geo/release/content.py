@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from xkld_geo import DEMO_LABEL, periods, queries
+from xkld_geo import DEMO_LABEL, periods, queries, references
 from xkld_geo.errors import PublishError
 from xkld_geo.views import public
 
@@ -167,10 +167,10 @@ def build_tables(con: duckdb.DuckDBPyConnection, year: int, month: int, threshol
     province_markets = pd.DataFrame({"province_code": [p for p, _ in pairs], "market_code": [c for _, c in pairs],
                                      "departures": pd.array([_count(v) for v in cells], dtype="Int64"),
                                      "departures_flag": [_flag(v) for v in cells]})
-    texts = public.notices(con)
-    notices = pd.DataFrame({"key": list(public.NOTICE_KEYS), "title": list(public.NOTICE_KEYS.values()),
-                            "text": [texts[k] for k in public.NOTICE_KEYS]})
-    firms = public.companies(con)
+    texts = references.notices(con)
+    notices = pd.DataFrame({"key": list(references.NOTICE_KEYS), "title": list(references.NOTICE_KEYS.values()),
+                            "text": [texts[k] for k in references.NOTICE_KEYS]})
+    firms = references.read(con, "companies")
     companies = pd.DataFrame({"licence_no": firms["licence_no"], "company_name": firms["name"],
                               "markets": firms["markets"],
                               "valid_until": pd.to_datetime(firms["valid_until"], errors="coerce").dt.date})

@@ -4,11 +4,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from xkld_geo import auth
+from xkld_geo import auth, references
 from xkld_geo.errors import XkldError
 from xkld_geo.release import site as release_site
 from xkld_geo.ui.common import connection, plain, settings
-from xkld_geo.views import public
 
 
 def render_admin(admin: auth.User) -> None:
@@ -31,23 +30,21 @@ def render_admin(admin: auth.User) -> None:
             except XkldError as exc:
                 st.error(plain(exc.message))
     st.subheader("Thông báo công khai")
-    texts = public.notices(con)
-    for key, label in public.NOTICE_KEYS.items():
+    texts = references.notices(con)
+    for key, label in references.NOTICE_KEYS.items():
         new = st.text_area(label, texts[key], key=f"notice_{key}", max_chars=2000)
         if new != texts[key] and st.button(f"Lưu: {label}", key=f"save_{key}"):
             try:
-                public.set_notice(con, key, new, admin.username)
-                auth.audit(con, admin.username, "notice_edited", key)
+                references.save_notice(con, key, new, admin)
                 st.success("Đã lưu.")
             except XkldError as exc:
                 st.error(plain(exc.message))
     st.subheader("Doanh nghiệp được cấp phép (hiện trên trang Công khai)")
-    edited = st.data_editor(public.companies(con), key="companies_editor", num_rows="dynamic",
+    edited = st.data_editor(references.read(con, "companies"), key="companies_editor", num_rows="dynamic",
                             hide_index=True, width="stretch")
     if st.button("Lưu danh sách doanh nghiệp", key="companies_save"):
         try:
-            count = public.save_companies(con, edited, admin.username)
-            auth.audit(con, admin.username, "reference_edited", "licensed_companies", f"{count} rows")
+            count = references.save(con, "companies", edited, admin)
             st.success(f"Đã lưu {count} doanh nghiệp.")
         except XkldError as exc:
             st.error(plain(exc.message))

@@ -9,7 +9,7 @@ import streamlit as st
 from pandas.io.formats.style import Styler
 from streamlit_folium import st_folium
 
-from xkld_geo import auth, maps, metrics, periods, queries
+from xkld_geo import auth, maps, metrics, periods, queries, references
 from xkld_geo.build import programme
 from xkld_geo.errors import XkldError
 from xkld_geo.ui.common import Filters, connection, demo_badge, plain, repainting_map, settings
@@ -151,13 +151,13 @@ def render_markets(f: Filters, user: auth.User) -> None:
     _unit_map(con, f, origins, legend, f"Số người đi {market}", (("value", "Số người đi", ""),),
               "market_origin_map", is_demo, classes=maps.LEGENDS[legend][:-1])
     st.markdown("**Thu nhập và chi phí ước tính theo thị trường** (bảng tham chiếu, có nguồn)")
-    reference = markets.reference(con)
+    reference = references.read(con, "markets")
     if auth.allowed(user, "edit_reference"):
         edited = st.data_editor(reference, key="reference_editor", hide_index=True, width="stretch",
                                 num_rows="dynamic")
         if st.button("Lưu bảng thị trường", key="reference_save"):
             try:
-                st.success(f"Đã lưu {markets.save_reference(con, edited, user)} thị trường.")
+                st.success(f"Đã lưu {references.save(con, 'markets', edited, user)} thị trường.")
             except XkldError as exc:
                 st.error(plain(exc.message))
     else:

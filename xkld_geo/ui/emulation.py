@@ -6,8 +6,7 @@ import streamlit as st
 from xkld_geo import auth, queries
 from xkld_geo.errors import XkldError
 from xkld_geo.reporting import emulation
-from xkld_geo.ui.common import connection, settings
-from xkld_geo.ui.imports import plain
+from xkld_geo.ui.common import connection, plain, settings
 
 
 def _criteria_form(user: auth.User, current: emulation.Criteria) -> None:

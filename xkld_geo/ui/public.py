@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from xkld_geo import periods, queries
+from xkld_geo import periods, queries, references
 from xkld_geo.errors import XkldError
 from xkld_geo.ui.common import connection, demo_badge, plain, settings
 from xkld_geo.views import public
@@ -73,9 +73,9 @@ def _panel_markets(s: public.PublicSummary) -> None:
 
 
 def _panel_notices(s: public.PublicSummary) -> None:
-    st.markdown(f"### ☎ {public.NOTICE_KEYS['hotline']}")
+    st.markdown(f"### ☎ {references.NOTICE_KEYS['hotline']}")
     st.info(plain(s.notices["hotline"]))
-    st.markdown(f"### ⚠ {public.NOTICE_KEYS['fraud_warning']}")
+    st.markdown(f"### ⚠ {references.NOTICE_KEYS['fraud_warning']}")
     st.warning(plain(s.notices["fraud_warning"]))
     st.markdown("### Doanh nghiệp được cấp phép")
     if len(s.companies):

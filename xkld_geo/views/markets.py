@@ -1,8 +1,7 @@
-"""Where they go: destination markets, the flow map, market mix, and the market reference table.
+"""Where they go: destination markets, the flow map and the market mix.
 
-The reference table (safe & high income flag, expected income and cost, with the source of each
-figure) is edited by administrators; every row is checked (a real ISO country code, non-negative
-whole amounts, a stated source) and a bad row is refused with its row, field and the allowed values.
+The market reference table (safe & high income flag, expected income and cost, with the source of
+each figure) is read and edited through :mod:`xkld_geo.references`.
 """
 from __future__ import annotations
 
@@ -15,21 +14,8 @@ import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
-from xkld_geo import auth, db, maps, markup, queries
-from xkld_geo.errors import MarketError, XkldError
+from xkld_geo import db, maps, queries, references
 from xkld_geo.markup import html_text
-
-ISO_ALPHA2 = frozenset("""AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO
-BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER
-ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN
-IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH
-MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN
-PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ
-TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW""".split())
-"""ISO 3166-1 alpha-2 country codes (Taiwan's TW included, as the labour statistics use it)."""
-
-REFERENCE_COLUMNS = ["code", "name_vi", "name_en", "region", "safe_high_income", "avg_income_usd",
-                     "avg_cost_usd", "source"]
 
 
 def by_market(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
@@ -71,7 +57,7 @@ def origins(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str
             market: str) -> pd.DataFrame:
     """Where one market's workers come from: departures per province, or per commune of a province."""
     queries.check_code("tỉnh", province, 2)
-    queries.check_choice("thị trường", market, reference(con)["code"].tolist())
+    queries.check_choice("thị trường", market, references.read(con, "markets")["code"].tolist())
     return db.run(con, "market_origins", """
         SELECT CASE WHEN $province IS NULL THEN c.province_code ELSE c.commune_code END AS unit_code,
                SUM(d.departures) AS departures
@@ -79,73 +65,6 @@ def origins(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str
         WHERE d.market = $market AND d.month >= make_date($year, 1, 1) AND d.month <= make_date($year, $month, 1)
           AND ($province IS NULL OR c.province_code = $province)
         GROUP BY 1""", {"year": int(year), "month": int(month), "province": province, "market": market})
-
-
-def reference(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The market reference table."""
-    return db.run(con, "markets_reference", f"SELECT {', '.join(REFERENCE_COLUMNS)} FROM markets ORDER BY code")
-
-
-NAME_CHARS = 120
-"""Longest market or region name accepted (the source may be as long as ``max_text_chars``)."""
-
-
-def check_reference(rows: pd.DataFrame) -> list[str]:
-    """Every problem of an edited reference table, as "Dòng N, cột X: ..." messages (row 1 = first)."""
-    errors: list[str] = []
-    seen: set[str] = set()
-    for i, row in enumerate(rows.to_dict("records"), start=1):
-        code = str(row.get("code") or "").strip().upper()
-        if code not in ISO_ALPHA2:
-            errors.append(f"Dòng {i}, cột code: '{row.get('code')}' không phải mã quốc gia ISO 3166-1 "
-                          "(hai chữ cái, ví dụ JP, KR, DE).")
-        elif code in seen:
-            errors.append(f"Dòng {i}, cột code: mã {code} bị trùng.")
-        seen.add(code)
-        for field in ("avg_income_usd", "avg_cost_usd"):
-            value = row.get(field)
-            if value is None or (isinstance(value, float) and math.isnan(value)):
-                continue
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                errors.append(f"Dòng {i}, cột {field}: '{value}' không phải là số.")
-                continue
-            if number < 0 or number != int(number):
-                errors.append(f"Dòng {i}, cột {field}: {value} phải là số nguyên không âm (USD).")
-        for field in ("name_vi", "source"):
-            if not str(row.get(field) or "").strip():
-                errors.append(f"Dòng {i}, cột {field}: không được để trống (ghi rõ nguồn của số liệu).")
-        for field, limit in (("name_vi", NAME_CHARS), ("name_en", NAME_CHARS), ("region", NAME_CHARS),
-                             ("source", None)):
-            try:
-                markup.check_length(str(row.get(field) or ""), f"Dòng {i}, cột {field}", limit)
-            except XkldError as exc:
-                errors.append(exc.message)
-    return errors
-
-
-def save_reference(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, user: auth.User) -> int:
-    """Validate and save the edited reference table (administrators); returns rows saved.
-
-    Markets already used by statistics cannot be deleted; every save is audited.
-    """
-    if not auth.allowed(user, "edit_reference"):
-        raise MarketError("Chỉ quản trị viên được sửa bảng thị trường.", field="role", value=user.role)
-    errors = check_reference(rows)
-    if errors:
-        raise MarketError(" ".join(errors[:5]) + (f" (và {len(errors) - 5} lỗi khác)" if len(errors) > 5 else ""),
-                          errors=errors, allowed=sorted(ISO_ALPHA2))
-    clean = rows[REFERENCE_COLUMNS].copy()
-    clean["code"] = clean["code"].str.strip().str.upper()
-    clean["safe_high_income"] = clean["safe_high_income"].fillna(False).astype(bool)
-    with db.transaction(con), db.registered(con, "markets_in", clean):
-        db.execute(con, "markets_upsert", """INSERT INTO markets SELECT * FROM markets_in ON CONFLICT (code) DO UPDATE SET
-            name_vi = excluded.name_vi, name_en = excluded.name_en, region = excluded.region,
-            safe_high_income = excluded.safe_high_income, avg_income_usd = excluded.avg_income_usd,
-            avg_cost_usd = excluded.avg_cost_usd, source = excluded.source""")
-        auth.audit(con, user.username, "reference_edited", "markets", f"{len(clean)} rows")
-    return len(clean)
 
 
 class FlowLayer(MacroElement):

@@ -17,20 +17,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from xkld_geo import db, disclosure, maps, metrics, queries
+from xkld_geo import db, disclosure, maps, metrics, queries, references
 from xkld_geo.disclosure import Cube, Key, Label
 
 THRESHOLD = disclosure.THRESHOLD
-
-NOTICE_KEYS = {"hotline": "Đường dây nóng", "fraud_warning": "Cảnh báo lừa đảo",
-               "about": "Giới thiệu chương trình"}
-DEFAULT_NOTICES = {
-    "hotline": "Đường dây nóng tư vấn xuất khẩu lao động: liên hệ Sở Nội vụ tỉnh/thành nơi bạn cư trú.",
-    "fraud_warning": "Chỉ đăng ký qua doanh nghiệp được cấp phép hoặc Trung tâm Dịch vụ việc làm. "
-                     "Không nộp tiền cho cá nhân môi giới; không có 'suất đi nhanh' hay 'bao đậu'.",
-    "about": "Thông tin công khai về chỉ tiêu và kết quả đưa người lao động đi làm việc ở nước ngoài.",
-}
-
 
 @dataclass(frozen=True)
 class PublicFigures:
@@ -136,25 +126,6 @@ def _attainment_label(pct: float | None) -> str:
     return f"{pct:.0f}%"
 
 
-def notices(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """Hotline, fraud warning and about text (administrator-edited, else the defaults)."""
-    df = db.run(con, "public_notices", "SELECT key, text FROM public_notices")
-    return DEFAULT_NOTICES | dict(zip(df["key"], df["text"]))
-
-
-def set_notice(con: duckdb.DuckDBPyConnection, key: str, text: str, by: str) -> None:
-    """Save one notice (administrators only; the caller checks the role and audits)."""
-    queries.check_choice("mục thông báo", key, NOTICE_KEYS)
-    text = (text or "").strip()
-    if not text or len(text) > 2000:
-        from xkld_geo.errors import QueryError
-
-        raise QueryError("Nội dung thông báo cần từ 1 đến 2.000 ký tự.", field=key, value=len(text),
-                         allowed="1–2000 ký tự")
-    db.execute(con, "notice_set", "INSERT OR REPLACE INTO public_notices VALUES ($k, $t, now(), $u)",
-               {"k": key, "t": text, "u": by})
-
-
 def build_public(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
                  static_url: str, threshold: int = THRESHOLD) -> PublicSummary:
     """The public screen's content for a year-to-date period, nationally or for one province.
@@ -204,57 +175,5 @@ def build_public(con: duckdb.DuckDBPyConnection, year: int, month: int, province
     place = "cả nước" if province is None else queries.unit(con, province)["name"].iloc[0]
     return PublicSummary(year, month, province, f"Kết quả đưa lao động đi làm việc ở nước ngoài: {place}, "
                          f"T1–{month}/{year}", figures.label(total_key), table, markets, costs,
-                         notices(con), companies, maps.choropleth_map(spec, static_url), spec.demo,
+                         references.notices(con), companies, maps.choropleth_map(spec, static_url), spec.demo,
                          disclosure.rounding_note(figures.threshold))
-
-
-COMPANY_COLUMNS = ["licence_no", "name", "province_code", "markets", "valid_until"]
-
-
-def companies(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The licensed companies as stored (for the administrator's editor)."""
-    return db.run(con, "companies_all", f"SELECT {', '.join(COMPANY_COLUMNS)} FROM licensed_companies "
-                                        "ORDER BY name")
-
-
-def check_companies(rows: pd.DataFrame) -> list[str]:
-    """Problems of an edited company list, as "Dòng N, cột X: ..." (row 1 = the first)."""
-    from xkld_geo.views.markets import ISO_ALPHA2
-
-    errors: list[str] = []
-    seen: set[str] = set()
-    for i, row in enumerate(rows.to_dict("records"), start=1):
-        licence = str(row.get("licence_no") or "").strip()
-        if not licence or len(licence) > 50:
-            errors.append(f"Dòng {i}, cột licence_no: cần số giấy phép (tối đa 50 ký tự).")
-        elif licence in seen:
-            errors.append(f"Dòng {i}, cột licence_no: số giấy phép {licence} bị trùng.")
-        seen.add(licence)
-        if not str(row.get("name") or "").strip():
-            errors.append(f"Dòng {i}, cột name: cần tên doanh nghiệp.")
-        for field in COMPANY_COLUMNS:  # free text is bounded by the server, whatever the browser sent
-            value = row.get(field)
-            if isinstance(value, str) and len(value) > 500:
-                errors.append(f"Dòng {i}, cột {field}: dài {len(value)} ký tự; tối đa 500 ký tự.")
-        province = row.get("province_code")
-        if province and not pd.isna(province) and not (str(province).isdigit() and len(str(province)) == 2):
-            errors.append(f"Dòng {i}, cột province_code: '{province}' không phải mã tỉnh 2 chữ số.")
-        for code in str(row.get("markets") or "").replace(";", ",").split(","):
-            if code.strip() and code.strip().upper() not in ISO_ALPHA2:
-                errors.append(f"Dòng {i}, cột markets: '{code.strip()}' không phải mã quốc gia ISO.")
-    return errors
-
-
-def save_companies(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, by: str) -> int:
-    """Replace the licensed-company list after checking every row (caller checks the role)."""
-    from xkld_geo.errors import QueryError
-
-    errors = check_companies(rows)
-    if errors:
-        raise QueryError(" ".join(errors[:5]), field="licensed_companies", errors=errors)
-    clean = rows[COMPANY_COLUMNS].copy()
-    clean["valid_until"] = pd.to_datetime(clean["valid_until"], errors="coerce").dt.date
-    with db.transaction(con), db.registered(con, "companies_in", clean):
-        db.execute(con, "companies_clear", "DELETE FROM licensed_companies")
-        db.execute(con, "companies_insert", "INSERT INTO licensed_companies SELECT * FROM companies_in")
-    return len(clean)
