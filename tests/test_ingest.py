@@ -330,7 +330,9 @@ def test_import_page_offers_each_template(app_env: Settings) -> None:
     at = _import_page()
     for kind in kinds.KINDS:
         at.selectbox(key="import_kind").set_value(kind).run()
-        assert not at.exception and at.get("download_button")
+        assert not at.exception and not at.error
+        labels = {b.proto.label for b in at.get("download_button")}
+        assert {"Tải mẫu XLSX", "Tải mẫu CSV"} <= labels, (kind, labels)
 
 
 @pytest.mark.parametrize("name", ["../../../etc/passwd.csv", "x'; DROP TABLE departures; --.csv",

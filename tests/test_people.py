@@ -106,8 +106,16 @@ def test_people_page_planner_saves(app_env: Settings) -> None:
     at = _page("planner")
     assert not at.exception
     at.selectbox(key="people_province").set_value("99").run()
+    unit = at.selectbox(key="people_unit").value
+    level, code = unit.split(":")
+    con = db.connect(app_env)
+    stored = con.execute("SELECT count(*) FROM people_in_charge WHERE unit_level = $l AND unit_code = $c",
+                         {"l": level, "c": code}).fetchone()[0]
     at.button(key="people_save").click().run()
-    assert not at.exception and at.success
+    assert not at.exception and not at.error
+    assert at.success and f"Đã lưu {stored} người" in at.success[0].value
+    audit = con.execute("SELECT username, target FROM audit_log WHERE action = 'people_edit'").fetchall()
+    assert audit == [("test_planner", unit)]
 
 
 def test_public_page_shows_no_names_or_phones(app_env: Settings) -> None:
