@@ -191,7 +191,8 @@ def _register_plan(k: Kind, frame: pd.DataFrame, values: pd.DataFrame, errors: p
         "person_key": registers.person_keys(values["so_cccd"], key), "year": dates.dt.year.astype(int),
         "month": dates.dt.to_period("M").dt.to_timestamp().dt.date, "commune_code": values["commune_code"],
         "market": values["thi_truong"], "sex": values["gioi_tinh"], "channel": values["kenh"],
-        "priority_group": values["nhom_uu_tien"], "reporter": named.where(named != "", reporter).str[:200]},
+        "priority_group": values["nhom_uu_tien"].str.split(";").str[0],
+        "groups": values["nhom_uu_tien"], "reporter": named.where(named != "", reporter).str[:200]},
         index=values.index)
     first = ~entries.duplicated(["person_key", "year"], keep="first")
     return Plan(k, TARGETS["register"], entries[first], entries[["month", "commune_code"]], errors,
