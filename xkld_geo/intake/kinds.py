@@ -265,3 +265,8 @@ def template_xlsx_of(k: Kind) -> bytes:
         guide.write_row(i, 0, [col.header, col.help])
     book.close()
     return buffer.getvalue()
+
+
+from xkld_geo.protection.templates import PROTECTION_KINDS  # noqa: E402  (they use the columns above)
+
+KINDS.update({k.key: k for k in PROTECTION_KINDS})
