@@ -139,10 +139,12 @@ def write_cases(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, import_id: i
             if current == r.trang_thai and same:
                 present += 1
                 continue
-        for step in _path(current, r.trang_thai):
+        steps = _path(current, r.trang_thai)
+        for step in steps:     # the outcome and note go with the last step (closing needs the outcome)
+            last = step == steps[-1]
             cases.move(con, r.ma_vu_viec, step, user, r.ngay_trang_thai, agency=agency,
-                       outcome=outcome if step == "closed" else None, in_transaction=True)
-        if not same:
+                       outcome=outcome if last else None, note=note if last else None, in_transaction=True)
+        if not same and not steps:
             db.execute(con, "case_import_update", """
                 UPDATE cases SET agency = COALESCE($a, agency), outcome = COALESCE($o, outcome),
                        note = COALESCE($n, note), updated_at = $now, updated_by = $u WHERE case_ref = $r""",
