@@ -40,6 +40,11 @@ def _days(rng: np.random.Generator, months: pd.Series, today: dt.date) -> pd.Ser
     return day.where(day <= pd.Timestamp(today), pd.Timestamp(today)).dt.date
 
 
+def _or_none(mask: np.ndarray, values: object) -> np.ndarray:
+    """``values`` where ``mask`` holds, else None (an object array)."""
+    return pd.Series(list(np.asarray(values, dtype=object)), dtype=object).where(pd.Series(mask), None).to_numpy()
+
+
 def generate_cases(rng: np.random.Generator, monthly: pd.DataFrame, licences: list[str],
                    today: dt.date) -> pd.DataFrame:
     """Cases of the last months from the monthly demo figures (``month, commune_code, breaches,
@@ -69,16 +74,15 @@ def generate_cases(rng: np.random.Generator, monthly: pd.DataFrame, licences: li
     status_on = [d + dt.timedelta(days=int(p)) if s != "received" else d
                  for d, p, s in zip(c["opened_on"], progressed, status)]
     market = rng.choice(list(MARKET_MIX), size=len(c), p=list(MARKET_MIX.values()))
-    company = (np.where(rng.random(len(c)) < 0.8, rng.choice(licences, size=len(c)), None) if licences
+    tied = c["kind"].isin(["in_difficulty", "death_accident", "labour_dispute", "contract_breach", "fraud"]).to_numpy()
+    company = (_or_none(tied & (rng.random(len(c)) < 0.8), rng.choice(licences, size=len(c))) if licences
                else np.full(len(c), None))
-    company = np.where(c["kind"].isin(["in_difficulty", "death_accident", "labour_dispute", "contract_breach",
-                                       "fraud"]), company, None)
     return pd.DataFrame({
         "case_ref": [f"MH-{d.year}-{i + 1:05d}" for i, d in enumerate(c["opened_on"])], "kind": c["kind"],
         "opened_on": c["opened_on"], "commune_code": c["commune_code"], "market": market, "licence_no": company,
-        "status": status, "status_on": status_on, "closed_on": np.where(closed, status_on, None),
+        "status": status, "status_on": status_on, "closed_on": _or_none(closed, status_on),
         "agency": rng.choice(AGENCIES, size=len(c)),
-        "outcome": np.where(closed, rng.choice(OUTCOMES, size=len(c)), None),
+        "outcome": _or_none(closed, rng.choice(OUTCOMES, size=len(c))),
         "note": f"{NOTE}: " + c["kind"].map(KIND_LABELS), "import_id": None,
         "updated_at": dt.datetime.combine(today, dt.time(8)), "updated_by": "demo", "is_demo": True})
 

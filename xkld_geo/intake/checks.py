@@ -174,10 +174,10 @@ GROUP_SEPARATORS = r"\s*[;+\n]\s*"
 """Between the groups of one worker in a register cell ("Hộ nghèo; Dân tộc thiểu số")."""
 
 
-def _groups(parse: Callable[[str, dt.date], str], order: list[str]) -> Callable[[str, dt.date], str]:
+def _groups(parse: Callable[[str, dt.date], object], order: list[str]) -> Callable[[str, dt.date], str]:
     """A parser of one or several groups: their codes, in the reference order, joined by ';'."""
     def parse_many(text: str, today: dt.date) -> str:
-        codes = {parse(part, today) for part in re.split(GROUP_SEPARATORS, text.strip()) if part}
+        codes = {str(parse(part, today)) for part in re.split(GROUP_SEPARATORS, text.strip()) if part}
         priority = sorted((c for c in codes if c != "khac"), key=lambda c: order.index(c) if c in order else 99)
         return ";".join(priority) or "khac"
     return parse_many
