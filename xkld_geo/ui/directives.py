@@ -12,6 +12,7 @@ from streamlit_folium import st_folium
 from xkld_geo import auth, maps, metrics, periods, queries
 from xkld_geo.build import programme
 from xkld_geo.errors import XkldError
+from xkld_geo.protection.problems import RULE
 from xkld_geo.ui.common import Filters, connection, demo_badge, plain, repainting_map, settings
 from xkld_geo.views import jobfairs, markets, priority
 
@@ -231,6 +232,7 @@ def render_programme(f: Filters) -> None:
     con = connection()
     is_demo = _demo(con)
     rows = programme.problems(con, f.year, f.month, f.province)
+    st.caption(RULE)
     totals = rows[list(programme.PROBLEM_COLUMNS)].sum()
     cols = st.columns(len(programme.PROBLEM_COLUMNS))
     for col, (key, label) in zip(cols, programme.PROBLEM_COLUMNS.items()):
