@@ -244,3 +244,34 @@ def test_cases_page_moves_a_case_for_a_planner_and_hides_notes_from_a_viewer(app
     assert con.execute("SELECT status FROM cases WHERE case_ref = 'VV-APP-0001'").fetchone()[0] == "verifying"
     assert con.execute("SELECT username, detail FROM audit_log WHERE target = 'VV-APP-0001' AND action = 'case_status'"
                        ).fetchall() == [("test_planner", "received → verifying")]
+
+
+def test_clubs_and_returnees_page_shows_both_tabs(app_env: Settings) -> None:
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "16_Cau_lac_bo_ve_nuoc.py"), default_timeout=60)
+    at.query_params["unit"] = "99"
+    at.session_state["auth_token"] = session_token(app_env, "viewer")
+    at.run()
+    assert not at.exception and not at.error
+    assert [t.label for t in at.tabs] == ["Câu lạc bộ gia đình", "Người về nước"]
+    tables = _tables(at)
+    assert "Xã có câu lạc bộ" in tables or len(at.dataframe) >= 3
+    assert any("Dữ liệu minh họa" in str(m.value) for m in at.markdown)
+    labels = [m.label for m in at.metric]
+    assert "Tỷ lệ có việc làm" in labels and "Gia đình thành viên" in labels
+
+
+def test_a_planner_records_a_case_on_the_page(app_env: Settings) -> None:
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "15_Bao_ho_cong_dan.py"), default_timeout=60)
+    at.query_params["unit"] = "99"
+    at.session_state["auth_token"] = session_token(app_env, "planner")
+    at.run()
+    at.selectbox(key="case_new_kind").set_value("in_difficulty")
+    at.selectbox(key="case_new_commune").set_value("99003")
+    at.text_area(key="case_new_note").input("cần hỗ trợ về nước")
+    [b for b in at.button if b.label == "Ghi vụ việc"][0].click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    con = db.connect(app_env)
+    row = con.execute("SELECT case_ref, kind, commune_code, status, note FROM cases WHERE NOT is_demo").fetchone()
+    assert row == ("VV-2026-00001", "in_difficulty", "99003", "received", "cần hỗ trợ về nước")
+    assert con.execute("SELECT username, action FROM audit_log WHERE target = $r", {"r": row[0]}).fetchall() == [
+        ("test_planner", "case_opened")]

@@ -53,8 +53,9 @@ class NewCase:
 
 def next_ref(con: duckdb.DuckDBPyConnection, year: int) -> str:
     """The next free reference of ``year``: VV-YYYY-NNNNN."""
-    n = db.run(con, "case_next_ref", "SELECT count(*) AS n FROM cases WHERE case_ref LIKE $p",
-               {"p": f"VV-{int(year)}-%"})["n"].iloc[0]
+    n = db.run(con, "case_next_ref", """
+        SELECT COALESCE(max(TRY_CAST(split_part(case_ref, '-', 3) AS INTEGER)), 0) AS n FROM cases
+        WHERE case_ref LIKE $p""", {"p": f"VV-{int(year)}-%"})["n"].iloc[0]
     return f"VV-{int(year)}-{int(n) + 1:05d}"
 
 

@@ -48,6 +48,36 @@ def _move_form(con: object, view: casebook.CasesView, user: auth.User) -> None:
                 st.error(plain(exc.message))
 
 
+def _record_form(con: object, f: Filters, user: auth.User) -> None:
+    """Record a new case (received, audited) in a commune of the selected province."""
+    if f.province is None:
+        st.caption("Chọn một tỉnh để ghi vụ việc mới.")
+        return
+    today = settings().effective_today
+    units = casebook.open_by_unit(con, f.province, today)     # every commune of the province
+    names = dict(zip(units["unit_code"], units["unit_name"]))
+    with st.form("case_record_form"):
+        st.markdown("**Ghi vụ việc mới** (không ghi họ tên, số CCCD của người lao động)")
+        kind = st.selectbox("Loại vụ việc", list(cases.KIND_LABELS), key="case_new_kind",
+                            format_func=cases.KIND_LABELS.get)
+        commune = st.selectbox("Xã/phường", list(names), key="case_new_commune", format_func=names.get,
+                               index=list(names).index(f.commune) if f.commune in names else 0)
+        market = st.text_input("Thị trường (mã nước, ví dụ JP)", "JP", key="case_new_market")
+        licence = st.text_input("Số giấy phép doanh nghiệp (nếu có)", key="case_new_licence")
+        opened = st.date_input("Ngày tiếp nhận", today, max_value=today, key="case_new_day")
+        agency = st.text_input("Cơ quan giải quyết", key="case_new_agency")
+        note = st.text_area("Ghi chú nội bộ", key="case_new_note")
+        if st.form_submit_button("Ghi vụ việc"):
+            try:
+                ref = cases.next_ref(con, opened.year)
+                cases.record(con, cases.NewCase(ref, kind, opened, commune, market.strip().upper(),
+                                                licence.strip() or None, agency or None, note or None),
+                             user.username, today)
+                st.success(plain(f"Đã ghi vụ việc {ref}."))
+            except XkldError as exc:
+                st.error(plain(exc.message))
+
+
 def render_cases(f: Filters, user: auth.User) -> None:
     """The register of cases: open cases on the map, ageing, companies, the list, the state changes."""
     con = connection()
@@ -74,6 +104,7 @@ def render_cases(f: Filters, user: auth.User) -> None:
     st.markdown("**Danh sách vụ việc** (không có họ tên người lao động)")
     st.dataframe(casebook.table(view), hide_index=True, width="stretch", key="cases_table")
     if handler:
+        _record_form(con, f, user)
         _move_form(con, view, user)
         st.markdown("**Các lần chuyển trạng thái gần đây** (nhật ký)")
         st.dataframe(view.changes.rename(columns={"at_time": "Thời điểm", "username": "Tài khoản", "action": "Việc",
