@@ -107,6 +107,8 @@ def render_priority(f: Filters) -> None:
     group = st.selectbox("Nhóm ưu tiên", list(priority.GROUPS), key="priority_group",
                          format_func=priority.GROUPS.get)
     rows = priority.shares(con, f.year, f.month, f.province, group)
+    st.caption("Một người lao động có thể thuộc nhiều nhóm: được tính một lần trong \"Tất cả nhóm ưu tiên\" "
+               "và một lần trong mỗi nhóm của mình.")
     st.subheader(f"{priority.GROUPS[group]}: tỷ lệ trong số người đi, tháng 1–{f.month}/{f.year}")
     total, in_group = rows["total"].sum(), rows["in_group"].sum()
     cols = st.columns(3)
