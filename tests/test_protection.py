@@ -275,3 +275,19 @@ def test_a_planner_records_a_case_on_the_page(app_env: Settings) -> None:
     assert row == ("VV-2026-00001", "in_difficulty", "99003", "received", "cần hỗ trợ về nước")
     assert con.execute("SELECT username, action FROM audit_log WHERE target = $r", {"r": row[0]}).fetchall() == [
         ("test_planner", "case_opened")]
+
+
+def test_the_page_refuses_an_invalid_move_with_one_message(app_env: Settings) -> None:
+    con = db.connect(app_env)
+    _case(con, "VV-APP-0002", "fraud", dt.date(2026, 3, 14), "99001")
+    db.close_all()
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "15_Bao_ho_cong_dan.py"), default_timeout=60)
+    at.query_params["unit"] = "99"
+    at.session_state["auth_token"] = session_token(app_env, "planner")
+    at.run()
+    at.selectbox(key="case_move_ref").set_value("VV-APP-0002")
+    at.selectbox(key="case_move_status").set_value("closed")
+    [b for b in at.button if b.label == "Lưu"][0].click().run()
+    assert not at.exception and len(at.error) == 1 and "Được chuyển sang: Đang xác minh" in at.error[0].value
+    con = db.connect(app_env)
+    assert con.execute("SELECT status FROM cases WHERE case_ref = 'VV-APP-0002'").fetchone()[0] == "received"
