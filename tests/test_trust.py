@@ -99,7 +99,7 @@ def test_a_month_in_progress_is_counted_to_its_cut_off(tmp_path: Path, monkeypat
 
 
 DATED = {"departures": "month", "job_fair_attendance": "month", "programme_monthly": "month",
-         "departures_old": "month"}
+         "departures_old": "month", "cases": "status_on", "returnees": "month"}
 
 
 @pytest.mark.parametrize("today", [dt.date(2026, 12, 1), dt.date(2026, 1, 15), dt.date(2028, 2, 29)])

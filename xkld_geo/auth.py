@@ -35,6 +35,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "overview": frozenset({"viewer", "planner", "clerk", "admin"}),
     "programme": frozenset({"viewer", "planner", "clerk", "admin"}),
     "plan_quotas": frozenset({"planner", "admin"}),
+    "handle_cases": frozenset({"planner", "admin"}),   # move cases, read their internal notes
     "approve_plans": frozenset({"admin"}),
     "import_data": frozenset({"clerk", "admin"}),
     "edit_reference": frozenset({"admin"}),

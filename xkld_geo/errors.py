@@ -59,3 +59,7 @@ class ReferenceDataError(XkldError):
 
 class PublishError(XkldError):
     """The static release could not be written (no data to publish, or the folder is not writable)."""
+
+
+class CaseError(XkldError):
+    """A protection case cannot be recorded or moved (details: case, field, value, allowed)."""

@@ -254,6 +254,7 @@ LEGENDS: dict[str, tuple[ColourClass, ...]] = {
               ColourClass("s25", "25–50%", 25, "#41b6c4"), ColourClass("s50", "Từ 50% trở lên", 50, "#225ea8"),
               NO_DATA),
     "departures_market": _counts((100, 1000, 10000, 40000)) + (NO_DATA,),
+    "open_cases": _counts((1, 3, 10, 30)) + (NO_DATA,),
     # ColorBrewer RdBu (diverging, colour-blind safe): quota lost in red, gained in blue
     "change": (ColourClass("down20", "Giảm từ 20 trở lên", -math.inf, "#ca0020"),
                ColourClass("down", "Giảm 1–19", -19, "#f4a582"),

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xkld_geo.schema import CHANNELS, MARKETS, PRIORITY_GROUPS
+from xkld_geo.schema import CHANNELS, MARKETS
 
 FIRST_YEAR = 2021
 SEASONALITY = np.array([0.055, 0.065, 0.085, 0.085, 0.085, 0.085, 0.08, 0.085, 0.09, 0.09, 0.095, 0.10])
@@ -43,6 +43,8 @@ PROVINCE_PROPENSITY: dict[str, float] = {
 MOUNTAIN_PROVINCES = {"04", "08", "11", "12", "14", "15", "19", "20", "52", "66", "68"}
 MALE_SHARE = {"JP": 0.6, "TW": 0.55, "KR": 0.88, "DE": 0.45, "SA": 0.3, "MY": 0.6}
 CHANNEL_MIX = {"KR": (0.25, 0.75, 0.0), "JP": (0.25, 0.0, 0.75)}  # company, EPS, intern
+DEMO_GROUPS = ("bo_doi_xuat_ngu", "ho_ngheo", "ho_can_ngheo", "gia_dinh_chinh_sach", "dan_toc_thieu_so", "khac")
+"""The groups the demo departures are drawn from (the directives' other groups have no calibration yet)."""
 PRIORITY_BASE = np.array([0.09, 0.06, 0.07, 0.04, 0.03, 0.71])
 PRIORITY_MOUNTAIN = np.array([0.08, 0.12, 0.10, 0.04, 0.33, 0.33])
 QUOTA_FLOOR = 3
@@ -215,13 +217,13 @@ def _attributes(rng: np.random.Generator, idx: np.ndarray, market: str, mountain
     channel = rng.choice(len(CHANNELS), size=size, p=channel_p)
     in_mountain = mountain[idx]
     group = np.where(in_mountain,
-                     rng.choice(len(PRIORITY_GROUPS), size=size, p=PRIORITY_MOUNTAIN),
-                     rng.choice(len(PRIORITY_GROUPS), size=size, p=PRIORITY_BASE))
+                     rng.choice(len(DEMO_GROUPS), size=size, p=PRIORITY_MOUNTAIN),
+                     rng.choice(len(DEMO_GROUPS), size=size, p=PRIORITY_BASE))
     return pd.DataFrame({
         "month": month, "idx": idx, "market": market,
         "sex": np.where(male, "nam", "nu"),
         "channel": np.array([c[0] for c in CHANNELS])[channel],
-        "priority_group": np.array([g[0] for g in PRIORITY_GROUPS])[group],
+        "priority_group": np.array(DEMO_GROUPS)[group],
     })
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 import shapely
 
 from xkld_geo import db, schema
-from xkld_geo.build import boundaries, countries, demo, history, programme, sources
+from xkld_geo.build import boundaries, countries, demo, demo_protection, history, programme, sources
 from xkld_geo.errors import DatabaseError
 from xkld_geo.intake import writes
 from xkld_geo.reporting import completeness, people, profiles
@@ -365,6 +365,7 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
             carry_over(con, target)
             completeness.write_demo(con, receipts)   # after the carry-over: real receipts kept, demo ones anew
             people.write_demo(con, demo_people)
+            counts |= demo_protection.write_demo(con, settings.demo_seed, today)   # after the carry-over
             db.execute(con, "build_checkpoint", "CHECKPOINT")
         finally:
             con.close()

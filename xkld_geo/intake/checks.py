@@ -32,7 +32,10 @@ CHANNEL_ALIASES = {"doanh nghiep": "doanh_nghiep", "dn": "doanh_nghiep", "hop do
                    "tts ky thuat": "thuc_tap_sinh", "titp": "thuc_tap_sinh"}
 GROUP_ALIASES = {"bdxn": "bo_doi_xuat_ngu", "bo doi": "bo_doi_xuat_ngu", "ho ngheo": "ho_ngheo",
                  "can ngheo": "ho_can_ngheo", "chinh sach": "gia_dinh_chinh_sach", "dttt": "dan_toc_thieu_so",
-                 "dtts": "dan_toc_thieu_so", "dan toc": "dan_toc_thieu_so", "khong": "khac", "": "khac"}
+                 "dtts": "dan_toc_thieu_so", "dan toc": "dan_toc_thieu_so", "khong": "khac", "": "khac",
+                 "su co moi truong bien": "su_co_moi_truong_bien", "moi truong bien": "su_co_moi_truong_bien",
+                 "formosa": "su_co_moi_truong_bien", "hoc sinh": "hoc_sinh_khong_hoc_tiep",
+                 "that nghiep": "that_nghiep", "huyen ngheo": "huyen_ngheo"}
 SEXES = {"nam": "nam", "m": "nam", "male": "nam", "nu": "nu", "f": "nu", "female": "nu", "n": "nu"}
 TOTAL_WORDS = {"tong", "tong cong", "cong", "total"}
 CODE_MARK = "="
@@ -54,7 +57,8 @@ class Reference:
     markets: dict[str, str]
     channels: dict[str, str]
     groups: dict[str, str]
-    labels: dict[str, str]        # 'market' | 'channel' | 'group' → the allowed values, for messages
+    labels: dict[str, str]
+    group_order: tuple[str, ...] = ()   # priority groups in their declared order        # 'market' | 'channel' | 'group' → the allowed values, for messages
 
     @classmethod
     def from_db(cls, con: duckdb.DuckDBPyConnection) -> "Reference":
@@ -76,7 +80,10 @@ class Reference:
             found.update({CODE_MARK + str(code).upper(): code for code in codes})
             maps[name] = found
             labels[name[:-1]] = ", ".join(f"{c} ({vi})" for c, vi, _ in frame.itertuples(index=False))
-        return cls(maps["markets"], maps["channels"], maps["groups"], labels)
+        from xkld_geo.schema.reference import PRIORITY_GROUPS
+
+        return cls(maps["markets"], maps["channels"], maps["groups"], labels,
+                   tuple(code for code, *_ in PRIORITY_GROUPS))
 
 
 def _month(text: str, today: dt.date) -> dt.date:
@@ -163,6 +170,19 @@ def _lookup(mapping: dict[str, str], label: str, what: str) -> Callable[[str, dt
     return parse
 
 
+GROUP_SEPARATORS = r"\s*[;+\n]\s*"
+"""Between the groups of one worker in a register cell ("Hộ nghèo; Dân tộc thiểu số")."""
+
+
+def _groups(parse: Callable[[str, dt.date], object], order: list[str]) -> Callable[[str, dt.date], str]:
+    """A parser of one or several groups: their codes, in the reference order, joined by ';'."""
+    def parse_many(text: str, today: dt.date) -> str:
+        codes = {str(parse(part, today)) for part in re.split(GROUP_SEPARATORS, text.strip()) if part}
+        priority = sorted((c for c in codes if c != "khac"), key=lambda c: order.index(c) if c in order else 99)
+        return ";".join(priority) or "khac"
+    return parse_many
+
+
 def _person_ids(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Citizen ID numbers, digits only; Excel's dropped leading zeros restored for 10–11 digits."""
     digits = values.str.replace(r"[\s.\-]", "", regex=True).str.replace(r"\.0$", "", regex=True)
@@ -209,6 +229,8 @@ def check(frame: pd.DataFrame, k: Kind, ref: Reference, today: dt.date) -> Check
     if k.key == "departures":
         markets.update({w: TOTAL for w in TOTAL_WORDS})
     parsers["market"] = _lookup(markets, ref.labels["market"], "thị trường")
+    if k.key == "register":   # a worker may be in several groups: all kept, the first is the primary
+        parsers["group"] = _groups(parsers["group"], list(ref.group_order))
     values = pd.DataFrame(index=frame.index)
     problems: list[pd.DataFrame] = []
     # A departures 'Tổng' row carries only the commune-month total: no breakdown is asked of it.

@@ -31,6 +31,7 @@ import pandas as pd
 from xkld_geo import auth, db
 from xkld_geo.errors import DatabaseError, IngestError, XkldError
 from xkld_geo.intake import checks, gazetteer, kinds, registers, spreadsheets, writes
+from xkld_geo.protection import intake as protection_intake
 from xkld_geo.reporting import completeness, profiles
 from xkld_geo.settings import Settings
 
@@ -230,6 +231,8 @@ def _match_units(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, period: pd
 def _period_start(values: pd.DataFrame, k: kinds.Kind) -> pd.Series:
     if k.key == "register":
         return values["ngay_xuat_canh"]
+    if k.period == "date":
+        return values[next(c.key for c in k.columns if c.kind == "date")]
     if k.period == "month":
         return values["thang"]
     return values["nam"].map(lambda y: None if pd.isna(y) else dt.date(int(y), 1, 1))
@@ -315,6 +318,8 @@ def _write(con: duckdb.DuckDBPyConnection, sheet: spreadsheets.Sheet, k: kinds.K
     matched = _match_units(con, frame, _period_start(values, k))
     values["commune_code"] = matched["code"]
     errors = pd.concat([checked.errors, _unit_errors(frame, matched, k)], ignore_index=True)
+    if k.key in protection_intake.KINDS:
+        errors = pd.concat([errors, protection_intake.check(con, k, frame, values)], ignore_index=True)
     plan = writes.plan(k, frame, values, errors, key, reporter=sheet.file)
     report.rejects = _rejects(frame, plan.errors, k)
     report.rejected = int(plan.errors["row"].nunique()) if not plan.errors.empty else 0

@@ -82,8 +82,10 @@ CHANNEL = Column("kenh", "Hình thức", "channel", True,
                  "Hợp đồng qua doanh nghiệp / Chương trình EPS / Thực tập sinh kỹ thuật.", "Thực tập sinh kỹ thuật",
                  ("kenh", "hinh thuc di"))
 GROUP = Column("nhom_uu_tien", "Nhóm ưu tiên", "group", False,
-               "Bộ đội xuất ngũ, Hộ nghèo, Hộ cận nghèo, Gia đình chính sách, Dân tộc thiểu số; "
-               "để trống nếu không thuộc nhóm nào.", "Hộ nghèo", ("doi tuong", "nhom"))
+               "Bộ đội xuất ngũ, Hộ nghèo, Hộ cận nghèo, Gia đình chính sách, Dân tộc thiểu số, Gia đình bị ảnh "
+               "hưởng sự cố môi trường biển 2016, Học sinh tốt nghiệp không học tiếp, Người thất nghiệp, Người lao "
+               "động ở huyện nghèo; danh sách từng người ghi được nhiều nhóm, cách nhau bởi dấu ';'. "
+               "Để trống nếu không thuộc nhóm nào.", "Hộ nghèo", ("doi tuong", "nhom"))
 
 KINDS: dict[str, Kind] = {k.key: k for k in (
     Kind("departures", "Số người xuất cảnh theo tháng, theo xã", "departures", "month",
@@ -263,3 +265,8 @@ def template_xlsx_of(k: Kind) -> bytes:
         guide.write_row(i, 0, [col.header, col.help])
     book.close()
     return buffer.getvalue()
+
+
+from xkld_geo.protection.templates import PROTECTION_KINDS  # noqa: E402  (they use the columns above)
+
+KINDS.update({k.key: k for k in PROTECTION_KINDS})

@@ -92,6 +92,10 @@ def insert(con: duckdb.DuckDBPyConnection, entries: pd.DataFrame) -> None:
         db.execute(con, "register_insert", """
             INSERT INTO register_entries SELECT person_key, year, month, commune_code, market, sex, channel,
                    priority_group, reporter, import_id FROM reg_new""")
+        if "groups" in entries:   # every group of each worker (multi-membership), 'khac' is none
+            db.execute(con, "register_groups_insert", """
+                INSERT INTO worker_groups SELECT DISTINCT person_key, year, unnest(string_split(groups, ';'))
+                FROM reg_new WHERE groups <> 'khac' ON CONFLICT DO NOTHING""")
 
 
 def departures_for(con: duckdb.DuckDBPyConnection, scopes: pd.DataFrame) -> pd.DataFrame:

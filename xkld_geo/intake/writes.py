@@ -49,6 +49,11 @@ TARGETS: dict[str, Target] = {
                     ("year", "commune_code", "priority_group"), ("pool",)),
     "loans": Target("programme_monthly", ("month", "commune_code"), ("month", "commune_code"),
                     ("loans", "loan_amount_mvnd", "returnees", "breaches", "fraud_reports")),
+    "clubs": Target("family_clubs", ("year", "commune_code"), ("year", "commune_code"),
+                    ("clubs", "members", "meetings")),
+    "returnees": Target("returnees", ("month", "commune_code", "market", "occupation"), ("month", "commune_code"),
+                        ("returned", "found_work")),
+    "cases": Target("cases", ("case_ref",), ("case_ref",), ()),   # a register: see protection.intake
 }
 TARGETS["register"] = TARGETS["departures"]
 SOURCE_COLUMNS: dict[str, dict[str, str]] = {
@@ -57,6 +62,9 @@ SOURCE_COLUMNS: dict[str, dict[str, str]] = {
     "job_fairs": {"thang": "month", "so_nguoi_tham_du": "attendees", "so_dang_ky_dinh_huong": "orientation_registrations"},
     "quotas": {"nam": "year", "chi_tieu": "quota"},
     "pools": {"nam": "year", "nhom_uu_tien": "priority_group", "so_doi_tuong": "pool"},
+    "clubs": {"nam": "year", "so_clb": "clubs", "so_thanh_vien": "members", "so_buoi_sinh_hoat": "meetings"},
+    "returnees": {"thang": "month", "thi_truong": "market", "nghe": "occupation", "so_ve_nuoc": "returned",
+                  "so_co_viec_lam": "found_work"},
     "loans": {"thang": "month", "so_khoan_vay": "loans", "so_tien_vay": "loan_amount_mvnd", "ve_nuoc": "returnees",
               "vi_pham": "breaches", "lua_dao": "fraud_reports"},
 }
@@ -155,6 +163,8 @@ def plan(k: Kind, frame: pd.DataFrame, values: pd.DataFrame, errors: pd.DataFram
     ok = values.index.difference(errors["row"].unique())
     if k.key == "register":
         return _register_plan(k, frame, values.loc[ok], errors, key, reporter)
+    if k.key == "cases":   # a register of cases, written by protection.intake (every row is its own scope)
+        return Plan(k, t, values.loc[ok].copy(), values.loc[ok, ["ngay_tiep_nhan", "commune_code"]], errors)
     errors = pd.concat([errors, _duplicates(frame, ok, k)], ignore_index=True)
     ok = ok.difference(errors["row"].unique())
     if k.key == "departures":
@@ -191,7 +201,8 @@ def _register_plan(k: Kind, frame: pd.DataFrame, values: pd.DataFrame, errors: p
         "person_key": registers.person_keys(values["so_cccd"], key), "year": dates.dt.year.astype(int),
         "month": dates.dt.to_period("M").dt.to_timestamp().dt.date, "commune_code": values["commune_code"],
         "market": values["thi_truong"], "sex": values["gioi_tinh"], "channel": values["kenh"],
-        "priority_group": values["nhom_uu_tien"], "reporter": named.where(named != "", reporter).str[:200]},
+        "priority_group": values["nhom_uu_tien"].str.split(";").str[0],
+        "groups": values["nhom_uu_tien"], "reporter": named.where(named != "", reporter).str[:200]},
         index=values.index)
     first = ~entries.duplicated(["person_key", "year"], keep="first")
     return Plan(k, TARGETS["register"], entries[first], entries[["month", "commune_code"]], errors,
@@ -324,6 +335,11 @@ def write(con: duckdb.DuckDBPyConnection, p: Plan, import_id: int, user: str) ->
             rows = registers.departures_for(con, scopes).assign(is_demo=False)
             _, replaced = _replace(con, p.target, scopes, rows, import_id)
         return WriteResult(len(new), len(parts["present"]), p.merged_in_file + len(parts["merged"]), replaced)
+    if p.kind.key == "cases":
+        from xkld_geo.protection.intake import write_cases
+
+        accepted, present = write_cases(con, p.rows, import_id, user)
+        return WriteResult(accepted, present, 0, 0)
     rows = _prepared(con, p)
     changed, replaced = _replace(con, p.target, p.scopes, rows, import_id)
     if p.kind.key == "quotas" and len(changed):

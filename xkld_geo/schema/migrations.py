@@ -75,6 +75,23 @@ def _rebuild(name: str) -> Step:
     return step
 
 
+def _protection(con: duckdb.DuckDBPyConnection) -> None:
+    """Step 6: the protection tables; the priority groups the directives name; and every register
+    entry's single group copied, without loss, into the multi-membership table ``worker_groups``
+    (``register_entries.priority_group`` stays, as the worker's primary group)."""
+    from xkld_geo.schema.reference import PRIORITY_GROUPS
+
+    for name in ("cases", "family_clubs", "returnees", "worker_groups"):
+        tables.create(con, name)
+    for code, vi, en, is_priority in PRIORITY_GROUPS:
+        db.execute(con, "migration_priority_group", """
+            INSERT INTO priority_groups VALUES ($code, $vi, $en, $p) ON CONFLICT DO NOTHING""",
+                   {"code": code, "vi": vi, "en": en, "p": is_priority})
+    db.execute(con, "migration_worker_groups", """
+        INSERT INTO worker_groups SELECT DISTINCT person_key, year, priority_group FROM register_entries
+        WHERE priority_group <> 'khac' ON CONFLICT DO NOTHING""")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: schema 8, as built before migrations existed", _sql()),
     Migration(2, "login_attempts.source: logins are throttled by client address too",
@@ -83,6 +100,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "the reporting cycle: report receipts, people in charge, emulation results, departure profiles",
               _create("report_receipts", "people_in_charge", "classification_criteria", "classifications",
                       "departures_profile")),
+    Migration(6, "protection: cases, families' clubs, returnees; priority groups with multi-membership",
+              _protection),
 )
 """Every step, in order. Append; never edit or renumber a step that has shipped."""
 

@@ -24,11 +24,18 @@ MARKETS: list[tuple[str, str, str, str, bool, int | None, int | None, str]] = [
 ]
 
 PRIORITY_GROUPS: list[tuple[str, str, str, bool]] = [
+    # the groups the directives name; a registered worker may be in several (worker_groups), and
+    # register_entries.priority_group keeps the first of them in this order (its "primary" group)
     ("bo_doi_xuat_ngu", "Bộ đội xuất ngũ", "Demobilised soldiers", True),
     ("ho_ngheo", "Hộ nghèo", "Poor households", True),
     ("ho_can_ngheo", "Hộ cận nghèo", "Near-poor households", True),
     ("gia_dinh_chinh_sach", "Gia đình chính sách", "Policy families", True),
     ("dan_toc_thieu_so", "Dân tộc thiểu số", "Ethnic minorities", True),
+    ("su_co_moi_truong_bien", "Gia đình bị ảnh hưởng sự cố môi trường biển 2016",
+     "Families hit by the 2016 marine incident", True),
+    ("hoc_sinh_khong_hoc_tiep", "Học sinh tốt nghiệp không học tiếp", "School leavers not going on to study", True),
+    ("that_nghiep", "Người thất nghiệp", "Unemployed people", True),
+    ("huyen_ngheo", "Người lao động ở huyện nghèo", "Workers from poor districts", True),
     ("khac", "Khác", "Other", False),
 ]
 

@@ -12,6 +12,7 @@ from streamlit_folium import st_folium
 from xkld_geo import auth, maps, metrics, periods, queries, references
 from xkld_geo.build import programme
 from xkld_geo.errors import XkldError
+from xkld_geo.protection.problems import RULE
 from xkld_geo.ui.common import Filters, connection, demo_badge, plain, repainting_map, settings
 from xkld_geo.views import jobfairs, markets, priority
 
@@ -106,6 +107,8 @@ def render_priority(f: Filters) -> None:
     group = st.selectbox("Nhóm ưu tiên", list(priority.GROUPS), key="priority_group",
                          format_func=priority.GROUPS.get)
     rows = priority.shares(con, f.year, f.month, f.province, group)
+    st.caption("Một người lao động có thể thuộc nhiều nhóm: được tính một lần trong \"Tất cả nhóm ưu tiên\" "
+               "và một lần trong mỗi nhóm của mình.")
     st.subheader(f"{priority.GROUPS[group]}: tỷ lệ trong số người đi, tháng 1–{f.month}/{f.year}")
     total, in_group = rows["total"].sum(), rows["in_group"].sum()
     cols = st.columns(3)
@@ -231,6 +234,7 @@ def render_programme(f: Filters) -> None:
     con = connection()
     is_demo = _demo(con)
     rows = programme.problems(con, f.year, f.month, f.province)
+    st.caption(RULE)
     totals = rows[list(programme.PROBLEM_COLUMNS)].sum()
     cols = st.columns(len(programme.PROBLEM_COLUMNS))
     for col, (key, label) in zip(cols, programme.PROBLEM_COLUMNS.items()):

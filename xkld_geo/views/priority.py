@@ -1,7 +1,12 @@
 """Who goes: departures of each priority group, their share, and coverage of the eligible pool.
 
 A unit with no departures has no share: it is shown as "no data", never as 0% or a division error.
-Coverage = the group's departures / its eligible pool (where a pool is known). Communes with many
+Coverage = the group's departures / its eligible pool (where a pool is known).
+
+A worker may belong to several groups (``worker_groups``, from the registers): each departure row
+carries the worker's primary group, so "any priority group" counts every person once, and one
+group counts its primary members plus the registered workers who are also in it
+(:data:`SECONDARY_SQL`): a worker in two groups counts once in "any group" and once in each. Communes with many
 poor households (top quarter of the selection) but a low priority share (bottom quarter) are
 flagged for attention.
 """
@@ -27,13 +32,22 @@ def group_codes(group: str) -> list[str]:
     return [group]
 
 
+SECONDARY_SQL = """
+    SELECT r.commune_code, count(*) AS n FROM worker_groups g
+    JOIN register_entries r ON r.person_key = g.person_key AND r.year = g.year
+    WHERE g.priority_group IN (SELECT unnest($groups)) AND g.priority_group <> r.priority_group
+      AND r.month >= make_date($year, 1, 1) AND r.month <= make_date($year, $month, 1)
+    GROUP BY 1"""
+"""Registered workers of the month range also in the selected group besides their primary group."""
+
+
 def shares(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
            group: str) -> pd.DataFrame:
     """Per province (nationally) or commune: total, group departures, share %, pool, coverage %."""
     queries.check_code("tỉnh", province, 2)
     queries.check_choice("tháng", int(month), range(1, 13))
     codes = group_codes(group)
-    df = db.run(con, "priority_shares", """
+    df = db.run(con, "priority_shares", f"""
         WITH units AS (
             SELECT commune_code, commune_name, province_code FROM v_communes
             WHERE $province IS NULL OR province_code = $province
@@ -43,6 +57,8 @@ def shares(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str 
             FROM departures d
             WHERE d.month >= make_date($year, 1, 1) AND d.month <= make_date($year, $month, 1)
             GROUP BY 1
+        ), extra AS (
+            SELECT * FROM ({SECONDARY_SQL}) WHERE $single
         ), pools AS (
             SELECT commune_code, SUM(pool) FILTER (WHERE priority_group IN (SELECT unnest($groups))) AS pool,
                    SUM(pool) FILTER (WHERE priority_group = 'ho_ngheo') AS poor
@@ -50,13 +66,16 @@ def shares(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str 
         )
         SELECT CASE WHEN $province IS NULL THEN u.province_code ELSE u.commune_code END AS unit_code,
                CASE WHEN $province IS NULL THEN any_value(p.name) ELSE any_value(u.commune_name) END AS unit_name,
-               COALESCE(SUM(dep.total), 0) AS total, COALESCE(SUM(dep.in_group), 0) AS in_group,
+               COALESCE(SUM(dep.total), 0) AS total,
+               COALESCE(SUM(dep.in_group), 0) + COALESCE(SUM(extra.n), 0) AS in_group,
                SUM(pools.pool) AS pool, SUM(pools.poor) AS poor_households
         FROM units u
         JOIN admin_units p ON p.era = '2025' AND p.level = 'province' AND p.code = u.province_code
         LEFT JOIN dep ON dep.commune_code = u.commune_code
+        LEFT JOIN extra ON extra.commune_code = u.commune_code
         LEFT JOIN pools ON pools.commune_code = u.commune_code
-        GROUP BY 1 ORDER BY 1""", {"year": int(year), "month": int(month), "province": province, "groups": codes})
+        GROUP BY 1 ORDER BY 1""", {"year": int(year), "month": int(month), "province": province, "groups": codes,
+                                        "single": group != ALL_PRIORITY})
     return add_rates(df)
 
 
