@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 from xkld_geo.errors import IngestError
 
 COLUMN_TYPES = ("month", "year", "date", "count", "amount", "market", "sex", "channel", "group",
-                "unit_code", "unit_name", "province", "district", "person_id", "text")
+                "unit_code", "unit_name", "province", "district", "person_id", "text",
+                "plan_date", "code", "occupation", "order_status", "course_type")
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,16 @@ PEOPLE = Kind("people", "Người phụ trách XKLĐ của tỉnh và xã (nội
 administrators (not a clerk's statistical report, so it is not in :data:`KINDS`)."""
 
 
+def _pipeline_kinds() -> None:
+    """Add the pipeline's kinds (orders, interviews, training; :mod:`xkld_geo.pipeline.templates`)."""
+    from xkld_geo.pipeline.templates import PIPELINE_KINDS
+
+    KINDS.update(PIPELINE_KINDS)
+
+
+_pipeline_kinds()
+
+
 def kind(key: str) -> Kind:
     """The kind declared under ``key``, or an error listing the allowed kinds."""
     if key not in KINDS:
@@ -200,7 +211,8 @@ def match_headers(k: Kind, headers: list[object], file: str) -> dict[str, int]:
         if positions:
             found[col.key] = positions[0]
     missing = [c.header for c in k.columns if c.required and c.key not in found]
-    if "ma_xa" not in found and "ten_xa" not in found:
+    has_units = any(c.key in ("ma_xa", "ten_xa") for c in k.columns)
+    if has_units and "ma_xa" not in found and "ten_xa" not in found:
         missing.append("Mã xã hoặc Tên xã/phường")
     if missing:
         present = ", ".join(str(h) for h in headers if str(h or "").strip()) or "(không có)"
