@@ -24,7 +24,7 @@ from xkld_geo.schema.reference import CHANNELS, MARKETS, PRIORITY_GROUPS
 from xkld_geo.schema.table import Table
 from xkld_geo.schema.views import VIEWS
 
-SCHEMA_VERSION = "9"
+SCHEMA_VERSION = "10"
 """Version of the derived content (part of the build fingerprint); the tables' shape is tracked
 by the migrations instead."""
 
