@@ -35,6 +35,8 @@ MENU: dict[str, tuple[PageEntry, ...]] = {
         PageEntry("4_San_viec_lam.py", "Sàn việc làm", ":material/event:", "San_viec_lam", "programme"),
         PageEntry("5_Vay_von_van_de.py", "Vay vốn, về nước, vi phạm", ":material/account_balance:",
                   "Vay_von_van_de", "programme"),
+        PageEntry("14_Tuyen_chon_dao_tao.py", "Tuyển chọn, đào tạo", ":material/school:", "Tuyen_chon_dao_tao",
+                  "programme"),
         PageEntry("10_Tinh_hinh_bao_cao.py", "Tình hình báo cáo", ":material/inbox:", "Tinh_hinh_bao_cao",
                   "programme"),
         PageEntry("12_Bao_cao_dinh_ky.py", "Báo cáo định kỳ", ":material/description:", "Bao_cao_dinh_ky",
