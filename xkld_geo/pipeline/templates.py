@@ -87,7 +87,7 @@ TRAINING = Kind("training", "Khóa đào tạo nghề, ngoại ngữ, giáo dụ
     Column("ngay_bat_dau", "Ngày bắt đầu", "date", True, "Dạng DD/MM/YYYY, không sau hôm nay.", "02/03/2026",
            ("bat dau", "ngay khai giang")),
     Column("ngay_ket_thuc", "Ngày kết thúc", "plan_date", True, "Dạng DD/MM/YYYY; khóa đang học: ngày dự kiến.",
-           "30/03/2026", ("ket thuc", "ngay be giang")),
+           "13/03/2026", ("ket thuc", "ngay be giang")),
     *_unit_columns(),
     Column("so_ghi_danh", "Số học viên ghi danh", "count", True, "Số học viên của xã ghi danh.", "12",
            ("ghi danh", "so hoc vien")),
