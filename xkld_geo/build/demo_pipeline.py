@@ -47,6 +47,12 @@ class PipelineDemo:
     courses: pd.DataFrame
 
 
+def _yyyymm(month: pd.Series) -> pd.Series:
+    """'YYYYMM' of each month (strftime is slow on half a million rows)."""
+    m = pd.to_datetime(month)
+    return (m.dt.year * 100 + m.dt.month).astype(str)
+
+
 def _days(base: pd.Series, days: np.ndarray) -> pd.Series:
     return (pd.to_datetime(base) + pd.to_timedelta(days, unit="D")).dt.date
 
@@ -57,11 +63,11 @@ def _orders(rng: np.random.Generator, cells: pd.DataFrame, today: dt.date) -> tu
     per["n"] = np.clip(np.ceil(per["interviewed"] / 40), 1, 6).astype(int)
     orders = per.loc[per.index.repeat(per["n"])].reset_index(drop=True)
     orders["j"] = orders.groupby(["province_code", "month"]).cumcount()
-    orders["order_code"] = ("MH-" + orders["province_code"] + "-" + pd.to_datetime(orders["month"]).dt.strftime("%Y%m")
+    orders["order_code"] = ("MH-" + orders["province_code"] + "-" + _yyyymm(orders["month"])
                             + "-" + (orders["j"] + 1).astype(str).str.zfill(2))
     n = cells.merge(per[["province_code", "month", "n"]], on=["province_code", "month"])["n"].to_numpy()
     pick = (rng.random(len(cells)) * n).astype(int) + 1
-    codes = ("MH-" + cells["province_code"] + "-" + pd.to_datetime(cells["month"]).dt.strftime("%Y%m") + "-"
+    codes = ("MH-" + cells["province_code"] + "-" + _yyyymm(cells["month"]) + "-"
              + pd.Series(pick, index=cells.index).astype(str).str.zfill(2))
     month = pd.to_datetime(orders["month"])
     last = np.where((month.dt.year == today.year) & (month.dt.month == today.month), today.day, 25)
@@ -158,7 +164,7 @@ def _general_orientation(rng: np.random.Generator, departures: pd.DataFrame, pro
     start = (month - pd.Timedelta(days=20)).dt.date
     end = (month - pd.Timedelta(days=6)).dt.date
     out = pd.DataFrame({"course_code": "GDDH-DN-" + dep["commune_code"].map(province).fillna("00") + "-"
-                        + month.dt.strftime("%Y%m"), "commune_code": dep["commune_code"], "course_type": "orientation",
+                        + _yyyymm(month), "commune_code": dep["commune_code"], "course_type": "orientation",
                         "provider": "Doanh nghiệp dịch vụ (minh họa)", "market": None, "occupation": None,
                         "order_code": None, "start_on": start, "end_on": end, "enrolled": enrolled,
                         "completed": rng.binomial(enrolled, 0.96)})
@@ -188,6 +194,7 @@ def write_demo(con: duckdb.DuckDBPyConnection, data: PipelineDemo) -> None:
                               ("order_interviews", data.interviews, ("order_code", "commune_code")),
                               ("training_courses", data.courses, ("course_code", "commune_code"))):
         same = " AND ".join(f"x.{c} = d.{c}" for c in key)
+        frame = frame.assign(**{c: pd.to_datetime(frame[c]) for c in frame.columns if c.endswith("_on")})
         db.execute(con, f"demo_pipeline_clear_{table}", f"DELETE FROM {table} WHERE is_demo")
         with db.registered(con, "pipeline_demo_in", frame):
             db.execute(con, f"demo_pipeline_{table}", f"""
