@@ -269,3 +269,41 @@ def test_the_page_shows_the_funnel_orders_training_and_demand(app_env: Settings)
     assert not _table(at, "Tỷ lệ đáp ứng").empty
     at.selectbox(key="commune").set_value("99001").run()
     assert _table(at, "Số người")["Số người"].tolist() == [15, 10, 5, 3, 3, 2]
+
+
+# --- rebuilds and old databases ------------------------------------------------------------------
+
+def test_a_rebuild_keeps_entered_orders_and_makes_the_demo_anew(con_with_order, tiny_db: Settings) -> None:
+    from xkld_geo.build import warehouse
+
+    con = con_with_order
+    ingest.import_file(con, (INTERVIEW_HEAD + "DH-1,99001,8,5,0\n").encode(), "pv.csv", "interviews", "can_bo", tiny_db)
+    demo_before = con.execute("SELECT count(*), sum(interviewed) FROM order_interviews WHERE is_demo").fetchone()
+    con.close()                       # the fixture's connection: closing twice is harmless
+    db.close_all()
+    assert warehouse.build(tiny_db, force=True).built
+    con = db.connect(tiny_db)
+    assert con.execute("SELECT licence_no, status FROM recruitment_orders WHERE NOT is_demo").fetchall() == [
+        (LICENCE, "recruiting")]
+    assert con.execute("SELECT commune_code, interviewed FROM order_interviews WHERE NOT is_demo").fetchall() == [
+        ("99001", 8)]
+    assert con.execute("SELECT count(*), sum(interviewed) FROM order_interviews WHERE is_demo").fetchone() == demo_before
+    db.close_all()
+
+
+def test_an_old_database_gets_the_pipeline_tables(tiny_data_dir, tmp_path) -> None:
+    import gzip
+    import shutil
+
+    from tests.conftest import settings_for
+    from tests.test_migrations import LEGACY
+
+    path = tmp_path / "legacy.duckdb"
+    with gzip.open(LEGACY) as src, open(path, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    con = db.connect(settings_for(tiny_data_dir, path))
+    assert con.execute("SELECT number FROM schema_migrations WHERE name LIKE '%recruitment orders%'").fetchone() == (5,)
+    for table in ("recruitment_orders", "order_interviews", "training_courses"):
+        assert con.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
+    assert funnel.counts(con, 2025, 5, "99")["interviewed"].sum() == 0
+    db.close_all()
