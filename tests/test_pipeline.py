@@ -213,6 +213,7 @@ def test_imports_write_by_key_and_a_second_import_changes_nothing(con_with_order
     changed = ingest.import_file(con, (INTERVIEW_HEAD + "DH-1,99001,9,6,2\n").encode(), "pv2.csv", "interviews",
                                  "can_bo", tiny_db)
     assert (changed.accepted, changed.units_replaced) == (1, 1)
+    assert "thay số liệu cũ của 1 đơn hàng–xã" in changed.summary()
     log = con.execute("SELECT period, unit_code, detail, old_total, new_total FROM import_changes "
                       "WHERE import_id = $i", {"i": changed.import_id}).fetchall()
     assert log == [("2026-02", "99001", "DH-1", 8.0, 9.0)]

@@ -68,7 +68,8 @@ class ImportReport:
         if self.kind == "register":
             text += f", gộp trùng {self.duplicates_merged:,} người"
         if self.units_replaced:
-            text += f"; thay số liệu cũ của {self.units_replaced:,} xã–kỳ"
+            unit = {"orders": "đơn hàng", "interviews": "đơn hàng–xã", "training": "khóa học–xã"}.get(self.kind, "xã–kỳ")
+            text += f"; thay số liệu cũ của {self.units_replaced:,} {unit}"
         return text + "."
 
     def rejects_csv(self) -> bytes:
