@@ -8,6 +8,7 @@ import streamlit as st
 from xkld_geo import metrics
 from xkld_geo.pipeline import demand, funnel, orders, training
 from xkld_geo.ui.common import Filters, connection, demo_badge, settings
+from xkld_geo.ui.directives import _unit_map
 
 PCT = st.column_config.NumberColumn(format="%.1f%%")
 
@@ -36,6 +37,10 @@ def _funnel(f: Filters) -> None:
                                                                                     max_value=100)})
     st.caption(f"Tổng số người xuất cảnh trong kỳ (mọi nguồn, theo báo cáo xuất cảnh): "
                f"{metrics.fmt_int(view.all_departures)}; phần lớn không qua sàn giao dịch việc làm.")
+    reach = (100.0 * view.units["departed"] / view.units["attended"].where(view.units["attended"] > 0)).astype(float)
+    _unit_map(connection(), f, pd.Series(reach.to_numpy(), index=view.units["unit_code"]), "share",
+              "Xuất cảnh theo đơn hàng trên số người dự sàn (%)", (("value", "Xuất cảnh / dự sàn (%)", ""),),
+              "funnel_map", view.is_demo)
     units = view.units.rename(columns={"unit_code": "Mã", "unit_name": "Tên", "all_departures": "Tổng xuất cảnh"}
                               | dict(funnel.STEPS)
                               | {f"{s}_pct": f"% {label.lower()}" for s, label in funnel.STEPS.items()})
