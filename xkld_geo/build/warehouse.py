@@ -22,7 +22,7 @@ import pandas as pd
 import shapely
 
 from xkld_geo import db, schema
-from xkld_geo.build import boundaries, countries, demo, demo_protection, history, programme, sources
+from xkld_geo.build import boundaries, countries, demo, demo_pipeline, demo_protection, history, programme, sources
 from xkld_geo.errors import DatabaseError
 from xkld_geo.intake import writes
 from xkld_geo.reporting import completeness, people, profiles
@@ -332,6 +332,7 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
     receipts = completeness.generate_demo(communes["code"],
                                           settings.demo_seed, today, settings.report_due_day)
     demo_people = people.generate_demo(communes, settings.demo_seed)
+    pipeline = demo_pipeline.generate(communes, data.job_fairs, data.departures, settings.demo_seed, today)
 
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_builds(target)
@@ -365,6 +366,7 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
             carry_over(con, target)
             completeness.write_demo(con, receipts)   # after the carry-over: real receipts kept, demo ones anew
             people.write_demo(con, demo_people)
+            demo_pipeline.write_demo(con, pipeline)  # after the carry-over too: entered orders kept
             counts |= demo_protection.write_demo(con, settings.demo_seed, today)   # after the carry-over
             db.execute(con, "build_checkpoint", "CHECKPOINT")
         finally:

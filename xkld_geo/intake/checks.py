@@ -127,6 +127,33 @@ def _date(text: str, today: dt.date) -> dt.date:
     return value
 
 
+PLAN_YEARS = 3
+"""How far ahead a planned date (an interview, a departure, a course's end) may lie."""
+
+
+def _plan_date(text: str, today: dt.date) -> dt.date:
+    """A date that may lie ahead (up to :data:`PLAN_YEARS` years): planned, not yet happened."""
+    return _date(text, dt.date(today.year + PLAN_YEARS, 12, 31))
+
+
+CODE_PATTERN = re.compile(r"[0-9A-Za-zÀ-ỹĐđ][0-9A-Za-zÀ-ỹĐđ/\-._ ]{0,49}")
+
+
+def _code(text: str, _: dt.date) -> str:
+    """An order, course or licence number: letters, digits, '/', '-', '.', '_' and spaces, 1–50."""
+    if not CODE_PATTERN.fullmatch(text.strip()):
+        raise Invalid("mã chỉ gồm chữ, số, '/', '-', '.', '_' (tối đa 50 ký tự)")
+    return text.strip()
+
+
+def _named(labels: dict[str, str], aliases: dict[str, str], what: str) -> Callable[[str, dt.date], str]:
+    """A lookup over a fixed list: its codes, its Vietnamese labels and some other spellings."""
+    mapping = {header_key(a): c for a, c in aliases.items()}
+    mapping.update({header_key(v): c for c, v in labels.items()})
+    mapping.update({CODE_MARK + c.upper(): c for c in labels})
+    return _lookup(mapping, ", ".join(labels.values()), what)
+
+
 def _count(text: str, _: dt.date) -> int:
     t = text.replace(" ", "")
     if re.fullmatch(r"\d{1,3}([.,]\d{3})+", t):       # 1.234 or 1,234: thousands separators
@@ -224,7 +251,11 @@ def check(frame: pd.DataFrame, k: Kind, ref: Reference, today: dt.date) -> Check
         "month": _month, "year": _year, "date": _date, "count": _count, "amount": _amount,
         "sex": _lookup(SEXES, "Nam, Nữ", "giới tính"),
         "channel": _lookup(ref.channels, ref.labels["channel"], "hình thức"),
-        "group": _lookup(ref.groups, ref.labels["group"], "nhóm ưu tiên")}
+        "group": _lookup(ref.groups, ref.labels["group"], "nhóm ưu tiên"),
+        "plan_date": _plan_date, "code": _code}
+    from xkld_geo.pipeline.templates import LOOKUPS
+
+    parsers.update({kind: _named(*spec) for kind, spec in LOOKUPS.items()})
     markets = dict(ref.markets)
     if k.key == "departures":
         markets.update({w: TOTAL for w in TOTAL_WORDS})

@@ -31,6 +31,7 @@ import pandas as pd
 from xkld_geo import auth, db
 from xkld_geo.errors import DatabaseError, IngestError, XkldError
 from xkld_geo.intake import checks, gazetteer, kinds, registers, spreadsheets, writes
+from xkld_geo.pipeline import imports as pipeline_imports
 from xkld_geo.protection import intake as protection_intake
 from xkld_geo.reporting import completeness, profiles
 from xkld_geo.settings import Settings
@@ -68,7 +69,8 @@ class ImportReport:
         if self.kind == "register":
             text += f", gộp trùng {self.duplicates_merged:,} người"
         if self.units_replaced:
-            text += f"; thay số liệu cũ của {self.units_replaced:,} xã–kỳ"
+            unit = {"orders": "đơn hàng", "interviews": "đơn hàng–xã", "training": "khóa học–xã"}.get(self.kind, "xã–kỳ")
+            text += f"; thay số liệu cũ của {self.units_replaced:,} {unit}"
         return text + "."
 
     def rejects_csv(self) -> bytes:
@@ -229,6 +231,10 @@ def _match_units(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, period: pd
 
 
 def _period_start(values: pd.DataFrame, k: kinds.Kind) -> pd.Series:
+    if k.period in values:      # a kind whose period is one of its date columns (training courses)
+        return values[k.period]
+    if k.period == "none":
+        return pd.Series(None, index=values.index, dtype="object")
     if k.key == "register":
         return values["ngay_xuat_canh"]
     if k.period == "date":
@@ -315,18 +321,23 @@ def _write(con: duckdb.DuckDBPyConnection, sheet: spreadsheets.Sheet, k: kinds.K
     frame = sheet.frame
     checked = checks.check(frame, k, checks.Reference.from_db(con), today)
     values = checked.values
-    matched = _match_units(con, frame, _period_start(values, k))
-    values["commune_code"] = matched["code"]
-    errors = pd.concat([checked.errors, _unit_errors(frame, matched, k)], ignore_index=True)
+    errors = checked.errors
+    if any(c.key in ("ma_xa", "ten_xa") for c in k.columns):
+        matched = _match_units(con, frame, _period_start(values, k))
+        values["commune_code"] = matched["code"]
+        errors = pd.concat([errors, _unit_errors(frame, matched, k)], ignore_index=True)
     if k.key in protection_intake.KINDS:
         errors = pd.concat([errors, protection_intake.check(con, k, frame, values)], ignore_index=True)
-    plan = writes.plan(k, frame, values, errors, key, reporter=sheet.file)
+    pipeline = k.key in pipeline_imports.TARGETS
+    plan = (pipeline_imports.plan(con, k, frame, values, errors, today) if pipeline
+            else writes.plan(k, frame, values, errors, key, reporter=sheet.file))
     report.rejects = _rejects(frame, plan.errors, k)
     report.rejected = int(plan.errors["row"].nunique()) if not plan.errors.empty else 0
     check_free_space(settings)
     with db.transaction(con):
         report.import_id = _next_id(con)
-        result = writes.write(con, plan, report.import_id, user)
+        result = (pipeline_imports.write(con, plan, report.import_id) if pipeline
+                  else writes.write(con, plan, report.import_id, user))
         report.accepted, report.already_present = result.accepted, result.already_present
         report.duplicates_merged, report.units_replaced = result.duplicates_merged, result.units_replaced
         report.outcome = ("rejected" if report.accepted + report.already_present + report.duplicates_merged == 0

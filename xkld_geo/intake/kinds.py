@@ -12,84 +12,31 @@ import csv
 import io
 import re
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from xkld_geo.errors import IngestError
+from xkld_geo.intake.columns import (
+    CHANNEL,
+    COLUMN_TYPES,
+    GROUP,
+    MARKET,
+    MONTH,
+    NOT_READ,
+    SEX,
+    YEAR,
+    Column,
+    Kind,
+    unit_columns,
+)
+from xkld_geo.pipeline.templates import PIPELINE_KINDS
+from xkld_geo.protection.templates import PROTECTION_KINDS
 
-COLUMN_TYPES = ("month", "year", "date", "count", "amount", "market", "sex", "channel", "group",
-                "unit_code", "unit_name", "province", "district", "person_id", "text")
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column of a template: ``key`` is its stable identifier, ``header`` what people see."""
-
-    key: str
-    header: str
-    kind: str                     # one of COLUMN_TYPES: how values are parsed and checked
-    required: bool
-    help: str
-    example: str
-    aliases: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Kind:
-    """A kind of report: its columns, the table it feeds and what a row's natural key is."""
-
-    key: str
-    title: str
-    table: str
-    period: str                   # 'month' or 'year': the reporting period of a row
-    columns: tuple[Column, ...]
-    note: str
-
-    def column(self, key: str) -> Column:
-        """The column declared under ``key``."""
-        return next(c for c in self.columns if c.key == key)
-
-
-NOT_READ = frozenset({"ho_ten"})
-"""Columns a template shows for the clerk's own checking that the importer never reads: worker
-names are not stored (and a million distinct names would only slow the text checks)."""
-
-
-def _unit_columns(required_name: bool = False) -> tuple[Column, ...]:
-    return (
-        Column("ma_xa", "Mã xã", "unit_code", False,
-               "Mã xã/phường 5 chữ số (mã 2025, hoặc mã cũ trước 1/7/2025). Có mã thì không cần tên.",
-               "40123", ("ma xa/phuong", "ma don vi")),
-        Column("ten_xa", "Tên xã/phường", "unit_name", required_name,
-               "Tên xã/phường/đặc khu (mới hoặc cũ), ví dụ 'Xã Diễn Châu', 'P. 01'.", "Xã Diễn Châu",
-               ("ten xa", "xa/phuong", "ten don vi", "xa")),
-        Column("tinh", "Tỉnh/thành phố", "province", False,
-               "Tên hoặc mã 2 số của tỉnh (mới hoặc cũ); giúp phân biệt các xã trùng tên.", "Nghệ An",
-               ("tinh", "tinh/thanh", "tinh thanh pho")),
-        Column("huyen_cu", "Huyện cũ", "district", False,
-               "Chỉ khi dùng tên xã cũ (trước 1/7/2025): tên huyện/quận cũ.", "",
-               ("huyen", "quan/huyen", "huyen/quan")),
-    )
-
-
-MONTH = Column("thang", "Tháng", "month", True, "Tháng báo cáo, dạng MM/YYYY (ví dụ 03/2026).", "03/2026",
-               ("thang bao cao", "ky bao cao"))
-YEAR = Column("nam", "Năm", "year", True, "Năm (4 chữ số).", "2026", ("nam ke hoach",))
-MARKET = Column("thi_truong", "Thị trường", "market", True,
-                "Mã nước (JP, KR, TW, DE...) hoặc tên tiếng Việt (Nhật Bản, Hàn Quốc...).", "Nhật Bản",
-                ("nuoc den", "quoc gia"))
-SEX = Column("gioi_tinh", "Giới tính", "sex", True, "Nam hoặc Nữ.", "Nam", ("gioi",))
-CHANNEL = Column("kenh", "Hình thức", "channel", True,
-                 "Hợp đồng qua doanh nghiệp / Chương trình EPS / Thực tập sinh kỹ thuật.", "Thực tập sinh kỹ thuật",
-                 ("kenh", "hinh thuc di"))
-GROUP = Column("nhom_uu_tien", "Nhóm ưu tiên", "group", False,
-               "Bộ đội xuất ngũ, Hộ nghèo, Hộ cận nghèo, Gia đình chính sách, Dân tộc thiểu số, Gia đình bị ảnh "
-               "hưởng sự cố môi trường biển 2016, Học sinh tốt nghiệp không học tiếp, Người thất nghiệp, Người lao "
-               "động ở huyện nghèo; danh sách từng người ghi được nhiều nhóm, cách nhau bởi dấu ';'. "
-               "Để trống nếu không thuộc nhóm nào.", "Hộ nghèo", ("doi tuong", "nhom"))
+__all__ = ["CHANNEL", "COLUMN_TYPES", "GROUP", "KINDS", "MARKET", "MONTH", "NOT_READ", "PEOPLE", "SEX", "YEAR", "Column",
+           "Kind", "column_label", "find_header_row", "header_key", "kind", "match_headers", "unit_columns"]
 
 KINDS: dict[str, Kind] = {k.key: k for k in (
     Kind("departures", "Số người xuất cảnh theo tháng, theo xã", "departures", "month",
-         (MONTH, *_unit_columns(), MARKET, SEX, CHANNEL, GROUP,
+         (MONTH, *unit_columns(), MARKET, SEX, CHANNEL, GROUP,
           Column("so_nguoi", "Số người", "count", True,
                  "Số người xuất cảnh (số nguyên ≥ 0). Dòng có Thị trường = 'Tổng' là dòng tổng của xã "
                  "trong tháng: phải bằng tổng các dòng chi tiết.", "3", ("so luong", "so lao dong"))),
@@ -103,14 +50,14 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
                  ("ho ten", "ten nguoi lao dong")),
           Column("ngay_xuat_canh", "Ngày xuất cảnh", "date", True, "Dạng DD/MM/YYYY.", "15/03/2026",
                  ("ngay di",)),
-          SEX, *_unit_columns(), MARKET, CHANNEL, GROUP,
+          SEX, *unit_columns(), MARKET, CHANNEL, GROUP,
           Column("don_vi_bao_cao", "Đơn vị báo cáo", "text", False,
                  "Xã hoặc doanh nghiệp gửi danh sách (để biết ai báo cáo trùng).", "Công ty ABC",
                  ("nguon", "doanh nghiep"))),
          "Một dòng mỗi người. Số CCCD chỉ được lưu dưới dạng mã băm có khóa, để gộp một người được cả xã "
          "và doanh nghiệp báo cáo; số liệu tổng hợp theo xã × tháng được tính lại từ danh sách."),
     Kind("job_fairs", "Tham gia sàn giao dịch việc làm", "job_fair_attendance", "month",
-         (MONTH, *_unit_columns(),
+         (MONTH, *unit_columns(),
           Column("so_nguoi_tham_du", "Số người tham dự sàn", "count", True,
                  "Số người của xã dự sàn giao dịch việc làm trong tháng (chỉ thị: ít nhất 4).", "5",
                  ("tham du san", "so nguoi du san")),
@@ -118,18 +65,18 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
                  "Số người đăng ký học lớp định hướng.", "2", ("dang ky dinh huong",))),
          "Một dòng cho mỗi xã × tháng; báo cáo mới thay báo cáo cũ cùng xã, cùng tháng."),
     Kind("quotas", "Chỉ tiêu năm của các xã", "quotas", "year",
-         (YEAR, *_unit_columns(),
+         (YEAR, *unit_columns(),
           Column("chi_tieu", "Chỉ tiêu", "count", True, "Số người được giao (số nguyên ≥ 0).", "25",
                  ("chi tieu giao", "so chi tieu"))),
          "Một dòng cho mỗi xã; chỉ tiêu tỉnh bằng tổng chỉ tiêu các xã. Mọi thay đổi được ghi nhật ký."),
     Kind("pools", "Nguồn đối tượng ưu tiên của xã", "eligible_pools", "year",
-         (YEAR, *_unit_columns(), replace(GROUP, required=True),
+         (YEAR, *unit_columns(), replace(GROUP, required=True),
           Column("so_doi_tuong", "Số đối tượng", "count", True,
                  "Số người/hộ thuộc diện (ví dụ số hộ nghèo, số bộ đội xuất ngũ về địa phương năm nay).",
                  "120", ("so nguoi", "so ho"))),
          "Một dòng cho mỗi xã × nhóm ưu tiên × năm."),
     Kind("loans", "Vay vốn, về nước, vi phạm (theo xã, theo tháng)", "programme_monthly", "month",
-         (MONTH, *_unit_columns(),
+         (MONTH, *unit_columns(),
           Column("so_khoan_vay", "Số khoản vay", "count", True,
                  "Số khoản vay Ngân hàng Chính sách xã hội cho người đi XKLĐ.", "2", ("so khoan vay nhcsxh",)),
           Column("so_tien_vay", "Số tiền vay (triệu đồng)", "amount", True, "Tổng số tiền, triệu đồng.", "160",
@@ -141,10 +88,12 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
                  ("phan anh lua dao",))),
          "Một dòng cho mỗi xã × tháng; cột không có trong tệp giữ nguyên số đã có."),
 )}
+KINDS.update(PIPELINE_KINDS)
+KINDS.update({k.key: k for k in PROTECTION_KINDS})
 
 PEOPLE = Kind("people", "Người phụ trách XKLĐ của tỉnh và xã (nội bộ)", "people_in_charge", "none",
               (Column("cap", "Cấp", "text", True, "Tỉnh hoặc Xã.", "Xã", ("cap don vi",)),
-               *_unit_columns(),
+               *unit_columns(),
                Column("vai_tro", "Vai trò", "text", True,
                       "Phó Chủ tịch phụ trách / Thành viên Ban Chỉ đạo / Cán bộ phụ trách.", "Cán bộ phụ trách",
                       ("vai tro phu trach",)),
@@ -159,6 +108,7 @@ PEOPLE = Kind("people", "Người phụ trách XKLĐ của tỉnh và xã (nội
               "Chỉ dùng nội bộ, không công khai.")
 """People in charge: declared like the report kinds, imported from the people page by planners and
 administrators (not a clerk's statistical report, so it is not in :data:`KINDS`)."""
+
 
 
 def kind(key: str) -> Kind:
@@ -202,7 +152,8 @@ def match_headers(k: Kind, headers: list[object], file: str) -> dict[str, int]:
         if positions:
             found[col.key] = positions[0]
     missing = [c.header for c in k.columns if c.required and c.key not in found]
-    if "ma_xa" not in found and "ten_xa" not in found:
+    has_units = any(c.key in ("ma_xa", "ten_xa") for c in k.columns)
+    if has_units and "ma_xa" not in found and "ten_xa" not in found:
         missing.append("Mã xã hoặc Tên xã/phường")
     if missing:
         present = ", ".join(str(h) for h in headers if str(h or "").strip()) or "(không có)"
@@ -267,6 +218,3 @@ def template_xlsx_of(k: Kind) -> bytes:
     return buffer.getvalue()
 
 
-from xkld_geo.protection.templates import PROTECTION_KINDS  # noqa: E402  (they use the columns above)
-
-KINDS.update({k.key: k for k in PROTECTION_KINDS})

@@ -6,7 +6,7 @@ Column kinds the generic cell checks do not know (``case_kind``, ``case_status``
 """
 from __future__ import annotations
 
-from xkld_geo.intake.kinds import MARKET, MONTH, YEAR, Column, Kind, _unit_columns
+from xkld_geo.intake.columns import MARKET, MONTH, YEAR, Column, Kind, unit_columns
 
 CASES = Kind("cases", "Sổ vụ việc: người lao động gặp khó khăn, lừa đảo, vi phạm (nội bộ)", "cases", "date",
              (Column("ma_vu_viec", "Mã vụ việc", "text", True,
@@ -17,7 +17,7 @@ CASES = Kind("cases", "Sổ vụ việc: người lao động gặp khó khăn, 
                      "Tranh chấp lao động / Tử vong, tai nạn.", "Vi phạm hợp đồng", ("loai vu viec",)),
               Column("ngay_tiep_nhan", "Ngày tiếp nhận", "date", True, "Dạng DD/MM/YYYY.", "02/03/2026",
                      ("ngay nhan",)),
-              *_unit_columns(), MARKET,
+              *unit_columns(), MARKET,
               Column("so_giay_phep", "Số giấy phép doanh nghiệp", "licence", False,
                      "Số giấy phép của doanh nghiệp đưa đi (danh sách doanh nghiệp được cấp phép); để trống nếu "
                      "không có.", "", ("so giay phep", "giay phep")),
@@ -37,7 +37,7 @@ CASES = Kind("cases", "Sổ vụ việc: người lao động gặp khó khăn, 
              "Đã tiếp nhận → Đang xác minh → Đang giải quyết → Đã kết thúc); mỗi lần chuyển được ghi nhật ký.")
 
 CLUBS = Kind("clubs", "Câu lạc bộ gia đình có con em đi làm việc ở nước ngoài", "family_clubs", "year",
-             (YEAR, *_unit_columns(),
+             (YEAR, *unit_columns(),
               Column("so_clb", "Số câu lạc bộ", "count", True, "Số câu lạc bộ của xã.", "1", ("so cau lac bo",)),
               Column("so_thanh_vien", "Số gia đình thành viên", "count", True, "Số gia đình tham gia.", "35",
                      ("so thanh vien",)),
@@ -46,7 +46,7 @@ CLUBS = Kind("clubs", "Câu lạc bộ gia đình có con em đi làm việc ở
              "Một dòng cho mỗi xã × năm; báo cáo mới thay báo cáo cũ cùng xã, cùng năm.")
 
 RETURNEES = Kind("returnees", "Người lao động về nước: nghề và việc làm sau khi về", "returnees", "month",
-                 (MONTH, *_unit_columns(), MARKET,
+                 (MONTH, *unit_columns(), MARKET,
                   Column("nghe", "Nghề khi về nước", "occupation", True,
                          "Nghề người lao động về làm (ví dụ Cơ khí, Điện tử, Xây dựng); 'Chưa xác định' nếu chưa rõ.",
                          "Cơ khí", ("nghe nghiep", "nghe sau khi ve")),

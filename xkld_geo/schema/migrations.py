@@ -100,6 +100,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "the reporting cycle: report receipts, people in charge, emulation results, departure profiles",
               _create("report_receipts", "people_in_charge", "classification_criteria", "classifications",
                       "departures_profile")),
+    Migration(5, "from job fair to departure: recruitment orders, their interviews, training courses",
+              _create("recruitment_orders", "order_interviews", "training_courses")),
     Migration(6, "protection: cases, families' clubs, returnees; priority groups with multi-membership",
               _protection),
 )

@@ -19,17 +19,18 @@ import pandas as pd
 from xkld_geo import db
 from xkld_geo.schema.derived import DERIVED
 from xkld_geo.schema.operational import OPERATIONAL
+from xkld_geo.schema.pipeline import PIPELINE
 from xkld_geo.schema.protection import PROTECTION
 from xkld_geo.schema.reference import CHANNELS, MARKETS, PRIORITY_GROUPS
 from xkld_geo.schema.table import Table
 from xkld_geo.schema.views import VIEWS
 
-SCHEMA_VERSION = "10"
+SCHEMA_VERSION = "11"
 """Version of the derived content (part of the build fingerprint); the tables' shape is tracked
 by the migrations instead."""
 
 TABLES: tuple[Table, ...] = (tuple(t for t in OPERATIONAL if t.kind == "edited") + DERIVED
-                             + tuple(t for t in OPERATIONAL if t.kind != "edited") + PROTECTION)
+                             + tuple(t for t in OPERATIONAL if t.kind != "edited") + PIPELINE + PROTECTION)
 """THE declaration of every table, in creation order (reference tables first: statistics refer to them)."""
 
 BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}

@@ -24,6 +24,7 @@ from xkld_geo.ui.imports import render_imports  # noqa: F401
 from xkld_geo.ui.navigation import navigation  # noqa: F401
 from xkld_geo.ui.overview import overview_request, presentation_controls, render_overview  # noqa: F401
 from xkld_geo.ui.people import render_people  # noqa: F401
+from xkld_geo.ui.pipeline import render_pipeline  # noqa: F401
 from xkld_geo.ui.protection import render_cases, render_clubs_returnees  # noqa: F401
 from xkld_geo.ui.public import public_request, render_public  # noqa: F401
 from xkld_geo.ui.report import render_report  # noqa: F401

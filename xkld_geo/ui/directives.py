@@ -189,13 +189,17 @@ def render_jobfairs(f: Filters) -> None:
         st.dataframe(rows.rename(columns={
             "unit_code": "Mã", "unit_name": "Tên", "met": "Lượt xã-tháng đạt", "elapsed": "Lượt xã-tháng trong kỳ",
             "pct": "Tỷ lệ đạt (%)", "attendees": "Lượt dự sàn", "registrations": "Đăng ký lớp định hướng",
-            "reported": "Lượt xã-tháng có báo cáo"}), hide_index=True, width="stretch", key="jobfair_provinces")
+            "reported": "Lượt xã-tháng có báo cáo", "met_full": "Lượt xã-tháng đạt đủ (dự sàn và đăng ký định hướng)",
+            "pct_full": "Tỷ lệ đạt đủ (%)"}), hide_index=True, width="stretch", key="jobfair_provinces")
         return
     monthly = jobfairs.monthly(con, f.year, f.month, f.province, today, due_day)
     comp = jobfairs.compliance(monthly)
     labels = pd.Series([f"{m}/{e}" for m, e in zip(comp["met"], comp["elapsed"])], index=comp["unit_code"])
     total = jobfairs.province_total(comp)
-    cols = st.columns(4)
+    cols = st.columns(5)
+    cols[4].metric("Toàn tỉnh: đạt đủ (dự sàn và đăng ký định hướng)", metrics.fmt_pct(total["pct_full"]),
+                   help=f"Tháng có ít nhất {jobfairs.TARGET} người dự sàn VÀ ít nhất {jobfairs.TARGET} người đăng ký "
+                        "học định hướng, đúng như chỉ thị.")
     cols[0].metric("Toàn tỉnh: lượt xã-tháng đạt", f"{total['met']}/{total['elapsed']}")
     cols[1].metric("Toàn tỉnh: tỷ lệ đạt", metrics.fmt_pct(total["pct"]))
     cols[2].metric("Toàn tỉnh: lượt dự sàn", metrics.fmt_int(total["attendees"]))
@@ -212,7 +216,10 @@ def render_jobfairs(f: Filters) -> None:
     _unit_map(con, f, comp.set_index("unit_code")["pct"], "compliance", f"Số tháng đạt ≥ {jobfairs.TARGET} người",
               (("label", "Số tháng đạt", ""),), "jobfair_map", is_demo, labels=labels)
     table = pd.DataFrame({"Mã": comp["unit_code"], "Tên": comp["unit_name"],
-                          "Số tháng đạt": labels.to_numpy(), "Tháng có báo cáo": comp["reported"],
+                          "Số tháng đạt": labels.to_numpy(),
+                          "Số tháng đạt đủ (dự sàn và đăng ký định hướng)": [
+                              f"{m}/{e}" for m, e in zip(comp["met_full"], comp["elapsed"])],
+                          "Tháng có báo cáo": comp["reported"],
                           "Lượt dự sàn": comp["attendees"], "Đăng ký lớp định hướng": comp["registrations"],
                           "Hai tháng liền không đạt": comp["missed_two"].map({True: "Có", False: ""})})
     st.dataframe(_marked(table, f.commune), hide_index=True, width="stretch", key="jobfair_table")

@@ -35,6 +35,8 @@ MENU: dict[str, tuple[PageEntry, ...]] = {
         PageEntry("4_San_viec_lam.py", "Sàn việc làm", ":material/event:", "San_viec_lam", "programme"),
         PageEntry("5_Vay_von_van_de.py", "Vay vốn, về nước, vi phạm", ":material/account_balance:",
                   "Vay_von_van_de", "programme"),
+        PageEntry("14_Tuyen_chon_dao_tao.py", "Tuyển chọn, đào tạo", ":material/school:", "Tuyen_chon_dao_tao",
+                  "programme"),
         PageEntry("15_Bao_ho_cong_dan.py", "Bảo hộ công dân, vụ việc", ":material/shield_person:",
                   "Bao_ho_cong_dan", "programme"),
         PageEntry("16_Cau_lac_bo_ve_nuoc.py", "Câu lạc bộ gia đình, về nước", ":material/diversity_3:",
