@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from xkld_geo import DEMO_LABEL, db, maps, periods, queries
+from xkld_geo import DEMO_LABEL, db, gateway, maps, periods, queries
 from xkld_geo.errors import XkldError
 from xkld_geo.markup import markdown_text
 from xkld_geo.settings import PROJECT_ROOT, Settings, current
@@ -78,7 +78,9 @@ def repainting_map(spec: maps.ChoroplethSpec, key: str, height: int,
     """A choropleth sent as shapes plus values: when only the figures change, the browser keeps
     the drawn map, its zoom and position, and repaints it (see :func:`maps.choropleth_parts`).
     Returns what ``st_folium`` reports of ``returned_objects`` (e.g. the clicked shape)."""
-    shapes_part, values_part = maps.choropleth_parts(spec, settings().static_url)
+    # geometry by URL (sent once, cached by the browser) needs serve.py's route; XKLD_CACHE=off inlines it
+    fetched = settings().cache and gateway.mounted()
+    shapes_part, values_part = maps.choropleth_parts(spec, settings().static_url, fetched=fetched)
     return st_folium(shapes_part, feature_group_to_add=values_part, key=key, height=height,
                      use_container_width=True, returned_objects=list(returned_objects))
 
