@@ -83,6 +83,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "the reporting cycle: report receipts, people in charge, emulation results, departure profiles",
               _create("report_receipts", "people_in_charge", "classification_criteria", "classifications",
                       "departures_profile")),
+    # steps 5 and 6 are taken by other branches of the same release; the lead renumbers at merge if needed
+    Migration(7, "data_version", _create("data_version")),
 )
 """Every step, in order. Append; never edit or renumber a step that has shipped."""
 

@@ -13,7 +13,7 @@ import folium
 import pandas as pd
 import shapely
 
-from xkld_geo import auth, db, maps, markup, queries
+from xkld_geo import auth, dataversion, db, maps, markup, queries
 from xkld_geo.errors import MarketError, XkldError
 from xkld_geo.markup import html_text
 
@@ -143,6 +143,7 @@ def save_reference(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, user: aut
             safe_high_income = excluded.safe_high_income, avg_income_usd = excluded.avg_income_usd,
             avg_cost_usd = excluded.avg_cost_usd, source = excluded.source""")
         auth.audit(con, user.username, "reference_edited", "markets", f"{len(clean)} rows")
+        dataversion.bump(con, "reference:markets")
     return len(clean)
 
 

@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from xkld_geo import db, disclosure, maps, metrics, queries
+from xkld_geo import dataversion, db, disclosure, maps, metrics, queries
 from xkld_geo.disclosure import Cube, Key, Label
 
 THRESHOLD = disclosure.THRESHOLD
@@ -151,8 +151,10 @@ def set_notice(con: duckdb.DuckDBPyConnection, key: str, text: str, by: str) -> 
 
         raise QueryError("Nội dung thông báo cần từ 1 đến 2.000 ký tự.", field=key, value=len(text),
                          allowed="1–2000 ký tự")
-    db.execute(con, "notice_set", "INSERT OR REPLACE INTO public_notices VALUES ($k, $t, now(), $u)",
-               {"k": key, "t": text, "u": by})
+    with db.transaction(con):
+        db.execute(con, "notice_set", "INSERT OR REPLACE INTO public_notices VALUES ($k, $t, now(), $u)",
+                   {"k": key, "t": text, "u": by})
+        dataversion.bump(con, f"reference:public_notices:{key}")
 
 
 def build_public(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
@@ -257,4 +259,5 @@ def save_companies(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, by: str) 
     with db.transaction(con), db.registered(con, "companies_in", clean):
         db.execute(con, "companies_clear", "DELETE FROM licensed_companies")
         db.execute(con, "companies_insert", "INSERT INTO licensed_companies SELECT * FROM companies_in")
+        dataversion.bump(con, "reference:licensed_companies")
     return len(clean)
