@@ -40,9 +40,10 @@ from xkld_geo.maps.layers import (
                                       leaflet_assets,
                                       legend_html,
 )
+from xkld_geo.metrics import NO_QUOTA, ColourClass  # as the single module had them
 
-__all__ = ["BACKGROUND", "CHANGE_TOOLTIP", "LEGENDS", "MAINLAND_MAX_LON", "NO_DATA", "PER_1000_CLASSES", "STYLE",
-           "TOOLTIP", "VIETNAM_CENTER", "ChoroplethLayer", "ChoroplethSpec", "ChoroplethValues", "FlowLayer",
-           "MapControl", "base_map", "change_map", "change_spec", "choropleth_map", "choropleth_parts",
+__all__ = ["BACKGROUND", "CHANGE_TOOLTIP", "LEGENDS", "MAINLAND_MAX_LON", "NO_DATA", "NO_QUOTA", "PER_1000_CLASSES",
+           "STYLE", "TOOLTIP", "VIETNAM_CENTER", "ChoroplethLayer", "ChoroplethSpec", "ChoroplethValues", "ColourClass",
+           "FlowLayer", "MapControl", "base_map", "change_map", "change_spec", "choropleth_map", "choropleth_parts",
            "colour_for", "feature_collection", "geometry", "leaflet_assets", "legend_html", "page_html",
            "values_json", "view_bounds"]
