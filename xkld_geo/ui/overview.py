@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from xkld_geo import export, metrics, queries
+from xkld_geo import cache, export, metrics, queries
 from xkld_geo.ui.common import connection, demo_badge, filters, plain, repainting_map, set_unit, to_query
 from xkld_geo.views import overview
 
@@ -37,7 +37,7 @@ def overview_request() -> overview.Request:
                              format_func=overview.NATIONAL_LEVELS.get)
         units = "now"
         before = overview.Request(year, month).before_reform
-        if before and queries.has_history(connection()):
+        if before and cache.scope(connection()).get("has_history", queries.has_history):
             if "units" not in st.session_state:
                 st.session_state["units"] = "then" if st.query_params.get("units") == "then" else "now"
             units = st.radio("Bản đồ theo", list(overview.UNITS), key="units",
@@ -50,7 +50,7 @@ def overview_request() -> overview.Request:
 
 def presentation_controls() -> tuple[bool, list[str], int]:
     """The presentation toggle and rotation (URL ``mode=present``, ``cycle=40,46``, ``every=20``)."""
-    provinces = queries.provinces(connection())
+    provinces = cache.scope(connection()).get("provinces", queries.provinces)
     names = dict(zip(provinces["code"], provinces["name"]))
     if "present" not in st.session_state:
         st.session_state["present"] = st.query_params.get("mode") == "present"
@@ -152,9 +152,16 @@ def _map_clicks(view: overview.Overview, returned: dict[str, Any] | None) -> Non
     st.rerun()
 
 
+STYLED_ROWS = 200
+"""Larger rankings (the 3,321 communes) are shown unstyled: pandas' Styler takes about a second
+on every rerun there; the rank column still says who is first and last."""
+
+
 def _highlight(table: pd.DataFrame) -> Any:
     """Top 10 in blue, bottom 10 in red (by rank), for the thi đua table."""
     n = len(table)
+    if n > STYLED_ROWS:
+        return table
 
     def colour(row: pd.Series) -> list[str]:
         if row.name < 10:
@@ -165,6 +172,19 @@ def _highlight(table: pd.DataFrame) -> Any:
     fmt = {c: "{:.1f}" for c in table.columns if "(%)" in c}
     fmt.update({"Trên 1.000 người LĐ": "{:.2f}", "± hạng so tháng trước": "{:+.0f}"})
     return table.style.apply(colour, axis=1).format(fmt, na_rep="–")
+
+
+TREND_COLOURS = {"Năm nay (lũy kế)": "#2c7bb6", "Năm trước (lũy kế)": "#9e9e9e", "Tiến độ cần đạt": "#d7191c"}
+TREND_SPEC: dict[str, Any] = {
+    # a plain Vega-Lite spec: st.line_chart builds and validates an Altair chart on every rerun (~0,3 s)
+    "mark": {"type": "line", "point": True, "tooltip": True},
+    "encoding": {
+        "x": {"field": "Tháng", "type": "quantitative", "scale": {"domain": [1, 12]}, "axis": {"tickCount": 12}},
+        "y": {"field": "Số người", "type": "quantitative", "title": None},
+        "color": {"field": "Đường", "type": "nominal", "title": None, "legend": {"orient": "bottom"},
+                  "scale": {"domain": list(TREND_COLOURS), "range": list(TREND_COLOURS.values())}},
+    },
+}
 
 
 def render_overview(view: overview.Overview, present: bool) -> None:
@@ -181,7 +201,7 @@ def render_overview(view: overview.Overview, present: bool) -> None:
         _map_clicks(view, returned)
     with right:
         st.markdown(f"**Lũy kế xuất cảnh so với tiến độ, {plain(view.period_label)}**")
-        st.line_chart(view.trend, height=300, color=["#2c7bb6", "#9e9e9e", "#d7191c"])
+        st.vega_lite_chart(view.trend_long, TREND_SPEC, height=300, width="stretch", key="trend_chart")
         if not present:
             st.download_button("⬇ Bản đồ (PNG)", key="download_png", mime="image/png",
                                data=lambda: export.map_png(view.map_spec, view.title),

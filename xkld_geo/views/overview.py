@@ -95,6 +95,7 @@ class Overview:
     demo: bool
     static_url: str
     unit_names: dict[str, str] = field(default_factory=dict)
+    trend_long: pd.DataFrame = field(default_factory=pd.DataFrame)   # (Tháng, Đường, Số người) for the chart
 
     @property
     def fmap(self) -> folium.Map:
@@ -284,9 +285,11 @@ def _build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url
         crumbs.append((commune_names[r.commune], r.province, r.commune))
     monthly = scope if r.commune is None else queries.monthly_departures(con, r.year, r.province, r.commune)
     head = period_headline(selection, communes if r.commune is None else selection, p, projection)
+    trend = trend_table(monthly, head.quota, r.month)
     done = completeness.period_shares(con, r.year, r.month, today, due_day, r.province,
                                       r.commune, kinds=("departures",))
     head = replace(head, reports_received_pct=done.received_pct, reports_on_time_pct=done.on_time_pct)
     return Overview(r, f"Xuất khẩu lao động {place}, {period}", period, crumbs, head,
-                    ranking_table(rows), trend_table(monthly, head.quota, r.month),
-                    spec, is_demo, static_url, names | commune_names)
+                    ranking_table(rows), trend, spec, is_demo, static_url, names | commune_names,
+                    trend.reset_index().melt(id_vars="Tháng", var_name="Đường", value_name="Số người")
+                    .dropna(subset=["Số người"]))
