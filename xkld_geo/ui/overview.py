@@ -12,16 +12,31 @@ from xkld_geo import cache, export, metrics, queries
 from xkld_geo.ui.common import connection, demo_badge, filters, plain, repainting_map, set_unit, to_query
 from xkld_geo.views import overview
 
+HEADLINE_CSS = """
+<style>
+/* headline labels wrap instead of being cut ("Đã xuất cảnh (lũy…") */
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+  overflow-wrap: anywhere; }
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] * { overflow: visible !important; text-overflow: clip !important; }
+</style>
+"""
 PRESENT_CSS = """
 <style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
 [data-testid="stToolbar"], .xkld-controls { display: none !important; }
 html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
-h1 { font-size: 2.6rem !important; } h2, h3 { font-size: 2rem !important; }
-[data-testid="stMetricValue"] { font-size: 3.2rem; } [data-testid="stMetricLabel"] p { font-size: 1.3rem; }
-.block-container { padding-top: 1rem; max-width: 100%; }
+h1 { font-size: 2.6rem !important; } h2, h3 { font-size: 1.9rem !important; padding: 0.2rem 0 !important; }
+[data-testid="stMetricValue"] { font-size: clamp(1.8rem, 2.5vw, 3.2rem); line-height: 1.15; }
+[data-testid="stMetricLabel"] p { font-size: 1.15rem; line-height: 1.25; }
+[data-testid="stMetricDelta"] { font-size: 1rem; }
+.block-container { padding: 0.6rem 1.2rem 0 1.2rem; max-width: 100%; }
+[data-testid="stVerticalBlock"] { gap: 0.5rem; }
 </style>
 """
+PRESENT_MAP_HEIGHT = 700
+"""Map height in presentation mode: with the title and headline above it, the page fills a
+1920×1080 projector without scrolling (checked by tests/test_browser_meeting.py)."""
 
 
 def overview_request() -> overview.Request:
@@ -116,6 +131,7 @@ def breadcrumbs(view: overview.Overview) -> None:
 
 def period_headline(h: overview.PeriodHeadline) -> None:
     """Five headline numbers in large type, under the period they cover."""
+    st.markdown(HEADLINE_CSS, unsafe_allow_html=True)
     st.markdown(f"<div data-testid='period-label' class='xkld-period'>{html.escape(h.period_label)}</div>",
                 unsafe_allow_html=True)
     cols = st.columns(6)
@@ -197,11 +213,15 @@ def render_overview(view: overview.Overview, present: bool) -> None:
     left, right = st.columns([3, 2])
     with left:
         # a new period or indicator repaints the drawn map and keeps its zoom
-        returned = repainting_map(view.map_spec, "overview_map", 760 if present else 600, ["last_active_drawing"])
+        returned = repainting_map(view.map_spec, "overview_map", PRESENT_MAP_HEIGHT if present else 600,
+                                  ["last_active_drawing"])
         _map_clicks(view, returned)
     with right:
         st.markdown(f"**Lũy kế xuất cảnh so với tiến độ, {plain(view.period_label)}**")
-        st.vega_lite_chart(view.trend_long, TREND_SPEC, height=300, width="stretch", key="trend_chart")
+        st.vega_lite_chart(view.trend_long, TREND_SPEC, height=230 if present else 300, width="stretch",
+                           key="trend_chart")
+        if present:  # the ranking beside the map: the meeting screen never scrolls
+            st.dataframe(_highlight(view.ranking), hide_index=True, width="stretch", key="ranking", height=360)
         if not present:
             st.download_button("⬇ Bản đồ (PNG)", key="download_png", mime="image/png",
                                data=lambda: export.map_png(view.map_spec, view.title),
@@ -210,6 +230,6 @@ def render_overview(view: overview.Overview, present: bool) -> None:
                                data=lambda: export.ranking_xlsx(view.ranking, view.title, view.demo),  # built on click
                                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                                file_name=f"xep-hang-{view.request.year}-{view.request.month:02d}.xlsx")
-    st.markdown("**Bảng xếp hạng thi đua** (10 đơn vị đầu tô xanh, 10 đơn vị cuối tô đỏ)")
-    st.dataframe(_highlight(view.ranking), hide_index=True, width="stretch", key="ranking",
-                 height=420 if present else 520)
+    if not present:
+        st.markdown("**Bảng xếp hạng thi đua** (10 đơn vị đầu tô xanh, 10 đơn vị cuối tô đỏ)")
+        st.dataframe(_highlight(view.ranking), hide_index=True, width="stretch", key="ranking", height=520)
