@@ -162,8 +162,9 @@ class ChoroplethValues(MacroElement):
     if (layer._xkldLoading) {  // shapes still on their way: paint them when they arrive
         window.xkldPending = window.xkldPending || {};
         window.xkldPending[{{ this.layer|tojson }}] = apply;
+    } else {
+        apply();
     }
-    apply();
     function apply() {
     layer.eachLayer(function(l) {
         var p = l.feature.properties, v = values[p.code] || {};
