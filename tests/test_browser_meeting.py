@@ -62,6 +62,8 @@ def test_presentation_mode_fills_a_projector_with_uncut_labels(projector: Any, a
     frame.wait_for_function("() => window.xkldRestyled >= 1")
     page.get_by_text("Thoát trình chiếu").wait_for()
     page.wait_for_timeout(1500)   # the component sizes its frame after drawing
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(Path(SCREENSHOTS) / "presentation_1920x1080.png"))
     labels = page.locator("[data-testid=stMetricLabel]")
     assert labels.count() == 6
     assert "Đã xuất cảnh (lũy kế)" in labels.nth(1).inner_text()
@@ -70,5 +72,3 @@ def test_presentation_mode_fills_a_projector_with_uncut_labels(projector: Any, a
     assert box["y"] >= 0 and box["y"] + box["height"] <= 1080, box      # the whole map on screen
     assert box["height"] >= 600 and box["width"] >= 1000, box
     assert page.evaluate("() => document.scrollingElement.scrollHeight") <= 1080 + 400
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(Path(SCREENSHOTS) / "presentation_1920x1080.png"))

@@ -81,3 +81,17 @@ def test_shared_frames_are_handed_out_as_copies(tiny_con) -> None:
     one = scope.get("provinces", queries.provinces)
     one.loc[:, "name"] = "changed"
     assert "changed" not in set(scope.get("provinces", queries.provinces)["name"])
+
+
+def test_a_database_without_the_version_table_is_served_uncached(tiny_db: Settings) -> None:
+    con = db.open_connection(tiny_db.db_path)
+    con.execute("DROP TABLE data_version")
+    con.close()
+    ro = db.open_connection(tiny_db.db_path, read_only=True)
+    try:
+        request = overview.Request(2026, 2)
+        first = overview.build_overview(ro, request, "/app/static", TODAY)
+        assert overview.build_overview(ro, request, "/app/static", TODAY) is not first
+        assert first.headline.ytd > 0
+    finally:
+        ro.close()

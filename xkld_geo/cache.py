@@ -23,6 +23,7 @@ import duckdb
 import pandas as pd
 
 from xkld_geo import db
+from xkld_geo.errors import DatabaseError
 from xkld_geo.settings import current as current_settings
 
 T = TypeVar("T")
@@ -71,7 +72,12 @@ class Scope:
     def __init__(self, con: duckdb.DuckDBPyConnection, enabled: bool | None = None) -> None:
         self.con = con
         self.enabled = current_settings().cache if enabled is None else enabled
-        self.path, self.version = stamp(con) if self.enabled else ("", 0)
+        self.path, self.version = "", 0
+        if self.enabled:
+            try:
+                self.path, self.version = stamp(con)
+            except DatabaseError:   # a database older than data_version opened read-only: compute, never cache
+                self.enabled = False
         if self.enabled:
             with _lock:
                 _forget_older(self.path, self.version)

@@ -30,11 +30,13 @@ h1 { font-size: 2.6rem !important; } h2, h3 { font-size: 1.9rem !important; padd
 [data-testid="stMetricValue"] { font-size: clamp(1.8rem, 2.5vw, 3.2rem); line-height: 1.15; }
 [data-testid="stMetricLabel"] p { font-size: 1.15rem; line-height: 1.25; }
 [data-testid="stMetricDelta"] { font-size: 1rem; }
-.block-container { padding: 0.6rem 1.2rem 0 1.2rem; max-width: 100%; }
-[data-testid="stVerticalBlock"] { gap: 0.5rem; }
+.block-container { padding: 0.3rem 1.2rem 0 1.2rem; max-width: 100%; }
+[data-testid="stVerticalBlock"] { gap: 0.35rem; }
+.xkld-period { font-size: 0.8rem; margin-bottom: 0.4rem; }
+[data-testid="stMainBlockContainer"] .stButton button { min-height: 0; padding: 0.1rem 0.7rem; }
 </style>
 """
-PRESENT_MAP_HEIGHT = 700
+PRESENT_MAP_HEIGHT = 720
 """Map height in presentation mode: with the title and headline above it, the page fills a
 1920×1080 projector without scrolling (checked by tests/test_browser_meeting.py)."""
 
@@ -195,9 +197,10 @@ TREND_SPEC: dict[str, Any] = {
     # a plain Vega-Lite spec: st.line_chart builds and validates an Altair chart on every rerun (~0,3 s)
     "mark": {"type": "line", "point": True, "tooltip": True},
     "encoding": {
-        "x": {"field": "Tháng", "type": "quantitative", "scale": {"domain": [1, 12]}, "axis": {"tickCount": 12}},
+        "x": {"field": "Tháng", "type": "quantitative", "scale": {"domain": [1, 12]}, "axis": {"values": list(range(1, 13))}},
         "y": {"field": "Số người", "type": "quantitative", "title": None},
-        "color": {"field": "Đường", "type": "nominal", "title": None, "legend": {"orient": "bottom"},
+        "color": {"field": "Đường", "type": "nominal", "title": None,   # legend on the right: one at the top or
+                  # bottom is taken out of the fixed height and squashes the plot
                   "scale": {"domain": list(TREND_COLOURS), "range": list(TREND_COLOURS.values())}},
     },
 }
@@ -218,7 +221,7 @@ def render_overview(view: overview.Overview, present: bool) -> None:
         _map_clicks(view, returned)
     with right:
         st.markdown(f"**Lũy kế xuất cảnh so với tiến độ, {plain(view.period_label)}**")
-        st.vega_lite_chart(view.trend_long, TREND_SPEC, height=230 if present else 300, width="stretch",
+        st.vega_lite_chart(view.trend_long, TREND_SPEC | {"height": 200 if present else 260}, width="stretch",
                            key="trend_chart")
         if present:  # the ranking beside the map: the meeting screen never scrolls
             st.dataframe(_highlight(view.ranking), hide_index=True, width="stretch", key="ranking", height=360)

@@ -291,5 +291,5 @@ def _build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url
     head = replace(head, reports_received_pct=done.received_pct, reports_on_time_pct=done.on_time_pct)
     return Overview(r, f"Xuất khẩu lao động {place}, {period}", period, crumbs, head,
                     ranking_table(rows), trend, spec, is_demo, static_url, names | commune_names,
-                    trend.reset_index().melt(id_vars="Tháng", var_name="Đường", value_name="Số người")
+                    trend.astype(float).reset_index().melt(id_vars="Tháng", var_name="Đường", value_name="Số người")
                     .dropna(subset=["Số người"]))
