@@ -14,7 +14,8 @@ provinces. Levels run one after the other on the same server (``--sessions``), t
 level with no think time (``--saturation`` sessions).
 
 For each level it prints p50/p95/max rerun latency, the first page of a new session, reruns per
-second, KB per rerun (websocket payload plus geometry files fetched, gzipped, once per session),
+second, KB per rerun on the wire (websocket frames, deflated when the server negotiates it, plus
+geometry files fetched, gzipped, once per session),
 the server's peak RSS and failures (a run that raised, showed ``st.error`` or timed out). The
 whole run is repeated with ``XKLD_CACHE=off`` (the code before issue 15: no shared cache,
 geometry inline in every rerun) and each figure is printed beside it with the ratio new/baseline.
@@ -144,7 +145,9 @@ def measure(db_path: Path, cache: str, levels: list[tuple[int, float]], seconds:
     served, tokens = served_copy(db_path, folder, max(n for n, _ in levels))
     env = {"XKLD_CACHE": cache} | ({"XKLD_TODAY": os.environ["XKLD_TODAY"]} if "XKLD_TODAY" in os.environ else {})
     out: list[Level] = []
-    with Server(served, env, folder / "streamlit.log") as server:
+    # the baseline is the code before issue 15: no shared cache, geometry inline, no websocket compression
+    options = ("--server.enableWebsocketCompression", "false") if cache == "off" else ()
+    with Server(served, env, folder / "streamlit.log", options) as server:
         print(f"[{cache}] server on port {server.port}, RSS {server.rss_mb():.0f} MB at start", flush=True)
         for n, think in levels:
             level = asyncio.run(run_level(server, tokens, n, seconds, think, seed))

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,7 @@ class Server:
     db_path: Path
     env: dict[str, str]
     log_path: Path
+    options: tuple[str, ...] = ()     # more ``streamlit run`` options (e.g. the baseline's)
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
 
@@ -104,7 +106,7 @@ class Server:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-             "--logger.level", "warning"],
+             "--logger.level", "warning", *self.options],
             cwd=ROOT, stdout=self._log, stderr=self._log, start_new_session=True,
             env=os.environ | self.env | {"XKLD_DB": str(self.db_path)})
         wait_http(f"http://127.0.0.1:{self.port}/_stcore/health", 120, self.proc)
@@ -145,6 +147,8 @@ class Session:
     def __init__(self, port: int, cookie: str | None = None, timeout: float = 120.0) -> None:
         self.port, self.cookie, self.timeout = port, cookie, timeout
         self.ws: Any = None
+        self.deflate = False
+        self._zip: Any = None
         self.query_string = ""
         self.page_script_hash = ""
         self.widgets: dict[str, Widget] = {}
@@ -159,7 +163,17 @@ class Session:
         self.ws = await websockets.connect(f"ws://127.0.0.1:{self.port}/_stcore/stream",
                                            subprotocols=["streamlit"], max_size=None, open_timeout=60,
                                            additional_headers=headers)
+        self.deflate = "permessage-deflate" in (self.ws.response.headers.get("Sec-WebSocket-Extensions") or "")
+        self._zip = zlib.compressobj(6, zlib.DEFLATED, -12) if self.deflate else None
         return self
+
+    def _wire(self, frame: bytes | str) -> int:
+        """Bytes of ``frame`` on the wire: as compressed by permessage-deflate with context
+        takeover when negotiated (estimated with zlib, 4 KB window as negotiated), else as is."""
+        data = frame.encode() if isinstance(frame, str) else frame
+        if self._zip is None:
+            return len(data)
+        return len(self._zip.compress(data) + self._zip.flush(zlib.Z_SYNC_FLUSH))
 
     async def __aexit__(self, *exc: object) -> None:
         await self.ws.close()
@@ -196,7 +210,7 @@ class Session:
         try:
             while True:
                 frame = await asyncio.wait_for(self.ws.recv(), self.timeout)
-                received += len(frame)
+                received += self._wire(frame)
                 done, problem = self._handle(frame, new_widgets)
                 error = error or problem
                 if done is not None:
