@@ -29,7 +29,7 @@ from xkld_geo.settings import current as current_settings
 T = TypeVar("T")
 MAX_ENTRIES = 1024
 
-_store: OrderedDict[tuple[Hashable, ...], Any] = OrderedDict()
+_store: OrderedDict[tuple[Any, ...], Any] = OrderedDict()   # (path, version, name, *args) -> result
 _latest: dict[str, int] = {}          # database path -> newest version seen
 _lock = threading.Lock()
 _stats = {"hits": 0, "misses": 0}

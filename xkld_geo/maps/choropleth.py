@@ -167,12 +167,12 @@ def choropleth_parts(spec: ChoroplethSpec, static_url: str,
     return fmap, group
 
 
-def _layer_source(shapes: pd.DataFrame, properties: pd.DataFrame | None, fetched: bool) -> dict[str, str | None]:
-    """``ChoroplethLayer`` arguments for ``shapes``: inline GeoJSON, or the URL of its geometry file
-    (properties then arrive with the values)."""
+def _layer_source(shapes: pd.DataFrame, properties: pd.DataFrame | None, fetched: bool) -> tuple[str, str | None]:
+    """(inline GeoJSON, geometry file URL) of ``shapes`` for a ``ChoroplethLayer``: the URL when
+    ``fetched`` (properties then arrive with the values), else the GeoJSON text."""
     if fetched and (properties is None or properties.columns.empty):
-        return {"data": "", "url": geometry.publish(shapes).url}
-    return {"data": feature_collection(shapes, properties), "url": None}
+        return "", geometry.publish(shapes).url
+    return feature_collection(shapes, properties), None
 
 
 def choropleth_map(spec: ChoroplethSpec, static_url: str, controls: bool = True,
@@ -182,14 +182,17 @@ def choropleth_map(spec: ChoroplethSpec, static_url: str, controls: bool = True,
     :func:`choropleth_parts`)."""
     fmap = base_map(static_url, demo=spec.demo)
     if spec.context is not None and len(spec.context):
-        ChoroplethLayer(**_layer_source(spec.context, None, fetched), stroke="#8a8a8a", weight=1.0,
+        data, url = _layer_source(spec.context, None, fetched)
+        ChoroplethLayer(data, url=url, stroke="#8a8a8a", weight=1.0,
                         fill_opacity=1.0, default_fill="#f7f7f5", interactive=False,
                         name="context").add_to(fmap)
     weight = 0.3 if len(spec.shapes) > 1000 else 0.6
-    ChoroplethLayer(**_layer_source(spec.shapes, spec.properties, fetched), tooltip_fields=spec.tooltip or TOOLTIP,
+    data, url = _layer_source(spec.shapes, spec.properties, fetched)
+    ChoroplethLayer(data, url=url, tooltip_fields=spec.tooltip or TOOLTIP,
                     weight=weight, fit=view_bounds(spec.shapes)).add_to(fmap)
     if spec.overlay is not None and len(spec.overlay):
-        ChoroplethLayer(**_layer_source(spec.overlay, None, fetched), stroke="#333333", weight=1.0,
+        data, url = _layer_source(spec.overlay, None, fetched)
+        ChoroplethLayer(data, url=url, stroke="#333333", weight=1.0,
                         fill_opacity=0.0, interactive=False, name="overlay").add_to(fmap)
     for position, css_class, html in (_controls(spec) if controls else []):
         MapControl(html, position=position, css_class=css_class).add_to(fmap)
