@@ -189,6 +189,8 @@ def _highlight(table: pd.DataFrame) -> Any:
         return [""] * len(row)
     fmt = {c: "{:.1f}" for c in table.columns if "(%)" in c}
     fmt.update({"Trên 1.000 người LĐ": "{:.2f}", "± hạng so tháng trước": "{:+.0f}"})
+    fmt.update({c: "{:.0f}" for c in ("Chỉ tiêu năm", "Đã xuất cảnh (lũy kế)", "Cần đạt đến nay", "Dự báo cả năm",
+                                      "Cùng kỳ năm trước") if c in table.columns})  # counts, not 1848.000000
     return table.style.apply(colour, axis=1).format(fmt, na_rep="–")
 
 
