@@ -1,12 +1,15 @@
 """Benchmark: how long the running app takes to redraw the map after the year is switched.
 
-Starts ``streamlit run app.py`` on a free local port against a copy of the configured database (the
+Starts ``streamlit run serve.py`` (the app with its geometry and session routes) on a free local port against a copy of the configured database (the
 app holds DuckDB's writer lock, and the copy gets a throwaway viewer account so the bench can log
 in), opens it in headless Chromium (Debian's /usr/bin/chromium driven by Playwright; nothing is
 downloaded), logs in, and switches the year back and forth, timing from the choice in the sidebar until the map shows the new
-year's legend with all its shapes. Target (issue 3): ≤ 1 s. Prints figures, asserts nothing.
+year's legend with all its shapes. Target (issue 3): ≤ 1 s; issue 15: median ≤ 200 ms. Runs twice,
+with ``XKLD_CACHE=off`` (before issue 15: geometry inline, no shared cache) and with today's code,
+and prints both with their ratio, plus the bytes of the first load and of the switches as Chromium
+received them (geometry files counted by their gzipped size). Prints figures, asserts nothing.
 
-Run: ``.venv/bin/python bench/year_switch_bench.py [--unit 40] [--rounds 4]``.
+Run: ``.venv/bin/python bench/year_switch_bench.py [--unit 40] [--rounds 4] [--only on|off]``.
 """
 from __future__ import annotations
 
@@ -60,11 +63,11 @@ def login(page) -> None:
     page.get_by_role("button", name="Đăng nhập").click()
 
 
-def start_server(port: int, db_path: Path) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+def start_server(port: int, db_path: Path, cache: str = "on") -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=os.environ | {"XKLD_DB": str(db_path)},
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=os.environ | {"XKLD_DB": str(db_path), "XKLD_CACHE": cache},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -105,39 +108,67 @@ def choose(page, label: str, option: str) -> None:
     page.keyboard.press("Enter")
 
 
-def main() -> None:
+def measure(unit: str, rounds: int, cache: str, chromium: str) -> tuple[float, list[float], int, int]:
+    """(first draw, year-switch times, KB of the first load, KB per switch) with ``XKLD_CACHE=cache``."""
     from playwright.sync_api import sync_playwright
 
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--unit", default="", help="province or commune code ('' = national)")
-    parser.add_argument("--rounds", type=int, default=4)
-    args = parser.parse_args()
-    chromium = os.environ.get("XKLD_CHROMIUM", "/usr/bin/chromium")
     port = free_port()
     scratch = tempfile.TemporaryDirectory(prefix="xkld-bench-")
-    proc = start_server(port, served_copy(Path(scratch.name)))
+    proc = start_server(port, served_copy(Path(scratch.name)), cache)
+    received = [0]
+
+    def count(response) -> None:  # bytes on the wire: the body as sent (gzip) or the websocket frames
+        try:
+            received[0] += int(response.headers.get("content-length") or 0)
+        except ValueError:
+            pass
+
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            page.goto(f"http://127.0.0.1:{port}/?month=10&unit={args.unit}")
+            page.on("response", count)
+            page.on("websocket", lambda ws: ws.on("framereceived", lambda f: received.__setitem__(
+                0, received[0] + len(f if isinstance(f, (bytes, str)) else b""))))
+            page.goto(f"http://127.0.0.1:{port}/?month=10&unit={unit}")
             login(page)
-            first = wait_legend(page, "T10/", timeout=60)
+            first = wait_legend(page, "T10/", timeout=90)
+            first_kb = received[0] // 1024
             years = ["2025", "2026"]
             times = []
-            for i in range(args.rounds):
+            received[0] = 0
+            for i in range(rounds):
                 year = years[i % 2]
                 choose(page, "Năm", year)
                 times.append(wait_legend(page, f"T10/{year}"))
+            switch_kb = received[0] // 1024 // max(1, rounds)
             browser.close()
     finally:
         proc.terminate()
         proc.wait(timeout=10)
         scratch.cleanup()
-    print(f"view: {'national' if not args.unit else 'unit ' + args.unit}; first draw {first:.2f} s")
-    print("year switch → map redrawn: " + ", ".join(f"{t:.2f}" for t in times) + " s")
-    print(f"median {statistics.median(times):.2f} s, max {max(times):.2f} s "
-          f"(target ≤ 1 s: {'met' if statistics.median(times) <= 1 else 'NOT met'})")
+    return first, times, first_kb, switch_kb
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--unit", default="", help="province or commune code ('' = national)")
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--only", choices=("on", "off"), help="measure one mode only")
+    args = parser.parse_args()
+    chromium = os.environ.get("XKLD_CHROMIUM", "/usr/bin/chromium")
+    print(f"view: {'national' if not args.unit else 'unit ' + args.unit}")
+    results = {}
+    for cache in ([args.only] if args.only else ["off", "on"]):
+        first, times, first_kb, switch_kb = measure(args.unit, args.rounds, cache, chromium)
+        results[cache] = statistics.median(times)
+        label = "baseline (XKLD_CACHE=off)" if cache == "off" else "new (XKLD_CACHE=on)"
+        print(f"{label}: first draw {first:.2f} s, {first_kb} KB; year switch → map redrawn: "
+              + ", ".join(f"{t:.2f}" for t in times) + f" s, {switch_kb} KB per switch")
+        print(f"    median {statistics.median(times):.2f} s, max {max(times):.2f} s "
+              f"(target ≤ 0.2 s: {'met' if statistics.median(times) <= 0.2 else 'NOT met'})")
+    if len(results) == 2:
+        print(f"ratio new/baseline (median): {results['on'] / results['off']:.2f}")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ connection. No Streamlit import here.
 """
 from __future__ import annotations
 
+import gzip
 import posixpath
 import secrets
 import threading
@@ -27,6 +28,8 @@ from typing import Any, Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+
+from xkld_geo.maps import geometry
 
 COOKIE = "xkld_session"
 SESSION_PATH = "/xkld/session"
@@ -91,9 +94,35 @@ async def _logout(request: Request) -> Response:
     return response
 
 
+GEOMETRY_HEADERS = {"Cache-Control": "public, max-age=31536000, immutable", "Vary": "Accept-Encoding",
+                    "X-Content-Type-Options": "nosniff"}
+
+
+async def _geometry(request: Request) -> Response:
+    """A map's geometry file (:mod:`xkld_geo.maps.geometry`): named by its content hash, so it never
+    changes and the browser keeps it; sent gzipped as stored (unpacked for a client without gzip)."""
+    packed = geometry.lookup(str(request.path_params.get("name", "")))
+    if packed is None:
+        return PlainTextResponse("not found", status_code=404, headers={"Cache-Control": "no-store"})
+    if "gzip" in request.headers.get("accept-encoding", "").lower():
+        return Response(packed, media_type="application/json", headers=GEOMETRY_HEADERS | {"Content-Encoding": "gzip"})
+    return Response(gzip.decompress(packed), media_type="application/json", headers=GEOMETRY_HEADERS)
+
+
+_mounted = threading.Event()
+
+
+def mounted() -> bool:
+    """Whether this process serves :func:`routes` (``streamlit run serve.py``); under a bare
+    ``streamlit run app.py`` or AppTest maps carry their geometry inline instead."""
+    return _mounted.is_set()
+
+
 def routes() -> list[Route]:
     """The routes ``serve.py`` adds to Streamlit's."""
-    return [Route(SESSION_PATH, _session, methods=["POST"]), Route(LOGOUT_PATH, _logout, methods=["POST"])]
+    _mounted.set()
+    return [Route(SESSION_PATH, _session, methods=["POST"]), Route(LOGOUT_PATH, _logout, methods=["POST"]),
+            Route(geometry.URL_PREFIX + "/{name}", _geometry, methods=["GET"])]
 
 
 def hidden(path: str) -> bool:

@@ -19,7 +19,7 @@ from typing import Callable
 import duckdb
 import pandas as pd
 
-from xkld_geo import auth, db, markup
+from xkld_geo import auth, dataversion, db, markup
 from xkld_geo.errors import ReferenceDataError, XkldError
 
 ISO_ALPHA2 = frozenset("""AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO
@@ -208,6 +208,7 @@ def save(con: duckdb.DuckDBPyConnection, kind: str, rows: pd.DataFrame, user: au
     with db.transaction(con):
         k.write(con, clean, user.username)
         auth.audit(con, user.username, "reference_edited", k.table, f"{len(clean)} rows")
+        dataversion.bump(con, f"reference:{k.table}")   # cached pages see the edit at once
     return len(clean)
 
 

@@ -136,6 +136,10 @@ DECLARED: tuple[Setting, ...] = (
             "File holding the ID-hash key, outside the database (created on first use, mode 600). "
             "Keep it and back it up: without it, re-reported workers are no longer recognised.",
             lambda v: Path(v).expanduser()),
+    Setting("cache", "XKLD_CACHE", True,
+            "Share reference data, period figures and map geometry across sessions, computed once per data "
+            "version (xkld_geo.cache), and send map shapes as browser-cached files; 'off' gives the code "
+            "before issue 15, the baseline bench/load_bench.py compares with.", _parse_bool),
 )
 
 
@@ -173,6 +177,7 @@ class Settings:
     id_key: str | None
     id_key_file: Path
     seed_is_explicit: bool = False   # XKLD_DEMO_SEED (or a --seed) was given, not the default
+    cache: bool = True               # XKLD_CACHE: the shared caches and fetched geometry (issue 15)
 
     @property
     def effective_today(self) -> dt.date:

@@ -21,7 +21,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from xkld_geo import db, schema
+from xkld_geo import dataversion, db, schema
 from xkld_geo.build import boundaries, countries, demo, demo_pipeline, demo_protection, history, programme, sources
 from xkld_geo.errors import DatabaseError
 from xkld_geo.intake import writes
@@ -364,6 +364,7 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
                       for t in tables}
             counts["departures_total"] = int(data.departures["departures"].sum())
             carry_over(con, target)
+            dataversion.bump(con, "build")   # after the carry-over: the old database's versions come first
             completeness.write_demo(con, receipts)   # after the carry-over: real receipts kept, demo ones anew
             people.write_demo(con, demo_people)
             demo_pipeline.write_demo(con, pipeline)  # after the carry-over too: entered orders kept

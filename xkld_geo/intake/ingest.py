@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from xkld_geo import auth, db
+from xkld_geo import auth, dataversion, db
 from xkld_geo.errors import DatabaseError, IngestError, XkldError
 from xkld_geo.intake import checks, gazetteer, kinds, registers, spreadsheets, writes
 from xkld_geo.pipeline import imports as pipeline_imports
@@ -348,6 +348,7 @@ def _write(con: duckdb.DuckDBPyConnection, sheet: spreadsheets.Sheet, k: kinds.K
             profiles.drop_replaced(con, report.import_id)
         _log(con, report, user, size, registers.key_check(key) if key else None)
         auth.audit(con, user, "import", f"{k.key}:{sheet.file[:150]}", report.message)
+        dataversion.bump(con, f"import:{k.key}:{report.import_id}")
 
 
 def import_log(con: duckdb.DuckDBPyConnection, limit: int = 100) -> pd.DataFrame:

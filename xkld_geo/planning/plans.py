@@ -17,7 +17,7 @@ from typing import Iterable, Iterator, Sequence
 import duckdb
 import pandas as pd
 
-from xkld_geo import auth, db, markup, periods, queries
+from xkld_geo import auth, dataversion, db, markup, periods, queries
 from xkld_geo.errors import AllocationError, PlanError
 from xkld_geo.intake import writes
 from xkld_geo.planning import allocation
@@ -377,6 +377,7 @@ def approve(con: duckdb.DuckDBPyConnection, plan_id: int, user: auth.User) -> in
                    "AND province_code = $p AND status = 'approved' AND plan_id <> $id",
                    {"y": year, "p": province, "id": int(plan_id)})
         auth.audit(con, user.username, "plan_approved", str(plan_id), f"{len(changes)} quotas changed")
+        dataversion.bump(con, f"plan_approved:{plan_id}")
     return len(changes)
 
 

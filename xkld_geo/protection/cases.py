@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from xkld_geo import auth, db, queries
+from xkld_geo import auth, dataversion, db, queries
 from xkld_geo.errors import CaseError
 from xkld_geo.schema.protection import CASE_KINDS, CASE_STATUSES
 
@@ -99,6 +99,7 @@ def record(con: duckdb.DuckDBPyConnection, case: NewCase, user: str, today: dt.d
                     "note": case.note or None, "import": import_id, "now": dt.datetime.now(), "user": user,
                     "demo": is_demo})
         auth.audit(con, user, "case_opened", case.case_ref, f"{case.kind}; received")
+        dataversion.bump(con, f"case_opened:{case.case_ref}")
     if in_transaction:
         write()
     else:
@@ -147,6 +148,7 @@ def move(con: duckdb.DuckDBPyConnection, case_ref: str, new_status: str, user: s
                                      "outcome": outcome or None, "note": note or None,
                                      "now": dt.datetime.now(), "user": user, "r": case_ref})
         auth.audit(con, user, "case_status", case_ref, f"{current} → {new_status}")
+        dataversion.bump(con, f"case_status:{case_ref}")
     if in_transaction:
         write()
     else:

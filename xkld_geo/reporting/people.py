@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from xkld_geo import auth, db, queries
+from xkld_geo import auth, dataversion, db, queries
 from xkld_geo.errors import IngestError, QueryError
 from xkld_geo.intake import checks, gazetteer, ingest, kinds, spreadsheets
 from xkld_geo.settings import Settings
@@ -165,6 +165,7 @@ def save_unit(con: duckdb.DuckDBPyConnection, user: auth.User, level: str, code:
     with db.transaction(con):
         _replace_unit(con, level, code, new, user.username, now)
         auth.audit(con, user.username, "people_edit", f"{level}:{code}", f"trước: {before} | sau: {after}", now=now)
+        dataversion.bump(con, f"reference:people_in_charge:{level}:{code}")
     return len(new)
 
 
@@ -254,4 +255,5 @@ def import_people(con: duckdb.DuckDBPyConnection, data: bytes, file: str, user: 
         report.message = report.summary()
         ingest._log(con, report, user.username, len(data), None)
         auth.audit(con, user.username, "people_import", file[:150], report.message)
+        dataversion.bump(con, "reference:people_in_charge")
     return report

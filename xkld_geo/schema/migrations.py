@@ -104,6 +104,7 @@ MIGRATIONS: tuple[Migration, ...] = (
               _create("recruitment_orders", "order_interviews", "training_courses")),
     Migration(6, "protection: cases, families' clubs, returnees; priority groups with multi-membership",
               _protection),
+    Migration(7, "data_version", _create("data_version")),
 )
 """Every step, in order. Append; never edit or renumber a step that has shipped."""
 

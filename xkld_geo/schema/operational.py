@@ -187,4 +187,10 @@ CREATE TABLE IF NOT EXISTS report_receipts (
     changed BOOLEAN NOT NULL,           -- whether it changed the figures stored before
     is_demo BOOLEAN NOT NULL
 )"""),
+    Table("data_version", "operational", ddl="""
+CREATE TABLE IF NOT EXISTS data_version (
+    version INTEGER PRIMARY KEY,        -- max + 1, bumped in the transaction of the write (xkld_geo.dataversion)
+    at_time TIMESTAMP NOT NULL,
+    reason VARCHAR NOT NULL             -- build, import:<kind>, plan_approved:<id>, reference:<table>...
+)"""),
 )

@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from xkld_geo import DEMO_LABEL, db, maps, periods, queries
+from xkld_geo import DEMO_LABEL, cache, db, gateway, maps, periods, queries
 from xkld_geo.errors import XkldError
 from xkld_geo.markup import markdown_text
 from xkld_geo.settings import PROJECT_ROOT, Settings, current
@@ -78,7 +78,9 @@ def repainting_map(spec: maps.ChoroplethSpec, key: str, height: int,
     """A choropleth sent as shapes plus values: when only the figures change, the browser keeps
     the drawn map, its zoom and position, and repaints it (see :func:`maps.choropleth_parts`).
     Returns what ``st_folium`` reports of ``returned_objects`` (e.g. the clicked shape)."""
-    shapes_part, values_part = maps.choropleth_parts(spec, settings().static_url)
+    # geometry by URL (sent once, cached by the browser) needs serve.py's route; XKLD_CACHE=off inlines it
+    fetched = settings().cache and gateway.mounted()
+    shapes_part, values_part = maps.choropleth_parts(spec, settings().static_url, fetched=fetched)
     return st_folium(shapes_part, feature_group_to_add=values_part, key=key, height=height,
                      use_container_width=True, returned_objects=list(returned_objects))
 
@@ -211,11 +213,12 @@ class Filters:
 def filters(con: duckdb.DuckDBPyConnection | None = None) -> Filters:
     """Year, month-to-date, province and commune from the sidebar (and URL, and earlier pages)."""
     con = con or connection()
+    shared = cache.scope(con)   # months, provinces and communes: once per data version, for every session
     _restore_after_page_change(("year", "month", "province", "commune"))
     apply_pending()
     _unit_from_url(con)
     today = settings().effective_today
-    reported = periods.reported_months(con)
+    reported = shared.get("reported_months", periods.reported_months)
     default = periods.default_month(reported, today)
     years = sorted({y for y, _ in reported if periods.months_offered(reported, y, today)}, reverse=True)
     if default is None or not years:
@@ -227,14 +230,14 @@ def filters(con: duckdb.DuckDBPyConnection | None = None) -> Filters:
         wanted = default[1] if year == default[0] else months[-1]
         month = int(_select("Lũy kế đến tháng", months, "month", "month", int, default=months.index(wanted),
                             format_func=lambda m: _month_label(year, m, today)))
-        provinces = queries.provinces(con)
+        provinces = shared.get("provinces", queries.provinces)
         names = dict(zip(provinces["code"], provinces["name"]))
         # "" stands for "all": a selectbox shows None as an empty placeholder
         province = _select("Tỉnh/thành", [""] + list(provinces["code"]), "province",
                            format_func=lambda c: names.get(c, "Toàn quốc")) or None
         commune = None
         if province:
-            communes = queries.period_attainment(con, year, month, "commune", province)
+            communes = shared.get("period_attainment", queries.period_attainment, year, month, "commune", province)
             cnames = dict(zip(communes["unit_code"], communes["unit_name"]))
             commune = _select("Xã/phường", [""] + sorted(cnames, key=cnames.get), "commune",
                               format_func=lambda c: cnames.get(c, "Tất cả")) or None

@@ -8,20 +8,37 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from xkld_geo import export, metrics, queries
+from xkld_geo import cache, export, metrics, queries
 from xkld_geo.ui.common import connection, demo_badge, filters, plain, repainting_map, set_unit, to_query
 from xkld_geo.views import overview
 
+HEADLINE_CSS = """
+<style>
+/* headline labels wrap instead of being cut ("Đã xuất cảnh (lũy…") */
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+  overflow-wrap: anywhere; }
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] * { overflow: visible !important; text-overflow: clip !important; }
+</style>
+"""
 PRESENT_CSS = """
 <style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
 [data-testid="stToolbar"], .xkld-controls { display: none !important; }
 html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
-h1 { font-size: 2.6rem !important; } h2, h3 { font-size: 2rem !important; }
-[data-testid="stMetricValue"] { font-size: 3.2rem; } [data-testid="stMetricLabel"] p { font-size: 1.3rem; }
-.block-container { padding-top: 1rem; max-width: 100%; }
+h1 { font-size: 2.6rem !important; } h2, h3 { font-size: 1.9rem !important; padding: 0.2rem 0 !important; }
+[data-testid="stMetricValue"] { font-size: clamp(1.8rem, 2.5vw, 3.2rem); line-height: 1.15; }
+[data-testid="stMetricLabel"] p { font-size: 1.15rem; line-height: 1.25; }
+[data-testid="stMetricDelta"] { font-size: 1rem; }
+.block-container { padding: 0.3rem 1.2rem 0 1.2rem; max-width: 100%; }
+[data-testid="stVerticalBlock"] { gap: 0.35rem; }
+.xkld-period { font-size: 0.8rem; margin-bottom: 0.4rem; }
+[data-testid="stMainBlockContainer"] .stButton button { min-height: 0; padding: 0.1rem 0.7rem; }
 </style>
 """
+PRESENT_MAP_HEIGHT = 720
+"""Map height in presentation mode: with the title and headline above it, the page fills a
+1920×1080 projector without scrolling (checked by tests/test_browser_meeting.py)."""
 
 
 def overview_request() -> overview.Request:
@@ -37,7 +54,7 @@ def overview_request() -> overview.Request:
                              format_func=overview.NATIONAL_LEVELS.get)
         units = "now"
         before = overview.Request(year, month).before_reform
-        if before and queries.has_history(connection()):
+        if before and cache.scope(connection()).get("has_history", queries.has_history):
             if "units" not in st.session_state:
                 st.session_state["units"] = "then" if st.query_params.get("units") == "then" else "now"
             units = st.radio("Bản đồ theo", list(overview.UNITS), key="units",
@@ -50,7 +67,7 @@ def overview_request() -> overview.Request:
 
 def presentation_controls() -> tuple[bool, list[str], int]:
     """The presentation toggle and rotation (URL ``mode=present``, ``cycle=40,46``, ``every=20``)."""
-    provinces = queries.provinces(connection())
+    provinces = cache.scope(connection()).get("provinces", queries.provinces)
     names = dict(zip(provinces["code"], provinces["name"]))
     if "present" not in st.session_state:
         st.session_state["present"] = st.query_params.get("mode") == "present"
@@ -116,6 +133,7 @@ def breadcrumbs(view: overview.Overview) -> None:
 
 def period_headline(h: overview.PeriodHeadline) -> None:
     """Five headline numbers in large type, under the period they cover."""
+    st.markdown(HEADLINE_CSS, unsafe_allow_html=True)
     st.markdown(f"<div data-testid='period-label' class='xkld-period'>{html.escape(h.period_label)}</div>",
                 unsafe_allow_html=True)
     cols = st.columns(6)
@@ -152,9 +170,16 @@ def _map_clicks(view: overview.Overview, returned: dict[str, Any] | None) -> Non
     st.rerun()
 
 
+STYLED_ROWS = 200
+"""Larger rankings (the 3,321 communes) are shown unstyled: pandas' Styler takes about a second
+on every rerun there; the rank column still says who is first and last."""
+
+
 def _highlight(table: pd.DataFrame) -> Any:
     """Top 10 in blue, bottom 10 in red (by rank), for the thi đua table."""
     n = len(table)
+    if n > STYLED_ROWS:
+        return table
 
     def colour(row: pd.Series) -> list[str]:
         if row.name < 10:
@@ -164,7 +189,23 @@ def _highlight(table: pd.DataFrame) -> Any:
         return [""] * len(row)
     fmt = {c: "{:.1f}" for c in table.columns if "(%)" in c}
     fmt.update({"Trên 1.000 người LĐ": "{:.2f}", "± hạng so tháng trước": "{:+.0f}"})
+    fmt.update({c: "{:.0f}" for c in ("Chỉ tiêu năm", "Đã xuất cảnh (lũy kế)", "Cần đạt đến nay", "Dự báo cả năm",
+                                      "Cùng kỳ năm trước") if c in table.columns})  # counts, not 1848.000000
     return table.style.apply(colour, axis=1).format(fmt, na_rep="–")
+
+
+TREND_COLOURS = {"Năm nay (lũy kế)": "#2c7bb6", "Năm trước (lũy kế)": "#9e9e9e", "Tiến độ cần đạt": "#d7191c"}
+TREND_SPEC: dict[str, Any] = {
+    # a plain Vega-Lite spec: st.line_chart builds and validates an Altair chart on every rerun (~0,3 s)
+    "mark": {"type": "line", "point": True, "tooltip": True},
+    "encoding": {
+        "x": {"field": "Tháng", "type": "quantitative", "scale": {"domain": [1, 12]}, "axis": {"values": list(range(1, 13))}},
+        "y": {"field": "Số người", "type": "quantitative", "title": None},
+        "color": {"field": "Đường", "type": "nominal", "title": None,   # legend on the right: one at the top or
+                  # bottom is taken out of the fixed height and squashes the plot
+                  "scale": {"domain": list(TREND_COLOURS), "range": list(TREND_COLOURS.values())}},
+    },
+}
 
 
 def render_overview(view: overview.Overview, present: bool) -> None:
@@ -177,11 +218,15 @@ def render_overview(view: overview.Overview, present: bool) -> None:
     left, right = st.columns([3, 2])
     with left:
         # a new period or indicator repaints the drawn map and keeps its zoom
-        returned = repainting_map(view.map_spec, "overview_map", 760 if present else 600, ["last_active_drawing"])
+        returned = repainting_map(view.map_spec, "overview_map", PRESENT_MAP_HEIGHT if present else 600,
+                                  ["last_active_drawing"])
         _map_clicks(view, returned)
     with right:
         st.markdown(f"**Lũy kế xuất cảnh so với tiến độ, {plain(view.period_label)}**")
-        st.line_chart(view.trend, height=300, color=["#2c7bb6", "#9e9e9e", "#d7191c"])
+        st.vega_lite_chart(view.trend_long, TREND_SPEC | {"height": 200 if present else 260}, width="stretch",
+                           key="trend_chart")
+        if present:  # the ranking beside the map: the meeting screen never scrolls
+            st.dataframe(_highlight(view.ranking), hide_index=True, width="stretch", key="ranking", height=360)
         if not present:
             st.download_button("⬇ Bản đồ (PNG)", key="download_png", mime="image/png",
                                data=lambda: export.map_png(view.map_spec, view.title),
@@ -190,6 +235,6 @@ def render_overview(view: overview.Overview, present: bool) -> None:
                                data=lambda: export.ranking_xlsx(view.ranking, view.title, view.demo),  # built on click
                                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                                file_name=f"xep-hang-{view.request.year}-{view.request.month:02d}.xlsx")
-    st.markdown("**Bảng xếp hạng thi đua** (10 đơn vị đầu tô xanh, 10 đơn vị cuối tô đỏ)")
-    st.dataframe(_highlight(view.ranking), hide_index=True, width="stretch", key="ranking",
-                 height=420 if present else 520)
+    if not present:
+        st.markdown("**Bảng xếp hạng thi đua** (10 đơn vị đầu tô xanh, 10 đơn vị cuối tô đỏ)")
+        st.dataframe(_highlight(view.ranking), hide_index=True, width="stretch", key="ranking", height=520)

@@ -9,11 +9,10 @@ import time
 
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from xkld_geo import periods, queries, references
 from xkld_geo.errors import XkldError
-from xkld_geo.ui.common import connection, demo_badge, plain, settings
+from xkld_geo.ui.common import connection, demo_badge, plain, repainting_map, settings
 from xkld_geo.views import public
 
 KIOSK_CSS = """
@@ -55,7 +54,7 @@ def _panel_map(s: public.PublicSummary, height: int) -> None:
     st.metric("Số người đã đi làm việc ở nước ngoài", public.as_text(pd.Series([s.total]))[0])
     left, right = st.columns([3, 2])
     with left:
-        st_folium(s.fmap, key="public_map", height=height, use_container_width=True, returned_objects=[])
+        repainting_map(s.spec, "public_map", height)  # shapes sent once, then only the figures
     with right:
         st.dataframe(s.table, hide_index=True, width="stretch", height=height, key="public_table")
     st.caption(plain(s.note))

@@ -11,8 +11,6 @@ import duckdb
 import folium
 import pandas as pd
 import shapely
-from branca.element import MacroElement
-from jinja2 import Template
 
 from xkld_geo import db, maps, queries, references
 from xkld_geo.markup import html_text
@@ -67,27 +65,6 @@ def origins(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str
         GROUP BY 1""", {"year": int(year), "month": int(month), "province": province, "market": market})
 
 
-class FlowLayer(MacroElement):
-    """Lines from an origin to each destination, width by departures; counted for the browser tests."""
-
-    _template = Template("""
-{% macro script(this, kwargs) %}
-var {{ this.get_name() }} = L.layerGroup().addTo({{ this._parent.get_name() }});
-{{ this.flows|tojson }}.forEach(function(f) {
-    L.polyline([{{ this.origin|tojson }}, [f.lat, f.lon]],
-               {color: f.safe ? "#2c7bb6" : "#d95f02", weight: f.w, opacity: 0.75})
-     .bindTooltip("<b>" + f.name + "</b><br>" + f.n.toLocaleString("vi-VN") + " người", {sticky: true})
-     .addTo({{ this.get_name() }});
-});
-window.xkldFeatureCount = window.xkldFeatureCount || {};
-window.xkldFeatureCount["flows"] = {{ this.get_name() }}.getLayers().length;
-{% endmacro %}
-""")
-
-    def __init__(self, origin: tuple[float, float], flows: list[dict[str, object]]) -> None:
-        super().__init__()
-        self._name = "flows"
-        self.origin, self.flows = list(origin), flows
 
 
 def flow_map(con: duckdb.DuckDBPyConnection, markets: pd.DataFrame, origin: tuple[float, float],
@@ -117,7 +94,7 @@ def flow_map(con: duckdb.DuckDBPyConnection, markets: pd.DataFrame, origin: tupl
         flows.append({"name": html_text(names.get(code, code)), "n": int(row["departures"]), "lat": round(point.y, 3),
                       "lon": round(point.x, 3), "safe": bool(row["safe_high_income"]),
                       "w": round(2 + 16 * math.sqrt(row["departures"] / top), 1)})
-    FlowLayer(origin, flows).add_to(fmap)
+    maps.FlowLayer(origin, flows).add_to(fmap)
     maps.MapControl(maps.legend_html("Số người đi (năm đến nay)", maps.LEGENDS["departures_market"][:-1])
                     + "<br><i style='background:#2c7bb6'></i>An toàn, thu nhập cao"
                     + "<br><i style='background:#d95f02'></i>Thị trường khác").add_to(fmap)

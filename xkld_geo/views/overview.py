@@ -17,7 +17,7 @@ import folium
 import numpy as np
 import pandas as pd
 
-from xkld_geo import maps, metrics, periods, queries
+from xkld_geo import cache, maps, metrics, periods, queries
 from xkld_geo.errors import QueryError
 from xkld_geo.reporting import completeness
 
@@ -95,6 +95,7 @@ class Overview:
     demo: bool
     static_url: str
     unit_names: dict[str, str] = field(default_factory=dict)
+    trend_long: pd.DataFrame = field(default_factory=pd.DataFrame)   # (Tháng, Đường, Số người) for the chart
 
     @property
     def fmap(self) -> folium.Map:
@@ -214,29 +215,41 @@ def old_units_spec(con: duckdb.DuckDBPyConnection, r: Request, is_demo: bool) ->
 
 def build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url: str,
                    today: dt.date | None = None, due_day: int = 5) -> Overview:
-    """Assemble map, headline, ranking and trend for one request (and reporting completeness)."""
+    """Assemble map, headline, ranking and trend for one request (and reporting completeness).
+
+    Built once per data version and request, and shared by every session (:mod:`xkld_geo.cache`):
+    the result is read-only."""
+    return cache.scope(con).get("overview", _build_overview, request, static_url,
+                                today or dt.date.today(), due_day)
+
+
+def _build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url: str,
+                    today: dt.date, due_day: int) -> Overview:
     r = request
-    is_demo = queries.meta(con).get("contains_demo") == "true"
-    p = periods.period(r.year, r.month, today or dt.date.today())
-    scope = queries.monthly_departures(con, r.year, r.province)
+    shared = cache.scope(con)   # the parts, shared with other requests of the same data version
+    is_demo = shared.get("meta", queries.meta).get("contains_demo") == "true"
+    p = periods.period(r.year, r.month, today)
+    scope = shared.get("monthly", queries.monthly_departures, r.year, r.province)
     projection = periods.projection(p, scope["last_year"].tolist())
-    names = dict(zip(*queries.provinces(con)[["code", "name"]].to_numpy().T))
-    communes = enrich(queries.period_attainment(con, r.year, r.month, "commune", r.province), p, projection)
+    names = dict(zip(*shared.get("provinces", queries.provinces)[["code", "name"]].to_numpy().T))
+    communes = enrich(shared.get("period_attainment", queries.period_attainment, r.year, r.month, "commune",
+                                 r.province), p, projection)
     if r.province is None and r.national_level == "province":
-        rows = enrich(queries.period_attainment(con, r.year, r.month, "province"), p, projection)
-        shapes = queries.shapes(con, "2025", "province", "coarse")
+        rows = enrich(shared.get("period_attainment", queries.period_attainment, r.year, r.month, "province"),
+                      p, projection)
+        shapes = shared.get("shapes", queries.shapes, "2025", "province", "coarse")
         context, overlay = None, None
     elif r.province is None:
         rows = communes
-        shapes = queries.shapes(con, "2025", "commune", "coarse")
-        context, overlay = None, queries.shapes(con, "2025", "province", "coarse")
+        shapes = shared.get("shapes", queries.shapes, "2025", "commune", "coarse")
+        context, overlay = None, shared.get("shapes", queries.shapes, "2025", "province", "coarse")
     else:
         if r.province not in names:
             raise QueryError(f"Không có tỉnh mã {r.province}.", field="tỉnh", value=r.province,
                              allowed=sorted(names))
         rows = communes
-        shapes = queries.shapes(con, "2025", "commune", "fine", r.province)
-        context = queries.shapes(con, "2025", "province", "outline")
+        shapes = shared.get("shapes", queries.shapes, "2025", "commune", "fine", r.province)
+        context = shared.get("shapes", queries.shapes, "2025", "province", "outline")
         context, overlay = context[context["code"] != r.province], None
     selection = rows
     commune_names = dict(zip(communes["unit_code"], communes["unit_name"]))
@@ -250,7 +263,7 @@ def build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url:
         f"{commune_names[r.commune]} ({names[r.province]})"
     legend_title = (f"Đạt tiến độ đến {p.until}" if r.indicator == "attainment"
                     else f"Người đi / 1.000 người LĐ, {period}")
-    history = queries.has_history(con)
+    history = shared.get("has_history", queries.has_history)
     if r.units == "then":
         if not history:
             raise QueryError("Cơ sở dữ liệu chưa có đơn vị hành chính cũ và bảng chuyển đổi.",
@@ -260,7 +273,7 @@ def build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url:
         props = map_properties(rows, r.indicator)
         tooltip = None
         if history and r.province is not None:
-            props = props.join(queries.origins(con, r.province).set_index("unit_code"))
+            props = props.join(shared.get("origins", queries.origins, r.province).set_index("unit_code"))
             tooltip = maps.TOOLTIP + (("origin", "Gồm xã cũ", ""),)
         spec = maps.ChoroplethSpec(shapes, props, context, legend_title, is_demo, overlay=overlay,
                                    classes="per_1000" if r.indicator == "per_1000" else "attainment",
@@ -272,9 +285,11 @@ def build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url:
         crumbs.append((commune_names[r.commune], r.province, r.commune))
     monthly = scope if r.commune is None else queries.monthly_departures(con, r.year, r.province, r.commune)
     head = period_headline(selection, communes if r.commune is None else selection, p, projection)
-    done = completeness.period_shares(con, r.year, r.month, today or dt.date.today(), due_day, r.province,
+    trend = trend_table(monthly, head.quota, r.month)
+    done = completeness.period_shares(con, r.year, r.month, today, due_day, r.province,
                                       r.commune, kinds=("departures",))
     head = replace(head, reports_received_pct=done.received_pct, reports_on_time_pct=done.on_time_pct)
     return Overview(r, f"Xuất khẩu lao động {place}, {period}", period, crumbs, head,
-                    ranking_table(rows), trend_table(monthly, head.quota, r.month),
-                    spec, is_demo, static_url, names | commune_names)
+                    ranking_table(rows), trend, spec, is_demo, static_url, names | commune_names,
+                    trend.astype(float).reset_index().melt(id_vars="Tháng", var_name="Đường", value_name="Số người")
+                    .dropna(subset=["Số người"]))

@@ -14,10 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
+import folium
 import numpy as np
 import pandas as pd
 
-from xkld_geo import db, disclosure, maps, metrics, queries, references
+from xkld_geo import cache, db, disclosure, maps, metrics, queries, references
 from xkld_geo.disclosure import Cube, Key, Label
 
 THRESHOLD = disclosure.THRESHOLD
@@ -110,9 +111,15 @@ class PublicSummary:
     costs: pd.DataFrame          # safe markets and costs panel
     notices: dict[str, str]
     companies: pd.DataFrame
-    fmap: object
+    spec: maps.ChoroplethSpec    # the map (drawn in the page as shapes plus values)
     demo: bool
     note: str = disclosure.rounding_note(THRESHOLD)   # how the figures are rounded (shown beside them)
+    static_url: str = "/app/static"
+
+    @property
+    def fmap(self) -> folium.Map:
+        """The whole map in one piece (a standalone page, the tests)."""
+        return maps.choropleth_map(self.spec, self.static_url)
 
 
 def as_text(labels: pd.Series) -> list[str]:
@@ -132,7 +139,13 @@ def build_public(con: duckdb.DuckDBPyConnection, year: int, month: int, province
 
     Every count is its label in the one national cube (:func:`public_figures`), rounded to base
     ``threshold``; attainment is computed from that label, so it gives no more away than the count.
+    Built once per data version and shared by every visitor (:mod:`xkld_geo.cache`): read-only.
     """
+    return cache.scope(con).get("public", _build_public, int(year), int(month), province, static_url, int(threshold))
+
+
+def _build_public(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
+                  static_url: str, threshold: int) -> PublicSummary:
     figures = public_figures(con, year, month, threshold)
     level = "province" if province is None else "commune"
     rows = queries.period_attainment(con, year, month, level, province)
@@ -175,5 +188,5 @@ def build_public(con: duckdb.DuckDBPyConnection, year: int, month: int, province
     place = "cả nước" if province is None else queries.unit(con, province)["name"].iloc[0]
     return PublicSummary(year, month, province, f"Kết quả đưa lao động đi làm việc ở nước ngoài: {place}, "
                          f"T1–{month}/{year}", figures.label(total_key), table, markets, costs,
-                         references.notices(con), companies, maps.choropleth_map(spec, static_url), spec.demo,
-                         disclosure.rounding_note(figures.threshold))
+                         references.notices(con), companies, spec, spec.demo,
+                         disclosure.rounding_note(figures.threshold), static_url)

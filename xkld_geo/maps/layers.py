@@ -1,8 +1,10 @@
-"""Choropleth maps built with folium, fast and offline.
+"""The Leaflet layers and controls every map is made of (folium elements), fast and offline.
 
 Three choices keep a national commune map small and quick to build:
 - geometry comes precomputed from ``unit_shapes`` as compact GeoJSON text per level of detail and is
-  spliced into the page as is (no parsing and re-serialising thousands of polygons per request);
+  spliced into the page as is (no parsing and re-serialising thousands of polygons per request), or,
+  in the app, fetched by the browser from a content-hashed TopoJSON file it caches
+  (:mod:`xkld_geo.maps.geometry`), so a rerun never sends shapes again;
 - each feature carries only the few properties its tooltip and colour need, and the colour, the
   tooltip and the hover highlight are computed in the browser from those properties;
 - Leaflet is served by the app itself (``static/vendor/leaflet``) and no tile layer is used: the
@@ -11,8 +13,6 @@ Three choices keep a national commune map small and quick to build:
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
 import folium
@@ -22,16 +22,18 @@ from jinja2 import Template
 
 from xkld_geo import DEMO_LABEL
 from xkld_geo.markup import html_text
-from xkld_geo.metrics import ATTAINMENT_CLASSES, NO_QUOTA, ColourClass, attainment_class
+from xkld_geo.metrics import NO_QUOTA, ColourClass
 
 BACKGROUND = "#e8eef3"
 VIETNAM_CENTER = (16.0, 106.0)
 
 
 def leaflet_assets(static_url: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """Leaflet JS and CSS served from the app's own static folder (never a CDN)."""
-    base = static_url.rstrip("/") + "/vendor/leaflet"
-    return [("leaflet", f"{base}/leaflet.js")], [("leaflet_css", f"{base}/leaflet.css")]
+    """Leaflet JS and CSS, and the TopoJSON decoder, served from the app's own static folder (never a CDN)."""
+    base = static_url.rstrip("/") + "/vendor"
+    return ([("leaflet", f"{base}/leaflet/leaflet.js"),
+             ("topojson", f"{base}/topojson-client/topojson-client.min.js")],
+            [("leaflet_css", f"{base}/leaflet/leaflet.css")])
 
 
 def feature_collection(shapes: pd.DataFrame, properties: pd.DataFrame | None = None) -> str:
@@ -81,7 +83,7 @@ class ChoroplethLayer(MacroElement):
 
     _template = Template("""
 {% macro script(this, kwargs) %}
-var {{ this.get_name() }} = L.geoJson({{ this.data }}, {
+var {{ this.get_name() }} = L.geoJson({{ this.data if this.data else "null" }}, {
     interactive: {{ this.interactive|tojson }},
     style: function(f) {
         return {fillColor: f.properties.fill || {{ this.default_fill|tojson }},
@@ -107,19 +109,34 @@ var {{ this.get_name() }} = L.geoJson({{ this.data }}, {
 }).addTo({{ this._parent.get_name() }});
 {% if this.fit %}{{ this._parent.get_name() }}.fitBounds({{ this.fit|tojson }}, {padding: [8, 8], animate: false});{% endif %}
 window.xkldFeatureCount = window.xkldFeatureCount || {};
-window.xkldFeatureCount[{{ this._name|tojson }}] = {{ this.get_name() }}.getLayers().length;
 window.xkldLayers = window.xkldLayers || {};
 window.xkldLayers[{{ this._name|tojson }}] = {{ this.get_name() }};
+{% if this.url %}
+{{ this.get_name() }}._xkldLoading = true;
+fetch({{ this.url|tojson }}).then(function(r) { return r.json(); }).then(function(topo) {
+    var layer = {{ this.get_name() }}, name = Object.keys(topo.objects)[0];
+    layer.addData(topojson.feature(topo, topo.objects[name]));
+    layer._xkldLoading = false;
+    var all = window.xkldLayers;  // files arrive in any order: keep context below and outlines above
+    if (all.context && all.context._map) { all.context.bringToBack(); }
+    if (all.overlay && all.overlay._map) { all.overlay.bringToFront(); }
+    var pending = (window.xkldPending || {})[{{ this._name|tojson }}];
+    if (pending) { delete window.xkldPending[{{ this._name|tojson }}]; pending(); }
+    window.xkldFeatureCount[{{ this._name|tojson }}] = layer.getLayers().length;
+});
+{% else %}
+window.xkldFeatureCount[{{ this._name|tojson }}] = {{ this.get_name() }}.getLayers().length;
+{% endif %}
 {% endmacro %}
 """)
 
     def __init__(self, data: str, tooltip_fields: Sequence[tuple[str, str, str]] = (),
                  stroke: str = "#ffffff", weight: float = 0.6, fill_opacity: float = 0.9,
                  default_fill: str = NO_QUOTA.colour, interactive: bool = True,
-                 fit: list[list[float]] | None = None, name: str = "choropleth") -> None:
+                 fit: list[list[float]] | None = None, name: str = "choropleth", url: str | None = None) -> None:
         super().__init__()
         self._name = name
-        self.data = data
+        self.data, self.url = data, url  # url: a TopoJSON file fetched by the browser instead of ``data``
         self.tooltip_fields = [[f[0], html_text(f[1]), html_text(f[2])] for f in tooltip_fields]
         self.stroke, self.weight, self.fill_opacity = stroke, weight, fill_opacity
         self.default_fill, self.interactive, self.fit = default_fill, interactive, fit
@@ -132,7 +149,8 @@ class ChoroplethValues(MacroElement):
     the period or the indicator changes, the map itself (geometry, the component's identity) stays
     the same, so the browser keeps the drawn shapes, the zoom and the position, and only these
     values are applied: each feature's properties are replaced, its style recomputed, the legend
-    and caption swapped. ``values`` is a JSON object code → properties.
+    and caption swapped. ``values`` is a JSON object code → properties. When the layer's geometry
+    is still being fetched, the values are applied as soon as it arrives.
     """
 
     _template = Template("""
@@ -141,6 +159,13 @@ class ChoroplethValues(MacroElement):
     var layer = (window.xkldLayers || {})[{{ this.layer|tojson }}];
     if (!layer || !layer._map) { return; }
     var values = {{ this.values }}, fields = {{ this.fields|tojson }}, map = layer._map;
+    if (layer._xkldLoading) {  // shapes still on their way: paint them when they arrive
+        window.xkldPending = window.xkldPending || {};
+        window.xkldPending[{{ this.layer|tojson }}] = apply;
+    } else {
+        apply();
+    }
+    function apply() {
     layer.eachLayer(function(l) {
         var p = l.feature.properties, v = values[p.code] || {};
         fields.forEach(function(k) { p[k] = (k in v) ? v[k] : null; });
@@ -154,6 +179,7 @@ class ChoroplethValues(MacroElement):
         return control;
     });
     window.xkldRestyled = (window.xkldRestyled || 0) + 1;
+    }
 })();
 {% endmacro %}
 """)
@@ -218,164 +244,3 @@ def base_map(static_url: str, location: tuple[float, float] = VIETNAM_CENTER, zo
     if demo:
         MapControl(DEMO_LABEL, position="topright", css_class="xkld-demo").add_to(fmap)
     return fmap
-
-
-PER_1000_CLASSES: tuple[ColourClass, ...] = (
-    # ColorBrewer YlGnBu (sequential, colour-blind safe)
-    ColourClass("lt1", "Dưới 1", -math.inf, "#ffffcc"),
-    ColourClass("1to2", "1–2", 1.0, "#a1dab4"),
-    ColourClass("2to4", "2–4", 2.0, "#41b6c4"),
-    ColourClass("4to8", "4–8", 4.0, "#2c7fb8"),
-    ColourClass("ge8", "Từ 8 trở lên", 8.0, "#253494"),
-)
-NO_DATA = ColourClass("none", "Không có số liệu", math.nan, "#bdbdbd")
-
-
-def _counts(bounds: tuple[int, int, int, int]) -> tuple[ColourClass, ...]:
-    """Fixed classes of a head count (ColorBrewer PuBu, sequential, colour-blind safe)."""
-    colours = ("#f1eef6", "#bdc9e1", "#74a9cf", "#2b8cbe", "#045a8d")
-    a, b, c, d = bounds
-    labels = (f"Dưới {a}", f"{a}–{b - 1}", f"{b}–{c - 1}", f"{c}–{d - 1}", f"Từ {d} trở lên")
-    lowers = (-math.inf, a, b, c, d)
-    return tuple(ColourClass(f"c{i}", lab, low, col) for i, (lab, low, col) in enumerate(zip(labels, lowers, colours)))
-
-
-LEGENDS: dict[str, tuple[ColourClass, ...]] = {
-    "attainment": ATTAINMENT_CLASSES + (NO_QUOTA,),
-    "per_1000": PER_1000_CLASSES + (NO_DATA,),
-    "departures_district": _counts((50, 150, 400, 1000)) + (NO_DATA,),
-    "departures_commune": _counts((5, 15, 40, 100)) + (NO_DATA,),
-    "departures_province": _counts((200, 1000, 3000, 8000)) + (NO_DATA,),
-    "compliance": (ColourClass("lt50", "Dưới 50% số tháng", -math.inf, "#d7191c"),
-                   ColourClass("50to80", "50–80%", 50.0, "#fdae61"),
-                   ColourClass("80to100", "80–99%", 80.0, "#abd9e9"),
-                   ColourClass("all", "Đạt mọi tháng", 100.0, "#2c7bb6"), NO_DATA),
-    "share": (ColourClass("s0", "Dưới 10%", -math.inf, "#ffffcc"), ColourClass("s10", "10–25%", 10, "#a1dab4"),
-              ColourClass("s25", "25–50%", 25, "#41b6c4"), ColourClass("s50", "Từ 50% trở lên", 50, "#225ea8"),
-              NO_DATA),
-    "departures_market": _counts((100, 1000, 10000, 40000)) + (NO_DATA,),
-    "open_cases": _counts((1, 3, 10, 30)) + (NO_DATA,),
-    # ColorBrewer RdBu (diverging, colour-blind safe): quota lost in red, gained in blue
-    "change": (ColourClass("down20", "Giảm từ 20 trở lên", -math.inf, "#ca0020"),
-               ColourClass("down", "Giảm 1–19", -19, "#f4a582"),
-               ColourClass("same", "Không đổi", 0, "#f7f7f7"),
-               ColourClass("up", "Tăng 1–19", 1, "#92c5de"),
-               ColourClass("up20", "Tăng từ 20 trở lên", 20, "#0571b0"), NO_DATA),
-}
-"""Every legend a map can carry; the last class of each is the one for missing values."""
-
-
-def colour_for(value: float | None, classes: tuple[ColourClass, ...] | None = None) -> str:
-    """Fill colour of a value in fixed classes (attainment classes by default)."""
-    if classes is None:
-        return attainment_class(value).colour
-    if value is None or pd.isna(value):
-        return NO_DATA.colour
-    chosen = classes[0]
-    for cls in classes:
-        if value >= cls.lower:
-            chosen = cls
-    return chosen.colour
-
-
-@dataclass(frozen=True)
-class ChoroplethSpec:
-    """What to draw: shapes, their properties (with ``fill``), context below, outlines above."""
-
-    shapes: pd.DataFrame              # code, name, geojson (+ center_lon, xmin.. for the view)
-    properties: pd.DataFrame          # indexed by code: quota, departures, pct, change, per1000, fill
-    context: pd.DataFrame | None      # grey neighbours drawn underneath (e.g. other provinces)
-    title: str
-    demo: bool = True
-    overlay: pd.DataFrame | None = None   # outlines drawn on top (province borders over communes)
-    classes: str = "attainment"           # a key of LEGENDS
-    tooltip: tuple[tuple[str, str, str], ...] | None = None   # None: the attainment tooltip
-    label: str | None = None              # a caption on the map (e.g. which units are shown)
-
-
-TOOLTIP = (("quota", "Chỉ tiêu năm", ""), ("departures", "Đã xuất cảnh", ""),
-           ("pct", "Đạt tiến độ", "%"), ("change", "So cùng kỳ năm trước", "%"),
-           ("per1000", "Trên 1.000 người LĐ", ""))
-
-MAINLAND_MAX_LON = 110.0
-"""Hoàng Sa and Trường Sa lie east of this; a view fitted to them would shrink the mainland."""
-
-
-def view_bounds(shapes: pd.DataFrame) -> list[list[float]] | None:
-    """[[south, west], [north, east]] of the shapes, leaving out the far offshore archipelagos."""
-    near = shapes[shapes["center_lon"] < MAINLAND_MAX_LON]
-    near = near if len(near) else shapes
-    if not len(near) or "xmin" not in near:
-        return None
-    return [[round(float(near["ymin"].min()), 4), round(float(near["xmin"].min()), 4)],
-            [round(float(near["ymax"].max()), 4), round(float(near["xmax"].max()), 4)]]
-
-
-CHANGE_TOOLTIP = (("before", "Trước", ""), ("after", "Sau", ""), ("change", "Chênh lệch", ""))
-
-
-def change_spec(shapes: pd.DataFrame, before: pd.Series, after: pd.Series, title: str,
-                demo: bool = True) -> ChoroplethSpec:
-    """Diverging map of quota gained or lost per unit (``before``/``after`` indexed by code)."""
-    props = pd.DataFrame({"before": before, "after": after}).reindex(shapes["code"])
-    props["change"] = props["after"].fillna(0) - props["before"].fillna(0)
-    props["fill"] = [colour_for(v, LEGENDS["change"][:-1]) for v in props["change"]]
-    return ChoroplethSpec(shapes, props, None, title, demo, classes="change", tooltip=CHANGE_TOOLTIP)
-
-
-def change_map(shapes: pd.DataFrame, before: pd.Series, after: pd.Series, title: str, static_url: str,
-               demo: bool = True) -> folium.Map:
-    """The :func:`change_spec` map in one piece."""
-    return choropleth_map(change_spec(shapes, before, after, title, demo), static_url)
-
-
-def _controls(spec: ChoroplethSpec) -> list[tuple[str, str, str]]:
-    """(position, CSS class, HTML) of the legend and the caption of ``spec``."""
-    controls = [("bottomright", "xkld-legend", legend_html(spec.title, LEGENDS[spec.classes]))]
-    if spec.label:
-        controls.append(("bottomleft", "xkld-legend xkld-era", html_text(spec.label)))
-    return controls
-
-
-def values_json(properties: pd.DataFrame) -> str:
-    """Code → the feature properties a :class:`ChoroplethValues` applies (nulls left out)."""
-    out: dict[str, dict[str, object]] = {}
-    for code, row in zip(properties.index, properties.astype(object).to_numpy().tolist()):
-        out[str(code)] = {c: _plain(v) for c, v in zip(properties.columns, row) if v is not None and not pd.isna(v)}
-    return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
-
-
-def choropleth_parts(spec: ChoroplethSpec, static_url: str) -> tuple[folium.Map, folium.FeatureGroup]:
-    """The map of ``spec`` in two parts for ``st_folium``: the shapes alone (the same for every
-    period and indicator, so the browser keeps them, and its zoom, when only those change) and a
-    feature group that applies the values, the colours, the legend and the caption."""
-    shapes_only = replace(spec, properties=pd.DataFrame(index=spec.properties.index), title="", label=None)
-    fmap = choropleth_map(shapes_only, static_url, controls=False)
-    group = folium.FeatureGroup(name="values", control=False)
-    ChoroplethValues(values_json(spec.properties), list(spec.properties.columns), _controls(spec)).add_to(group)
-    return fmap, group
-
-
-def choropleth_map(spec: ChoroplethSpec, static_url: str, controls: bool = True) -> folium.Map:
-    """A choropleth with a legend, tooltips, grey context below and outlines above
-    (``controls=False``: no legend nor caption, see :func:`choropleth_parts`)."""
-    fmap = base_map(static_url, demo=spec.demo)
-    if spec.context is not None and len(spec.context):
-        ChoroplethLayer(feature_collection(spec.context), stroke="#8a8a8a", weight=1.0,
-                        fill_opacity=1.0, default_fill="#f7f7f5", interactive=False,
-                        name="context").add_to(fmap)
-    data = feature_collection(spec.shapes, spec.properties)
-    weight = 0.3 if len(spec.shapes) > 1000 else 0.6
-    ChoroplethLayer(data, tooltip_fields=spec.tooltip or TOOLTIP, weight=weight,
-                    fit=view_bounds(spec.shapes)).add_to(fmap)
-    if spec.overlay is not None and len(spec.overlay):
-        ChoroplethLayer(feature_collection(spec.overlay), stroke="#333333", weight=1.0,
-                        fill_opacity=0.0, interactive=False, name="overlay").add_to(fmap)
-    for position, css_class, html in (_controls(spec) if controls else []):
-        MapControl(html, position=position, css_class=css_class).add_to(fmap)
-    return fmap
-
-
-def page_html(fmap: folium.Map) -> str:
-    """The standalone HTML of a map (what a browser downloads), for tests and benchmarks."""
-    return fmap.get_root().render()

@@ -1,0 +1,202 @@
+"""A meeting room at once (issue 15): N concurrent sessions against the app, today's code beside the baseline.
+
+    .venv/bin/python bench/load_bench.py [--db data/xkld.duckdb] [--sessions 1,10,50] [--seconds 30]
+                                         [--think 5] [--saturation 10] [--quick] [--no-baseline]
+
+Starts ``streamlit run serve.py`` on a copy of the demo database (with a bench viewer and one
+logged-in session token per session), and drives the sessions over Streamlit's websocket protocol
+with its own protobufs (``bench/ws_client.py``; no browser). Each logged-in session opens the
+overview and then, after an exponential think time (mean ``--think`` seconds), does one of: switch
+the year, switch the month, drill into a province (or back to the country), switch the national
+map between provinces and communes, open a directive page (Nhóm ưu tiên, Thị trường, Sàn việc làm,
+Vay vốn) and come back. One session in five is an anonymous visitor of the public page switching
+provinces. Levels run one after the other on the same server (``--sessions``), then a saturation
+level with no think time (``--saturation`` sessions).
+
+For each level it prints p50/p95/max rerun latency, the first page of a new session, reruns per
+second, KB per rerun on the wire (websocket frames, deflated when the server negotiates it, plus
+geometry files fetched, gzipped, once per session),
+the server's peak RSS and failures (a run that raised, showed ``st.error`` or timed out). The
+whole run is repeated with ``XKLD_CACHE=off`` (the code before issue 15: no shared cache,
+geometry inline in every rerun) and each figure is printed beside it with the ratio new/baseline.
+Targets (issue 15): 50 sessions, think 5 s: p95 ≤ 1 s, 0 failures, RSS ≤ 2 GB; no think time:
+≥ 20 runs/s, first page ≤ 0.5 s. A bench: it prints, asserts nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ws_client import Run, Server, Session, served_copy  # noqa: E402
+
+DIRECTIVE_PAGES = ("Nhom_uu_tien", "Thi_truong", "San_viec_lam", "Vay_von_van_de")
+OVERVIEW_ACTIONS = (("year", 0.3), ("month", 0.2), ("province", 0.2), ("level", 0.1), ("page", 0.2))
+LABELS = {"year": "Năm", "month": "Lũy kế đến tháng", "province": "Tỉnh/thành", "level": "Bản đồ cả nước"}
+
+
+@dataclass
+class Level:
+    """What one level measured."""
+
+    sessions: int
+    think: float
+    seconds: float
+    runs: list[Run] = field(default_factory=list)
+    first: list[Run] = field(default_factory=list)
+    rss_peak_mb: float = 0.0
+
+    def figures(self) -> dict[str, float]:
+        times = sorted(r.seconds for r in self.runs if r.ok) or [float("nan")]
+        firsts = [r.seconds for r in self.first if r.ok] or [float("nan")]
+        every = self.runs + self.first
+        return {"p50 s": statistics.median(times), "p95 s": _pct(times, 95), "max s": times[-1],
+                "first page p50 s": statistics.median(firsts),
+                "reruns/s": len([r for r in every if r.ok]) / self.seconds,
+                "KB/rerun": sum(r.bytes for r in every) / max(1, len(every)) / 1024,
+                "RSS MB": self.rss_peak_mb, "failures": float(len([r for r in every if not r.ok]))}
+
+
+def _pct(values: list[float], p: float) -> float:
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def _choice(options: list[str], rng: random.Random) -> str | None:
+    return rng.choice(options) if options else None
+
+
+async def _viewer(port: int, token: str, until: float, think: float, level: Level, rng: random.Random) -> None:
+    async with Session(port, token) as s:
+        level.first.append(await s.rerun(page_name=""))
+        away = False
+        while time.monotonic() < until:
+            if think:
+                await asyncio.sleep(min(rng.expovariate(1 / think), max(0.0, until - time.monotonic())))
+                if time.monotonic() >= until:
+                    break
+            if away:
+                run, away = await s.rerun(page_name=""), False
+            else:
+                action = rng.choices([a for a, _ in OVERVIEW_ACTIONS], [w for _, w in OVERVIEW_ACTIONS])[0]
+                widget = s.widgets.get(LABELS.get(action, ""))
+                if action == "page" or widget is None:
+                    run, away = await s.rerun(page_name=rng.choice(DIRECTIVE_PAGES)), True
+                else:
+                    run = await s.rerun(widgets={widget_label(s, action): _choice(widget.options, rng)})
+            level.runs.append(run)
+
+
+def widget_label(s: Session, action: str) -> str:
+    return LABELS[action]
+
+
+async def _visitor(port: int, until: float, think: float, level: Level, rng: random.Random) -> None:
+    """An anonymous visitor of the public page, switching provinces."""
+    async with Session(port) as s:
+        level.first.append(await s.rerun(page_name="Cong_khai"))
+        while time.monotonic() < until:
+            if think:
+                await asyncio.sleep(min(rng.expovariate(1 / think), max(0.0, until - time.monotonic())))
+                if time.monotonic() >= until:
+                    break
+            widget = s.widgets.get("Tỉnh/thành")
+            run = await (s.rerun(widgets={"Tỉnh/thành": _choice(widget.options, rng)}) if widget
+                         else s.rerun(page_name="Cong_khai"))
+            level.runs.append(run)
+
+
+async def _sample_rss(server: Server, level: Level, until: float) -> None:
+    while time.monotonic() < until:
+        level.rss_peak_mb = max(level.rss_peak_mb, server.rss_mb())
+        await asyncio.sleep(0.5)
+
+
+async def run_level(server: Server, tokens: list[str], sessions: int, seconds: float, think: float,
+                    seed: int) -> Level:
+    level = Level(sessions, think, seconds)
+    rng = random.Random(seed)
+    until = time.monotonic() + seconds
+    visitors = sessions // 5
+    tasks = [_viewer(server.port, tokens[i], until, think, level, random.Random(rng.random()))
+             for i in range(sessions - visitors)]
+    tasks += [_visitor(server.port, until, think, level, random.Random(rng.random())) for _ in range(visitors)]
+    started = time.monotonic()
+    results = await asyncio.gather(_sample_rss(server, level, until), *tasks, return_exceptions=True)
+    level.seconds = max(seconds, time.monotonic() - started)   # runs in flight at the deadline finish
+    for r in results:
+        if isinstance(r, BaseException):
+            level.first.append(Run(0.0, 0, False, f"{type(r).__name__}: {r}"))
+    return level
+
+
+def measure(db_path: Path, cache: str, levels: list[tuple[int, float]], seconds: float, seed: int) -> list[Level]:
+    """Every level on one server with ``XKLD_CACHE=cache``."""
+    folder = Path(tempfile.mkdtemp(prefix=f"load-bench-{cache}-"))
+    served, tokens = served_copy(db_path, folder, max(n for n, _ in levels))
+    env = {"XKLD_CACHE": cache} | ({"XKLD_TODAY": os.environ["XKLD_TODAY"]} if "XKLD_TODAY" in os.environ else {})
+    out: list[Level] = []
+    # the baseline is the code before issue 15: no shared cache, geometry inline, no websocket compression
+    options = ("--server.enableWebsocketCompression", "false") if cache == "off" else ()
+    with Server(served, env, folder / "streamlit.log", options) as server:
+        print(f"[{cache}] server on port {server.port}, RSS {server.rss_mb():.0f} MB at start", flush=True)
+        for n, think in levels:
+            level = asyncio.run(run_level(server, tokens, n, seconds, think, seed))
+            out.append(level)
+            f = level.figures()
+            print(f"[{cache}] {n} sessions, think {think:g} s: " + ", ".join(f"{k} {v:.3g}" for k, v in f.items()),
+                  flush=True)
+            errors = sorted({r.error for r in level.runs + level.first if not r.ok})
+            for e in errors[:5]:
+                print(f"    failure: {e}")
+    return out
+
+
+def report(new: list[Level], base: list[Level] | None) -> None:
+    print("\nFigures (new code | baseline XKLD_CACHE=off | ratio new/baseline)")
+    for i, level in enumerate(new):
+        print(f"\n{level.sessions} sessions, think time {level.think:g} s, {level.seconds:.0f} s:")
+        f = level.figures()
+        b = base[i].figures() if base else {}
+        for key, value in f.items():
+            if key in b:
+                ratio = value / b[key] if b[key] else float("nan")
+                print(f"  {key:18} {value:10.3f} | {b[key]:10.3f} | {ratio:7.3f}")
+            else:
+                print(f"  {key:18} {value:10.3f}")
+
+
+def main() -> None:
+    from xkld_geo.settings import load_settings
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path, default=load_settings(secrets={}).db_path)
+    parser.add_argument("--sessions", default="1,10,50", help="session counts, one level each")
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of each level")
+    parser.add_argument("--think", type=float, default=5.0, help="mean exponential think time (s)")
+    parser.add_argument("--saturation", type=int, default=10, help="sessions of the no-think level (0: none)")
+    parser.add_argument("--quick", action="store_true", help="1 and 10 sessions, 10 s each, saturation 5")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the XKLD_CACHE=off run")
+    parser.add_argument("--seed", type=int, default=15)
+    args = parser.parse_args()
+    counts = [int(n) for n in args.sessions.split(",") if n]
+    seconds, saturation = args.seconds, args.saturation
+    if args.quick:
+        counts, seconds, saturation = [1, 10], 10.0, 5
+    levels = [(n, args.think) for n in counts] + ([(saturation, 0.0)] if saturation else [])
+    new = measure(args.db, "on", levels, seconds, args.seed)
+    base = None if args.no_baseline else measure(args.db, "off", levels, seconds, args.seed)
+    report(new, base)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,276 @@
+"""A protocol-level Streamlit client for the benches: the app served on loopback, and sessions that
+talk to it over ``/_stcore/stream`` with Streamlit's own protobufs (``BackMsg``/``ForwardMsg``).
+
+No browser is re-implemented: a :class:`Session` does what the Streamlit frontend does on the wire
+and nothing more. It sends ``rerun_script`` with the page, the URL query string the server last
+set, the widget states it changes (by the widget ids read from the deltas) and the hashes of the
+cacheable messages it holds, so the server answers those with a ``ref_hash`` as it does to a
+browser; then it counts every frame until ``script_finished``. A logged-in session carries the
+``xkld_session`` cookie in the handshake, as a browser does after the login (``xkld_geo.gateway``).
+Geometry files named in a page (``/xkld/geo/<hash>``) are fetched once per session, gzipped, and
+their bytes counted, as a browser with its HTTP cache would.
+
+Used by ``bench/load_bench.py`` (and usable by ``bench/public_bench.py``).
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+GEOMETRY_URL = re.compile(rb"/xkld/geo/[0-9a-f]{20}\.topo\.json")
+WIDGET_KINDS = ("selectbox", "radio", "checkbox", "multiselect", "number_input", "button")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, seconds: float, proc: subprocess.Popen) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited early ({proc.returncode}) for {url}")
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit(f"no answer from {url}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop a server this script started (its own process group, by id)."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of process ``pid`` in MB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def served_copy(source: Path, folder: Path, sessions: int, role: str = "viewer") -> tuple[Path, list[str]]:
+    """A copy of ``source`` for the app to own, upgraded, with one bench user and ``sessions``
+    logged-in session tokens (each as a login through the form would make)."""
+    sys.path.insert(0, str(ROOT))
+    from xkld_geo import auth, db
+
+    copy = folder / "served.duckdb"
+    shutil.copyfile(source, copy)
+    con = db.open_connection(copy)
+    try:
+        db.upgrade(con)
+        auth.create_user(con, "bench_load", "mat-khau-bench-2026", role)
+        tokens = [auth.login(con, "bench_load", "mat-khau-bench-2026")[0] for _ in range(sessions)]
+    finally:
+        con.close()
+    return copy, tokens
+
+
+@dataclass
+class Server:
+    """``streamlit run serve.py`` on a free loopback port, over its own database file."""
+
+    db_path: Path
+    env: dict[str, str]
+    log_path: Path
+    options: tuple[str, ...] = ()     # more ``streamlit run`` options (e.g. the baseline's)
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> "Server":
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(self.port),
+             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+             "--logger.level", "warning", *self.options],
+            cwd=ROOT, stdout=self._log, stderr=self._log, start_new_session=True,
+            env=os.environ | self.env | {"XKLD_DB": str(self.db_path)})
+        wait_http(f"http://127.0.0.1:{self.port}/_stcore/health", 120, self.proc)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            stop(self.proc)
+        self._log.close()
+
+    def rss_mb(self) -> float:
+        assert self.proc is not None
+        return rss_mb(self.proc.pid)
+
+
+@dataclass
+class Run:
+    """One page run as the client felt it."""
+
+    seconds: float
+    bytes: int
+    ok: bool
+    error: str = ""
+
+
+@dataclass
+class Widget:
+    """A widget of the last page run: its id, kind and options (as the frontend shows them)."""
+
+    id: str
+    kind: str
+    options: list[str]
+
+
+class Session:
+    """One browser tab, at the protocol level (see the module docstring)."""
+
+    def __init__(self, port: int, cookie: str | None = None, timeout: float = 120.0) -> None:
+        self.port, self.cookie, self.timeout = port, cookie, timeout
+        self.ws: Any = None
+        self.deflate = False
+        self._zip: Any = None
+        self.query_string = ""
+        self.page_script_hash = ""
+        self.widgets: dict[str, Widget] = {}
+        self.cached: dict[str, Any] = {}         # hash -> ForwardMsg (cacheable messages received)
+        self.geometry: set[bytes] = set()         # geometry URLs this tab has fetched (its HTTP cache)
+        self._urls: list[bytes] = []               # geometry URLs named during the current run
+
+    async def __aenter__(self) -> "Session":
+        import websockets
+
+        headers = {"Cookie": f"xkld_session={self.cookie}"} if self.cookie else {}
+        self.ws = await websockets.connect(f"ws://127.0.0.1:{self.port}/_stcore/stream",
+                                           subprotocols=["streamlit"], max_size=None, open_timeout=60,
+                                           additional_headers=headers)
+        self.deflate = "permessage-deflate" in (self.ws.response.headers.get("Sec-WebSocket-Extensions") or "")
+        self._zip = zlib.compressobj(6, zlib.DEFLATED, -12) if self.deflate else None
+        return self
+
+    def _wire(self, frame: bytes | str) -> int:
+        """Bytes of ``frame`` on the wire: as compressed by permessage-deflate with context
+        takeover when negotiated (estimated with zlib, 4 KB window as negotiated), else as is."""
+        data = frame.encode() if isinstance(frame, str) else frame
+        if self._zip is None:
+            return len(data)
+        return len(self._zip.compress(data) + self._zip.flush(zlib.Z_SYNC_FLUSH))
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.ws.close()
+
+    async def rerun(self, page_name: str | None = None, widgets: dict[str, Any] | None = None) -> Run:
+        """Run the page (``page_name`` switches to another page) with ``widgets`` (label → value as
+        the frontend sends it: the option's text, a bool) changed; waits for ``script_finished``."""
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        msg = BackMsg()
+        state = msg.rerun_script
+        state.query_string = self.query_string
+        if page_name is not None:
+            state.page_name = page_name
+            self.page_script_hash = ""
+            self.widgets = {}
+        else:
+            state.page_script_hash = self.page_script_hash
+        state.cached_message_hashes.extend(self.cached)
+        for label, value in (widgets or {}).items():
+            widget = self.widgets[label]
+            ws = state.widget_states.widgets.add()
+            ws.id = widget.id
+            if isinstance(value, bool):
+                ws.bool_value = value
+            elif widget.kind == "button":
+                ws.trigger_value = True
+            else:
+                ws.string_value = str(value)
+        started = time.monotonic()
+        await self.ws.send(msg.SerializeToString())
+        received, error = 0, ""
+        new_widgets: dict[str, Widget] = {}
+        try:
+            while True:
+                frame = await asyncio.wait_for(self.ws.recv(), self.timeout)
+                received += self._wire(frame)
+                done, problem = self._handle(frame, new_widgets)
+                error = error or problem
+                if done is not None:
+                    ok = done and not error
+                    break
+        except (asyncio.TimeoutError, OSError) as exc:
+            return Run(time.monotonic() - started, received, False, f"{type(exc).__name__}: {exc}")
+        received += await self._fetch_geometry(frame_bytes=b"".join(self._urls))
+        self._urls = []
+        self.widgets = new_widgets or self.widgets
+        return Run(time.monotonic() - started, received, ok, error)
+
+    def _handle(self, frame: bytes, widgets: dict[str, Widget]) -> tuple[bool | None, str]:
+        """Read one ForwardMsg: widgets, geometry URLs, errors; (finished ok?, error) when the run ends."""
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        fwd = ForwardMsg()
+        fwd.ParseFromString(frame)
+        kind = fwd.WhichOneof("type")
+        if kind == "ref_hash":
+            fwd = self.cached.get(fwd.ref_hash, fwd)
+            kind = fwd.WhichOneof("type")
+        elif fwd.metadata.cacheable and fwd.hash:
+            self.cached[fwd.hash] = fwd
+        if kind == "new_session":
+            self.page_script_hash = fwd.new_session.page_script_hash
+        elif kind == "page_info_changed":
+            self.query_string = fwd.page_info_changed.query_string
+        elif kind == "script_finished":
+            status = ForwardMsg.ScriptFinishedStatus
+            if fwd.script_finished == status.FINISHED_SUCCESSFULLY:
+                return True, ""
+            if fwd.script_finished in (status.FINISHED_EARLY_FOR_RERUN, status.FINISHED_FRAGMENT_RUN_SUCCESSFULLY):
+                return None, ""   # st.rerun() (a map click, a breadcrumb): the next run follows
+            return False, f"script finished with status {fwd.script_finished}"
+        elif kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
+            el = fwd.delta.new_element
+            what = el.WhichOneof("type")
+            if what == "exception":
+                return None, f"exception: {el.exception.message[:200]}"
+            if what == "alert" and el.alert.format == el.alert.ERROR:
+                return None, f"st.error: {el.alert.body[:200]}"
+            if what in WIDGET_KINDS:
+                w = getattr(el, what)
+                widgets[w.label] = Widget(w.id, what, list(getattr(w, "options", [])))
+            if what == "component_instance":
+                self._urls.extend(GEOMETRY_URL.findall(frame))
+        return None, ""
+
+    async def _fetch_geometry(self, frame_bytes: bytes) -> int:
+        """Fetch, gzipped, every geometry file named this run that this tab has not fetched before;
+        returns the bytes on the wire."""
+        total = 0
+        for url in set(GEOMETRY_URL.findall(frame_bytes)) - self.geometry:
+            self.geometry.add(url)
+            total += await asyncio.to_thread(_get_gzip, f"http://127.0.0.1:{self.port}{url.decode()}")
+        return total
+
+
+def _get_gzip(url: str) -> int:
+    request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return len(response.read())

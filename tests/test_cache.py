@@ -1,0 +1,101 @@
+"""Work done once per data version (issue 15): the version counter and the shared cache it keys."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from xkld_geo import auth, cache, dataversion, db, references
+from xkld_geo.intake import ingest
+from xkld_geo.settings import Settings
+from xkld_geo.views import overview
+
+TODAY = dt.date(2026, 3, 15)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_the_build_bumps_and_a_bump_counts_only_when_its_write_commits(tiny_con) -> None:
+    start = dataversion.current(tiny_con)
+    assert start >= 1                               # the build bumped it
+    with db.transaction(tiny_con):
+        dataversion.bump(tiny_con, "test")
+    assert dataversion.current(tiny_con) == start + 1
+    with pytest.raises(RuntimeError):
+        with db.transaction(tiny_con):
+            dataversion.bump(tiny_con, "rolled back")
+            raise RuntimeError("the write failed")
+    assert dataversion.current(tiny_con) == start + 1
+
+
+def test_an_overview_is_built_once_per_data_version_and_shared(tiny_con) -> None:
+    request = overview.Request(2026, 2)
+    first = overview.build_overview(tiny_con, request, "/app/static", TODAY)
+    again = overview.build_overview(tiny_con, request, "/app/static", TODAY)
+    assert again is first                          # served, not recomputed
+    with db.transaction(tiny_con):
+        dataversion.bump(tiny_con, "reference edit")
+    assert overview.build_overview(tiny_con, request, "/app/static", TODAY) is not first
+
+
+def test_the_cache_serves_the_new_figure_right_after_an_import(history_con, history_db: Settings) -> None:
+    request = overview.Request(2026, 2, "99")
+    before = overview.build_overview(history_con, request, "/app/static", TODAY)
+    version = dataversion.current(history_con)
+    data = "Tháng,Mã xã,Thị trường,Giới tính,Hình thức,Số người\n02/2026,99004,TW,nữ,dn,37\n".encode()
+    report = ingest.import_file(history_con, data, "them.csv", "departures", "can_bo", history_db)
+    assert report.accepted == 1
+    assert dataversion.current(history_con) == version + 1
+    after = overview.build_overview(history_con, request, "/app/static", TODAY)
+    fresh = cache.Scope(history_con, enabled=False).get("x", overview._build_overview, request, "/app/static",
+                                                         TODAY, 5)
+    # the import replaces commune 99004's February: the figure changes, and the cache has the new one
+    assert after.headline.ytd == fresh.headline.ytd != before.headline.ytd
+    row = after.ranking.set_index("Mã").loc["99004"]
+    assert row["Đã xuất cảnh (lũy kế)"] == fresh.ranking.set_index("Mã").loc["99004", "Đã xuất cảnh (lũy kế)"]
+
+
+@pytest.mark.parametrize("kind", ["notices", "markets"])
+def test_a_reference_edit_bumps_the_version(tiny_con, kind: str) -> None:
+    version = dataversion.current(tiny_con)
+    rows = (pd.DataFrame({"key": ["hotline"], "text": ["1900 0000"]}) if kind == "notices"
+            else references.read(tiny_con, "markets"))
+    references.save(tiny_con, kind, rows, auth.User("qt", "qt", "admin"))
+    assert dataversion.current(tiny_con) == version + 1
+
+
+def test_cache_off_computes_every_time(tiny_con, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XKLD_CACHE", "off")
+    request = overview.Request(2026, 2)
+    first = overview.build_overview(tiny_con, request, "/app/static", TODAY)
+    assert overview.build_overview(tiny_con, request, "/app/static", TODAY) is not first
+    assert cache.stats()["entries"] == 0
+
+
+def test_shared_frames_are_handed_out_as_copies(tiny_con) -> None:
+    from xkld_geo import queries
+
+    scope = cache.scope(tiny_con)
+    one = scope.get("provinces", queries.provinces)
+    one.loc[:, "name"] = "changed"
+    assert "changed" not in set(scope.get("provinces", queries.provinces)["name"])
+
+
+def test_a_database_without_the_version_table_is_served_uncached(tiny_db: Settings) -> None:
+    con = db.open_connection(tiny_db.db_path)
+    con.execute("DROP TABLE data_version")
+    con.close()
+    ro = db.open_connection(tiny_db.db_path, read_only=True)
+    try:
+        request = overview.Request(2026, 2)
+        first = overview.build_overview(ro, request, "/app/static", TODAY)
+        assert overview.build_overview(ro, request, "/app/static", TODAY) is not first
+        assert first.headline.ytd > 0
+    finally:
+        ro.close()

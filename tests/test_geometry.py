@@ -1,0 +1,71 @@
+"""Geometry sent once (issue 15): content-hashed TopoJSON files, served immutable and gzipped, and
+maps whose script names the file instead of carrying the shapes."""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import gzip
+import json
+
+import pandas as pd
+from starlette.applications import Starlette
+
+from xkld_geo import gateway, maps, queries
+from xkld_geo.maps import geometry
+
+
+def _get(path: str, accept: str = "gzip") -> tuple[int, dict[str, str], bytes]:
+    app = Starlette(routes=gateway.routes())
+    scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
+             "headers": [(b"host", b"127.0.0.1"), (b"accept-encoding", accept.encode())], "scheme": "http",
+             "server": ("127.0.0.1", 8501), "client": ("127.0.0.1", 5000), "http_version": "1.1", "root_path": ""}
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return start["status"], {k.decode().lower(): v.decode() for k, v in start["headers"]}, body
+
+
+def test_a_published_file_is_named_by_its_content_and_served_immutable(tiny_con) -> None:
+    shapes = queries.shapes(tiny_con, "2025", "commune", "fine")
+    file = geometry.publish(shapes)
+    assert geometry.publish(shapes.copy()) == file                  # the same input: the same file
+    status, headers, body = _get(file.url)
+    assert status == 200 and headers["content-encoding"] == "gzip"
+    assert "immutable" in headers["cache-control"]
+    topo = json.loads(gzip.decompress(body))
+    assert topo["type"] == "Topology" and "transform" in topo       # quantized
+    props = [g["properties"] for g in topo["objects"]["data"]["geometries"]]
+    assert sorted(p["code"] for p in props) == sorted(shapes["code"])
+    status, headers, plain = _get(file.url, accept="identity")
+    assert status == 200 and "content-encoding" not in headers and json.loads(plain) == topo
+    renamed = shapes.assign(name=shapes["name"].where(shapes["code"] != shapes["code"].iloc[0], "<b>Tên mới</b>"))
+    other = geometry.publish(renamed)
+    assert other.name != file.name                                  # an edited name is a new file
+    assert "&lt;b&gt;" in gzip.decompress(geometry.lookup(other.name) or b"").decode()   # escaped for the tooltip
+    assert _get(geometry.URL_PREFIX + "/0123456789abcdef0123.topo.json")[0] == 404
+
+
+def test_a_fetched_map_names_its_files_and_sends_only_values(tiny_con) -> None:
+    shapes = queries.shapes(tiny_con, "2025", "commune", "fine")
+    overlay = queries.shapes(tiny_con, "2025", "province", "outline")
+    props = pd.DataFrame({"quota": 10, "pct": 50.0, "fill": "#123456"}, index=shapes["code"])
+    spec = maps.ChoroplethSpec(shapes, props, None, "Tiêu đề", True, overlay=overlay)
+    fmap, values = maps.choropleth_parts(spec, "/app/static", fetched=True)
+    page = maps.page_html(fmap)
+    assert geometry.publish(shapes).url in page and geometry.publish(overlay).url in page
+    assert '"coordinates"' not in page                              # no shape in the script
+    assert "topojson-client" in page
+    inline = maps.page_html(maps.choropleth_parts(spec, "/app/static")[0])
+    assert '"coordinates"' in inline and geometry.URL_PREFIX not in inline
+
+    assert all(code in maps.values_json(props) for code in shapes["code"])
+    assert "#123456" not in page                                    # values travel apart

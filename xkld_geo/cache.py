@@ -1,0 +1,112 @@
+"""Work done once per data version, shared by every session of the process.
+
+Fifty people looking at the same overview ask the same questions: the units and their names, the
+shapes, the markets, the figures of a period. :class:`Scope` answers each question once per *data
+version* (:mod:`xkld_geo.dataversion`) and database file, and serves the stored answer to every
+session until a write bumps the version; nothing ever expires by time, so a figure is never stale
+and never recomputed for nothing. A scope checks the version once, with one tiny query, when it is
+made (once per page run), then serves every lookup of that run from the same version.
+
+Stored results are shared: DataFrames are handed out as copies (cheap: the geometry text columns
+are shared references), other results must be treated as read-only. The store keeps the most
+recently used :data:`MAX_ENTRIES` results and drops those of older versions of a database when a
+newer version is seen. ``XKLD_CACHE=off`` turns it off (every lookup computes), for the baseline of
+``bench/load_bench.py``.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any, Callable, Hashable, TypeVar
+
+import duckdb
+import pandas as pd
+
+from xkld_geo import db
+from xkld_geo.errors import DatabaseError
+from xkld_geo.settings import current as current_settings
+
+T = TypeVar("T")
+MAX_ENTRIES = 1024
+
+_store: OrderedDict[tuple[Any, ...], Any] = OrderedDict()   # (path, version, name, *args) -> result
+_latest: dict[str, int] = {}          # database path -> newest version seen
+_lock = threading.Lock()
+_stats = {"hits": 0, "misses": 0}
+
+
+def stamp(con: duckdb.DuckDBPyConnection) -> tuple[str, int]:
+    """(database file, data version) behind ``con``, in one tiny query."""
+    df = db.run(con, "cache_stamp", """
+        SELECT (SELECT path FROM duckdb_databases() WHERE database_name = current_database()) AS path,
+               (SELECT COALESCE(max(version), 0) FROM data_version) AS version""")
+    return str(df["path"].iloc[0]), int(df["version"].iloc[0])
+
+
+def _forget_older(path: str, version: int) -> None:
+    """Drop the entries of older versions of ``path`` (caller holds the lock)."""
+    if _latest.get(path, -1) >= version:
+        return
+    _latest[path] = version
+    for key in [k for k in _store if k[0] == path and k[1] < version]:
+        del _store[key]
+
+
+def clear() -> None:
+    """Forget everything (tests; a database replaced behind the process's back)."""
+    with _lock:
+        _store.clear()
+        _latest.clear()
+        _stats.update(hits=0, misses=0)
+
+
+def stats() -> dict[str, int]:
+    """Hits, misses and entries so far (benches, logs)."""
+    with _lock:
+        return dict(_stats) | {"entries": len(_store)}
+
+
+class Scope:
+    """The cache as seen by one page run: one version check, then lookups keyed by arguments."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, enabled: bool | None = None) -> None:
+        self.con = con
+        self.enabled = current_settings().cache if enabled is None else enabled
+        self.path, self.version = "", 0
+        if self.enabled:
+            try:
+                self.path, self.version = stamp(con)
+            except DatabaseError:   # a database older than data_version opened read-only: compute, never cache
+                self.enabled = False
+        if self.enabled:
+            with _lock:
+                _forget_older(self.path, self.version)
+
+    def get(self, name: str, compute: Callable[..., T], *args: Hashable) -> T:
+        """``compute(con, *args)``, computed once per data version and shared (a DataFrame comes
+        back as a copy, so callers may change it)."""
+        if not self.enabled:
+            return compute(self.con, *args)
+        key = (self.path, self.version, name, *args)
+        with _lock:
+            found = _store.get(key, _MISSING)
+            if found is not _MISSING:
+                _store.move_to_end(key)
+                _stats["hits"] += 1
+        if found is _MISSING:
+            found = compute(self.con, *args)
+            with _lock:
+                _stats["misses"] += 1
+                if _latest.get(self.path, -1) <= self.version:  # a newer version came meanwhile: do not keep
+                    _store[key] = found
+                    while len(_store) > MAX_ENTRIES:
+                        _store.popitem(last=False)
+        return found.copy() if isinstance(found, pd.DataFrame) else found
+
+
+_MISSING = object()
+
+
+def scope(con: duckdb.DuckDBPyConnection) -> Scope:
+    """A :class:`Scope` on ``con`` at its current data version."""
+    return Scope(con)
