@@ -125,7 +125,7 @@ def _cursor(key: Key) -> duckdb.DuckDBPyConnection:
                     con.close()
                     raise
             _shared[key] = con
-    cur = store.prepare(con.cursor()) if key[2] else con.cursor()
+    cur = store.prepare(con.cursor(), _settings.get(key) or current()) if key[2] else con.cursor()
     _origin[cur] = key
     return cur
 

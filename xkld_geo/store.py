@@ -27,6 +27,7 @@ from typing import Iterator
 import duckdb
 
 from xkld_geo.errors import DatabaseError
+from xkld_geo.schema.table import Table
 from xkld_geo.settings import Settings
 
 log = logging.getLogger("xkld_geo.store")
@@ -104,15 +105,14 @@ def postgres_extension_path() -> Path:
     return link
 
 
-def shared_tables() -> tuple:
+def shared_tables() -> tuple[Table, ...]:
     """The tables that live in PostgreSQL, from the schema registry (never a hand list): every
-    ``operational`` and ``edited`` table, and the ``derived`` tables that imports and approvals
-    write at run time (the targets of :data:`xkld_geo.intake.writes.TARGETS`)."""
-    from xkld_geo.intake import writes
+    ``operational`` and ``edited`` table, and the ``derived`` tables declared ``written`` (imports
+    and approvals write entered figures into them: the targets of ``intake.writes.TARGETS`` and
+    the departure profiles)."""
     from xkld_geo.schema import tables
 
-    written = {t.table for t in writes.TARGETS.values()}
-    return tuple(t for t in tables.TABLES if t.kind != "derived" or t.name in written)
+    return tuple(t for t in tables.TABLES if t.kind != "derived" or t.written)
 
 
 def postgres_ddl(ddl: str) -> str:
@@ -171,9 +171,16 @@ def exclusive(settings: Settings, name: str) -> Iterator[None]:
                 pass
 
 
-def prepare(cur: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """Set a new cursor's name resolution (a per-cursor setting in DuckDB)."""
-    cur.execute(f"SET search_path = '{SEARCH_PATH}'")
+def prepare(cur: duckdb.DuckDBPyConnection, settings: Settings) -> duckdb.DuckDBPyConnection:
+    """Set a new cursor's name resolution (a per-cursor setting in DuckDB; setting it asks
+    PostgreSQL for the schema, so a store that is down is refused here, in Vietnamese)."""
+    try:
+        cur.execute(f"SET search_path = '{SEARCH_PATH}'")
+    except duckdb.Error as exc:
+        cur.close()
+        if lost(exc):
+            raise down_error(settings, exc) from exc
+        raise
     return cur
 
 
@@ -198,7 +205,7 @@ def open_shared(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyC
             raise down_error(settings, exc) from exc
         if not read_only:
             ensure_schema(con, settings)
-        prepare(con)
+        prepare(con, settings)
         db.execute(con, "store_views", VIEWS)   # in memory.main: they read pg first, then ref
     except BaseException:
         con.close()
