@@ -130,23 +130,21 @@ def _cursor(key: Key) -> duckdb.DuckDBPyConnection:
     return cur
 
 
-def _drop_if_invalidated(key: Key, force: bool = False) -> None:
-    """Close and forget the shared connection under ``key`` if DuckDB invalidated it, or
-    (``force``) its PostgreSQL connection was lost (another thread may already have replaced it
-    by a working one: that one is kept)."""
+def _drop_if_invalidated(key: Key) -> None:
+    """Close and forget the shared connection under ``key`` if DuckDB invalidated it (another
+    thread may already have replaced it by a working one: that one is kept)."""
     with _shared_lock:
         con = _shared.get(key)
         if con is None:
             return
-        if not force:
-            try:
-                con.cursor().execute("SELECT 1").fetchall()
+        try:
+            con.cursor().execute("SELECT 1").fetchall()
+            return
+        except duckdb.Error as exc:
+            if not invalidated(exc):
                 return
-            except duckdb.Error as exc:
-                if not invalidated(exc):
-                    return
         del _shared[key]
-    log.error("the database %s failed (invalidated, or PostgreSQL lost); it is opened again", key[0])
+    log.error("DuckDB invalidated the database %s after a fatal error; it is opened again", key[0])
     try:
         con.close()   # closes its cursors too, so the next connect() gets a new database instance
     except duckdb.Error:  # pragma: no cover - already unusable
@@ -157,11 +155,19 @@ def forget_invalidated(con: duckdb.DuckDBPyConnection,
                        exc: BaseException | None = None) -> duckdb.DuckDBPyConnection | None:
     """After ``con`` failed with an invalidated database (or ``exc``, a lost PostgreSQL): reopen
     its shared connection and return a fresh cursor on it, or None when ``con`` was not handed
-    out by :func:`connect`. A store that is still down raises its DatabaseError here."""
+    out by :func:`connect`. A store that is still down raises its DatabaseError here.
+
+    A lost PostgreSQL keeps its shared connection: the postgres extension reconnects by itself,
+    and closing a DuckDB that has a PostgreSQL transaction open aborts the process (its rollback
+    fails in a destructor); the failed cursor's transaction is rolled back here instead."""
     key = _origin.get(con)
     if key is None:
         return None
-    _drop_if_invalidated(key, force=exc is not None and _lost(con, exc))
+    if exc is not None and _lost(con, exc):
+        _rollback(con)
+        log.error("PostgreSQL connection lost (%s); the next statement reconnects", str(exc)[:200])
+    else:
+        _drop_if_invalidated(key)
     return _cursor(key)
 
 
@@ -274,7 +280,6 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     except duckdb.Error as exc:
         if _lost(con, exc):
             _rollback(con)
-            _drop_if_invalidated(_origin[con], force=True)
             raise store.down_error(_settings.get(_origin[con]) or current(), exc) from exc
         if invalidated(exc):
             forget_invalidated(con)

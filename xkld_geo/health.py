@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.concurrency import run_in_threadpool
 
 from xkld_geo import auth, db, gateway
 from xkld_geo.errors import XkldError
