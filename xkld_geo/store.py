@@ -13,7 +13,7 @@ Each cursor's ``search_path`` is ``memory.main, pg.public, ref.main``, so the pr
 table names resolve to PostgreSQL first and the views (made in ``memory``) read the shared rows.
 Every DuckDB transaction of the app writes to ``pg`` only (temporary tables aside), as DuckDB
 requires. psycopg does what the extension cannot: the schema's DDL with PostgreSQL's own
-constraints, advisory locks (:func:`exclusive`) and health checks (:func:`healthy`).
+constraints and advisory locks (:func:`exclusive`).
 """
 from __future__ import annotations
 
@@ -137,16 +137,6 @@ def _pg(settings: Settings) -> Iterator["psycopg.Connection"]:  # type: ignore[n
         yield pc
     finally:
         pc.close()
-
-
-def healthy(settings: Settings) -> bool:
-    """Whether PostgreSQL answers right now."""
-    try:
-        with _pg(settings) as pc:
-            pc.execute("SELECT 1")
-        return True
-    except Exception:
-        return False
 
 
 @contextmanager
