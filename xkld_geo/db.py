@@ -336,6 +336,13 @@ def run(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Params = No
     On a database DuckDB invalidated, the shared connection is reopened and the query run once
     more on a fresh cursor (a read changes nothing, so repeating it is safe)."""
     s = settings or current()
+    key = _origin.get(con)
+    if key and key[2] and name in store.CACHED_QUERIES:   # the shared store: kept by data version
+        return store.cached(_settings.get(key) or s, name, sql, params, lambda: _run(con, name, sql, params, s))
+    return _run(con, name, sql, params, s)
+
+
+def _run(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Params, s: Settings) -> pd.DataFrame:
     try:
         out = _timed(con, name, sql, params, s.query_timeout_s, s.slow_query_ms, fetch=True)
     except duckdb.Error as exc:

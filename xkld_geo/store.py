@@ -20,11 +20,15 @@ from __future__ import annotations
 import logging
 import re
 import tempfile
+import threading
+import time
+from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import duckdb
+import pandas as pd
 
 from xkld_geo.errors import DatabaseError
 from xkld_geo.schema.table import Table
@@ -260,3 +264,69 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[in
                 pc.execute("SELECT pg_advisory_unlock(hashtext(%s))", (SCHEMA_LOCK,))
             except Exception:  # pragma: no cover - connection gone: the lock went with it
                 pass
+
+
+CACHED_QUERIES = frozenset({"attainment", "national_totals", "period_attainment_commune",
+                            "period_attainment_province", "monthly_departures"})
+"""The national analytic queries (names given to :func:`xkld_geo.db.run`) whose results a replica
+keeps while the store's data version does not change: through the extension they cost several
+times the embedded ones (see the README), and every page run asks for them again."""
+
+VERSION_EVERY_S = 0.5
+"""A replica asks PostgreSQL for the data version at most this often, so it sees another
+replica's write within one second (half a second, plus the query)."""
+
+CACHE_ENTRIES = 256
+
+_cache_lock = threading.Lock()
+_versions: dict[str, tuple[float, str]] = {}
+_version_conn: dict[str, Any] = {}
+_results: "OrderedDict[tuple[str, str, str, str], pd.DataFrame]" = OrderedDict()
+
+
+def data_version(settings: Settings) -> str:
+    """The store's data version: PostgreSQL's current snapshot (``xmin:xmax:in-progress``), which
+    changes when, and only when, a write transaction commits or starts (read-only transactions take
+    no transaction id). Equal snapshots see the same committed rows, so no table or trigger needs
+    bumping: every write transaction of every replica (and of the command line) moves it. Asked at
+    most every :data:`VERSION_EVERY_S` seconds; a store that is down raises its DatabaseError."""
+    import psycopg
+
+    url = settings.database_url
+    now = time.monotonic()
+    with _cache_lock:
+        seen = _versions.get(url)
+        if seen and now - seen[0] < VERSION_EVERY_S:
+            return seen[1]
+        try:
+            pc = _version_conn.get(url)
+            if pc is None or pc.closed:
+                pc = _version_conn[url] = psycopg.connect(url, autocommit=True, connect_timeout=5,
+                                                          application_name="xkld_geo version")
+            version = str(pc.execute("SELECT pg_current_snapshot()::text").fetchone()[0])
+        except psycopg.Error as exc:
+            _version_conn.pop(url, None)
+            _versions.pop(url, None)
+            raise down_error(settings, exc) from exc
+        _versions[url] = (now, version)
+        return version
+
+
+def cached(settings: Settings, name: str, sql: str, params: Any,
+           compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """The result of query ``name`` for ``params`` at the current data version: kept from an
+    earlier run of this replica while nothing was written, else ``compute()`` (a copy is returned,
+    so a caller changing its frame changes nothing kept)."""
+    version = data_version(settings)
+    key = (settings.database_url, name, sql + repr(sorted(dict(params or {}).items())), version)
+    with _cache_lock:
+        found = _results.get(key)
+        if found is not None:
+            _results.move_to_end(key)
+            return found.copy()
+    out = compute()
+    with _cache_lock:
+        _results[key] = out.copy()
+        while len(_results) > CACHE_ENTRIES:
+            _results.popitem(last=False)
+    return out
