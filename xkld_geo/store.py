@@ -303,7 +303,9 @@ def data_version(settings: Settings) -> str:
             if pc is None or pc.closed:
                 pc = _version_conn[url] = psycopg.connect(url, autocommit=True, connect_timeout=5,
                                                           application_name="xkld_geo version")
-            version = str(pc.execute("SELECT pg_current_snapshot()::text").fetchone()[0])
+            row = pc.execute("SELECT pg_current_snapshot()::text").fetchone()
+            assert row is not None
+            version = str(row[0])
         except psycopg.Error as exc:
             _version_conn.pop(url, None)
             _versions.pop(url, None)
