@@ -288,7 +288,23 @@ def test_the_command_line_works_while_the_replicas_run(cluster: Cluster) -> None
 
 def test_postgres_restarted_while_the_app_runs(cluster: Cluster) -> None:
     assert all(health(port)[0] == 200 for port in cluster.ports)
+    go = Path(tempfile.mkdtemp()) / "restarted"
+    reader = cluster.worker(1, f"""
+        import pathlib
+        from xkld_geo import queries
+        def total():
+            return int(queries.attainment(con, 2026, "province", "99")["departures"].sum())
+        before = total()
+        print("ready", flush=True)
+        while not pathlib.Path({str(go)!r}).exists():
+            time.sleep(0.05)
+        time.sleep(0.6)                                         # past the data version's half second
+        print(total() == before)""")
+    assert reader.stdout is not None and reader.stdout.readline().strip() == "ready"
     cluster.script("pg-restart")
+    go.touch()
+    out, err = reader.communicate(timeout=120)
+    assert out.strip() == "True", err[-2000:]                   # same process, same figures, no error
     for port in cluster.ports:                                  # the replicas reconnect by themselves
         status, body, _ = health(port)
         assert (status, body["store"]) == (200, "ok"), body

@@ -7,8 +7,10 @@ full disk): the process-wide connection is then closed and opened again, so one 
 not leave every other session with a traceback until the app is restarted.
 
 With ``XKLD_DATABASE_URL`` set, the shared connection is :func:`xkld_geo.store.open_shared`'s
-(PostgreSQL attached to an in-memory DuckDB); a lost PostgreSQL connection is handled like an
-invalidated database: the connection is opened again, a read repeated once, a write refused.
+(PostgreSQL attached to an in-memory DuckDB); a lost PostgreSQL connection is handled much like an
+invalidated database: the transaction is rolled back, a read repeated once on a fresh cursor (the
+extension reconnects), a write refused with a Vietnamese message; the national analytic queries
+are kept by data version (:func:`xkld_geo.store.cached`).
 """
 from __future__ import annotations
 

@@ -298,18 +298,23 @@ def data_version(settings: Settings) -> str:
         seen = _versions.get(url)
         if seen and now - seen[0] < VERSION_EVERY_S:
             return seen[1]
-        try:
-            pc = _version_conn.get(url)
-            if pc is None or pc.closed:
-                pc = _version_conn[url] = psycopg.connect(url, autocommit=True, connect_timeout=5,
-                                                          application_name="xkld_geo version")
-            row = pc.execute("SELECT pg_current_snapshot()::text").fetchone()
-            assert row is not None
-            version = str(row[0])
-        except psycopg.Error as exc:
-            _version_conn.pop(url, None)
-            _versions.pop(url, None)
-            raise down_error(settings, exc) from exc
+        for attempt in (1, 2):   # a connection from before a restart fails once: then a new one
+            try:
+                pc = _version_conn.get(url)
+                if pc is None or pc.closed:
+                    pc = _version_conn[url] = psycopg.connect(url, autocommit=True, connect_timeout=5,
+                                                              application_name="xkld_geo version")
+                row = pc.execute("SELECT pg_current_snapshot()::text").fetchone()
+                assert row is not None
+                version = str(row[0])
+                break
+            except psycopg.Error as exc:
+                stale = _version_conn.pop(url, None)
+                _versions.pop(url, None)
+                if stale is not None:
+                    stale.close()
+                if attempt == 2 or stale is None:
+                    raise down_error(settings, exc) from exc
         _versions[url] = (now, version)
         return version
 
