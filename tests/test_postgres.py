@@ -165,6 +165,25 @@ def test_each_migration_ran_once_from_the_declarations(cluster: Cluster) -> None
     assert cluster.run(2, "from xkld_geo import store; print(store.ensure_schema(con, settings))") == "[]"
 
 
+def test_a_step_the_store_has_not_had_runs_once_under_the_lock(cluster: Cluster) -> None:
+    """A store made by an older version (here: step 4 forgotten) gets the step when replicas
+    start, once, however many start together."""
+    from xkld_geo.schema import migrations
+
+    cluster.sql("DELETE FROM schema_migrations WHERE number = %s RETURNING number", migrations.LATEST)
+    start = tempfile.mkdtemp(prefix="xkld-barrier-")
+    code = f"""
+        at({start!r})
+        db.connect(settings)   # the replica starting: attach, and make the schema current
+        print("started")"""
+    workers = [cluster.worker(n, code, connect=False) for n in (1, 2)]
+    outs = [w.communicate(timeout=120) for w in workers]
+    assert [o.strip() for o, _ in outs] == ["started", "started"], outs
+    upgraded = [e for _, e in outs if f"upgraded: migrations [{migrations.LATEST}]" in e]
+    assert len(upgraded) == 1, outs
+    assert cluster.sql("SELECT how FROM schema_migrations WHERE number = %s", migrations.LATEST) == [("ran",)]
+
+
 def test_two_planners_approving_one_plan_on_two_replicas(cluster: Cluster) -> None:
     pid = int(cluster.run(1, """
         planner = auth.User("kehoach", "Kế hoạch", "planner")
