@@ -1,13 +1,13 @@
 """XKLĐ-Geo served with its own HTTP routes: run ``streamlit run serve.py`` (scripts/run.sh does).
 
 Streamlit finds the ``st.App`` below and serves app.py through it, adding the session-cookie
-routes and hiding ``/_stcore/metrics`` (see xkld_geo/gateway.py).
+routes, the health check (xkld_geo/health.py) and hiding ``/_stcore/metrics`` (see xkld_geo/gateway.py).
 """
 from __future__ import annotations
 
 import streamlit as st
 from starlette.middleware import Middleware
 
-from xkld_geo import gateway
+from xkld_geo import gateway, health
 
-app = st.App("app.py", routes=gateway.routes(), middleware=[Middleware(gateway.HideInternalRoutes)])
+app = st.App("app.py", routes=gateway.routes() + health.routes(), middleware=[Middleware(gateway.HideInternalRoutes)])

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import run_page
 from xkld_geo import auth, db
 from xkld_geo.errors import AllocationError, PlanError
-from xkld_geo.planning import annex, plans
+from xkld_geo.planning import annex, plans, reallocation
 from xkld_geo.settings import Settings
 
 PLANNER = auth.User("kehoach", "Kế hoạch", "planner")
@@ -172,7 +172,7 @@ def test_accepted_moves_are_parsed_and_bad_amounts_refused() -> None:
 
 
 def test_midyear_moves_keep_the_total(tiny_con) -> None:
-    rows, moves = plans.reallocation_table(tiny_con, 2026, 3, "99")
+    rows, moves = reallocation.reallocation_table(tiny_con, 2026, 3, "99")
     from xkld_geo.planning.allocation import apply_moves
 
     quotas = dict(zip(rows["unit_code"], rows["quota"].astype(int)))

@@ -59,7 +59,7 @@ def _report(cfg: settings_mod.Settings, args: argparse.Namespace) -> int:
     """Write the periodic report of a province; the PDF beside it where LibreOffice is installed."""
     from xkld_geo.reporting import document, report
 
-    con = db.open_connection(cfg.db_path, read_only=True)
+    con = db.open_store(cfg, read_only=True)
     try:
         data = report.gather(con, report.parse_period(args.period), args.province, cfg.effective_today,
                                 cfg.report_due_day)
@@ -77,7 +77,7 @@ def _report(cfg: settings_mod.Settings, args: argparse.Namespace) -> int:
 
 def _publish(cfg: settings_mod.Settings, out: Path | None) -> None:
     """Write the static release from the database (read-only: the app must not hold the writer lock)."""
-    con = db.open_connection(cfg.db_path, read_only=True)
+    con = db.open_store(cfg, read_only=True)
     try:
         print(release_site.publish_configured(con, cfg, out).summary())
     finally:
@@ -92,9 +92,8 @@ def _auto_publish(cfg: settings_mod.Settings) -> None:
 
 def _users(cfg: settings_mod.Settings, args: argparse.Namespace) -> None:
     """The ``users`` sub-commands; they write to the database, so the app must not be running."""
-    con = db.open_connection(cfg.db_path)
+    con = db.open_store(cfg)
     try:
-        db.upgrade(con)
         if args.users_command == "add":
             password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("Mật khẩu: ")
             user = auth.create_user(con, args.username, password, args.role, args.name)
@@ -120,9 +119,8 @@ def _import(cfg: settings_mod.Settings, args: argparse.Namespace) -> int:
         print(f"Lỗi: không có tệp {args.file}", file=sys.stderr)
         return 2
     data = args.file.read_bytes()  # size is checked before parsing, inside ingest
-    con = db.open_connection(cfg.db_path)
+    con = db.open_store(cfg)
     try:
-        db.upgrade(con)
         report = ingest.import_file(con, data, args.file.name, args.kind, args.user, cfg)
     finally:
         con.close()

@@ -5,6 +5,12 @@ result), so a slow query is logged and a runaway one is interrupted in one place
 notices when DuckDB has invalidated the database after a fatal error (a checkpoint that failed on a
 full disk): the process-wide connection is then closed and opened again, so one failed write does
 not leave every other session with a traceback until the app is restarted.
+
+With ``XKLD_DATABASE_URL`` set, the shared connection is :func:`xkld_geo.store.open_shared`'s
+(PostgreSQL attached to an in-memory DuckDB); a lost PostgreSQL connection is handled much like an
+invalidated database: the transaction is rolled back, a read repeated once on a fresh cursor (the
+extension reconnects), a write refused with a Vietnamese message; the national analytic queries
+are kept by data version (:func:`xkld_geo.store.cached`).
 """
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ from typing import Any, Iterator, Mapping
 import duckdb
 import pandas as pd
 
+from xkld_geo import store
 from xkld_geo.errors import DatabaseError
 from xkld_geo.settings import Settings, current
 
@@ -78,9 +85,12 @@ def open_connection(path: Path | str, read_only: bool = False, spatial: bool = T
     return con
 
 
-_shared: dict[tuple[str, bool], duckdb.DuckDBPyConnection] = {}
+Key = tuple[str, bool, str]
+"""A shared connection: resolved file path, read-only, store URL ('' for the embedded file)."""
+_shared: dict[Key, duckdb.DuckDBPyConnection] = {}
+_settings: dict[Key, Settings] = {}
 _shared_lock = threading.Lock()
-_origin: "weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, tuple[str, bool]]" = weakref.WeakKeyDictionary()
+_origin: "weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, Key]" = weakref.WeakKeyDictionary()
 """The shared connection (its key in ``_shared``) each cursor handed out by :func:`connect` came from."""
 
 
@@ -93,26 +103,36 @@ def invalidated(exc: BaseException) -> bool:
 def _stale(con: duckdb.DuckDBPyConnection, exc: BaseException) -> bool:
     """Whether ``con`` failed because its database was invalidated, or because it is a cursor of a
     shared connection that was closed (and replaced) after an invalidation."""
-    return invalidated(exc) or (isinstance(exc, duckdb.ConnectionException) and con in _origin)
+    return (invalidated(exc) or (isinstance(exc, duckdb.ConnectionException) and con in _origin)
+            or _lost(con, exc))
 
 
-def _cursor(key: tuple[str, bool]) -> duckdb.DuckDBPyConnection:
+def _lost(con: duckdb.DuckDBPyConnection, exc: BaseException) -> bool:
+    """Whether ``con`` (a cursor on a shared store connection) failed because PostgreSQL went away."""
+    key = _origin.get(con)
+    return bool(key and key[2]) and store.lost(exc)
+
+
+def _cursor(key: Key) -> duckdb.DuckDBPyConnection:
     with _shared_lock:
         con = _shared.get(key)
         if con is None:
-            con = open_connection(key[0], read_only=key[1])
-            try:
-                upgrade(con, read_only=key[1])
-            except BaseException:
-                con.close()
-                raise
+            if key[2]:
+                con = store.open_shared(_settings.get(key) or current(), read_only=key[1])
+            else:
+                con = open_connection(key[0], read_only=key[1])
+                try:
+                    upgrade(con, read_only=key[1])
+                except BaseException:
+                    con.close()
+                    raise
             _shared[key] = con
-    cur = con.cursor()
+    cur = store.prepare(con.cursor(), _settings.get(key) or current()) if key[2] else con.cursor()
     _origin[cur] = key
     return cur
 
 
-def _drop_if_invalidated(key: tuple[str, bool]) -> None:
+def _drop_if_invalidated(key: Key) -> None:
     """Close and forget the shared connection under ``key`` if DuckDB invalidated it (another
     thread may already have replaced it by a working one: that one is kept)."""
     with _shared_lock:
@@ -133,13 +153,23 @@ def _drop_if_invalidated(key: tuple[str, bool]) -> None:
         pass
 
 
-def forget_invalidated(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection | None:
-    """After ``con`` failed with an invalidated database: reopen its shared connection and return
-    a fresh cursor on it, or None when ``con`` was not handed out by :func:`connect`."""
+def forget_invalidated(con: duckdb.DuckDBPyConnection,
+                       exc: BaseException | None = None) -> duckdb.DuckDBPyConnection | None:
+    """After ``con`` failed with an invalidated database (or ``exc``, a lost PostgreSQL): reopen
+    its shared connection and return a fresh cursor on it, or None when ``con`` was not handed
+    out by :func:`connect`. A store that is still down raises its DatabaseError here.
+
+    A lost PostgreSQL keeps its shared connection: the postgres extension reconnects by itself,
+    and closing a DuckDB that has a PostgreSQL transaction open aborts the process (its rollback
+    fails in a destructor); the failed cursor's transaction is rolled back here instead."""
     key = _origin.get(con)
     if key is None:
         return None
-    _drop_if_invalidated(key)
+    if exc is not None and _lost(con, exc):
+        _rollback(con)
+        log.error("PostgreSQL connection lost (%s); the next statement reconnects", str(exc)[:200])
+    else:
+        _drop_if_invalidated(key)
     return _cursor(key)
 
 
@@ -151,7 +181,8 @@ def connect(settings: Settings | None = None, read_only: bool = False) -> duckdb
     connection that DuckDB invalidated is replaced here by a new one.
     """
     settings = settings or current()
-    key = (str(Path(settings.db_path).resolve()), read_only)
+    key = (str(Path(settings.db_path).resolve()), read_only, settings.database_url)
+    _settings[key] = settings
     cur = _cursor(key)
     try:
         cur.execute("SELECT 1").fetchall()
@@ -161,6 +192,22 @@ def connect(settings: Settings | None = None, read_only: bool = False) -> duckdb
         _drop_if_invalidated(key)
         cur = _cursor(key)
     return cur
+
+
+def open_store(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A private connection for the command line, upgraded when read-write: the embedded file
+    (which the running app must not hold to write), or the shared store (usable while replicas run)."""
+    if store.enabled(settings):
+        return store.open_shared(settings, read_only=read_only)
+    con = open_connection(settings.db_path, read_only=read_only)
+    if read_only:
+        return con
+    try:
+        upgrade(con)
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 def upgrade(con: duckdb.DuckDBPyConnection, read_only: bool = False) -> None:
@@ -174,6 +221,11 @@ def upgrade(con: duckdb.DuckDBPyConnection, read_only: bool = False) -> None:
     ran = migrations.migrate(con)
     if ran:
         log.warning("database upgraded: migrations %s", ran)
+
+
+def quote_literal(text: str) -> str:
+    """``text`` as an SQL string literal, for the few statements that take no parameters (ATTACH, LOAD)."""
+    return "'" + str(text).replace("'", "''") + "'"
 
 
 def quote_identifier(name: str) -> str:
@@ -233,6 +285,9 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     try:
         con.execute("COMMIT")
     except duckdb.Error as exc:
+        if _lost(con, exc):
+            _rollback(con)
+            raise store.down_error(_settings.get(_origin[con]) or current(), exc) from exc
         if invalidated(exc):
             forget_invalidated(con)
         if DURABLE in str(exc):
@@ -288,15 +343,27 @@ def run(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Params = No
     On a database DuckDB invalidated, the shared connection is reopened and the query run once
     more on a fresh cursor (a read changes nothing, so repeating it is safe)."""
     s = settings or current()
+    key = _origin.get(con)
+    if key and key[2] and name in store.CACHED_QUERIES:   # the shared store: kept by data version
+        return store.cached(_settings.get(key) or s, name, sql, params, lambda: _run(con, name, sql, params, s))
+    return _run(con, name, sql, params, s)
+
+
+def _run(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Params, s: Settings) -> pd.DataFrame:
     try:
         out = _timed(con, name, sql, params, s.query_timeout_s, s.slow_query_ms, fetch=True)
     except duckdb.Error as exc:
         if not _stale(con, exc):
             raise
-        fresh = forget_invalidated(con)
+        fresh = forget_invalidated(con, exc)
         if fresh is None:
             raise _invalidated_error(name, exc) from exc
-        out = _timed(fresh, name, sql, params, s.query_timeout_s, s.slow_query_ms, fetch=True)
+        try:
+            out = _timed(fresh, name, sql, params, s.query_timeout_s, s.slow_query_ms, fetch=True)
+        except duckdb.Error as again:
+            if _lost(fresh, again):
+                raise store.down_error(s, again) from again
+            raise
     assert out is not None
     return out
 
@@ -313,5 +380,8 @@ def execute(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Params 
     except duckdb.Error as exc:
         if not _stale(con, exc):
             raise
-        forget_invalidated(con)
+        was_lost = _lost(con, exc)
+        forget_invalidated(con, exc)
+        if was_lost:
+            raise store.down_error(s, exc) from exc
         raise _invalidated_error(name, exc) from exc

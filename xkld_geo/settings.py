@@ -62,6 +62,11 @@ DECLARED: tuple[Setting, ...] = (
     Setting("db_path", "XKLD_DB", PROJECT_ROOT / "data" / "xkld.duckdb",
             "The DuckDB file that holds boundaries, statistics, quotas and views.",
             lambda v: Path(v).expanduser()),
+    Setting("database_url", "XKLD_DATABASE_URL", "",
+            "Shared store for several app replicas: postgresql://user@host:port/dbname. Empty (the "
+            "default): everything stays in the embedded DuckDB file db_path. Set: the tables that are "
+            "written (accounts, sessions, audit, plans, quotas, imports, reported figures...) live in "
+            "PostgreSQL and db_path holds only the reference data this replica builds.", str),
     Setting("demo_seed", "XKLD_DEMO_SEED", 2025,
             "Seed of the demo generator used by `build` when the database has no statistics.", int),
     Setting("today", "XKLD_TODAY", None,
@@ -149,6 +154,7 @@ class Settings:
 
     data_dir: Path | None
     db_path: Path
+    database_url: str
     demo_seed: int
     today: dt.date | None
     report_due_day: int

@@ -28,13 +28,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from xkld_geo import auth, dataversion, db
+from xkld_geo import auth, dataversion, db, store
 from xkld_geo.errors import DatabaseError, IngestError, XkldError
 from xkld_geo.intake import checks, gazetteer, kinds, registers, spreadsheets, writes
 from xkld_geo.pipeline import imports as pipeline_imports
 from xkld_geo.protection import intake as protection_intake
 from xkld_geo.reporting import completeness, profiles
-from xkld_geo.settings import Settings
+from xkld_geo.settings import Settings, current
 
 log = logging.getLogger("xkld_geo.intake.ingest")
 
@@ -100,6 +100,12 @@ def _spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.apply(lambda col: col.map(spreadsheet_safe))
 
 
+IMPORT_LOCK = "xkld_geo:imports"
+"""With the shared store, imports of every replica write one at a time under this advisory lock
+(taken before the transaction, so each sees the last one's rows): two communes' files both land
+with their own import numbers, and one file sent twice at once is counted once."""
+
+
 def _next_id(con: duckdb.DuckDBPyConnection) -> int:
     return int(db.run(con, "import_next_id", "SELECT COALESCE(max(import_id), 0) + 1 AS n FROM import_log")["n"][0])
 
@@ -144,7 +150,7 @@ def _write_attempt(con: duckdb.DuckDBPyConnection, attempt: _Attempt) -> None:
     report = attempt.report
     if report.outcome == "failed" and not _accepts_failed(con):
         report.outcome, report.message = "refused", f"[failed] {report.message}"
-    with db.transaction(con):
+    with store.exclusive(current(), IMPORT_LOCK), db.transaction(con):
         report.import_id = _next_id(con)
         _log(con, report, attempt.user, attempt.size, None, attempt.at)
         auth.audit(con, attempt.user, f"import_{report.outcome}", report.file[:200], report.message[:500],
@@ -334,7 +340,7 @@ def _write(con: duckdb.DuckDBPyConnection, sheet: spreadsheets.Sheet, k: kinds.K
     report.rejects = _rejects(frame, plan.errors, k)
     report.rejected = int(plan.errors["row"].nunique()) if not plan.errors.empty else 0
     check_free_space(settings)
-    with db.transaction(con):
+    with store.exclusive(settings, IMPORT_LOCK), db.transaction(con):
         report.import_id = _next_id(con)
         result = (pipeline_imports.write(con, plan, report.import_id) if pipeline
                   else writes.write(con, plan, report.import_id, user))

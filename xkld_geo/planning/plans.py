@@ -17,10 +17,11 @@ from typing import Iterable, Iterator, Sequence
 import duckdb
 import pandas as pd
 
-from xkld_geo import auth, dataversion, db, markup, periods, queries
+from xkld_geo import auth, dataversion, db, markup, periods, queries, store
 from xkld_geo.errors import AllocationError, PlanError
 from xkld_geo.intake import writes
 from xkld_geo.planning import allocation
+from xkld_geo.settings import current
 
 PLAN_TABLES = ("plans", "plan_rows", "quota_changes")
 
@@ -232,11 +233,22 @@ STALE = ("Phương án vừa được người khác lưu, trình hoặc phê du
 def _one_at_a_time(plan_id: int | None) -> Iterator[None]:
     """Turn DuckDB's write conflicts (two sessions changing the same rows at once: a
     TransactionException on a row, or a ConstraintException at commit) into a clear refusal.
-    The transaction inside has been rolled back by then, so nothing is half-written."""
+    The transaction inside has been rolled back by then, so nothing is half-written.
+
+    With the shared store, plan changes of every replica take turns under one advisory lock,
+    taken before the transaction starts: the second of two approvals then finds the plan
+    approved (no row claimed) and is refused as stale, exactly as on one machine."""
     try:
-        yield
+        with store.exclusive(current(), "xkld_geo:plans"):
+            yield
     except (duckdb.TransactionException, duckdb.ConstraintException) as exc:
         raise PlanError(STALE, plan=plan_id, reason="stale", detail=str(exc)[:200]) from exc
+
+
+def _updated(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: dict) -> int:
+    """Run an UPDATE and return how many rows it changed (DuckDB's count; the postgres extension
+    has no UPDATE … RETURNING)."""
+    return int(db.run(con, name, sql, params).iloc[0, 0])
 
 
 def last_saver(con: duckdb.DuckDBPyConnection, plan_id: int) -> str | None:
@@ -264,19 +276,19 @@ def save_draft(con: duckdb.DuckDBPyConnection, *, year: int, province: str, name
     payload = json.dumps(params.__dict__, ensure_ascii=False, default=list)
     with _one_at_a_time(plan_id), db.transaction(con):
         if plan_id is None:
-            plan_id = int(db.run(con, "plan_insert", """INSERT INTO plans (plan_id, year, province_code, name,
+            plan_id = int(db.run(con, "plan_next_id", "SELECT COALESCE(max(plan_id), 0) + 1 AS n FROM plans")["n"][0])
+            db.execute(con, "plan_insert", """INSERT INTO plans (plan_id, year, province_code, name,
                 status, method, params, author, comment, created_at, updated_at, version)
-                SELECT COALESCE(max(plan_id), 0) + 1, $y, $p, $n, 'draft', $m, $params, $a, $c, $t, $t, 1
-                FROM plans RETURNING plan_id""",
-                {"y": int(year), "p": province, "n": name, "m": params.method, "params": payload,
-                 "a": user.username, "c": comment, "t": now})["plan_id"].iloc[0])
+                VALUES ($id, $y, $p, $n, 'draft', $m, $params, $a, $c, $t, $t, 1)""",
+                {"id": plan_id, "y": int(year), "p": province, "n": name, "m": params.method, "params": payload,
+                 "a": user.username, "c": comment, "t": now})
             new_version = 1
         else:
-            changed = db.run(con, "plan_update", """UPDATE plans SET name = $n, method = $m, params = $params,
-                comment = $c, updated_at = $t, version = version + 1
-                WHERE plan_id = $id AND version = $v AND status = 'draft' RETURNING version""",
+            changed = [int(version or 0) + 1] if _updated(con, "plan_update", """UPDATE plans SET name = $n,
+                method = $m, params = $params, comment = $c, updated_at = $t, version = version + 1
+                WHERE plan_id = $id AND version = $v AND status = 'draft'""",
                 {"n": name, "m": params.method, "params": payload, "c": comment, "t": now,
-                 "id": int(plan_id), "v": int(version or 0)})["version"].tolist()
+                 "id": int(plan_id), "v": int(version or 0)}) else []
             if not changed:
                 found = db.run(con, "plan_current", "SELECT version, status, author, updated_at FROM plans "
                                                     "WHERE plan_id = $id", {"id": int(plan_id)})
@@ -331,10 +343,9 @@ def compare(con: duckdb.DuckDBPyConnection, a: int, b: int) -> pd.DataFrame:
 def submit(con: duckdb.DuckDBPyConnection, plan_id: int, user: auth.User) -> None:
     """Mark a draft as submitted for approval."""
     with _one_at_a_time(plan_id), db.transaction(con):
-        done = db.run(con, "plan_submit", "UPDATE plans SET status = 'submitted', updated_at = now(), "
-                      "version = version + 1 WHERE plan_id = $id AND status = 'draft' RETURNING plan_id",
-                      {"id": int(plan_id)})
-        if done.empty:
+        done = _updated(con, "plan_submit", "UPDATE plans SET status = 'submitted', updated_at = now(), "
+                        "version = version + 1 WHERE plan_id = $id AND status = 'draft'", {"id": int(plan_id)})
+        if not done:
             raise PlanError("Chỉ trình được phương án đang là bản nháp.", plan=plan_id, reason="not_draft")
         auth.audit(con, user.username, "plan_submitted", str(plan_id))
 
@@ -351,10 +362,10 @@ def approve(con: duckdb.DuckDBPyConnection, plan_id: int, user: auth.User) -> in
     now = dt.datetime.now()
     with _one_at_a_time(plan_id), db.transaction(con):
         # claim the plan first: of two approvals at once, the second stops here (no row, or a conflict)
-        claimed = db.run(con, "plan_claim", "UPDATE plans SET status = 'approved', updated_at = $t, "
-                         "version = version + 1 WHERE plan_id = $id AND status = 'submitted' RETURNING plan_id",
-                         {"t": now, "id": int(plan_id)})
-        if claimed.empty:
+        claimed = _updated(con, "plan_claim", "UPDATE plans SET status = 'approved', updated_at = $t, "
+                           "version = version + 1 WHERE plan_id = $id AND status = 'submitted'",
+                           {"t": now, "id": int(plan_id)})
+        if not claimed:
             raise PlanError(STALE, plan=plan_id, reason="stale")
         current = db.run(con, "plan_old_quotas", """SELECT unit_code, quota FROM quotas WHERE year = $y
             AND unit_level = 'commune' AND unit_code IN (SELECT commune_code FROM plan_rows WHERE plan_id = $id)""",
@@ -379,19 +390,3 @@ def approve(con: duckdb.DuckDBPyConnection, plan_id: int, user: auth.User) -> in
         auth.audit(con, user.username, "plan_approved", str(plan_id), f"{len(changes)} quotas changed")
         dataversion.bump(con, f"plan_approved:{plan_id}")
     return len(changes)
-
-
-def reallocation_table(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str,
-                       floor: int = 0, today: dt.date | None = None) -> tuple[pd.DataFrame, list[allocation.Move]]:
-    """Year-to-date results of a province's communes and the proposed mid-year moves (a month in
-    progress counts the days elapsed at ``today``)."""
-    elapsed = periods.period(year, month, today).elapsed if today is not None else float(month)
-    rows = queries.period_attainment(con, year, month, "commune", province)
-    rows = rows[rows["quota"].notna()]
-    quotas = dict(zip(rows["unit_code"], rows["quota"].astype(int)))
-    ytd = dict(zip(rows["unit_code"], rows["ytd"].astype(int)))
-    try:
-        moves = allocation.propose_reallocation(quotas, ytd, elapsed, {c: floor for c in quotas})
-    except AllocationError:
-        moves = []
-    return rows, moves

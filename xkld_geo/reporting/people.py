@@ -17,10 +17,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from xkld_geo import auth, dataversion, db, queries
+from xkld_geo import auth, dataversion, db, queries, store
 from xkld_geo.errors import IngestError, QueryError
 from xkld_geo.intake import checks, gazetteer, ingest, kinds, spreadsheets
-from xkld_geo.settings import Settings
+from xkld_geo.settings import Settings, current
 
 EDIT_ACTION = "plan_quotas"
 """Who may edit (planners and administrators: the roles of the plan pages)."""
@@ -245,7 +245,7 @@ def import_people(con: duckdb.DuckDBPyConnection, data: bytes, file: str, user: 
     good = pd.DataFrame({"level": level[ok], "code": code[ok], "role": role[ok], "full_name": frame.loc[ok, "nguoi_phu_trach"],
                          "position": frame.loc[ok, "chuc_vu"], "phone": phone[ok]})
     now = dt.datetime.now()
-    with db.transaction(con):
+    with store.exclusive(current(), ingest.IMPORT_LOCK), db.transaction(con):   # one import number each
         report.import_id = ingest._next_id(con)
         for (lvl, unit_code), rows in good.groupby(["level", "code"], sort=True):
             _replace_unit(con, str(lvl), str(unit_code), _normalised(rows), user.username, now)

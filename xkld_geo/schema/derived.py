@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS channels (
     name_vi VARCHAR NOT NULL,
     name_en VARCHAR NOT NULL
 )"""),
-    Table("departures", "derived", ddl="""
+    Table("departures", "derived", written=True, ddl="""
 CREATE TABLE IF NOT EXISTS departures (
     month DATE NOT NULL,            -- first day of the month
     commune_code VARCHAR NOT NULL,  -- 2025 commune code
@@ -62,7 +62,7 @@ CREATE TABLE IF NOT EXISTS departures (
     is_demo BOOLEAN NOT NULL,
     PRIMARY KEY (month, commune_code, market, sex, channel, priority_group)
 )"""),
-    Table("quotas", "derived", ddl="""
+    Table("quotas", "derived", written=True, ddl="""
 CREATE TABLE IF NOT EXISTS quotas (
     year INTEGER NOT NULL,
     unit_code VARCHAR NOT NULL,
@@ -72,7 +72,7 @@ CREATE TABLE IF NOT EXISTS quotas (
     source VARCHAR NOT NULL,
     PRIMARY KEY (year, unit_level, unit_code)
 )"""),
-    Table("job_fair_attendance", "derived", ddl="""
+    Table("job_fair_attendance", "derived", written=True, ddl="""
 CREATE TABLE IF NOT EXISTS job_fair_attendance (
     month DATE NOT NULL,
     commune_code VARCHAR NOT NULL,
@@ -81,7 +81,7 @@ CREATE TABLE IF NOT EXISTS job_fair_attendance (
     is_demo BOOLEAN NOT NULL,
     PRIMARY KEY (month, commune_code)
 )"""),
-    Table("eligible_pools", "derived", ddl="""
+    Table("eligible_pools", "derived", written=True, ddl="""
 CREATE TABLE IF NOT EXISTS eligible_pools (
     year INTEGER NOT NULL,
     commune_code VARCHAR NOT NULL,
@@ -90,7 +90,7 @@ CREATE TABLE IF NOT EXISTS eligible_pools (
     is_demo BOOLEAN NOT NULL,
     PRIMARY KEY (year, commune_code, priority_group)
 )"""),
-    Table("programme_monthly", "derived", ddl="""
+    Table("programme_monthly", "derived", written=True, ddl="""
 CREATE TABLE IF NOT EXISTS programme_monthly (
     month DATE NOT NULL,
     commune_code VARCHAR NOT NULL,
@@ -148,7 +148,7 @@ CREATE TABLE IF NOT EXISTS rebase_unmapped (
     departures INTEGER NOT NULL,
     reason VARCHAR NOT NULL
 )"""),
-    Table("departures_profile", "derived", ddl="""
+    Table("departures_profile", "derived", written=True, ddl="""
 CREATE TABLE IF NOT EXISTS departures_profile (
     month DATE NOT NULL,
     commune_code VARCHAR NOT NULL,

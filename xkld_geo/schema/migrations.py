@@ -114,7 +114,7 @@ LATEST = MIGRATIONS[-1].number
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     df = db.run(con, "migration_columns", """
         SELECT column_name FROM duckdb_columns()
-        WHERE database_name = current_database() AND schema_name = 'main' AND table_name = $t
+        WHERE database_name = current_database() AND schema_name = current_schema() AND table_name = $t
         ORDER BY column_index""", {"t": table})
     return list(df["column_name"])
 

@@ -16,6 +16,8 @@ class Table:
     key: tuple[str, ...] = ()       # for 'edited' tables: the rows an administrator's edit replaces
     ddl: str = ""
     indexes: tuple[str, ...] = ()   # CREATE INDEX IF NOT EXISTS statements
+    written: bool = False           # 'derived', yet imports or approvals write it at run time (entered
+                                    # figures): with the shared store it lives in PostgreSQL
 
     def __post_init__(self) -> None:
         assert self.kind in KINDS, self.kind

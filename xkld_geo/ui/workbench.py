@@ -8,7 +8,7 @@ import streamlit as st
 
 from xkld_geo import auth, maps, metrics, queries
 from xkld_geo.errors import XkldError
-from xkld_geo.planning import allocation, annex, plans
+from xkld_geo.planning import allocation, annex, plans, reallocation
 from xkld_geo.ui.admin import republish_after_change
 from xkld_geo.ui.common import Filters, connection, demo_badge, plain, repainting_map, settings
 
@@ -164,7 +164,7 @@ def _plans_list(con: Any, f: Filters, user: auth.User, year: int, base: pd.DataF
 
 def _midyear_tab(con: Any, f: Filters, user: auth.User) -> None:
     """The proposed mid-year moves, which the planner accepts or edits, and saving them as a draft."""
-    rows, moves = plans.reallocation_table(con, f.year, f.month, f.province, floor=4,
+    rows, moves = reallocation.reallocation_table(con, f.year, f.month, f.province, floor=4,
                                               today=settings().effective_today)  # type: ignore[arg-type]
     st.caption("Dự báo cả năm = lũy kế × 12 / số tháng đã qua (tháng đang diễn ra tính theo số ngày). Xã dự báo thiếu nhường phần thiếu cho xã dự báo vượt; "
                "tổng chỉ tiêu của tỉnh không đổi.")

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# A runnable cluster on one machine, all on loopback (issue #19):
+#   a throwaway PostgreSQL (Debian's server binaries, a temporary folder, an unprivileged user),
+#   two app replicas (streamlit run serve.py) on two ports, each with its own local reference file,
+#   nginx in front with sticky sessions (a cookie naming the replica; see the README).
+#
+#   scripts/cluster.sh start        start everything, print the addresses (state in $XKLD_CLUSTER_DIR)
+#   scripts/cluster.sh stop         stop everything and delete the throwaway database
+#   scripts/cluster.sh status       print the state file
+#   scripts/cluster.sh pg-stop | pg-start | pg-restart   PostgreSQL alone (fault drills, tests)
+#
+# Settings (environment): XKLD_CLUSTER_DIR (default /tmp/xkld-cluster), XKLD_CLUSTER_PG_PORT (55432),
+# XKLD_CLUSTER_PORTS ("8601 8602"), XKLD_CLUSTER_LB_PORT (8600); every XKLD_* setting of the app
+# (XKLD_DATA_DIR, XKLD_TODAY, XKLD_ID_KEY...) is passed to the replicas as it is.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+DIR=${XKLD_CLUSTER_DIR:-/tmp/xkld-cluster}
+STATE="$DIR/cluster.env"
+PY="$ROOT/.venv/bin/python"
+
+as_owner() {   # run a command as the unprivileged owner of the throwaway cluster
+  if [ "$(id -u)" = "0" ]; then runuser -u "$OWNER" -- "$@"; else "$@"; fi
+}
+
+load_state() {
+  [ -f "$STATE" ] || { echo "Cụm chưa chạy (không có $STATE)." >&2; exit 1; }
+  # shellcheck disable=SC1090
+  . "$STATE"
+}
+
+pg_start() {
+  as_owner "$PG_BIN/pg_ctl" -D "$RUN/pg/data" -l "$RUN/pg/log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=$RUN/pg" start >&2
+}
+
+pg_stop() {
+  as_owner "$PG_BIN/pg_ctl" -D "$RUN/pg/data" -m fast -w -t 60 stop >&2 || true
+}
+
+wait_http() {   # wait_http URL SECONDS
+  local i
+  for i in $(seq 1 "$2"); do
+    if "$PY" -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" "$1" 2>/dev/null; then
+      return 0
+    fi
+    sleep 1
+  done
+  echo "Không chờ được $1" >&2
+  return 1
+}
+
+start() {
+  if [ -f "$STATE" ]; then echo "Cụm đã chạy ($STATE); hãy dừng trước: scripts/cluster.sh stop" >&2; exit 1; fi
+  local found
+  found=$(bash scripts/ensure_postgres.sh) || exit 1
+  PG_BIN=$(echo "$found" | sed -n 1p)
+  NGINX=$(echo "$found" | sed -n 2p)
+  PG_PORT=${XKLD_CLUSTER_PG_PORT:-55432}
+  PORTS=${XKLD_CLUSTER_PORTS:-"8601 8602"}
+  LB_PORT=${XKLD_CLUSTER_LB_PORT:-8600}
+  OWNER=$(id -un)
+  if [ "$(id -u)" = "0" ]; then   # initdb refuses root: the cluster belongs to an unprivileged user
+    OWNER=postgres
+    id -u "$OWNER" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$OWNER"
+  fi
+  mkdir -p "$DIR"
+  RUN=$(mktemp -d "${TMPDIR:-/tmp}/xkld-cluster.XXXXXX")   # its own folder: the owner can enter it
+  chmod 755 "$RUN"
+  mkdir -p "$RUN/pg" "$RUN/nginx"
+  [ "$(id -u)" = "0" ] && chown -R "$OWNER" "$RUN"
+  URL="postgresql://xkld@127.0.0.1:$PG_PORT/xkld"
+  cat >"$STATE" <<EOF
+PG_BIN=$PG_BIN
+NGINX=$NGINX
+PG_PORT=$PG_PORT
+PORTS="$PORTS"
+LB_PORT=$LB_PORT
+OWNER=$OWNER
+RUN=$RUN
+URL=$URL
+EOF
+  echo "PostgreSQL: khởi tạo cụm tạm trong $RUN/pg ..." >&2
+  as_owner "$PG_BIN/initdb" -D "$RUN/pg/data" -A trust -U xkld --no-locale -E UTF8 >"$RUN/pg/initdb.log"
+  pg_start
+  as_owner "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U xkld xkld
+
+  local n=0 port
+  for port in $PORTS; do
+    n=$((n + 1))
+    mkdir -p "$DIR/replica-$n"
+    echo "Bản sao r$n: dữ liệu tham chiếu cục bộ ..." >&2
+    XKLD_DB="$DIR/replica-$n/xkld.duckdb" "$PY" -m xkld_geo build >&2
+  done
+  # the first replica's settings make (and seed) the shared schema; the others find it done
+  XKLD_DATABASE_URL="$URL" XKLD_DB="$DIR/replica-1/xkld.duckdb" "$PY" -m xkld_geo users bootstrap >"$DIR/admin.txt"
+  n=0
+  for port in $PORTS; do
+    n=$((n + 1))
+    XKLD_DATABASE_URL="$URL" XKLD_DB="$DIR/replica-$n/xkld.duckdb" XKLD_REPLICA_NAME="r$n" \
+      setsid nohup "$ROOT/.venv/bin/streamlit" run serve.py --server.port "$port" --server.address 127.0.0.1 \
+      --server.headless true --browser.gatherUsageStats false >"$DIR/replica-$n/app.log" 2>&1 &
+    echo "REPLICA_${n}_PID=$!" >>"$STATE"
+  done
+  write_nginx_conf
+  "$NGINX" -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf" -e "$RUN/nginx/error.log"
+  for port in $PORTS; do wait_http "http://127.0.0.1:$port/xkld/health" 120; done
+  wait_http "http://127.0.0.1:$LB_PORT/xkld/health" 30
+  echo "Cụm đã chạy: http://127.0.0.1:$LB_PORT (nginx) trước các bản sao $(echo "$PORTS" | sed 's/ /, /g');"
+  echo "PostgreSQL $URL; tài khoản quản trị đầu tiên: $DIR/admin.txt"
+}
+
+write_nginx_conf() {
+  local n=0 port upstreams="" pools="" served="" all=""
+  for port in $PORTS; do
+    n=$((n + 1))
+    local backups=""
+    for other in $PORTS; do [ "$other" = "$port" ] || backups="$backups server 127.0.0.1:$other backup;"; done
+    upstreams="$upstreams    upstream xkld_r$n { server 127.0.0.1:$port;$backups }"$'\n'
+    pools="$pools        r$n xkld_r$n;"$'\n'
+    served="$served        127.0.0.1:$port r$n;"$'\n'
+    all="$all server 127.0.0.1:$port;"
+  done
+  local user_line=""
+  [ "$(id -u)" = "0" ] && user_line="user $OWNER;"
+  cat >"$RUN/nginx/nginx.conf" <<EOF
+# Made by scripts/cluster.sh. Sticky sessions by cookie: the first answer sets xkld_replica to the
+# replica that served it; later requests (the WebSocket included) go to that replica, or to the
+# other one (backup) while it is down. ip_hash would send every loopback client to one replica.
+$user_line
+worker_processes 1;
+pid $RUN/nginx/nginx.pid;
+error_log $RUN/nginx/error.log;
+events { worker_connections 512; }
+http {
+    access_log $RUN/nginx/access.log;
+    client_body_temp_path $RUN/nginx/body;
+    proxy_temp_path $RUN/nginx/proxy;
+    fastcgi_temp_path $RUN/nginx/fastcgi;
+    uwsgi_temp_path $RUN/nginx/uwsgi;
+    scgi_temp_path $RUN/nginx/scgi;
+    client_max_body_size 60m;
+    map \$http_upgrade \$connection_upgrade { default upgrade; '' close; }
+$upstreams    upstream xkld_any {$all }
+    map \$cookie_xkld_replica \$xkld_pool {
+        default xkld_any;
+$pools    }
+    map \$upstream_addr \$xkld_served {
+        default "";
+$served    }
+    server {
+        listen 127.0.0.1:$LB_PORT;
+        location / {
+            proxy_pass http://\$xkld_pool;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade \$http_upgrade;
+            proxy_set_header Connection \$connection_upgrade;
+            proxy_set_header Host \$host;
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+            proxy_read_timeout 1d;
+            add_header Set-Cookie "xkld_replica=\$xkld_served; Path=/; HttpOnly; SameSite=Lax" always;
+        }
+    }
+}
+EOF
+}
+
+stop() {
+  load_state
+  local var pid
+  for var in $(grep -o '^REPLICA_[0-9]*_PID' "$STATE"); do
+    pid=${!var}
+    kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
+  done
+  if [ -f "$RUN/nginx/nginx.pid" ]; then kill "$(cat "$RUN/nginx/nginx.pid")" 2>/dev/null || true; fi
+  pg_stop
+  rm -rf "$RUN"
+  rm -f "$STATE"
+  echo "Đã dừng cụm." >&2
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) load_state; cat "$STATE" ;;
+  pg-stop) load_state; pg_stop ;;
+  pg-start) load_state; pg_start ;;
+  pg-restart) load_state; pg_stop; pg_start ;;
+  *) echo "Dùng: scripts/cluster.sh start|stop|status|pg-stop|pg-start|pg-restart" >&2; exit 2 ;;
+esac

@@ -1,0 +1,414 @@
+"""The shared store (issue #19) against real processes: scripts/cluster.sh starts a throwaway
+PostgreSQL, two app replicas and nginx; the tests drive the replicas over HTTP and run the same code
+as a replica in separate worker processes (each its own DuckDB, its own PostgreSQL connections),
+started together, to make the concurrency happen for real. No mocks.
+
+Skipped where PostgreSQL or nginx is missing (scripts/ensure_postgres.sh installs them), except under
+CI=true, where that is a failure, like the browser tests.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from tests.conftest import TODAY, write_tiny_data
+from xkld_geo.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.postgres
+
+CLUSTER = PROJECT_ROOT / "scripts" / "cluster.sh"
+
+PRELUDE = """
+import datetime as dt, json, sys, time
+from xkld_geo import auth, db
+from xkld_geo.errors import XkldError
+from xkld_geo.intake import ingest
+from xkld_geo.planning import plans
+from xkld_geo.settings import current
+settings = current()
+con = db.connect(settings) if CONNECT else None
+def at(barrier, n=2):  # start together: once n workers are connected and ready (files in a folder)
+    if not barrier:
+        return
+    import os, pathlib
+    folder = pathlib.Path(barrier)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / str(os.getpid())).touch()
+    while len(list(folder.iterdir())) < n:
+        time.sleep(0.005)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _tools_present() -> bool:
+    done = subprocess.run(["bash", str(PROJECT_ROOT / "scripts" / "ensure_postgres.sh")], capture_output=True)
+    return done.returncode == 0
+
+
+@dataclass
+class Cluster:
+    """The running cluster: its state folder, environment, ports and the PostgreSQL URL."""
+
+    folder: Path
+    env: dict[str, str]
+    url: str
+    ports: tuple[int, int]
+    lb: int
+
+    def replica_env(self, n: int) -> dict[str, str]:
+        """The environment replica ``n`` (1 or 2) runs with."""
+        return {**self.env, "XKLD_DATABASE_URL": self.url,
+                "XKLD_DB": str(self.folder / f"replica-{n}" / "xkld.duckdb")}
+
+    def worker(self, n: int, code: str, connect: bool = True) -> subprocess.Popen[str]:
+        """Start a process running ``code`` with replica ``n``'s settings (not waited for)."""
+        source = f"CONNECT = {connect}\n" + PRELUDE + textwrap.dedent(code)
+        return subprocess.Popen([sys.executable, "-c", source], cwd=PROJECT_ROOT,
+                                env=self.replica_env(n), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def run(self, n: int, code: str, timeout: float = 120, connect: bool = True) -> str:
+        """Run ``code`` in a worker of replica ``n`` and return what it printed."""
+        proc = self.worker(n, code, connect)
+        out, err = proc.communicate(timeout=timeout)
+        assert proc.returncode == 0, err[-3000:]
+        return out.strip()
+
+    def sql(self, query: str, *params: Any) -> list[tuple[Any, ...]]:
+        """Read PostgreSQL directly (psycopg), to check what the replicas wrote."""
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as pc:
+            return pc.execute(query, params).fetchall()
+
+    def script(self, command: str) -> None:
+        subprocess.run(["bash", str(CLUSTER), command], env=self.env, check=True, timeout=300,
+                       capture_output=True)
+
+
+def health(port: int, cookies: str | None = None) -> tuple[int, dict[str, Any], str]:
+    """GET /xkld/health on ``port``: status, JSON body and the Set-Cookie header."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/xkld/health")
+    if cookies:
+        request.add_header("Cookie", cookies)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read()), response.headers.get("Set-Cookie", "")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}"), exc.headers.get("Set-Cookie", "")
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """PostgreSQL, two replicas of the fictional country and nginx, for the whole session."""
+    if not _tools_present():
+        message = "PostgreSQL or nginx missing (scripts/ensure_postgres.sh could not install them)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    root = tmp_path_factory.mktemp("cluster")
+    ports = (_free_port(), _free_port())
+    lb = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XKLD_")}
+    env.update({"XKLD_CLUSTER_DIR": str(root / "state"), "XKLD_DATA_DIR": str(write_tiny_data(root / "data")),
+                "XKLD_TODAY": TODAY.isoformat(), "XKLD_DEMO_SEED": "1", "XKLD_ID_KEY_FILE": str(root / "id.key"),
+                "XKLD_CLUSTER_PG_PORT": str(_free_port()), "XKLD_CLUSTER_PORTS": f"{ports[0]} {ports[1]}",
+                "XKLD_CLUSTER_LB_PORT": str(lb), "XKLD_LOGIN_DELAY_BASE": "30"})
+    started = subprocess.run(["bash", str(CLUSTER), "start"], env=env, capture_output=True, text=True, timeout=600)
+    state = root / "state" / "cluster.env"
+    try:
+        assert started.returncode == 0, started.stderr[-3000:]
+        values = dict(line.split("=", 1) for line in state.read_text().splitlines() if "=" in line)
+        yield Cluster(root / "state", env, values["URL"], ports, lb)
+    finally:
+        if state.exists():
+            subprocess.run(["bash", str(CLUSTER), "stop"], env=env, capture_output=True, timeout=120)
+
+
+def test_nginx_spreads_new_clients_and_keeps_each_on_its_replica(cluster: Cluster) -> None:
+    first = [health(cluster.lb) for _ in range(4)]
+    assert {body["replica"] for _, body, _ in first} == {"r1", "r2"}        # round robin without a cookie
+    for status, body, cookie in first:
+        assert status == 200 and f"xkld_replica={body['replica']}" in cookie
+    for replica in ("r1", "r2"):                                             # the cookie holds a client
+        assert {health(cluster.lb, f"xkld_replica={replica}")[1]["replica"] for _ in range(4)} == {replica}
+
+
+def test_each_migration_ran_once_from_the_declarations(cluster: Cluster) -> None:
+    from xkld_geo import store
+    from xkld_geo.schema import migrations
+
+    rows = cluster.sql("SELECT number, count(*) FROM schema_migrations GROUP BY number ORDER BY number")
+    assert rows == [(m.number, 1) for m in migrations.MIGRATIONS]
+    tables = {r[0] for r in cluster.sql("SELECT table_name FROM information_schema.tables "
+                                        "WHERE table_schema = 'public'")}
+    assert tables == {t.name for t in store.shared_tables()} | {"schema_migrations"}
+    assert "admin_units" not in tables and {"departures", "users", "sessions", "plans"} <= tables
+    # a replica restarting (a new process) finds the schema current and runs nothing
+    assert cluster.run(2, "from xkld_geo import store; print(store.ensure_schema(con, settings))") == "[]"
+
+
+def test_a_step_the_store_has_not_had_runs_once_under_the_lock(cluster: Cluster) -> None:
+    """A store made by an older version (here: step 4 forgotten) gets the step when replicas
+    start, once, however many start together."""
+    from xkld_geo.schema import migrations
+
+    cluster.sql("DELETE FROM schema_migrations WHERE number = %s RETURNING number", migrations.LATEST)
+    start = tempfile.mkdtemp(prefix="xkld-barrier-")
+    code = f"""
+        at({start!r})
+        db.connect(settings)   # the replica starting: attach, and make the schema current
+        print("started")"""
+    workers = [cluster.worker(n, code, connect=False) for n in (1, 2)]
+    outs = [w.communicate(timeout=120) for w in workers]
+    assert [o.strip() for o, _ in outs] == ["started", "started"], outs
+    upgraded = [e for _, e in outs if f"upgraded: migrations [{migrations.LATEST}]" in e]
+    assert len(upgraded) == 1, outs
+    assert cluster.sql("SELECT how FROM schema_migrations WHERE number = %s", migrations.LATEST) == [("ran",)]
+
+
+def test_two_planners_approving_one_plan_on_two_replicas(cluster: Cluster) -> None:
+    pid = int(cluster.run(1, """
+        planner = auth.User("kehoach", "Kế hoạch", "planner")
+        base = plans.base_table(con, 2026, "99")
+        table = plans.propose(base, plans.Params(70, floor=2, cap_pct=None))
+        quotas = dict(zip(table["code"], table["proposed"].astype(int)))
+        pid, _ = plans.save_draft(con, year=2026, province="99", name="Cụm", params=plans.Params(70, floor=2,
+                                  cap_pct=None), quotas=quotas, user=planner)
+        plans.submit(con, pid, planner)
+        print(pid)"""))
+    start = tempfile.mkdtemp(prefix="xkld-barrier-")
+    code = f"""
+        at({start!r})
+        try:
+            plans.approve(con, {pid}, auth.User("quantri", "Quản trị", "admin"))
+            print("approved")
+        except XkldError as exc:
+            print(exc.details.get("reason"))"""
+    workers = [cluster.worker(n, code) for n in (1, 2)]
+    outcomes = sorted(w.communicate(timeout=120)[0].strip() for w in workers)
+    assert outcomes == ["approved", "stale"]
+    assert cluster.sql("SELECT status, version FROM plans WHERE plan_id = %s", pid) == [("approved", 3)]
+    assert cluster.sql("SELECT count(*) FROM audit_log WHERE action = 'plan_approved' AND target = %s",
+                       str(pid)) == [(1,)]
+
+
+def _csv(commune: str, count: int) -> str:
+    return f"Tháng,Mã xã,Thị trường,Giới tính,Hình thức,Số người\n01/2026,{commune},JP,nam,dn,{count}\n"
+
+
+def _import_at(start: str, text: str, name: str, together: int = 2) -> str:
+    return f"""
+        at({start!r}, {together})
+        report = ingest.import_file(con, {text!r}.encode(), {name!r}, "departures", "can_bo", settings)
+        print(report.outcome, report.accepted, report.import_id)"""
+
+
+def _entered(cluster: Cluster, commune: str) -> int | None:
+    rows = cluster.sql("SELECT sum(departures) FROM departures WHERE commune_code = %s AND month = '2026-01-01' "
+                       "AND NOT is_demo", commune)
+    return rows[0][0]
+
+
+def test_two_communes_imported_at_once_both_land(cluster: Cluster) -> None:
+    start = tempfile.mkdtemp(prefix="xkld-barrier-")
+    workers = [cluster.worker(1, _import_at(start, _csv("99002", 7), "xa2.csv")),
+               cluster.worker(2, _import_at(start, _csv("99003", 9), "xa3.csv"))]
+    outs = [w.communicate(timeout=120) for w in workers]
+    results = [o.strip().split() for o, _ in outs]
+    assert [r[:2] for r in results] == [["ok", "1"], ["ok", "1"]], outs
+    assert results[0][2] != results[1][2]                       # each its own import number
+    assert (_entered(cluster, "99002"), _entered(cluster, "99003")) == (7, 9)
+
+
+def test_one_file_imported_on_two_replicas_at_once_counts_once(cluster: Cluster) -> None:
+    start = tempfile.mkdtemp(prefix="xkld-barrier-")
+    text = _csv("99004", 5)
+    workers = [cluster.worker(n, _import_at(start, text, "cung_tep.csv")) for n in (1, 2)]
+    outcomes = sorted(w.communicate(timeout=120)[0].split()[0] for w in workers)
+    assert outcomes == ["ok", "unchanged"]
+    assert _entered(cluster, "99004") == 5
+
+
+def test_a_write_on_one_replica_is_seen_on_the_other_within_a_second(cluster: Cluster) -> None:
+    """Replica 1 keeps the national figures by data version; an import through replica 2 moves
+    the version, so replica 1's next page run shows the new figures within a second."""
+    importer = PRELUDE.replace("CONNECT", "True") + textwrap.dedent(_import_at("", _csv("99006", 11), "moi.csv", 0))
+    out = cluster.run(1, f"""
+        import os, subprocess
+        from xkld_geo import queries
+        def total():
+            return int(queries.attainment(con, 2026, "province", "99")["departures"].sum())
+        before = total()
+        start = time.time()
+        assert total() == before and time.time() - start < 0.05   # kept: no query through PostgreSQL
+        env = dict(os.environ, XKLD_DB={str(cluster.folder / "replica-2" / "xkld.duckdb")!r})
+        subprocess.run([sys.executable, "-c", {importer!r}], env=env, check=True)
+        start = time.time()
+        while total() == before and time.time() - start < 5:
+            time.sleep(0.02)
+        print(total() != before, time.time() - start)""")
+    changed, seconds = out.splitlines()[-1].split()   # (the importer printed its report first)
+    assert changed == "True" and float(seconds) < 1.0, out
+
+
+def test_sessions_and_login_lockout_are_shared(cluster: Cluster) -> None:
+    token = cluster.run(1, """
+        auth.create_user(con, "chung", "mat-khau-thu-nghiem", "viewer")
+        token, _ = auth.login(con, "chung", "mat-khau-thu-nghiem")
+        print(token)""")
+    cookie = f"xkld_session={token}"
+    for port in cluster.ports:                                  # opened through replica 1's code, valid on both
+        status, body, _ = health(port, cookie)
+        assert (status, body["user"]) == (200, "chung")
+    for replica in ("r1", "r2"):                                # and behind nginx, whichever replica serves
+        assert health(cluster.lb, f"{cookie}; xkld_replica={replica}")[1]["user"] == "chung"
+    # failed logins on replica 1 lock the name out on replica 2 too
+    cluster.run(1, """
+        for _ in range(5):
+            try:
+                auth.login(con, "chung", "sai", source="10.0.0.1")
+            except XkldError:
+                pass""")
+    refused = cluster.run(2, """
+        try:
+            auth.login(con, "chung", "mat-khau-thu-nghiem", source="10.0.0.1")
+            print("logged in")
+        except XkldError as exc:
+            print("refused", exc.details.get("reason"))""")
+    assert refused == "refused rate_limited", refused
+
+
+def test_the_command_line_works_while_the_replicas_run(cluster: Cluster) -> None:
+    done = subprocess.run([sys.executable, "-m", "xkld_geo", "users", "add", "dongloat", "--role", "planner",
+                           "--name", "Dòng lệnh", "--password-stdin"], input="mat-khau-dong-lenh\n",
+                          cwd=PROJECT_ROOT, env=cluster.replica_env(1), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert cluster.sql("SELECT role FROM users WHERE username = 'dongloat'") == [("planner",)]
+    assert all(health(port)[0] == 200 for port in cluster.ports)
+
+
+def test_postgres_restarted_while_the_app_runs(cluster: Cluster) -> None:
+    assert all(health(port)[0] == 200 for port in cluster.ports)
+    go = Path(tempfile.mkdtemp()) / "restarted"
+    reader = cluster.worker(1, f"""
+        import pathlib
+        from xkld_geo import queries
+        def total():
+            return int(queries.attainment(con, 2026, "province", "99")["departures"].sum())
+        before = total()
+        print("ready", flush=True)
+        while not pathlib.Path({str(go)!r}).exists():
+            time.sleep(0.05)
+        time.sleep(0.6)                                         # past the data version's half second
+        print(total() == before)""")
+    assert reader.stdout is not None and reader.stdout.readline().strip() == "ready"
+    cluster.script("pg-restart")
+    go.touch()
+    out, err = reader.communicate(timeout=120)
+    assert out.strip() == "True", err[-2000:]                   # same process, same figures, no error
+    for port in cluster.ports:                                  # the replicas reconnect by themselves
+        status, body, _ = health(port)
+        assert (status, body["store"]) == (200, "ok"), body
+
+
+def test_an_import_interrupted_by_a_restart_is_rolled_back_and_can_be_retried(cluster: Cluster) -> None:
+    import psycopg
+
+    text = _csv("99005", 4)
+    blocker = psycopg.connect(cluster.url)
+    blocker.execute("LOCK TABLE audit_log IN EXCLUSIVE MODE")  # the import's last write will wait here
+    worker = cluster.worker(1, f"""
+        try:
+            ingest.import_file(con, {text!r}.encode(), "ngat.csv", "departures", "can_bo", settings)
+            print("ok")
+        except XkldError as exc:
+            print("failed", exc.details.get("reason"))""")
+    try:
+        for _ in range(120):   # until the import is inside its transaction, waiting on the lock
+            waiting = cluster.sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")[0][0]
+            if waiting:
+                break
+            time.sleep(0.5)
+        assert waiting, "the import never reached its transaction"
+        cluster.script("pg-restart")                            # ends the import's transaction (and the lock)
+    finally:
+        try:
+            blocker.close()
+        except psycopg.Error:
+            pass
+    out, err = worker.communicate(timeout=120)
+    assert out.startswith("failed"), (out, err[-2000:])
+    assert _entered(cluster, "99005") is None                   # nothing half-written
+    retried = cluster.run(2, _import_at(tempfile.mkdtemp(), text, "ngat.csv", together=1))
+    assert retried.split()[:2] == ["ok", "1"]
+    assert _entered(cluster, "99005") == 4
+
+
+PAGE = """
+    from streamlit.testing.v1 import AppTest
+    at_ = AppTest.from_file("app.py", default_timeout=90)
+    if con is not None:   # signed in as a viewer (the overview is for officials)
+        auth.create_user(con, "xem", "mat-khau-thu-nghiem", "viewer")
+        at_.session_state["auth_token"] = auth.login(con, "xem", "mat-khau-thu-nghiem")[0]
+    at_.run()
+    print(json.dumps({"errors": [e.value for e in at_.error], "exceptions": [str(e.value)[:300] for e in at_.exception],
+                      "metrics": {m.label: m.value for m in at_.metric}}))"""
+
+
+def test_the_overview_page_runs_on_the_shared_store(cluster: Cluster) -> None:
+    from xkld_geo import metrics
+
+    shown = json.loads(cluster.run(1, PAGE, timeout=180).splitlines()[-1])
+    assert shown["exceptions"] == [] and shown["errors"] == [], shown
+    quota = cluster.sql("SELECT sum(quota) FROM quotas WHERE year = 2026 AND unit_level = 'commune'")[0][0]
+    assert shown["metrics"]["Chỉ tiêu năm"] == metrics.fmt_int(quota)   # the shared figures, not the local file's
+
+
+def test_postgres_down_pages_say_so_without_a_traceback(cluster: Cluster) -> None:
+    from xkld_geo import store
+
+    cluster.script("pg-stop")
+    try:
+        for port in cluster.ports:
+            status, body, _ = health(port)
+            assert (status, body["store"]) == (503, "down")
+            assert "Không kết nối được cơ sở dữ liệu dùng chung PostgreSQL" in body["message"]
+        shown = json.loads(cluster.run(1, PAGE, timeout=180, connect=False).splitlines()[-1])
+        assert shown["exceptions"] == []
+        assert len(shown["errors"]) == 1 and store.DOWN.split("(")[0] in shown["errors"][0]
+    finally:
+        cluster.script("pg-start")
+    assert all(health(port)[0] == 200 for port in cluster.ports)
+
+
+def test_the_shared_tables_come_from_the_registry() -> None:
+    """Every table the app writes at run time is declared so: operational, edited, or derived and
+    ``written`` (entered figures); the reference data stays local. Needs no PostgreSQL."""
+    from xkld_geo import store
+    from xkld_geo.intake import writes
+    from xkld_geo.schema import TABLES
+
+    shared = {t.name for t in store.shared_tables()}
+    assert {t.table for t in writes.TARGETS.values()} | {"departures_profile"} <= shared
+    assert {t.name for t in TABLES if t.kind != "derived"} <= shared
+    assert not {"admin_units", "unit_shapes", "crosswalk", "country_shapes", "dataset_meta"} & shared
+    assert "DOUBLE PRECISION" in store.postgres_ddl(next(t.ddl for t in TABLES if t.name == "programme_monthly"))
+    assert "REFERENCES" not in store.postgres_ddl(next(t.ddl for t in TABLES if t.name == "departures"))

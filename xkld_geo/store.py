@@ -1,0 +1,339 @@
+"""The shared store: PostgreSQL behind several app replicas, reached through DuckDB.
+
+With ``XKLD_DATABASE_URL`` unset (the default) nothing here is used: every table lives in the
+embedded DuckDB file. With ``XKLD_DATABASE_URL=postgresql://…`` each replica opens an in-memory
+DuckDB (still the one query engine and SQL dialect) with two attached catalogs:
+
+- ``ref``: this replica's local DuckDB file (``db_path``), read-only, built from the data files by
+  ``python -m xkld_geo build`` (boundaries, shapes, crosswalk...), identical on every machine;
+- ``pg``: PostgreSQL, through DuckDB's ``postgres`` extension (the ``duckdb-extension-postgres``
+  wheel, loaded by file path like spatial), holding every table that is written (:func:`shared_tables`).
+
+Each cursor's ``search_path`` is ``memory.main, pg.public, ref.main``, so the project's unqualified
+table names resolve to PostgreSQL first and the views (made in ``memory``) read the shared rows.
+Every DuckDB transaction of the app writes to ``pg`` only (temporary tables aside), as DuckDB
+requires. psycopg does what the extension cannot: the schema's DDL with PostgreSQL's own
+constraints and advisory locks (:func:`exclusive`).
+"""
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import duckdb
+import pandas as pd
+
+from xkld_geo.errors import DatabaseError
+from xkld_geo.schema.table import Table
+from xkld_geo.settings import Settings
+
+log = logging.getLogger("xkld_geo.store")
+
+SEARCH_PATH = "memory.main,pg.public,ref.main"
+"""Name resolution of every cursor: the views, then the shared tables, then the local reference data."""
+
+SCHEMA_LOCK = "xkld_geo:schema"
+"""Advisory lock under which the first replica to start creates the schema and runs migrations."""
+
+DOWN = ("Không kết nối được cơ sở dữ liệu dùng chung PostgreSQL ({where}). Dữ liệu chưa được hiển thị "
+        "để tránh nhầm số liệu cũ là số liệu hiện hành; thao tác vừa rồi không được ghi. Hãy thử lại sau "
+        "ít phút hoặc báo cho quản trị hệ thống.")
+"""The refusal shown (once, by st.error) while PostgreSQL cannot be reached."""
+
+_LOST = ("server closed the connection", "connection refused", "could not connect", "no connection to the server",
+         "terminating connection", "connection to server", "connection is bad", "ssl connection has been closed",
+         "the database system is shutting down", "the database system is starting up", "broken pipe",
+         "connection has been closed", "failed to get connection")
+"""Fragments of libpq's messages that mean the connection to PostgreSQL is gone (not a bad statement)."""
+
+
+def enabled(settings: Settings) -> bool:
+    """Whether ``settings`` put the written tables in PostgreSQL."""
+    return bool(settings.database_url)
+
+
+def where(settings: Settings) -> str:
+    """Host and port of the store, for messages (never the password)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        info = conninfo_to_dict(settings.database_url)
+    except Exception:  # a malformed URL: name nothing
+        return "?"
+    return f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+
+
+def lost(exc: BaseException) -> bool:
+    """Whether ``exc`` says the connection to PostgreSQL was lost or refused (retry on a new one)."""
+    text = str(exc).lower()
+    return any(fragment in text for fragment in _LOST)
+
+
+def down_error(settings: Settings, exc: BaseException | None = None) -> DatabaseError:
+    """The Vietnamese refusal for a store that cannot be reached."""
+    return DatabaseError(DOWN.format(where=where(settings)), reason="store_down", store=where(settings),
+                         detail=str(exc)[:300] if exc else None)
+
+
+def postgres_extension_path() -> Path:
+    """The ``postgres`` extension of the ``duckdb-extension-postgres`` wheel, loadable by path.
+
+    DuckDB derives the extension's entry point from the file name, and the wheel names the file
+    ``postgres.duckdb_extension`` while the extension calls itself ``postgres_scanner``: a link
+    with that name, in a folder of our own under the temporary directory, points at the wheel's file.
+    """
+    try:
+        import duckdb_extension_postgres as pkg
+    except ImportError as exc:  # pragma: no cover - install problem
+        raise DatabaseError("Thiếu gói duckdb-extension-postgres; hãy cài theo requirements.txt.",
+                            package="duckdb-extension-postgres") from exc
+    shipped = Path(pkg.__file__).resolve().parent / "extensions" / f"v{duckdb.__version__}" / "postgres.duckdb_extension"
+    if not shipped.exists():
+        raise DatabaseError(f"Phần mở rộng postgres không khớp phiên bản duckdb {duckdb.__version__}.",
+                            duckdb_version=duckdb.__version__, path=str(shipped))
+    folder = Path(tempfile.gettempdir()) / "xkld-duckdb-extensions" / f"v{duckdb.__version__}"
+    folder.mkdir(parents=True, exist_ok=True)
+    link = folder / "postgres_scanner.duckdb_extension"
+    if not link.exists() or link.resolve() != shipped:
+        tmp = folder / f".postgres_scanner.{id(link)}"
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(shipped)
+        tmp.replace(link)   # atomic: replicas starting together never see half a link
+    return link
+
+
+def shared_tables() -> tuple[Table, ...]:
+    """The tables that live in PostgreSQL, from the schema registry (never a hand list): every
+    ``operational`` and ``edited`` table, and the ``derived`` tables declared ``written`` (imports
+    and approvals write entered figures into them: the targets of ``intake.writes.TARGETS`` and
+    the departure profiles)."""
+    from xkld_geo.schema import tables
+
+    return tuple(t for t in tables.TABLES if t.kind != "derived" or t.written)
+
+
+def postgres_ddl(ddl: str) -> str:
+    """One declaration's DuckDB DDL as PostgreSQL DDL: the few DuckDB-only spellings mapped in
+    this one place (DOUBLE, GEOMETRY); references to tables kept local are dropped."""
+    ddl = re.sub(r"\s+REFERENCES\s+\w+\s*\([^)]*\)", "", ddl)
+    ddl = re.sub(r"\bDOUBLE\b(?!\s+PRECISION)", "DOUBLE PRECISION", ddl)
+    return re.sub(r"\bGEOMETRY\b", "BYTEA", ddl)
+
+
+@contextmanager
+def _pg(settings: Settings) -> Iterator["psycopg.Connection"]:  # type: ignore[name-defined]  # noqa: F821
+    """A short-lived psycopg connection in autocommit mode (locks, DDL, health checks)."""
+    import psycopg
+
+    try:
+        pc = psycopg.connect(settings.database_url, autocommit=True, connect_timeout=5,
+                             application_name="xkld_geo")
+    except psycopg.OperationalError as exc:
+        raise down_error(settings, exc) from exc
+    try:
+        yield pc
+    finally:
+        pc.close()
+
+
+@contextmanager
+def exclusive(settings: Settings, name: str) -> Iterator[None]:
+    """Hold the cluster-wide advisory lock ``name`` for the block (every replica waits for it);
+    with the embedded backend, nothing to do (one process writes, DuckDB orders its sessions).
+
+    Taken *before* the block's transaction starts, so that transaction's snapshot already sees
+    what the previous holder committed: two imports of one file count it once, two approvals of
+    one plan find it already approved."""
+    if not enabled(settings):
+        yield
+        return
+    with _pg(settings) as pc:
+        pc.execute("SELECT pg_advisory_lock(hashtext(%s))", (name,))
+        try:
+            yield
+        finally:
+            try:
+                pc.execute("SELECT pg_advisory_unlock(hashtext(%s))", (name,))
+            except Exception:  # the connection died: PostgreSQL released the lock with it
+                pass
+
+
+def prepare(cur: duckdb.DuckDBPyConnection, settings: Settings) -> duckdb.DuckDBPyConnection:
+    """Set a new cursor's name resolution (a per-cursor setting in DuckDB; setting it asks
+    PostgreSQL for the schema, so a store that is down is refused here, in Vietnamese)."""
+    try:
+        cur.execute(f"SET search_path = '{SEARCH_PATH}'")
+    except duckdb.Error as exc:
+        cur.close()
+        if lost(exc):
+            raise down_error(settings, exc) from exc
+        raise
+    return cur
+
+
+def open_shared(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the local reference file and PostgreSQL attached, the schema
+    made or migrated (once, under :data:`SCHEMA_LOCK`) and the views created over both."""
+    from xkld_geo import db
+    from xkld_geo.schema.views import VIEWS
+
+    local = Path(settings.db_path)
+    if not local.exists():
+        raise DatabaseError(f"Chưa có dữ liệu tham chiếu {local} trên máy này. Hãy chạy: python -m xkld_geo build",
+                            path=str(local))
+    con = db.open_connection(":memory:")
+    try:
+        db.execute(con, "store_load_postgres", f"LOAD {db.quote_literal(str(postgres_extension_path()))}")
+        db.execute(con, "store_attach_ref", f"ATTACH {db.quote_literal(str(local))} AS ref (READ_ONLY)")
+        try:
+            db.execute(con, "store_attach_pg", f"ATTACH {db.quote_literal(settings.database_url)} AS pg (TYPE postgres"
+                       + (", READ_ONLY)" if read_only else ")"))
+        except duckdb.Error as exc:
+            raise down_error(settings, exc) from exc
+        if not read_only:
+            ensure_schema(con, settings)
+        prepare(con, settings)
+        db.execute(con, "store_views", VIEWS)   # in memory.main: they read pg first, then ref
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _pg_columns(pc: "psycopg.Connection", table: str) -> list[str]:  # type: ignore[name-defined]  # noqa: F821
+    rows = pc.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' "
+                      "AND table_name = %s ORDER BY ordinal_position", (table,)).fetchall()
+    return [r[0] for r in rows]
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[int]:
+    """Create the shared tables missing in PostgreSQL from their declarations, then: on a new
+    store, copy the rows this replica's build made for them (defaults, demo figures) and record
+    every migration as built; on an existing one, run the steps it has not had. All under one
+    advisory lock, so of replicas starting together the first does it and the others find it done.
+    Returns the numbers of the steps that ran."""
+    from xkld_geo import db
+    from xkld_geo.schema import migrations
+
+    with _pg(settings) as pc:
+        pc.execute("SELECT pg_advisory_lock(hashtext(%s))", (SCHEMA_LOCK,))
+        try:
+            pc.execute(postgres_ddl(migrations.DDL))
+            for t in shared_tables():
+                pc.execute(postgres_ddl(t.ddl))
+                for index in t.indexes:
+                    pc.execute(postgres_ddl(index))
+            db.execute(con, "store_clear_cache", "CALL pg_clear_cache()")   # the extension caches the catalog
+            db.execute(con, "store_search_pg", "SET search_path = 'pg.public'")  # unqualified names mean PostgreSQL
+            try:
+                done = migrations.applied(con)
+                migrations.check_not_newer(done)
+                if not done:
+                    with db.transaction(con):
+                        for t in shared_tables():
+                            q = db.quote_identifier(t.name)
+                            db.execute(con, f"store_seed_{t.name}",
+                                       f"INSERT INTO pg.public.{q} BY NAME SELECT * FROM ref.main.{q}")
+                        for m in migrations.MIGRATIONS:
+                            migrations._record(con, m, "built")
+                    log.warning("shared store %s created from the declarations and seeded", where(settings))
+                    return []
+                ran = []
+                for m in migrations.MIGRATIONS:
+                    if m.number in done:
+                        continue
+                    with db.transaction(con):
+                        m.apply(con)
+                        migrations._record(con, m, "ran")
+                    ran.append(m.number)
+                if ran:
+                    log.warning("shared store %s upgraded: migrations %s", where(settings), ran)
+                return ran
+            finally:
+                db.execute(con, "store_clear_cache", "CALL pg_clear_cache()")
+                db.execute(con, "store_search_path", f"SET search_path = '{SEARCH_PATH}'")
+        finally:
+            try:
+                pc.execute("SELECT pg_advisory_unlock(hashtext(%s))", (SCHEMA_LOCK,))
+            except Exception:  # pragma: no cover - connection gone: the lock went with it
+                pass
+
+
+CACHED_QUERIES = frozenset({"attainment", "national_totals", "period_attainment_commune",
+                            "period_attainment_province", "monthly_departures"})
+"""The national analytic queries (names given to :func:`xkld_geo.db.run`) whose results a replica
+keeps while the store's data version does not change: through the extension they cost several
+times the embedded ones (see the README), and every page run asks for them again."""
+
+VERSION_EVERY_S = 0.5
+"""A replica asks PostgreSQL for the data version at most this often, so it sees another
+replica's write within one second (half a second, plus the query)."""
+
+CACHE_ENTRIES = 256
+
+_cache_lock = threading.Lock()
+_versions: dict[str, tuple[float, str]] = {}
+_version_conn: dict[str, Any] = {}
+_results: "OrderedDict[tuple[str, str, str, str], pd.DataFrame]" = OrderedDict()
+
+
+def data_version(settings: Settings) -> str:
+    """The store's data version: PostgreSQL's current snapshot (``xmin:xmax:in-progress``), which
+    changes when, and only when, a write transaction commits or starts (read-only transactions take
+    no transaction id). Equal snapshots see the same committed rows, so no table or trigger needs
+    bumping: every write transaction of every replica (and of the command line) moves it. Asked at
+    most every :data:`VERSION_EVERY_S` seconds; a store that is down raises its DatabaseError."""
+    import psycopg
+
+    url = settings.database_url
+    now = time.monotonic()
+    with _cache_lock:
+        seen = _versions.get(url)
+        if seen and now - seen[0] < VERSION_EVERY_S:
+            return seen[1]
+        for attempt in (1, 2):   # a connection from before a restart fails once: then a new one
+            try:
+                pc = _version_conn.get(url)
+                if pc is None or pc.closed:
+                    pc = _version_conn[url] = psycopg.connect(url, autocommit=True, connect_timeout=5,
+                                                              application_name="xkld_geo version")
+                row = pc.execute("SELECT pg_current_snapshot()::text").fetchone()
+                assert row is not None
+                version = str(row[0])
+                break
+            except psycopg.Error as exc:
+                stale = _version_conn.pop(url, None)
+                _versions.pop(url, None)
+                if stale is not None:
+                    stale.close()
+                if attempt == 2 or stale is None:
+                    raise down_error(settings, exc) from exc
+        _versions[url] = (now, version)
+        return version
+
+
+def cached(settings: Settings, name: str, sql: str, params: Any,
+           compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """The result of query ``name`` for ``params`` at the current data version: kept from an
+    earlier run of this replica while nothing was written, else ``compute()`` (a copy is returned,
+    so a caller changing its frame changes nothing kept)."""
+    version = data_version(settings)
+    key = (settings.database_url, name, sql + repr(sorted(dict(params or {}).items())), version)
+    with _cache_lock:
+        found = _results.get(key)
+        if found is not None:
+            _results.move_to_end(key)
+            return found.copy()
+    out = compute()
+    with _cache_lock:
+        _results[key] = out.copy()
+        while len(_results) > CACHE_ENTRIES:
+            _results.popitem(last=False)
+    return out
