@@ -21,6 +21,19 @@ whole run is repeated with ``XKLD_CACHE=off`` (the code before issue 15: no shar
 geometry inline in every rerun) and each figure is printed beside it with the ratio new/baseline.
 Targets (issue 15): 50 sessions, think 5 s: p95 ≤ 1 s, 0 failures, RSS ≤ 2 GB; no think time:
 ≥ 20 runs/s, first page ≤ 0.5 s. A bench: it prints, asserts nothing.
+
+Cluster mode (issue 19): the same sessions against replicas of the shared store, one replica
+directly beside two replicas behind nginx, level by level in the same run::
+
+    scripts/cluster.sh start          # or let the bench start (and stop) one: --start-cluster [--tiny]
+    .venv/bin/python bench/load_bench.py --cluster /tmp/xkld-cluster [--sessions 10,30] [--seconds 30]
+
+The session tokens are opened in the cluster's PostgreSQL (a bench user of its own per run), so each
+is valid on every replica. Through nginx each session first asks for a page, as a browser does, and
+keeps the replica the ``xkld_replica`` cookie names (its websocket and geometry files go there);
+directly, all go to the first replica. Prints page runs/s, p50/p95 and failures of both, with the
+ratio two/one, and how the sessions spread over the replicas; RSS is the replicas' together (the
+cluster's pids, on this machine). ``--single URL --balanced URL`` overrides the two addresses.
 """
 from __future__ import annotations
 
@@ -28,17 +41,22 @@ import argparse
 import asyncio
 import os
 import random
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+import urllib.parse
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ws_client import Run, Server, Session, served_copy  # noqa: E402
+from ws_client import ROOT, Run, Server, Session, free_port, rss_mb, served_copy  # noqa: E402
 
 DIRECTIVE_PAGES = ("Nhom_uu_tien", "Thi_truong", "San_viec_lam", "Vay_von_van_de")
 OVERVIEW_ACTIONS = (("year", 0.3), ("month", 0.2), ("province", 0.2), ("level", 0.1), ("page", 0.2))
@@ -55,6 +73,7 @@ class Level:
     runs: list[Run] = field(default_factory=list)
     first: list[Run] = field(default_factory=list)
     rss_peak_mb: float = 0.0
+    replicas: Counter[str] = field(default_factory=Counter)   # sessions per replica (behind nginx)
 
     def figures(self) -> dict[str, float]:
         times = sorted(r.seconds for r in self.runs if r.ok) or [float("nan")]
@@ -67,6 +86,31 @@ class Level:
                 "RSS MB": self.rss_peak_mb, "failures": float(len([r for r in every if not r.ok]))}
 
 
+class Target(Protocol):
+    """What the sessions talk to: a port on loopback, sticky or not, and memory to sample."""
+
+    port: int
+    sticky: bool
+
+    def rss_mb(self) -> float: ...
+
+
+@dataclass
+class Remote:
+    """A server this script did not start: one replica, or nginx in front of several (``sticky``)."""
+
+    port: int
+    pids: tuple[int, ...] = ()
+    sticky: bool = False
+
+    def rss_mb(self) -> float:
+        """The replicas' resident memory together (nan when their processes are not on this machine)."""
+        try:
+            return sum(rss_mb(pid) for pid in self.pids) if self.pids else float("nan")
+        except OSError:
+            return float("nan")
+
+
 def _pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
@@ -75,8 +119,10 @@ def _choice(options: list[str], rng: random.Random) -> str | None:
     return rng.choice(options) if options else None
 
 
-async def _viewer(port: int, token: str, until: float, think: float, level: Level, rng: random.Random) -> None:
-    async with Session(port, token) as s:
+async def _viewer(target: Target, token: str, until: float, think: float, level: Level,
+                  rng: random.Random) -> None:
+    async with Session(target.port, token, sticky=getattr(target, "sticky", False)) as s:
+        level.replicas[s.replica or "-"] += 1
         level.first.append(await s.rerun(page_name=""))
         away = False
         while time.monotonic() < until:
@@ -100,9 +146,10 @@ def widget_label(s: Session, action: str) -> str:
     return LABELS[action]
 
 
-async def _visitor(port: int, until: float, think: float, level: Level, rng: random.Random) -> None:
+async def _visitor(target: Target, until: float, think: float, level: Level, rng: random.Random) -> None:
     """An anonymous visitor of the public page, switching provinces."""
-    async with Session(port) as s:
+    async with Session(target.port, sticky=getattr(target, "sticky", False)) as s:
+        level.replicas[s.replica or "-"] += 1
         level.first.append(await s.rerun(page_name="Cong_khai"))
         while time.monotonic() < until:
             if think:
@@ -115,21 +162,21 @@ async def _visitor(port: int, until: float, think: float, level: Level, rng: ran
             level.runs.append(run)
 
 
-async def _sample_rss(server: Server, level: Level, until: float) -> None:
+async def _sample_rss(server: Target, level: Level, until: float) -> None:
     while time.monotonic() < until:
         level.rss_peak_mb = max(level.rss_peak_mb, server.rss_mb())
         await asyncio.sleep(0.5)
 
 
-async def run_level(server: Server, tokens: list[str], sessions: int, seconds: float, think: float,
+async def run_level(server: Target, tokens: list[str], sessions: int, seconds: float, think: float,
                     seed: int) -> Level:
     level = Level(sessions, think, seconds)
     rng = random.Random(seed)
     until = time.monotonic() + seconds
     visitors = sessions // 5
-    tasks = [_viewer(server.port, tokens[i], until, think, level, random.Random(rng.random()))
+    tasks = [_viewer(server, tokens[i], until, think, level, random.Random(rng.random()))
              for i in range(sessions - visitors)]
-    tasks += [_visitor(server.port, until, think, level, random.Random(rng.random())) for _ in range(visitors)]
+    tasks += [_visitor(server, until, think, level, random.Random(rng.random())) for _ in range(visitors)]
     started = time.monotonic()
     results = await asyncio.gather(_sample_rss(server, level, until), *tasks, return_exceptions=True)
     level.seconds = max(seconds, time.monotonic() - started)   # runs in flight at the deadline finish
@@ -161,8 +208,9 @@ def measure(db_path: Path, cache: str, levels: list[tuple[int, float]], seconds:
     return out
 
 
-def report(new: list[Level], base: list[Level] | None) -> None:
-    print("\nFigures (new code | baseline XKLD_CACHE=off | ratio new/baseline)")
+def report(new: list[Level], base: list[Level] | None,
+           heading: str = "new code | baseline XKLD_CACHE=off | ratio new/baseline") -> None:
+    print(f"\nFigures ({heading})")
     for i, level in enumerate(new):
         print(f"\n{level.sessions} sessions, think time {level.think:g} s, {level.seconds:.0f} s:")
         f = level.figures()
@@ -173,6 +221,93 @@ def report(new: list[Level], base: list[Level] | None) -> None:
                 print(f"  {key:18} {value:10.3f} | {b[key]:10.3f} | {ratio:7.3f}")
             else:
                 print(f"  {key:18} {value:10.3f}")
+        if set(level.replicas) - {"-"}:   # sticky sessions: where nginx sent them
+            print("  sessions per replica behind nginx: "
+                  + ", ".join(f"{k} {v}" for k, v in sorted(level.replicas.items())))
+
+CLUSTER = ROOT / "scripts" / "cluster.sh"
+
+
+def cluster_state(folder: Path) -> dict[str, str]:
+    """The variables scripts/cluster.sh wrote to ``folder/cluster.env`` (URL, PORTS, LB_PORT, pids)."""
+    state = folder / "cluster.env"
+    if not state.exists():
+        raise SystemExit(f"no running cluster in {folder} (scripts/cluster.sh start, or --start-cluster)")
+    values = dict(line.split("=", 1) for line in state.read_text().splitlines() if "=" in line)
+    return {k: v.strip('"') for k, v in values.items()}
+
+
+def cluster_tokens(folder: Path, url: str, sessions: int) -> list[str]:
+    """A bench user of this run in the cluster's PostgreSQL and ``sessions`` logged-in tokens, valid
+    on every replica (opened through the first replica's reference file, as its command line does)."""
+    from xkld_geo import auth, db
+    from xkld_geo.settings import load_settings
+
+    settings = replace(load_settings(secrets={}), database_url=url, db_path=folder / "replica-1" / "xkld.duckdb")
+    con = db.open_store(settings)
+    try:
+        name = f"bench_load_{os.getpid()}"
+        auth.create_user(con, name, "mat-khau-bench-2026", "viewer")
+        return [auth.login(con, name, "mat-khau-bench-2026")[0] for _ in range(sessions)]
+    finally:
+        con.close()
+
+
+def start_cluster(folder: Path, tiny: bool) -> dict[str, str]:
+    """scripts/cluster.sh start with its state in ``folder`` on free ports (the fictional country of
+    the tests with ``tiny``, else the data of XKLD_DATA_DIR as the replicas would build it)."""
+    env = dict(os.environ) | {"XKLD_CLUSTER_DIR": str(folder), "XKLD_CLUSTER_PG_PORT": str(free_port()),
+                              "XKLD_CLUSTER_PORTS": f"{free_port()} {free_port()}",
+                              "XKLD_CLUSTER_LB_PORT": str(free_port())}
+    if tiny:
+        from tests.conftest import TODAY, write_tiny_data
+
+        env |= {"XKLD_DATA_DIR": str(write_tiny_data(folder.parent / "data")), "XKLD_TODAY": TODAY.isoformat(),
+                "XKLD_DEMO_SEED": "1", "XKLD_ID_KEY_FILE": str(folder.parent / "id.key")}
+        os.environ["XKLD_TODAY"] = TODAY.isoformat()
+    print(f"starting scripts/cluster.sh in {folder} ...", flush=True)
+    done = subprocess.run(["bash", str(CLUSTER), "start"], env=env, capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        stop_cluster(folder)
+        raise SystemExit(f"scripts/cluster.sh start failed:\n{done.stderr[-3000:]}")
+    return cluster_state(folder)
+
+
+def stop_cluster(folder: Path) -> None:
+    if (folder / "cluster.env").exists():
+        subprocess.run(["bash", str(CLUSTER), "stop"], env=dict(os.environ) | {"XKLD_CLUSTER_DIR": str(folder)},
+                       capture_output=True, timeout=300)
+
+
+def _port(url: str) -> int:
+    parsed = urllib.parse.urlparse(url if "//" in url else f"http://{url}")
+    if parsed.hostname not in ("127.0.0.1", "localhost") or not parsed.port:
+        raise SystemExit(f"{url}: the sessions talk to loopback ports only (http://127.0.0.1:PORT)")
+    return parsed.port
+
+
+def measure_cluster(folder: Path, levels: list[tuple[int, float]], seconds: float, seed: int,
+                    single: str | None, balanced: str | None) -> tuple[list[Level], list[Level]]:
+    """Each level against one replica directly, then against nginx in front of all (sticky)."""
+    state = cluster_state(folder)
+    pids = tuple(int(v) for k, v in state.items() if k.startswith("REPLICA_") and k.endswith("_PID"))
+    ports = state["PORTS"].split()
+    one = Remote(_port(single) if single else int(ports[0]), pids[:1])
+    two = Remote(_port(balanced) if balanced else int(state["LB_PORT"]), pids, sticky=True)
+    tokens = cluster_tokens(folder, state["URL"], max(n for n, _ in levels))
+    print(f"one replica on port {one.port}, {len(ports)} replicas behind nginx on port {two.port}", flush=True)
+    singles: list[Level] = []
+    pairs: list[Level] = []
+    for n, think in levels:
+        for label, target, out in (("one replica", one, singles), ("behind nginx", two, pairs)):
+            level = asyncio.run(run_level(target, tokens, n, seconds, think, seed))
+            out.append(level)
+            f = level.figures()
+            print(f"[{label}] {n} sessions, think {think:g} s: " + ", ".join(f"{k} {v:.3g}" for k, v in f.items()),
+                  flush=True)
+            for e in sorted({r.error for r in level.runs + level.first if not r.ok})[:5]:
+                print(f"    failure: {e}")
+    return pairs, singles
 
 
 def main() -> None:
@@ -187,12 +322,33 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="1 and 10 sessions, 10 s each, saturation 5")
     parser.add_argument("--no-baseline", action="store_true", help="skip the XKLD_CACHE=off run")
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--cluster", type=Path, metavar="DIR",
+                        help="drive the running cluster whose state scripts/cluster.sh keeps in DIR "
+                             "(one replica directly beside all behind nginx)")
+    parser.add_argument("--start-cluster", action="store_true",
+                        help="start scripts/cluster.sh in a temporary folder first (stopped afterwards)")
+    parser.add_argument("--tiny", action="store_true", help="with --start-cluster: the tests' fictional country")
+    parser.add_argument("--single", help="cluster mode: one replica's address (default: the first replica)")
+    parser.add_argument("--balanced", help="cluster mode: nginx's address (default: the cluster's)")
     args = parser.parse_args()
     counts = [int(n) for n in args.sessions.split(",") if n]
     seconds, saturation = args.seconds, args.saturation
     if args.quick:
         counts, seconds, saturation = [1, 10], 10.0, 5
     levels = [(n, args.think) for n in counts] + ([(saturation, 0.0)] if saturation else [])
+    if args.cluster or args.start_cluster:
+        folder = args.cluster or Path(tempfile.mkdtemp(prefix="load-bench-cluster-")) / "state"
+        if args.start_cluster:
+            start_cluster(folder, args.tiny)
+        try:
+            pairs, singles = measure_cluster(folder, levels, seconds, args.seed, args.single, args.balanced)
+        finally:
+            if args.start_cluster:
+                stop_cluster(folder)
+                if not args.cluster:   # the temporary folder this run made (state, replicas' files, data)
+                    shutil.rmtree(folder.parent, ignore_errors=True)
+        report(pairs, singles, "replicas behind nginx | one replica directly | ratio nginx/one")
+        return
     new = measure(args.db, "on", levels, seconds, args.seed)
     base = None if args.no_baseline else measure(args.db, "off", levels, seconds, args.seed)
     report(new, base)

@@ -144,8 +144,10 @@ class Widget:
 class Session:
     """One browser tab, at the protocol level (see the module docstring)."""
 
-    def __init__(self, port: int, cookie: str | None = None, timeout: float = 120.0) -> None:
+    def __init__(self, port: int, cookie: str | None = None, timeout: float = 120.0, sticky: bool = False) -> None:
         self.port, self.cookie, self.timeout = port, cookie, timeout
+        self.sticky = sticky                      # behind nginx: keep the replica its first answer named
+        self.replica = ""                         # that replica (the ``xkld_replica`` cookie), when sticky
         self.ws: Any = None
         self.deflate = False
         self._zip: Any = None
@@ -159,13 +161,22 @@ class Session:
     async def __aenter__(self) -> "Session":
         import websockets
 
-        headers = {"Cookie": f"xkld_session={self.cookie}"} if self.cookie else {}
+        if self.sticky:   # as a browser does: the page first (nginx names the replica), then the socket
+            self.replica = await asyncio.to_thread(_replica_cookie, f"http://127.0.0.1:{self.port}/_stcore/health")
+        cookies = self.cookies()
+        headers = {"Cookie": cookies} if cookies else {}
         self.ws = await websockets.connect(f"ws://127.0.0.1:{self.port}/_stcore/stream",
                                            subprotocols=["streamlit"], max_size=None, open_timeout=60,
                                            additional_headers=headers)
         self.deflate = "permessage-deflate" in (self.ws.response.headers.get("Sec-WebSocket-Extensions") or "")
         self._zip = zlib.compressobj(6, zlib.DEFLATED, -12) if self.deflate else None
         return self
+
+    def cookies(self) -> str:
+        """The Cookie header this tab sends: its login session and, behind nginx, its replica."""
+        parts = ([f"xkld_session={self.cookie}"] if self.cookie else []) + (
+            [f"xkld_replica={self.replica}"] if self.replica else [])
+        return "; ".join(parts)
 
     def _wire(self, frame: bytes | str) -> int:
         """Bytes of ``frame`` on the wire: as compressed by permessage-deflate with context
@@ -266,11 +277,22 @@ class Session:
         total = 0
         for url in set(GEOMETRY_URL.findall(frame_bytes)) - self.geometry:
             self.geometry.add(url)
-            total += await asyncio.to_thread(_get_gzip, f"http://127.0.0.1:{self.port}{url.decode()}")
+            total += await asyncio.to_thread(_get_gzip, f"http://127.0.0.1:{self.port}{url.decode()}", self.cookies())
         return total
 
 
-def _get_gzip(url: str) -> int:
-    request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+def _replica_cookie(url: str) -> str:
+    """The replica nginx's sticky cookie (``xkld_replica``) names in its answer to ``url`` ('' if none)."""
+    with urllib.request.urlopen(url, timeout=60) as response:
+        response.read()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            if name.strip() == "xkld_replica":
+                return rest.split(";", 1)[0].strip()
+    return ""
+
+
+def _get_gzip(url: str, cookies: str = "") -> int:
+    request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"} | ({"Cookie": cookies} if cookies else {}))
     with urllib.request.urlopen(request, timeout=60) as response:
         return len(response.read())
