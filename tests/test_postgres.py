@@ -269,6 +269,85 @@ def test_a_write_on_one_replica_is_seen_on_the_other_within_a_second(cluster: Cl
     assert changed == "True" and float(seconds) < 1.0, out
 
 
+def test_two_replicas_bumping_the_data_version_at_once_both_succeed(cluster: Cluster) -> None:
+    """Writes of different kinds (an import here, an approval there) take different locks, so their
+    bumps meet: each replica bumps 25 times in its own transactions while the other does. With
+    ``max + 1`` in the extension's REPEATABLE READ transactions one failed on the primary key."""
+    (count, top), = cluster.sql("SELECT count(*), COALESCE(max(version), 0) FROM data_version")
+    start = tempfile.mkdtemp(prefix="xkld-barrier-")
+    code = f"""
+        from xkld_geo import dataversion
+        at({start!r})
+        for i in range(25):
+            with db.transaction(con):
+                dataversion.bump(con, f"test:{{i}}")
+                time.sleep(0.005)
+        print("ok")"""
+    outs = [w.communicate(timeout=180) for w in [cluster.worker(n, code) for n in (1, 2)]]
+    assert [o.strip() for o, _ in outs] == ["ok", "ok"], [e[-2000:] for _, e in outs]
+    (count_after, top_after), = cluster.sql("SELECT count(*), max(version) FROM data_version")
+    assert count_after == count + 50 and top_after >= top + 50
+
+
+def test_version_numbers_follow_the_commits(cluster: Cluster) -> None:
+    """A bump waits for an earlier one's commit, so the later commit has the larger number and
+    ``max(version)`` moves with each commit (the cache of every replica relies on it)."""
+    go = Path(tempfile.mkdtemp()) / "bumped"
+    both = tempfile.mkdtemp(prefix="xkld-barrier-")
+    fast = cluster.worker(2, f"""
+        import pathlib
+        from xkld_geo import dataversion
+        at({both!r})
+        while not pathlib.Path({str(go)!r}).exists():           # connected: wait for the slow bump
+            time.sleep(0.01)
+        started = time.time()
+        with db.transaction(con):
+            dataversion.bump(con, "test:fast")
+        print(time.time() - started)""")
+    slow = cluster.worker(1, f"""
+        import pathlib
+        from xkld_geo import dataversion
+        at({both!r})
+        with db.transaction(con):
+            dataversion.bump(con, "test:slow")
+            pathlib.Path({str(go)!r}).touch()
+            time.sleep(1.0)                                     # the other bump comes meanwhile
+        print("ok")""")
+    outs = [w.communicate(timeout=120) for w in (slow, fast)]
+    assert outs[0][0].strip() == "ok", outs[0][1][-2000:]
+    assert float(outs[1][0].strip()) > 0.3, outs[1]             # it waited for the slow one's commit
+    versions = dict(cluster.sql("SELECT reason, version FROM data_version WHERE reason IN ('test:slow', 'test:fast')"))
+    assert versions["test:fast"] > versions["test:slow"], versions
+
+
+def test_replica_b_sees_a_bump_within_a_second_and_logins_move_nothing(cluster: Cluster) -> None:
+    """Both caches read one counter (dataversion.current): a login on replica 1 leaves replica
+    2's version (and kept figures) alone; a bump on replica 1 reaches replica 2 within 1 s."""
+    login = PRELUDE.replace("CONNECT", "True") + textwrap.dedent("""
+        auth.create_user(con, "dem", "mat-khau-thu-nghiem", "viewer")
+        auth.login(con, "dem", "mat-khau-thu-nghiem")""")
+    bump = PRELUDE.replace("CONNECT", "True") + textwrap.dedent("""
+        from xkld_geo import dataversion
+        with db.transaction(con):
+            dataversion.bump(con, "test:seen")""")
+    env = {**cluster.replica_env(1)}
+    out = cluster.run(2, f"""
+        import subprocess
+        from xkld_geo import cache, dataversion, store
+        before = store.data_version(settings, con)
+        assert cache.stamp(con)[1] == before == dataversion.current(con)   # one counter for both caches
+        subprocess.run([sys.executable, "-c", {login!r}], env={env!r}, check=True)
+        time.sleep(0.6)                                         # past the half second
+        assert store.data_version(settings, con) == before, "a login moved the data version"
+        subprocess.run([sys.executable, "-c", {bump!r}], env={env!r}, check=True)
+        start = time.time()
+        while store.data_version(settings, con) == before and time.time() - start < 5:
+            time.sleep(0.02)
+        print(store.data_version(settings, con) > before, time.time() - start)""")
+    changed, seconds = out.splitlines()[-1].split()
+    assert changed == "True" and float(seconds) < 1.0, out
+
+
 def test_sessions_and_login_lockout_are_shared(cluster: Cluster) -> None:
     token = cluster.run(1, """
         auth.create_user(con, "chung", "mat-khau-thu-nghiem", "viewer")

@@ -6,6 +6,15 @@ new version becomes visible exactly when the data does, and a rolled-back write 
 :mod:`xkld_geo.cache` keys its shared results by this version (never by time): a result computed
 before a write is never served after it. The table ``data_version`` is operational (a rebuild
 carries it over, then bumps it), so a version number is never reused for different data.
+
+With the shared store (:mod:`xkld_geo.store`) the same table lives in PostgreSQL and both caches
+(:mod:`xkld_geo.cache` and :func:`xkld_geo.store.cached`) read this one counter. Several replicas
+then bump at once, each in a REPEATABLE READ transaction (the postgres extension's), where
+``max + 1`` would give two of them the same number and fail one write on the primary key. There
+a bump takes a transaction-level advisory lock (:data:`LOCK`, released by the commit) and its
+number from the sequence :data:`SEQUENCE`: no two bumps collide, and numbers follow the commits,
+so ``max(version)`` moves whenever one commits (a number taken without the lock could commit
+after a larger one and go unseen).
 """
 from __future__ import annotations
 
@@ -14,6 +23,21 @@ import duckdb
 from xkld_geo import db
 
 REASON_CHARS = 200
+
+SEQUENCE = "data_version_seq"
+"""The shared store's source of version numbers (made by :data:`STORE_DDL`)."""
+
+LOCK = "xkld_geo:data_version"
+"""The advisory lock a bump holds until its transaction ends, in the shared store."""
+
+STORE_DDL = f"""CREATE SEQUENCE IF NOT EXISTS {SEQUENCE} AS integer;
+SELECT setval('{SEQUENCE}', d.m) FROM (SELECT max(version) AS m FROM data_version) AS d
+WHERE d.m > (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {SEQUENCE})"""
+"""PostgreSQL: the sequence, moved past every version already stored (a seeded or older store);
+run by :func:`xkld_geo.store.ensure_schema` under its lock, after the tables exist."""
+
+_STORE_LOCK = f"SELECT pg_advisory_xact_lock(hashtext('{LOCK}'))"
+_STORE_NEXT = f"SELECT nextval('{SEQUENCE}')::integer AS v"
 
 
 def current(con: duckdb.DuckDBPyConnection) -> int:
@@ -25,6 +49,18 @@ def current(con: duckdb.DuckDBPyConnection) -> int:
 def bump(con: duckdb.DuckDBPyConnection, reason: str) -> None:
     """Record a new data version (the caller holds the write's transaction); ``reason`` says which
     write it was (``build``, ``import:departures``, ``plan_approved:12``...)."""
-    db.execute(con, "data_version_bump", """INSERT INTO data_version
-        SELECT COALESCE(max(version), 0) + 1, now(), $reason FROM data_version""",
-               {"reason": str(reason)[:REASON_CHARS]})
+    from xkld_geo import store
+
+    reason = str(reason)[:REASON_CHARS]
+    if not store.attached(con):
+        db.execute(con, "data_version_bump", """INSERT INTO data_version
+            SELECT COALESCE(max(version), 0) + 1, now(), $reason FROM data_version""", {"reason": reason})
+        return
+    # the statements are constants of this module (postgres_execute/postgres_query bind no parameters);
+    # both run on the transaction's own PostgreSQL connection, so the lock ends with its commit
+    db.execute(con, "data_version_lock", f"CALL postgres_execute('pg', {db.quote_literal(_STORE_LOCK)})")
+    version = int(db.run(con, "data_version_next",
+                         f"SELECT v FROM postgres_query('pg', {db.quote_literal(_STORE_NEXT)})")["v"].iloc[0])
+    db.execute(con, "data_version_bump_store", "INSERT INTO data_version VALUES ($v, now(), $reason)",
+               {"v": version, "reason": reason})
+    store.forget_version()   # this replica's next look at the version asks again

@@ -345,7 +345,8 @@ def run(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Params = No
     s = settings or current()
     key = _origin.get(con)
     if key and key[2] and name in store.CACHED_QUERIES:   # the shared store: kept by data version
-        return store.cached(_settings.get(key) or s, name, sql, params, lambda: _run(con, name, sql, params, s))
+        return store.cached(_settings.get(key) or s, con, name, sql, params,
+                            lambda: _run(con, name, sql, params, s))
     return _run(con, name, sql, params, s)
 
 

@@ -219,7 +219,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[in
     every migration as built; on an existing one, run the steps it has not had. All under one
     advisory lock, so of replicas starting together the first does it and the others find it done.
     Returns the numbers of the steps that ran."""
-    from xkld_geo import db
+    from xkld_geo import dataversion, db
     from xkld_geo.schema import migrations
 
     with _pg(settings) as pc:
@@ -233,37 +233,57 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[in
             db.execute(con, "store_clear_cache", "CALL pg_clear_cache()")   # the extension caches the catalog
             db.execute(con, "store_search_pg", "SET search_path = 'pg.public'")  # unqualified names mean PostgreSQL
             try:
-                done = migrations.applied(con)
-                migrations.check_not_newer(done)
-                if not done:
-                    with db.transaction(con):
-                        for t in shared_tables():
-                            q = db.quote_identifier(t.name)
-                            db.execute(con, f"store_seed_{t.name}",
-                                       f"INSERT INTO pg.public.{q} BY NAME SELECT * FROM ref.main.{q}")
-                        for m in migrations.MIGRATIONS:
-                            migrations._record(con, m, "built")
-                    log.warning("shared store %s created from the declarations and seeded", where(settings))
-                    return []
-                ran = []
-                for m in migrations.MIGRATIONS:
-                    if m.number in done:
-                        continue
-                    with db.transaction(con):
-                        m.apply(con)
-                        migrations._record(con, m, "ran")
-                    ran.append(m.number)
-                if ran:
-                    log.warning("shared store %s upgraded: migrations %s", where(settings), ran)
-                return ran
+                ran = _seed_or_migrate(con, settings)
             finally:
                 db.execute(con, "store_clear_cache", "CALL pg_clear_cache()")
                 db.execute(con, "store_search_path", f"SET search_path = '{SEARCH_PATH}'")
+            pc.execute(dataversion.STORE_DDL)   # after the seed: numbers go on from the versions stored
+            return ran
         finally:
             try:
                 pc.execute("SELECT pg_advisory_unlock(hashtext(%s))", (SCHEMA_LOCK,))
             except Exception:  # pragma: no cover - connection gone: the lock went with it
                 pass
+
+
+def _seed_or_migrate(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[int]:
+    """On a new store (no migration recorded): copy this replica's built rows of the shared tables
+    and record every migration as built. Else run the steps the store has not had. (The caller
+    holds :data:`SCHEMA_LOCK`, with unqualified names meaning PostgreSQL.)"""
+    from xkld_geo import db
+    from xkld_geo.schema import migrations
+
+    done = migrations.applied(con)
+    migrations.check_not_newer(done)
+    if not done:
+        with db.transaction(con):
+            for t in shared_tables():
+                q = db.quote_identifier(t.name)
+                db.execute(con, f"store_seed_{t.name}", f"INSERT INTO pg.public.{q} BY NAME SELECT * FROM ref.main.{q}")
+            for m in migrations.MIGRATIONS:
+                migrations._record(con, m, "built")
+        log.warning("shared store %s created from the declarations and seeded", where(settings))
+        return []
+    ran = []
+    for m in migrations.MIGRATIONS:
+        if m.number in done:
+            continue
+        with db.transaction(con):
+            m.apply(con)
+            migrations._record(con, m, "ran")
+        ran.append(m.number)
+    if ran:
+        log.warning("shared store %s upgraded: migrations %s", where(settings), ran)
+    return ran
+
+
+def attached(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether ``con`` is a connection of the shared store (PostgreSQL attached as ``pg``)."""
+    from xkld_geo import db
+
+    df = db.run(con, "store_attached", "SELECT count(*) AS n FROM duckdb_databases() "
+                "WHERE database_name = 'pg' AND type = 'postgres'")
+    return bool(df["n"].iloc[0])
 
 
 CACHED_QUERIES = frozenset({"attainment", "national_totals", "period_attainment_commune",
@@ -273,24 +293,24 @@ keeps while the store's data version does not change: through the extension they
 times the embedded ones (see the README), and every page run asks for them again."""
 
 VERSION_EVERY_S = 0.5
-"""A replica asks PostgreSQL for the data version at most this often, so it sees another
-replica's write within one second (half a second, plus the query)."""
+"""A replica asks the store for the data version at most this often (and at once after a write of
+its own), so it sees another replica's write within one second (half a second, plus the query)."""
 
 CACHE_ENTRIES = 256
 
 _cache_lock = threading.Lock()
-_versions: dict[str, tuple[float, str]] = {}
-_version_conn: dict[str, Any] = {}
-_results: "OrderedDict[tuple[str, str, str, str], pd.DataFrame]" = OrderedDict()
+_versions: dict[str, tuple[float, int]] = {}
+_generation = [0]   # moved by forget_version: a version read before it is not kept
+_results: "OrderedDict[tuple[str, str, str, int], pd.DataFrame]" = OrderedDict()
 
 
-def data_version(settings: Settings) -> str:
-    """The store's data version: PostgreSQL's current snapshot (``xmin:xmax:in-progress``), which
-    changes when, and only when, a write transaction commits or starts (read-only transactions take
-    no transaction id). Equal snapshots see the same committed rows, so no table or trigger needs
-    bumping: every write transaction of every replica (and of the command line) moves it. Asked at
-    most every :data:`VERSION_EVERY_S` seconds; a store that is down raises its DatabaseError."""
-    import psycopg
+def data_version(settings: Settings, con: duckdb.DuckDBPyConnection) -> int:
+    """The store's data version: :func:`xkld_geo.dataversion.current`, the counter in PostgreSQL
+    that every write changing the figures bumps in its own transaction (imports, approvals,
+    reference edits, cases; logins and sessions do not), the same one :mod:`xkld_geo.cache` reads.
+    Asked at most every :data:`VERSION_EVERY_S` seconds per store; a store that is down raises
+    its DatabaseError (from :func:`xkld_geo.db.run`, which retries a lost connection once)."""
+    from xkld_geo import dataversion
 
     url = settings.database_url
     now = time.monotonic()
@@ -298,33 +318,27 @@ def data_version(settings: Settings) -> str:
         seen = _versions.get(url)
         if seen and now - seen[0] < VERSION_EVERY_S:
             return seen[1]
-        for attempt in (1, 2):   # a connection from before a restart fails once: then a new one
-            try:
-                pc = _version_conn.get(url)
-                if pc is None or pc.closed:
-                    pc = _version_conn[url] = psycopg.connect(url, autocommit=True, connect_timeout=5,
-                                                              application_name="xkld_geo version")
-                row = pc.execute("SELECT pg_current_snapshot()::text").fetchone()
-                assert row is not None
-                version = str(row[0])
-                break
-            except psycopg.Error as exc:
-                stale = _version_conn.pop(url, None)
-                _versions.pop(url, None)
-                if stale is not None:
-                    stale.close()
-                if attempt == 2 or stale is None:
-                    raise down_error(settings, exc) from exc
-        _versions[url] = (now, version)
-        return version
+        generation = _generation[0]
+    version = dataversion.current(con)   # outside the lock: a slow store holds up no kept answer
+    with _cache_lock:
+        if generation == _generation[0]:
+            _versions[url] = (now, version)
+    return version
 
 
-def cached(settings: Settings, name: str, sql: str, params: Any,
+def forget_version() -> None:
+    """Ask the store again at the next look (this process just bumped the version)."""
+    with _cache_lock:
+        _versions.clear()
+        _generation[0] += 1
+
+
+def cached(settings: Settings, con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Any,
            compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-    """The result of query ``name`` for ``params`` at the current data version: kept from an
-    earlier run of this replica while nothing was written, else ``compute()`` (a copy is returned,
-    so a caller changing its frame changes nothing kept)."""
-    version = data_version(settings)
+    """The result of query ``name`` for ``params`` at the current data version (read on ``con``):
+    kept from an earlier run of this replica while nothing was written, else ``compute()`` (a copy
+    is returned, so a caller changing its frame changes nothing kept)."""
+    version = data_version(settings, con)
     key = (settings.database_url, name, sql + repr(sorted(dict(params or {}).items())), version)
     with _cache_lock:
         found = _results.get(key)
