@@ -384,6 +384,53 @@ def test_the_command_line_works_while_the_replicas_run(cluster: Cluster) -> None
     assert all(health(port)[0] == 200 for port in cluster.ports)
 
 
+def _cli(cluster: Cluster, n: int, *args: str) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([sys.executable, "-m", "xkld_geo", *args], cwd=PROJECT_ROOT, env=cluster.replica_env(n),
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def test_a_build_says_what_it_does_to_the_store_and_a_reseed_keeps_the_work(cluster: Cluster) -> None:
+    """``build`` with the store set makes its schema current and changes no row, and says so;
+    ``build --reseed-store`` replaces the built rows (here: demo rows lost are back) and keeps
+    accounts, sessions and entered figures, in one transaction, bumping the data version."""
+    tables = ("departures", "users", "sessions", "audit_log", "plans", "import_log")
+    count = {t: cluster.sql(f"SELECT count(*) FROM {t}")[0][0] for t in tables}
+    out = _cli(cluster, 1, "build").stdout
+    assert "lược đồ đã hiện hành" in out and "không thay đổi dòng nào" in out and "--reseed-store" in out, out
+    assert {t: cluster.sql(f"SELECT count(*) FROM {t}")[0][0] for t in tables} == count
+
+    token = cluster.run(1, """
+        auth.create_user(con, "giulai", "mat-khau-thu-nghiem", "viewer")
+        print(auth.login(con, "giulai", "mat-khau-thu-nghiem")[0])""")
+    entered = "Tháng,Mã xã,Thị trường,Giới tính,Hình thức,Số người\n02/2026,99002,KR,nu,dn,6\n"
+    assert cluster.run(1, _import_at(tempfile.mkdtemp(), entered, "giu.csv", 1)).split()[:2] == ["ok", "1"]
+    demo = "SELECT count(*) FROM departures WHERE is_demo AND commune_code = '99001'"
+    (demo_rows,), = cluster.sql(demo)
+    assert demo_rows > 0
+    cluster.sql("DELETE FROM departures WHERE is_demo AND commune_code = '99001' RETURNING 1")
+    users = cluster.sql("SELECT username FROM users ORDER BY 1")
+    migrations_before = cluster.sql("SELECT number, how FROM schema_migrations ORDER BY 1")
+
+    out = _cli(cluster, 1, "build", "--reseed-store").stdout
+    assert "đã nạp lại từ bản dựng mới" in out, out
+    assert cluster.sql(demo) == [(demo_rows,)]                               # the build's rows are back
+    assert cluster.sql("SELECT sum(departures) FROM departures WHERE commune_code = '99002' "
+                       "AND month = '2026-02-01' AND NOT is_demo") == [(6,)]   # the entered figure kept
+    assert cluster.sql("SELECT username FROM users ORDER BY 1") == users
+    assert cluster.sql("SELECT number, how FROM schema_migrations ORDER BY 1") == migrations_before
+    assert cluster.sql("SELECT reason FROM data_version ORDER BY version DESC LIMIT 1") == [("reseed",)]
+    for port in cluster.ports:                                               # the session still holds
+        status, body, _ = health(port, f"xkld_session={token}")
+        assert (status, body["user"]) == (200, "giulai"), body
+    assert cluster.run(2, """
+        from xkld_geo import dataversion
+        with db.transaction(con):
+            dataversion.bump(con, "test:after-reseed")
+        print("ok")""") == "ok"                                              # the sequence is past every version
+
+
 def test_postgres_restarted_while_the_app_runs(cluster: Cluster) -> None:
     assert all(health(port)[0] == 200 for port in cluster.ports)
     go = Path(tempfile.mkdtemp()) / "restarted"

@@ -11,7 +11,7 @@ from pathlib import Path
 from xkld_geo import auth, db
 from xkld_geo import settings as settings_mod
 from xkld_geo.build import warehouse
-from xkld_geo.errors import XkldError
+from xkld_geo.errors import ConfigError, XkldError
 from xkld_geo.intake import ingest, kinds
 from xkld_geo.release import site as release_site
 
@@ -24,6 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="tạo cơ sở dữ liệu DuckDB nếu chưa có hoặc đã cũ")
     build.add_argument("--force", action="store_true", help="xây lại dù dữ liệu không đổi")
     build.add_argument("--seed", type=int, help="hạt giống của dữ liệu minh họa")
+    build.add_argument("--reseed-store", action="store_true",
+                       help="(với XKLD_DATABASE_URL) nạp lại kho PostgreSQL từ bản dựng mới, giữ dữ liệu đã nhập")
     demo = sub.add_parser("demo", help="tạo lại dữ liệu minh họa trong cơ sở dữ liệu hiện có")
     demo.add_argument("--seed", type=int, required=True, help="hạt giống (số nguyên)")
     sub.add_parser("settings", help="liệt kê các thiết lập và biến môi trường")
@@ -135,6 +137,21 @@ def _import(cfg: settings_mod.Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _build_store(cfg: settings_mod.Settings, reseed: bool) -> None:
+    """After a build: say what it did to the shared store (schema made current, rows kept), or
+    re-seed it with ``--reseed-store`` (xkld_geo.build.seed)."""
+    from xkld_geo import store
+    from xkld_geo.build import seed
+
+    if not store.enabled(cfg):
+        if reseed:
+            raise ConfigError("--reseed-store chỉ dùng khi có kho dùng chung (XKLD_DATABASE_URL=postgresql://…).",
+                            field="XKLD_DATABASE_URL")
+        return
+    print("Tệp trên là dữ liệu tham chiếu cục bộ của bản sao này (XKLD_DB); các bảng được ghi nằm ở PostgreSQL.")
+    print((seed.reseed(cfg) if reseed else seed.upgrade(cfg)).message())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; errors of the project print their message, not a traceback."""
     args = _parser().parse_args(argv)
@@ -153,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                       + ", ".join(f"{k} {v:,}" for k, v in result.counts.items() if k != "departures_total"))
             else:
                 print(f"Cơ sở dữ liệu {result.path} đã cập nhật; không có gì thay đổi.")
+            _build_store(cfg, args.reseed_store)
         elif args.command == "users":
             _users(cfg, args)
         elif args.command == "import":

@@ -30,10 +30,13 @@ SEQUENCE = "data_version_seq"
 LOCK = "xkld_geo:data_version"
 """The advisory lock a bump holds until its transaction ends, in the shared store."""
 
-STORE_DDL = f"""CREATE SEQUENCE IF NOT EXISTS {SEQUENCE} AS integer;
-SELECT setval('{SEQUENCE}', d.m) FROM (SELECT max(version) AS m FROM data_version) AS d
+STORE_SYNC = f"""SELECT setval('{SEQUENCE}', d.m) FROM (SELECT max(version) AS m FROM data_version) AS d
 WHERE d.m > (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {SEQUENCE})"""
-"""PostgreSQL: the sequence, moved past every version already stored (a seeded or older store);
+"""PostgreSQL: the sequence moved past every version stored (after a seed or a re-seed wrote
+versions of their own)."""
+
+STORE_DDL = f"CREATE SEQUENCE IF NOT EXISTS {SEQUENCE} AS integer;\n{STORE_SYNC}"
+"""PostgreSQL: the sequence, made and moved past the stored versions (a seeded or older store);
 run by :func:`xkld_geo.store.ensure_schema` under its lock, after the tables exist."""
 
 _STORE_LOCK = f"SELECT pg_advisory_xact_lock(hashtext('{LOCK}'))"
