@@ -14,7 +14,8 @@ then bump at once, each in a REPEATABLE READ transaction (the postgres extension
 a bump takes a transaction-level advisory lock (:data:`LOCK`, released by the commit) and its
 number from the sequence :data:`SEQUENCE`: no two bumps collide, and numbers follow the commits,
 so ``max(version)`` moves whenever one commits (a number taken without the lock could commit
-after a larger one and go unseen).
+after a larger one and go unseen). Bump last in the transaction: the lock is held from the bump
+to the commit, so other writes after it would lengthen the wait of every other replica's bump.
 """
 from __future__ import annotations
 
