@@ -99,3 +99,21 @@ def test_a_database_without_the_version_table_is_served_uncached(tiny_db: Settin
         assert first.headline.ytd > 0
     finally:
         ro.close()
+
+
+def test_one_version_check_per_page_run_and_again_after_a_write(tiny_con, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = [object()]
+    monkeypatch.setattr(cache, "_run_marker", lambda: run[0])
+    checks: list[int] = []
+    real_stamp = cache.stamp
+    monkeypatch.setattr(cache, "stamp", lambda con: checks.append(1) or real_stamp(con))
+    first = cache.scope(tiny_con)
+    assert cache.scope(tiny_con) is first and len(checks) == 1     # the same run: checked once
+    with db.transaction(tiny_con):
+        dataversion.bump(tiny_con, "test")
+    after_write = cache.scope(tiny_con)
+    assert after_write is not first and after_write.version == first.version + 1   # a write of its own: again
+    run[0] = object()                                               # the next page run checks again
+    assert cache.scope(tiny_con) is not after_write and len(checks) == 3
+    monkeypatch.setattr(cache, "_run_marker", lambda: None)         # outside a page run: every time
+    assert cache.scope(tiny_con) is not cache.scope(tiny_con)

@@ -5,7 +5,9 @@ shapes, the markets, the figures of a period. :class:`Scope` answers each questi
 version* (:mod:`xkld_geo.dataversion`) and database file, and serves the stored answer to every
 session until a write bumps the version; nothing ever expires by time, so a figure is never stale
 and never recomputed for nothing. A scope checks the version once, with one tiny query, when it is
-made (once per page run), then serves every lookup of that run from the same version.
+made, then serves every lookup from the same version. The Streamlit layer tells page runs apart
+(:func:`per_run`), so that :func:`scope` makes one scope, one version check, per page run and
+database, not one per widget group that asks (a write of this process in the run checks again).
 
 Stored results are shared: DataFrames are handed out as copies (cheap: the geometry text columns
 are shared references), other results must be treated as read-only. The store keeps the most
@@ -22,7 +24,7 @@ from typing import Any, Callable, Hashable, TypeVar
 import duckdb
 import pandas as pd
 
-from xkld_geo import db
+from xkld_geo import dataversion, db
 from xkld_geo.errors import DatabaseError
 from xkld_geo.settings import current as current_settings
 
@@ -107,6 +109,27 @@ class Scope:
 _MISSING = object()
 
 
+_run_marker: Callable[[], object | None] = lambda: None
+_memo = threading.local()    # this thread's (marker, con, bumps, scope) of the page run in progress
+
+
+def per_run(marker: Callable[[], object | None]) -> None:
+    """Install how to tell page runs apart: ``marker()`` returns an object that stays the same
+    (``is``) during one page run and is new on the next, or None outside a page run."""
+    global _run_marker
+    _run_marker = marker
+
+
 def scope(con: duckdb.DuckDBPyConnection) -> Scope:
-    """A :class:`Scope` on ``con`` at its current data version."""
-    return Scope(con)
+    """A :class:`Scope` on ``con`` at its current data version: within one page run (see
+    :func:`per_run`) and on the same cursor, the same scope, checked once; again after a bump."""
+    marker = _run_marker()
+    if marker is None:
+        return Scope(con)
+    bumps = dataversion.bumps()
+    found = getattr(_memo, "value", None)
+    if found is not None and found[0] is marker and found[1] is con and found[2] == bumps:
+        return found[3]
+    made = Scope(con)
+    _memo.value = (marker, con, bumps, made)
+    return made

@@ -9,11 +9,21 @@ carries it over, then bumps it), so a version number is never reused for differe
 """
 from __future__ import annotations
 
+import itertools
+
 import duckdb
 
 from xkld_geo import db
 
 REASON_CHARS = 200
+_bumps = itertools.count(1)
+_last_bump = 0
+
+
+def bumps() -> int:
+    """How many bumps this process has made: a per-run memo of the version
+    (:func:`xkld_geo.cache.scope`) checks it again after a write of its own."""
+    return _last_bump
 
 
 def current(con: duckdb.DuckDBPyConnection) -> int:
@@ -28,3 +38,5 @@ def bump(con: duckdb.DuckDBPyConnection, reason: str) -> None:
     db.execute(con, "data_version_bump", """INSERT INTO data_version
         SELECT COALESCE(max(version), 0) + 1, now(), $reason FROM data_version""",
                {"reason": str(reason)[:REASON_CHARS]})
+    global _last_bump
+    _last_bump = next(_bumps)
