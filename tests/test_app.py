@@ -87,6 +87,23 @@ def test_indicator_switch(app_env: Settings) -> None:
     assert _metrics(at) == _metrics(run_page(query={"unit": "99"}))   # the headline does not depend on the colour
 
 
+def test_a_rerun_reuses_the_drawn_map_and_a_switch_back_finds_it_again(app_env: Settings) -> None:
+    """The map's component arguments are built once per shared view, not rendered on every rerun."""
+    from xkld_geo.ui import map_component
+
+    at = run_page(query={"unit": "99"})
+    (first,) = component_args(at)
+    built = map_component.stats()["built"]
+    at.run()
+    (again,) = component_args(at)
+    assert again == first and map_component.stats()["built"] == built   # nothing rendered again
+    at.radio(key="indicator").set_value("per_1000").run()
+    (other,) = component_args(at)
+    assert other != first and map_component.stats()["built"] == built + 1
+    at.radio(key="indicator").set_value("attainment").run()
+    assert component_args(at) == [first] and map_component.stats()["built"] == built + 1
+
+
 @pytest.mark.parametrize("query", [{"unit": "../../etc/passwd"}, {"year": "2024; DROP TABLE quotas"},
                                    {"unit": "x" * 5000}, {"month": "13"}, {"unit": "99999"}])
 def test_hostile_url_parameters_fall_back_with_a_message(app_env: Settings, query: dict[str, str]) -> None:

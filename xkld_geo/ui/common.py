@@ -17,10 +17,10 @@ import duckdb
 import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
-from streamlit_folium import st_folium
 
 from xkld_geo import DEMO_LABEL, cache, db, gateway, maps, periods, queries
 from xkld_geo.errors import XkldError
+from xkld_geo.ui import map_component
 from xkld_geo.markup import markdown_text
 from xkld_geo.settings import PROJECT_ROOT, Settings, current
 
@@ -101,9 +101,10 @@ def repainting_map(spec: maps.ChoroplethSpec, key: str, height: int,
     Returns what ``st_folium`` reports of ``returned_objects`` (e.g. the clicked shape)."""
     # geometry by URL (sent once, cached by the browser) needs serve.py's route; XKLD_CACHE=off inlines it
     fetched = settings().cache and gateway.mounted()
-    shapes_part, values_part = maps.choropleth_parts(spec, settings().static_url, fetched=fetched)
-    return st_folium(shapes_part, feature_group_to_add=values_part, key=key, height=height,
-                     use_container_width=True, returned_objects=list(returned_objects))
+    static_url = settings().static_url
+    # the spec is shared by the cache: its map is rendered once, not on every rerun
+    return map_component.draw(spec, lambda: maps.choropleth_parts(spec, static_url, fetched=fetched), key, height,
+                              returned_objects, variant=(static_url, fetched))
 
 
 def demo_badge(is_demo: bool) -> None:
