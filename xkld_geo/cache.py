@@ -109,7 +109,12 @@ class Scope:
 _MISSING = object()
 
 
-_run_marker: Callable[[], object | None] = lambda: None
+def _no_run() -> object | None:
+    """Outside Streamlit nothing tells page runs apart: every :func:`scope` checks the version."""
+    return None
+
+
+_run_marker: Callable[[], object | None] = _no_run
 _memo = threading.local()    # this thread's (marker, con, bumps, scope) of the page run in progress
 
 

@@ -20,9 +20,9 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from xkld_geo import DEMO_LABEL, cache, db, gateway, maps, periods, queries
 from xkld_geo.errors import XkldError
-from xkld_geo.ui import map_component
 from xkld_geo.markup import markdown_text
 from xkld_geo.settings import PROJECT_ROOT, Settings, current
+from xkld_geo.ui import map_component
 
 log = logging.getLogger("xkld_geo.ui")
 T = TypeVar("T")
