@@ -8,7 +8,7 @@ the overview once (filling the shared cache), then reruns it ``--runs`` times wi
 but a year switched back and forth, as a leader clicking in a meeting does, and prints the median
 and mean milliseconds of CPU per rerun, and of the first page of a new session (a fresh AppTest on
 the warm process). ``--profile N`` prints the N costliest functions (cProfile, cumulative) over
-the reruns. The widgets of the page are set by label. A bench: it prints, asserts nothing.
+the reruns (``--first``: over the first pages). The widgets of the page are set by label. A bench: it prints, asserts nothing.
 """
 from __future__ import annotations
 
@@ -67,6 +67,7 @@ def main() -> None:
     parser.add_argument("--db", type=Path, default=load_settings(secrets={}).db_path)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--profile", type=int, default=0, help="print the N costliest functions")
+    parser.add_argument("--first", action="store_true", help="profile the first pages, not the reruns")
     parser.add_argument("--query", action="append", default=[], help="URL parameter name=value")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="rerun-bench-"))
@@ -89,13 +90,15 @@ def main() -> None:
     years = list(at.selectbox(key="year").options)
     times: list[float] = []
     profiler = _profile_script_thread() if args.profile else None
+    if profiler and args.first:
+        _profiling.clear()
     for i in range(args.runs):
         at.selectbox(key="year").set_value(int(years[i % min(2, len(years))]))
         started = time.process_time()
         at.run()
         times.append((time.process_time() - started) * 1000)
     if profiler:
-        _profiling.clear()
+        _profiling[:] = [profiler] if args.first else []
     firsts: list[float] = []
     for _ in range(max(3, args.runs // 10)):
         fresh = _session(token, query)
@@ -105,6 +108,7 @@ def main() -> None:
     print(f"overview rerun, {args.runs} runs, query {query or '-'}: CPU median {statistics.median(times):.1f} ms, "
           f"mean {statistics.mean(times):.1f} ms (process CPU, AppTest's own work included)")
     print(f"first page of a new session, {len(firsts)} runs: CPU median {statistics.median(firsts):.1f} ms")
+    _profiling.clear()
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.profile)
     db.close_all()
