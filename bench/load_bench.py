@@ -14,7 +14,8 @@ provinces. Levels run one after the other on the same server (``--sessions``), t
 level with no think time (``--saturation`` sessions).
 
 For each level it prints p50/p95/max rerun latency, the first page of a new session, reruns per
-second, KB per rerun on the wire (websocket frames, deflated when the server negotiates it, plus
+second, the server's CPU milliseconds per page run (the figure that holds on a busy machine, where
+latencies also measure the other processes), KB per rerun on the wire (websocket frames, deflated when the server negotiates it, plus
 geometry files fetched, gzipped, once per session),
 the server's peak RSS and failures (a run that raised, showed ``st.error`` or timed out). The
 whole run is repeated with ``XKLD_CACHE=off`` (the code before issue 15: no shared cache,
@@ -55,6 +56,7 @@ class Level:
     runs: list[Run] = field(default_factory=list)
     first: list[Run] = field(default_factory=list)
     rss_peak_mb: float = 0.0
+    cpu_s: float = 0.0      # server CPU seconds used during the level
 
     def figures(self) -> dict[str, float]:
         times = sorted(r.seconds for r in self.runs if r.ok) or [float("nan")]
@@ -64,6 +66,8 @@ class Level:
                 "first page p50 s": statistics.median(firsts),
                 "reruns/s": len([r for r in every if r.ok]) / self.seconds,
                 "KB/rerun": sum(r.bytes for r in every) / max(1, len(every)) / 1024,
+                # CPU per page run: what the server spends, whatever else the machine is doing
+                "server CPU ms/run": 1000 * self.cpu_s / max(1, len([r for r in every if r.ok])),
                 "RSS MB": self.rss_peak_mb, "failures": float(len([r for r in every if not r.ok]))}
 
 
@@ -130,8 +134,9 @@ async def run_level(server: Server, tokens: list[str], sessions: int, seconds: f
     tasks = [_viewer(server.port, tokens[i], until, think, level, random.Random(rng.random()))
              for i in range(sessions - visitors)]
     tasks += [_visitor(server.port, until, think, level, random.Random(rng.random())) for _ in range(visitors)]
-    started = time.monotonic()
+    started, cpu = time.monotonic(), server.cpu_s()
     results = await asyncio.gather(_sample_rss(server, level, until), *tasks, return_exceptions=True)
+    level.cpu_s = server.cpu_s() - cpu
     level.seconds = max(seconds, time.monotonic() - started)   # runs in flight at the deadline finish
     for r in results:
         if isinstance(r, BaseException):
@@ -139,7 +144,8 @@ async def run_level(server: Server, tokens: list[str], sessions: int, seconds: f
     return level
 
 
-def measure(db_path: Path, cache: str, levels: list[tuple[int, float]], seconds: float, seed: int) -> list[Level]:
+def measure(db_path: Path, cache: str, levels: list[tuple[int, float]], seconds: float, seed: int,
+            compression: str | None = None) -> list[Level]:
     """Every level on one server with ``XKLD_CACHE=cache``."""
     folder = Path(tempfile.mkdtemp(prefix=f"load-bench-{cache}-"))
     served, tokens = served_copy(db_path, folder, max(n for n, _ in levels))
@@ -147,6 +153,8 @@ def measure(db_path: Path, cache: str, levels: list[tuple[int, float]], seconds:
     out: list[Level] = []
     # the baseline is the code before issue 15: no shared cache, geometry inline, no websocket compression
     options = ("--server.enableWebsocketCompression", "false") if cache == "off" else ()
+    if compression is not None and cache == "on":   # --compression: the new code with it on or off
+        options = ("--server.enableWebsocketCompression", "true" if compression == "on" else "false")
     with Server(served, env, folder / "streamlit.log", options) as server:
         print(f"[{cache}] server on port {server.port}, RSS {server.rss_mb():.0f} MB at start", flush=True)
         for n, think in levels:
@@ -187,13 +195,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="1 and 10 sessions, 10 s each, saturation 5")
     parser.add_argument("--no-baseline", action="store_true", help="skip the XKLD_CACHE=off run")
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--compression", choices=("on", "off"), default=None,
+                        help="websocket compression of the new code's server (default: as configured)")
     args = parser.parse_args()
     counts = [int(n) for n in args.sessions.split(",") if n]
     seconds, saturation = args.seconds, args.saturation
     if args.quick:
         counts, seconds, saturation = [1, 10], 10.0, 5
     levels = [(n, args.think) for n in counts] + ([(saturation, 0.0)] if saturation else [])
-    new = measure(args.db, "on", levels, seconds, args.seed)
+    new = measure(args.db, "on", levels, seconds, args.seed, args.compression)
     base = None if args.no_baseline else measure(args.db, "off", levels, seconds, args.seed)
     report(new, base)
 
