@@ -117,3 +117,25 @@ def test_one_version_check_per_page_run_and_again_after_a_write(tiny_con, monkey
     assert cache.scope(tiny_con) is not after_write and len(checks) == 3
     monkeypatch.setattr(cache, "_run_marker", lambda: None)         # outside a page run: every time
     assert cache.scope(tiny_con) is not cache.scope(tiny_con)
+
+
+def test_sessions_missing_the_same_result_at_once_compute_it_once(tiny_con) -> None:
+    import threading
+    import time
+
+    calls: list[int] = []
+
+    def slow(con, n: int) -> int:
+        calls.append(n)
+        time.sleep(0.3)
+        return n * 2
+
+    results: list[int] = []
+    cursors = [tiny_con.cursor() for _ in range(6)]
+    threads = [threading.Thread(target=lambda c=c: results.append(cache.Scope(c, enabled=True).get("slow", slow, 21)))
+               for c in cursors]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [42] * 6 and calls == [21]

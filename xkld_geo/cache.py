@@ -12,7 +12,8 @@ database, not one per widget group that asks (a write of this process in the run
 Stored results are shared: DataFrames are handed out as copies (cheap: the geometry text columns
 are shared references), other results must be treated as read-only. The store keeps the most
 recently used :data:`MAX_ENTRIES` results and drops those of older versions of a database when a
-newer version is seen. ``XKLD_CACHE=off`` turns it off (every lookup computes), for the baseline of
+newer version is seen. Sessions that miss the same result at once wait for the one that computes
+it (:mod:`xkld_geo.singleflight`) instead of computing it each. ``XKLD_CACHE=off`` turns it off (every lookup computes), for the baseline of
 ``bench/load_bench.py``.
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any, Callable, Hashable, TypeVar
 import duckdb
 import pandas as pd
 
-from xkld_geo import dataversion, db
+from xkld_geo import dataversion, db, singleflight
 from xkld_geo.errors import DatabaseError
 from xkld_geo.settings import current as current_settings
 
@@ -90,20 +91,32 @@ class Scope:
         if not self.enabled:
             return compute(self.con, *args)
         key = (self.path, self.version, name, *args)
-        with _lock:
-            found = _store.get(key, _MISSING)
-            if found is not _MISSING:
-                _store.move_to_end(key)
-                _stats["hits"] += 1
+        found = _lookup(key)
         if found is _MISSING:
-            found = compute(self.con, *args)
-            with _lock:
-                _stats["misses"] += 1
-                if _latest.get(self.path, -1) <= self.version:  # a newer version came meanwhile: do not keep
-                    _store[key] = found
-                    while len(_store) > MAX_ENTRIES:
-                        _store.popitem(last=False)
+            with _flights.turn(key):   # sessions missing the same result at once: one computes it
+                found = _lookup(key)
+                if found is _MISSING:
+                    found = compute(self.con, *args)
+                    with _lock:
+                        _stats["misses"] += 1
+                        if _latest.get(self.path, -1) <= self.version:  # a newer version came meanwhile: do not keep
+                            _store[key] = found
+                            while len(_store) > MAX_ENTRIES:
+                                _store.popitem(last=False)
         return found.copy() if isinstance(found, pd.DataFrame) else found
+
+
+def _lookup(key: tuple[Any, ...]) -> Any:
+    """The stored result of ``key`` (counted as a hit), or ``_MISSING``."""
+    with _lock:
+        found = _store.get(key, _MISSING)
+        if found is not _MISSING:
+            _store.move_to_end(key)
+            _stats["hits"] += 1
+    return found
+
+
+_flights = singleflight.Flights()
 
 
 _MISSING = object()

@@ -22,11 +22,14 @@ from typing import Any, Callable, Sequence
 import folium
 import streamlit_folium
 
+from xkld_geo import singleflight
+
 MAX_MAPS = 128
 _recorded = threading.local()
 _lock = threading.Lock()
 _args: OrderedDict[tuple[Any, ...], tuple[weakref.ref, dict[str, Any]]] = OrderedDict()
 _stats = {"built": 0, "reused": 0}
+_flights = singleflight.Flights()
 
 
 def _record(**kwargs: Any) -> None:
@@ -63,13 +66,18 @@ def draw(owner: object, build: Callable[[], tuple[folium.Map, folium.FeatureGrou
             _args.move_to_end(cache_key)
             _stats["reused"] += 1
     if kwargs is None:
-        fmap, values = build()
-        kwargs = arguments(fmap, values, key, height, returned)
-        with _lock:
-            _stats["built"] += 1
-            _args[cache_key] = (weakref.ref(owner), kwargs)
-            while len(_args) > MAX_MAPS:
-                _args.popitem(last=False)
+        with _flights.turn(cache_key):   # sessions drawing the same new map at once: one renders it
+            with _lock:
+                found = _args.get(cache_key)
+            kwargs = found[1] if found is not None and found[0]() is owner else None
+            if kwargs is None:
+                fmap, values = build()
+                kwargs = arguments(fmap, values, key, height, returned)
+                with _lock:
+                    _stats["built"] += 1
+                    _args[cache_key] = (weakref.ref(owner), kwargs)
+                    while len(_args) > MAX_MAPS:
+                        _args.popitem(last=False)
     return streamlit_folium._component_func(**kwargs)
 
 
