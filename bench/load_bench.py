@@ -14,11 +14,12 @@ provinces. Levels run one after the other on the same server (``--sessions``), t
 level with no think time (``--saturation`` sessions).
 
 For each level it prints p50/p95/max rerun latency, the first page of a new session, reruns per
-second, KB per rerun on the wire (websocket frames, deflated when the server negotiates it, plus
+second, the server's CPU milliseconds per page run (the figure that holds on a busy machine, where
+latencies also measure the other processes), KB per rerun on the wire (websocket frames, deflated when the server negotiates it, plus
 geometry files fetched, gzipped, once per session),
 the server's peak RSS and failures (a run that raised, showed ``st.error`` or timed out). The
 whole run is repeated with ``XKLD_CACHE=off`` (the code before issue 15: no shared cache,
-geometry inline in every rerun) and each figure is printed beside it with the ratio new/baseline.
+geometry inline in every rerun, Streamlit's default full garbage collection after every run) and each figure is printed beside it with the ratio new/baseline.
 Targets (issue 15): 50 sessions, think 5 s: p95 ≤ 1 s, 0 failures, RSS ≤ 2 GB; no think time:
 ≥ 20 runs/s, first page ≤ 0.5 s. A bench: it prints, asserts nothing.
 
@@ -74,6 +75,7 @@ class Level:
     first: list[Run] = field(default_factory=list)
     rss_peak_mb: float = 0.0
     replicas: Counter[str] = field(default_factory=Counter)   # sessions per replica (behind nginx)
+    cpu_s: float = 0.0      # server CPU seconds used during the level
 
     def figures(self) -> dict[str, float]:
         times = sorted(r.seconds for r in self.runs if r.ok) or [float("nan")]
@@ -83,6 +85,8 @@ class Level:
                 "first page p50 s": statistics.median(firsts),
                 "reruns/s": len([r for r in every if r.ok]) / self.seconds,
                 "KB/rerun": sum(r.bytes for r in every) / max(1, len(every)) / 1024,
+                # CPU per page run: what the server spends, whatever else the machine is doing
+                "server CPU ms/run": 1000 * self.cpu_s / max(1, len([r for r in every if r.ok])),
                 "RSS MB": self.rss_peak_mb, "failures": float(len([r for r in every if not r.ok]))}
 
 
@@ -177,8 +181,10 @@ async def run_level(server: Target, tokens: list[str], sessions: int, seconds: f
     tasks = [_viewer(server, tokens[i], until, think, level, random.Random(rng.random()))
              for i in range(sessions - visitors)]
     tasks += [_visitor(server, until, think, level, random.Random(rng.random())) for _ in range(visitors)]
-    started = time.monotonic()
+    cpu_of = getattr(server, "cpu_s", lambda: 0.0)   # a cluster's targets do not sample CPU
+    started, cpu = time.monotonic(), cpu_of()
     results = await asyncio.gather(_sample_rss(server, level, until), *tasks, return_exceptions=True)
+    level.cpu_s = cpu_of() - cpu
     level.seconds = max(seconds, time.monotonic() - started)   # runs in flight at the deadline finish
     for r in results:
         if isinstance(r, BaseException):
@@ -186,14 +192,19 @@ async def run_level(server: Target, tokens: list[str], sessions: int, seconds: f
     return level
 
 
-def measure(db_path: Path, cache: str, levels: list[tuple[int, float]], seconds: float, seed: int) -> list[Level]:
+def measure(db_path: Path, cache: str, levels: list[tuple[int, float]], seconds: float, seed: int,
+            compression: str | None = None) -> list[Level]:
     """Every level on one server with ``XKLD_CACHE=cache``."""
     folder = Path(tempfile.mkdtemp(prefix=f"load-bench-{cache}-"))
     served, tokens = served_copy(db_path, folder, max(n for n, _ in levels))
     env = {"XKLD_CACHE": cache} | ({"XKLD_TODAY": os.environ["XKLD_TODAY"]} if "XKLD_TODAY" in os.environ else {})
     out: list[Level] = []
     # the baseline is the code before issue 15: no shared cache, geometry inline, no websocket compression
-    options = ("--server.enableWebsocketCompression", "false") if cache == "off" else ()
+    # (and Streamlit's defaults: a full garbage collection after every run, the file watcher)
+    options = ("--server.enableWebsocketCompression", "false", "--runner.postScriptGC", "true",
+               "--server.fileWatcherType", "auto") if cache == "off" else ()
+    if compression is not None and cache == "on":   # --compression: the new code with it on or off
+        options += ("--server.enableWebsocketCompression", "true" if compression == "on" else "false")
     with Server(served, env, folder / "streamlit.log", options) as server:
         print(f"[{cache}] server on port {server.port}, RSS {server.rss_mb():.0f} MB at start", flush=True)
         for n, think in levels:
@@ -205,7 +216,21 @@ def measure(db_path: Path, cache: str, levels: list[tuple[int, float]], seconds:
             errors = sorted({r.error for r in level.runs + level.first if not r.ok})
             for e in errors[:5]:
                 print(f"    failure: {e}")
+        warm = asyncio.run(_warm_first_pages(server, tokens))
+        print(f"[{cache}] first page of a new session on the warm server, one at a time: "
+              f"p50 {statistics.median(warm):.3f} s, max {max(warm):.3f} s", flush=True)
     return out
+
+
+async def _warm_first_pages(server: Server, tokens: list[str], count: int = 5) -> list[float]:
+    """Seconds to the first page of ``count`` new sessions opened one after the other, once the
+    levels have warmed the server: the cost of a session itself, not of a cold cache."""
+    times = []
+    for token in tokens[:count]:
+        async with Session(server.port, token) as s:
+            run = await s.rerun(page_name="")
+            times.append(run.seconds if run.ok else float("nan"))
+    return times
 
 
 def report(new: list[Level], base: list[Level] | None,
@@ -330,6 +355,8 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="with --start-cluster: the tests' fictional country")
     parser.add_argument("--single", help="cluster mode: one replica's address (default: the first replica)")
     parser.add_argument("--balanced", help="cluster mode: nginx's address (default: the cluster's)")
+    parser.add_argument("--compression", choices=("on", "off"), default=None,
+                        help="websocket compression of the new code's server (default: as configured)")
     args = parser.parse_args()
     counts = [int(n) for n in args.sessions.split(",") if n]
     seconds, saturation = args.seconds, args.saturation
@@ -349,7 +376,7 @@ def main() -> None:
                     shutil.rmtree(folder.parent, ignore_errors=True)
         report(pairs, singles, "replicas behind nginx | one replica directly | ratio nginx/one")
         return
-    new = measure(args.db, "on", levels, seconds, args.seed)
+    new = measure(args.db, "on", levels, seconds, args.seed, args.compression)
     base = None if args.no_baseline else measure(args.db, "off", levels, seconds, args.seed)
     report(new, base)
 

@@ -121,6 +121,12 @@ class Server:
         assert self.proc is not None
         return rss_mb(self.proc.pid)
 
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) the server has used so far (Linux /proc)."""
+        assert self.proc is not None
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
 
 @dataclass
 class Run:

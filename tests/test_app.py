@@ -1,6 +1,7 @@
 """AppTest of the overview page (app.py): widgets found by key, numbers, errors shown once."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,36 @@ def test_indicator_switch(app_env: Settings) -> None:
     assert _metrics(at) == _metrics(run_page(query={"unit": "99"}))   # the headline does not depend on the colour
 
 
+def test_a_rerun_reuses_the_drawn_map_and_a_switch_back_finds_it_again(app_env: Settings) -> None:
+    """The map's component arguments are built once per shared view, not rendered on every rerun."""
+    from xkld_geo.ui import map_component
+
+    at = run_page(query={"unit": "99"})
+    (first,) = component_args(at)
+    built = map_component.stats()["built"]
+    at.run()
+    (again,) = component_args(at)
+    assert again == first and map_component.stats()["built"] == built   # nothing rendered again
+    at.radio(key="indicator").set_value("per_1000").run()
+    (other,) = component_args(at)
+    assert other != first and map_component.stats()["built"] == built + 1
+    at.radio(key="indicator").set_value("attainment").run()
+    assert component_args(at) == [first] and map_component.stats()["built"] == built + 1
+
+
+def test_the_ranking_marks_its_top_and_bottom_without_a_styler(app_env: Settings) -> None:
+    at = run_page()
+    (table,) = at.dataframe
+    shown = table.value
+    assert shown.columns[1] == "Nhóm" and shown["Nhóm"].iloc[0].tolist() == ["10 đầu"]
+    assert shown["Hạng"].iloc[0] == 1 and "Tên" in shown
+    assert not table.proto.arrow_data.HasField("styler")    # colours and formats from column_config,
+    config = json.loads(table.proto.columns)                              # not pandas' Styler
+    assert [(o["value"], o["color"]) for o in config["Nhóm"]["type_config"]["options"]] == [
+        ("10 đầu", "blue"), ("10 cuối", "red")]
+    assert config["Đạt tiến độ (%)"]["type_config"]["format"] == "%.1f"
+
+
 @pytest.mark.parametrize("query", [{"unit": "../../etc/passwd"}, {"year": "2024; DROP TABLE quotas"},
                                    {"unit": "x" * 5000}, {"month": "13"}, {"unit": "99999"}])
 def test_hostile_url_parameters_fall_back_with_a_message(app_env: Settings, query: dict[str, str]) -> None:
@@ -110,3 +141,16 @@ def test_rotation_list_from_url(app_env: Settings) -> None:
     assert at.multiselect(key="cycle").value == ["98", "99"]
     assert at.number_input(key="cycle_every").value == 7
     assert len(at.warning) == 1 and "cycle" in at.warning[0].value
+
+
+def test_a_long_ranking_opens_on_its_ends_and_shows_every_row_on_demand(app_env: Settings,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from xkld_geo.ui import overview as page
+
+    monkeypatch.setattr(page, "RANKING_ROWS", 3)
+    monkeypatch.setattr(page, "RANKING_ENDS", 1)
+    at = run_page(query={"unit": "99"})
+    (table,) = at.dataframe
+    assert len(table.value) == 2 and table.value["Hạng"].iloc[0] == 1
+    at.toggle(key="ranking_all").set_value(True).run()
+    assert not at.exception and len(at.dataframe[0].value) > 3

@@ -99,3 +99,43 @@ def test_a_database_without_the_version_table_is_served_uncached(tiny_db: Settin
         assert first.headline.ytd > 0
     finally:
         ro.close()
+
+
+def test_one_version_check_per_page_run_and_again_after_a_write(tiny_con, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = [object()]
+    monkeypatch.setattr(cache, "_run_marker", lambda: run[0])
+    checks: list[int] = []
+    real_stamp = cache.stamp
+    monkeypatch.setattr(cache, "stamp", lambda con: checks.append(1) or real_stamp(con))
+    first = cache.scope(tiny_con)
+    assert cache.scope(tiny_con) is first and len(checks) == 1     # the same run: checked once
+    with db.transaction(tiny_con):
+        dataversion.bump(tiny_con, "test")
+    after_write = cache.scope(tiny_con)
+    assert after_write is not first and after_write.version == first.version + 1   # a write of its own: again
+    run[0] = object()                                               # the next page run checks again
+    assert cache.scope(tiny_con) is not after_write and len(checks) == 3
+    monkeypatch.setattr(cache, "_run_marker", lambda: None)         # outside a page run: every time
+    assert cache.scope(tiny_con) is not cache.scope(tiny_con)
+
+
+def test_sessions_missing_the_same_result_at_once_compute_it_once(tiny_con) -> None:
+    import threading
+    import time
+
+    calls: list[int] = []
+
+    def slow(con, n: int) -> int:
+        calls.append(n)
+        time.sleep(0.3)
+        return n * 2
+
+    results: list[int] = []
+    cursors = [tiny_con.cursor() for _ in range(6)]
+    threads = [threading.Thread(target=lambda c=c: results.append(cache.Scope(c, enabled=True).get("slow", slow, 21)))
+               for c in cursors]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [42] * 6 and calls == [21]

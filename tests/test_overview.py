@@ -129,3 +129,20 @@ def test_exports(tiny_con) -> None:
     assert sorted(codes) == [f"99{i:03d}" for i in range(1, 7)]  # text, zero-padded
     png = export.map_png(view.map_spec, view.title)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+@pytest.mark.parametrize("rows,top,bottom,shown", [(5, 5, 0, 5), (20, 10, 0, 20), (30, 10, 10, 30),
+                                                   (300, 10, 10, 50)])
+def test_ranking_groups_top_and_bottom_and_cuts_a_long_table_to_its_ends(rows: int, top: int, bottom: int,
+                                                                          shown: int) -> None:
+    from xkld_geo.ui import overview as page
+
+    table = pd.DataFrame({"Hạng": range(1, rows + 1), "Mã": [f"{i:05d}" for i in range(rows)]})
+    out = page.ranking_shown(table, everything=False)
+    assert len(out) == shown and list(out.columns[:2]) == ["Hạng", page.GROUP]
+    everything = page.ranking_shown(table)
+    assert len(everything) == rows
+    assert sum(g == [page.TOP] for g in everything[page.GROUP]) == top
+    assert sum(g == [page.BOTTOM] for g in everything[page.GROUP]) == bottom
+    assert everything[page.GROUP].iloc[0] == [page.TOP]
+    assert out["Hạng"].iloc[-1] == rows                       # the last one is still shown

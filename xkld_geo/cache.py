@@ -5,12 +5,15 @@ shapes, the markets, the figures of a period. :class:`Scope` answers each questi
 version* (:mod:`xkld_geo.dataversion`) and database file, and serves the stored answer to every
 session until a write bumps the version; nothing ever expires by time, so a figure is never stale
 and never recomputed for nothing. A scope checks the version once, with one tiny query, when it is
-made (once per page run), then serves every lookup of that run from the same version.
+made, then serves every lookup from the same version. The Streamlit layer tells page runs apart
+(:func:`per_run`), so that :func:`scope` makes one scope, one version check, per page run and
+database, not one per widget group that asks (a write of this process in the run checks again).
 
 Stored results are shared: DataFrames are handed out as copies (cheap: the geometry text columns
 are shared references), other results must be treated as read-only. The store keeps the most
 recently used :data:`MAX_ENTRIES` results and drops those of older versions of a database when a
-newer version is seen. ``XKLD_CACHE=off`` turns it off (every lookup computes), for the baseline of
+newer version is seen. Sessions that miss the same result at once wait for the one that computes
+it (:mod:`xkld_geo.singleflight`) instead of computing it each. ``XKLD_CACHE=off`` turns it off (every lookup computes), for the baseline of
 ``bench/load_bench.py``.
 """
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any, Callable, Hashable, TypeVar
 import duckdb
 import pandas as pd
 
-from xkld_geo import db
+from xkld_geo import dataversion, db, singleflight
 from xkld_geo.errors import DatabaseError
 from xkld_geo.settings import current as current_settings
 
@@ -88,25 +91,63 @@ class Scope:
         if not self.enabled:
             return compute(self.con, *args)
         key = (self.path, self.version, name, *args)
-        with _lock:
-            found = _store.get(key, _MISSING)
-            if found is not _MISSING:
-                _store.move_to_end(key)
-                _stats["hits"] += 1
+        found = _lookup(key)
         if found is _MISSING:
-            found = compute(self.con, *args)
-            with _lock:
-                _stats["misses"] += 1
-                if _latest.get(self.path, -1) <= self.version:  # a newer version came meanwhile: do not keep
-                    _store[key] = found
-                    while len(_store) > MAX_ENTRIES:
-                        _store.popitem(last=False)
+            with _flights.turn(key):   # sessions missing the same result at once: one computes it
+                found = _lookup(key)
+                if found is _MISSING:
+                    found = compute(self.con, *args)
+                    with _lock:
+                        _stats["misses"] += 1
+                        if _latest.get(self.path, -1) <= self.version:  # a newer version came meanwhile: do not keep
+                            _store[key] = found
+                            while len(_store) > MAX_ENTRIES:
+                                _store.popitem(last=False)
         return found.copy() if isinstance(found, pd.DataFrame) else found
+
+
+def _lookup(key: tuple[Any, ...]) -> Any:
+    """The stored result of ``key`` (counted as a hit), or ``_MISSING``."""
+    with _lock:
+        found = _store.get(key, _MISSING)
+        if found is not _MISSING:
+            _store.move_to_end(key)
+            _stats["hits"] += 1
+    return found
+
+
+_flights = singleflight.Flights()
 
 
 _MISSING = object()
 
 
+def _no_run() -> object | None:
+    """Outside Streamlit nothing tells page runs apart: every :func:`scope` checks the version."""
+    return None
+
+
+_run_marker: Callable[[], object | None] = _no_run
+_memo = threading.local()    # this thread's (marker, con, bumps, scope) of the page run in progress
+
+
+def per_run(marker: Callable[[], object | None]) -> None:
+    """Install how to tell page runs apart: ``marker()`` returns an object that stays the same
+    (``is``) during one page run and is new on the next, or None outside a page run."""
+    global _run_marker
+    _run_marker = marker
+
+
 def scope(con: duckdb.DuckDBPyConnection) -> Scope:
-    """A :class:`Scope` on ``con`` at its current data version."""
-    return Scope(con)
+    """A :class:`Scope` on ``con`` at its current data version: within one page run (see
+    :func:`per_run`) and on the same cursor, the same scope, checked once; again after a bump."""
+    marker = _run_marker()
+    if marker is None:
+        return Scope(con)
+    bumps = dataversion.bumps()
+    found = getattr(_memo, "value", None)
+    if found is not None and found[0] is marker and found[1] is con and found[2] == bumps:
+        return found[3]
+    made = Scope(con)
+    _memo.value = (marker, con, bumps, made)
+    return made

@@ -19,11 +19,21 @@ to the commit, so other writes after it would lengthen the wait of every other r
 """
 from __future__ import annotations
 
+import itertools
+
 import duckdb
 
 from xkld_geo import db
 
 REASON_CHARS = 200
+_bumps = itertools.count(1)
+_last_bump = 0
+
+
+def bumps() -> int:
+    """How many bumps this process has made: a per-run memo of the version
+    (:func:`xkld_geo.cache.scope`) checks it again after a write of its own."""
+    return _last_bump
 
 SEQUENCE = "data_version_seq"
 """The shared store's source of version numbers (made by :data:`STORE_DDL`)."""
@@ -59,6 +69,7 @@ def bump(con: duckdb.DuckDBPyConnection, reason: str) -> None:
     if not store.attached(con):
         db.execute(con, "data_version_bump", """INSERT INTO data_version
             SELECT COALESCE(max(version), 0) + 1, now(), $reason FROM data_version""", {"reason": reason})
+        _counted()
         return
     # the statements are constants of this module (postgres_execute/postgres_query bind no parameters);
     # both run on the transaction's own PostgreSQL connection, so the lock ends with its commit
@@ -68,3 +79,9 @@ def bump(con: duckdb.DuckDBPyConnection, reason: str) -> None:
     db.execute(con, "data_version_bump_store", "INSERT INTO data_version VALUES ($v, now(), $reason)",
                {"v": version, "reason": reason})
     store.forget_version()   # this replica's next look at the version asks again
+    _counted()
+
+
+def _counted() -> None:
+    global _last_bump
+    _last_bump = next(_bumps)

@@ -25,7 +25,7 @@ from typing import Any, Iterator, Mapping
 import duckdb
 import pandas as pd
 
-from xkld_geo import store
+from xkld_geo import store, watchdog
 from xkld_geo.errors import DatabaseError
 from xkld_geo.settings import Settings, current
 
@@ -299,16 +299,14 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 @contextmanager
 def _deadline(con: duckdb.DuckDBPyConnection, seconds: float) -> Iterator[None]:
-    """Interrupt the statement running on ``con`` if it outlives ``seconds``."""
-    timer = threading.Timer(seconds, con.interrupt) if seconds > 0 else None
-    if timer:
-        timer.daemon = True
-        timer.start()
+    """Interrupt the statement running on ``con`` if it outlives ``seconds`` (one watchdog thread
+    for all queries, not a timer thread each)."""
+    deadline = watchdog.arm(seconds, con.interrupt) if seconds > 0 else None
     try:
         yield
     finally:
-        if timer:
-            timer.cancel()
+        if deadline:
+            deadline.cancel()
 
 
 def _timed(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Params,

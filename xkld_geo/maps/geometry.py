@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from xkld_geo import singleflight
 from xkld_geo.markup import html_text
 
 URL_PREFIX = "/xkld/geo"
@@ -50,6 +51,7 @@ class GeometryFile:
 _files: OrderedDict[str, bytes] = OrderedDict()      # name -> gzipped TopoJSON
 _by_input: OrderedDict[str, GeometryFile] = OrderedDict()
 _lock = threading.Lock()
+_flights = singleflight.Flights()
 
 
 def _input_digest(shapes: pd.DataFrame) -> str:
@@ -79,12 +81,25 @@ def topojson_text(shapes: pd.DataFrame, quantization: int = QUANTIZATION) -> str
 def publish(shapes: pd.DataFrame) -> GeometryFile:
     """The served file of ``shapes`` (built on first use, found again afterwards)."""
     digest = _input_digest(shapes)
+    found = _published(digest)
+    if found is not None:
+        return found
+    with _flights.turn(digest):   # sessions asking for the same new file at once: one builds it
+        found = _published(digest)
+        return found if found is not None else _build(digest, shapes)
+
+
+def _published(digest: str) -> GeometryFile | None:
     with _lock:
         found = _by_input.get(digest)
         if found is not None and found.name in _files:
             _by_input.move_to_end(digest)
             _files.move_to_end(found.name)
             return found
+    return None
+
+
+def _build(digest: str, shapes: pd.DataFrame) -> GeometryFile:
     text = topojson_text(shapes).encode()
     name = hashlib.sha256(text).hexdigest()[:20] + ".topo.json"
     packed = gzip.compress(text, 9, mtime=0)

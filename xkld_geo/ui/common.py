@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence, TypeVar
 
 import duckdb
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from xkld_geo import DEMO_LABEL, cache, db, gateway, maps, periods, queries
 from xkld_geo.errors import XkldError
 from xkld_geo.markup import markdown_text
 from xkld_geo.settings import PROJECT_ROOT, Settings, current
+from xkld_geo.ui import map_component
 
 log = logging.getLogger("xkld_geo.ui")
 T = TypeVar("T")
@@ -48,13 +50,32 @@ def settings() -> Settings:
     return st.session_state["_xkld_settings"]
 
 
+def page_run() -> object | None:
+    """An object that is the same (``is``) during one page run of this session and new on the
+    next (Streamlit's cursors of the run), or None outside a page run (tests, bare mode). Work
+    asked for several times per run (the cursor, the data-version check) is done once with it."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return None if ctx is None else ctx.cursors
+
+
+cache.per_run(page_run)   # one data-version check per page run, however many parts ask
+_run_cursor = threading.local()
+
+
 def connection() -> duckdb.DuckDBPyConnection:
-    """A cursor on the shared read-write DuckDB connection of this process.
+    """A cursor on the shared read-write DuckDB connection of this process, the same one for the
+    whole page run (a new cursor and its liveness check cost about a millisecond each time).
 
     The app writes (plans, imports, users, audit), so it holds DuckDB's single-writer lock while it
     runs: command-line writes to the same file wait until the app is stopped.
     """
-    return db.connect(settings())
+    marker, s = page_run(), settings()
+    found = getattr(_run_cursor, "value", None)
+    if marker is not None and found is not None and found[0] is marker and found[1] is s:
+        return found[2]
+    cur = db.connect(s)
+    _run_cursor.value = (marker, s, cur)
+    return cur
 
 
 def setup_page(title: str) -> None:
@@ -80,9 +101,10 @@ def repainting_map(spec: maps.ChoroplethSpec, key: str, height: int,
     Returns what ``st_folium`` reports of ``returned_objects`` (e.g. the clicked shape)."""
     # geometry by URL (sent once, cached by the browser) needs serve.py's route; XKLD_CACHE=off inlines it
     fetched = settings().cache and gateway.mounted()
-    shapes_part, values_part = maps.choropleth_parts(spec, settings().static_url, fetched=fetched)
-    return st_folium(shapes_part, feature_group_to_add=values_part, key=key, height=height,
-                     use_container_width=True, returned_objects=list(returned_objects))
+    static_url = settings().static_url
+    # the spec is shared by the cache: its map is rendered once, not on every rerun
+    return map_component.draw(spec, lambda: maps.choropleth_parts(spec, static_url, fetched=fetched), key, height,
+                              returned_objects, variant=(static_url, fetched))
 
 
 def demo_badge(is_demo: bool) -> None:

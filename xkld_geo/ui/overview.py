@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import html
+import threading
 import time
+import weakref
+from collections import OrderedDict
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from xkld_geo import cache, export, metrics, queries
@@ -170,28 +174,70 @@ def _map_clicks(view: overview.Overview, returned: dict[str, Any] | None) -> Non
     st.rerun()
 
 
-STYLED_ROWS = 200
-"""Larger rankings (the 3,321 communes) are shown unstyled: pandas' Styler takes about a second
-on every rerun there; the rank column still says who is first and last."""
+RANKING_ROWS = 200
+"""Rankings longer than this (the 3,321 communes of the national map) open on their first and last
+:data:`RANKING_ENDS` rows; "Xem tất cả" shows every row. Serialising 3,321 rows on every rerun
+costs more than the whole rest of the page."""
+RANKING_ENDS = 25
+MARKED = 10
+TOP, BOTTOM = f"{MARKED} đầu", f"{MARKED} cuối"
+GROUP = "Nhóm"
+RANKING_CONFIG: dict[str, Any] = {
+    # formats and colours declared once, drawn by the browser: pandas' Styler cost ~30 ms a rerun
+    GROUP: st.column_config.MultiselectColumn(GROUP, options=[TOP, BOTTOM], color=["blue", "red"], width="small",
+                                              help=f"{MARKED} đơn vị đầu (xanh) và {MARKED} đơn vị cuối (đỏ) "
+                                                   "theo tỷ lệ đạt tiến độ"),
+    "± hạng so tháng trước": st.column_config.NumberColumn(format="%+d"),
+    "Trên 1.000 người LĐ": st.column_config.NumberColumn(format="%.2f"),
+    **{c: st.column_config.NumberColumn(format="%.1f") for c in overview.RANKING_COLUMNS.values() if "(%)" in c},
+    **{c: st.column_config.NumberColumn(format="%d") for c in ("Chỉ tiêu năm", "Đã xuất cảnh (lũy kế)",
+                                                               "Cần đạt đến nay", "Dự báo cả năm",
+                                                               "Cùng kỳ năm trước")},  # counts, not 1848.000000
+}
+_shown: OrderedDict[tuple[int, bool], tuple[weakref.ref, pa.Table | pd.DataFrame]] = OrderedDict()
+_shown_lock = threading.Lock()
 
 
-def _highlight(table: pd.DataFrame) -> Any:
-    """Top 10 in blue, bottom 10 in red (by rank), for the thi đua table."""
+def ranking_shown(table: pd.DataFrame, everything: bool = True) -> pd.DataFrame:
+    """The ranking as shown: the group column (top and bottom :data:`MARKED` by rank, the
+    bottom ones only when there are more than twice as many rows) after the rank; a long ranking
+    cut to its ends unless ``everything``."""
     n = len(table)
-    if n > STYLED_ROWS:
-        return table
+    group = [[TOP] if i < MARKED else [BOTTOM] if n > 2 * MARKED and i >= n - MARKED else [] for i in range(n)]
+    shown = table.copy()
+    shown.insert(1, GROUP, group)
+    if not everything and n > RANKING_ROWS:
+        shown = pd.concat([shown.head(RANKING_ENDS), shown.tail(RANKING_ENDS)])
+    return shown
 
-    def colour(row: pd.Series) -> list[str]:
-        if row.name < 10:
-            return ["background-color: #dbeaf5"] * len(row)
-        if n > 20 and row.name >= n - 10:
-            return ["background-color: #f9dcdc"] * len(row)
-        return [""] * len(row)
-    fmt = {c: "{:.1f}" for c in table.columns if "(%)" in c}
-    fmt.update({"Trên 1.000 người LĐ": "{:.2f}", "± hạng so tháng trước": "{:+.0f}"})
-    fmt.update({c: "{:.0f}" for c in ("Chỉ tiêu năm", "Đã xuất cảnh (lũy kế)", "Cần đạt đến nay", "Dự báo cả năm",
-                                      "Cùng kỳ năm trước") if c in table.columns})  # counts, not 1848.000000
-    return table.style.apply(colour, axis=1).format(fmt, na_rep="–")
+
+def _ranking_arrow(view: overview.Overview, everything: bool) -> pa.Table | pd.DataFrame:
+    """:func:`ranking_shown` of a shared view as an Arrow table, made once per view."""
+    key = (id(view), everything)
+    with _shown_lock:
+        found = _shown.get(key)
+    if found is not None and found[0]() is view:
+        return found[1]
+    shown = ranking_shown(view.ranking, everything)
+    try:
+        table: pa.Table | pd.DataFrame = pa.Table.from_pandas(shown, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):   # mixed types: Streamlit's own conversion copes
+        table = shown
+    with _shown_lock:
+        _shown[key] = (weakref.ref(view), table)
+        while len(_shown) > 256:
+            _shown.popitem(last=False)
+    return table
+
+
+def ranking(view: overview.Overview, height: int) -> None:
+    """The thi đua ranking: a long one shows its ends, and every row on demand."""
+    n = len(view.ranking)
+    everything = n <= RANKING_ROWS or st.toggle(f"Xem tất cả {n:,} đơn vị".replace(",", "."), key="ranking_all")
+    st.dataframe(_ranking_arrow(view, everything), hide_index=True, width="stretch", key="ranking",
+                 height=height, column_config=RANKING_CONFIG)
+    if not everything:
+        st.caption(f"{RANKING_ENDS} đơn vị đầu và {RANKING_ENDS} đơn vị cuối bảng xếp hạng.")
 
 
 TREND_COLOURS = {"Năm nay (lũy kế)": "#2c7bb6", "Năm trước (lũy kế)": "#9e9e9e", "Tiến độ cần đạt": "#d7191c"}
@@ -226,7 +272,7 @@ def render_overview(view: overview.Overview, present: bool) -> None:
         st.vega_lite_chart(view.trend_long, TREND_SPEC | {"height": 200 if present else 260}, width="stretch",
                            key="trend_chart")
         if present:  # the ranking beside the map: the meeting screen never scrolls
-            st.dataframe(_highlight(view.ranking), hide_index=True, width="stretch", key="ranking", height=360)
+            ranking(view, 360)
         if not present:
             st.download_button("⬇ Bản đồ (PNG)", key="download_png", mime="image/png",
                                data=lambda: export.map_png(view.map_spec, view.title),
@@ -236,5 +282,5 @@ def render_overview(view: overview.Overview, present: bool) -> None:
                                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                                file_name=f"xep-hang-{view.request.year}-{view.request.month:02d}.xlsx")
     if not present:
-        st.markdown("**Bảng xếp hạng thi đua** (10 đơn vị đầu tô xanh, 10 đơn vị cuối tô đỏ)")
-        st.dataframe(_highlight(view.ranking), hide_index=True, width="stretch", key="ranking", height=520)
+        st.markdown(f"**Bảng xếp hạng thi đua** (nhóm {TOP} màu xanh, {BOTTOM} màu đỏ)")
+        ranking(view, 520)

@@ -1,0 +1,87 @@
+"""The map component's arguments, built once per map and shared by every rerun and session.
+
+``st_folium`` renders the folium map on every call: about twenty Jinja templates compiled and
+rendered, then the map's script cut up with regular expressions, some 60 ms of CPU per overview
+rerun, for a result that depends only on what is drawn. A map spec comes from the shared cache
+(:mod:`xkld_geo.cache`, one object per data version and request), so the component's arguments
+are kept here per (spec, height, key, returned objects): a cached rerun sends the same arguments
+(Streamlit then sends only what changed) without rendering anything. With ``XKLD_CACHE=off`` a
+spec is new on every run and nothing is reused.
+
+The arguments are taken from ``st_folium`` itself (a copy of the function whose component call is
+recorded instead of made), so what the browser gets is exactly what ``st_folium`` would send.
+"""
+from __future__ import annotations
+
+import threading
+import types
+import weakref
+from collections import OrderedDict
+from typing import Any, Callable, Sequence
+
+import folium
+import streamlit_folium
+
+from xkld_geo import singleflight
+
+MAX_MAPS = 128
+_recorded = threading.local()
+_lock = threading.Lock()
+_args: OrderedDict[tuple[Any, ...], tuple[weakref.ref, dict[str, Any]]] = OrderedDict()
+_stats = {"built": 0, "reused": 0}
+_flights = singleflight.Flights()
+
+
+def _record(**kwargs: Any) -> None:
+    """Stands in for the component call inside :data:`_arguments_of`: keeps its arguments."""
+    _recorded.kwargs = kwargs
+
+
+_arguments_of: Callable[..., None] = types.FunctionType(
+    streamlit_folium.st_folium.__code__,
+    {**streamlit_folium.st_folium.__globals__, "_component_func": _record},
+    "st_folium_arguments", streamlit_folium.st_folium.__defaults__, streamlit_folium.st_folium.__closure__)
+_arguments_of.__kwdefaults__ = streamlit_folium.st_folium.__kwdefaults__
+
+
+def arguments(fmap: folium.Map, values: folium.FeatureGroup, key: str, height: int,
+              returned_objects: Sequence[str]) -> dict[str, Any]:
+    """What ``st_folium(fmap, feature_group_to_add=values, ...)`` passes to its component."""
+    _arguments_of(fmap, feature_group_to_add=values, key=key, height=height, use_container_width=True,
+                  returned_objects=list(returned_objects))
+    kwargs, _recorded.kwargs = _recorded.kwargs, None
+    return kwargs
+
+
+def draw(owner: object, build: Callable[[], tuple[folium.Map, folium.FeatureGroup]], key: str, height: int,
+         returned_objects: Sequence[str] = (), variant: tuple[Any, ...] = ()) -> Any:
+    """Draw the map of ``owner`` (a read-only spec shared by the cache) with the arguments built
+    for it before, or built now by ``build()``; returns what the component reports."""
+    returned = tuple(returned_objects)
+    cache_key = (id(owner), key, height, returned, variant)
+    with _lock:
+        found = _args.get(cache_key)
+        kwargs = found[1] if found is not None and found[0]() is owner else None
+        if kwargs is not None:
+            _args.move_to_end(cache_key)
+            _stats["reused"] += 1
+    if kwargs is None:
+        with _flights.turn(cache_key):   # sessions drawing the same new map at once: one renders it
+            with _lock:
+                found = _args.get(cache_key)
+            kwargs = found[1] if found is not None and found[0]() is owner else None
+            if kwargs is None:
+                fmap, values = build()
+                kwargs = arguments(fmap, values, key, height, returned)
+                with _lock:
+                    _stats["built"] += 1
+                    _args[cache_key] = (weakref.ref(owner), kwargs)
+                    while len(_args) > MAX_MAPS:
+                        _args.popitem(last=False)
+    return streamlit_folium._component_func(**kwargs)
+
+
+def stats() -> dict[str, int]:
+    """Maps built and reused so far (tests, benches)."""
+    with _lock:
+        return dict(_stats) | {"kept": len(_args)}
