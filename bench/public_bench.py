@@ -22,51 +22,22 @@ import gzip
 import multiprocessing as mp
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from ws_client import free_port, stop, wait_http  # noqa: E402
 
 from xkld_geo import db  # noqa: E402
 from xkld_geo.release import site as release_site  # noqa: E402
 from xkld_geo.settings import load_settings  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, seconds: float, proc: subprocess.Popen) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited early ({proc.returncode}) for {url}")
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
-            return
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit(f"no answer from {url}")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """Stop a server this script started (its own process group, by id)."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def compressed_size(release: Path) -> tuple[int, int]:
