@@ -254,6 +254,8 @@ class Session:
             self.cached[fwd.hash] = fwd
         if kind == "new_session":
             self.page_script_hash = fwd.new_session.page_script_hash
+        elif kind == "navigation":   # st.navigation names the page it ran (a rerun must ask for it)
+            self.page_script_hash = fwd.navigation.page_script_hash
         elif kind == "page_info_changed":
             self.query_string = fwd.page_info_changed.query_string
         elif kind == "script_finished":

@@ -2,10 +2,7 @@
 from __future__ import annotations
 
 import html
-import threading
 import time
-import weakref
-from collections import OrderedDict
 from typing import Any
 
 import pandas as pd
@@ -13,6 +10,7 @@ import pyarrow as pa
 import streamlit as st
 
 from xkld_geo import cache, export, metrics, queries
+from xkld_geo.ui import shared_tables
 from xkld_geo.ui.common import connection, demo_badge, filters, plain, repainting_map, set_unit, to_query
 from xkld_geo.views import overview
 
@@ -194,10 +192,6 @@ RANKING_CONFIG: dict[str, Any] = {
                                                                "Cần đạt đến nay", "Dự báo cả năm",
                                                                "Cùng kỳ năm trước")},  # counts, not 1848.000000
 }
-_shown: OrderedDict[tuple[int, bool], tuple[weakref.ref, pa.Table | pd.DataFrame]] = OrderedDict()
-_shown_lock = threading.Lock()
-
-
 def ranking_shown(table: pd.DataFrame, everything: bool = True) -> pd.DataFrame:
     """The ranking as shown: the group column (top and bottom :data:`MARKED` by rank, the
     bottom ones only when there are more than twice as many rows) after the rank; a long ranking
@@ -213,21 +207,7 @@ def ranking_shown(table: pd.DataFrame, everything: bool = True) -> pd.DataFrame:
 
 def _ranking_arrow(view: overview.Overview, everything: bool) -> pa.Table | pd.DataFrame:
     """:func:`ranking_shown` of a shared view as an Arrow table, made once per view."""
-    key = (id(view), everything)
-    with _shown_lock:
-        found = _shown.get(key)
-    if found is not None and found[0]() is view:
-        return found[1]
-    shown = ranking_shown(view.ranking, everything)
-    try:
-        table: pa.Table | pd.DataFrame = pa.Table.from_pandas(shown, preserve_index=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):   # mixed types: Streamlit's own conversion copes
-        table = shown
-    with _shown_lock:
-        _shown[key] = (weakref.ref(view), table)
-        while len(_shown) > 256:
-            _shown.popitem(last=False)
-    return table
+    return shared_tables.arrow(view, f"ranking:{everything}", lambda: ranking_shown(view.ranking, everything))
 
 
 def ranking(view: overview.Overview, height: int) -> None:
