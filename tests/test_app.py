@@ -105,6 +105,47 @@ def test_a_rerun_reuses_the_drawn_map_and_a_switch_back_finds_it_again(app_env: 
     assert component_args(at) == [first] and map_component.stats()["built"] == built + 1
 
 
+def test_another_period_or_indicator_reuses_the_drawn_shapes_part(app_env: Settings) -> None:
+    """The shapes part of a map (its script, hence the component's identity in the browser) is
+    built once per layers: a switch of indicator or month sends the same shapes part, and only
+    the values (``feature_group``) differ."""
+    from xkld_geo.ui import map_component
+
+    at = run_page(query={"unit": "99"})
+    (first,) = [json.loads(a) for a in component_args(at)]
+    bases = map_component.stats()["bases"]
+    at.radio(key="indicator").set_value("per_1000").run()
+    at.selectbox(key="month").set_value(at.selectbox(key="month").options[0]).run()
+    assert not at.exception and not at.error
+    (other,) = [json.loads(a) for a in component_args(at)]
+    assert map_component.stats()["bases"] == bases   # no new shapes part
+    assert {k: v for k, v in other.items() if k != "feature_group"} == \
+        {k: v for k, v in first.items() if k != "feature_group"}
+    assert other["feature_group"] != first["feature_group"]
+
+
+def test_the_values_part_is_what_st_folium_would_send(app_env: Settings) -> None:
+    """``draw_layers`` sends exactly what ``st_folium`` makes of the two parts (the values' script
+    written from the element's own macro, without st_folium's render)."""
+    import re
+
+    from xkld_geo import cache, db, maps
+    from xkld_geo.ui import map_component
+    from xkld_geo.views import overview
+
+    con = db.connect(app_env)
+    view = overview.build_overview(con, overview.Request(2024, 6, "99"), app_env.static_url)
+    assert view.map_spec.layers is not None and cache.scope(con).enabled
+    fmap, group = maps.choropleth_parts(view.map_spec, app_env.static_url)
+    expected = map_component.arguments(fmap, group, "k", 500, ())
+    script = map_component.values_script(maps.values_element(view.map_spec))
+
+    def code(js: str) -> str:   # the same code, whatever the indentation and line breaks
+        return re.sub(r"\s+", "", js)
+
+    assert code(script) == code(expected["feature_group"])
+
+
 def test_the_ranking_marks_its_top_and_bottom_without_a_styler(app_env: Settings) -> None:
     at = run_page()
     (table,) = at.dataframe

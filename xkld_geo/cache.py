@@ -39,7 +39,11 @@ _stats = {"hits": 0, "misses": 0}
 
 
 def stamp(con: duckdb.DuckDBPyConnection) -> tuple[str, int]:
-    """(database file, data version) behind ``con``, in one tiny query."""
+    """(database file, data version) behind ``con``, in one tiny query (the version alone for a
+    cursor of the shared connection, whose database :func:`db.identity` knows)."""
+    known = db.identity(con)
+    if known is not None:
+        return known, dataversion.current(con)
     df = db.run(con, "cache_stamp", """
         SELECT (SELECT path FROM duckdb_databases() WHERE database_name = current_database()) AS path,
                (SELECT COALESCE(max(version), 0) FROM data_version) AS version""")

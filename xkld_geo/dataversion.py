@@ -56,8 +56,7 @@ _STORE_NEXT = f"SELECT nextval('{SEQUENCE}')::integer AS v"
 
 def current(con: duckdb.DuckDBPyConnection) -> int:
     """The data version of the database behind ``con`` (0 before the first bump)."""
-    df = db.run(con, "data_version", "SELECT COALESCE(max(version), 0) AS v FROM data_version")
-    return int(df["v"].iloc[0])
+    return int(db.value(con, "data_version", "SELECT COALESCE(max(version), 0) AS v FROM data_version"))
 
 
 def bump(con: duckdb.DuckDBPyConnection, reason: str) -> None:

@@ -25,7 +25,7 @@ from typing import Any, Iterator, Mapping
 import duckdb
 import pandas as pd
 
-from xkld_geo import store, watchdog
+from xkld_geo import extensions, store, watchdog
 from xkld_geo.errors import DatabaseError
 from xkld_geo.settings import Settings, current
 
@@ -34,28 +34,6 @@ log = logging.getLogger("xkld_geo.db")
 Params = Mapping[str, Any] | None
 DURABLE = "COMMIT succeeded"
 """Start of DuckDB's fatal error when a commit was written but the checkpoint after it failed."""
-
-
-def spatial_extension_path() -> Path:
-    """Path of the spatial extension shipped by the ``duckdb-extension-spatial`` wheel.
-
-    The extension server is unreachable here (and in many government networks), so the extension
-    is loaded from the file inside the package, matching the installed duckdb version exactly.
-    """
-    try:
-        import duckdb_extension_spatial as pkg
-    except ImportError as exc:  # pragma: no cover - install problem
-        raise DatabaseError("Thiếu gói duckdb-extension-spatial; hãy cài theo requirements.txt.",
-                            package="duckdb-extension-spatial") from exc
-    base = Path(pkg.__file__).resolve().parent / "extensions"
-    wanted = base / f"v{duckdb.__version__}" / "spatial.duckdb_extension"
-    if wanted.exists():
-        return wanted
-    found = sorted(base.glob("v*/spatial.duckdb_extension"))
-    raise DatabaseError(
-        f"Phần mở rộng spatial không khớp phiên bản duckdb {duckdb.__version__} "
-        f"(có: {', '.join(p.parent.name for p in found) or 'không có'}).",
-        duckdb_version=duckdb.__version__, found=[str(p) for p in found])
 
 
 def open_connection(path: Path | str, read_only: bool = False, spatial: bool = True,
@@ -81,7 +59,7 @@ def open_connection(path: Path | str, read_only: bool = False, spatial: bool = T
                                 reason="locked") from exc
         raise DatabaseError(f"Không mở được cơ sở dữ liệu {path}: {exc}", path=str(path)) from exc
     if spatial:
-        con.execute(f"LOAD '{spatial_extension_path()}'")
+        con.execute(f"LOAD '{extensions.spatial_path()}'")
     return con
 
 
@@ -111,6 +89,13 @@ def _lost(con: duckdb.DuckDBPyConnection, exc: BaseException) -> bool:
     """Whether ``con`` (a cursor on a shared store connection) failed because PostgreSQL went away."""
     key = _origin.get(con)
     return bool(key and key[2]) and store.lost(exc)
+
+
+def identity(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Which database a cursor of :func:`connect` reads (its file, and the store's URL), without a
+    query; None for a connection opened otherwise."""
+    key = _origin.get(con)
+    return None if key is None else key[0] + (f"|{key[2]}" if key[2] else "")
 
 
 def _cursor(key: Key) -> duckdb.DuckDBPyConnection:
@@ -310,12 +295,12 @@ def _deadline(con: duckdb.DuckDBPyConnection, seconds: float) -> Iterator[None]:
 
 
 def _timed(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Params,
-           timeout_s: float, slow_ms: float, fetch: bool) -> pd.DataFrame | None:
+           timeout_s: float, slow_ms: float, fetch: bool | str) -> Any:
     start = time.perf_counter()
     try:
         with _deadline(con, timeout_s):
             rel = con.execute(sql, dict(params) if params else None)
-            result = rel.df() if fetch else None
+            result = rel.fetchone() if fetch == "one" else rel.df() if fetch else None
     except duckdb.InterruptException as exc:
         raise DatabaseError(f"Truy vấn {name} quá {timeout_s:.0f} giây và đã bị dừng.",
                             query=name, timeout_s=timeout_s) from exc
@@ -346,6 +331,19 @@ def run(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Params = No
         return store.cached(_settings.get(key) or s, con, name, sql, params,
                             lambda: _run(con, name, sql, params, s))
     return _run(con, name, sql, params, s)
+
+
+def value(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Params = None) -> Any:
+    """The first value of a named query's first row (None without rows), without making a
+    DataFrame: for the one-number checks every page run makes (the data version)."""
+    key, s = _origin.get(con), current()
+    if key and key[2]:   # the shared store: the same path as every query (reconnects, errors)
+        return run(con, name, sql, params).iat[0, 0]
+    try:
+        row = _timed(con, name, sql, params, s.query_timeout_s, s.slow_query_ms, fetch="one")
+    except duckdb.Error:
+        return run(con, name, sql, params).iat[0, 0]   # an invalidated database: reopened, asked again
+    return None if row is None else row[0]
 
 
 def _run(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Params, s: Settings) -> pd.DataFrame:

@@ -185,6 +185,25 @@ def monthly_departures(con: duckdb.DuckDBPyConnection, year: int, province_code:
                   {"year": int(year), "province": province_code, "commune": commune_code})
 
 
+def monthly_departures_by_province(con: duckdb.DuckDBPyConnection, year: int) -> pd.DataFrame:
+    """:func:`monthly_departures` of every province at once (one query per year, which the
+    overview shares across requests and cuts up). Columns: province_code, month (1–12), this_year,
+    last_year; every province has its twelve months (0 where none)."""
+    return db.run(con, "monthly_departures_by_province", """
+        WITH sel AS (
+            SELECT c.province_code, month(d.month) AS m, year(d.month) AS y, SUM(d.departures) AS n
+            FROM departures d JOIN v_communes c ON c.commune_code = d.commune_code
+            WHERE d.month >= make_date($year - 1, 1, 1) AND d.month < make_date($year + 1, 1, 1)
+            GROUP BY ALL
+        )
+        SELECT p.province_code, m.m AS month,
+               COALESCE(SUM(s.n) FILTER (WHERE s.y = $year), 0) AS this_year,
+               COALESCE(SUM(s.n) FILTER (WHERE s.y = $year - 1), 0) AS last_year
+        FROM (SELECT DISTINCT province_code FROM v_communes) p CROSS JOIN range(1, 13) m(m)
+        LEFT JOIN sel s ON s.province_code = p.province_code AND s.m = m.m
+        GROUP BY ALL ORDER BY p.province_code, m.m""", {"year": int(year)})
+
+
 def last_data_month(con: duckdb.DuckDBPyConnection, year: int) -> int:
     """The last month of ``year`` with any departures recorded (12 for a finished year, 0 if none)."""
     df = db.run(con, "last_data_month", """

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import re
-import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -30,6 +29,7 @@ from typing import Any, Callable, Iterator
 import duckdb
 import pandas as pd
 
+from xkld_geo import extensions
 from xkld_geo.errors import DatabaseError
 from xkld_geo.schema.table import Table
 from xkld_geo.settings import Settings
@@ -80,33 +80,6 @@ def down_error(settings: Settings, exc: BaseException | None = None) -> Database
     """The Vietnamese refusal for a store that cannot be reached."""
     return DatabaseError(DOWN.format(where=where(settings)), reason="store_down", store=where(settings),
                          detail=str(exc)[:300] if exc else None)
-
-
-def postgres_extension_path() -> Path:
-    """The ``postgres`` extension of the ``duckdb-extension-postgres`` wheel, loadable by path.
-
-    DuckDB derives the extension's entry point from the file name, and the wheel names the file
-    ``postgres.duckdb_extension`` while the extension calls itself ``postgres_scanner``: a link
-    with that name, in a folder of our own under the temporary directory, points at the wheel's file.
-    """
-    try:
-        import duckdb_extension_postgres as pkg
-    except ImportError as exc:  # pragma: no cover - install problem
-        raise DatabaseError("Thiếu gói duckdb-extension-postgres; hãy cài theo requirements.txt.",
-                            package="duckdb-extension-postgres") from exc
-    shipped = Path(pkg.__file__).resolve().parent / "extensions" / f"v{duckdb.__version__}" / "postgres.duckdb_extension"
-    if not shipped.exists():
-        raise DatabaseError(f"Phần mở rộng postgres không khớp phiên bản duckdb {duckdb.__version__}.",
-                            duckdb_version=duckdb.__version__, path=str(shipped))
-    folder = Path(tempfile.gettempdir()) / "xkld-duckdb-extensions" / f"v{duckdb.__version__}"
-    folder.mkdir(parents=True, exist_ok=True)
-    link = folder / "postgres_scanner.duckdb_extension"
-    if not link.exists() or link.resolve() != shipped:
-        tmp = folder / f".postgres_scanner.{id(link)}"
-        tmp.unlink(missing_ok=True)
-        tmp.symlink_to(shipped)
-        tmp.replace(link)   # atomic: replicas starting together never see half a link
-    return link
 
 
 def shared_tables() -> tuple[Table, ...]:
@@ -190,7 +163,7 @@ def open_shared(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyC
                             path=str(local))
     con = db.open_connection(":memory:")
     try:
-        db.execute(con, "store_load_postgres", f"LOAD {db.quote_literal(str(postgres_extension_path()))}")
+        db.execute(con, "store_load_postgres", f"LOAD {db.quote_literal(str(extensions.postgres_path()))}")
         db.execute(con, "store_attach_ref", f"ATTACH {db.quote_literal(str(local))} AS ref (READ_ONLY)")
         try:
             db.execute(con, "store_attach_pg", f"ATTACH {db.quote_literal(settings.database_url)} AS pg (TYPE postgres"
@@ -287,7 +260,8 @@ def attached(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 CACHED_QUERIES = frozenset({"attainment", "national_totals", "period_attainment_commune",
-                            "period_attainment_province", "monthly_departures"})
+                            "period_attainment_province", "monthly_departures",
+                            "monthly_departures_by_province"})
 """The national analytic queries (names given to :func:`xkld_geo.db.run`) whose results a replica
 keeps while the store's data version does not change: through the extension they cost several
 times the embedded ones (see the README), and every page run asks for them again."""

@@ -24,6 +24,8 @@ from xkld_geo.maps.choropleth import (
                                       choropleth_parts,
                                       colour_for,
                                       page_html,
+                                      shapes_map,
+                                      values_element,
                                       values_json,
                                       view_bounds,
 )
@@ -45,5 +47,5 @@ from xkld_geo.metrics import NO_QUOTA, ColourClass  # as the single module had t
 __all__ = ["BACKGROUND", "CHANGE_TOOLTIP", "LEGENDS", "MAINLAND_MAX_LON", "NO_DATA", "NO_QUOTA", "PER_1000_CLASSES",
            "STYLE", "TOOLTIP", "VIETNAM_CENTER", "ChoroplethLayer", "ChoroplethSpec", "ChoroplethValues", "ColourClass",
            "FlowLayer", "MapControl", "base_map", "change_map", "change_spec", "choropleth_map", "choropleth_parts",
-           "colour_for", "feature_collection", "geometry", "leaflet_assets", "legend_html", "page_html",
+           "colour_for", "feature_collection", "geometry", "leaflet_assets", "legend_html", "page_html", "shapes_map", "values_element",
            "values_json", "view_bounds"]

@@ -98,6 +98,8 @@ class ChoroplethSpec:
     classes: str = "attainment"           # a key of LEGENDS
     tooltip: tuple[tuple[str, str, str], ...] | None = None   # None: the attainment tooltip
     label: str | None = None              # a caption on the map (e.g. which units are shown)
+    layers: tuple | None = None           # what identifies shapes, context and overlay (with the data
+    # version), set by a view that knows it: maps of the same layers share their drawn shapes part
 
 
 TOOLTIP = (("quota", "Chỉ tiêu năm", ""), ("departures", "Đã xuất cảnh", ""),
@@ -152,6 +154,18 @@ def values_json(properties: pd.DataFrame) -> str:
     return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
 
 
+def shapes_map(spec: ChoroplethSpec, static_url: str, fetched: bool = False) -> folium.Map:
+    """The first part of :func:`choropleth_parts`: the shapes alone, without values, legend or
+    caption; the same for every period and indicator of the same layers."""
+    shapes_only = replace(spec, properties=pd.DataFrame(index=spec.properties.index), title="", label=None)
+    return choropleth_map(shapes_only, static_url, controls=False, fetched=fetched)
+
+
+def values_element(spec: ChoroplethSpec) -> ChoroplethValues:
+    """The second part of :func:`choropleth_parts`: the values, colours, legend and caption."""
+    return ChoroplethValues(values_json(spec.properties), list(spec.properties.columns), _controls(spec))
+
+
 def choropleth_parts(spec: ChoroplethSpec, static_url: str,
                      fetched: bool = False) -> tuple[folium.Map, folium.FeatureGroup]:
     """The map of ``spec`` in two parts for ``st_folium``: the shapes alone (the same for every
@@ -161,11 +175,9 @@ def choropleth_parts(spec: ChoroplethSpec, static_url: str,
     ``fetched``: the shapes are not in the map's script but in content-hashed files the browser
     fetches once and caches (:mod:`xkld_geo.maps.geometry`, served by ``serve.py``), so a rerun
     sends only the values per unit code."""
-    shapes_only = replace(spec, properties=pd.DataFrame(index=spec.properties.index), title="", label=None)
-    fmap = choropleth_map(shapes_only, static_url, controls=False, fetched=fetched)
     group = folium.FeatureGroup(name="values", control=False)
-    ChoroplethValues(values_json(spec.properties), list(spec.properties.columns), _controls(spec)).add_to(group)
-    return fmap, group
+    values_element(spec).add_to(group)
+    return shapes_map(spec, static_url, fetched), group
 
 
 def _layer_source(shapes: pd.DataFrame, properties: pd.DataFrame | None, fetched: bool) -> tuple[str, str | None]:

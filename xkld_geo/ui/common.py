@@ -102,6 +102,10 @@ def repainting_map(spec: maps.ChoroplethSpec, key: str, height: int,
     # geometry by URL (sent once, cached by the browser) needs serve.py's route; XKLD_CACHE=off inlines it
     fetched = settings().cache and gateway.mounted()
     static_url = settings().static_url
+    if spec.layers is not None:   # the shapes part drawn once per layers, the values once per spec
+        return map_component.draw_layers(spec, (spec.layers, static_url, fetched),
+                                         lambda: maps.shapes_map(spec, static_url, fetched),
+                                         lambda: maps.values_element(spec), key, height, returned_objects)
     # the spec is shared by the cache: its map is rendered once, not on every rerun
     return map_component.draw(spec, lambda: maps.choropleth_parts(spec, static_url, fetched=fetched), key, height,
                               returned_objects, variant=(static_url, fetched))

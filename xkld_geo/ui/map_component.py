@@ -17,10 +17,11 @@ import threading
 import types
 import weakref
 from collections import OrderedDict
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Hashable, Sequence
 
 import folium
 import streamlit_folium
+from branca.element import MacroElement
 
 from xkld_geo import singleflight
 
@@ -28,6 +29,7 @@ MAX_MAPS = 128
 _recorded = threading.local()
 _lock = threading.Lock()
 _args: OrderedDict[tuple[Any, ...], tuple[weakref.ref, dict[str, Any]]] = OrderedDict()
+_bases: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()   # shapes parts, by layers
 _stats = {"built": 0, "reused": 0}
 _flights = singleflight.Flights()
 
@@ -58,7 +60,18 @@ def draw(owner: object, build: Callable[[], tuple[folium.Map, folium.FeatureGrou
     """Draw the map of ``owner`` (a read-only spec shared by the cache) with the arguments built
     for it before, or built now by ``build()``; returns what the component reports."""
     returned = tuple(returned_objects)
-    cache_key = (id(owner), key, height, returned, variant)
+
+    def make() -> dict[str, Any]:
+        fmap, values = build()
+        return arguments(fmap, values, key, height, returned)
+
+    return _draw_kwargs(owner, (key, height, returned, variant), make)
+
+
+def _draw_kwargs(owner: object, variant: tuple[Any, ...], make: Callable[[], dict[str, Any]]) -> Any:
+    """Call the component with the arguments kept for (``owner``, ``variant``), made by ``make()``
+    the first time (one session makes them; others asking at once wait for it)."""
+    cache_key = (id(owner), variant)
     with _lock:
         found = _args.get(cache_key)
         kwargs = found[1] if found is not None and found[0]() is owner else None
@@ -71,8 +84,7 @@ def draw(owner: object, build: Callable[[], tuple[folium.Map, folium.FeatureGrou
                 found = _args.get(cache_key)
             kwargs = found[1] if found is not None and found[0]() is owner else None
             if kwargs is None:
-                fmap, values = build()
-                kwargs = arguments(fmap, values, key, height, returned)
+                kwargs = make()
                 with _lock:
                     _stats["built"] += 1
                     _args[cache_key] = (weakref.ref(owner), kwargs)
@@ -81,7 +93,57 @@ def draw(owner: object, build: Callable[[], tuple[folium.Map, folium.FeatureGrou
     return streamlit_folium._component_func(**kwargs)
 
 
+FEATURE_GROUP_HEAD = "var feature_group_feature_group_0 = L.featureGroup({});\n"
+FEATURE_GROUP_TAIL = """
+feature_group_feature_group_0.addTo(map_div);
+map_div.addLayer(feature_group_feature_group_0);
+window.feature_group = window.feature_group || [];
+window.feature_group.push(feature_group_feature_group_0);
+"""
+
+
+def values_script(values: MacroElement) -> str:
+    """The component's ``feature_group`` argument for a feature group holding only ``values``
+    (whose script draws nothing into the group itself), as ``st_folium`` writes it, from the
+    element's own macro: ``st_folium`` renders the group first, and branca compiles every rendered
+    part as a Jinja template of its own, which for the values of 3,321 communes costs more than
+    the rest of the map."""
+    return FEATURE_GROUP_HEAD + values._template.module.script(values, {}) + FEATURE_GROUP_TAIL
+
+
+def draw_layers(owner: object, layers: Hashable, shapes: Callable[[], folium.Map],
+                values: Callable[[], MacroElement], key: str, height: int,
+                returned_objects: Sequence[str] = ()) -> Any:
+    """Draw a map in two parts: the shapes part, built once per ``layers`` (whatever identifies
+    the drawn shapes; maps of other periods or indicators of the same layers share it) and the
+    values of ``owner`` (a read-only spec shared by the cache), made once per owner. The result is
+    what :func:`draw` would send for ``(shapes(), a group holding values())``."""
+    returned = tuple(returned_objects)
+    base_key = ("layers", layers, key, height, returned)
+    with _lock:
+        base = _bases.get(base_key)
+        if base is not None:
+            _bases.move_to_end(base_key)
+
+    def build() -> dict[str, Any]:
+        nonlocal base
+        if base is None:
+            with _flights.turn(base_key):
+                with _lock:
+                    base = _bases.get(base_key)
+                if base is None:
+                    base = arguments(shapes(), folium.FeatureGroup(name="values", control=False), key, height,
+                                     returned)
+                    with _lock:
+                        _bases[base_key] = base
+                        while len(_bases) > MAX_MAPS:
+                            _bases.popitem(last=False)
+        return base | {"feature_group": values_script(values())}
+
+    return _draw_kwargs(owner, ("values", layers, key, height, returned), build)
+
+
 def stats() -> dict[str, int]:
     """Maps built and reused so far (tests, benches)."""
     with _lock:
-        return dict(_stats) | {"kept": len(_args)}
+        return dict(_stats) | {"kept": len(_args), "bases": len(_bases)}
