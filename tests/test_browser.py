@@ -31,7 +31,7 @@ def test_national_map_draws_34_provinces_offline(page: Any, app_url: str) -> Non
 def test_commune_map_of_a_chosen_province(page: Any, app_url: str, real_con) -> None:
     login(page, f"{app_url}/?unit=40")
     counts(page, "choropleth", commune_count(real_con, "40"))
-    counts(page, "context", 33)   # its own geometry file: it may arrive after the communes'
+    counts(page, "context", 34)   # every outline, its own geometry file: it may arrive after the communes'
     assert page.get_by_text("Nghệ An").first.is_visible()
     assert page.external == []
 

@@ -6,12 +6,14 @@ import asyncio
 import concurrent.futures
 import gzip
 import json
+import re
 
 import pandas as pd
 from starlette.applications import Starlette
 
 from xkld_geo import gateway, maps, queries
 from xkld_geo.maps import geometry
+from xkld_geo.views import overview
 
 
 def _get(path: str, accept: str = "gzip") -> tuple[int, dict[str, str], bytes]:
@@ -69,3 +71,15 @@ def test_a_fetched_map_names_its_files_and_sends_only_values(tiny_con) -> None:
 
     assert all(code in maps.values_json(props) for code in shapes["code"])
     assert "#123456" not in page                                    # values travel apart
+
+
+def test_every_province_map_shares_one_context_file(tiny_con) -> None:
+    """A province's map draws every province's outline underneath, from one file: opening another
+    province fetches only that province's communes."""
+    def urls(province: str) -> set[str]:
+        view = overview.build_overview(tiny_con, overview.Request(2025, 12, province), "/app/static")
+        return set(re.findall(r"/xkld/geo/[0-9a-f]{20}\.topo\.json",
+                              maps.page_html(maps.choropleth_parts(view.map_spec, "/app/static", fetched=True)[0])))
+
+    first, second = urls("98"), urls("99")
+    assert len(first) == len(second) == 2 and len(first & second) == 1   # the shared outline file

@@ -40,7 +40,7 @@ def test_national_map_has_one_feature_per_province_and_no_cdn(tiny_con) -> None:
 def test_province_map_has_its_communes_and_context(tiny_con) -> None:
     view = overview.build_overview(tiny_con, overview.Request(2025, 12, "99"), "/app/static")
     context, layer = _collections(maps.page_html(view.fmap))
-    assert [f["properties"]["code"] for f in context["features"]] == ["98"]
+    assert [f["properties"]["code"] for f in context["features"]] == ["98", "99"]   # every outline
     assert len(layer["features"]) == 6
     stats = view.ranking.set_index("Mã")
     for feature in layer["features"]:

@@ -281,8 +281,9 @@ def _build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url
                              allowed=sorted(names))
         rows = communes
         shapes = shared.get("shapes", queries.shapes, "2025", "commune", "fine", r.province)
-        context = shared.get("shapes", queries.shapes, "2025", "province", "outline")
-        context, overlay = context[context["code"] != r.province], None
+        # every province's outline underneath (the chosen one lies under its communes): one
+        # geometry file for every province's map, so a new province sends only its communes' file
+        context, overlay = shared.get("shapes", queries.shapes, "2025", "province", "outline"), None
         layers = ("province", r.province)
     selection = rows
     commune_names = dict(zip(communes["unit_code"], communes["unit_name"]))
