@@ -163,8 +163,12 @@ def _build_public(con: duckdb.DuckDBPyConnection, year: int, month: int, provinc
     # the same "shapes" entries), so a province seen for the first time costs only its own part
     shared = cache.scope(con)
     figures = shared.get("public_figures", public_figures, year, month, threshold)
-    level = "province" if province is None else "commune"
-    rows = queries.period_attainment(con, year, month, level, province)
+    if province is None or not shared.enabled:
+        rows = shared.get("period_attainment", queries.period_attainment, year, month,
+                          "province" if province is None else "commune", province)
+    else:   # the whole country's communes cost about what one province's do: read once, then filtered
+        every = shared.get("period_attainment", queries.period_attainment, year, month, "commune", None)
+        rows = every[every["province_code"] == province].reset_index(drop=True)
     keys: list[Key]
     total_key: Key
     market_keys: list[Key]
