@@ -3,9 +3,11 @@
 A process that starts finds its geometry files in the folder of :mod:`xkld_geo.maps.geometry`
 (written by the build, or by an earlier process); :func:`warm` reads them into the process (and the
 layers' shapes into :mod:`xkld_geo.cache`), and builds those missing. It runs at the end of
-``python -m xkld_geo build`` (:func:`warm_built`) and, once per app process, in one low-priority
-daemon thread started by ``serve.py`` (:func:`start_background`), which never blocks a page run:
-a page asking for a layer being built waits for that build (single flight), not for the others.
+``python -m xkld_geo build`` (:func:`warm_built`) and, once per app process, in one daemon thread
+started by ``serve.py`` (:func:`start_background`), which never blocks a page run: a page asking for
+a layer being built waits for that build (single flight), not for the others. The thread runs at
+the page runs' priority on purpose: a lower one (``nice``) could leave it holding the GIL while the
+system runs other work, stalling the page runs that wait for the GIL.
 A failure is logged, never raised: a page builds what it needs itself, as before.
 
 The layers are those of the overview, public and directive pages (``queries.shapes`` calls in
@@ -15,7 +17,6 @@ communes (coarse), the province outlines, and each province's communes (fine).
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -33,8 +34,6 @@ Layer = tuple[str, str, str | None]
 
 NATIONAL: tuple[Layer, ...] = (("province", "coarse", None), ("commune", "coarse", None),
                                ("province", "outline", None))
-NICENESS = 10
-"""How much lower than the page runs the warm-up thread is scheduled (Linux: per thread)."""
 
 
 @dataclass(frozen=True)
@@ -80,16 +79,7 @@ _started: threading.Thread | None = None
 _start_lock = threading.Lock()
 
 
-def _lower_priority() -> None:
-    """Schedule the calling thread below the page runs (best effort; Linux nices threads)."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
-    except (AttributeError, OSError):
-        pass
-
-
 def _run(settings: Settings) -> None:
-    _lower_priority()
     try:
         done = warm(db.connect(settings))
         log.info("geometry warm-up: %d layers, %d built, %.1f s", done.layers, done.built, done.seconds)
