@@ -2,6 +2,7 @@
 
 Streamlit finds the ``st.App`` below and serves app.py through it, adding the session-cookie
 routes, the health check (xkld_geo/health.py) and hiding ``/_stcore/metrics`` (see xkld_geo/gateway.py).
+The maps' geometry files are warmed once per process in the background (xkld_geo/maps/warmup.py).
 """
 from __future__ import annotations
 
@@ -9,5 +10,7 @@ import streamlit as st
 from starlette.middleware import Middleware
 
 from xkld_geo import gateway, health
+from xkld_geo.maps import warmup
 
 app = st.App("app.py", routes=gateway.routes() + health.routes(), middleware=[Middleware(gateway.HideInternalRoutes)])
+warmup.start_background()

@@ -99,6 +99,16 @@ def settings_for(data_dir: Path | None, db_path: Path, seed: int = 1, today: dt.
     return load_settings(environ=env, secrets={})
 
 
+@pytest.fixture(scope="session", autouse=True)
+def geometry_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Published map geometry (xkld_geo.maps.geometry) kept in a session folder, never beside the
+    project's own database; a test may point XKLD_GEOMETRY_DIR elsewhere (monkeypatch)."""
+    folder = tmp_path_factory.mktemp("geometry")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XKLD_GEOMETRY_DIR", str(folder))
+        yield folder
+
+
 @pytest.fixture(scope="session")
 def tiny_template(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The fictional country's files and warehouse, built once per test session (see :func:`_copy`)."""

@@ -7,6 +7,7 @@ import concurrent.futures
 import gzip
 import json
 import re
+import threading
 
 import pandas as pd
 from starlette.applications import Starlette
@@ -83,3 +84,90 @@ def test_every_province_map_shares_one_context_file(tiny_con) -> None:
 
     first, second = urls("98"), urls("99")
     assert len(first) == len(second) == 2 and len(first & second) == 1   # the shared outline file
+def _fresh_process(monkeypatch, folder) -> None:
+    """This process's tables forgotten, topojson refused: only the geometry folder can answer."""
+    monkeypatch.setenv("XKLD_GEOMETRY_DIR", str(folder))
+    geometry.clear()
+
+    def refuse(*args: object, **kwargs: object) -> str:
+        raise AssertionError("topojson ran although the file was persisted")
+    monkeypatch.setattr(geometry, "topojson_text", refuse)
+
+
+def test_a_fresh_process_finds_a_persisted_file_without_topojson(tiny_con, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("XKLD_GEOMETRY_DIR", str(tmp_path / "geo"))
+    geometry.clear()
+    shapes = queries.shapes(tiny_con, "2025", "commune", "fine")
+    file = geometry.publish(shapes)
+    assert (tmp_path / "geo" / f"{file.name}.gz").is_file()
+    assert not list((tmp_path / "geo").rglob("*.part"))            # no temporary file left behind
+    packed = geometry.lookup(file.name)
+
+    _fresh_process(monkeypatch, tmp_path / "geo")
+    assert geometry.lookup(file.name) == packed                    # a browser's page of an earlier process
+    _fresh_process(monkeypatch, tmp_path / "geo")
+    assert geometry.publish(shapes) == file and geometry.stats()["built"] == 0
+    assert _get(file.url)[0] == 200
+
+    monkeypatch.undo()                                             # topojson back
+    monkeypatch.setenv("XKLD_GEOMETRY_DIR", str(tmp_path / "geo"))
+    moved = shapes.assign(geojson=shapes["geojson"].where(shapes.index != 0, shapes["geojson"].iloc[1]))
+    changed = geometry.publish(moved)                              # a changed shape: a new file
+    assert changed.name != file.name and geometry.stats()["built"] == 1
+
+
+def test_a_corrupt_or_partial_persisted_file_is_rebuilt_never_served(tiny_con, tmp_path, monkeypatch) -> None:
+    folder = tmp_path / "geo"
+    monkeypatch.setenv("XKLD_GEOMETRY_DIR", str(folder))
+    geometry.clear()
+    shapes = queries.shapes(tiny_con, "2025", "province", "coarse")
+    file = geometry.publish(shapes)
+    good = (folder / f"{file.name}.gz").read_bytes()
+    for damaged in (good[: len(good) // 2], gzip.compress(b'{"type":"Topology"}'), b"", b"not gzip"):
+        (folder / f"{file.name}.gz").write_bytes(damaged)
+        geometry.clear()
+        assert geometry.lookup(file.name) is None                  # never served
+        assert _get(file.url)[0] == 404
+        assert geometry.publish(shapes) == file and geometry.stats()["built"] == 1   # rebuilt
+        assert (folder / f"{file.name}.gz").read_bytes() == good   # and the folder repaired
+    (folder / "inputs" / next(p.name for p in (folder / "inputs").iterdir())).write_text("../../etc/passwd")
+    geometry.clear()
+    assert geometry.publish(shapes) == file and geometry.stats()["built"] == 1
+    assert geometry.lookup("../" + file.name) is None
+
+
+def test_an_unwritable_folder_still_serves_from_memory(tiny_con, tmp_path, monkeypatch) -> None:
+    (tmp_path / "file").write_text("a file, not a folder")
+    monkeypatch.setenv("XKLD_GEOMETRY_DIR", str(tmp_path / "file" / "geo"))
+    geometry.clear()
+    file = geometry.publish(queries.shapes(tiny_con, "2025", "province", "outline"))
+    assert geometry.lookup(file.name) is not None
+
+
+def test_the_warm_up_publishes_the_layers_and_never_raises(tiny_db, tiny_con, tmp_path, monkeypatch) -> None:
+    from xkld_geo.maps import warmup
+
+    folder = tmp_path / "geo"
+    monkeypatch.setenv("XKLD_GEOMETRY_DIR", str(folder))
+    geometry.clear()
+    todo = warmup.layers(tiny_con)
+    assert ("commune", "fine", "99") in todo and ("commune", "coarse", None) in todo
+    done = warmup.warm(tiny_con)
+    assert done.layers == len(todo) and done.built >= 1
+    for level, lod, province in todo:                              # what the pages publish is there
+        name = geometry.publish(queries.shapes(tiny_con, "2025", level, lod, province)).name
+        assert (folder / f"{name}.gz").is_file()
+    assert geometry.stats()["built"] == done.built                 # nothing built again
+
+    _fresh_process(monkeypatch, folder)                            # a new process: read, not built
+    assert warmup.warm(tiny_con).built == 0
+
+    monkeypatch.setenv("XKLD_DB", str(tmp_path / "missing" / "none.duckdb"))   # a broken database
+    from xkld_geo.settings import current
+    assert warmup.warm_built(current()) is None                    # logged, not raised
+    raised: list[object] = []
+    monkeypatch.setattr(threading, "excepthook", raised.append)
+    thread = threading.Thread(target=warmup._run, args=(current(),))   # the warm-up thread's body
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive() and raised == []                  # ended: logged, not raised

@@ -162,6 +162,26 @@ def test_public_outputs_of_the_fixture_database(tiny_db: Settings) -> None:
     con.close()
 
 
+def test_province_views_share_the_national_work(tiny_con, monkeypatch) -> None:
+    from xkld_geo import cache
+
+    cache.clear()
+    calls: list[tuple[int, int]] = []
+    figures = public.public_figures
+
+    def counted(con, year, month, threshold=T):  # type: ignore[no-untyped-def]
+        calls.append((year, month))
+        return figures(con, year, month, threshold)
+    monkeypatch.setattr(public, "public_figures", counted)
+    views = {p: public.build_public(tiny_con, 2026, 3, p, "/app/static") for p in (None, "99", "98")}
+    assert calls == [(2026, 3)]                                    # one cube for every province's view
+    for p in ("99", "98"):                                         # the country's communes, filtered
+        own = queries.period_attainment(tiny_con, 2026, 3, "commune", p)
+        assert views[p].table["Mã"].tolist() == own["unit_code"].tolist()
+        assert views[p].table["Tên"].tolist() == own["unit_name"].tolist()
+    assert set(views["99"].spec.shapes["code"]) == set(views["99"].table["Mã"])
+
+
 @pytest.fixture(scope="module")
 def demo_views(real_con) -> dict[str | None, public.PublicSummary]:
     """Every view of the demo database's public screen for the latest month."""
@@ -220,6 +240,18 @@ def test_anonymous_visitor_sees_the_public_screen(app_env: Settings) -> None:
     assert at.selectbox(key="public_province").value == ""
     at.selectbox(key="public_province").set_value("99").run()
     assert len(at.dataframe[0].value) == 6  # the communes table of the map panel
+
+
+def test_a_public_page_run_again_builds_no_new_table(app_env: Settings) -> None:
+    from xkld_geo.ui import shared_tables
+
+    at = run_page("pages/1_Cong_khai.py", role=None)
+    at.selectbox(key="public_province").set_value("99").run()
+    before = shared_tables.stats()
+    at.run()                                  # the same view again: its tables are reused as they were
+    after = shared_tables.stats()
+    assert not at.exception and len(at.dataframe[0].value) == 6
+    assert after["built"] == before["built"] and after["reused"] >= before["reused"] + 3   # map, markets, costs tables
 
 
 def test_kiosk_mode_has_no_controls(app_env: Settings) -> None:

@@ -13,6 +13,7 @@ from xkld_geo import settings as settings_mod
 from xkld_geo.build import warehouse
 from xkld_geo.errors import ConfigError, XkldError
 from xkld_geo.intake import ingest, kinds
+from xkld_geo.maps import warmup
 from xkld_geo.release import site as release_site
 
 
@@ -170,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
                       + ", ".join(f"{k} {v:,}" for k, v in result.counts.items() if k != "departures_total"))
             else:
                 print(f"Cơ sở dữ liệu {result.path} đã cập nhật; không có gì thay đổi.")
+            warmed = warmup.warm_built(cfg)   # geometry files once per build, not once per app process
+            if warmed is not None and warmed.built:
+                print(f"Đã tạo {warmed.built} tệp hình học bản đồ trong {cfg.geometry_folder}.")
             _build_store(cfg, args.reseed_store)
         elif args.command == "users":
             _users(cfg, args)

@@ -145,6 +145,10 @@ DECLARED: tuple[Setting, ...] = (
             "Share reference data, period figures and map geometry across sessions, computed once per data "
             "version (xkld_geo.cache), and send map shapes as browser-cached files; 'off' gives the code "
             "before issue 15, the baseline bench/load_bench.py compares with.", _parse_bool),
+    Setting("geometry_dir", "XKLD_GEOMETRY_DIR", None,
+            "Folder keeping the maps' published geometry files (xkld_geo.maps.geometry), so each is built "
+            "once per build of the database instead of once per process. When unset: beside db_path "
+            "(data/xkld.geometry for data/xkld.duckdb).", _parse_optional_path),
 )
 
 
@@ -184,6 +188,12 @@ class Settings:
     id_key_file: Path
     seed_is_explicit: bool = False   # XKLD_DEMO_SEED (or a --seed) was given, not the default
     cache: bool = True               # XKLD_CACHE: the shared caches and fetched geometry (issue 15)
+    geometry_dir: Path | None = None  # XKLD_GEOMETRY_DIR: persisted geometry files (None: beside db_path)
+
+    @property
+    def geometry_folder(self) -> Path:
+        """Where published geometry files are kept: ``geometry_dir``, or beside the database file."""
+        return self.geometry_dir or Path(self.db_path).with_suffix(".geometry")
 
     @property
     def effective_today(self) -> dt.date:

@@ -8,10 +8,12 @@ from __future__ import annotations
 import time
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
-from xkld_geo import periods, queries, references
+from xkld_geo import cache, periods, queries, references
 from xkld_geo.errors import XkldError
+from xkld_geo.ui import shared_tables
 from xkld_geo.ui.common import connection, demo_badge, plain, repainting_map, settings
 from xkld_geo.views import public
 
@@ -30,13 +32,13 @@ ROTATE_SECONDS = 15
 
 def public_request() -> tuple[int, int, str | None, bool]:
     """Year and month (the latest), province (URL ``unit`` or the selector) and kiosk mode."""
-    con = connection()
-    latest = periods.default_month(periods.reported_months(con), settings().effective_today)
+    shared = cache.scope(connection())   # months and provinces: once per data version, for every visitor
+    latest = periods.default_month(shared.get("reported_months", periods.reported_months), settings().effective_today)
     if latest is None:
         raise XkldError("Chưa có số liệu để công bố.")
     year, month = latest
     kiosk = st.query_params.get("mode") == "kiosk"
-    provinces = queries.provinces(con)
+    provinces = shared.get("provinces", queries.provinces)
     names = dict(zip(provinces["code"], provinces["name"]))
     if "public_province" not in st.session_state:
         wanted = str(st.query_params.get("unit") or "")
@@ -50,13 +52,18 @@ def public_request() -> tuple[int, int, str | None, bool]:
     return year, month, province or None, kiosk
 
 
+def _table(s: public.PublicSummary, name: str) -> pa.Table | pd.DataFrame:
+    """A table of the shared summary as Arrow, converted once per summary, not once per run."""
+    return shared_tables.arrow(s, name, lambda: getattr(s, name))
+
+
 def _panel_map(s: public.PublicSummary, height: int) -> None:
     st.metric("Số người đã đi làm việc ở nước ngoài", public.as_text(pd.Series([s.total]))[0])
     left, right = st.columns([3, 2])
     with left:
         repainting_map(s.spec, "public_map", height)  # shapes sent once, then only the figures
     with right:
-        st.dataframe(s.table, hide_index=True, width="stretch", height=height, key="public_table")
+        st.dataframe(_table(s, "table"), hide_index=True, width="stretch", height=height, key="public_table")
     st.caption(plain(s.note))
 
 
@@ -64,11 +71,11 @@ def _panel_markets(s: public.PublicSummary) -> None:
     left, right = st.columns(2)
     with left:
         st.markdown("### Thị trường lao động đến")
-        st.dataframe(s.markets, hide_index=True, width="stretch", key="public_markets")
+        st.dataframe(_table(s, "markets"), hide_index=True, width="stretch", key="public_markets")
         st.caption(plain(s.note))
     with right:
         st.markdown("### Thị trường an toàn, thu nhập cao: thu nhập và chi phí")
-        st.dataframe(s.costs, hide_index=True, width="stretch", key="public_costs")
+        st.dataframe(_table(s, "costs"), hide_index=True, width="stretch", key="public_costs")
 
 
 def _panel_notices(s: public.PublicSummary) -> None:
@@ -78,7 +85,7 @@ def _panel_notices(s: public.PublicSummary) -> None:
     st.warning(plain(s.notices["fraud_warning"]))
     st.markdown("### Doanh nghiệp được cấp phép")
     if len(s.companies):
-        st.dataframe(s.companies, hide_index=True, width="stretch", key="public_companies")
+        st.dataframe(_table(s, "companies"), hide_index=True, width="stretch", key="public_companies")
     else:
         st.caption("Chưa có danh sách doanh nghiệp được cấp phép.")
 

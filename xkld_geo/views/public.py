@@ -144,11 +144,31 @@ def build_public(con: duckdb.DuckDBPyConnection, year: int, month: int, province
     return cache.scope(con).get("public", _build_public, int(year), int(month), province, static_url, int(threshold))
 
 
+def _costs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return db.run(con, "public_costs", """
+        SELECT name_vi AS "Thị trường", avg_income_usd AS "Thu nhập ước tính (USD/tháng)",
+               avg_cost_usd AS "Chi phí ước tính (USD)", source AS "Nguồn"
+        FROM markets WHERE safe_high_income ORDER BY avg_income_usd DESC""")
+
+
+def _companies(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return db.run(con, "public_companies", """
+        SELECT licence_no AS "Số giấy phép", name AS "Doanh nghiệp", markets AS "Thị trường",
+               valid_until AS "Hiệu lực đến" FROM licensed_companies ORDER BY name""")
+
+
 def _build_public(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
                   static_url: str, threshold: int) -> PublicSummary:
-    figures = public_figures(con, year, month, threshold)
-    level = "province" if province is None else "commune"
-    rows = queries.period_attainment(con, year, month, level, province)
+    # what does not depend on the province is shared by every province's view (and the overview:
+    # the same "shapes" entries), so a province seen for the first time costs only its own part
+    shared = cache.scope(con)
+    figures = shared.get("public_figures", public_figures, year, month, threshold)
+    if province is None or not shared.enabled:
+        rows = shared.get("period_attainment", queries.period_attainment, year, month,
+                          "province" if province is None else "commune", province)
+    else:   # the whole country's communes cost about what one province's do: read once, then filtered
+        every = shared.get("period_attainment", queries.period_attainment, year, month, "commune", None)
+        rows = every[every["province_code"] == province].reset_index(drop=True)
     keys: list[Key]
     total_key: Key
     market_keys: list[Key]
@@ -164,29 +184,25 @@ def _build_public(con: duckdb.DuckDBPyConnection, year: int, month: int, provinc
     table = pd.DataFrame({"Mã": rows["unit_code"], "Tên": rows["unit_name"],
                           "Số người đã đi": as_text(labels),
                           "Đạt chỉ tiêu": [_attainment_label(p) for p in pct]})
-    shapes = (queries.shapes(con, "2025", "province", "coarse") if province is None
-              else queries.shapes(con, "2025", "commune", "fine", province))
+    shapes = (shared.get("shapes", queries.shapes, "2025", "province", "coarse") if province is None
+              else shared.get("shapes", queries.shapes, "2025", "commune", "fine", province))
     props = pd.DataFrame({"departures": [v if not isinstance(v, str) else None for v in labels],
                           "shown": as_text(labels),
                           "pct": [None if p is None else round(p, 0) for p in pct]},
                          index=rows["unit_code"].to_numpy())
     props["fill"] = [maps.colour_for(p) for p in pct]
     spec = maps.ChoroplethSpec(shapes, props, None, f"Đạt chỉ tiêu đến T{month}/{year}",
-                               queries.meta(con).get("contains_demo") == "true",
+                               shared.get("meta", queries.meta).get("contains_demo") == "true",
                                tooltip=(("shown", "Số người đã đi", ""), ("pct", "Đạt chỉ tiêu", "%")))
     markets = pd.DataFrame({"Thị trường": figures.markets["name"],
                             "Số người đã đi": as_text(pd.Series([figures.label(k) for k in market_keys],
                                                                 dtype=object)),
                             "An toàn, thu nhập cao": np.where(figures.markets["safe"], "✓", "")})
-    costs = db.run(con, "public_costs", """
-        SELECT name_vi AS "Thị trường", avg_income_usd AS "Thu nhập ước tính (USD/tháng)",
-               avg_cost_usd AS "Chi phí ước tính (USD)", source AS "Nguồn"
-        FROM markets WHERE safe_high_income ORDER BY avg_income_usd DESC""")
-    companies = db.run(con, "public_companies", """
-        SELECT licence_no AS "Số giấy phép", name AS "Doanh nghiệp", markets AS "Thị trường",
-               valid_until AS "Hiệu lực đến" FROM licensed_companies ORDER BY name""")
-    place = "cả nước" if province is None else queries.unit(con, province)["name"].iloc[0]
+    costs, companies = shared.get("public_costs", _costs), shared.get("public_companies", _companies)
+    provinces = shared.get("provinces", queries.provinces)
+    names = dict(zip(provinces["code"], provinces["name"]))
+    place = "cả nước" if province is None else names.get(province) or queries.unit(con, province)["name"].iloc[0]
     return PublicSummary(year, month, province, f"Kết quả đưa lao động đi làm việc ở nước ngoài: {place}, "
                          f"T1–{month}/{year}", figures.label(total_key), table, markets, costs,
-                         references.notices(con), companies, spec, spec.demo,
+                         shared.get("notices", references.notices), companies, spec, spec.demo,
                          disclosure.rounding_note(figures.threshold), static_url)

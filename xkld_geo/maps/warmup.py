@@ -1,0 +1,101 @@
+"""Geometry warm-up: the layers the pages draw, published before anybody asks for them.
+
+A process that starts finds its geometry files in the folder of :mod:`xkld_geo.maps.geometry`
+(written by the build, or by an earlier process); :func:`warm` reads them into the process (and the
+layers' shapes into :mod:`xkld_geo.cache`), and builds those missing. It runs at the end of
+``python -m xkld_geo build`` (:func:`warm_built`) and, once per app process, in one daemon thread
+started by ``serve.py`` (:func:`start_background`), which never blocks a page run: a page asking for
+a layer being built waits for that build (single flight), not for the others. The thread runs at
+the page runs' priority on purpose: a lower one (``nice``) could leave it holding the GIL while the
+system runs other work, stalling the page runs that wait for the GIL.
+A failure is logged, never raised: a page builds what it needs itself, as before.
+
+The layers are those of the overview, public and directive pages (``queries.shapes`` calls in
+``views/overview.py``, ``views/public.py`` and ``ui/directives.py``): the national provinces and
+communes (coarse), the province outlines, and each province's communes (fine).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import duckdb
+
+from xkld_geo import cache, db, queries
+from xkld_geo.maps import geometry
+from xkld_geo.settings import Settings, current
+
+log = logging.getLogger("xkld_geo.maps.warmup")
+
+Layer = tuple[str, str, str | None]
+"""A ``queries.shapes`` call of era 2025: (level, level of detail, province or None)."""
+
+NATIONAL: tuple[Layer, ...] = (("province", "coarse", None), ("commune", "coarse", None),
+                               ("province", "outline", None))
+
+
+@dataclass(frozen=True)
+class Warmed:
+    """What a warm-up did: layers published, how many were built (topojson run), seconds taken."""
+
+    layers: int
+    built: int
+    seconds: float
+
+
+def layers(con: duckdb.DuckDBPyConnection) -> list[Layer]:
+    """Every layer the pages draw: the national ones, then each province's communes."""
+    provinces = cache.scope(con).get("provinces", queries.provinces)
+    return [*NATIONAL, *(("commune", "fine", str(code)) for code in sorted(provinces["code"]))]
+
+
+def warm(con: duckdb.DuckDBPyConnection) -> Warmed:
+    """Publish every layer of :func:`layers` (cheap for those already in the folder)."""
+    start, built = time.perf_counter(), geometry.stats()["built"]
+    todo = layers(con)
+    for level, lod, province in todo:
+        shapes = cache.scope(con).get("shapes", queries.shapes, "2025", level, lod, province)
+        geometry.publish(shapes)
+    return Warmed(len(todo), geometry.stats()["built"] - built, time.perf_counter() - start)
+
+
+def warm_built(settings: Settings) -> Warmed | None:
+    """After ``python -m xkld_geo build``: publish the layers of the new database into its folder.
+    None (and logged) on failure: the app builds them when first asked instead."""
+    try:
+        con = db.open_connection(settings.db_path, read_only=True)
+        try:
+            return warm(con)
+        finally:
+            con.close()
+    except Exception:   # never fail a build for its cache
+        log.exception("geometry warm-up after the build failed")
+        return None
+
+
+_started: threading.Thread | None = None
+_start_lock = threading.Lock()
+
+
+def _run(settings: Settings) -> None:
+    try:
+        done = warm(db.connect(settings))
+        log.info("geometry warm-up: %d layers, %d built, %.1f s", done.layers, done.built, done.seconds)
+    except Exception:   # a page builds what it needs itself
+        log.exception("geometry warm-up failed")
+
+
+def start_background(settings: Settings | None = None) -> threading.Thread | None:
+    """Start the warm-up in one daemon thread, once per process (later calls return the same
+    thread); None when the shared caches are off (``XKLD_CACHE=off`` draws geometry inline)."""
+    global _started
+    settings = settings or current()
+    if not settings.cache:
+        return None
+    with _start_lock:
+        if _started is None:
+            _started = threading.Thread(target=_run, args=(settings,), name="xkld-geometry-warmup", daemon=True)
+            _started.start()
+        return _started
