@@ -6,14 +6,16 @@ each figure) is read and edited through :mod:`xkld_geo.references`.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import duckdb
 import folium
 import pandas as pd
 import shapely
 
-from xkld_geo import db, maps, queries, references
+from xkld_geo import cache, db, maps, metrics, queries, references
 from xkld_geo.markup import html_text
+from xkld_geo.views import units
 
 
 def by_market(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
@@ -65,12 +67,15 @@ def origins(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str
         GROUP BY 1""", {"year": int(year), "month": int(month), "province": province, "market": market})
 
 
+def country_shapes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every destination country's shape (and Vietnam's), GeoJSON text: the flow map's countries."""
+    return db.run(con, "country_shapes", "SELECT market AS code, name, geojson FROM country_shapes")
 
 
 def flow_map(con: duckdb.DuckDBPyConnection, markets: pd.DataFrame, origin: tuple[float, float],
              static_url: str, demo: bool) -> folium.Map:
     """Country shapes shaded by volume and one line per destination with departures."""
-    shapes = db.run(con, "country_shapes", "SELECT market AS code, name, geojson FROM country_shapes")
+    shapes = cache.scope(con).get("country_shapes", country_shapes)
     used = markets[markets["departures"] > 0].set_index("market")
     dest = shapes[shapes["code"].isin(used.index)].copy()
     props = pd.DataFrame({"departures": used["departures"]}).reindex(dest["code"])
@@ -120,3 +125,87 @@ def origins_map(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, province: st
     spec = maps.ChoroplethSpec(shapes, props, None, title, demo, classes=legend,
                                tooltip=(("departures", "Số người đi", ""),))
     return maps.choropleth_map(spec, static_url)
+
+
+MIX_SPEC: dict = {
+    # the plain Vega-Lite spec st.bar_chart(stack=True) makes of the wide monthly table: building and
+    # validating that Altair chart costs about 0,3 s of CPU on every page run
+    "mark": {"type": "bar"},
+    "encoding": {
+        "x": {"field": "Tháng", "type": "ordinal", "title": "", "sort": None, "axis": {"grid": False, "tickMinStep": 1}},
+        "y": {"field": "value", "type": "quantitative", "title": "", "stack": True,
+              "axis": {"grid": True, "tickMinStep": 1}},
+        "color": {"field": "color", "type": "nominal", "title": " ",
+                  "legend": {"titlePadding": 5, "offset": 5, "orient": "bottom"}},
+        "tooltip": [{"field": "Tháng", "type": "quantitative"},
+                    {"field": "value", "type": "quantitative", "title": "value"},
+                    {"field": "color", "type": "nominal", "title": "color"}],
+    },
+    "params": [{"name": "market_mix_zoom", "select": {"type": "interval", "encodings": ["x", "y"]}, "bind": "scales"}],
+}
+"""The stacked chart of the market mix per month (:attr:`MarketsView.monthly` is its data)."""
+
+
+@dataclass(frozen=True)
+class FlowMap:
+    """What the flow map draws (the market mix, where lines start); the map component renders it
+    once per shared view, with this object as its owner."""
+
+    mix: pd.DataFrame
+    origin: tuple[float, float]
+    static_url: str
+    demo: bool
+
+
+@dataclass(frozen=True)
+class MarketsView:
+    """Everything the Thị trường page shows for one period and place, besides one market's origins
+    (:func:`build_origins`); shared by every session, read-only."""
+
+    figures: tuple[units.Figure, ...]   # departures, safe share, markets
+    flow: FlowMap
+    monthly: pd.DataFrame               # long: Tháng, color (market), value, for :data:`MIX_SPEC`
+    choices: tuple[str, ...]            # markets with departures, the origin map's choices
+    names: dict[str, str]               # market code -> Vietnamese name
+    reference: pd.DataFrame             # the market reference table (income, cost, sources)
+    demo: bool
+
+
+def build_markets(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
+                  commune: str | None, static_url: str) -> MarketsView:
+    """The market page of one period and place, built once per data version and request and shared
+    by every session (:mod:`xkld_geo.cache`): the result is read-only."""
+    return cache.scope(con).get("markets_view", _build_markets, int(year), int(month), province,
+                                commune, static_url)
+
+
+def _build_markets(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
+                   commune: str | None, static_url: str) -> MarketsView:
+    shared = cache.scope(con)
+    mix = shared.get("market_mix", by_market, year, month, province, commune)
+    demo = units.is_demo(con)
+    figures = (units.Figure("Số người đi", metrics.fmt_int(mix["departures"].sum())),
+               units.Figure("Đến thị trường an toàn, thu nhập cao", metrics.fmt_pct(safe_share(mix))),
+               units.Figure("Số thị trường", str(int((mix["departures"] > 0).sum()))))
+    wide = monthly_mix(con, year, province)
+    long = wide.reset_index().melt(id_vars="Tháng", var_name="color", value_name="value")
+    used = mix[mix["departures"] > 0]
+    return MarketsView(figures, FlowMap(mix, origin_point(con, province), static_url, demo), long,
+                       tuple(used["market"]), dict(zip(mix["market"], mix["name_vi"])),
+                       shared.get("reference_markets", references.read, "markets"), demo)
+
+
+def build_origins(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
+                  commune: str | None, market: str) -> maps.ChoroplethSpec:
+    """The map of where one market's workers come from (the selected commune outlined), built once
+    per data version and request and shared by every session: read-only."""
+    return cache.scope(con).get("market_origins_map", _build_origins, int(year), int(month), province,
+                                units.selected_commune(province, commune), market)
+
+
+def _build_origins(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
+                   commune: str | None, market: str) -> maps.ChoroplethSpec:
+    values = origins(con, year, month, province, market).set_index("unit_code")["departures"]
+    legend = "departures_province" if province is None else "departures_commune"
+    return units.unit_spec(con, province, commune, values, legend, f"Số người đi {market}",
+                           (("value", "Số người đi", ""),), units.is_demo(con), classes=maps.LEGENDS[legend][:-1])
