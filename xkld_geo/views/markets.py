@@ -127,23 +127,30 @@ def origins_map(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, province: st
     return maps.choropleth_map(spec, static_url)
 
 
-MIX_SPEC: dict = {
-    # the plain Vega-Lite spec st.bar_chart(stack=True) makes of the wide monthly table: building and
-    # validating that Altair chart costs about 0,3 s of CPU on every page run
-    "mark": {"type": "bar"},
-    "encoding": {
-        "x": {"field": "Tháng", "type": "ordinal", "title": "", "sort": None, "axis": {"grid": False, "tickMinStep": 1}},
-        "y": {"field": "value", "type": "quantitative", "title": "", "stack": True,
-              "axis": {"grid": True, "tickMinStep": 1}},
-        "color": {"field": "color", "type": "nominal", "title": " ",
-                  "legend": {"titlePadding": 5, "offset": 5, "orient": "bottom"}},
-        "tooltip": [{"field": "Tháng", "type": "quantitative"},
-                    {"field": "value", "type": "quantitative", "title": "value"},
-                    {"field": "color", "type": "nominal", "title": "color"}],
-    },
-    "params": [{"name": "market_mix_zoom", "select": {"type": "interval", "encodings": ["x", "y"]}, "bind": "scales"}],
-}
-"""The stacked chart of the market mix per month (:attr:`MarketsView.monthly` is its data)."""
+def mix_spec(long: pd.DataFrame) -> dict:
+    """The plain Vega-Lite spec ``st.bar_chart(stack=True, height=300)`` makes of the wide monthly
+    table (``long`` is its melted data: Tháng, color, value): building and validating that Altair
+    chart cost about 0,3 s of CPU on every page run. As there, an integer column's axis never
+    ticks between whole numbers."""
+    def axis(column: str, grid: bool) -> dict:
+        whole = column in long and pd.api.types.is_integer_dtype(long[column])
+        return {"grid": grid, "tickMinStep": 1} if whole else {"grid": grid}
+
+    return {
+        "mark": {"type": "bar"},
+        "encoding": {
+            "x": {"field": "Tháng", "type": "ordinal", "title": "", "sort": None, "axis": axis("Tháng", False)},
+            "y": {"field": "value", "type": "quantitative", "title": "", "stack": True, "axis": axis("value", True)},
+            "color": {"field": "color", "type": "nominal", "title": " ",
+                      "legend": {"titlePadding": 5, "offset": 5, "orient": "bottom"}},
+            "tooltip": [{"field": "Tháng", "type": "quantitative"},
+                        {"field": "value", "type": "quantitative", "title": "value"},
+                        {"field": "color", "type": "nominal", "title": "color"}],
+        },
+        "height": 300,
+        "params": [{"name": "market_mix_zoom", "select": {"type": "interval", "encodings": ["x", "y"]},
+                    "bind": "scales"}],
+    }
 
 
 @dataclass(frozen=True)
@@ -164,7 +171,8 @@ class MarketsView:
 
     figures: tuple[units.Figure, ...]   # departures, safe share, markets
     flow: FlowMap
-    monthly: pd.DataFrame               # long: Tháng, color (market), value, for :data:`MIX_SPEC`
+    monthly: pd.DataFrame               # long: Tháng, color (market), value: the stacked chart's data
+    chart: dict                         # its Vega-Lite spec (:func:`mix_spec`)
     choices: tuple[str, ...]            # markets with departures, the origin map's choices
     names: dict[str, str]               # market code -> Vietnamese name
     reference: pd.DataFrame             # the market reference table (income, cost, sources)
@@ -190,7 +198,7 @@ def _build_markets(con: duckdb.DuckDBPyConnection, year: int, month: int, provin
     wide = monthly_mix(con, year, province)
     long = wide.reset_index().melt(id_vars="Tháng", var_name="color", value_name="value")
     used = mix[mix["departures"] > 0]
-    return MarketsView(figures, FlowMap(mix, origin_point(con, province), static_url, demo), long,
+    return MarketsView(figures, FlowMap(mix, origin_point(con, province), static_url, demo), long, mix_spec(long),
                        tuple(used["market"]), dict(zip(mix["market"], mix["name_vi"])),
                        shared.get("reference_markets", references.read, "markets"), demo)
 
