@@ -215,3 +215,17 @@ def _same_chart(wide: pd.DataFrame, spec: dict) -> None:
     for channel in ("x", "y"):
         expected[channel].pop("scale", None)
     assert expected == spec["encoding"] and spec["height"] == 300
+
+
+def test_the_reference_editor_saves_and_shows_the_saved_table(app_env: Settings) -> None:
+    at = run_page("pages/3_Thi_truong.py", role="admin", query={"unit": "99"})
+    assert not problems(at)
+    at.button(key="reference_save").click().run()                       # the editor's table, saved as it is
+    assert not problems(at) and any("Đã lưu" in s.value and "thị trường" in s.value for s in at.success)
+    con = db.connect(app_env)
+    table = references.read(con, "markets")
+    table.loc[table["code"] == "JP", "avg_income_usd"] = 2468
+    references.save(con, "markets", table, auth.User("qt", "qt", "admin"))
+    at.run()
+    (editor,) = [d for d in at.dataframe]
+    assert editor.value.set_index("code").loc["JP", "avg_income_usd"] == 2468   # the new version's table

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import folium
@@ -127,12 +128,12 @@ def origins_map(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, province: st
     return maps.choropleth_map(spec, static_url)
 
 
-def mix_spec(long: pd.DataFrame) -> dict:
+def mix_spec(long: pd.DataFrame) -> dict[str, Any]:
     """The plain Vega-Lite spec ``st.bar_chart(stack=True, height=300)`` makes of the wide monthly
     table (``long`` is its melted data: Tháng, color, value): building and validating that Altair
     chart cost about 0,3 s of CPU on every page run. As there, an integer column's axis never
     ticks between whole numbers."""
-    def axis(column: str, grid: bool) -> dict:
+    def axis(column: str, grid: bool) -> dict[str, Any]:
         whole = column in long and pd.api.types.is_integer_dtype(long[column])
         return {"grid": grid, "tickMinStep": 1} if whole else {"grid": grid}
 
@@ -172,7 +173,7 @@ class MarketsView:
     figures: tuple[units.Figure, ...]   # departures, safe share, markets
     flow: FlowMap
     monthly: pd.DataFrame               # long: Tháng, color (market), value: the stacked chart's data
-    chart: dict                         # its Vega-Lite spec (:func:`mix_spec`)
+    chart: dict[str, Any]               # its Vega-Lite spec (:func:`mix_spec`)
     choices: tuple[str, ...]            # markets with departures, the origin map's choices
     names: dict[str, str]               # market code -> Vietnamese name
     reference: pd.DataFrame             # the market reference table (income, cost, sources)
