@@ -229,3 +229,14 @@ def test_the_reference_editor_saves_and_shows_the_saved_table(app_env: Settings)
     at.run()
     (editor,) = [d for d in at.dataframe]
     assert editor.value.set_index("code").loc["JP", "avg_income_usd"] == 2468   # the new version's table
+
+
+def test_flow_lines_end_on_each_country_as_before(tiny_con) -> None:
+    import shapely
+
+    shapes = markets.country_shapes(tiny_con)
+    points = markets.country_points(tiny_con)
+    assert set(points) == set(shapes["code"])
+    for code, geojson in zip(shapes["code"], shapes["geojson"]):   # one country at a time, as the map did
+        point = shapely.point_on_surface(shapely.from_geojson(geojson))
+        assert points[code] == (round(point.y, 3), round(point.x, 3))

@@ -73,6 +73,14 @@ def country_shapes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return db.run(con, "country_shapes", "SELECT market AS code, name, geojson FROM country_shapes")
 
 
+def country_points(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[float, float]]:
+    """Where each country's flow line ends, (lat, lon): a point on its surface (parsing the country
+    shapes costs more than drawing the lines, so it is done once per data version)."""
+    shapes = cache.scope(con).get("country_shapes", country_shapes)
+    points = shapely.point_on_surface(shapely.from_geojson(shapes["geojson"].tolist()))
+    return {code: (round(float(point.y), 3), round(float(point.x), 3)) for code, point in zip(shapes["code"], points)}
+
+
 def flow_map(con: duckdb.DuckDBPyConnection, markets: pd.DataFrame, origin: tuple[float, float],
              static_url: str, demo: bool) -> folium.Map:
     """Country shapes shaded by volume and one line per destination with departures."""
@@ -91,14 +99,14 @@ def flow_map(con: duckdb.DuckDBPyConnection, markets: pd.DataFrame, origin: tupl
                          tooltip_fields=(("departures", "Số người đi", ""),), weight=0.8,
                          fit=[[-5.0, 5.0], [62.0, 145.0]], name="countries").add_to(fmap)
     top = max(1, int(used["departures"].max())) if len(used) else 1
+    points = cache.scope(con).get("country_points", country_points)
     flows = []
     for code, row in used.iterrows():
-        geometry = shapes.loc[shapes["code"] == code, "geojson"]
-        if not len(geometry):
+        if code not in points:
             continue
-        point = shapely.point_on_surface(shapely.from_geojson(geometry.iloc[0]))
-        flows.append({"name": html_text(names.get(code, code)), "n": int(row["departures"]), "lat": round(point.y, 3),
-                      "lon": round(point.x, 3), "safe": bool(row["safe_high_income"]),
+        lat, lon = points[code]
+        flows.append({"name": html_text(names.get(code, code)), "n": int(row["departures"]), "lat": lat,
+                      "lon": lon, "safe": bool(row["safe_high_income"]),
                       "w": round(2 + 16 * math.sqrt(row["departures"] / top), 1)})
     maps.FlowLayer(origin, flows).add_to(fmap)
     maps.MapControl(maps.legend_html("Số người đi (năm đến nay)", maps.LEGENDS["departures_market"][:-1])
