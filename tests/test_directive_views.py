@@ -7,6 +7,7 @@ import datetime as dt
 import json
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from tests.conftest import component_args, draws, problems, run_page
@@ -176,6 +177,9 @@ def test_the_markets_page_draws_the_flow_map_and_the_chart(app_env: Settings) ->
     view = markets.build_markets(db.connect(app_env), at.selectbox(key="year").value, at.selectbox(key="month").value,
                                  "99", None, app_env.static_url)
     assert json.loads(chart.proto.spec)["encoding"] == view.chart["encoding"]
+    sent = pa.ipc.open_stream(chart.proto.data.data).read_all().to_pandas()
+    assert len(sent) and len(sent) == len(view.monthly)
+    pd.testing.assert_frame_equal(sent, view.monthly.reset_index(drop=True))   # the months × markets, long
     picked = at.selectbox(key="market_pick")
     assert len(picked.options) > 1
     codes = references.read(db.connect(app_env), "markets").set_index("name_vi")["code"]

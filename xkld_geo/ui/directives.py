@@ -133,7 +133,8 @@ def render_markets(f: Filters, user: auth.User) -> None:
     _figures(view.figures)
     map_component.draw(view.flow, lambda: _flow_map(con, view.flow), "flow_map", 520)  # rendered once per view
     st.markdown("**Cơ cấu thị trường theo tháng**")
-    st.vega_lite_chart(view.monthly, view.chart, width="stretch", height=300)
+    st.vega_lite_chart(shared_tables.arrow(view, "mix", lambda: view.monthly), view.chart, width="stretch",
+                       height=300)
     market = st.selectbox("Xem nơi đi của người lao động sang thị trường", list(view.choices) or ["JP"],
                           key="market_pick", format_func=view.names.get)
     repainting_map(markets.build_origins(con, f.year, f.month, f.province, f.commune, market),
