@@ -15,12 +15,14 @@ reports, emulation scores and tests read it.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Sequence
 
 import duckdb
 import pandas as pd
 
-from xkld_geo import db, periods, queries
+from xkld_geo import cache, db, maps, metrics, periods, queries
+from xkld_geo.views import units
 
 TARGET = 4
 """The directive: at least four people a month from every commune."""
@@ -174,3 +176,91 @@ def province_compliance(con: duckdb.DuckDBPyConnection, year: int, month: int,
         JOIN admin_units p ON p.era = '2025' AND p.level = 'province' AND p.code = c.province_code
         LEFT JOIN att a ON a.commune_code = c.commune_code
         GROUP BY 1 ORDER BY 1""", {"year": int(year), "last": last, "target": TARGET})
+
+
+PROVINCE_COLUMNS = {
+    "unit_code": "Mã", "unit_name": "Tên", "met": "Lượt xã-tháng đạt", "elapsed": "Lượt xã-tháng trong kỳ",
+    "pct": "Tỷ lệ đạt (%)", "attendees": "Lượt dự sàn", "registrations": "Đăng ký lớp định hướng",
+    "reported": "Lượt xã-tháng có báo cáo", "met_full": "Lượt xã-tháng đạt đủ (dự sàn và đăng ký định hướng)",
+    "pct_full": "Tỷ lệ đạt đủ (%)"}
+"""The national table's columns as the page names them."""
+
+
+@dataclass(frozen=True)
+class JobfairsView:
+    """Everything the Sàn việc làm page shows for one request; shared by every session, read-only.
+
+    Nationally: the provinces' map and ``table``; for a province also the headline figures, the
+    selected commune's box, the calendar (selected commune first) and who missed twice running.
+    Nothing but the caption and ``empty`` when no report of the year is due yet."""
+
+    last: int                                   # last month counted (0: none due yet)
+    caption: str
+    empty: str | None                           # the notice shown instead of figures
+    figures: tuple[units.Figure, ...] = ()      # the province's line (columns left to right)
+    commune: units.CommuneHeadline | None = None
+    map: maps.ChoroplethSpec | None = None
+    table: pd.DataFrame | None = None           # the provinces', or the province's communes
+    calendar: pd.DataFrame | None = None        # commune × month attendance, <NA>: no report
+    missed: tuple[str, ...] = ()                # communes that missed two months running
+    demo: bool = False
+
+
+def build_jobfairs(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
+                   commune: str | None, today: dt.date, due_day: int) -> JobfairsView:
+    """The job-fair page of one request, built once per data version and request and shared by every
+    session (:mod:`xkld_geo.cache`): the result is read-only."""
+    return cache.scope(con).get("jobfairs_view", _build_jobfairs, int(year), int(month), province,
+                                units.selected_commune(province, commune), today, int(due_day))
+
+
+def _build_jobfairs(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
+                    commune: str | None, today: dt.date, due_day: int) -> JobfairsView:
+    demo = units.is_demo(con)
+    last = last_month(year, month, today, due_day)
+    pending = "" if last == month else (
+        f" Báo cáo tháng {last + 1}/{year} hạn ngày {periods.due_date(year, last + 1, due_day):%d/%m/%Y}, chưa tính.")
+    caption = (f"Chỉ thị: mỗi xã đưa ít nhất {TARGET} người/tháng tới sàn giao dịch việc làm của tỉnh. "
+               f"Kỳ tính: tháng 1–{last}/{year}; tháng xã không báo cáo tính là không đạt (0 người)." + pending)
+    if last == 0:
+        return JobfairsView(last, caption, f"Năm {year}: chưa đến hạn báo cáo tháng nào.", demo=demo)
+    if province is None:
+        rows = province_compliance(con, year, month, today, due_day)
+        spec = units.unit_spec(con, None, None, rows.set_index("unit_code")["pct"], "compliance",
+                               "Tỷ lệ lượt xã-tháng đạt (%)", (("value", "Tỷ lệ đạt (%)", ""),), demo)
+        return JobfairsView(last, caption, None, map=spec, table=rows.rename(columns=PROVINCE_COLUMNS), demo=demo)
+    rows = monthly(con, year, month, province, today, due_day)
+    comp = compliance(rows)
+    labels = pd.Series([f"{m}/{e}" for m, e in zip(comp["met"], comp["elapsed"])], index=comp["unit_code"])
+    total = province_total(comp)
+    figures = (units.Figure("Toàn tỉnh: lượt xã-tháng đạt", f"{total['met']}/{total['elapsed']}"),
+               units.Figure("Toàn tỉnh: tỷ lệ đạt", metrics.fmt_pct(total["pct"])),
+               units.Figure("Toàn tỉnh: lượt dự sàn", metrics.fmt_int(total["attendees"])),
+               units.Figure("Toàn tỉnh: đăng ký lớp định hướng", metrics.fmt_int(total["registrations"])),
+               units.Figure("Toàn tỉnh: đạt đủ (dự sàn và đăng ký định hướng)", metrics.fmt_pct(total["pct_full"]),
+                            f"Tháng có ít nhất {TARGET} người dự sàn VÀ ít nhất {TARGET} người đăng ký "
+                            "học định hướng, đúng như chỉ thị."))
+    headline = None
+    if commune:
+        own = comp[comp["unit_code"] == commune]
+        headline = units.commune_headline(con, commune, comp, [
+            units.Figure(f"Số tháng đạt ≥ {TARGET} người", labels[commune]),
+            units.Figure("Tỷ lệ tháng đạt", metrics.fmt_pct(own["pct"].iloc[0])),
+            units.Figure("Tháng có báo cáo", f"{own['reported'].iloc[0]}/{own['elapsed'].iloc[0]}"),
+            units.Figure("Lượt dự sàn", metrics.fmt_int(own["attendees"].iloc[0])),
+            units.Figure("Hai tháng liền không đạt", "Có" if own["missed_two"].iloc[0] else "Không"),
+        ] if len(own) else None)
+    spec = units.unit_spec(con, province, commune, comp.set_index("unit_code")["pct"], "compliance",
+                           f"Số tháng đạt ≥ {TARGET} người", (("label", "Số tháng đạt", ""),), demo, labels=labels)
+    table = pd.DataFrame({"Mã": comp["unit_code"], "Tên": comp["unit_name"], "Số tháng đạt": labels.to_numpy(),
+                          "Số tháng đạt đủ (dự sàn và đăng ký định hướng)": [
+                              f"{m}/{e}" for m, e in zip(comp["met_full"], comp["elapsed"])],
+                          "Tháng có báo cáo": comp["reported"],
+                          "Lượt dự sàn": comp["attendees"], "Đăng ký lớp định hướng": comp["registrations"],
+                          "Hai tháng liền không đạt": comp["missed_two"].map({True: "Có", False: ""})})
+    board = calendar(rows)
+    if commune is not None:   # the selected commune first
+        first = board["Mã"] == commune
+        board = pd.concat([board[first], board[~first]])
+    return JobfairsView(last, caption, None, figures, headline, spec, table, board,
+                        tuple(comp.loc[comp["missed_two"], "unit_name"]), demo)

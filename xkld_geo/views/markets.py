@@ -6,14 +6,17 @@ each figure) is read and edited through :mod:`xkld_geo.references`.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import folium
 import pandas as pd
 import shapely
 
-from xkld_geo import db, maps, queries, references
+from xkld_geo import cache, db, maps, metrics, queries, references
 from xkld_geo.markup import html_text
+from xkld_geo.views import units
 
 
 def by_market(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
@@ -65,12 +68,23 @@ def origins(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str
         GROUP BY 1""", {"year": int(year), "month": int(month), "province": province, "market": market})
 
 
+def country_shapes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every destination country's shape (and Vietnam's), GeoJSON text: the flow map's countries."""
+    return db.run(con, "country_shapes", "SELECT market AS code, name, geojson FROM country_shapes")
+
+
+def country_points(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[float, float]]:
+    """Where each country's flow line ends, (lat, lon): a point on its surface (parsing the country
+    shapes costs more than drawing the lines, so it is done once per data version)."""
+    shapes = cache.scope(con).get("country_shapes", country_shapes)
+    points = shapely.point_on_surface(shapely.from_geojson(shapes["geojson"].tolist()))
+    return {code: (round(float(point.y), 3), round(float(point.x), 3)) for code, point in zip(shapes["code"], points)}
 
 
 def flow_map(con: duckdb.DuckDBPyConnection, markets: pd.DataFrame, origin: tuple[float, float],
              static_url: str, demo: bool) -> folium.Map:
     """Country shapes shaded by volume and one line per destination with departures."""
-    shapes = db.run(con, "country_shapes", "SELECT market AS code, name, geojson FROM country_shapes")
+    shapes = cache.scope(con).get("country_shapes", country_shapes)
     used = markets[markets["departures"] > 0].set_index("market")
     dest = shapes[shapes["code"].isin(used.index)].copy()
     props = pd.DataFrame({"departures": used["departures"]}).reindex(dest["code"])
@@ -85,14 +99,14 @@ def flow_map(con: duckdb.DuckDBPyConnection, markets: pd.DataFrame, origin: tupl
                          tooltip_fields=(("departures", "Số người đi", ""),), weight=0.8,
                          fit=[[-5.0, 5.0], [62.0, 145.0]], name="countries").add_to(fmap)
     top = max(1, int(used["departures"].max())) if len(used) else 1
+    points = cache.scope(con).get("country_points", country_points)
     flows = []
     for code, row in used.iterrows():
-        geometry = shapes.loc[shapes["code"] == code, "geojson"]
-        if not len(geometry):
+        if code not in points:
             continue
-        point = shapely.point_on_surface(shapely.from_geojson(geometry.iloc[0]))
-        flows.append({"name": html_text(names.get(code, code)), "n": int(row["departures"]), "lat": round(point.y, 3),
-                      "lon": round(point.x, 3), "safe": bool(row["safe_high_income"]),
+        lat, lon = points[code]
+        flows.append({"name": html_text(names.get(code, code)), "n": int(row["departures"]), "lat": lat,
+                      "lon": lon, "safe": bool(row["safe_high_income"]),
                       "w": round(2 + 16 * math.sqrt(row["departures"] / top), 1)})
     maps.FlowLayer(origin, flows).add_to(fmap)
     maps.MapControl(maps.legend_html("Số người đi (năm đến nay)", maps.LEGENDS["departures_market"][:-1])
@@ -120,3 +134,95 @@ def origins_map(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, province: st
     spec = maps.ChoroplethSpec(shapes, props, None, title, demo, classes=legend,
                                tooltip=(("departures", "Số người đi", ""),))
     return maps.choropleth_map(spec, static_url)
+
+
+def mix_spec(long: pd.DataFrame) -> dict[str, Any]:
+    """The plain Vega-Lite spec ``st.bar_chart(stack=True, height=300)`` makes of the wide monthly
+    table (``long`` is its melted data: Tháng, color, value): building and validating that Altair
+    chart cost about 0,3 s of CPU on every page run. As there, an integer column's axis never
+    ticks between whole numbers."""
+    def axis(column: str, grid: bool) -> dict[str, Any]:
+        whole = column in long and pd.api.types.is_integer_dtype(long[column])
+        return {"grid": grid, "tickMinStep": 1} if whole else {"grid": grid}
+
+    return {
+        "mark": {"type": "bar"},
+        "encoding": {
+            "x": {"field": "Tháng", "type": "ordinal", "title": "", "sort": None, "axis": axis("Tháng", False)},
+            "y": {"field": "value", "type": "quantitative", "title": "", "stack": True, "axis": axis("value", True)},
+            "color": {"field": "color", "type": "nominal", "title": " ",
+                      "legend": {"titlePadding": 5, "offset": 5, "orient": "bottom"}},
+            "tooltip": [{"field": "Tháng", "type": "quantitative"},
+                        {"field": "value", "type": "quantitative", "title": "value"},
+                        {"field": "color", "type": "nominal", "title": "color"}],
+        },
+        "height": 300,
+        "params": [{"name": "market_mix_zoom", "select": {"type": "interval", "encodings": ["x", "y"]},
+                    "bind": "scales"}],
+    }
+
+
+@dataclass(frozen=True)
+class FlowMap:
+    """What the flow map draws (the market mix, where lines start); the map component renders it
+    once per shared view, with this object as its owner."""
+
+    mix: pd.DataFrame
+    origin: tuple[float, float]
+    static_url: str
+    demo: bool
+
+
+@dataclass(frozen=True)
+class MarketsView:
+    """Everything the Thị trường page shows for one period and place, besides one market's origins
+    (:func:`build_origins`); shared by every session, read-only."""
+
+    figures: tuple[units.Figure, ...]   # departures, safe share, markets
+    flow: FlowMap
+    monthly: pd.DataFrame               # long: Tháng, color (market), value: the stacked chart's data
+    chart: dict[str, Any]               # its Vega-Lite spec (:func:`mix_spec`)
+    choices: tuple[str, ...]            # markets with departures, the origin map's choices
+    names: dict[str, str]               # market code -> Vietnamese name
+    reference: pd.DataFrame             # the market reference table (income, cost, sources)
+    demo: bool
+
+
+def build_markets(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
+                  commune: str | None, static_url: str) -> MarketsView:
+    """The market page of one period and place, built once per data version and request and shared
+    by every session (:mod:`xkld_geo.cache`): the result is read-only."""
+    return cache.scope(con).get("markets_view", _build_markets, int(year), int(month), province,
+                                commune, static_url)
+
+
+def _build_markets(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
+                   commune: str | None, static_url: str) -> MarketsView:
+    shared = cache.scope(con)
+    mix = shared.get("market_mix", by_market, year, month, province, commune)
+    demo = units.is_demo(con)
+    figures = (units.Figure("Số người đi", metrics.fmt_int(mix["departures"].sum())),
+               units.Figure("Đến thị trường an toàn, thu nhập cao", metrics.fmt_pct(safe_share(mix))),
+               units.Figure("Số thị trường", str(int((mix["departures"] > 0).sum()))))
+    wide = monthly_mix(con, year, province)
+    long = wide.reset_index().melt(id_vars="Tháng", var_name="color", value_name="value")
+    used = mix[mix["departures"] > 0]
+    return MarketsView(figures, FlowMap(mix, origin_point(con, province), static_url, demo), long, mix_spec(long),
+                       tuple(used["market"]), dict(zip(mix["market"], mix["name_vi"])),
+                       shared.get("reference_markets", references.read, "markets"), demo)
+
+
+def build_origins(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
+                  commune: str | None, market: str) -> maps.ChoroplethSpec:
+    """The map of where one market's workers come from (the selected commune outlined), built once
+    per data version and request and shared by every session: read-only."""
+    return cache.scope(con).get("market_origins_map", _build_origins, int(year), int(month), province,
+                                units.selected_commune(province, commune), market)
+
+
+def _build_origins(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
+                   commune: str | None, market: str) -> maps.ChoroplethSpec:
+    values = origins(con, year, month, province, market).set_index("unit_code")["departures"]
+    legend = "departures_province" if province is None else "departures_commune"
+    return units.unit_spec(con, province, commune, values, legend, f"Số người đi {market}",
+                           (("value", "Số người đi", ""),), units.is_demo(con), classes=maps.LEGENDS[legend][:-1])

@@ -12,12 +12,15 @@ flagged for attention.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 import numpy as np
 import pandas as pd
 
-from xkld_geo import db, queries
+from xkld_geo import cache, db, maps, metrics, queries
 from xkld_geo.schema import PRIORITY_GROUPS
+from xkld_geo.views import units
 
 ALL_PRIORITY = "tat_ca_uu_tien"
 GROUPS = {ALL_PRIORITY: "Tất cả nhóm ưu tiên"} | {code: name for code, name, _, _ in PRIORITY_GROUPS}
@@ -109,3 +112,51 @@ def table(rows: pd.DataFrame) -> pd.DataFrame:
         "Hộ nghèo": rows["poor_households"],
         "Cần chú ý": np.where(rows["attention"], "Nhiều hộ nghèo, ít người ưu tiên", ""),
     })
+
+
+@dataclass(frozen=True)
+class PriorityView:
+    """Everything the Nhóm ưu tiên page shows for one request; shared by every session, read-only."""
+
+    group: str
+    title: str                                  # the subheader: group and period
+    figures: tuple[units.Figure, ...]           # departures in the group, share, units needing attention
+    commune: units.CommuneHeadline | None       # the selected commune's box (a commune of a chosen province)
+    map: maps.ChoroplethSpec
+    table: pd.DataFrame                         # the page's table, Vietnamese column names
+    demo: bool
+
+
+def build_priority(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
+                   commune: str | None, group: str) -> PriorityView:
+    """The page of one priority group and period, built once per data version and request and
+    shared by every session (:mod:`xkld_geo.cache`): the result is read-only."""
+    return cache.scope(con).get("priority_view", _build_priority, int(year), int(month), province,
+                                units.selected_commune(province, commune), group)
+
+
+def _build_priority(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
+                    commune: str | None, group: str) -> PriorityView:
+    rows = cache.scope(con).get("priority_shares", shares, year, month, province, group)
+    demo = units.is_demo(con)
+    total, in_group = rows["total"].sum(), rows["in_group"].sum()
+    figures = (units.Figure("Số người đi thuộc nhóm", metrics.fmt_int(in_group)),
+               units.Figure("Tỷ lệ trong số người đi", label(100.0 * in_group / total if total else None)),
+               units.Figure("Đơn vị cần chú ý", str(int(rows["attention"].sum())),
+                            "Nhiều hộ nghèo (¼ cao nhất) nhưng tỷ lệ người ưu tiên thấp (¼ thấp nhất)"))
+    headline = None
+    if commune:
+        own = rows[rows["unit_code"] == commune]
+        headline = units.commune_headline(con, commune, rows, [
+            units.Figure("Tổng số người đi", metrics.fmt_int(own["total"].iloc[0])),
+            units.Figure("Số người đi thuộc nhóm", metrics.fmt_int(own["in_group"].iloc[0])),
+            units.Figure("Tỷ lệ trong số người đi", label(own["share_pct"].iloc[0])),
+            units.Figure("Độ bao phủ nguồn", label(own["coverage_pct"].iloc[0])),
+            units.Figure("Cần chú ý", "Có" if own["attention"].iloc[0] else "Không"),
+        ] if len(own) else None)
+    by_unit = rows.set_index("unit_code")["share_pct"]
+    spec = units.unit_spec(con, province, commune, by_unit, "share", "Tỷ lệ người thuộc nhóm",
+                           (("label", "Tỷ lệ trong số người đi", ""),), demo, classes=maps.LEGENDS["share"][:-1],
+                           labels=pd.Series([label(v) for v in by_unit], index=by_unit.index))
+    return PriorityView(group, f"{GROUPS[group]}: tỷ lệ trong số người đi, tháng 1–{month}/{year}", figures,
+                        headline, spec, table(rows), demo)
