@@ -80,6 +80,8 @@ def served_copy(source: Path, folder: Path, sessions: int, role: str = "viewer")
 
     copy = folder / "served.duckdb"
     shutil.copyfile(source, copy)
+    if source.with_suffix(".geometry").is_dir():   # the build's geometry files, as a served app has them
+        shutil.copytree(source.with_suffix(".geometry"), copy.with_suffix(".geometry"))
     con = db.open_connection(copy)
     try:
         db.upgrade(con)

@@ -46,7 +46,10 @@ def served_copy(folder: Path) -> Path:
     from xkld_geo.settings import load_settings
 
     copy = folder / "bench.duckdb"
-    shutil.copyfile(load_settings(secrets={}).db_path, copy)
+    source = Path(load_settings(secrets={}).db_path)
+    shutil.copyfile(source, copy)
+    if source.with_suffix(".geometry").is_dir():   # the build's geometry files, as a served app has them
+        shutil.copytree(source.with_suffix(".geometry"), copy.with_suffix(".geometry"))
     con = db.open_connection(copy)
     try:
         db.upgrade(con)

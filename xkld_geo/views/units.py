@@ -67,8 +67,12 @@ def unit_spec(con: duckdb.DuckDBPyConnection, province: str | None, commune: str
     props["fill"] = [maps.colour_for(v, classes) for v in props["value"]]
     selected = shapes[shapes["code"] == commune] if province and commune else None
     caption = f"Viền đậm: {selected['name'].iloc[0]}" if selected is not None and len(selected) else None
+    shared = cache.scope(con)
+    # maps of the same units, tooltip and selection share their drawn shapes part (ui/map_component)
+    layers = (shared.path, shared.version, demo, tooltip, "units", province,
+              commune if selected is not None and len(selected) else None) if shared.enabled else None
     return maps.ChoroplethSpec(shapes, props, None, title, demo, overlay=selected, classes=legend,
-                               tooltip=tooltip, label=caption)
+                               tooltip=tooltip, label=caption, layers=layers)
 
 
 def commune_name(con: duckdb.DuckDBPyConnection, commune: str, rows: pd.DataFrame) -> str:
