@@ -244,3 +244,18 @@ def test_flow_lines_end_on_each_country_as_before(tiny_con) -> None:
     for code, geojson in zip(shapes["code"], shapes["geojson"]):   # one country at a time, as the map did
         point = shapely.point_on_surface(shapely.from_geojson(geojson))
         assert points[code] == (round(point.y, 3), round(point.x, 3))
+
+
+def test_a_fetched_flow_map_names_its_geometry_files_and_applies_the_figures(tiny_con) -> None:
+    """Under serve.py the flow map's countries come from geometry files: its script carries no
+    shape, and the destinations' figures are applied to the fetched layer when it arrives."""
+    from xkld_geo import maps
+
+    view = markets.build_markets(tiny_con, 2025, 12, None, None, STATIC)
+    fetched = maps.page_html(markets.flow_map(tiny_con, view.flow.mix, view.flow.origin, STATIC, True, fetched=True))
+    inline = maps.page_html(markets.flow_map(tiny_con, view.flow.mix, view.flow.origin, STATIC, True))
+    assert '"coordinates"' in inline and maps.geometry.URL_PREFIX not in inline
+    assert '"coordinates"' not in fetched and fetched.count(maps.geometry.URL_PREFIX + "/") >= 2   # Vietnam, countries
+    used = view.flow.mix[view.flow.mix["departures"] > 0]
+    assert '(window.xkldLayers || {})["countries"]' in fetched
+    assert all(f'"{code}":{{"departures":{int(n)}' in fetched for code, n in zip(used["market"], used["departures"]))

@@ -17,7 +17,7 @@ import pyarrow as pa
 import streamlit as st
 from pandas.io.formats.style import Styler
 
-from xkld_geo import auth, references
+from xkld_geo import auth, gateway, references
 from xkld_geo.build import programme
 from xkld_geo.errors import XkldError
 from xkld_geo.protection.problems import RULE
@@ -122,7 +122,8 @@ def render_priority(f: Filters) -> None:
 
 def _flow_map(con: Any, flow: markets.FlowMap) -> tuple[folium.Map, folium.FeatureGroup]:
     """The flow map of a view, and no separate values part (an empty group)."""
-    return markets.flow_map(con, flow.mix, flow.origin, flow.static_url, flow.demo), folium.FeatureGroup()
+    fetched = settings().cache and gateway.mounted()   # geometry files need serve.py's route, as repainting_map
+    return markets.flow_map(con, flow.mix, flow.origin, flow.static_url, flow.demo, fetched), folium.FeatureGroup()
 
 
 def render_markets(f: Filters, user: auth.User) -> None:
@@ -131,7 +132,8 @@ def render_markets(f: Filters, user: auth.User) -> None:
     view = markets.build_markets(con, f.year, f.month, f.province, f.commune, settings().static_url)
     demo_badge(view.demo)
     _figures(view.figures)
-    map_component.draw(view.flow, lambda: _flow_map(con, view.flow), "flow_map", 520)  # rendered once per view
+    map_component.draw(view.flow, lambda: _flow_map(con, view.flow), "flow_map", 520,
+                       variant=(settings().cache and gateway.mounted(),))  # rendered once per view
     st.markdown("**Cơ cấu thị trường theo tháng**")
     st.vega_lite_chart(shared_tables.arrow(view, "mix", lambda: view.monthly), view.chart, width="stretch",
                        height=300)

@@ -82,8 +82,13 @@ def country_points(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[float, flo
 
 
 def flow_map(con: duckdb.DuckDBPyConnection, markets: pd.DataFrame, origin: tuple[float, float],
-             static_url: str, demo: bool) -> folium.Map:
-    """Country shapes shaded by volume and one line per destination with departures."""
+             static_url: str, demo: bool, fetched: bool = False) -> folium.Map:
+    """Country shapes shaded by volume and one line per destination with departures.
+
+    ``fetched``: the countries' shapes come from content-hashed geometry files the browser fetches
+    once (:mod:`xkld_geo.maps.geometry`, served by ``serve.py``) and their figures are applied when
+    they arrive, so the map's script carries no shape: rendering it no longer feeds some 270 KB of
+    GeoJSON through folium's templates, the most expensive part of opening the page."""
     shapes = cache.scope(con).get("country_shapes", country_shapes)
     used = markets[markets["departures"] > 0].set_index("market")
     dest = shapes[shapes["code"].isin(used.index)].copy()
@@ -92,12 +97,20 @@ def flow_map(con: duckdb.DuckDBPyConnection, markets: pd.DataFrame, origin: tupl
     fmap = maps.base_map(static_url, demo=demo)
     vietnam = shapes[shapes["code"] == "VN"]
     if len(vietnam):
-        maps.ChoroplethLayer(maps.feature_collection(vietnam), stroke="#555", weight=1, fill_opacity=1.0,
-                             default_fill="#fff3cd", interactive=False, name="origin").add_to(fmap)
+        maps.ChoroplethLayer("" if fetched else maps.feature_collection(vietnam),
+                             url=maps.geometry.publish(vietnam).url if fetched else None, stroke="#555", weight=1,
+                             fill_opacity=1.0, default_fill="#fff3cd", interactive=False, name="origin").add_to(fmap)
     names = dict(zip(markets["market"], markets["name_vi"]))
-    maps.ChoroplethLayer(maps.feature_collection(dest.assign(name=dest["code"].map(names)), props),
-                         tooltip_fields=(("departures", "Số người đi", ""),), weight=0.8,
-                         fit=[[-5.0, 5.0], [62.0, 145.0]], name="countries").add_to(fmap)
+    named = dest.assign(name=dest["code"].map(names))
+    tooltip = (("departures", "Số người đi", ""),)
+    fit = [[-5.0, 5.0], [62.0, 145.0]]
+    if fetched:   # the shapes by URL, the figures applied on arrival (as a choropleth's values)
+        maps.ChoroplethLayer("", url=maps.geometry.publish(named).url, tooltip_fields=tooltip, weight=0.8,
+                             fit=fit, name="countries").add_to(fmap)
+        maps.ChoroplethValues(maps.values_json(props), list(props.columns), [], layer="countries").add_to(fmap)
+    else:
+        maps.ChoroplethLayer(maps.feature_collection(named, props), tooltip_fields=tooltip, weight=0.8,
+                             fit=fit, name="countries").add_to(fmap)
     top = max(1, int(used["departures"].max())) if len(used) else 1
     points = cache.scope(con).get("country_points", country_points)
     flows = []
