@@ -87,6 +87,19 @@ def test_shared_frames_are_handed_out_as_copies(tiny_con) -> None:
     assert "changed" not in set(scope.get("provinces", queries.provinces)["name"])
 
 
+def test_overviews_only_read_the_national_tables_they_share(tiny_con) -> None:
+    """The national tables a request cuts its part from are handed out without a copy: building
+    the country's and each province's overview leaves them as the query returned them."""
+    from xkld_geo import queries
+
+    shared = cache.scope(tiny_con)
+    for province in (None, "98", "99"):
+        overview.build_overview(tiny_con, overview.Request(2025, 12, province), "/app/static")
+    for name, compute, args in (("period_attainment", queries.period_attainment, (2025, 12, "commune")),
+                                ("monthly_by_province", queries.monthly_departures_by_province, (2025,))):
+        pd.testing.assert_frame_equal(shared.get(name, compute, *args, copy=False), compute(tiny_con, *args))
+
+
 def test_a_database_without_the_version_table_is_served_uncached(tiny_db: Settings) -> None:
     con = db.open_connection(tiny_db.db_path)
     con.execute("DROP TABLE data_version")

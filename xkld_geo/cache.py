@@ -89,9 +89,11 @@ class Scope:
             with _lock:
                 _forget_older(self.path, self.version)
 
-    def get(self, name: str, compute: Callable[..., T], *args: Hashable) -> T:
+    def get(self, name: str, compute: Callable[..., T], *args: Hashable, copy: bool = True) -> T:
         """``compute(con, *args)``, computed once per data version and shared (a DataFrame comes
-        back as a copy, so callers may change it)."""
+        back as a copy, so callers may change it; ``copy=False`` hands out the shared frame itself,
+        for callers that only read it: copying the national tables on every request cost more
+        than cutting them up)."""
         if not self.enabled:
             return compute(self.con, *args)
         key = (self.path, self.version, name, *args)
@@ -107,7 +109,7 @@ class Scope:
                             _store[key] = found
                             while len(_store) > MAX_ENTRIES:
                                 _store.popitem(last=False)
-        return found.copy() if isinstance(found, pd.DataFrame) else found
+        return found.copy() if copy and isinstance(found, pd.DataFrame) else found
 
 
 def _lookup(key: tuple[Any, ...]) -> Any:

@@ -236,7 +236,8 @@ def build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url:
 def _communes(shared: cache.Scope, year: int, month: int, province: str | None) -> pd.DataFrame:
     """The period's figures per commune of the country or of ``province``: cut out of the national
     table of the period, shared by every request of that period, instead of a query per province."""
-    national = shared.get("period_attainment", queries.period_attainment, year, month, "commune")
+    national = shared.get("period_attainment", queries.period_attainment, year, month, "commune",
+                          copy=False)   # read only: cut (a copy) or enriched (a new frame)
     if province is None:
         return national
     return national[national["province_code"].to_numpy() == province].reset_index(drop=True)
@@ -245,7 +246,7 @@ def _communes(shared: cache.Scope, year: int, month: int, province: str | None) 
 def _monthly(shared: cache.Scope, year: int, province: str | None) -> pd.DataFrame:
     """:func:`queries.monthly_departures` of the country or of ``province``, cut out of the year's
     table of every province (shared by every request of the year)."""
-    table = shared.get("monthly_by_province", queries.monthly_departures_by_province, year)
+    table = shared.get("monthly_by_province", queries.monthly_departures_by_province, year, copy=False)
     if province is not None:
         table = table[table["province_code"].to_numpy() == province]
     out = table.groupby("month", as_index=False, sort=True)[["this_year", "last_year"]].sum()
@@ -262,7 +263,7 @@ def _build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url
     p = periods.period(r.year, r.month, today)
     scope = _monthly(shared, r.year, r.province)
     projection = periods.projection(p, scope["last_year"].tolist())
-    names = dict(zip(*shared.get("provinces", queries.provinces)[["code", "name"]].to_numpy().T))
+    names = dict(zip(*shared.get("provinces", queries.provinces, copy=False)[["code", "name"]].to_numpy().T))
     communes = enrich(_communes(shared, r.year, r.month, r.province), p, projection)
     if r.province is None and r.national_level == "province":
         rows = enrich(shared.get("period_attainment", queries.period_attainment, r.year, r.month, "province"),
@@ -325,7 +326,7 @@ def _build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url
     trend = trend_table(monthly, head.quota, r.month)
     # one national table of the year's departures reports, shared; each request cuts its part out
     reports = shared.get("report_cells", completeness.cells, dt.date(r.year, 1, 1), dt.date(r.year, 12, 1),
-                         today, due_day, None, ("departures",))
+                         today, due_day, None, ("departures",), copy=False)   # read only
     done = completeness.selection_shares(reports, r.year, r.month, r.province, r.commune)
     head = replace(head, reports_received_pct=done.received_pct, reports_on_time_pct=done.on_time_pct)
     return Overview(r, f"Xuất khẩu lao động {place}, {period}", period, crumbs, head,
