@@ -166,11 +166,16 @@ class ChoroplethValues(MacroElement):
         apply();
     }
     function apply() {
+    {% if this.drop_missing %}var missing = [];{% endif %}
     layer.eachLayer(function(l) {
         var p = l.feature.properties, v = values[p.code] || {};
+        {% if this.drop_missing %}if (!(p.code in values)) { missing.push(l); return; }{% endif %}
         fields.forEach(function(k) { p[k] = (k in v) ? v[k] : null; });
         layer.resetStyle(l);
     });
+    {% if this.drop_missing %}missing.forEach(function(l) { layer.removeLayer(l); });
+    window.xkldFeatureCount = window.xkldFeatureCount || {};
+    window.xkldFeatureCount[{{ this.layer|tojson }}] = layer.getLayers().length;{% endif %}
     (window.xkldControls || []).forEach(function(c) { map.removeControl(c); });
     window.xkldControls = {{ this.controls|tojson }}.map(function(c) {
         var control = L.control({position: c[0]});
@@ -185,10 +190,11 @@ class ChoroplethValues(MacroElement):
 """)
 
     def __init__(self, values: str, fields: Sequence[str], controls: Sequence[tuple[str, str, str]],
-                 layer: str = "choropleth") -> None:
+                 layer: str = "choropleth", drop_missing: bool = False) -> None:
         super().__init__()
         self._name = "choropleth_values"
         self.values, self.fields, self.layer = values, list(fields), layer
+        self.drop_missing = drop_missing   # remove the features without values (one file, a subset shown)
         self.controls = [list(c) for c in controls]
 
 

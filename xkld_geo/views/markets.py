@@ -104,10 +104,12 @@ def flow_map(con: duckdb.DuckDBPyConnection, markets: pd.DataFrame, origin: tupl
     named = dest.assign(name=dest["code"].map(names))
     tooltip = (("departures", "Số người đi", ""),)
     fit = [[-5.0, 5.0], [62.0, 145.0]]
-    if fetched:   # the shapes by URL, the figures applied on arrival (as a choropleth's values)
-        maps.ChoroplethLayer("", url=maps.geometry.publish(named).url, tooltip_fields=tooltip, weight=0.8,
-                             fit=fit, name="countries").add_to(fmap)
-        maps.ChoroplethValues(maps.values_json(props), list(props.columns), [], layer="countries").add_to(fmap)
+    if fetched:   # every country's shape from one file, the figures applied on arrival, the others dropped
+        every = shapes[shapes["code"] != "VN"]
+        maps.ChoroplethLayer("", url=maps.geometry.publish(every.assign(name=every["code"].map(names).fillna(every["name"]))).url,
+                             tooltip_fields=tooltip, weight=0.8, fit=fit, name="countries").add_to(fmap)
+        maps.ChoroplethValues(maps.values_json(props), list(props.columns), [], layer="countries",
+                              drop_missing=True).add_to(fmap)
     else:
         maps.ChoroplethLayer(maps.feature_collection(named, props), tooltip_fields=tooltip, weight=0.8,
                              fit=fit, name="countries").add_to(fmap)
