@@ -100,6 +100,24 @@ def test_overviews_only_read_the_national_tables_they_share(tiny_con) -> None:
         pd.testing.assert_frame_equal(shared.get(name, compute, *args, copy=False), compute(tiny_con, *args))
 
 
+def test_warmed_periods_need_no_query_when_an_overview_asks(tiny_con, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The start-up warm-up computes the national tables of every offered period: an overview of
+    any of them (country or province) then only cuts its part out."""
+    from tests.conftest import TODAY
+    from xkld_geo import queries
+
+    assert overview.warm_periods(tiny_con, TODAY, 5) > 0
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("queried although warmed")
+
+    for name in ("period_attainment", "monthly_departures_by_province"):
+        monkeypatch.setattr(queries, name, refused)
+    for province in (None, "99"):
+        view = overview.build_overview(tiny_con, overview.Request(2025, 11, province), "/app/static", TODAY, 5)
+        assert view.headline.ytd >= 0
+
+
 def test_a_database_without_the_version_table_is_served_uncached(tiny_db: Settings) -> None:
     con = db.open_connection(tiny_db.db_path)
     con.execute("DROP TABLE data_version")

@@ -20,6 +20,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import duckdb
 
@@ -79,23 +80,28 @@ _started: threading.Thread | None = None
 _start_lock = threading.Lock()
 
 
-def _run(settings: Settings) -> None:
+def _run(settings: Settings, then: Callable[[duckdb.DuckDBPyConnection], object] | None = None) -> None:
     try:
-        done = warm(db.connect(settings))
+        con = db.connect(settings)
+        done = warm(con)
         log.info("geometry warm-up: %d layers, %d built, %.1f s", done.layers, done.built, done.seconds)
+        if then is not None:   # the pages' shared figures, after the shapes (see serve.py)
+            then(con)
     except Exception:   # a page builds what it needs itself
-        log.exception("geometry warm-up failed")
+        log.exception("warm-up failed")
 
 
-def start_background(settings: Settings | None = None) -> threading.Thread | None:
+def start_background(settings: Settings | None = None,
+                     then: Callable[[duckdb.DuckDBPyConnection], object] | None = None) -> threading.Thread | None:
     """Start the warm-up in one daemon thread, once per process (later calls return the same
-    thread); None when the shared caches are off (``XKLD_CACHE=off`` draws geometry inline)."""
+    thread), and run ``then(con)`` after it in the same thread (serve.py: the overview's shared
+    period tables); None when the shared caches are off (``XKLD_CACHE=off`` draws geometry inline)."""
     global _started
     settings = settings or current()
     if not settings.cache:
         return None
     with _start_lock:
         if _started is None:
-            _started = threading.Thread(target=_run, args=(settings,), name="xkld-geometry-warmup", daemon=True)
+            _started = threading.Thread(target=_run, args=(settings, then), name="xkld-geometry-warmup", daemon=True)
             _started.start()
         return _started

@@ -233,6 +233,29 @@ def build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url:
                                 today or dt.date.today(), due_day)
 
 
+def warm_periods(con: duckdb.DuckDBPyConnection, today: dt.date, due_day: int) -> int:
+    """Compute the national tables every overview request is cut from (each period's communes and
+    provinces, each year's monthly series and reporting cells) for every period the overview
+    offers, into the shared cache: run once in the background when the app starts
+    (:mod:`xkld_geo.maps.warmup`), so the leaders' first clicks on any year or month only cut
+    their part out. Returns how many periods were warmed."""
+    shared = cache.scope(con)
+    reported = shared.get("reported_months", periods.reported_months)
+    count = 0
+    for year in sorted({y for y, _ in reported}, reverse=True):
+        months = periods.months_offered(reported, year, today)
+        if not months:
+            continue
+        shared.get("monthly_by_province", queries.monthly_departures_by_province, year, copy=False)
+        shared.get("report_cells", completeness.cells, dt.date(year, 1, 1), dt.date(year, 12, 1),
+                   today, due_day, None, ("departures",), copy=False)
+        for month in reversed(months):   # the latest first: the periods a meeting opens on
+            _communes(shared, year, month, None)
+            shared.get("period_attainment", queries.period_attainment, year, month, "province", copy=False)
+            count += 1
+    return count
+
+
 def _communes(shared: cache.Scope, year: int, month: int, province: str | None) -> pd.DataFrame:
     """The period's figures per commune of the country or of ``province``: cut out of the national
     table of the period, shared by every request of that period, instead of a query per province."""
