@@ -125,19 +125,18 @@ def _rotation(cycle: list[str], every: int) -> None:
 
 def breadcrumbs(view: overview.Overview) -> None:
     """Clickable path back up: Toàn quốc › province › commune."""
-    cols = st.columns(len(view.breadcrumbs) + 4)
+    row = st.container(horizontal=True)   # one block, not a column each (fewer messages per run)
     for i, (label, province, commune) in enumerate(view.breadcrumbs):
         last = i == len(view.breadcrumbs) - 1
-        if cols[i].button(plain(label) if last else f"{plain(label)} ›", key=f"crumb_{i}", disabled=last):
+        if row.button(plain(label) if last else f"{plain(label)} ›", key=f"crumb_{i}", disabled=last):
             set_unit(province, commune)
             st.rerun()
 
 
 def period_headline(h: overview.PeriodHeadline) -> None:
     """Five headline numbers in large type, under the period they cover."""
-    st.markdown(HEADLINE_CSS, unsafe_allow_html=True)
-    st.markdown(f"<div data-testid='period-label' class='xkld-period'>{html.escape(h.period_label)}</div>",
-                unsafe_allow_html=True)
+    st.markdown(HEADLINE_CSS + f"<div data-testid='period-label' class='xkld-period'>{html.escape(h.period_label)}"
+                "</div>", unsafe_allow_html=True)   # one message for both
     cols = st.columns(6)
     cols[0].metric("Chỉ tiêu năm", metrics.fmt_int(h.quota))
     cols[1].metric("Đã xuất cảnh (lũy kế)", metrics.fmt_int(h.ytd),
