@@ -120,24 +120,19 @@ def draw_layers(owner: object, layers: Hashable, shapes: Callable[[], folium.Map
     what :func:`draw` would send for ``(shapes(), a group holding values())``."""
     returned = tuple(returned_objects)
     base_key = ("layers", layers, key, height, returned)
-    with _lock:
-        base = _bases.get(base_key)
-        if base is not None:
-            _bases.move_to_end(base_key)
 
-    def build() -> dict[str, Any]:
-        nonlocal base
-        if base is None:
-            with _flights.turn(base_key):
+    def build() -> dict[str, Any]:   # only for values not drawn before: the shapes part is looked up here
+        with _flights.turn(base_key):   # sessions needing the same new shapes part: one renders it
+            with _lock:
+                base = _bases.get(base_key)
+                if base is not None:
+                    _bases.move_to_end(base_key)
+            if base is None:
+                base = arguments(shapes(), folium.FeatureGroup(name="values", control=False), key, height, returned)
                 with _lock:
-                    base = _bases.get(base_key)
-                if base is None:
-                    base = arguments(shapes(), folium.FeatureGroup(name="values", control=False), key, height,
-                                     returned)
-                    with _lock:
-                        _bases[base_key] = base
-                        while len(_bases) > MAX_MAPS:
-                            _bases.popitem(last=False)
+                    _bases[base_key] = base
+                    while len(_bases) > MAX_MAPS:
+                        _bases.popitem(last=False)
         return base | {"feature_group": values_script(values())}
 
     return _draw_kwargs(owner, ("values", layers, key, height, returned), build)
