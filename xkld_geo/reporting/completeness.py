@@ -198,10 +198,14 @@ class Shares:
 
 def shares(table: pd.DataFrame) -> Shares:
     """Counts of :func:`cells` rows whose report was due."""
-    due = table[table["status"] != "not_due"]
-    received = due["status"] != "missing"
-    on_time = received & (due["days_late"].fillna(0) == 0)
-    return Shares(len(due), int(received.sum()), int(on_time.sum()))
+    return _counted(table["status"].to_numpy(), table["days_late"].fillna(0).to_numpy())
+
+
+def _counted(status: np.ndarray, days_late: np.ndarray) -> Shares:
+    """Due, received and on-time counts of cells given their status and days late (0 where none)."""
+    due = status != "not_due"
+    received = due & (status != "missing")
+    return Shares(int(due.sum()), int(received.sum()), int((received & (days_late == 0)).sum()))
 
 
 def by_unit(table: pd.DataFrame, level: str) -> pd.DataFrame:
@@ -244,11 +248,7 @@ def selection_shares(table: pd.DataFrame, year: int, month: int, province: str |
         keep &= np.asarray(table["province_code"] == province, dtype=bool)
     if commune is not None:
         keep &= np.asarray(table["commune_code"] == commune, dtype=bool)
-    status = table["status"].to_numpy()[keep]
-    late = table["days_late"].fillna(0).to_numpy()[keep]
-    due = status != "not_due"
-    received = due & (status != "missing")
-    return Shares(int(due.sum()), int(received.sum()), int((received & (late == 0)).sum()))
+    return _counted(table["status"].to_numpy()[keep], table["days_late"].fillna(0).to_numpy()[keep])
 
 
 @dataclass(frozen=True)

@@ -246,14 +246,32 @@ def warm_periods(con: duckdb.DuckDBPyConnection, today: dt.date, due_day: int) -
         months = periods.months_offered(reported, year, today)
         if not months:
             continue
-        shared.get("monthly_by_province", queries.monthly_departures_by_province, year, copy=False)
-        shared.get("report_cells", completeness.cells, dt.date(year, 1, 1), dt.date(year, 12, 1),
-                   today, due_day, None, ("departures",), copy=False)
+        _monthly_table(shared, year)
+        _report_cells(shared, year, today, due_day)
         for month in reversed(months):   # the latest first: the periods a meeting opens on
             _communes(shared, year, month, None)
-            shared.get("period_attainment", queries.period_attainment, year, month, "province", copy=False)
+            _provinces(shared, year, month)
             count += 1
     return count
+
+
+# The national tables below are shared (cache keys written once here, for the warm-up and the
+# requests alike) and handed out without a copy: their callers only read or cut them.
+
+def _monthly_table(shared: cache.Scope, year: int) -> pd.DataFrame:
+    """The year's monthly departures of every province."""
+    return shared.get("monthly_by_province", queries.monthly_departures_by_province, year, copy=False)
+
+
+def _report_cells(shared: cache.Scope, year: int, today: dt.date, due_day: int) -> pd.DataFrame:
+    """The year's departures reports of every commune (:func:`completeness.cells`)."""
+    return shared.get("report_cells", completeness.cells, dt.date(year, 1, 1), dt.date(year, 12, 1),
+                      today, due_day, None, ("departures",), copy=False)
+
+
+def _provinces(shared: cache.Scope, year: int, month: int) -> pd.DataFrame:
+    """The period's figures per province."""
+    return shared.get("period_attainment", queries.period_attainment, year, month, "province", copy=False)
 
 
 def _communes(shared: cache.Scope, year: int, month: int, province: str | None) -> pd.DataFrame:
@@ -269,7 +287,7 @@ def _communes(shared: cache.Scope, year: int, month: int, province: str | None) 
 def _monthly(shared: cache.Scope, year: int, province: str | None) -> pd.DataFrame:
     """:func:`queries.monthly_departures` of the country or of ``province``, cut out of the year's
     table of every province (shared by every request of the year)."""
-    table = shared.get("monthly_by_province", queries.monthly_departures_by_province, year, copy=False)
+    table = _monthly_table(shared, year)
     if province is not None:
         table = table[table["province_code"].to_numpy() == province]
     out = table.groupby("month", as_index=False, sort=True)[["this_year", "last_year"]].sum()
@@ -289,8 +307,7 @@ def _build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url
     names = dict(zip(*shared.get("provinces", queries.provinces, copy=False)[["code", "name"]].to_numpy().T))
     communes = enrich(_communes(shared, r.year, r.month, r.province), p, projection)
     if r.province is None and r.national_level == "province":
-        rows = enrich(shared.get("period_attainment", queries.period_attainment, r.year, r.month, "province"),
-                      p, projection)
+        rows = enrich(_provinces(shared, r.year, r.month), p, projection)
         shapes = shared.get("shapes", queries.shapes, "2025", "province", "coarse")
         context, overlay = None, None
         layers: tuple = ("provinces",)
@@ -347,10 +364,9 @@ def _build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url
     monthly = scope if r.commune is None else queries.monthly_departures(con, r.year, r.province, r.commune)
     head = period_headline(selection, communes if r.commune is None else selection, p, projection)
     trend = trend_table(monthly, head.quota, r.month)
-    # one national table of the year's departures reports, shared; each request cuts its part out
-    reports = shared.get("report_cells", completeness.cells, dt.date(r.year, 1, 1), dt.date(r.year, 12, 1),
-                         today, due_day, None, ("departures",), copy=False)   # read only
-    done = completeness.selection_shares(reports, r.year, r.month, r.province, r.commune)
+    # one national table of the year's departures reports; each request cuts its part out
+    done = completeness.selection_shares(_report_cells(shared, r.year, today, due_day), r.year, r.month,
+                                         r.province, r.commune)
     head = replace(head, reports_received_pct=done.received_pct, reports_on_time_pct=done.on_time_pct)
     return Overview(r, f"Xuất khẩu lao động {place}, {period}", period, crumbs, head,
                     ranking_table(rows), trend, spec, is_demo, static_url, names | commune_names,
