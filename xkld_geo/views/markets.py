@@ -101,18 +101,18 @@ def flow_map(con: duckdb.DuckDBPyConnection, markets: pd.DataFrame, origin: tupl
                              url=maps.geometry.publish(vietnam).url if fetched else None, stroke="#555", weight=1,
                              fill_opacity=1.0, default_fill="#fff3cd", interactive=False, name="origin").add_to(fmap)
     names = dict(zip(markets["market"], markets["name_vi"]))
-    named = dest.assign(name=dest["code"].map(names))
     tooltip = (("departures", "Số người đi", ""),)
     fit = [[-5.0, 5.0], [62.0, 145.0]]
     if fetched:   # every country's shape from one file, the figures applied on arrival, the others dropped
         every = shapes[shapes["code"] != "VN"]
-        maps.ChoroplethLayer("", url=maps.geometry.publish(every.assign(name=every["code"].map(names).fillna(every["name"]))).url,
-                             tooltip_fields=tooltip, weight=0.8, fit=fit, name="countries").add_to(fmap)
+        every = every.assign(name=every["code"].map(names).fillna(every["name"]))
+        maps.ChoroplethLayer("", url=maps.geometry.publish(every).url, tooltip_fields=tooltip, weight=0.8,
+                             fit=fit, name="countries").add_to(fmap)
         maps.ChoroplethValues(maps.values_json(props), list(props.columns), [], layer="countries",
                               drop_missing=True).add_to(fmap)
     else:
-        maps.ChoroplethLayer(maps.feature_collection(named, props), tooltip_fields=tooltip, weight=0.8,
-                             fit=fit, name="countries").add_to(fmap)
+        maps.ChoroplethLayer(maps.feature_collection(dest.assign(name=dest["code"].map(names)), props),
+                             tooltip_fields=tooltip, weight=0.8, fit=fit, name="countries").add_to(fmap)
     top = max(1, int(used["departures"].max())) if len(used) else 1
     points = cache.scope(con).get("country_points", country_points)
     flows = []
