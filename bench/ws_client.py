@@ -10,7 +10,8 @@ browser; then it counts every frame until ``script_finished``. A logged-in sessi
 Geometry files named in a page (``/xkld/geo/<hash>``) are fetched once per session, gzipped, and
 their bytes counted, as a browser with its HTTP cache would.
 
-Used by ``bench/load_bench.py`` (and usable by ``bench/public_bench.py``).
+Used by ``bench/load_bench.py``, ``bench/public_bench.py`` (its helpers) and
+``bench/year_switch_bench.py`` (its served copy and free port).
 """
 from __future__ import annotations
 
@@ -72,6 +73,10 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+BENCH_USER, BENCH_PASSWORD = "bench_load", "mat-khau-bench-2026"
+"""The account :func:`served_copy` opens (a browser bench logs in with it through the form)."""
+
+
 def served_copy(source: Path, folder: Path, sessions: int, role: str = "viewer") -> tuple[Path, list[str]]:
     """A copy of ``source`` for the app to own, upgraded, with one bench user and ``sessions``
     logged-in session tokens (each as a login through the form would make)."""
@@ -85,8 +90,8 @@ def served_copy(source: Path, folder: Path, sessions: int, role: str = "viewer")
     con = db.open_connection(copy)
     try:
         db.upgrade(con)
-        auth.create_user(con, "bench_load", "mat-khau-bench-2026", role)
-        tokens = [auth.login(con, "bench_load", "mat-khau-bench-2026")[0] for _ in range(sessions)]
+        auth.create_user(con, BENCH_USER, BENCH_PASSWORD, role)
+        tokens = [auth.login(con, BENCH_USER, BENCH_PASSWORD)[0] for _ in range(sessions)]
     finally:
         con.close()
     return copy, tokens

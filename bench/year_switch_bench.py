@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,33 +28,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-default-apps"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-BENCH_USER, BENCH_PASSWORD = "bench_viewer", "mat-khau-bench-2026"
-
-
-def served_copy(folder: Path) -> Path:
-    """A copy of the configured database with a viewer account for the bench to log in with."""
-    sys.path.insert(0, str(ROOT))
-    from xkld_geo import auth, db
-    from xkld_geo.settings import load_settings
-
-    copy = folder / "bench.duckdb"
-    source = Path(load_settings(secrets={}).db_path)
-    shutil.copyfile(source, copy)
-    if source.with_suffix(".geometry").is_dir():   # the build's geometry files, as a served app has them
-        shutil.copytree(source.with_suffix(".geometry"), copy.with_suffix(".geometry"))
-    con = db.open_connection(copy)
-    try:
-        db.upgrade(con)
-        auth.create_user(con, BENCH_USER, BENCH_PASSWORD, "viewer")
-    finally:
-        con.close()
-    return copy
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ws_client import BENCH_PASSWORD, BENCH_USER, free_port, served_copy  # noqa: E402
 
 
 def login(page) -> None:
@@ -156,7 +129,11 @@ def measure(unit: str, rounds: int, cache: str, chromium: str) -> tuple[float, l
 
     port = free_port()
     scratch = tempfile.TemporaryDirectory(prefix="xkld-bench-")
-    proc = start_server(port, served_copy(Path(scratch.name)), cache)
+    sys.path.insert(0, str(ROOT))
+    from xkld_geo.settings import load_settings
+
+    source = Path(load_settings(secrets={}).db_path)   # the configured database, copied with its geometry
+    proc = start_server(port, served_copy(source, Path(scratch.name), 0)[0], cache)
     received = [0]
 
     def count(response) -> None:  # bytes on the wire: the body as sent (gzip) or the websocket frames
