@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import session_token
+from tests.conftest import run_page
 from xkld_geo import db
 from xkld_geo.errors import IngestError
 from xkld_geo.intake import ingest, kinds
 from xkld_geo.pipeline import demand, funnel, orders, training
-from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
+from xkld_geo.settings import Settings
 from xkld_geo.views import jobfairs
 
 TODAY = dt.date(2026, 3, 15)
@@ -245,11 +245,7 @@ def _table(at: AppTest, column: str) -> pd.DataFrame:
 
 
 def _page(unit: str | None = "99") -> AppTest:
-    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "14_Tuyen_chon_dao_tao.py"), default_timeout=60)
-    if unit:
-        at.query_params["unit"] = unit
-    at.session_state["auth_token"] = session_token(load_settings(), "viewer")
-    return at.run()
+    return run_page("pages/14_Tuyen_chon_dao_tao.py", query={"unit": unit} if unit else None)
 
 
 def test_the_page_shows_the_funnel_orders_training_and_demand(app_env: Settings) -> None:

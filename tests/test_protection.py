@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import TODAY, frame, session_token
+from tests.conftest import TODAY, frame, run_page
 from xkld_geo import db
 from xkld_geo.build import programme
 from xkld_geo.errors import CaseError
 from xkld_geo.protection import casebook, cases, clubs, returnees
 from xkld_geo.release import site as release_site
-from xkld_geo.settings import PROJECT_ROOT, Settings
+from xkld_geo.settings import Settings
 from xkld_geo.views import priority
 
 SECRET_NOTE = "Ghi-chú-nội-bộ-KHÔNG-công-khai"
@@ -195,9 +195,7 @@ def test_public_screen_and_release_never_show_a_case(app_env: Settings, tmp_path
     con = db.connect(app_env)
     _case(con, "VV-BI-MAT-0001", "fraud", dt.date(2026, 3, 2), "99004")
     db.close_all()
-    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "1_Cong_khai.py"), default_timeout=60)
-    at.query_params["unit"] = "99004"
-    at.run()
+    at = run_page("pages/1_Cong_khai.py", role=None, query={"unit": "99004"})
     assert not at.exception
     shown = "\n".join(str(e.value) for e in at.main if hasattr(e, "value"))
     shown += "\n".join(df.value.to_string() for df in at.dataframe)
@@ -224,10 +222,7 @@ def test_cases_page_moves_a_case_for_a_planner_and_hides_notes_from_a_viewer(app
     db.close_all()
 
     def page(role: str) -> AppTest:
-        at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "15_Bao_ho_cong_dan.py"), default_timeout=60)
-        at.query_params["unit"] = "99"
-        at.session_state["auth_token"] = session_token(app_env, role)
-        return at.run()
+        return run_page("pages/15_Bao_ho_cong_dan.py", role=role, query={"unit": "99"}, settings=app_env)
 
     viewer = page("viewer")
     assert not viewer.exception and not viewer.error
@@ -247,10 +242,7 @@ def test_cases_page_moves_a_case_for_a_planner_and_hides_notes_from_a_viewer(app
 
 
 def test_clubs_and_returnees_page_shows_both_tabs(app_env: Settings) -> None:
-    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "16_Cau_lac_bo_ve_nuoc.py"), default_timeout=60)
-    at.query_params["unit"] = "99"
-    at.session_state["auth_token"] = session_token(app_env, "viewer")
-    at.run()
+    at = run_page("pages/16_Cau_lac_bo_ve_nuoc.py", query={"unit": "99"}, settings=app_env)
     assert not at.exception and not at.error
     assert [t.label for t in at.tabs] == ["Câu lạc bộ gia đình", "Người về nước"]
     tables = _tables(at)
@@ -261,10 +253,7 @@ def test_clubs_and_returnees_page_shows_both_tabs(app_env: Settings) -> None:
 
 
 def test_a_planner_records_a_case_on_the_page(app_env: Settings) -> None:
-    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "15_Bao_ho_cong_dan.py"), default_timeout=60)
-    at.query_params["unit"] = "99"
-    at.session_state["auth_token"] = session_token(app_env, "planner")
-    at.run()
+    at = run_page("pages/15_Bao_ho_cong_dan.py", role="planner", query={"unit": "99"}, settings=app_env)
     at.selectbox(key="case_new_kind").set_value("in_difficulty")
     at.selectbox(key="case_new_commune").set_value("99003")
     at.text_area(key="case_new_note").input("cần hỗ trợ về nước")
@@ -281,10 +270,7 @@ def test_the_page_refuses_an_invalid_move_with_one_message(app_env: Settings) ->
     con = db.connect(app_env)
     _case(con, "VV-APP-0002", "fraud", dt.date(2026, 3, 14), "99001")
     db.close_all()
-    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "15_Bao_ho_cong_dan.py"), default_timeout=60)
-    at.query_params["unit"] = "99"
-    at.session_state["auth_token"] = session_token(app_env, "planner")
-    at.run()
+    at = run_page("pages/15_Bao_ho_cong_dan.py", role="planner", query={"unit": "99"}, settings=app_env)
     at.selectbox(key="case_move_ref").set_value("VV-APP-0002")
     at.selectbox(key="case_move_status").set_value("closed")
     [b for b in at.button if b.label == "Lưu"][0].click().run()
