@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import duckdb
@@ -85,12 +86,16 @@ def _check_new(con: duckdb.DuckDBPyConnection, case: NewCase, today: dt.date) ->
         raise CaseError(f"Mã vụ việc '{case.case_ref}' đã có.", field="case_ref", value=case.case_ref)
 
 
+def _transaction(con: duckdb.DuckDBPyConnection, held: bool) -> AbstractContextManager[None]:
+    """A write's own transaction, or none when the caller already holds one (an import's)."""
+    return nullcontext() if held else db.transaction(con)
+
+
 def record(con: duckdb.DuckDBPyConnection, case: NewCase, user: str, today: dt.date,
            import_id: int | None = None, is_demo: bool = False, in_transaction: bool = False) -> None:
     """Record a new case as received, with its audit row (one transaction unless the caller holds one)."""
     _check_new(con, case, today)
-
-    def write() -> None:
+    with _transaction(con, in_transaction):
         db.execute(con, "case_insert", """
             INSERT INTO cases VALUES ($ref, $kind, $on, $commune, $market, $licence, 'received', $on, NULL,
                                       $agency, NULL, $note, $import, $now, $user, $demo)""",
@@ -100,11 +105,6 @@ def record(con: duckdb.DuckDBPyConnection, case: NewCase, user: str, today: dt.d
                     "demo": is_demo})
         auth.audit(con, user, "case_opened", case.case_ref, f"{case.kind}; received")
         dataversion.bump(con, f"case_opened:{case.case_ref}")
-    if in_transaction:
-        write()
-    else:
-        with db.transaction(con):
-            write()
 
 
 def status_of(con: duckdb.DuckDBPyConnection, case_ref: str) -> str:
@@ -139,7 +139,7 @@ def move(con: duckdb.DuckDBPyConnection, case_ref: str, new_status: str, user: s
         raise CaseError(f"Vụ việc {case_ref}: cần ghi kết quả giải quyết trước khi kết thúc.", case=case_ref,
                         field="outcome")
 
-    def write() -> None:
+    with _transaction(con, in_transaction):
         db.execute(con, "case_move", """
             UPDATE cases SET status = $s, status_on = $on, closed_on = CASE WHEN $s = 'closed' THEN $on END,
                    agency = COALESCE($agency, agency), outcome = COALESCE($outcome, outcome),
@@ -149,11 +149,6 @@ def move(con: duckdb.DuckDBPyConnection, case_ref: str, new_status: str, user: s
                                      "now": dt.datetime.now(), "user": user, "r": case_ref})
         auth.audit(con, user, "case_status", case_ref, f"{current} → {new_status}")
         dataversion.bump(con, f"case_status:{case_ref}")
-    if in_transaction:
-        write()
-    else:
-        with db.transaction(con):
-            write()
 
 
 def case_list(con: duckdb.DuckDBPyConnection, province: str | None, today: dt.date, open_only: bool = False,
