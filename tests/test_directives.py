@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -138,6 +139,90 @@ def test_province_compliance_counts_every_commune_month(tiny_con) -> None:
     assert rows.loc["98", "elapsed"] == 10 and rows.loc["98", "reported"] == 10
     detail = jobfairs.compliance(jobfairs.monthly(tiny_con, 2025, 5, "99"))
     assert detail["met"].sum() == met and detail["elapsed"].sum() == 30
+
+
+def _compliance_oracle(rows: pd.DataFrame, target: int = jobfairs.TARGET) -> pd.DataFrame:
+    """The per-commune loop :func:`jobfairs.compliance` was before it was vectorized, kept as the oracle."""
+    months = sorted(int(m) for m in rows["m"].unique())
+    reported = rows["reported"] if "reported" in rows else pd.Series(True, index=rows.index)
+    out = []
+    for (code, name), g in rows.assign(reported=reported).groupby(["unit_code", "unit_name"], sort=True):
+        by_month = g.groupby("m")["attendees"].sum().reindex(months, fill_value=0)
+        series = by_month.astype(int).tolist()
+        registered = g.groupby("m")["orientation_registrations"].sum().reindex(months, fill_value=0)
+        met, elapsed = jobfairs.months_met(series, target)
+        full = jobfairs.months_met_full(series, registered.astype(int).tolist(), target)
+        out.append({"unit_code": code, "unit_name": name, "met": met, "elapsed": elapsed,
+                    "pct": 100.0 * met / elapsed if elapsed else None,
+                    "attendees": int(g["attendees"].sum()),
+                    "registrations": int(g["orientation_registrations"].sum()),
+                    "missed_two": jobfairs.missed_two_in_a_row(series, target),
+                    "reported": int(g.loc[g["reported"].astype(bool), "m"].nunique()),
+                    "met_full": full, "pct_full": 100.0 * full / elapsed if elapsed else None})
+    return pd.DataFrame(out, columns=jobfairs.COMPLIANCE_COLUMNS)
+
+
+def _fair_rows(*rows: tuple, reported: bool = True) -> pd.DataFrame:
+    """A :func:`jobfairs.monthly`-like frame from (code, month, attendees, registrations[, reported]) tuples,
+    with :func:`jobfairs.monthly`'s dtypes; without the ``reported`` column when ``reported`` is False."""
+    frame = pd.DataFrame([(code, f"Xã {code}", m, a, r, *rest) for code, m, a, r, *rest in rows],
+                         columns=["unit_code", "unit_name", "m", "attendees", "orientation_registrations",
+                                  "reported"][:6 if reported else 5])
+    types = {"m": "int32", "attendees": "int64", "orientation_registrations": "int64"}
+    return frame.astype(types | ({"reported": "bool"} if reported else {}))
+
+
+def _random_fair_rows(seed: int) -> pd.DataFrame:
+    """Communes × a random subset of months, some rows dropped, some duplicated, reported mixed."""
+    rng = np.random.default_rng(seed)
+    months = sorted(rng.choice(np.arange(1, 13), size=int(rng.integers(1, 13)), replace=False).tolist())
+    rows = [(f"{c:05d}", int(m), int(rng.integers(0, 9)), int(rng.integers(0, 9)), bool(rng.random() < 0.8))
+            for c in rng.permutation(40) for m in months if rng.random() < 0.85]
+    rows += [rows[int(i)] for i in rng.integers(0, len(rows), size=len(rows) // 10)]   # duplicate reports
+    return _fair_rows(*rows)
+
+
+_COMPLIANCE_CASES = {
+    "gaps in the months": (_fair_rows(("a", 1, 5, 5, True), ("a", 3, 1, 5, True), ("a", 7, 2, 0, True),
+                                      ("b", 1, 0, 0, False), ("b", 3, 9, 9, True), ("b", 7, 4, 3, True)), 4),
+    "a commune without rows in some months": (_fair_rows(
+        ("a", 1, 6, 6, True), ("a", 2, 6, 6, True), ("a", 3, 6, 6, True), ("a", 4, 6, 6, True),
+        ("b", 1, 6, 6, True), ("b", 4, 6, 6, True), ("c", 2, 1, 1, True)), 4),
+    "duplicates of a commune and month are summed": (_fair_rows(
+        ("a", 1, 2, 2, True), ("a", 1, 2, 2, False), ("a", 2, 3, 1, False), ("a", 2, 0, 3, False),
+        ("b", 2, 1, 0, True), ("b", 2, 1, 0, True), ("b", 1, 7, 7, False)), 4),
+    "reported mixed, one commune never reported": (_fair_rows(
+        ("a", 1, 0, 0, False), ("a", 2, 0, 0, False), ("b", 1, 5, 5, True), ("b", 2, 0, 0, False)), 4),
+    "nothing reported": (_fair_rows(("a", 1, 0, 0, False), ("b", 1, 0, 0, False)), 4),
+    "no reported column": (_fair_rows(("a", 2, 5, 1), ("a", 5, 1, 5), ("b", 2, 3, 3), ("b", 2, 3, 3),
+                                      reported=False), 4),
+    "a single month": (_fair_rows(("a", 1, 1, 0, True), ("b", 1, 8, 8, True)), 4),
+    "target 2": (_fair_rows(("a", 1, 2, 1, True), ("a", 2, 1, 2, True), ("a", 3, 1, 1, True),
+                            ("b", 1, 3, 3, True), ("b", 3, 2, 2, False)), 2),
+    "target 7": (_fair_rows(("a", 1, 7, 7, True), ("a", 2, 6, 8, True), ("a", 3, 8, 6, True)), 7),
+    "target 0: every month met": (_fair_rows(("a", 1, 0, 0, True), ("b", 2, 0, 0, False)), 0),
+    "empty": (_fair_rows(), 4),
+    "empty without the reported column": (_fair_rows(reported=False), 4),
+    **{f"random {seed}": (_random_fair_rows(seed), target) for seed, target in [(1, 4), (2, 4), (3, 3), (4, 5)]},
+}
+
+
+@pytest.mark.parametrize("rows,target", list(_COMPLIANCE_CASES.values()), ids=list(_COMPLIANCE_CASES))
+def test_compliance_matches_the_per_commune_loop(rows: pd.DataFrame, target: int) -> None:
+    before = rows.copy()
+    pd.testing.assert_frame_equal(jobfairs.compliance(rows, target), _compliance_oracle(rows, target),
+                                  check_dtype=True, check_index_type=True, check_column_type=True,
+                                  check_exact=True)
+    pd.testing.assert_frame_equal(rows, before)                 # the input is left as it was
+
+
+def test_compliance_matches_the_per_commune_loop_on_the_fixture(tiny_con) -> None:
+    _set_fairs(tiny_con, "99001", 2025, {1: 6, 2: None, 3: 1, 4: None, 5: 6})
+    tiny_con.execute("DELETE FROM job_fair_attendance WHERE commune_code = '99002'")
+    for month, today in [(5, None), (12, dt.date(2025, 4, 10)), (12, dt.date(2025, 1, 2))]:
+        rows = jobfairs.monthly(tiny_con, 2025, month, "99", today)
+        pd.testing.assert_frame_equal(jobfairs.compliance(rows), _compliance_oracle(rows),
+                                      check_index_type=True, check_column_type=True, check_exact=True)
 
 
 @pytest.mark.parametrize("field,value,message", [
