@@ -262,13 +262,11 @@ def session_user(con: duckdb.DuckDBPyConnection, token: str | None,
     """The user of a live session, or None (no token, unknown, expired or disabled)."""
     if not token:
         return None
-    df = db.run(con, "session_get", """
+    found = db.row(con, "session_get", """
         SELECT u.username, u.display_name, u.role FROM sessions s JOIN users u USING (username)
         WHERE s.token_hash = $t AND s.expires_at > $now AND NOT u.disabled""",
-                {"t": _token_hash(token), "now": now or dt.datetime.now()})
-    if not len(df):
-        return None
-    return User(*df.iloc[0].tolist())
+                   {"t": _token_hash(token), "now": now or dt.datetime.now()})
+    return None if found is None else User(*found)
 
 
 def logout(con: duckdb.DuckDBPyConnection, token: str | None) -> None:

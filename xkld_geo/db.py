@@ -333,17 +333,24 @@ def run(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Params = No
     return _run(con, name, sql, params, s)
 
 
-def value(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Params = None) -> Any:
-    """The first value of a named query's first row (None without rows), without making a
-    DataFrame: for the one-number checks every page run makes (the data version)."""
+def row(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Params = None) -> tuple[Any, ...] | None:
+    """The first row of a named query as a tuple (None without rows), without making a DataFrame
+    (about 2 ms less per call): for the small lookups every page run makes (data version, session)."""
     key, s = _origin.get(con), current()
     if key and key[2]:   # the shared store: the same path as every query (reconnects, errors)
-        return run(con, name, sql, params).iat[0, 0]
+        df = run(con, name, sql, params)
+        return tuple(df.iloc[0].tolist()) if len(df) else None
     try:
-        row = _timed(con, name, sql, params, s.query_timeout_s, s.slow_query_ms, fetch="one")
-    except duckdb.Error:
-        return run(con, name, sql, params).iat[0, 0]   # an invalidated database: reopened, asked again
-    return None if row is None else row[0]
+        return _timed(con, name, sql, params, s.query_timeout_s, s.slow_query_ms, fetch="one")
+    except duckdb.Error:   # an invalidated database: reopened, asked again
+        df = run(con, name, sql, params)
+        return tuple(df.iloc[0].tolist()) if len(df) else None
+
+
+def value(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Params = None) -> Any:
+    """The first value of a named query's first row (None without rows), as :func:`row`."""
+    found = row(con, name, sql, params)
+    return None if found is None else found[0]
 
 
 def _run(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Params, s: Settings) -> pd.DataFrame:
