@@ -170,3 +170,39 @@ def test_sessions_missing_the_same_result_at_once_compute_it_once(tiny_con) -> N
     for t in threads:
         t.join()
     assert results == [42] * 6 and calls == [21]
+
+
+def test_what_the_ui_attaches_to_a_shared_view_lives_exactly_as_long_as_the_view() -> None:
+    """A map's component arguments stay while the cache keeps its spec, however many other maps are
+    drawn in between (a count of recent maps dropped them and they were rendered again), and go
+    with it: an object made later at the same address never gets them."""
+    import gc
+
+    from xkld_geo.ui.attachments import Attachments
+
+    class View:
+        pass
+
+    kept: Attachments[str] = Attachments(limit=10_000)
+    first = View()
+    kept.put(first, "map", "arguments of the first view")
+    others = [View() for _ in range(500)]
+    for i, other in enumerate(others):
+        kept.put(other, "map", f"arguments {i}")
+    assert kept.get(first, "map") == "arguments of the first view"    # 500 other maps later: still there
+    assert kept.get(first, "table") is None and len(kept) == 501
+    del others, other
+    gc.collect()
+    assert len(kept) == 1                                              # the views went, their maps with them
+    del first
+    gc.collect()
+    assert len(kept) == 0
+    again = View()
+    assert kept.get(again, "map") is None
+
+
+def test_row_reads_the_first_row_without_a_frame(tiny_con) -> None:
+    assert db.row(tiny_con, "t_row", "SELECT $a AS a, 'x' AS b", {"a": 3}) == (3, "x")
+    assert db.row(tiny_con, "t_row_none", "SELECT 1 AS a WHERE false") is None
+    assert db.value(tiny_con, "t_value", "SELECT 42 AS v") == 42
+    assert db.value(tiny_con, "t_value_none", "SELECT 1 AS a WHERE false") is None

@@ -5,8 +5,9 @@ rendered, then the map's script cut up with regular expressions, some 60 ms of C
 rerun, for a result that depends only on what is drawn. A map spec comes from the shared cache
 (:mod:`xkld_geo.cache`, one object per data version and request), so the component's arguments
 are kept here per (spec, height, key, returned objects): a cached rerun sends the same arguments
-(Streamlit then sends only what changed) without rendering anything. With ``XKLD_CACHE=off`` a
-spec is new on every run and nothing is reused.
+(Streamlit then sends only what changed) without rendering anything. They are attached to the spec
+(:mod:`xkld_geo.ui.attachments`), so they live as long as the cache keeps it. With
+``XKLD_CACHE=off`` a spec is new on every run and nothing is reused.
 
 The arguments are taken from ``st_folium`` itself (a copy of the function whose component call is
 recorded instead of made), so what the browser gets is exactly what ``st_folium`` would send.
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import threading
 import types
-import weakref
 from collections import OrderedDict
 from typing import Any, Callable, Hashable, Sequence
 
@@ -24,13 +24,14 @@ import streamlit_folium
 from branca.element import MacroElement
 
 from xkld_geo import singleflight
+from xkld_geo.ui.attachments import Attachments
 
-MAX_MAPS = 128
+MAX_SHAPES = 128
+"""Shapes parts kept (one per drawn set of layers: the country, a province, a directive's units)."""
 _recorded = threading.local()
 _lock = threading.Lock()
-_args: OrderedDict[tuple[Any, ...], tuple[weakref.ref, dict[str, Any]]] = OrderedDict()
+_args: Attachments[dict[str, Any]] = Attachments()   # the component's arguments, per (spec, variant)
 _bases: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()   # shapes parts, by layers
-_stats = {"built": 0, "reused": 0}
 _flights = singleflight.Flights()
 
 
@@ -71,25 +72,10 @@ def draw(owner: object, build: Callable[[], tuple[folium.Map, folium.FeatureGrou
 def _draw_kwargs(owner: object, variant: tuple[Any, ...], make: Callable[[], dict[str, Any]]) -> Any:
     """Call the component with the arguments kept for (``owner``, ``variant``), made by ``make()``
     the first time (one session makes them; others asking at once wait for it)."""
-    cache_key = (id(owner), variant)
-    with _lock:
-        found = _args.get(cache_key)
-        kwargs = found[1] if found is not None and found[0]() is owner else None
-        if kwargs is not None:
-            _args.move_to_end(cache_key)
-            _stats["reused"] += 1
+    kwargs = _args.get(owner, variant)
     if kwargs is None:
-        with _flights.turn(cache_key):   # sessions drawing the same new map at once: one renders it
-            with _lock:
-                found = _args.get(cache_key)
-            kwargs = found[1] if found is not None and found[0]() is owner else None
-            if kwargs is None:
-                kwargs = make()
-                with _lock:
-                    _stats["built"] += 1
-                    _args[cache_key] = (weakref.ref(owner), kwargs)
-                    while len(_args) > MAX_MAPS:
-                        _args.popitem(last=False)
+        with _flights.turn((id(owner), variant)):   # sessions drawing the same new map at once: one renders it
+            kwargs = _args.get(owner, variant) or _args.put(owner, variant, make())
     return streamlit_folium._component_func(**kwargs)
 
 
@@ -131,7 +117,7 @@ def draw_layers(owner: object, layers: Hashable, shapes: Callable[[], folium.Map
                 base = arguments(shapes(), folium.FeatureGroup(name="values", control=False), key, height, returned)
                 with _lock:
                     _bases[base_key] = base
-                    while len(_bases) > MAX_MAPS:
+                    while len(_bases) > MAX_SHAPES:
                         _bases.popitem(last=False)
         return base | {"feature_group": values_script(values())}
 
@@ -141,4 +127,5 @@ def draw_layers(owner: object, layers: Hashable, shapes: Callable[[], folium.Map
 def stats() -> dict[str, int]:
     """Maps built and reused so far (tests, benches)."""
     with _lock:
-        return dict(_stats) | {"kept": len(_args), "bases": len(_bases)}
+        bases = len(_bases)
+    return {"built": _args.built, "reused": _args.reused, "kept": len(_args), "bases": bases}
