@@ -191,9 +191,12 @@ def _build_public(con: duckdb.DuckDBPyConnection, year: int, month: int, provinc
                           "pct": [None if p is None else round(p, 0) for p in pct]},
                          index=rows["unit_code"].to_numpy())
     props["fill"] = [maps.colour_for(p) for p in pct]
-    spec = maps.ChoroplethSpec(shapes, props, None, f"Đạt chỉ tiêu đến T{month}/{year}",
-                               shared.get("meta", queries.meta).get("contains_demo") == "true",
-                               tooltip=(("shown", "Số người đã đi", ""), ("pct", "Đạt chỉ tiêu", "%")))
+    demo = shared.get("meta", queries.meta).get("contains_demo") == "true"
+    tooltip = (("shown", "Số người đã đi", ""), ("pct", "Đạt chỉ tiêu", "%"))
+    # every period of the same place draws the same shapes part (ui/map_component): only figures travel
+    spec = maps.ChoroplethSpec(shapes, props, None, f"Đạt chỉ tiêu đến T{month}/{year}", demo, tooltip=tooltip,
+                               layers=(shared.path, shared.version, demo, tooltip, "public", province)
+                               if shared.enabled else None)
     markets = pd.DataFrame({"Thị trường": figures.markets["name"],
                             "Số người đã đi": as_text(pd.Series([figures.label(k) for k in market_keys],
                                                                 dtype=object)),
