@@ -21,11 +21,14 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from xkld_geo import DEMO_LABEL, cache, db, gateway, maps, periods, queries
 from xkld_geo.errors import XkldError
 from xkld_geo.markup import markdown_text
-from xkld_geo.settings import PROJECT_ROOT, Settings, current
+from xkld_geo.settings import Settings, current
 from xkld_geo.ui import map_component
 
 log = logging.getLogger("xkld_geo.ui")
 T = TypeVar("T")
+FAVICON = "/app/static/favicon.png"
+"""The tab's icon, served by the app's static route (static/favicon.png): a file path would be read
+and registered as a media file again on every page run."""
 
 PAGE_CSS = """
 <style>
@@ -80,7 +83,7 @@ def connection() -> duckdb.DuckDBPyConnection:
 
 def setup_page(title: str) -> None:
     """Page config and the shared CSS."""
-    st.set_page_config(page_title=f"{title} · XKLĐ-Geo", page_icon=str(PROJECT_ROOT / "static" / "favicon.png"), layout="wide")
+    st.set_page_config(page_title=f"{title} · XKLĐ-Geo", page_icon=FAVICON, layout="wide")
     st.markdown(PAGE_CSS, unsafe_allow_html=True)
 
 
@@ -256,14 +259,15 @@ def filters(con: duckdb.DuckDBPyConnection | None = None) -> Filters:
         wanted = default[1] if year == default[0] else months[-1]
         month = int(_select("Lũy kế đến tháng", months, "month", "month", int, default=months.index(wanted),
                             format_func=lambda m: _month_label(year, m, today)))
-        provinces = shared.get("provinces", queries.provinces)
+        provinces = shared.get("provinces", queries.provinces, copy=False)   # read here, never changed
         names = dict(zip(provinces["code"], provinces["name"]))
         # "" stands for "all": a selectbox shows None as an empty placeholder
         province = _select("Tỉnh/thành", [""] + list(provinces["code"]), "province",
                            format_func=lambda c: names.get(c, "Toàn quốc")) or None
         commune = None
         if province:
-            communes = shared.get("period_attainment", queries.period_attainment, year, month, "commune", province)
+            communes = shared.get("period_attainment", queries.period_attainment, year, month, "commune", province,
+                                  copy=False)
             cnames = dict(zip(communes["unit_code"], communes["unit_name"]))
             commune = _select("Xã/phường", [""] + sorted(cnames, key=cnames.get), "commune",
                               format_func=lambda c: cnames.get(c, "Tất cả")) or None

@@ -248,7 +248,7 @@ def render_overview(view: overview.Overview, present: bool) -> None:
         _map_clicks(view, returned)
     with right:
         st.markdown(f"**Lũy kế xuất cảnh so với tiến độ, {plain(view.period_label)}**")
-        st.vega_lite_chart(view.trend_long, TREND_SPEC | {"height": 200 if present else 260}, width="stretch",
+        st.vega_lite_chart(shared_tables.arrow(view, "trend", lambda: view.trend_long), TREND_SPEC | {"height": 200 if present else 260}, width="stretch",
                            key="trend_chart")
         if present:  # the ranking beside the map: the meeting screen never scrolls
             ranking(view, 360)
