@@ -146,3 +146,22 @@ def test_ranking_groups_top_and_bottom_and_cuts_a_long_table_to_its_ends(rows: i
     assert sum(g == [page.BOTTOM] for g in everything[page.GROUP]) == bottom
     assert everything[page.GROUP].iloc[0] == [page.TOP]
     assert out["Hạng"].iloc[-1] == rows                       # the last one is still shown
+
+
+@pytest.mark.parametrize("month", [1, 5, 12])
+def test_trend_long_is_the_melted_trend_without_missing_months(month: int) -> None:
+    monthly = pd.DataFrame({"month": range(1, 13), "this_year": range(10, 130, 10), "last_year": range(5, 65, 5)})
+    trend = overview.trend_table(monthly, 1200, month)
+    melted = (trend.astype(float).reset_index().melt(id_vars="Tháng", var_name="Đường", value_name="Số người")
+              .dropna(subset=["Số người"]))
+    pd.testing.assert_frame_equal(overview.trend_long(trend), melted, check_exact=True)
+    assert len(overview.trend_long(trend)) == 24 + month
+
+
+def test_ranking_orders_by_rank_then_code_with_or_without_missing_ranks() -> None:
+    rows = pd.DataFrame({c: [1.0, 2.0, 3.0, 4.0] for c in overview.RANKING_COLUMNS})
+    rows["unit_code"] = ["04", "02", "03", "01"]
+    rows["rank"] = pd.array([2, 1, 2, 3], dtype="Int64")
+    assert overview.ranking_table(rows)["Mã"].tolist() == ["02", "03", "04", "01"]
+    rows["rank"] = pd.array([2, pd.NA, 2, 1], dtype="Int64")
+    assert overview.ranking_table(rows)["Mã"].tolist() == ["01", "03", "04", "02"]
