@@ -48,7 +48,7 @@ class Warmed:
 
 def layers(con: duckdb.DuckDBPyConnection) -> list[Layer]:
     """Every layer the pages draw: the national ones, then each province's communes."""
-    provinces = cache.scope(con).get("provinces", queries.provinces)
+    provinces = cache.scope(con).get("provinces", queries.provinces, copy=False)
     return [*NATIONAL, *(("commune", "fine", str(code)) for code in sorted(provinces["code"]))]
 
 

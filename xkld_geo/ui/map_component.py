@@ -53,7 +53,9 @@ def arguments(fmap: folium.Map, values: folium.FeatureGroup, key: str, height: i
     _arguments_of(fmap, feature_group_to_add=values, key=key, height=height, use_container_width=True,
                   returned_objects=list(returned_objects))
     kwargs, _recorded.kwargs = _recorded.kwargs, None
-    return kwargs
+    # lists as tuples: the same JSON for the browser, but the component call asks of every list
+    # argument whether it is a data frame (a costly check on each run); a tuple it skips at once
+    return {name: tuple(value) if isinstance(value, list) else value for name, value in kwargs.items()}
 
 
 def draw(owner: object, build: Callable[[], tuple[folium.Map, folium.FeatureGroup]], key: str, height: int,

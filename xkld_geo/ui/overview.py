@@ -69,7 +69,7 @@ def overview_request() -> overview.Request:
 
 def presentation_controls() -> tuple[bool, list[str], int]:
     """The presentation toggle and rotation (URL ``mode=present``, ``cycle=40,46``, ``every=20``)."""
-    provinces = cache.scope(connection()).get("provinces", queries.provinces)
+    provinces = cache.scope(connection()).get("provinces", queries.provinces, copy=False)
     names = dict(zip(provinces["code"], provinces["name"]))
     if "present" not in st.session_state:
         st.session_state["present"] = st.query_params.get("mode") == "present"

@@ -38,7 +38,7 @@ def public_request() -> tuple[int, int, str | None, bool]:
         raise XkldError("Chưa có số liệu để công bố.")
     year, month = latest
     kiosk = st.query_params.get("mode") == "kiosk"
-    provinces = shared.get("provinces", queries.provinces)
+    provinces = shared.get("provinces", queries.provinces, copy=False)
     names = dict(zip(provinces["code"], provinces["name"]))
     if "public_province" not in st.session_state:
         wanted = str(st.query_params.get("unit") or "")

@@ -202,7 +202,7 @@ def _build_public(con: duckdb.DuckDBPyConnection, year: int, month: int, provinc
                                                                 dtype=object)),
                             "An toàn, thu nhập cao": np.where(figures.markets["safe"], "✓", "")})
     costs, companies = shared.get("public_costs", _costs), shared.get("public_companies", _companies)
-    provinces = shared.get("provinces", queries.provinces)
+    provinces = shared.get("provinces", queries.provinces, copy=False)
     names = dict(zip(provinces["code"], provinces["name"]))
     place = "cả nước" if province is None else names.get(province) or queries.unit(con, province)["name"].iloc[0]
     return PublicSummary(year, month, province, f"Kết quả đưa lao động đi làm việc ở nước ngoài: {place}, "
