@@ -195,3 +195,11 @@ def test_a_long_ranking_opens_on_its_ends_and_shows_every_row_on_demand(app_env:
     assert len(table.value) == 2 and table.value["Hạng"].iloc[0] == 1
     at.toggle(key="ranking_all").set_value(True).run()
     assert not at.exception and len(at.dataframe[0].value) > 3
+
+
+def test_the_tab_icon_is_a_file_the_static_route_serves() -> None:
+    """The favicon is given as the static route's URL (no file read per run): the file must be there."""
+    from xkld_geo.settings import PROJECT_ROOT
+    from xkld_geo.ui.common import FAVICON
+
+    assert FAVICON.startswith("/app/static/") and (PROJECT_ROOT / FAVICON.removeprefix("/app/")).is_file()
