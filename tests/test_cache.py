@@ -206,3 +206,55 @@ def test_row_reads_the_first_row_without_a_frame(tiny_con) -> None:
     assert db.row(tiny_con, "t_row_none", "SELECT 1 AS a WHERE false") is None
     assert db.value(tiny_con, "t_value", "SELECT 42 AS v") == 42
     assert db.value(tiny_con, "t_value_none", "SELECT 1 AS a WHERE false") is None
+
+
+def test_a_newer_data_version_is_told_once_and_warmed_again_in_the_background(tiny_con, monkeypatch) -> None:
+    """After an import the served app warms the new version's shared tables in its warm-up thread
+    (not each first request): the cache tells its listeners of each newer version, once, and the
+    warm-up thread runs one more round per burst of writes."""
+    import threading
+
+    from xkld_geo.maps import warmup
+
+    cache.clear()
+    told: list[int] = []
+    monkeypatch.setattr(cache, "_listeners", [lambda path, version: told.append(version)])
+    first = cache.Scope(tiny_con, enabled=True)
+    assert told == []                                       # the first version seen is not news
+    with db.transaction(tiny_con):
+        dataversion.bump(tiny_con, "test")
+    cache.Scope(tiny_con, enabled=True)
+    cache.Scope(tiny_con, enabled=True)
+    assert told == [first.version + 1]                      # told once, however many runs see it
+
+    rounds: list[int] = []
+    gate = threading.Event()
+
+    def run(settings: object, then: object) -> None:
+        rounds.append(len(rounds))
+        if len(rounds) == 2:
+            gate.wait(5)          # round 1 is still warming while two more writes come
+
+    def wait_for(count: int) -> None:
+        for _ in range(250):
+            if len(rounds) >= count:
+                return
+            threading.Event().wait(0.02)
+
+    monkeypatch.setattr(warmup, "_run", run)
+    monkeypatch.setattr(warmup, "_again", threading.Event())
+    worker = threading.Thread(target=warmup._keep_warm, args=(None, None, 4), daemon=True)
+    worker.start()
+    wait_for(1)
+    assert rounds == [0]                                    # the start-up round, then it waits
+    warmup._again.set()
+    wait_for(2)
+    warmup._again.set()
+    warmup._again.set()                                     # two writes during round 1 ...
+    gate.set()
+    wait_for(3)
+    threading.Event().wait(0.2)
+    assert rounds == [0, 1, 2] and worker.is_alive()        # ... warmed once more, then it waits
+    warmup._again.set()
+    worker.join(timeout=5)
+    assert rounds == [0, 1, 2, 3] and not worker.is_alive()

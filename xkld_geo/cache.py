@@ -36,6 +36,7 @@ _store: OrderedDict[tuple[Any, ...], Any] = OrderedDict()   # (path, version, na
 _latest: dict[str, int] = {}          # database path -> newest version seen
 _lock = threading.Lock()
 _stats = {"hits": 0, "misses": 0}
+_listeners: list[Callable[[str, int], object]] = []   # told of each newer data version (on_new_version)
 
 
 def stamp(con: duckdb.DuckDBPyConnection) -> tuple[str, int]:
@@ -50,13 +51,25 @@ def stamp(con: duckdb.DuckDBPyConnection) -> tuple[str, int]:
     return str(df["path"].iloc[0]), int(df["version"].iloc[0])
 
 
-def _forget_older(path: str, version: int) -> None:
-    """Drop the entries of older versions of ``path`` (caller holds the lock)."""
-    if _latest.get(path, -1) >= version:
-        return
+def _forget_older(path: str, version: int) -> bool:
+    """Drop the entries of older versions of ``path`` (caller holds the lock); True when ``version``
+    is newer than one seen before (a write since), False for the first version seen or an old one."""
+    seen = _latest.get(path, -1)
+    if seen >= version:
+        return False
     _latest[path] = version
     for key in [k for k in _store if k[0] == path and k[1] < version]:
         del _store[key]
+    return seen >= 0
+
+
+def on_new_version(listener: Callable[[str, int], object]) -> None:
+    """Call ``listener(path, version)`` (in the page run that notices it, so it must return at once)
+    whenever a newer data version of a database is seen: the served app warms the shared tables
+    of the new version in the background (:mod:`xkld_geo.maps.warmup`) instead of leaving each
+    first request after an import to compute them."""
+    with _lock:
+        _listeners.append(listener)
 
 
 def clear() -> None:
@@ -87,7 +100,9 @@ class Scope:
                 self.enabled = False
         if self.enabled:
             with _lock:
-                _forget_older(self.path, self.version)
+                newer, listeners = _forget_older(self.path, self.version), list(_listeners)
+            for listener in listeners if newer else ():
+                listener(self.path, self.version)
 
     def get(self, name: str, compute: Callable[..., T], *args: Hashable, copy: bool = True) -> T:
         """``compute(con, *args)``, computed once per data version and shared (a DataFrame comes

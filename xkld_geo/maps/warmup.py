@@ -7,7 +7,8 @@ layers' shapes into :mod:`xkld_geo.cache`), and builds those missing. It runs at
 started by ``serve.py`` (:func:`start_background`), which never blocks a page run: a page asking for
 a layer being built waits for that build (single flight), not for the others. The thread runs at
 the page runs' priority on purpose: a lower one (``nice``) could leave it holding the GIL while the
-system runs other work, stalling the page runs that wait for the GIL.
+system runs other work, stalling the page runs that wait for the GIL. The same thread warms again
+after each write that bumps the data version (an import during a meeting), once per burst of writes.
 A failure is logged, never raised: a page builds what it needs itself, as before.
 
 The layers are those of the overview, public and directive pages (``queries.shapes`` calls in
@@ -95,13 +96,36 @@ def start_background(settings: Settings | None = None,
                      then: Callable[[duckdb.DuckDBPyConnection], object] | None = None) -> threading.Thread | None:
     """Start the warm-up in one daemon thread, once per process (later calls return the same
     thread), and run ``then(con)`` after it in the same thread (serve.py: the overview's shared
-    period tables); None when the shared caches are off (``XKLD_CACHE=off`` draws geometry inline)."""
+    period tables); None when the shared caches are off (``XKLD_CACHE=off`` draws geometry inline).
+
+    The same thread warms again whenever a page run sees a newer data version (an import, an
+    approval, a reference edit: :func:`cache.on_new_version`), so the first requests after a
+    write find the new version's tables ready; writes in quick succession are warmed once."""
     global _started
     settings = settings or current()
     if not settings.cache:
         return None
     with _start_lock:
         if _started is None:
-            _started = threading.Thread(target=_run, args=(settings, then), name="xkld-geometry-warmup", daemon=True)
+            _started = threading.Thread(target=_keep_warm, args=(settings, then), name="xkld-geometry-warmup",
+                                        daemon=True)
             _started.start()
+            cache.on_new_version(lambda path, version: _again.set())
         return _started
+
+
+_again = threading.Event()   # a newer data version was seen: warm again
+
+
+def _keep_warm(settings: Settings, then: Callable[[duckdb.DuckDBPyConnection], object] | None,
+               rounds: int | None = None) -> None:
+    """Warm now, then once more after each newer data version (``rounds``: stop after that many
+    warm-ups, for tests; None: for the life of the process)."""
+    done = 0
+    while True:
+        _run(settings, then)
+        done += 1
+        if rounds is not None and done >= rounds:
+            return
+        _again.wait()
+        _again.clear()   # versions seen from here on wait for the next round
