@@ -33,6 +33,11 @@ and registered as a media file again on every page run."""
 PAGE_CSS = """
 <style>
 [data-testid="stMetricValue"] { font-size: 2.1rem; }
+/* headline labels wrap instead of being cut ("Đã xuất cảnh (lũy…") */
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+  overflow-wrap: anywhere; }
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] * { overflow: visible !important; text-overflow: clip !important; }
 .xkld-demo-badge { background:#fff3cd; color:#664d03; border:1px solid #e0c36a; border-radius:6px;
   padding:2px 10px; font-weight:600; display:inline-block; }
 </style>
@@ -82,7 +87,8 @@ def connection() -> duckdb.DuckDBPyConnection:
 
 
 def setup_page(title: str) -> None:
-    """Page config and the shared CSS."""
+    """Page config and the shared CSS: the same text on every run, so the browser keeps its style
+    sheet (a style sheet whose element changes makes it restyle the whole page)."""
     st.set_page_config(page_title=f"{title} · XKLĐ-Geo", page_icon=FAVICON, layout="wide")
     st.markdown(PAGE_CSS, unsafe_allow_html=True)
 

@@ -14,15 +14,6 @@ from xkld_geo.ui import shared_tables
 from xkld_geo.ui.common import connection, demo_badge, filters, plain, repainting_map, set_unit, to_query
 from xkld_geo.views import overview
 
-HEADLINE_CSS = """
-<style>
-/* headline labels wrap instead of being cut ("Đã xuất cảnh (lũy…") */
-[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
-  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
-  overflow-wrap: anywhere; }
-[data-testid="stMetricValue"], [data-testid="stMetricValue"] * { overflow: visible !important; text-overflow: clip !important; }
-</style>
-"""
 PRESENT_CSS = """
 <style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
@@ -135,8 +126,11 @@ def breadcrumbs(view: overview.Overview) -> None:
 
 def period_headline(h: overview.PeriodHeadline) -> None:
     """Five headline numbers in large type, under the period they cover."""
-    st.markdown(HEADLINE_CSS + f"<div data-testid='period-label' class='xkld-period'>{html.escape(h.period_label)}"
-                "</div>", unsafe_allow_html=True)   # one message for both
+    # the labels' wrapping rules live in the page's CSS (common.PAGE_CSS), which stays the same on
+    # every run: in this markdown, whose label changes with the period, the browser would restyle
+    # the whole page on each switch
+    st.markdown(f"<div data-testid='period-label' class='xkld-period'>{html.escape(h.period_label)}</div>",
+                unsafe_allow_html=True)
     # one horizontal container instead of six columns: seven messages per run fewer, the same row
     with st.container(horizontal=True, gap="small", key="headline"):
         st.metric("Chỉ tiêu năm", metrics.fmt_int(h.quota), width="stretch")
