@@ -205,20 +205,23 @@ def measure(db_path: Path, cache: str, levels: list[tuple[int, float]], seconds:
                "--server.fileWatcherType", "auto") if cache == "off" else ()
     if compression is not None and cache == "on":   # --compression: the new code with it on or off
         options += ("--server.enableWebsocketCompression", "true" if compression == "on" else "false")
-    with Server(served, env, folder / "streamlit.log", options) as server:
-        print(f"[{cache}] server on port {server.port}, RSS {server.rss_mb():.0f} MB at start", flush=True)
-        for n, think in levels:
-            level = asyncio.run(run_level(server, tokens, n, seconds, think, seed))
-            out.append(level)
-            f = level.figures()
-            print(f"[{cache}] {n} sessions, think {think:g} s: " + ", ".join(f"{k} {v:.3g}" for k, v in f.items()),
-                  flush=True)
-            errors = sorted({r.error for r in level.runs + level.first if not r.ok})
-            for e in errors[:5]:
-                print(f"    failure: {e}")
-        warm = asyncio.run(_warm_first_pages(server, tokens))
-        print(f"[{cache}] first page of a new session on the warm server, one at a time: "
-              f"p50 {statistics.median(warm):.3f} s, max {max(warm):.3f} s", flush=True)
+    try:
+        with Server(served, env, folder / "streamlit.log", options) as server:
+            print(f"[{cache}] server on port {server.port}, RSS {server.rss_mb():.0f} MB at start", flush=True)
+            for n, think in levels:
+                level = asyncio.run(run_level(server, tokens, n, seconds, think, seed))
+                out.append(level)
+                f = level.figures()
+                print(f"[{cache}] {n} sessions, think {think:g} s: " + ", ".join(f"{k} {v:.3g}" for k, v in f.items()),
+                      flush=True)
+                errors = sorted({r.error for r in level.runs + level.first if not r.ok})
+                for e in errors[:5]:
+                    print(f"    failure: {e}")
+            warm = asyncio.run(_warm_first_pages(server, tokens))
+            print(f"[{cache}] first page of a new session on the warm server, one at a time: "
+                  f"p50 {statistics.median(warm):.3f} s, max {max(warm):.3f} s", flush=True)
+    finally:   # the database copy (hundreds of MB) and the server log go with the run
+        shutil.rmtree(folder, ignore_errors=True)
     return out
 
 
