@@ -337,14 +337,13 @@ def row(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Params = No
     """The first row of a named query as a tuple (None without rows), without making a DataFrame
     (about 2 ms less per call): for the small lookups every page run makes (data version, session)."""
     key, s = _origin.get(con), current()
-    if key and key[2]:   # the shared store: the same path as every query (reconnects, errors)
-        df = run(con, name, sql, params)
-        return tuple(df.iloc[0].tolist()) if len(df) else None
-    try:
-        return _timed(con, name, sql, params, s.query_timeout_s, s.slow_query_ms, fetch="one")
-    except duckdb.Error:   # an invalidated database: reopened, asked again
-        df = run(con, name, sql, params)
-        return tuple(df.iloc[0].tolist()) if len(df) else None
+    if not (key and key[2]):   # the shared store takes the path of every query (reconnects, errors)
+        try:
+            return _timed(con, name, sql, params, s.query_timeout_s, s.slow_query_ms, fetch="one")
+        except duckdb.Error:
+            pass   # an invalidated database: reopened and asked again by run()
+    df = run(con, name, sql, params)
+    return tuple(df.iloc[0].tolist()) if len(df) else None
 
 
 def value(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Params = None) -> Any:
