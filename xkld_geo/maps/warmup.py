@@ -56,10 +56,10 @@ def layers(con: duckdb.DuckDBPyConnection) -> list[Layer]:
 def warm(con: duckdb.DuckDBPyConnection) -> Warmed:
     """Publish every layer of :func:`layers` (cheap for those already in the folder)."""
     start, built = time.perf_counter(), geometry.stats()["built"]
+    shared = cache.scope(con)   # one data-version check for the whole warm-up, not one per layer
     todo = layers(con)
     for level, lod, province in todo:
-        shapes = cache.scope(con).get("shapes", queries.shapes, "2025", level, lod, province)
-        geometry.publish(shapes)
+        geometry.publish(shared.get("shapes", queries.shapes, "2025", level, lod, province))
     return Warmed(len(todo), geometry.stats()["built"] - built, time.perf_counter() - start)
 
 
