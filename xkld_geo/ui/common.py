@@ -103,13 +103,18 @@ def guarded(render: Callable[[], T]) -> T | None:
         return None
 
 
+def geometry_fetched() -> bool:
+    """Whether maps fetch their shapes as geometry files (sent once, cached by the browser): that
+    needs serve.py's route, and ``XKLD_CACHE=off`` (the baseline) inlines them instead."""
+    return settings().cache and gateway.mounted()
+
+
 def repainting_map(spec: maps.ChoroplethSpec, key: str, height: int,
                    returned_objects: Sequence[str] = ()) -> dict[str, Any] | None:
     """A choropleth sent as shapes plus values: when only the figures change, the browser keeps
     the drawn map, its zoom and position, and repaints it (see :func:`maps.choropleth_parts`).
     Returns what ``st_folium`` reports of ``returned_objects`` (e.g. the clicked shape)."""
-    # geometry by URL (sent once, cached by the browser) needs serve.py's route; XKLD_CACHE=off inlines it
-    fetched = settings().cache and gateway.mounted()
+    fetched = geometry_fetched()
     static_url = settings().static_url
     if spec.layers is not None:   # the shapes part drawn once per layers, the values once per spec
         return map_component.draw_layers(spec, (spec.layers, static_url, fetched),

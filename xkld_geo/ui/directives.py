@@ -17,12 +17,12 @@ import pyarrow as pa
 import streamlit as st
 from pandas.io.formats.style import Styler
 
-from xkld_geo import auth, gateway, references
+from xkld_geo import auth, references
 from xkld_geo.build import programme
 from xkld_geo.errors import XkldError
 from xkld_geo.protection.problems import RULE
 from xkld_geo.ui import map_component, shared_tables
-from xkld_geo.ui.common import Filters, connection, demo_badge, plain, repainting_map, settings
+from xkld_geo.ui.common import Filters, connection, demo_badge, geometry_fetched, plain, repainting_map, settings
 from xkld_geo.views import jobfairs, markets, priority, problems, units
 
 SELECTED_STYLE = "background-color: #fff3cd; font-weight: 600"
@@ -120,9 +120,8 @@ def render_priority(f: Filters) -> None:
                  width="stretch", key="priority_table")
 
 
-def _flow_map(con: Any, flow: markets.FlowMap) -> tuple[folium.Map, folium.FeatureGroup]:
+def _flow_map(con: Any, flow: markets.FlowMap, fetched: bool) -> tuple[folium.Map, folium.FeatureGroup]:
     """The flow map of a view, and no separate values part (an empty group)."""
-    fetched = settings().cache and gateway.mounted()   # geometry files need serve.py's route, as repainting_map
     return markets.flow_map(con, flow.mix, flow.origin, flow.static_url, flow.demo, fetched), folium.FeatureGroup()
 
 
@@ -132,8 +131,9 @@ def render_markets(f: Filters, user: auth.User) -> None:
     view = markets.build_markets(con, f.year, f.month, f.province, f.commune, settings().static_url)
     demo_badge(view.demo)
     _figures(view.figures)
-    map_component.draw(view.flow, lambda: _flow_map(con, view.flow), "flow_map", 520,
-                       variant=(settings().cache and gateway.mounted(),))  # rendered once per view
+    fetched = geometry_fetched()
+    map_component.draw(view.flow, lambda: _flow_map(con, view.flow, fetched), "flow_map", 520,
+                       variant=(fetched,))  # rendered once per view and way of sending shapes
     st.markdown("**Cơ cấu thị trường theo tháng**")
     st.vega_lite_chart(shared_tables.arrow(view, "mix", lambda: view.monthly), view.chart, width="stretch",
                        height=300)
