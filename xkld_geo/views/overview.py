@@ -267,8 +267,8 @@ def warm_periods(con: duckdb.DuckDBPyConnection, today: dt.date, due_day: int) -
         _monthly_table(shared, year)
         _report_cells(shared, year, today, due_day)
         for month in reversed(months):   # the latest first: the periods a meeting opens on
-            _communes(shared, year, month, None)
-            _provinces(shared, year, month)
+            period_communes(shared, year, month, None)
+            period_provinces(shared, year, month)
             count += 1
     return count
 
@@ -289,17 +289,20 @@ def _report_cells(shared: cache.Scope, year: int, today: dt.date, due_day: int) 
 
 def _origins_by_code(con: duckdb.DuckDBPyConnection, province: str) -> pd.DataFrame:
     """:func:`queries.origins` of ``province`` indexed by commune code (shared, read only)."""
-    return cache.scope(con).get("origins", queries.origins, province, copy=False).set_index("unit_code")
+    return queries.origins(con, province).set_index("unit_code")
 
 
-def _provinces(shared: cache.Scope, year: int, month: int) -> pd.DataFrame:
+def period_provinces(shared: cache.Scope, year: int, month: int) -> pd.DataFrame:
     """The period's figures per province."""
     return shared.get("period_attainment", queries.period_attainment, year, month, "province", copy=False)
 
 
-def _communes(shared: cache.Scope, year: int, month: int, province: str | None) -> pd.DataFrame:
+def period_communes(shared: cache.Scope, year: int, month: int, province: str | None) -> pd.DataFrame:
     """The period's figures per commune of the country or of ``province``: cut out of the national
-    table of the period, shared by every request of that period, instead of a query per province."""
+    table of the period, shared by every request of that period (the overview's and the public
+    page's), instead of a query per province. Read only, as :func:`period_provinces`."""
+    if province is not None and not shared.enabled:   # nothing shared: the province's part alone
+        return queries.period_attainment(shared.con, year, month, "commune", province)
     national = shared.get("period_attainment", queries.period_attainment, year, month, "commune",
                           copy=False)   # read only: cut (a copy) or enriched (a new frame)
     if province is None:
@@ -328,9 +331,9 @@ def _build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url
     scope = _monthly(shared, r.year, r.province)
     projection = periods.projection(p, scope["last_year"].tolist())
     names = dict(zip(*shared.get("provinces", queries.provinces, copy=False)[["code", "name"]].to_numpy().T))
-    communes = enrich(_communes(shared, r.year, r.month, r.province), p, projection)
+    communes = enrich(period_communes(shared, r.year, r.month, r.province), p, projection)
     if r.province is None and r.national_level == "province":
-        rows = enrich(_provinces(shared, r.year, r.month), p, projection)
+        rows = enrich(period_provinces(shared, r.year, r.month), p, projection)
         shapes = shared.get("shapes", queries.shapes, "2025", "province", "coarse")
         context, overlay = None, None
         layers: tuple = ("provinces",)

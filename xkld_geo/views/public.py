@@ -20,6 +20,7 @@ import pandas as pd
 
 from xkld_geo import cache, db, disclosure, maps, metrics, queries, references
 from xkld_geo.disclosure import Cube, Key, Label
+from xkld_geo.views import overview
 
 THRESHOLD = disclosure.THRESHOLD
 
@@ -163,12 +164,9 @@ def _build_public(con: duckdb.DuckDBPyConnection, year: int, month: int, provinc
     # the same "shapes" entries), so a province seen for the first time costs only its own part
     shared = cache.scope(con)
     figures = shared.get("public_figures", public_figures, year, month, threshold)
-    if province is None or not shared.enabled:
-        rows = shared.get("period_attainment", queries.period_attainment, year, month,
-                          "province" if province is None else "commune", province)
-    else:   # the whole country's communes cost about what one province's do: read once, then filtered
-        every = shared.get("period_attainment", queries.period_attainment, year, month, "commune", None)
-        rows = every[every["province_code"] == province].reset_index(drop=True)
+    # the overview's tables of the period (the same cache entries), read only
+    rows = (overview.period_provinces(shared, year, month) if province is None
+            else overview.period_communes(shared, year, month, province))
     keys: list[Key]
     total_key: Key
     market_keys: list[Key]
