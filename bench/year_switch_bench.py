@@ -56,20 +56,19 @@ def start_server(port: int, db_path: Path, cache: str = "on") -> subprocess.Pope
     raise SystemExit("the app did not start within 60 s")
 
 
+SHOWS = ("(t) => !!window.xkldFeatureCount && "
+         "[...document.querySelectorAll('.xkld-legend')].some(e => e.innerText.includes(t))")
+"""Whether a frame's map is drawn and its legend shows the text ``t``."""
+
+
 def legend_has(page, text: str) -> bool:
     for frame in page.frames:
         try:
-            if frame.evaluate("(t) => !!window.xkldFeatureCount && "
-                              "[...document.querySelectorAll('.xkld-legend')].some(e => e.innerText.includes(t))",
-                              text):
+            if frame.evaluate(SHOWS, text):
                 return True
         except Exception:  # frames come and go while Streamlit rerenders
             continue
     return False
-
-
-SHOWS = ("(t) => !!window.xkldFeatureCount && "
-         "[...document.querySelectorAll('.xkld-legend')].some(e => e.innerText.includes(t))")
 
 
 def wait_legend(page, text: str, timeout: float = 30.0) -> float:
