@@ -7,6 +7,7 @@ duckdb version exactly.
 """
 from __future__ import annotations
 
+import importlib
 import tempfile
 from pathlib import Path
 
@@ -15,18 +16,22 @@ import duckdb
 from xkld_geo.errors import DatabaseError
 
 
+def _shipped(module: str, package: str) -> Path:
+    """The ``extensions`` folder of the wheel ``package`` (imported as ``module``)."""
+    try:
+        pkg = importlib.import_module(module)
+    except ImportError as exc:  # pragma: no cover - install problem
+        raise DatabaseError(f"Thiếu gói {package}; hãy cài theo requirements.txt.", package=package) from exc
+    return Path(pkg.__file__ or "").resolve().parent / "extensions"
+
+
 def spatial_path() -> Path:
     """Path of the spatial extension shipped by the ``duckdb-extension-spatial`` wheel.
 
     The extension server is unreachable here (and in many government networks), so the extension
     is loaded from the file inside the package, matching the installed duckdb version exactly.
     """
-    try:
-        import duckdb_extension_spatial as pkg
-    except ImportError as exc:  # pragma: no cover - install problem
-        raise DatabaseError("Thiếu gói duckdb-extension-spatial; hãy cài theo requirements.txt.",
-                            package="duckdb-extension-spatial") from exc
-    base = Path(pkg.__file__).resolve().parent / "extensions"
+    base = _shipped("duckdb_extension_spatial", "duckdb-extension-spatial")
     wanted = base / f"v{duckdb.__version__}" / "spatial.duckdb_extension"
     if wanted.exists():
         return wanted
@@ -44,12 +49,8 @@ def postgres_path() -> Path:
     ``postgres.duckdb_extension`` while the extension calls itself ``postgres_scanner``: a link
     with that name, in a folder of our own under the temporary directory, points at the wheel's file.
     """
-    try:
-        import duckdb_extension_postgres as pkg
-    except ImportError as exc:  # pragma: no cover - install problem
-        raise DatabaseError("Thiếu gói duckdb-extension-postgres; hãy cài theo requirements.txt.",
-                            package="duckdb-extension-postgres") from exc
-    shipped = Path(pkg.__file__).resolve().parent / "extensions" / f"v{duckdb.__version__}" / "postgres.duckdb_extension"
+    shipped = (_shipped("duckdb_extension_postgres", "duckdb-extension-postgres") / f"v{duckdb.__version__}"
+               / "postgres.duckdb_extension")
     if not shipped.exists():
         raise DatabaseError(f"Phần mở rộng postgres không khớp phiên bản duckdb {duckdb.__version__}.",
                             duckdb_version=duckdb.__version__, path=str(shipped))
