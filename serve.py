@@ -1,4 +1,10 @@
-"""XKLĐ-Geo served with its own HTTP routes: run ``streamlit run serve.py`` (scripts/run.sh does).
+"""XKLĐ-Geo served with its own HTTP routes: run ``python serve.py [streamlit options]``
+(scripts/run.sh does).
+
+Run so, the script starts Streamlit's server itself (``streamlit run serve.py``) after making its
+listening socket one whose connections send without Nagle's delay (xkld_geo/listener.py). A
+bare ``streamlit run serve.py`` serves the same app and logs that each run's messages may wait
+for the browser's acknowledgements.
 
 Streamlit finds the ``st.App`` below and serves app.py through it, adding the session-cookie
 routes, the health check (xkld_geo/health.py) and hiding ``/_stcore/metrics`` (see xkld_geo/gateway.py).
@@ -7,14 +13,26 @@ in the background (xkld_geo/maps/warmup.py, xkld_geo/views/overview.py warm_peri
 """
 from __future__ import annotations
 
+import sys
+
 import streamlit as st
 from starlette.middleware import Middleware
+from streamlit.web.server.starlette import starlette_server
 
-from xkld_geo import gateway, health
+from xkld_geo import gateway, health, listener
 from xkld_geo.maps import warmup
 from xkld_geo.settings import current
 from xkld_geo.views import overview
 
 app = st.App("app.py", routes=gateway.routes() + health.routes(), middleware=[Middleware(gateway.HideInternalRoutes)])
-# geometry files first, then the overview's national period tables (both shared by every session)
-warmup.start_background(then=lambda con: overview.warm_periods(con, current().effective_today, current().report_due_day))
+
+if __name__ == "__main__":   # the launcher: Streamlit's server, which imports this file again as the app
+    from streamlit.web import cli
+
+    listener.install(starlette_server)
+    cli.main(["run", __file__, *sys.argv[1:]], prog_name="streamlit")
+else:
+    listener.check(starlette_server)
+    # geometry files first, then the overview's national period tables (both shared by every session)
+    warmup.start_background(then=lambda con: overview.warm_periods(con, current().effective_today,
+                                                                   current().report_due_day))

@@ -3,7 +3,7 @@
     .venv/bin/python bench/load_bench.py [--db data/xkld.duckdb] [--sessions 1,10,50] [--seconds 30]
                                          [--think 5] [--saturation 10] [--quick] [--no-baseline]
 
-Starts ``streamlit run serve.py`` on a copy of the demo database (with a bench viewer and one
+Starts ``python serve.py`` on a copy of the demo database (with a bench viewer and one
 logged-in session token per session), and drives the sessions over Streamlit's websocket protocol
 with its own protobufs (``bench/ws_client.py``; no browser). Each logged-in session opens the
 overview and then, after an exponential think time (mean ``--think`` seconds), does one of: switch

@@ -1,6 +1,6 @@
 """Benchmark: how long the running app takes to redraw the map after the year is switched.
 
-Starts ``streamlit run serve.py`` (the app with its geometry and session routes) on a free local port against a copy of the configured database (the
+Starts ``python serve.py`` (the app with its geometry and session routes) on a free local port against a copy of the configured database (the
 app holds DuckDB's writer lock, and the copy gets a throwaway viewer account so the bench can log
 in), opens it in headless Chromium (Debian's /usr/bin/chromium driven by Playwright; nothing is
 downloaded), logs in, and switches the year back and forth, timing from the choice in the sidebar until the map shows the new
@@ -40,7 +40,7 @@ def login(page) -> None:
 
 
 def start_server(port: int, db_path: Path, cache: str = "on") -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
+    cmd = [sys.executable, "serve.py", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=os.environ | {"XKLD_DB": str(db_path), "XKLD_CACHE": cache},

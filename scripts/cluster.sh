@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A runnable cluster on one machine, all on loopback (issue #19):
 #   a throwaway PostgreSQL (Debian's server binaries, a temporary folder, an unprivileged user),
-#   two app replicas (streamlit run serve.py) on two ports, each with its own local reference file,
+#   two app replicas (python serve.py) on two ports, each with its own local reference file,
 #   nginx in front with sticky sessions (a cookie naming the replica; see the README).
 #
 #   scripts/cluster.sh start        start everything, print the addresses (state in $XKLD_CLUSTER_DIR)
@@ -98,7 +98,7 @@ EOF
   for port in $PORTS; do
     n=$((n + 1))
     XKLD_DATABASE_URL="$URL" XKLD_DB="$DIR/replica-$n/xkld.duckdb" XKLD_REPLICA_NAME="r$n" \
-      setsid nohup "$ROOT/.venv/bin/streamlit" run serve.py --server.port "$port" --server.address 127.0.0.1 \
+      setsid nohup "$PY" serve.py --server.port "$port" --server.address 127.0.0.1 \
       --server.headless true --browser.gatherUsageStats false >"$DIR/replica-$n/app.log" 2>&1 &
     echo "REPLICA_${n}_PID=$!" >>"$STATE"
   done

@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/python -m xkld_geo build
 .venv/bin/python -m xkld_geo users bootstrap
-exec .venv/bin/streamlit run serve.py "$@"  # serve.py: app.py plus the session-cookie routes
+exec .venv/bin/python serve.py "$@"  # serve.py: app.py plus the session-cookie routes, started by itself (xkld_geo/ui/listener.py)

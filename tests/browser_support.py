@@ -99,14 +99,14 @@ def app_url(real_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -
 
 
 def serve(served: Path, real_settings: Settings, folder: Path) -> Iterator[str]:
-    """Serve ``served`` (a database file of its own) with ``streamlit run serve.py`` on a free port;
+    """Serve ``served`` (a database file of its own) with ``python serve.py`` on a free port;
     yields the base URL and stops the server afterwards."""
     port = _free_port()
     env = os.environ | {"XKLD_DB": str(served), "XKLD_TODAY": real_settings.today.isoformat()}
     log = folder / "streamlit.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
+            [sys.executable, "serve.py", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true",
              "--browser.gatherUsageStats", "false"], cwd=PROJECT_ROOT, env=env, stdout=out, stderr=out)
     try:

@@ -12,7 +12,7 @@ browser sends the cookie with Streamlit's WebSocket handshake and ``st.context.c
 would tell anyone how many sessions are open) answer 404 to everybody.
 
 ``serve.py`` mounts :func:`routes` and :class:`HideInternalRoutes` with ``st.App``; run the app
-with ``streamlit run serve.py``. Under ``streamlit run app.py`` (or AppTest) these routes do not
+with ``python serve.py``. Under ``streamlit run app.py`` (or AppTest) these routes do not
 exist, the exchange fails quietly and the session lives only as long as the browser tab's
 connection. No Streamlit import here.
 """
@@ -113,7 +113,7 @@ _mounted = threading.Event()
 
 
 def mounted() -> bool:
-    """Whether this process serves :func:`routes` (``streamlit run serve.py``); under a bare
+    """Whether this process serves :func:`routes` (``python serve.py``); under a bare
     ``streamlit run app.py`` or AppTest maps carry their geometry inline instead."""
     return _mounted.is_set()
 
