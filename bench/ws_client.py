@@ -99,19 +99,19 @@ def served_copy(source: Path, folder: Path, sessions: int, role: str = "viewer")
 
 @dataclass
 class Server:
-    """``streamlit run serve.py`` on a free loopback port, over its own database file."""
+    """``python serve.py`` on a free loopback port, over its own database file."""
 
     db_path: Path
     env: dict[str, str]
     log_path: Path
-    options: tuple[str, ...] = ()     # more ``streamlit run`` options (e.g. the baseline's)
+    options: tuple[str, ...] = ()     # more Streamlit options (e.g. the baseline's)
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
 
     def __enter__(self) -> "Server":
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(self.port),
+            [sys.executable, "serve.py", "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
              "--logger.level", "warning", *self.options],
             cwd=ROOT, stdout=self._log, stderr=self._log, start_new_session=True,
@@ -152,6 +152,7 @@ class Widget:
     id: str
     kind: str
     options: list[str]
+    fragment: str = ""   # the st.fragment it belongs to ('' = the page): a change reruns that part alone
 
 
 class Session:
@@ -217,6 +218,10 @@ class Session:
         else:
             state.page_script_hash = self.page_script_hash
         state.cached_message_hashes.extend(self.cached)
+        # as the frontend does: a change to widgets of one fragment asks for that fragment's run
+        parts = {self.widgets[label].fragment for label in widgets or {}}
+        fragment = parts.pop() if len(parts) == 1 and page_name is None else ""
+        state.fragment_id = fragment
         for label, value in (widgets or {}).items():
             widget = self.widgets[label]
             ws = state.widget_states.widgets.add()
@@ -235,7 +240,7 @@ class Session:
             while True:
                 frame = await asyncio.wait_for(self.ws.recv(), self.timeout)
                 received += self._wire(frame)
-                done, problem = self._handle(frame, new_widgets)
+                done, problem = self._handle(frame, new_widgets, fragment)
                 error = error or problem
                 if done is not None:
                     ok = done and not error
@@ -244,11 +249,14 @@ class Session:
             return Run(time.monotonic() - started, received, False, f"{type(exc).__name__}: {exc}")
         received += await self._fetch_geometry(frame_bytes=b"".join(self._urls))
         self._urls = []
+        if fragment:   # the part's widgets are new, the rest of the page's stay
+            new_widgets = {k: w for k, w in self.widgets.items() if w.fragment != fragment} | new_widgets
         self.widgets = new_widgets or self.widgets
         return Run(time.monotonic() - started, received, ok, error)
 
-    def _handle(self, frame: bytes, widgets: dict[str, Widget]) -> tuple[bool | None, str]:
-        """Read one ForwardMsg: widgets, geometry URLs, errors; (finished ok?, error) when the run ends."""
+    def _handle(self, frame: bytes, widgets: dict[str, Widget], fragment: str = "") -> tuple[bool | None, str]:
+        """Read one ForwardMsg: widgets, geometry URLs, errors; (finished ok?, error) when the run
+        ends (the page's run, or the run of ``fragment`` when one was asked for)."""
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
         fwd = ForwardMsg()
@@ -267,7 +275,8 @@ class Session:
             self.query_string = fwd.page_info_changed.query_string
         elif kind == "script_finished":
             status = ForwardMsg.ScriptFinishedStatus
-            if fwd.script_finished == status.FINISHED_SUCCESSFULLY:
+            if fwd.script_finished == status.FINISHED_SUCCESSFULLY or (
+                    fragment and fwd.script_finished == status.FINISHED_FRAGMENT_RUN_SUCCESSFULLY):
                 return True, ""
             if fwd.script_finished in (status.FINISHED_EARLY_FOR_RERUN, status.FINISHED_FRAGMENT_RUN_SUCCESSFULLY):
                 return None, ""   # st.rerun() (a map click, a breadcrumb): the next run follows
@@ -281,7 +290,7 @@ class Session:
                 return None, f"st.error: {el.alert.body[:200]}"
             if what in WIDGET_KINDS:
                 w = getattr(el, what)
-                widgets[w.label] = Widget(w.id, what, list(getattr(w, "options", [])))
+                widgets[w.label] = Widget(w.id, what, list(getattr(w, "options", [])), fwd.delta.fragment_id)
             if what == "component_instance":
                 self._urls.extend(GEOMETRY_URL.findall(frame))
         return None, ""

@@ -245,3 +245,61 @@ def test_login_source_believes_x_forwarded_for_only_from_trusted_proxies(monkeyp
     monkeypatch.setattr(access, "st", SimpleNamespace(context=SimpleNamespace(ip_address=peer, headers=headers)))
     monkeypatch.setattr(access, "settings", lambda: replace(load_settings(), trusted_proxies=trusted))
     assert access.client_source() == expected
+
+
+def _part_page() -> None:
+    """A page with one part (``ui.fragment``) that counts the page's runs and the part's draws."""
+    import streamlit as st
+
+    from xkld_geo.ui.part import fragment
+
+    @fragment("overview")
+    def body() -> None:
+        st.session_state["drawn"] = st.session_state.get("drawn", 0) + 1
+        st.write("phần riêng")
+
+    st.session_state["runs"] = st.session_state.get("runs", 0) + 1
+    body()
+
+
+@pytest.mark.parametrize("ended, runs", [(False, 1), (True, 2)])
+def test_a_part_rerun_checks_the_session_again(app_env: Settings, monkeypatch: pytest.MonkeyPatch,
+                                               ended: bool, runs: int) -> None:
+    """A part's own rerun skips the page's role check, so the part looks the session up again; a
+    session ended elsewhere makes it rerun the whole page (whose check then shows the login)."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import session_token
+    from xkld_geo.ui import part
+
+    token = session_token(app_env, "viewer")
+    if ended:
+        auth.logout(db.connect(app_env), token)
+    own = iter([True])            # the first run stands for the part's own rerun, then the page's
+    monkeypatch.setattr(part, "own_run", lambda: next(own, False))
+    at = AppTest.from_function(_part_page)
+    at.session_state["auth_token"] = token
+    at.run()
+    assert not at.exception
+    assert at.session_state["runs"] == runs and at.session_state["drawn"] == 1
+
+
+@pytest.mark.parametrize("role, action, allowed", [("viewer", "overview", True), (None, "overview", False),
+                                                    (None, "public_summary", True), ("viewer", "manage_users", False)])
+def test_still_allowed_is_the_role_check_without_drawing(app_env: Settings, role: str | None, action: str,
+                                                          allowed: bool) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import session_token
+
+    def page(action: str) -> None:
+        import streamlit as st
+
+        from xkld_geo.ui import access
+        st.session_state["verdict"] = access.still_allowed(action)
+
+    at = AppTest.from_function(page, args=(action,))
+    if role:
+        at.session_state["auth_token"] = session_token(app_env, role)
+    at.run()
+    assert at.session_state["verdict"] is allowed and not at.exception

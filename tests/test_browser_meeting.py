@@ -50,6 +50,55 @@ def test_a_year_switch_requests_no_geometry(projector: Any, app_url: str) -> Non
     assert len(page.geometry) == seen, f"a year switch fetched geometry again: {page.geometry[seen:]}"
 
 
+def _streamlit_frames(page: Any) -> tuple[list[Any], list[Any]]:
+    """Lists that fill with the BackMsgs the page sends and the ForwardMsgs it receives."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    sent: list[Any] = []
+    received: list[Any] = []
+
+    def parse(kind: type, into: list[Any]) -> Any:
+        def read(frame: Any) -> None:
+            if isinstance(frame, bytes):
+                msg = kind()
+                msg.ParseFromString(frame)
+                into.append(msg)
+        return read
+
+    page.on("websocket", lambda ws: (ws.on("framesent", parse(BackMsg, sent)),
+                                     ws.on("framereceived", parse(ForwardMsg, received))))
+    return sent, received
+
+
+def test_a_year_switch_reruns_the_overviews_own_part_only(projector: Any, app_url: str) -> None:
+    """The period and unit controls belong to the overview's part (``ui.fragment``): the browser asks
+    for that part's run, and the server answers with its elements only, not the page menu, the
+    page config or the sidebar again, and the map is restyled in place."""
+    page = projector
+    sent, received = _streamlit_frames(page)
+    login(page, f"{app_url}/?year=2026&month=6")
+    frame = map_frame(page, 34)
+    frame.wait_for_function("() => window.xkldRestyled >= 1")
+    assert page.get_by_text("Chỉ số tô màu").is_visible()          # the sidebar's own controls
+    sent.clear()
+    received.clear()
+    _choose(page, "Năm", "2025")
+    frame.wait_for_function("() => window.xkldRestyled >= 2", timeout=30_000)
+    page.wait_for_function("() => location.search.includes('year=2025')")
+    reruns = [m.rerun_script for m in sent if m.WhichOneof("type") == "rerun_script"]
+    assert reruns and all(r.fragment_id for r in reruns), "the year switch reran the whole page"
+    kinds = [m.WhichOneof("type") for m in received]
+    assert "navigation" not in kinds and "page_config_changed" not in kinds, kinds
+    finished = [m.script_finished for m in received if m.WhichOneof("type") == "script_finished"]
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    assert finished == [ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY]
+    deltas = [m for m in received if m.WhichOneof("type") == "delta"]
+    assert deltas and all(m.delta.fragment_id == reruns[0].fragment_id for m in deltas)
+    assert "2025" in frame.locator(".xkld-legend:not(.xkld-era)").first.inner_text()
+    assert page.get_by_text("Chỉ số tô màu").is_visible()          # the sidebar stays as it was
+
+
 LABELS_CUT = """() => [...document.querySelectorAll('[data-testid="stMetricLabel"]')].flatMap(label =>
     [label, ...label.querySelectorAll('*')].filter(e => e.scrollWidth > e.clientWidth + 1)
         .map(e => label.innerText + ': ' + e.scrollWidth + ' > ' + e.clientWidth))"""

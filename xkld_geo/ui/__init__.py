@@ -22,7 +22,13 @@ from xkld_geo.ui.directives import render_jobfairs, render_markets, render_prior
 from xkld_geo.ui.emulation import render_emulation  # noqa: F401
 from xkld_geo.ui.imports import render_imports  # noqa: F401
 from xkld_geo.ui.navigation import navigation  # noqa: F401
-from xkld_geo.ui.overview import overview_request, presentation_controls, render_overview  # noqa: F401
+from xkld_geo.ui.overview import (  # noqa: F401,E501
+                                overview_indicator,
+                                overview_request,
+                                presentation_controls,
+                                render_overview,
+)
+from xkld_geo.ui.part import fragment  # noqa: F401
 from xkld_geo.ui.people import render_people  # noqa: F401
 from xkld_geo.ui.pipeline import render_pipeline  # noqa: F401
 from xkld_geo.ui.protection import render_cases, render_clubs_returnees  # noqa: F401

@@ -118,6 +118,15 @@ def login_box(user: auth.User) -> None:
             st.rerun()
 
 
+def still_allowed(action: str) -> bool:
+    """Whether this session's user may still do ``action``: :func:`require`'s check, drawing
+    nothing, for a part of a page that reruns alone (:mod:`xkld_geo.ui.part`). The token is
+    looked up again, so a session ended elsewhere, expired or of a disabled user is refused."""
+    token = st.session_state.get(TOKEN_KEY)
+    user = auth.session_user(connection(), token) if isinstance(token, str) else None
+    return auth.allowed(user or auth.PUBLIC, action)
+
+
 def require(action: str) -> auth.User:
     """Stop the page unless the current user may do ``action``; returns the user."""
     user = current_user()

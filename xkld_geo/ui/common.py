@@ -16,6 +16,7 @@ from typing import Any, Callable, Sequence, TypeVar
 import duckdb
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from xkld_geo import DEMO_LABEL, cache, db, gateway, maps, periods, queries
@@ -250,8 +251,9 @@ class Filters:
     commune: str | None
 
 
-def filters(con: duckdb.DuckDBPyConnection | None = None) -> Filters:
-    """Year, month-to-date, province and commune from the sidebar (and URL, and earlier pages)."""
+def filters(con: duckdb.DuckDBPyConnection | None = None, bar: DeltaGenerator | None = None) -> Filters:
+    """Year, month-to-date, province and commune from the sidebar, or from ``bar`` (the
+    overview's controls above its map); also from the URL and from earlier pages."""
     con = con or connection()
     shared = cache.scope(con)   # months, provinces and communes: once per data version, for every session
     _restore_after_page_change(("year", "month", "province", "commune"))
@@ -264,7 +266,7 @@ def filters(con: duckdb.DuckDBPyConnection | None = None) -> Filters:
     if default is None or not years:
         raise XkldError("Cơ sở dữ liệu chưa có số liệu xuất cảnh nào. Hãy chạy: python -m xkld_geo build "
                         "hoặc nhập báo cáo của xã.")
-    with st.sidebar:
+    with bar if bar is not None else st.sidebar:
         year = int(_select("Năm", years, "year", "year", int, default=years.index(default[0])))
         months = periods.months_offered(reported, year, today)
         wanted = default[1] if year == default[0] else months[-1]

@@ -11,13 +11,13 @@ import streamlit as st
 
 from xkld_geo import cache, export, metrics, queries
 from xkld_geo.ui import shared_tables
-from xkld_geo.ui.common import connection, demo_badge, filters, plain, repainting_map, set_unit, to_query
+from xkld_geo.ui.common import apply_pending, connection, demo_badge, filters, plain, repainting_map, set_unit, to_query
 from xkld_geo.views import overview
 
 PRESENT_CSS = """
 <style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
-[data-testid="stToolbar"], .xkld-controls { display: none !important; }
+[data-testid="stToolbar"], .st-key-overview_controls { display: none !important; }
 html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
 h1 { font-size: 2.6rem !important; } h2, h3 { font-size: 1.9rem !important; padding: 0.2rem 0 !important; }
 [data-testid="stMetricValue"] { font-size: clamp(1.8rem, 2.5vw, 3.2rem); line-height: 1.15; }
@@ -34,32 +34,48 @@ PRESENT_MAP_HEIGHT = 720
 1920×1080 projector without scrolling (checked by tests/test_browser_meeting.py)."""
 
 
-def overview_request() -> overview.Request:
-    """Read every overview control (shared filters + indicator) into a :class:`overview.Request`."""
-    f = filters()
-    year, month, province, commune = f.year, f.month, f.province, f.commune
+def overview_indicator() -> str:
+    """The indicator the maps are coloured by, in the sidebar: changing it reruns the whole page."""
     with st.sidebar:
-        indicator = st.radio("Chỉ số tô màu", list(overview.INDICATORS), key="indicator",
-                             format_func=overview.INDICATORS.get)
+        return str(st.radio("Chỉ số tô màu", list(overview.INDICATORS), key="indicator",
+                            format_func=overview.INDICATORS.get))
+
+
+def overview_request(indicator: str) -> overview.Request:
+    """Read the overview's controls into a :class:`overview.Request`: the period, the unit and
+    the map's level, in a bar above the map (:data:`CONTROLS`).
+
+    The bar belongs to the overview's own part (``pages/0_Tong_quan.py``, :func:`ui.fragment`):
+    a fragment's widgets must sit in its body, not in the sidebar, and then a new year, month or
+    unit reruns that part alone, which is what makes a switch in a meeting quick."""
+    bar = st.container(horizontal=True, key=CONTROLS, vertical_alignment="bottom", gap="medium")
+    f = filters(bar=bar)
+    year, month, province, commune = f.year, f.month, f.province, f.commune
+    with bar:
         level = "province"
         if province is None:
             level = st.radio("Bản đồ cả nước", list(overview.NATIONAL_LEVELS), key="national_level",
-                             format_func=overview.NATIONAL_LEVELS.get)
+                             format_func=overview.NATIONAL_LEVELS.get, horizontal=True)
         units = "now"
         before = overview.Request(year, month).before_reform
         if before and cache.scope(connection()).get("has_history", queries.has_history):
             if "units" not in st.session_state:
                 st.session_state["units"] = "then" if st.query_params.get("units") == "then" else "now"
             units = st.radio("Bản đồ theo", list(overview.UNITS), key="units",
-                             format_func=overview.UNITS.get)
+                             format_func=overview.UNITS.get, horizontal=True)
         to_query("units", units if units == "then" else None)
     return overview.Request(year, month, province, commune, indicator, level, units)
+
+
+CONTROLS = "overview_controls"
+"""The key of the overview's controls bar (its CSS class is ``st-key-overview_controls``)."""
 
 
 # --- presentation mode ---------------------------------------------------------------------------
 
 def presentation_controls() -> tuple[bool, list[str], int]:
     """The presentation toggle and rotation (URL ``mode=present``, ``cycle=40,46``, ``every=20``)."""
+    apply_pending()   # a pending "present" (the exit button) before the toggle is drawn
     provinces = cache.scope(connection()).get("provinces", queries.provinces, copy=False)
     names = dict(zip(provinces["code"], provinces["name"]))
     if "present" not in st.session_state:
