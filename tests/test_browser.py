@@ -59,9 +59,11 @@ def test_presentation_mode_hides_the_controls(page: Any, app_url: str) -> None:
     map_frame(page)
     page.get_by_text("Thoát trình chiếu").wait_for()
     assert not page.locator("[data-testid=stSidebar]").is_visible()
+    assert not page.locator(".st-key-overview_controls").is_visible()   # the bar above the map too
     assert page.get_by_text("Bảng xếp hạng (XLSX)").count() == 0
     page.get_by_text("Thoát trình chiếu").click()
     page.locator("[data-testid=stSidebar]").wait_for(state="visible")
+    page.locator(".st-key-overview_controls").wait_for(state="visible")
     page.wait_for_function("() => !location.search.includes('mode=present')")
 
 
