@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import socket
 
 import pytest
@@ -28,7 +29,9 @@ def _accepted_nodelay(server_socket: socket.socket) -> int:
         finally:
             client.close()
             server.close()
-    return asyncio.run(go())
+    # in a thread of its own: after the browser tests, Playwright's loop runs in this one
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, go()).result(timeout=30)
 
 
 def _listening(family: int = socket.AF_INET) -> socket.socket:
