@@ -7,7 +7,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.browser_support import login, map_frame
+from tests.browser_support import login, map_frame, wait_for
 from xkld_geo.settings import PROJECT_ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.real_data]
@@ -86,13 +86,17 @@ def test_a_year_switch_reruns_the_overviews_own_part_only(projector: Any, app_ur
     _choose(page, "Năm", "2025")
     frame.wait_for_function("() => window.xkldRestyled >= 2", timeout=30_000)
     page.wait_for_function("() => location.search.includes('year=2025')")
+    def finished() -> list[int]:
+        page.wait_for_timeout(50)   # Playwright hands over the frames received meanwhile
+        return [m.script_finished for m in received if m.WhichOneof("type") == "script_finished"]
+
+    ended = wait_for(finished, "the end of the year switch's run", timeout=30)
     reruns = [m.rerun_script for m in sent if m.WhichOneof("type") == "rerun_script"]
     assert reruns and all(r.fragment_id for r in reruns), "the year switch reran the whole page"
     kinds = [m.WhichOneof("type") for m in received]
     assert "navigation" not in kinds and "page_config_changed" not in kinds, kinds
-    finished = [m.script_finished for m in received if m.WhichOneof("type") == "script_finished"]
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-    assert finished == [ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY]
+    assert ended == [ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY]
     deltas = [m for m in received if m.WhichOneof("type") == "delta"]
     assert deltas and all(m.delta.fragment_id == reruns[0].fragment_id for m in deltas)
     assert "2025" in frame.locator(".xkld-legend:not(.xkld-era)").first.inner_text()
