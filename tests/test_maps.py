@@ -112,13 +112,52 @@ def test_map_parts_keep_the_shapes_apart_from_the_values(tiny_con) -> None:
     assert "xkld-legend" not in shapes[0].split("</style>")[-1]         # no legend in the shapes
     for view, (fmap, group) in zip(views, parts):
         script = _unescaped(_group_script(fmap, group))
-        values = json.loads(re.search(r"var values = (\{.*?\}), fields", script, flags=re.S).group(1))
+        values = decoded(re.search(r"var values = (\{.*?\}), fields", script, flags=re.S).group(1))
         stats = view.ranking.set_index("Mã")
         assert set(values) == set(stats.index)
         for code, props in values.items():
             assert props["quota"] == stats.loc[code, "Chỉ tiêu năm"]
             assert props["fill"] == metrics.attainment_class(props.get("pct")).colour
         assert f"T12/{view.request.year}" in script                       # the legend of that year
+
+
+def decoded(text: str) -> dict[str, dict[str, object]]:
+    """:func:`maps.values_json`'s columns read back as code → properties (nulls left out), as the
+    map's script reads them."""
+    data = json.loads(text)
+    out: dict[str, dict[str, object]] = {}
+    for i, code in enumerate(data["codes"]):
+        props = {}
+        for name, col in data["columns"].items():
+            v = col["index"][i] if isinstance(col, dict) else col[i]
+            if v is not None:
+                props[name] = col["palette"][v] if isinstance(col, dict) else v
+        out[code] = props
+    return out
+
+
+MANY = [f"#{i:06x}" for i in range(70)]
+
+
+@pytest.mark.parametrize("column, expected", [
+    ([10, 20, 30], [10, 20, 30]),
+    ([1.0, 2.5, float("nan")], [1, 2.5, None]),                  # whole floats as integers, NaN as null
+    ([12.3456, -0.004, 99.999], [12.35, 0, 100]),                # two decimals, as in the tooltips
+    (["#d7191c", None, "#d7191c"], ["#d7191c", None, "#d7191c"]),
+    (["<b>", "a&b", "<b>"], ["&lt;b&gt;", "a&amp;b", "&lt;b&gt;"]),   # text escaped for HTML
+    (["x", 1, None], ["x", 1, None]),                             # mixed: a plain list
+])
+def test_values_travel_by_column_and_read_back_the_same(column: list[object], expected: list[object]) -> None:
+    props = pd.DataFrame({"v": column}, index=["99001", "99002", "99003"])
+    back = decoded(maps.values_json(props))
+    assert [back[code].get("v") for code in props.index] == expected
+
+
+def test_few_texts_travel_as_a_palette_and_many_as_a_list() -> None:
+    few = json.loads(maps.values_json(pd.DataFrame({"fill": ["#a", "#b", "#a"]}, index=["1", "2", "3"])))
+    assert few["columns"]["fill"] == {"palette": ["#a", "#b"], "index": [0, 1, 0]}
+    many = json.loads(maps.values_json(pd.DataFrame({"fill": MANY}, index=[str(i) for i in range(70)])))
+    assert many["columns"]["fill"] == MANY
 
 
 def _group_script(fmap, group) -> str:

@@ -149,8 +149,9 @@ class ChoroplethValues(MacroElement):
     the period or the indicator changes, the map itself (geometry, the component's identity) stays
     the same, so the browser keeps the drawn shapes, the zoom and the position, and only these
     values are applied: each feature's properties are replaced, its style recomputed, the legend
-    and caption swapped. ``values`` is a JSON object code → properties. When the layer's geometry
-    is still being fetched, the values are applied as soon as it arrives.
+    and caption swapped. ``values`` is :func:`choropleth.values_json`'s object (codes, then the
+    properties by column). When the layer's geometry is still being fetched, the values are
+    applied as soon as it arrives.
     """
 
     _template = Template("""
@@ -158,7 +159,14 @@ class ChoroplethValues(MacroElement):
 (function() {
     var layer = (window.xkldLayers || {})[{{ this.layer|tojson }}];
     if (!layer || !layer._map) { return; }
-    var values = {{ this.values }}, fields = {{ this.fields|tojson }}, map = layer._map;
+    var values = {{ this.values }}, fields = {{ this.fields|tojson }}, map = layer._map, at = {};
+    values.codes.forEach(function(c, i) { at[c] = i; });
+    function value(k, i) {   // a column is a list, or a palette and indices
+        var col = values.columns[k], v;
+        if (col === undefined) { return null; }
+        v = col.palette ? col.index[i] : col[i];
+        return (v === null || v === undefined) ? null : (col.palette ? col.palette[v] : v);
+    }
     if (layer._xkldLoading) {  // shapes still on their way: paint them when they arrive
         window.xkldPending = window.xkldPending || {};
         window.xkldPending[{{ this.layer|tojson }}] = apply;
@@ -168,9 +176,9 @@ class ChoroplethValues(MacroElement):
     function apply() {
     {% if this.drop_missing %}var missing = [];{% endif %}
     layer.eachLayer(function(l) {
-        var p = l.feature.properties, v = values[p.code] || {};
-        {% if this.drop_missing %}if (!(p.code in values)) { missing.push(l); return; }{% endif %}
-        fields.forEach(function(k) { p[k] = (k in v) ? v[k] : null; });
+        var p = l.feature.properties, i = at[p.code];
+        {% if this.drop_missing %}if (i === undefined) { missing.push(l); return; }{% endif %}
+        fields.forEach(function(k) { p[k] = (i === undefined) ? null : value(k, i); });
         layer.resetStyle(l);
     });
     {% if this.drop_missing %}missing.forEach(function(l) { layer.removeLayer(l); });
