@@ -9,7 +9,7 @@ for the browser's acknowledgements.
 Streamlit finds the ``st.App`` below and serves app.py through it, adding the session-cookie
 routes, the health check (xkld_geo/health.py) and hiding ``/_stcore/metrics`` (see xkld_geo/gateway.py).
 The maps' geometry files, then the overview's national period tables, are warmed once per process
-in the background (xkld_geo/maps/warmup.py, xkld_geo/views/overview.py warm_periods).
+in the background (xkld_geo/maps/warmup.py, xkld_geo/views/period_tables.py warm_periods).
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from streamlit.web.server.starlette import starlette_server
 from xkld_geo import gateway, health, listener
 from xkld_geo.maps import warmup
 from xkld_geo.settings import current
-from xkld_geo.views import overview
+from xkld_geo.views import period_tables
 
 app = st.App("app.py", routes=gateway.routes() + health.routes(), middleware=[Middleware(gateway.HideInternalRoutes)])
 
@@ -34,5 +34,5 @@ if __name__ == "__main__":   # the launcher: Streamlit's server, which imports t
 else:
     listener.check(starlette_server)
     # geometry files first, then the overview's national period tables (both shared by every session)
-    warmup.start_background(then=lambda con: overview.warm_periods(con, current().effective_today,
-                                                                   current().report_due_day))
+    warmup.start_background(then=lambda con: period_tables.warm_periods(con, current().effective_today,
+                                                                        current().report_due_day))

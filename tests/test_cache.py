@@ -9,7 +9,7 @@ import pytest
 from xkld_geo import auth, cache, dataversion, db, references
 from xkld_geo.intake import ingest
 from xkld_geo.settings import Settings
-from xkld_geo.views import overview
+from xkld_geo.views import overview, period_tables
 
 TODAY = dt.date(2026, 3, 15)
 
@@ -106,7 +106,7 @@ def test_warmed_periods_need_no_query_when_an_overview_asks(tiny_con, monkeypatc
     from tests.conftest import TODAY
     from xkld_geo import queries
 
-    assert overview.warm_periods(tiny_con, TODAY, 5) > 0
+    assert period_tables.warm_periods(tiny_con, TODAY, 5) > 0
 
     def refused(*args: object, **kwargs: object) -> None:
         raise AssertionError("queried although warmed")

@@ -21,6 +21,7 @@ import pandas as pd
 from xkld_geo import cache, maps, metrics, periods, queries
 from xkld_geo.errors import QueryError
 from xkld_geo.reporting import completeness
+from xkld_geo.views import period_tables
 
 INDICATORS = {"attainment": "Tỷ lệ đạt tiến độ chỉ tiêu",
               "per_1000": "Số người đi trên 1.000 người trong tuổi lao động"}
@@ -251,75 +252,9 @@ def build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url:
                                 today or dt.date.today(), due_day)
 
 
-def warm_periods(con: duckdb.DuckDBPyConnection, today: dt.date, due_day: int) -> int:
-    """Compute the national tables every overview request is cut from (each period's communes and
-    provinces, each year's monthly series and reporting cells) for every period the overview
-    offers, into the shared cache: run once in the background when the app starts
-    (:mod:`xkld_geo.maps.warmup`), so the leaders' first clicks on any year or month only cut
-    their part out. Returns how many periods were warmed."""
-    shared = cache.scope(con)
-    reported = shared.get("reported_months", periods.reported_months)
-    count = 0
-    for year in sorted({y for y, _ in reported}, reverse=True):
-        months = periods.months_offered(reported, year, today)
-        if not months:
-            continue
-        _monthly_table(shared, year)
-        _report_cells(shared, year, today, due_day)
-        for month in reversed(months):   # the latest first: the periods a meeting opens on
-            period_communes(shared, year, month, None)
-            period_provinces(shared, year, month)
-            count += 1
-    return count
-
-
-# The national tables below are shared (cache keys written once here, for the warm-up and the
-# requests alike) and handed out without a copy: their callers only read or cut them.
-
-def _monthly_table(shared: cache.Scope, year: int) -> pd.DataFrame:
-    """The year's monthly departures of every province."""
-    return shared.get("monthly_by_province", queries.monthly_departures_by_province, year, copy=False)
-
-
-def _report_cells(shared: cache.Scope, year: int, today: dt.date, due_day: int) -> pd.DataFrame:
-    """The year's departures reports of every commune (:func:`completeness.cells`)."""
-    return shared.get("report_cells", completeness.cells, dt.date(year, 1, 1), dt.date(year, 12, 1),
-                      today, due_day, None, ("departures",), copy=False)
-
-
 def _origins_by_code(con: duckdb.DuckDBPyConnection, province: str) -> pd.DataFrame:
     """:func:`queries.origins` of ``province`` indexed by commune code (shared, read only)."""
     return queries.origins(con, province).set_index("unit_code")
-
-
-def period_provinces(shared: cache.Scope, year: int, month: int) -> pd.DataFrame:
-    """The period's figures per province."""
-    return shared.get("period_attainment", queries.period_attainment, year, month, "province", copy=False)
-
-
-def period_communes(shared: cache.Scope, year: int, month: int, province: str | None) -> pd.DataFrame:
-    """The period's figures per commune of the country or of ``province``: cut out of the national
-    table of the period, shared by every request of that period (the overview's and the public
-    page's), instead of a query per province. Read only, as :func:`period_provinces`."""
-    if province is not None and not shared.enabled:   # nothing shared: the province's part alone
-        return queries.period_attainment(shared.con, year, month, "commune", province)
-    national = shared.get("period_attainment", queries.period_attainment, year, month, "commune",
-                          copy=False)   # read only: cut (a copy) or enriched (a new frame)
-    if province is None:
-        return national
-    return national[national["province_code"].to_numpy() == province].reset_index(drop=True)
-
-
-def _monthly(shared: cache.Scope, year: int, province: str | None) -> pd.DataFrame:
-    """:func:`queries.monthly_departures` of the country or of ``province``, cut out of the year's
-    table of every province (shared by every request of the year)."""
-    table = _monthly_table(shared, year)
-    if province is not None:
-        table = table[table["province_code"].to_numpy() == province]
-    out = table.groupby("month", as_index=False, sort=True)[["this_year", "last_year"]].sum()
-    if len(out) < 12:   # no province at all (an empty gazetteer): the twelve months at 0
-        out = pd.DataFrame({"month": range(1, 13)}).merge(out, on="month", how="left").fillna(0)
-    return out.reset_index(drop=True)
 
 
 def _build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url: str,
@@ -328,12 +263,12 @@ def _build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url
     shared = cache.scope(con)   # the parts, shared with other requests of the same data version
     is_demo = shared.get("meta", queries.meta).get("contains_demo") == "true"
     p = periods.period(r.year, r.month, today)
-    scope = _monthly(shared, r.year, r.province)
+    scope = period_tables.monthly(shared, r.year, r.province)
     projection = periods.projection(p, scope["last_year"].tolist())
     names = dict(zip(*shared.get("provinces", queries.provinces, copy=False)[["code", "name"]].to_numpy().T))
-    communes = enrich(period_communes(shared, r.year, r.month, r.province), p, projection)
+    communes = enrich(period_tables.period_communes(shared, r.year, r.month, r.province), p, projection)
     if r.province is None and r.national_level == "province":
-        rows = enrich(period_provinces(shared, r.year, r.month), p, projection)
+        rows = enrich(period_tables.period_provinces(shared, r.year, r.month), p, projection)
         shapes = shared.get("shapes", queries.shapes, "2025", "province", "coarse")
         context, overlay = None, None
         layers: tuple = ("provinces",)
@@ -391,7 +326,7 @@ def _build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url
     head = period_headline(selection, communes if r.commune is None else selection, p, projection)
     trend = trend_table(monthly, head.quota, r.month)
     # one national table of the year's departures reports; each request cuts its part out
-    done = completeness.selection_shares(_report_cells(shared, r.year, today, due_day), r.year, r.month,
+    done = completeness.selection_shares(period_tables.report_cells(shared, r.year, today, due_day), r.year, r.month,
                                          r.province, r.commune)
     head = replace(head, reports_received_pct=done.received_pct, reports_on_time_pct=done.on_time_pct)
     return Overview(r, f"Xuất khẩu lao động {place}, {period}", period, crumbs, head,

@@ -20,7 +20,7 @@ import pandas as pd
 
 from xkld_geo import cache, db, disclosure, maps, metrics, queries, references
 from xkld_geo.disclosure import Cube, Key, Label
-from xkld_geo.views import overview
+from xkld_geo.views import period_tables
 
 THRESHOLD = disclosure.THRESHOLD
 
@@ -165,8 +165,8 @@ def _build_public(con: duckdb.DuckDBPyConnection, year: int, month: int, provinc
     shared = cache.scope(con)
     figures = shared.get("public_figures", public_figures, year, month, threshold)
     # the overview's tables of the period (the same cache entries), read only
-    rows = (overview.period_provinces(shared, year, month) if province is None
-            else overview.period_communes(shared, year, month, province))
+    rows = (period_tables.period_provinces(shared, year, month) if province is None
+            else period_tables.period_communes(shared, year, month, province))
     keys: list[Key]
     total_key: Key
     market_keys: list[Key]
