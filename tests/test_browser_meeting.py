@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from tests.browser_support import login, map_frame, wait_for
 from xkld_geo.settings import PROJECT_ROOT
@@ -52,9 +54,6 @@ def test_a_year_switch_requests_no_geometry(projector: Any, app_url: str) -> Non
 
 def _streamlit_frames(page: Any) -> tuple[list[Any], list[Any]]:
     """Lists that fill with the BackMsgs the page sends and the ForwardMsgs it receives."""
-    from streamlit.proto.BackMsg_pb2 import BackMsg
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
     sent: list[Any] = []
     received: list[Any] = []
 
@@ -95,7 +94,6 @@ def test_a_year_switch_reruns_the_overviews_own_part_only(projector: Any, app_ur
     assert reruns and all(r.fragment_id for r in reruns), "the year switch reran the whole page"
     kinds = [m.WhichOneof("type") for m in received]
     assert "navigation" not in kinds and "page_config_changed" not in kinds, kinds
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
     assert ended == [ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY]
     deltas = [m for m in received if m.WhichOneof("type") == "delta"]
     assert deltas and all(m.delta.fragment_id == reruns[0].fragment_id for m in deltas)

@@ -176,7 +176,7 @@ def values_json(properties: pd.DataFrame) -> str:
 
 def _value(value: object) -> object:
     """One property as :func:`values_json` sends it: null, a number, or escaped text."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
+    if not isinstance(value, str) and pd.isna(value):   # None, NaN, NA
         return None
     plain = _plain(value)
     return int(plain) if isinstance(plain, float) and plain.is_integer() else plain

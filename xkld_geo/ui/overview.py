@@ -14,10 +14,12 @@ from xkld_geo.ui import shared_tables
 from xkld_geo.ui.common import apply_pending, connection, demo_badge, filters, plain, repainting_map, set_unit, to_query
 from xkld_geo.views import overview
 
+CONTROLS = "overview_controls"
+"""The key of the overview's controls bar; Streamlit gives the bar the CSS class ``st-key-<key>``."""
 PRESENT_CSS = """
 <style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
-[data-testid="stToolbar"], .st-key-overview_controls { display: none !important; }
+[data-testid="stToolbar"], .st-key-""" + CONTROLS + """ { display: none !important; }
 html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
 h1 { font-size: 2.6rem !important; } h2, h3 { font-size: 1.9rem !important; padding: 0.2rem 0 !important; }
 [data-testid="stMetricValue"] { font-size: clamp(1.8rem, 2.5vw, 3.2rem); line-height: 1.15; }
@@ -65,10 +67,6 @@ def overview_request(indicator: str) -> overview.Request:
                              format_func=overview.UNITS.get, horizontal=True)
         to_query("units", units if units == "then" else None)
     return overview.Request(year, month, province, commune, indicator, level, units)
-
-
-CONTROLS = "overview_controls"
-"""The key of the overview's controls bar (its CSS class is ``st-key-overview_controls``)."""
 
 
 # --- presentation mode ---------------------------------------------------------------------------
