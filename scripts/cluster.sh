@@ -2,7 +2,7 @@
 # A runnable cluster on one machine, all on loopback (issue #19):
 #   a throwaway PostgreSQL (Debian's server binaries, a temporary folder, an unprivileged user),
 #   two app replicas (python serve.py) on two ports, each with its own local reference file,
-#   nginx in front with sticky sessions (a cookie naming the replica; see the README).
+#   nginx in front with sticky sessions (a cookie naming the replica; see docs/replicas.md).
 #
 #   scripts/cluster.sh start        start everything, print the addresses (state in $XKLD_CLUSTER_DIR)
 #   scripts/cluster.sh stop         stop everything and delete the throwaway database

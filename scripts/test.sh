@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
-# Set up the environment, make sure Chromium is there for the browser tests, lint and type-check,
-# then run the whole suite.
+# The test suite. Two targets:
+#   bash scripts/test.sh          the whole suite, as CI runs it: set-up, Chromium/LibreOffice/PostgreSQL
+#                                 when missing, ruff, mypy, the manual's strict build, then every test
+#   bash scripts/test.sh --fast   the daily loop: unit and page (AppTest) tests in parallel on every core
+#                                 (pytest-xdist), without the browser, cluster and real-data tests
+# Further arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+if [ "${1:-}" = "--fast" ]; then
+  shift
+  exec .venv/bin/python -m pytest -n auto -q -m "not browser and not postgres and not real_data" -p no:cacheprovider "$@"
+fi
 if browser=$(bash scripts/ensure_browser.sh); then
   export XKLD_CHROMIUM="$browser"
 fi
@@ -13,4 +21,6 @@ echo "ruff (lint) ..." >&2
 .venv/bin/python -m ruff check xkld_geo pages app.py tests bench
 echo "mypy (types) ..." >&2
 .venv/bin/python -m mypy
+echo "mkdocs (the manual, strict) ..." >&2
+.venv/bin/python -m mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
 exec .venv/bin/python -m pytest "$@"

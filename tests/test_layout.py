@@ -1,20 +1,23 @@
-"""The house plan holds: the README's layout names every package and module, modules stay small,
+"""The house plan holds: the architecture page (docs/architecture.md) names every package and module,
+long modules are reported (a warning, not a cap: modules are split by concept, not by line count),
 only the UI imports streamlit, and no statement bypasses :mod:`xkld_geo.db`."""
 from __future__ import annotations
 
 import re
+import warnings
 
 import pytest
 
 from xkld_geo.settings import PROJECT_ROOT
 
 PACKAGE = PROJECT_ROOT / "xkld_geo"
+LONG_MODULE = 400
+"""Lines from which a module is reported as possibly holding more than one concept."""
 MODULES = sorted(p for p in PACKAGE.rglob("*.py") if p.name != "__init__.py")
 
 
 def _layout() -> str:
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    return readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    return (PROJECT_ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("module", MODULES, ids=[str(p.relative_to(PACKAGE)) for p in MODULES])
@@ -22,14 +25,17 @@ def test_the_readme_layout_names_every_module(module) -> None:
     layout = _layout()
     relative = module.relative_to(PACKAGE)
     if len(relative.parts) > 1:
-        assert f"`{relative.parts[0]}/`" in layout, f"package {relative.parts[0]}/ missing from the README layout"
+        assert f"`{relative.parts[0]}/`" in layout, f"package {relative.parts[0]}/ missing from docs/architecture.md"
     assert f"`{module.stem}`" in layout or f"`{relative.parts[0]}/{module.stem}`" in layout or \
-        f"xkld_geo/{relative.as_posix()}" in layout, f"{relative} missing from the README layout"
+        f"xkld_geo/{relative.as_posix()}" in layout, f"{relative} missing from docs/architecture.md"
 
 
 @pytest.mark.parametrize("module", MODULES, ids=[str(p.relative_to(PACKAGE)) for p in MODULES])
-def test_modules_stay_under_400_lines(module) -> None:
-    assert len(module.read_text(encoding="utf-8").splitlines()) < 400
+def test_long_modules_are_reported(module) -> None:
+    lines = len(module.read_text(encoding="utf-8").splitlines())
+    if lines >= LONG_MODULE:
+        warnings.warn(f"{module.relative_to(PACKAGE)} has {lines} lines: does it hold more than one concept?",
+                      stacklevel=1)
 
 
 def test_only_the_ui_imports_streamlit_and_no_statement_bypasses_db() -> None:

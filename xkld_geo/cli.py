@@ -29,7 +29,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="(với XKLD_DATABASE_URL) nạp lại kho PostgreSQL từ bản dựng mới, giữ dữ liệu đã nhập")
     demo = sub.add_parser("demo", help="tạo lại dữ liệu minh họa trong cơ sở dữ liệu hiện có")
     demo.add_argument("--seed", type=int, required=True, help="hạt giống (số nguyên)")
-    sub.add_parser("settings", help="liệt kê các thiết lập và biến môi trường")
+    show = sub.add_parser("settings", help="liệt kê các thiết lập và biến môi trường")
+    show.add_argument("--markdown", action="store_true", help="in bảng Markdown của docs/settings.md")
     users = sub.add_parser("users", help="quản lý tài khoản").add_subparsers(dest="users_command", required=True)
     add = users.add_parser("add", help="thêm tài khoản (mật khẩu hỏi khi chạy, hoặc đọc từ stdin)")
     add.add_argument("username")
@@ -161,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = settings_mod.load_settings(secrets={})
         if args.command == "settings":
-            print(settings_mod.describe())
+            print(settings_mod.markdown_table() if args.markdown else settings_mod.describe())
         elif args.command == "build":
             if args.seed is not None:
                 cfg = replace(cfg, demo_seed=args.seed, seed_is_explicit=True)

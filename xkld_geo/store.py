@@ -264,7 +264,7 @@ CACHED_QUERIES = frozenset({"attainment", "national_totals", "period_attainment_
                             "monthly_departures_by_province"})
 """The national analytic queries (names given to :func:`xkld_geo.db.run`) whose results a replica
 keeps while the store's data version does not change: through the extension they cost several
-times the embedded ones (see the README), and every page run asks for them again."""
+times the embedded ones (see docs/benchmarks.md), and every page run asks for them again."""
 
 VERSION_EVERY_S = 0.5
 """A replica asks the store for the data version at most this often (and at once after a write of

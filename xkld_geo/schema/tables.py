@@ -8,7 +8,7 @@ key. :func:`create_all` makes a new database from these declarations; an older d
 brought to them by the numbered steps of :mod:`xkld_geo.schema.migrations`.
 
 The views ``v_attainment`` and ``v_departures_monthly`` are a public contract documented in the
-README: BI tools read them directly, so their columns only ever grow. The DDL is plain SQL that
+manual (docs/bi.md): BI tools read them directly, so their columns only ever grow. The DDL is plain SQL that
 DuckDB runs as it is; a second backend maps the few DuckDB-only types (GEOMETRY) in one place.
 """
 from __future__ import annotations
