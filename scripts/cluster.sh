@@ -7,6 +7,8 @@
 #   scripts/cluster.sh start        start everything, print the addresses (state in $XKLD_CLUSTER_DIR)
 #   scripts/cluster.sh stop         stop everything and delete the throwaway database
 #   scripts/cluster.sh status       print the state file
+#   scripts/cluster.sh restart r1   stop replica r1 and start it again (nginx serves its sessions meanwhile)
+#   scripts/cluster.sh kill r1      kill replica r1 (SIGKILL; a failover drill); `restart r1` brings it back
 #   scripts/cluster.sh pg-stop | pg-start | pg-restart   PostgreSQL alone (fault drills, tests)
 #
 # Settings (environment): XKLD_CLUSTER_DIR (default /tmp/xkld-cluster), XKLD_CLUSTER_PG_PORT (55432),
@@ -97,10 +99,7 @@ EOF
   n=0
   for port in $PORTS; do
     n=$((n + 1))
-    XKLD_DATABASE_URL="$URL" XKLD_DB="$DIR/replica-$n/xkld.duckdb" XKLD_REPLICA_NAME="r$n" \
-      setsid nohup "$PY" serve.py --server.port "$port" --server.address 127.0.0.1 \
-      --server.headless true --browser.gatherUsageStats false >"$DIR/replica-$n/app.log" 2>&1 &
-    echo "REPLICA_${n}_PID=$!" >>"$STATE"
+    start_replica "$n" "$port"
   done
   write_nginx_conf
   "$NGINX" -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf" -e "$RUN/nginx/error.log"
@@ -108,6 +107,42 @@ EOF
   wait_http "http://127.0.0.1:$LB_PORT/xkld/health" 30
   echo "Cụm đã chạy: http://127.0.0.1:$LB_PORT (nginx) trước các bản sao $(echo "$PORTS" | sed 's/ /, /g');"
   echo "PostgreSQL $URL; tài khoản quản trị đầu tiên: $DIR/admin.txt"
+}
+
+start_replica() {   # start_replica N PORT: replica rN on PORT, its PID recorded in the state file
+  local n=$1 port=$2
+  XKLD_DATABASE_URL="$URL" XKLD_DB="$DIR/replica-$n/xkld.duckdb" XKLD_REPLICA_NAME="r$n" \
+    XKLD_TRUSTED_PROXIES="${XKLD_TRUSTED_PROXIES:-127.0.0.1}" \
+    setsid nohup "$PY" serve.py --server.port "$port" --server.address 127.0.0.1 \
+    --server.headless true --browser.gatherUsageStats false >>"$DIR/replica-$n/app.log" 2>&1 &
+  sed -i "/^REPLICA_${n}_PID=/d" "$STATE"
+  echo "REPLICA_${n}_PID=$!" >>"$STATE"
+}
+
+replica_port() {   # replica_port N: the port of replica rN
+  echo "$PORTS" | tr ' ' '\n' | sed -n "${1}p"
+}
+
+kill_replica() {   # kill_replica N [SIGNAL]: stop replica rN's process group
+  local var="REPLICA_${1}_PID" pid
+  pid=${!var:-}
+  [ -n "$pid" ] || { echo "Không có bản sao r$1." >&2; exit 2; }
+  kill "-${2:-TERM}" -- "-$pid" 2>/dev/null || kill "-${2:-TERM}" "$pid" 2>/dev/null || true
+  local i
+  for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.2; done
+  kill -KILL -- "-$pid" 2>/dev/null || true
+}
+
+restart_replica() {   # restart_replica N: stop rN and start it again on its port; nginx sends its
+                      # sessions to the other replica (backup) meanwhile, and they keep their cookie
+  load_state
+  local n=${1#r} port
+  port=$(replica_port "$n")
+  [ -n "$port" ] || { echo "Không có bản sao r$n." >&2; exit 2; }
+  kill_replica "$n"
+  start_replica "$n" "$port"
+  wait_http "http://127.0.0.1:$port/xkld/health" 120
+  echo "Đã khởi động lại bản sao r$n (cổng $port)." >&2
 }
 
 write_nginx_conf() {
@@ -155,7 +190,9 @@ $served    }
             proxy_http_version 1.1;
             proxy_set_header Upgrade \$http_upgrade;
             proxy_set_header Connection \$connection_upgrade;
-            proxy_set_header Host \$host;
+            proxy_set_header Host \$http_host;
+            proxy_set_header X-Forwarded-Host \$http_host;
+            proxy_set_header X-Forwarded-Proto \$scheme;
             proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
             proxy_read_timeout 1d;
             add_header Set-Cookie "xkld_replica=\$xkld_served; Path=/; HttpOnly; SameSite=Lax" always;
@@ -183,8 +220,10 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) load_state; cat "$STATE" ;;
+  restart) restart_replica "${2:?Dùng: scripts/cluster.sh restart r1}" ;;
+  kill) load_state; kill_replica "${2#r}" KILL ;;
   pg-stop) load_state; pg_stop ;;
   pg-start) load_state; pg_start ;;
   pg-restart) load_state; pg_stop; pg_start ;;
-  *) echo "Dùng: scripts/cluster.sh start|stop|status|pg-stop|pg-start|pg-restart" >&2; exit 2 ;;
+  *) echo "Dùng: scripts/cluster.sh start|stop|status|restart rN|kill rN|pg-stop|pg-start|pg-restart" >&2; exit 2 ;;
 esac

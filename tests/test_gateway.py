@@ -25,10 +25,12 @@ def _app() -> Starlette:
                      middleware=[Middleware(gateway.HideInternalRoutes)])
 
 
-def _call(method: str, path: str, body: bytes = b"", origin: str | None = f"http://{HOST}") -> tuple[int, dict]:
-    headers = [(b"host", HOST.encode())] + ([(b"origin", origin.encode())] if origin else [])
+def _call(method: str, path: str, body: bytes = b"", origin: str | None = f"http://{HOST}",
+          host: str = HOST, extra: dict[str, str] | None = None, client: str = "127.0.0.1") -> tuple[int, dict]:
+    headers = [(b"host", host.encode())] + ([(b"origin", origin.encode())] if origin else [])
+    headers += [(k.lower().encode(), v.encode()) for k, v in (extra or {}).items()]
     scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "query_string": b"",
-             "headers": headers, "scheme": "http", "server": ("127.0.0.1", 8501), "client": ("127.0.0.1", 5000),
+             "headers": headers, "scheme": "http", "server": ("127.0.0.1", 8501), "client": (client, 5000),
              "http_version": "1.1", "root_path": ""}
     sent: list[dict] = []
 
@@ -96,3 +98,44 @@ def test_the_served_app_mounts_the_routes_and_the_guard() -> None:
     assert "gateway.routes()" in source and "gateway.HideInternalRoutes" in source
     ast.parse(source)
     assert "serve.py" in (PROJECT_ROOT / "scripts" / "run.sh").read_text(encoding="utf-8")
+
+
+PROXIED = {"X-Forwarded-Host": "intranet.example:8443", "X-Forwarded-Proto": "https"}
+
+
+@pytest.mark.parametrize(("trusted", "client", "origin", "host", "forwarded", "status"), [
+    # nginx with `Host $host` drops the port; its forwarded host keeps it: believed from a trusted proxy
+    ("10.0.0.5", "10.0.0.5", "https://intranet.example:8443", "intranet.example", PROXIED, 204),
+    # nginx with `Host $http_host` keeps the port: the plain check passes, trusted or not
+    ("", "10.0.0.5", "http://intranet.example:8080", "intranet.example:8080", {}, 204),
+    # the same forwarded headers from a peer that is not a trusted proxy are ignored
+    ("", "10.0.0.5", "https://intranet.example:8443", "intranet.example", PROXIED, 403),
+    ("10.0.0.9", "10.0.0.5", "https://intranet.example:8443", "intranet.example", PROXIED, 403),
+    # a trusted proxy forwarding another site's host, or another scheme, is still cross-site
+    ("10.0.0.5", "10.0.0.5", "https://evil.example:8443", "intranet.example", PROXIED, 403),
+    ("10.0.0.5", "10.0.0.5", "http://intranet.example:8443", "intranet.example", PROXIED, 403),
+    # a chain of proxies: the first forwarded host is the browser's
+    ("10.0.0.5", "10.0.0.5", "https://intranet.example:8443", "backend",
+     {"X-Forwarded-Host": "intranet.example:8443, lb.internal", "X-Forwarded-Proto": "https, http"}, 204),
+])
+def test_the_origin_check_believes_only_trusted_proxies(monkeypatch: pytest.MonkeyPatch, trusted: str, client: str,
+                                                       origin: str, host: str, forwarded: dict[str, str],
+                                                       status: int) -> None:
+    monkeypatch.setenv("XKLD_TRUSTED_PROXIES", trusted)
+    code = gateway.issue("tok-proxied", 3600)
+    got, headers = _call("POST", gateway.SESSION_PATH, code.encode(), origin=origin, host=host, extra=forwarded,
+                         client=client)
+    assert got == status
+    if status == 204:
+        assert "Secure" in headers["set-cookie"][0] or not origin.startswith("https")
+
+
+def test_the_generated_nginx_passes_the_browsers_host_and_scheme() -> None:
+    from xkld_geo.settings import PROJECT_ROOT
+
+    script = (PROJECT_ROOT / "scripts" / "cluster.sh").read_text(encoding="utf-8")
+    assert "proxy_set_header Host \\$http_host;" in script
+    assert "proxy_set_header X-Forwarded-Host \\$http_host;" in script
+    assert "proxy_set_header X-Forwarded-Proto \\$scheme;" in script
+    assert "proxy_set_header Host \\$host;" not in script
+    assert 'XKLD_TRUSTED_PROXIES="${XKLD_TRUSTED_PROXIES:-127.0.0.1}"' in script

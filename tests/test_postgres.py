@@ -98,8 +98,8 @@ class Cluster:
         with psycopg.connect(self.url, autocommit=True) as pc:
             return pc.execute(query, params).fetchall()
 
-    def script(self, command: str) -> None:
-        subprocess.run(["bash", str(CLUSTER), command], env=self.env, check=True, timeout=300,
+    def script(self, *command: str) -> None:
+        subprocess.run(["bash", str(CLUSTER), *command], env=self.env, check=True, timeout=300,
                        capture_output=True)
 
 
@@ -538,3 +538,40 @@ def test_the_shared_tables_come_from_the_registry() -> None:
     assert not {"admin_units", "unit_shapes", "crosswalk", "country_shapes", "dataset_meta"} & shared
     assert "DOUBLE PRECISION" in store.postgres_ddl(next(t.ddl for t in TABLES if t.name == "programme_monthly"))
     assert "REFERENCES" not in store.postgres_ddl(next(t.ddl for t in TABLES if t.name == "departures"))
+
+
+@pytest.mark.browser
+def test_a_browser_behind_nginx_stays_logged_in_across_reloads_and_a_killed_replica(cluster: Cluster,
+                                                                                    page: Any) -> None:
+    """Through the generated nginx on a port other than 80/443 (its own free port): the login sets the
+    HttpOnly cookie (the gateway's origin check sees the browser's host and port), a reload keeps the
+    user logged in, and so does a reload after the replica serving the browser is killed."""
+    cluster.run(1, """auth.create_user(con, "quanhe", "mat-khau-qua-nginx", "viewer")""")
+    url = f"http://127.0.0.1:{cluster.lb}/"
+    page.goto(url)
+    page.get_by_label("Tên đăng nhập").fill("quanhe")
+    page.get_by_label("Mật khẩu").fill("mat-khau-qua-nginx")
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.get_by_text("Đăng nhập:").first.wait_for(state="attached", timeout=30_000)
+
+    def cookies() -> dict[str, str]:
+        return {c["name"]: c["value"] for c in page.context.cookies(url)}
+
+    deadline = time.monotonic() + 20
+    while "xkld_session" not in cookies() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert "xkld_session" in cookies(), "POST /xkld/session was refused behind nginx: no session cookie"
+    assert all(status != 403 for address, status in page.responses if "/xkld/session" in address)
+    page.reload()
+    page.get_by_text("Đăng nhập:").first.wait_for(state="attached", timeout=30_000)
+    served = cookies()["xkld_replica"]
+    assert served in ("r1", "r2")
+    try:
+        cluster.script("kill", served)
+        page.reload()
+        page.get_by_text("Đăng nhập:").first.wait_for(state="attached", timeout=60_000)
+        assert cookies()["xkld_replica"] != served      # the other replica answers now, same session
+    finally:
+        cluster.script("restart", served)
+    for port in cluster.ports:
+        assert health(port)[0] == 200

@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from xkld_geo import settings
 from xkld_geo.maps import geometry
 
 COOKIE = "xkld_session"
@@ -61,15 +62,47 @@ def redeem(code: str) -> tuple[str, float] | None:
     return found[0], found[2]
 
 
+def _trusted_proxy(request: Request) -> bool:
+    """Whether the connection comes from one of the configured ``trusted_proxies`` (whose forwarded
+    headers are believed; anyone else's are ignored, because anyone can send them)."""
+    trusted = {a.strip() for a in settings.current().trusted_proxies.split(",") if a.strip()}
+    return request.client is not None and request.client.host in trusted
+
+
+def _first(value: str | None) -> str:
+    """The first entry of a forwarded header (a chain of proxies lists one per hop)."""
+    return (value or "").split(",", 1)[0].strip()
+
+
+def _site(request: Request) -> tuple[str, str]:
+    """(scheme, host[:port]) of the site the browser sees: the request's own, or, behind a trusted
+    proxy, what it forwards (``X-Forwarded-Host`` / ``X-Forwarded-Proto``), so an nginx on any port
+    (``Host $host`` drops it) still lets the session through."""
+    host = request.headers.get("host", "")
+    scheme = request.url.scheme
+    if _trusted_proxy(request):
+        host = _first(request.headers.get("x-forwarded-host")) or host
+        scheme = _first(request.headers.get("x-forwarded-proto")) or scheme
+    return scheme, host
+
+
 def _same_origin(request: Request) -> bool:
-    """Whether the request comes from a page of this site (browsers send ``Origin`` on POST)."""
-    origin = request.headers.get("origin")
-    host = request.headers.get("host")
-    return bool(origin) and bool(host) and str(origin).split("://", 1)[-1] == host
+    """Whether the request comes from a page of this site (browsers send ``Origin`` on POST): its
+    host and port equal the site's, and so does its scheme when a trusted proxy forwards one."""
+    origin = str(request.headers.get("origin") or "")
+    scheme, host = _site(request)
+    if "://" not in origin or not host:
+        return False
+    origin_scheme, origin_host = origin.split("://", 1)
+    if origin_host != host:
+        return False
+    return not _trusted_proxy(request) or not request.headers.get("x-forwarded-proto") or origin_scheme == scheme
 
 
 def _secure(request: Request) -> bool:
-    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+    """Whether the cookie is marked ``Secure``: over HTTPS, or when any proxy says the browser used it
+    (believing an untrusted claim here only restricts the cookie further)."""
+    return request.url.scheme == "https" or _first(request.headers.get("x-forwarded-proto")) == "https"
 
 
 async def _session(request: Request) -> Response:
