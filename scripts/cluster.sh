@@ -8,6 +8,7 @@
 #   scripts/cluster.sh stop         stop everything and delete the throwaway database
 #   scripts/cluster.sh status       print the state file
 #   scripts/cluster.sh restart r1   stop replica r1 and start it again (nginx serves its sessions meanwhile)
+#   scripts/cluster.sh upgrade      rolling upgrade: each replica drained, rebuilt, restarted, put back
 #   scripts/cluster.sh kill r1      kill replica r1 (SIGKILL; a failover drill); `restart r1` brings it back
 #   scripts/cluster.sh pg-stop | pg-start | pg-restart   PostgreSQL alone (fault drills, tests)
 #
@@ -96,6 +97,8 @@ EOF
   done
   # the first replica's settings make (and seed) the shared schema; the others find it done
   XKLD_DATABASE_URL="$URL" XKLD_DB="$DIR/replica-1/xkld.duckdb" "$PY" -m xkld_geo users bootstrap >"$DIR/admin.txt"
+  export -p | grep -E '^declare -x XKLD_' | grep -v '^declare -x XKLD_CLUSTER_' >"$DIR/replica.env" || true
+  chmod 600 "$DIR/replica.env"
   n=0
   for port in $PORTS; do
     n=$((n + 1))
@@ -133,6 +136,35 @@ kill_replica() {   # kill_replica N [SIGNAL]: stop replica rN's process group
   kill -KILL -- "-$pid" 2>/dev/null || true
 }
 
+reload_nginx() {
+  "$NGINX" -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf" -e "$RUN/nginx/error.log" -s reload
+  sleep 1   # the old workers finish their requests; new ones read the new configuration
+}
+
+upgrade() {   # a rolling upgrade: each replica in turn drained, stopped, its local file rebuilt
+              # (and the store migrated) by the code now in the folder, started, put back
+  load_state
+  local n=0 port
+  for port in $PORTS; do
+    n=$((n + 1))
+    echo "Bản sao r$n: ngừng nhận phiên mới ..." >&2
+    write_nginx_conf "$n"
+    reload_nginx
+    kill_replica "$n"
+    XKLD_DATABASE_URL="$URL" XKLD_DB="$DIR/replica-$n/xkld.duckdb" "$PY" -m xkld_geo build >&2
+    local given
+    given=$(export -p | grep -E '^declare -x XKLD_' || true)
+    # shellcheck disable=SC1091
+    [ -f "$DIR/replica.env" ] && . "$DIR/replica.env"
+    eval "$given"
+    start_replica "$n" "$port"
+    wait_http "http://127.0.0.1:$port/xkld/health" 120
+    write_nginx_conf
+    reload_nginx
+    echo "Bản sao r$n: đã nâng cấp và nhận phiên trở lại." >&2
+  done
+}
+
 restart_replica() {   # restart_replica N: stop rN and start it again on its port; nginx sends its
                       # sessions to the other replica (backup) meanwhile, and they keep their cookie
   load_state
@@ -140,21 +172,29 @@ restart_replica() {   # restart_replica N: stop rN and start it again on its por
   port=$(replica_port "$n")
   [ -n "$port" ] || { echo "Không có bản sao r$n." >&2; exit 2; }
   kill_replica "$n"
+  # the replicas' settings as they were started, then any XKLD_* given to this command on top
+  local given
+  given=$(export -p | grep -E '^declare -x XKLD_' || true)
+  # shellcheck disable=SC1091
+  [ -f "$DIR/replica.env" ] && . "$DIR/replica.env"
+  eval "$given"
   start_replica "$n" "$port"
   wait_http "http://127.0.0.1:$port/xkld/health" 120
   echo "Đã khởi động lại bản sao r$n (cổng $port)." >&2
 }
 
-write_nginx_conf() {
-  local n=0 port upstreams="" pools="" served="" all=""
+write_nginx_conf() {   # write_nginx_conf [N]: nginx's configuration; with N, replica rN drained (no new
+                       # requests: its sessions go to the other replica, which they keep)
+  local drained=${1:-} n=0 port upstreams="" pools="" served="" all=""
   for port in $PORTS; do
     n=$((n + 1))
-    local backups=""
+    local backups="" mark=" max_fails=1 fail_timeout=10s"
+    [ "$n" = "$drained" ] && mark=" down"
     for other in $PORTS; do [ "$other" = "$port" ] || backups="$backups server 127.0.0.1:$other backup;"; done
-    upstreams="$upstreams    upstream xkld_r$n { server 127.0.0.1:$port;$backups }"$'\n'
+    upstreams="$upstreams    upstream xkld_r$n { server 127.0.0.1:$port$mark;$backups }"$'\n'
     pools="$pools        r$n xkld_r$n;"$'\n'
     served="$served        127.0.0.1:$port r$n;"$'\n'
-    all="$all server 127.0.0.1:$port;"
+    all="$all server 127.0.0.1:$port$mark;"
   done
   local user_line=""
   [ "$(id -u)" = "0" ] && user_line="user $OWNER;"
@@ -195,6 +235,9 @@ $served    }
             proxy_set_header X-Forwarded-Proto \$scheme;
             proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
             proxy_read_timeout 1d;
+            # passive health checks: a replica that refuses, times out or answers 502/503 (its store
+            # down, or stopping) is skipped for fail_timeout and the request is tried on the other
+            proxy_next_upstream error timeout http_502 http_503;
             add_header Set-Cookie "xkld_replica=\$xkld_served; Path=/; HttpOnly; SameSite=Lax" always;
         }
     }
@@ -220,10 +263,11 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) load_state; cat "$STATE" ;;
+  upgrade) upgrade ;;
   restart) restart_replica "${2:?Dùng: scripts/cluster.sh restart r1}" ;;
   kill) load_state; kill_replica "${2#r}" KILL ;;
   pg-stop) load_state; pg_stop ;;
   pg-start) load_state; pg_start ;;
   pg-restart) load_state; pg_stop; pg_start ;;
-  *) echo "Dùng: scripts/cluster.sh start|stop|status|restart rN|kill rN|pg-stop|pg-start|pg-restart" >&2; exit 2 ;;
+  *) echo "Dùng: scripts/cluster.sh start|stop|status|restart rN|kill rN|upgrade|pg-stop|pg-start|pg-restart" >&2; exit 2 ;;
 esac

@@ -575,3 +575,69 @@ def test_a_browser_behind_nginx_stays_logged_in_across_reloads_and_a_killed_repl
         cluster.script("restart", served)
     for port in cluster.ports:
         assert health(port)[0] == 200
+
+
+def test_keyed_lookups_ask_postgres_by_key_and_a_logout_ends_the_session_at_once(cluster: Cluster) -> None:
+    """The session of every page run and the data version are asked of PostgreSQL directly (one
+    statement each, by key) on the shared store, and answer as the extension's scan does: the same
+    user, nobody after a logout on the other replica, the version another replica just bumped."""
+    token = cluster.run(1, """
+        auth.create_user(con, "khoa", "mat-khau-theo-khoa", "planner")
+        print(auth.login(con, "khoa", "mat-khau-theo-khoa")[0])""")
+    out = cluster.run(2, f"""
+        from xkld_geo import dataversion, store
+        assert settings.store_reads == "keyed"
+        user = auth.session_user(con, {token!r})
+        print(user.username, user.role, dataversion.current_keyed(con) == dataversion.current(con))
+        names = [pc.info.get_parameters().get("application_name") for pcs in store._keyed_idle.values() for pc in pcs]
+        print(sorted(set(names)))""")
+    first, kept = out.splitlines()
+    assert first == "khoa planner True"
+    assert kept == "['xkld_geo:keyed']"          # the lookup went by psycopg, and its connection is kept
+    cluster.run(1, f"auth.logout(con, {token!r})")
+    assert cluster.run(2, f"print(auth.session_user(con, {token!r}))") == "None"
+
+
+def test_a_rolling_upgrade_under_load_fails_no_request_and_logs_nobody_out(cluster: Cluster) -> None:
+    """`cluster.sh upgrade` drains, rebuilds and restarts each replica in turn while clients keep asking
+    nginx: no request fails, every replica has a new process, and a session opened before is still live."""
+    import threading
+
+    token = cluster.run(1, """
+        auth.create_user(con, "nangcap", "mat-khau-nang-cap", "viewer")
+        print(auth.login(con, "nangcap", "mat-khau-nang-cap")[0])""")
+    before = dict(line.split("=", 1) for line in (cluster.folder / "cluster.env").read_text().splitlines()
+                  if line.startswith("REPLICA_"))
+    failures: list[str] = []
+    answered = [0]
+    stop = threading.Event()
+
+    def ask() -> None:
+        while not stop.is_set():
+            for path in ("/xkld/health", "/"):
+                request = urllib.request.Request(f"http://127.0.0.1:{cluster.lb}{path}",
+                                                 headers={"Cookie": f"xkld_session={token}"})
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as response:
+                        answered[0] += response.status == 200
+                except (urllib.error.URLError, OSError) as exc:
+                    failures.append(f"{path}: {exc}")
+            time.sleep(0.05)
+
+    clients = [threading.Thread(target=ask) for _ in range(3)]
+    for c in clients:
+        c.start()
+    try:
+        cluster.script("upgrade")
+    finally:
+        stop.set()
+        for c in clients:
+            c.join(60)
+    after = dict(line.split("=", 1) for line in (cluster.folder / "cluster.env").read_text().splitlines()
+                 if line.startswith("REPLICA_"))
+    assert not failures, failures[:5]
+    assert answered[0] > 50
+    assert set(before) == set(after) and all(before[k] != after[k] for k in before)   # every replica restarted
+    assert cluster.run(2, f"print(auth.session_user(con, {token!r}).username)") == "nangcap"
+    for port in cluster.ports:
+        assert health(port)[0] == 200

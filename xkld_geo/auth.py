@@ -262,10 +262,10 @@ def session_user(con: duckdb.DuckDBPyConnection, token: str | None,
     """The user of a live session, or None (no token, unknown, expired or disabled)."""
     if not token:
         return None
-    found = db.row(con, "session_get", """
-        SELECT u.username, u.display_name, u.role FROM sessions s JOIN users u USING (username)
+    found = db.keyed(con, "session_get", """
+        SELECT u.username, u.display_name, u.role FROM sessions s JOIN users u ON u.username = s.username
         WHERE s.token_hash = $t AND s.expires_at > $now AND NOT u.disabled""",
-                   {"t": _token_hash(token), "now": now or dt.datetime.now()})
+                     {"t": _token_hash(token), "now": now or dt.datetime.now()})
     return None if found is None else User(*found)
 
 

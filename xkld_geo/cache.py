@@ -25,7 +25,7 @@ from typing import Any, Callable, Hashable, TypeVar
 import duckdb
 import pandas as pd
 
-from xkld_geo import dataversion, db, singleflight
+from xkld_geo import dataversion, db, singleflight, store
 from xkld_geo.errors import DatabaseError
 from xkld_geo.settings import current as current_settings
 
@@ -44,6 +44,9 @@ def stamp(con: duckdb.DuckDBPyConnection) -> tuple[str, int]:
     cursor of the shared connection, whose database :func:`db.identity` knows)."""
     known = db.identity(con)
     if known is not None:
+        shared = db.store_settings(con)
+        if shared is not None and shared.store_reads == "keyed":
+            return known, store.data_version(shared, con)   # asked of PostgreSQL at most twice a second
         return known, dataversion.current(con)
     df = db.run(con, "cache_stamp", """
         SELECT (SELECT path FROM duckdb_databases() WHERE database_name = current_database()) AS path,

@@ -59,6 +59,14 @@ def current(con: duckdb.DuckDBPyConnection) -> int:
     return int(db.value(con, "data_version", "SELECT COALESCE(max(version), 0) AS v FROM data_version"))
 
 
+def current_keyed(con: duckdb.DuckDBPyConnection) -> int:
+    """:func:`current` as a keyed lookup (:func:`xkld_geo.db.keyed`): on the shared store, one
+    statement straight to PostgreSQL (the primary key's last entry) instead of a scan through the
+    postgres extension, which opens several transactions per query."""
+    found = db.keyed(con, "data_version_keyed", "SELECT COALESCE(max(version), 0) AS v FROM data_version", {})
+    return int(found[0]) if found else 0
+
+
 def bump(con: duckdb.DuckDBPyConnection, reason: str) -> None:
     """Record a new data version (the caller holds the write's transaction); ``reason`` says which
     write it was (``build``, ``import:departures``, ``plan_approved:12``...)."""

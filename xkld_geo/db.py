@@ -98,6 +98,13 @@ def identity(con: duckdb.DuckDBPyConnection) -> str | None:
     return None if key is None else key[0] + (f"|{key[2]}" if key[2] else "")
 
 
+def store_settings(con: duckdb.DuckDBPyConnection) -> Settings | None:
+    """The settings of the shared store behind a cursor of :func:`connect`, or None (the embedded
+    file, or a connection opened otherwise)."""
+    key = _origin.get(con)
+    return (_settings.get(key) or current()) if key and key[2] else None
+
+
 def _cursor(key: Key) -> duckdb.DuckDBPyConnection:
     with _shared_lock:
         con = _shared.get(key)
@@ -344,6 +351,24 @@ def row(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Params = No
             pass   # an invalidated database: reopened and asked again by run()
     df = run(con, name, sql, params)
     return tuple(df.iloc[0].tolist()) if len(df) else None
+
+
+def keyed(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    """The first row of a lookup by key (a session by its token's hash, an account by its name), as
+    :func:`row`. On the shared store (``XKLD_STORE_READS=keyed``) it is asked of PostgreSQL directly
+    (:func:`xkld_geo.store.keyed_row`: one statement, the row by its index) instead of through the
+    postgres extension, which would read the tables it joins whole on every page run. The statement
+    must therefore be plain SQL that PostgreSQL and DuckDB both accept."""
+    key, s = _origin.get(con), current()
+    settings = _settings.get(key, s) if key else s
+    if not (key and key[2]) or settings.store_reads != "keyed":
+        return row(con, name, sql, params)
+    started = time.perf_counter()
+    found = store.keyed_row(settings, sql, params)
+    elapsed_ms = 1000 * (time.perf_counter() - started)
+    if elapsed_ms > s.slow_query_ms:
+        log.warning("slow keyed lookup %s: %.0f ms", name, elapsed_ms)
+    return found
 
 
 def value(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Params = None) -> Any:

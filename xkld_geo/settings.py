@@ -50,6 +50,14 @@ def _parse_threshold(value: str) -> int:
     return number
 
 
+def _parse_store_reads(value: str) -> str:
+    mode = value.strip().lower()
+    if mode not in ("keyed", "scan"):
+        raise ConfigError(f"XKLD_STORE_READS '{value}' không hợp lệ; dùng keyed hoặc scan.",
+                          setting="store_reads", value=value, allowed=["keyed", "scan"])
+    return mode
+
+
 def _parse_bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on", "có"}
 
@@ -145,6 +153,12 @@ DECLARED: tuple[Setting, ...] = (
             "Share reference data, period figures and map geometry across sessions, computed once per data "
             "version (xkld_geo.cache), and send map shapes as browser-cached files; 'off' computes every "
             "page run afresh: the baseline bench/load_bench.py compares with.", _parse_bool),
+    Setting("store_reads", "XKLD_STORE_READS", "keyed",
+            "How a replica of the shared store asks PostgreSQL the small questions of every page run. "
+            "'keyed' (the default): a session's account by its key, straight from PostgreSQL (one "
+            "statement, its index), and the data version at most twice a second per replica. 'scan': "
+            "both through the postgres extension on every page run, which reads the joined tables whole "
+            "(the baseline bench/store_bench.py compares with).", _parse_store_reads),
     Setting("geometry_dir", "XKLD_GEOMETRY_DIR", None,
             "Folder keeping the maps' published geometry files (xkld_geo.maps.geometry), so each is built "
             "once per build of the database instead of once per process. When unset: beside db_path "
@@ -188,6 +202,7 @@ class Settings:
     id_key_file: Path
     seed_is_explicit: bool = False   # XKLD_DEMO_SEED (or a --seed) was given, not the default
     cache: bool = True               # XKLD_CACHE: the shared caches and fetched geometry (issue 15)
+    store_reads: str = "keyed"       # XKLD_STORE_READS: keyed lookups on the shared store, or the scan baseline
     geometry_dir: Path | None = None  # XKLD_GEOMETRY_DIR: persisted geometry files (None: beside db_path)
 
     @property

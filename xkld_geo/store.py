@@ -116,6 +116,65 @@ def _pg(settings: Settings) -> Iterator["psycopg.Connection"]:  # type: ignore[n
         pc.close()
 
 
+KEYED_IDLE = 8
+"""Idle psycopg connections a replica keeps for keyed lookups (:func:`keyed_row`)."""
+
+_keyed_lock = threading.Lock()
+_keyed_idle: dict[str, list[Any]] = {}
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def keyed_sql(sql: str) -> str:
+    """A statement written for :func:`xkld_geo.db.run` (``$name`` parameters) in psycopg's
+    spelling (``%(name)s``); a literal ``%`` doubled."""
+    return _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+def keyed_row(settings: Settings, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    """The first row of a lookup by key, asked of PostgreSQL directly: one statement in one
+    (autocommit) transaction on a kept connection, answered from the table's index. The postgres
+    extension would open several transactions per query and read a joined table whole, on every
+    page run. A connection that was lost is replaced once; a store that is down raises its
+    DatabaseError, as :func:`open_shared` does."""
+    import psycopg
+
+    url = settings.database_url
+    for attempt in (1, 2):
+        with _keyed_lock:
+            idle = _keyed_idle.setdefault(url, [])
+            pc = idle.pop() if idle else None
+        try:
+            if pc is None:
+                # key lookups only: the index, even where a small table's statistics would make the
+                # planner read its every row (which grows with the table and is what this path avoids)
+                pc = psycopg.connect(url, autocommit=True, connect_timeout=5, application_name="xkld_geo:keyed",
+                                     options="-c enable_seqscan=off")
+            found = pc.execute(keyed_sql(sql), params).fetchone()
+        except psycopg.OperationalError as exc:
+            if pc is not None:
+                pc.close()
+            if attempt == 2:
+                raise down_error(settings, exc) from exc
+            continue
+        with _keyed_lock:
+            if len(_keyed_idle[url]) < KEYED_IDLE:
+                _keyed_idle[url].append(pc)
+                pc = None
+        if pc is not None:
+            pc.close()
+        return None if found is None else tuple(found)
+    return None   # pragma: no cover - the loop returns or raises
+
+
+def close_keyed() -> None:
+    """Close the kept keyed-lookup connections (tests; a store replaced behind the process's back)."""
+    with _keyed_lock:
+        kept = [pc for idle in _keyed_idle.values() for pc in idle]
+        _keyed_idle.clear()
+    for pc in kept:
+        pc.close()
+
+
 @contextmanager
 def exclusive(settings: Settings, name: str) -> Iterator[None]:
     """Hold the cluster-wide advisory lock ``name`` for the block (every replica waits for it);
@@ -165,6 +224,11 @@ def open_shared(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyC
     try:
         db.execute(con, "store_load_postgres", f"LOAD {db.quote_literal(str(extensions.postgres_path()))}")
         db.execute(con, "store_attach_ref", f"ATTACH {db.quote_literal(str(local))} AS ref (READ_ONLY)")
+        if settings.store_reads == "keyed":
+            # no "SELECT 1" before and after every query on a pooled connection (two of the four
+            # transactions each query cost): a connection found dead fails its statement, and
+            # db.run reconnects and asks again once (:func:`xkld_geo.db.forget_invalidated`)
+            db.execute(con, "store_pool_no_health_check", "SET pg_pool_health_check_query = ''")
         try:
             db.execute(con, "store_attach_pg", f"ATTACH {db.quote_literal(settings.database_url)} AS pg (TYPE postgres"
                        + (", READ_ONLY)" if read_only else ")"))
@@ -293,7 +357,8 @@ def data_version(settings: Settings, con: duckdb.DuckDBPyConnection) -> int:
         if seen and now - seen[0] < VERSION_EVERY_S:
             return seen[1]
         generation = _generation[0]
-    version = dataversion.current(con)   # outside the lock: a slow store holds up no kept answer
+    # outside the lock: a slow store holds up no kept answer
+    version = dataversion.current(con) if settings.store_reads == "scan" else dataversion.current_keyed(con)
     with _cache_lock:
         if generation == _generation[0]:
             _versions[url] = (now, version)
