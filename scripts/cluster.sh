@@ -8,6 +8,8 @@
 #   scripts/cluster.sh stop         stop everything and delete the throwaway database
 #   scripts/cluster.sh status       print the state file
 #   scripts/cluster.sh restart r1   stop replica r1 and start it again (nginx serves its sessions meanwhile)
+#   scripts/cluster.sh backup [FILE]            pg_dump of the shared store (default $XKLD_CLUSTER_DIR/backups/)
+#   scripts/cluster.sh restore FILE [DB]        that dump into a new database DB (default xkld_restored)
 #   scripts/cluster.sh upgrade      rolling upgrade: each replica drained, rebuilt, restarted, put back
 #   scripts/cluster.sh kill r1      kill replica r1 (SIGKILL; a failover drill); `restart r1` brings it back
 #   scripts/cluster.sh pg-stop | pg-start | pg-restart   PostgreSQL alone (fault drills, tests)
@@ -134,6 +136,26 @@ kill_replica() {   # kill_replica N [SIGNAL]: stop replica rN's process group
   local i
   for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.2; done
   kill -KILL -- "-$pid" 2>/dev/null || true
+}
+
+backup() {   # backup [FILE]: a consistent dump of the shared store (pg_dump, custom format, mode 600)
+  load_state
+  local out=${1:-$DIR/backups/xkld-$(date +%Y%m%d-%H%M%S).dump}
+  mkdir -p "$(dirname "$out")"
+  ( umask 077; "$PG_BIN/pg_dump" -h 127.0.0.1 -p "$PG_PORT" -U xkld -Fc -f "$out.partial" xkld )
+  mv "$out.partial" "$out"
+  echo "$out"
+}
+
+restore() {   # restore FILE [DB]: the dump into a new database DB (default xkld_restored) on the cluster's
+              # server, its URL printed; point XKLD_DATABASE_URL at it (or restore as xkld, replicas stopped)
+  load_state
+  local file=${1:?Dùng: scripts/cluster.sh restore FILE [DB]} name=${2:-xkld_restored}
+  [ -f "$file" ] || { echo "Không có tệp sao lưu $file." >&2; exit 2; }
+  "$PG_BIN/dropdb" --if-exists -h 127.0.0.1 -p "$PG_PORT" -U xkld "$name"
+  "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U xkld "$name"
+  "$PG_BIN/pg_restore" -h 127.0.0.1 -p "$PG_PORT" -U xkld -d "$name" --no-owner --exit-on-error "$file"
+  echo "postgresql://xkld@127.0.0.1:$PG_PORT/$name"
 }
 
 reload_nginx() {
@@ -264,10 +286,12 @@ case "${1:-}" in
   stop) stop ;;
   status) load_state; cat "$STATE" ;;
   upgrade) upgrade ;;
+  backup) backup "${2:-}" ;;
+  restore) restore "${2:-}" "${3:-}" ;;
   restart) restart_replica "${2:?Dùng: scripts/cluster.sh restart r1}" ;;
   kill) load_state; kill_replica "${2#r}" KILL ;;
   pg-stop) load_state; pg_stop ;;
   pg-start) load_state; pg_start ;;
   pg-restart) load_state; pg_stop; pg_start ;;
-  *) echo "Dùng: scripts/cluster.sh start|stop|status|restart rN|kill rN|upgrade|pg-stop|pg-start|pg-restart" >&2; exit 2 ;;
+  *) echo "Dùng: scripts/cluster.sh start|stop|status|restart rN|kill rN|upgrade|backup [FILE]|restore FILE [DB]|pg-stop|pg-start|pg-restart" >&2; exit 2 ;;
 esac

@@ -641,3 +641,35 @@ def test_a_rolling_upgrade_under_load_fails_no_request_and_logs_nobody_out(clust
     assert cluster.run(2, f"print(auth.session_user(con, {token!r}).username)") == "nangcap"
     for port in cluster.ports:
         assert health(port)[0] == 200
+
+
+def test_a_backup_of_the_store_restores_every_row_into_a_fresh_database(cluster: Cluster) -> None:
+    """`cluster.sh backup` (pg_dump) and `restore` into a new database: every shared table holds the
+    same rows (accounts, plans, imports, cases...), and a replica's code reads the restored store."""
+    cluster.run(1, """
+        auth.create_user(con, "saoluu_pg", "mat-khau-sao-luu-pg", "clerk")
+        """ + _import_at("", _csv("99004", 5), "saoluu.csv", 1).replace("at('', 1)", ""))
+    done = subprocess.run(["bash", str(CLUSTER), "backup"], env=cluster.env, capture_output=True, text=True,
+                          timeout=300, check=True)
+    dump = Path(done.stdout.strip().splitlines()[-1])
+    assert dump.exists() and oct(dump.stat().st_mode & 0o777) == "0o600"
+    done = subprocess.run(["bash", str(CLUSTER), "restore", str(dump), "xkld_khoiphuc"], env=cluster.env,
+                          capture_output=True, text=True, timeout=300, check=True)
+    restored = done.stdout.strip().splitlines()[-1]
+    assert restored.endswith("/xkld_khoiphuc")
+    import psycopg
+
+    tables = [r[0] for r in cluster.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+    assert {"users", "plans", "import_log", "departures", "cases", "sessions"} <= set(tables)
+    with psycopg.connect(restored, autocommit=True) as pc:
+        for table in tables:
+            original = cluster.sql(f'SELECT count(*) FROM "{table}"')[0][0]
+            assert pc.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] == original, table
+    env = {**cluster.replica_env(1), "XKLD_DATABASE_URL": restored}
+    out = subprocess.run([sys.executable, "-c", "CONNECT = True\n" + PRELUDE + textwrap.dedent("""
+        print(db.value(con, "t", "SELECT count(*) FROM users WHERE username = 'saoluu_pg'"),
+              db.value(con, "t2", "SELECT sum(departures) FROM departures WHERE commune_code = '99004' "
+                                  "AND NOT is_demo"))""")], cwd=PROJECT_ROOT, env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[0] == "1" and float(out.stdout.split()[1]) >= 5

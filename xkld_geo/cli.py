@@ -8,7 +8,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from xkld_geo import auth, db
+from xkld_geo import auth, backup, db, store
 from xkld_geo import settings as settings_mod
 from xkld_geo.build import warehouse
 from xkld_geo.errors import ConfigError, XkldError
@@ -54,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--period", required=True, help="2026-11 (tháng), 2026-Q3 (quý), 2026-H1 (6 tháng) hoặc 2026")
     rep.add_argument("--province", required=True, help="mã tỉnh 2 chữ số")
     rep.add_argument("--out", type=Path, required=True, help="tệp .docx")
+    bk = sub.add_parser("backup", help="sao lưu cơ sở dữ liệu nhúng (bản sao nhất quán, giữ XKLD_BACKUP_KEEP bản)")
+    bk.add_argument("--out", type=Path, help="tệp đích (mặc định: XKLD_BACKUP_DIR/xkld-<thời điểm>.duckdb)")
+    rs = sub.add_parser("restore", help="khôi phục cơ sở dữ liệu nhúng từ một bản sao lưu (ứng dụng phải đang dừng)")
+    rs.add_argument("file", type=Path, help="tệp sao lưu .duckdb")
     pub = sub.add_parser("publish", help="ghi bản phát hành dữ liệu mở tĩnh (trang web, CSV, XLSX, JSON)")
     pub.add_argument("--out", type=Path, help="thư mục đích (mặc định: XKLD_PUBLISH_DIR)")
     return parser
@@ -77,6 +81,27 @@ def _report(cfg: settings_mod.Settings, args: argparse.Namespace) -> int:
         args.out.with_suffix(".pdf").write_bytes(pdf)
         print(f"Bản PDF: {args.out.with_suffix('.pdf')}")
     return 0
+
+
+def _backup(cfg: settings_mod.Settings, args: argparse.Namespace) -> None:
+    if store.enabled(cfg):
+        raise ConfigError("Với XKLD_DATABASE_URL, dữ liệu nằm ở PostgreSQL: sao lưu bằng pg_dump "
+                          "(scripts/cluster.sh backup, hoặc bộ hẹn giờ trong scripts/deploy/).",
+                          field="XKLD_DATABASE_URL")
+    if args.command == "restore":
+        kept = backup.restore(args.file, cfg.db_path)
+        print(f"Đã khôi phục {cfg.db_path} từ {args.file}"
+              + (f"; tệp cũ giữ tại {kept}." if kept else "."))
+        return
+    out = args.out or cfg.backup_dir / backup.default_name()
+    con = db.open_connection(cfg.db_path)
+    try:
+        backup.snapshot(con, out)
+    finally:
+        con.close()
+    if args.out is None:
+        backup.prune(cfg.backup_dir, cfg.backup_keep)
+    print(f"Đã sao lưu {cfg.db_path} vào {out}.")
 
 
 def _publish(cfg: settings_mod.Settings, out: Path | None) -> None:
@@ -142,7 +167,6 @@ def _import(cfg: settings_mod.Settings, args: argparse.Namespace) -> int:
 def _build_store(cfg: settings_mod.Settings, reseed: bool) -> None:
     """After a build: say what it did to the shared store (schema made current, rows kept), or
     re-seed it with ``--reseed-store`` (xkld_geo.build.seed)."""
-    from xkld_geo import store
     from xkld_geo.build import seed
 
     if not store.enabled(cfg):
@@ -186,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Đã ghi mẫu '{kinds.KINDS[args.kind].title}': {args.out}")
         elif args.command == "report":
             return _report(cfg, args)
+        elif args.command in ("backup", "restore"):
+            _backup(cfg, args)
         elif args.command == "publish":
             _publish(cfg, args.out)
         elif args.command == "demo":

@@ -153,6 +153,11 @@ DECLARED: tuple[Setting, ...] = (
             "Share reference data, period figures and map geometry across sessions, computed once per data "
             "version (xkld_geo.cache), and send map shapes as browser-cached files; 'off' computes every "
             "page run afresh: the baseline bench/load_bench.py compares with.", _parse_bool),
+    Setting("backup_dir", "XKLD_BACKUP_DIR", PROJECT_ROOT / "data" / "backups",
+            "Folder of the embedded database's backups (`python -m xkld_geo backup`): consistent copies, "
+            "mode 600, named by time; copy them off the machine.", lambda v: Path(v).expanduser()),
+    Setting("backup_keep", "XKLD_BACKUP_KEEP", 14,
+            "How many of the newest backups `backup` keeps in backup_dir (older ones are deleted).", int),
     Setting("store_reads", "XKLD_STORE_READS", "keyed",
             "How a replica of the shared store asks PostgreSQL the small questions of every page run. "
             "'keyed' (the default): a session's account by its key, straight from PostgreSQL (one "
@@ -202,6 +207,8 @@ class Settings:
     id_key_file: Path
     seed_is_explicit: bool = False   # XKLD_DEMO_SEED (or a --seed) was given, not the default
     cache: bool = True               # XKLD_CACHE: the shared caches and fetched geometry (issue 15)
+    backup_dir: Path = PROJECT_ROOT / "data" / "backups"
+    backup_keep: int = 14
     store_reads: str = "keyed"       # XKLD_STORE_READS: keyed lookups on the shared store, or the scan baseline
     geometry_dir: Path | None = None  # XKLD_GEOMETRY_DIR: persisted geometry files (None: beside db_path)
 
