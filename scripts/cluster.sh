@@ -98,7 +98,9 @@ EOF
     XKLD_DB="$DIR/replica-$n/xkld.duckdb" "$PY" -m xkld_geo build >&2
   done
   # the first replica's settings make (and seed) the shared schema; the others find it done
-  XKLD_DATABASE_URL="$URL" XKLD_DB="$DIR/replica-1/xkld.duckdb" "$PY" -m xkld_geo users bootstrap >"$DIR/admin.txt"
+  # the first administrator's password: readable by its owner only, deleted by `stop`
+  ( umask 077; XKLD_DATABASE_URL="$URL" XKLD_DB="$DIR/replica-1/xkld.duckdb" "$PY" -m xkld_geo users bootstrap \
+      >"$DIR/admin.txt" )
   export -p | grep -E '^declare -x XKLD_' | grep -v '^declare -x XKLD_CLUSTER_' >"$DIR/replica.env" || true
   chmod 600 "$DIR/replica.env"
   n=0
@@ -111,7 +113,7 @@ EOF
   for port in $PORTS; do wait_http "http://127.0.0.1:$port/xkld/health" 120; done
   wait_http "http://127.0.0.1:$LB_PORT/xkld/health" 30
   echo "Cụm đã chạy: http://127.0.0.1:$LB_PORT (nginx) trước các bản sao $(echo "$PORTS" | sed 's/ /, /g');"
-  echo "PostgreSQL $URL; tài khoản quản trị đầu tiên: $DIR/admin.txt"
+  echo "PostgreSQL $URL; tài khoản quản trị đầu tiên: $DIR/admin.txt (chỉ chủ sở hữu đọc được; xóa khi dừng cụm)"
 }
 
 start_replica() {   # start_replica N PORT: replica rN on PORT, its PID recorded in the state file
@@ -277,7 +279,7 @@ stop() {
   if [ -f "$RUN/nginx/nginx.pid" ]; then kill "$(cat "$RUN/nginx/nginx.pid")" 2>/dev/null || true; fi
   pg_stop
   rm -rf "$RUN"
-  rm -f "$STATE"
+  rm -f "$STATE" "$DIR/admin.txt" "$DIR/replica.env"
   echo "Đã dừng cụm." >&2
 }
 

@@ -673,3 +673,22 @@ def test_a_backup_of_the_store_restores_every_row_into_a_fresh_database(cluster:
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split()[0] == "1" and float(out.stdout.split()[1]) >= 5
+
+
+def test_the_nightly_backup_script_dumps_and_keeps_the_newest(cluster: Cluster, tmp_path: Path) -> None:
+    """scripts/deploy/pg_backup.sh (what xkld-pg-backup.timer runs): a dump readable by its owner only,
+    the newest XKLD_PG_BACKUP_KEEP kept, no partial file left."""
+    state = dict(line.split("=", 1) for line in (cluster.folder / "cluster.env").read_text().splitlines() if "=" in line)
+    env = {**os.environ, "PGHOST": "127.0.0.1", "PGPORT": state["PG_PORT"], "PGUSER": "xkld", "PGDATABASE": "xkld",
+           "XKLD_PG_BACKUP_DIR": str(tmp_path), "XKLD_PG_BACKUP_KEEP": "2",
+           "PATH": f"{state['PG_BIN']}:{os.environ.get('PATH', '')}"}
+    for _ in range(3):
+        subprocess.run(["bash", str(PROJECT_ROOT / "scripts" / "deploy" / "pg_backup.sh")], env=env, check=True,
+                       capture_output=True, timeout=120)
+        time.sleep(1.1)   # the file names carry the second
+    dumps = sorted(tmp_path.glob("xkld-*.dump"))
+    assert len(dumps) == 2 and not list(tmp_path.glob("*.partial"))
+    assert all(oct(d.stat().st_mode & 0o777) == "0o600" for d in dumps)
+    listed = subprocess.run([f"{state['PG_BIN']}/pg_restore", "--list", str(dumps[-1])], capture_output=True,
+                            text=True, check=True).stdout
+    assert "TABLE DATA public users" in listed
