@@ -11,7 +11,7 @@ from pathlib import Path
 from xkld_geo import auth, db
 from xkld_geo import settings as settings_mod
 from xkld_geo.build import warehouse
-from xkld_geo.errors import ConfigError, XkldError
+from xkld_geo.errors import ConfigError, QueryError, XkldError
 from xkld_geo.intake import ingest, kinds
 from xkld_geo.maps import warmup
 from xkld_geo.release import site as release_site
@@ -53,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--period", required=True, help="2026-11 (tháng), 2026-Q3 (quý), 2026-H1 (6 tháng) hoặc 2026")
     rep.add_argument("--province", required=True, help="mã tỉnh 2 chữ số")
     rep.add_argument("--out", type=Path, required=True, help="tệp .docx")
+    fc = sub.add_parser("forecast", help="dự báo số người xuất cảnh cả năm với khoảng 80% (toàn quốc, tỉnh)")
+    fc.add_argument("--backtest", action="store_true",
+                    help="chạy lại trên các năm 2021–2025: MAPE, lệch và tỷ lệ khoảng chứa kết quả, "
+                         "bên cạnh cách dự báo hiện hành")
     pub = sub.add_parser("publish", help="ghi bản phát hành dữ liệu mở tĩnh (trang web, CSV, XLSX, JSON)")
     pub.add_argument("--out", type=Path, help="thư mục đích (mặc định: XKLD_PUBLISH_DIR)")
     return parser
@@ -76,6 +80,28 @@ def _report(cfg: settings_mod.Settings, args: argparse.Namespace) -> int:
         args.out.with_suffix(".pdf").write_bytes(pdf)
         print(f"Bản PDF: {args.out.with_suffix('.pdf')}")
     return 0
+
+
+def _forecast(cfg: settings_mod.Settings, with_backtest: bool) -> None:
+    """Print the backtest of the year-end forecasts, or this year's forecasts (read-only)."""
+    from xkld_geo import queries
+    from xkld_geo.foresight import forecast
+
+    con = db.open_store(cfg, read_only=True)
+    try:
+        history = forecast.load_history(con)
+        bt = forecast.backtest(history)
+        if with_backtest:
+            print(forecast.backtest_report(bt))
+            return
+        year, month = forecast.cutoff(history, cfg.effective_today)
+        ye = forecast.year_end(history, bt, forecast.quotas(con, year), year, month)
+        if ye is None:
+            raise QueryError("Chưa có tháng nào đủ số liệu để dự báo.", field="tháng")
+        names = dict(zip(*queries.provinces(con)[["code", "name"]].to_numpy().T))
+        print(forecast.forecast_report(ye, names, queries.meta(con).get("contains_demo") == "true"))
+    finally:
+        con.close()
 
 
 def _publish(cfg: settings_mod.Settings, out: Path | None) -> None:
@@ -187,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
             return _report(cfg, args)
         elif args.command == "publish":
             _publish(cfg, args.out)
+        elif args.command == "forecast":
+            _forecast(cfg, args.backtest)
         elif args.command == "demo":
             total = warehouse.regenerate_demo(cfg, args.seed)
             print(f"Đã tạo lại dữ liệu minh họa (seed {args.seed}): {total:,} lượt xuất cảnh.")
