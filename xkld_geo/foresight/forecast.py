@@ -321,16 +321,22 @@ class Backtest:
     records: pd.DataFrame   # year, month, method, level, unit_code, ytd, rem, forecast, actual, stratum, err,
                             # lo, hi, covered (lo/hi/covered for the candidates only)
     chosen: str
+    _calibrations: dict[tuple[str, int | None], Calibration] = field(default_factory=dict, compare=False, repr=False)
 
     def scores(self, by: tuple[str, ...] = ("year", "month", "level", "method")) -> pd.DataFrame:
         """MAPE, bias (%) and coverage of the 80 % range (%), grouped ``by``."""
         return scores(self.records, by)
 
     def calibration(self, method: str | None = None, leave_out: int | None = None) -> Calibration:
-        """The ratios of ``method`` (the chosen one) in every backtest year but ``leave_out``."""
-        r = self.records
-        keep = (r["method"].to_numpy() == (method or self.chosen)) & (r["year"].to_numpy() != leave_out)
-        return Calibration.of(r["stratum"].to_numpy()[keep], r["err"].to_numpy()[keep])
+        """The ratios of ``method`` (the chosen one) in every backtest year but ``leave_out`` (kept:
+        every period's forecast of the same year asks for the same)."""
+        key = (method or self.chosen, leave_out if leave_out in self.years else None)
+        found = self._calibrations.get(key)
+        if found is None:
+            r = self.records
+            keep = (r["method"].to_numpy() == key[0]) & (r["year"].to_numpy() != key[1])
+            found = self._calibrations[key] = Calibration.of(r["stratum"].to_numpy()[keep], r["err"].to_numpy()[keep])
+        return found
 
     def coverage(self, level: str) -> float | None:
         """Share (%) of the chosen method's ranges that held the outcome at ``level``."""
