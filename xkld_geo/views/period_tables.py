@@ -15,13 +15,15 @@ import duckdb
 import pandas as pd
 
 from xkld_geo import cache, periods, queries
+from xkld_geo.foresight import forecast
 from xkld_geo.reporting import completeness
 
 
 def warm_periods(con: duckdb.DuckDBPyConnection, today: dt.date, due_day: int) -> int:
     """Compute the national tables every overview request is cut from (each period's communes and
     provinces, each year's monthly series and reporting cells) for every period the overview
-    offers, into the shared cache: run once in the background when the app starts
+    offers, and the year-end forecast of the latest period (its backtest included), into the
+    shared cache: run once in the background when the app starts
     (:mod:`xkld_geo.maps.warmup`), so the leaders' first clicks on any year or month only cut
     their part out. Returns how many periods were warmed."""
     shared = cache.scope(con)
@@ -33,6 +35,9 @@ def warm_periods(con: duckdb.DuckDBPyConnection, today: dt.date, due_day: int) -
             continue
         monthly_table(shared, year)
         report_cells(shared, year, today, due_day)
+        if count == 0:   # the backtested year-end forecast of the period a meeting opens on
+            latest = periods.period(year, months[-1], today)
+            forecast.forecast(con, year, latest.month - 1 if latest.in_progress else latest.month)
         for month in reversed(months):   # the latest first: the periods a meeting opens on
             period_communes(shared, year, month, None)
             period_provinces(shared, year, month)
