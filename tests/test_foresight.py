@@ -81,7 +81,7 @@ def test_backtest_chooses_the_lower_provincial_error_and_counts_coverage(history
 def test_communes_add_up_to_provinces_and_nation(tiny_con, method: str) -> None:
     h = forecast.load_history(tiny_con)   # the demo history of the fictional country
     bt = forecast.backtest(h, methods=(method,))
-    ye = forecast.year_end(h, bt, forecast.quotas(tiny_con, 2026), 2026, 2)
+    ye = forecast.year_end(h, bt.skill(), forecast.quotas(tiny_con, 2026), 2026, 2)
     assert ye is not None and ye.method == method
     communes, provinces = ye.units("commune"), ye.units("province")
     for col in ("ytd", "forecast", "quota"):
@@ -97,7 +97,7 @@ def test_communes_add_up_to_provinces_and_nation(tiny_con, method: str) -> None:
 
 def test_scope_filter_limits_commune_rows(tiny_con) -> None:
     h = forecast.load_history(tiny_con)
-    ye = forecast.year_end(h, forecast.backtest(h, methods=FAST), forecast.quotas(tiny_con, 2026), 2026, 2)
+    ye = forecast.year_end(h, forecast.backtest(h, methods=FAST).skill(), forecast.quotas(tiny_con, 2026), 2026, 2)
     assert ye is not None
     assert set(ye.units("commune", "99", frozenset({"99001", "98001"}))["unit_code"]) == {"99001"}
 
@@ -120,3 +120,41 @@ def test_outlook_page_shows_range_map_and_table(app_env: Settings) -> None:
     assert "(" in labels["Dự báo cả năm (khoảng 80%)"] and "–" in labels["Dự báo cả năm (khoảng 80%)"]
     assert any("Phương pháp" in i.value and "khoảng đã chứa kết quả thật" in i.value for i in at.info)
     assert len(at.dataframe[0].value) == 6    # the six communes of province 99
+
+
+def test_the_overview_computes_the_forecast_once_per_data_version(tiny_con, monkeypatch) -> None:
+    from xkld_geo import cache, dataversion
+    from xkld_geo.views import overview
+
+    cache.clear()
+    calls: list[tuple[int, int]] = []
+    real = forecast.year_end
+
+    def counted(h, skill, quota, year, month):
+        calls.append((year, month))
+        return real(h, skill, quota, year, month)
+
+    monkeypatch.setattr(forecast, "year_end", counted)
+    for request in (overview.Request(2025, 5), overview.Request(2025, 5, "99"), overview.Request(2025, 5, "99", "99003"),
+                    overview.Request(2025, 5, national_level="commune")):
+        view = overview.build_overview(tiny_con, request, "/app/static")
+        h = view.headline
+        assert h.projected_low is not None and h.projected_low <= h.projected <= h.projected_high
+        assert "khoảng đã chứa kết quả thật" in h.projection_note and "Cách hiện hành" in h.projection_note
+    assert calls == [(2025, 5)]          # one forecast for every unit, level and session of the version
+    dataversion.bump(tiny_con, "test")
+    overview.build_overview(tiny_con, overview.Request(2025, 5, "98"), "/app/static")
+    assert calls == [(2025, 5), (2025, 5)]   # a write: computed again, once
+    cache.clear()
+
+
+def test_the_ranking_carries_each_units_forecast(tiny_con) -> None:
+    from xkld_geo.views import overview
+
+    view = overview.build_overview(tiny_con, overview.Request(2025, 5, "99"), "/app/static")
+    ye = forecast.forecast(tiny_con, 2025, 5)
+    assert ye is not None
+    expected = ye.units("commune", "99").set_index("unit_code")["forecast"].round()
+    shown = view.ranking.set_index("Mã")["Dự báo cả năm"]
+    assert (shown.reindex(expected.index) == expected).all()
+    assert view.headline.projected == round(ye.row("province", "99")["forecast"])

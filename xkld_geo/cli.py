@@ -95,7 +95,7 @@ def _forecast(cfg: settings_mod.Settings, with_backtest: bool) -> None:
             print(forecast.backtest_report(bt))
             return
         year, month = forecast.cutoff(history, cfg.effective_today)
-        ye = forecast.year_end(history, bt, forecast.quotas(con, year), year, month)
+        ye = forecast.year_end(history, bt.skill(), forecast.quotas(con, year), year, month)
         if ye is None:
             raise QueryError("Chưa có tháng nào đủ số liệu để dự báo.", field="tháng")
         names = dict(zip(*queries.provinces(con)[["code", "name"]].to_numpy().T))

@@ -321,22 +321,23 @@ class Backtest:
     records: pd.DataFrame   # year, month, method, level, unit_code, ytd, rem, forecast, actual, stratum, err,
                             # lo, hi, covered (lo/hi/covered for the candidates only)
     chosen: str
-    _calibrations: dict[tuple[str, int | None], Calibration] = field(default_factory=dict, compare=False, repr=False)
 
     def scores(self, by: tuple[str, ...] = ("year", "month", "level", "method")) -> pd.DataFrame:
         """MAPE, bias (%) and coverage of the 80 % range (%), grouped ``by``."""
         return scores(self.records, by)
 
     def calibration(self, method: str | None = None, leave_out: int | None = None) -> Calibration:
-        """The ratios of ``method`` (the chosen one) in every backtest year but ``leave_out`` (kept:
-        every period's forecast of the same year asks for the same)."""
-        key = (method or self.chosen, leave_out if leave_out in self.years else None)
-        found = self._calibrations.get(key)
-        if found is None:
-            r = self.records
-            keep = (r["method"].to_numpy() == key[0]) & (r["year"].to_numpy() != key[1])
-            found = self._calibrations[key] = Calibration.of(r["stratum"].to_numpy()[keep], r["err"].to_numpy()[keep])
-        return found
+        """The ratios of ``method`` (the chosen one) in every backtest year but ``leave_out``."""
+        r = self.records
+        keep = (r["method"].to_numpy() == (method or self.chosen)) & (r["year"].to_numpy() != leave_out)
+        return Calibration.of(r["stratum"].to_numpy()[keep], r["err"].to_numpy()[keep])
+
+    def skill(self) -> Skill:
+        """What forecasts need of this backtest, without its replayed rows (the shared cache keeps
+        this: a few MB instead of every unit's every replay)."""
+        return Skill(self.years, self.chosen, {lv: self.coverage(lv) for lv in LEVELS},
+                     {lv: self.mape(lv) for lv in LEVELS}, {lv: self.mape(lv, CURRENT) for lv in LEVELS},
+                     {y: self.calibration(self.chosen, y) for y in (None, *self.years)} if self.years else {})
 
     def coverage(self, level: str) -> float | None:
         """Share (%) of the chosen method's ranges that held the outcome at ``level``."""
@@ -349,6 +350,23 @@ class Backtest:
         r = self.records
         sel = r[(r["method"] == (method or self.chosen)) & (r["level"] == level) & (r["actual"] > 0)]
         return float(100.0 * ((sel["forecast"] - sel["actual"]).abs() / sel["actual"]).mean()) if len(sel) else None
+
+
+@dataclass(frozen=True)
+class Skill:
+    """The chosen method of a backtest, its record per level, and the ratios its ranges are drawn
+    from (per backtest year left out; None: every year, for a year outside the backtest)."""
+
+    years: tuple[int, ...]
+    chosen: str
+    coverage: dict[str, float | None]        # level -> coverage (%) of the chosen method's range
+    mape: dict[str, float | None]            # level -> MAPE (%) of the chosen method
+    current_mape: dict[str, float | None]    # level -> MAPE (%) of the current method
+    calibrations: dict[int | None, Calibration]
+
+    def calibration(self, year: int) -> Calibration | None:
+        """The ratios for a forecast of ``year`` (that year left out), None without a backtest."""
+        return self.calibrations.get(year if year in self.years else None)
 
 
 def scores(records: pd.DataFrame, by: tuple[str, ...]) -> pd.DataFrame:
@@ -488,7 +506,7 @@ def quotas(con: duckdb.DuckDBPyConnection, year: int) -> pd.Series:
     return pd.Series(df["quota"].to_numpy(), index=df["unit_code"].to_numpy(dtype=str))
 
 
-def year_end(h: History, bt: Backtest, quota: pd.Series, year: int, month: int) -> YearEnd | None:
+def year_end(h: History, skill: Skill, quota: pd.Series, year: int, month: int) -> YearEnd | None:
     """The forecasts of ``year`` made at the end of ``month`` (1–12) by the backtest's chosen
     method, their ranges from the backtest years other than ``year``, the probability of reaching
     the quota and the departures a month it needs from then on. None where the history has no
@@ -496,7 +514,7 @@ def year_end(h: History, bt: Backtest, quota: pd.Series, year: int, month: int) 
     this = h.year(year)
     if this is None or not 1 <= month <= 12:
         return None
-    method = bt.chosen
+    method = skill.chosen
     rem_c = np.zeros(len(h.communes)) if month == 12 else remaining(h, year, month, method)
     if rem_c is None:
         return None
@@ -510,8 +528,7 @@ def year_end(h: History, bt: Backtest, quota: pd.Series, year: int, month: int) 
     if month == 12:
         lo_q = hi_q = np.zeros(len(rem))
         p = np.where(ytd >= q, 1.0, 0.0)
-    elif bt.years:
-        calib = bt.calibration(method, leave_out=year)
+    elif (calib := skill.calibration(year)) is not None:
         lo_q, hi_q = calib.bounds(strata)
         need = ratio(q - ytd, rem)
         p = np.where(q - ytd <= 0, 1.0, calib.exceed(strata, need))
@@ -522,8 +539,7 @@ def year_end(h: History, bt: Backtest, quota: pd.Series, year: int, month: int) 
     needed = np.where(left > 0, (q - ytd).clip(0) / max(left, 1), 0.0)
     table = units.assign(quota=q, ytd=ytd, forecast=ytd + rem, lo=lo, hi=hi,
                          p_reach=np.where(np.isnan(q) | (q <= 0), np.nan, p), needed_per_month=needed)
-    return YearEnd(year, month, method, table, bt.years, {lv: bt.coverage(lv) for lv in LEVELS},
-                   {lv: bt.mape(lv) for lv in LEVELS}, {lv: bt.mape(lv, CURRENT) for lv in LEVELS})
+    return YearEnd(year, month, method, table, skill.years, skill.coverage, skill.mape, skill.current_mape)
 
 
 # --- shared per data version ----------------------------------------------------------------------
@@ -533,17 +549,17 @@ def shared_history(con: duckdb.DuckDBPyConnection) -> History:
     return cache.scope(con).get("forecast_history", load_history)
 
 
-def _backtest(con: duckdb.DuckDBPyConnection) -> Backtest:
-    return backtest(shared_history(con))
+def _skill(con: duckdb.DuckDBPyConnection) -> Skill:
+    return backtest(shared_history(con)).skill()
 
 
-def shared_backtest(con: duckdb.DuckDBPyConnection) -> Backtest:
-    """:func:`backtest` of the database's history, once per data version (read only)."""
-    return cache.scope(con).get("forecast_backtest", _backtest)
+def shared_skill(con: duckdb.DuckDBPyConnection) -> Skill:
+    """:func:`backtest` of the database's history as a :class:`Skill`, once per data version (read only)."""
+    return cache.scope(con).get("forecast_skill", _skill)
 
 
 def _year_end(con: duckdb.DuckDBPyConnection, year: int, month: int) -> YearEnd | None:
-    return year_end(shared_history(con), shared_backtest(con), quotas(con, year), year, month)
+    return year_end(shared_history(con), shared_skill(con), quotas(con, year), year, month)
 
 
 def forecast(con: duckdb.DuckDBPyConnection, year: int, month: int) -> YearEnd | None:

@@ -28,20 +28,20 @@ def warm_periods(con: duckdb.DuckDBPyConnection, today: dt.date, due_day: int) -
     their part out. Returns how many periods were warmed."""
     shared = cache.scope(con)
     reported = shared.get("reported_months", periods.reported_months)
-    count = 0
+    count, latest = 0, None
     for year in sorted({y for y, _ in reported}, reverse=True):
         months = periods.months_offered(reported, year, today)
         if not months:
             continue
         monthly_table(shared, year)
         report_cells(shared, year, today, due_day)
-        if count == 0:   # the backtested year-end forecast of the period a meeting opens on
-            latest = periods.period(year, months[-1], today)
-            forecast.forecast(con, year, latest.month - 1 if latest.in_progress else latest.month)
+        latest = latest or periods.period(year, months[-1], today)
         for month in reversed(months):   # the latest first: the periods a meeting opens on
             period_communes(shared, year, month, None)
             period_provinces(shared, year, month)
             count += 1
+    if latest is not None:   # last: its backtest fits ETS models once per process (seconds of CPU)
+        forecast.forecast(con, latest.year, latest.month - 1 if latest.in_progress else latest.month)
     return count
 
 
