@@ -63,14 +63,15 @@ def test_backtest_scores_match_hand_computed_values(history, year, month, method
 def test_backtest_chooses_the_lower_provincial_error_and_counts_coverage(history) -> None:
     bt = forecast.backtest(history, methods=FAST)
     assert bt.chosen == "seasonal_naive"     # 2025's ratio over-shoots by half in the first half
-    # 2024's naive forecasts all fell short, so the ranges 2025 takes from them lie above the
-    # forecast: from July on 2025's naive forecast is exact, and no range holds it
+    # 2024's naive forecasts all fell short, so the ratios 2025 takes from them all lie above 1: the
+    # range reaches up from the forecast, and its lower end is the forecast itself (a range always
+    # holds its point). From July on 2025's naive forecast is exact: every range holds it
     for month in range(7, 12):
-        assert score(bt, 2025, month, "province", "seasonal_naive")["coverage"] == 0.0
+        assert score(bt, 2025, month, "province", "seasonal_naive")["coverage"] == 100.0
     r = bt.records
     row = r[(r["year"] == 2025) & (r["month"] == 7) & (r["method"] == "seasonal_naive")
             & (r["unit_code"] == "99")].iloc[0]
-    assert row["lo"] > row["forecast"] == row["actual"] == 6 * 240
+    assert row["lo"] == row["forecast"] == row["actual"] == 6 * 240 < row["hi"]
     # the current method has no range, its coverage is not counted
     assert np.isnan(score(bt, 2024, 7, "province", "current")["coverage"])
     report = forecast.backtest_report(bt)

@@ -25,8 +25,8 @@ bias (the same, signed). The method with the lowest provincial MAPE over the who
 one used (:attr:`Backtest.chosen`).
 
 *The range* is empirical: the ratios ``(actual R + 1) / (forecast R + 1)`` of the backtest, pooled
-by level (nation and provinces together; communes by the size of their forecast) and by quarter of
-the cut-off month, give their 10th and 90th percentiles; a forecast's range is its ``R`` scaled by
+by level (the nation; the provinces; communes by the size of their forecast) and by quarter of the
+cut-off month (a class of fewer than :data:`MIN_SAMPLES` takes its whole level), give their 10th and 90th percentiles; a forecast's range is its ``R`` scaled by
 them. The coverage printed for a backtest year is computed with the percentiles of the *other*
 years alone (leave one year out), so it is the coverage a new year can expect, not a fitted one.
 The same ratios give the probability of reaching the quota (their share above the ratio the quota
@@ -234,18 +234,20 @@ def unit_frame(h: History) -> pd.DataFrame:
 
 # --- the range ------------------------------------------------------------------------------------
 
-GROUPS = ("Toàn quốc và tỉnh", *(f"Xã, dự báo các tháng còn lại {lo:g}–{hi:g} người" for lo, hi in
-                                 zip((0.0, *COMMUNE_SIZES), COMMUNE_SIZES)), f"Xã, từ {COMMUNE_SIZES[-1]:g} người")
+GROUPS = ("Tỉnh", *(f"Xã, dự báo các tháng còn lại {lo:g}–{hi:g} người" for lo, hi in
+                    zip((0.0, *COMMUNE_SIZES), COMMUNE_SIZES)), f"Xã, từ {COMMUNE_SIZES[-1]:g} người", "Toàn quốc")
 """The level groups whose backtest ratios are pooled (each split by :data:`BANDS`)."""
 
 
 def stratum(levels: np.ndarray, month: int | np.ndarray, rem: np.ndarray) -> np.ndarray:
     """The class whose backtest ratios give a forecast's range, as ``group × len(BANDS) + band``:
-    group 0 is the nation and provinces, 1..4 communes by forecast of the remaining months
-    (:data:`COMMUNE_SIZES`); the band is the quarter of the cut-off month (:data:`BANDS`)."""
+    group 0 is the provinces, 1..4 communes by forecast of the remaining months
+    (:data:`COMMUNE_SIZES`), 5 the nation (:data:`GROUPS`); the band is the quarter of the
+    cut-off month (:data:`BANDS`)."""
     band = np.searchsorted([b[1] for b in BANDS], np.asarray(month), side="left")
     size = 1 + np.searchsorted(COMMUNE_SIZES, np.asarray(rem, float), side="right")
-    group = np.where(np.asarray(levels) == "commune", size, 0)
+    levels = np.asarray(levels)
+    group = np.where(levels == "commune", size, np.where(levels == "nation", len(GROUPS) - 1, 0))
     return (group * len(BANDS) + band).astype(int)
 
 
@@ -306,8 +308,12 @@ class Calibration:
 
 
 def interval(ytd: np.ndarray, rem: np.ndarray, lo_q: np.ndarray, hi_q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The range of year-end figures: year to date + the remaining forecast scaled by the percentiles."""
+    """The range of year-end figures: year to date + the remaining forecast scaled by the
+    percentiles, widened where needed to hold the central figure (a range beside its point, never
+    away from it; the backtest counts coverage with the same rule)."""
     base = np.asarray(rem, float).clip(0) + 1.0
+    lo_q, hi_q = np.fmin(lo_q, 0.0), np.fmax(hi_q, 0.0)
+    lo_q, hi_q = np.where(np.isnan(lo_q), np.nan, lo_q), np.where(np.isnan(hi_q), np.nan, hi_q)
     return ytd + (base * np.exp(lo_q) - 1.0).clip(0), ytd + (base * np.exp(hi_q) - 1.0).clip(0)
 
 
