@@ -20,6 +20,11 @@ def inject(con, commune: str, kind: str, n: int, licence: str | None = None, ref
 
 def test_background_raises_no_alarm(tiny_con) -> None:
     assert alarms.national(tiny_con, TODAY).empty
+    # replayed over the 24 months before: the background's alarms stay rare (the fictional
+    # country has no real cluster: every alarm there is a false one)
+    r = alarms.record(tiny_con, TODAY)
+    assert r.months == 24 and r.checked == 24 * 2 * 7 and r.flagged / r.checked < 0.01
+    assert "lượt xét xã-tháng" in r.text and "0,1%" in r.text
 
 
 def test_an_injected_cluster_is_flagged_and_the_background_is_not(tiny_con) -> None:
@@ -50,6 +55,6 @@ def test_the_case_page_shows_the_alarms(app_env: Settings) -> None:
     inject(con, "99002", "fraud", 5)
     at = run_page("pages/15_Bao_ho_cong_dan.py", role="planner", query={"unit": "99"}, settings=app_env)
     assert not at.exception and not at.error, problems(at)
-    assert any("Poisson" in c.value and "0,1%" in c.value for c in at.caption)
+    assert any("Poisson" in c.value and "0,1%" in c.value and "Chạy lại trên 24 tháng" in c.value for c in at.caption)
     shown = next(d for d in at.dataframe if d.key == "cases_alarms" or "Xác suất ngẫu nhiên (%)" in d.value.columns)
     assert list(shown.value["Mã"]) == ["99002"]

@@ -39,6 +39,8 @@ MIN_COUNT = 3
 BASELINE_MONTHS = 24
 PRIOR_MONTHS = 6.0
 CHECKED_MONTHS = 3
+RECORD_MONTHS = 24
+"""Months before the checked ones on which the model's record is counted (:func:`record`)."""
 KINDS = {"fraud": "Phản ánh lừa đảo", "breach": "Vi phạm hợp đồng / cư trú bất hợp pháp"}
 SOURCES = {"commune": "xã/phường", "company": "doanh nghiệp"}
 
@@ -84,6 +86,11 @@ def _commune_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         SELECT m.commune_code AS unit_code, c.commune_name AS unit_name, c.province_code, m.month,
                CAST(m.fraud_reports AS DOUBLE) AS fraud, CAST(m.breaches AS DOUBLE) AS breach
         FROM ({problems.MONTHLY_SQL}) m JOIN v_communes c ON c.commune_code = m.commune_code""")
+
+
+def _shared_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """:func:`_commune_counts`, once per data version (read only: the alarms and their record)."""
+    return cache.scope(con).get("alarm_commune_counts", _commune_counts, copy=False)
 
 
 def _company_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -146,9 +153,48 @@ def checked_months(today: dt.date) -> list[pd.Timestamp]:
 def national(con: duckdb.DuckDBPyConnection, today: dt.date) -> pd.DataFrame:
     """Every alarm of the country (communes and companies), most significant first."""
     months = checked_months(today)
-    parts = [flag(_commune_counts(con), months, "commune"), flag(_company_counts(con), months, "company")]
+    parts = [flag(_shared_counts(con), months, "commune"), flag(_company_counts(con), months, "company")]
     found = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
     return found.sort_values(["p_value", "month", "unit_code"]).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Record:
+    """How often the model raised an alarm on the communes in the months before the checked ones."""
+
+    months: int      # months replayed
+    checked: int     # commune-months × kinds judged
+    flagged: int     # alarms raised
+
+    @property
+    def text(self) -> str:
+        """The record in Vietnamese."""
+        if not self.checked:
+            return "Chưa đủ số liệu các tháng trước để đếm số lần mô hình đã cảnh báo."
+        rate = f"{100 * self.flagged / self.checked:.2f}%".replace(".", ",")
+        checked = f"{self.checked:,}".replace(",", ".")
+        return (f"Chạy lại trên {self.months} tháng trước đó: mô hình đã cảnh báo {self.flagged} lần trên {checked} "
+                f"lượt xét xã-tháng ({rate}), so với mức báo động giả đã định tối đa {_pct(FALSE_ALARM)}.")
+
+
+def record(con: duckdb.DuckDBPyConnection, today: dt.date) -> Record:
+    """The model replayed on the communes over the :data:`RECORD_MONTHS` months before the checked
+    ones (those with at least a year of data before them): how many unit-months it judged and how
+    many it flagged. Where the data hold no real cluster, this is its false-alarm rate."""
+    counts = _shared_counts(con)
+    if counts.empty:
+        return Record(0, 0, 0)
+    start = pd.to_datetime(counts["month"]).min().to_period("M") + 12
+    now = pd.Timestamp(today).to_period("M")
+    months = [(now - k).to_timestamp() for k in range(CHECKED_MONTHS + RECORD_MONTHS - 1, CHECKED_MONTHS - 1, -1)
+              if now - k >= start]
+    found = flag(counts, months, "commune")
+    return Record(len(months), counts["unit_code"].nunique() * len(KINDS) * len(months), len(found))
+
+
+def shared_record(con: duckdb.DuckDBPyConnection, today: dt.date) -> Record:
+    """:func:`record`, once per data version."""
+    return cache.scope(con).get("alarms_record", record, today)
 
 
 def current(con: duckdb.DuckDBPyConnection, today: dt.date, province: str | None = None,

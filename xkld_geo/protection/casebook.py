@@ -28,6 +28,7 @@ class CasesView:
     open_total: int
     is_demo: bool
     alarms: pd.DataFrame = field(default_factory=pd.DataFrame)   # early warning (:mod:`.alarms`)
+    alarm_record: str = ""       # how often the early warning has fired before (:func:`alarms.record`)
 
 
 def open_by_unit(con: duckdb.DuckDBPyConnection, province: str | None, today: dt.date) -> pd.DataFrame:
@@ -79,7 +80,8 @@ def build_cases(con: duckdb.DuckDBPyConnection, province: str | None, today: dt.
     open_cases = listed[listed["status"] != "closed"]
     is_demo = bool(listed["is_demo"].any()) if len(listed) else False
     return CasesView(open_by_unit(con, province, today), ageing(open_cases), by_company(con, province), listed,
-                     cases.history(con, limit=50), len(open_cases), is_demo, alarms.current(con, today, province))
+                     cases.history(con, limit=50), len(open_cases), is_demo, alarms.current(con, today, province),
+                     alarms.shared_record(con, today).text)
 
 
 def table(view: CasesView) -> pd.DataFrame:

@@ -81,7 +81,8 @@ def _record_form(con: object, f: Filters, user: auth.User) -> None:
 def _alarms(view: casebook.CasesView) -> None:
     """Early warning: clusters above what each commune's and company's history predicts."""
     st.markdown("**Cảnh báo sớm: cụm lừa đảo, vi phạm hợp đồng, cư trú bất hợp pháp**")
-    st.caption(plain(f"{alarms.METHOD} {alarms.DATA}" + (" Dữ liệu minh họa." if view.is_demo else "")))
+    st.caption(plain(f"{alarms.METHOD} {alarms.DATA} {view.alarm_record}"
+                     + (" Dữ liệu minh họa." if view.is_demo else "")))
     if view.alarms.empty:
         st.success("Không có cụm vụ việc nào vượt mức lịch sử dự đoán trong các tháng gần đây.")
     else:
