@@ -26,8 +26,9 @@ one used (:attr:`Backtest.chosen`).
 
 *The range* is empirical: the ratios ``(actual R + 1) / (forecast R + 1)`` of the backtest, pooled
 by level (the nation; the provinces; communes by the size of their forecast) and by quarter of the
-cut-off month (a class of fewer than :data:`MIN_SAMPLES` takes its whole level), give their 10th and 90th percentiles; a forecast's range is its ``R`` scaled by
-them. The coverage printed for a backtest year is computed with the percentiles of the *other*
+cut-off month (a class of fewer than :data:`MIN_SAMPLES` takes its whole level), give their 10th
+and 90th percentiles; a forecast's range is its ``R`` scaled by them, widened where needed to hold
+the central figure. The coverage printed for a backtest year is computed with the percentiles of the *other*
 years alone (leave one year out), so it is the coverage a new year can expect, not a fitted one.
 The same ratios give the probability of reaching the quota (their share above the ratio the quota
 needs).
