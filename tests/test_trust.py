@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import run_page, settings_for, write_tiny_data
 from xkld_geo import db, metrics
 from xkld_geo.build import warehouse
+from xkld_geo.foresight import forecast
 from xkld_geo.settings import PROJECT_ROOT, Settings
 
 APP = str(PROJECT_ROOT / "app.py")
@@ -74,10 +75,19 @@ def test_default_overview_matches_an_independent_computation(built_on: tuple[Set
     assert shown["Chỉ tiêu năm"] == metrics.fmt_int(quota)
     assert shown["Đã xuất cảnh (lũy kế)"] == metrics.fmt_int(ytd)
     assert shown["Đạt tiến độ"] == metrics.fmt_pct(pace)
-    assert shown["Dự báo cả năm"] == metrics.fmt_int(projected)
+    # the headline shows the backtested forecast and its 80 % range; the old one-number method
+    # (computed here independently) is named beside it in the note
+    found = forecast.forecast(con, year, month)
+    assert found is not None
+    nation = found.row("nation", forecast.NATION)
+    assert shown["Dự báo cả năm"] == (f"{metrics.fmt_int(nation['forecast'])} ({metrics.fmt_int(nation['lo'])}–"
+                                      f"{metrics.fmt_int(nation['hi'])})")
+    assert nation["lo"] <= nation["forecast"] <= nation["hi"]
     label = f"Lũy kế đến hết tháng {month}/{year}"
     assert any(label in m.value for m in at.markdown)
-    assert "mùa vụ" in next(m for m in at.metric if m.label == "Dự báo cả năm").help
+    note = next(m for m in at.metric if m.label == "Dự báo cả năm").help
+    assert "mùa vụ" in note and f"Cách hiện hành (theo mùa vụ năm trước, một con số): {metrics.fmt_int(projected)}" in note
+    assert "Dữ liệu minh họa" in note and "khoảng đã chứa kết quả thật" in note
 
 
 def test_a_month_in_progress_is_counted_to_its_cut_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from xkld_geo import auth, backup, db, store
 from xkld_geo import settings as settings_mod
 from xkld_geo.build import warehouse
-from xkld_geo.errors import ConfigError, XkldError
+from xkld_geo.errors import ConfigError, QueryError, XkldError
 from xkld_geo.intake import ingest, kinds
 from xkld_geo.maps import warmup
 from xkld_geo.release import site as release_site
@@ -58,6 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     bk.add_argument("--out", type=Path, help="tệp đích (mặc định: XKLD_BACKUP_DIR/xkld-<thời điểm>.duckdb)")
     rs = sub.add_parser("restore", help="khôi phục cơ sở dữ liệu nhúng từ một bản sao lưu (ứng dụng phải đang dừng)")
     rs.add_argument("file", type=Path, help="tệp sao lưu .duckdb")
+    fc = sub.add_parser("forecast", help="dự báo số người xuất cảnh cả năm với khoảng 80% (toàn quốc, tỉnh)")
+    fc.add_argument("--backtest", action="store_true",
+                    help="chạy lại trên các năm 2021–2025: MAPE, lệch và tỷ lệ khoảng chứa kết quả, "
+                         "bên cạnh cách dự báo hiện hành")
     pub = sub.add_parser("publish", help="ghi bản phát hành dữ liệu mở tĩnh (trang web, CSV, XLSX, JSON)")
     pub.add_argument("--out", type=Path, help="thư mục đích (mặc định: XKLD_PUBLISH_DIR)")
     return parser
@@ -102,6 +106,26 @@ def _backup(cfg: settings_mod.Settings, args: argparse.Namespace) -> None:
     if args.out is None:
         backup.prune(cfg.backup_dir, cfg.backup_keep)
     print(f"Đã sao lưu {cfg.db_path} vào {out}.")
+def _forecast(cfg: settings_mod.Settings, with_backtest: bool) -> None:
+    """Print the backtest of the year-end forecasts, or this year's forecasts (read-only)."""
+    from xkld_geo import queries
+    from xkld_geo.foresight import forecast
+
+    con = db.open_store(cfg, read_only=True)
+    try:
+        history = forecast.load_history(con)
+        bt = forecast.backtest(history)
+        if with_backtest:
+            print(forecast.backtest_report(bt))
+            return
+        year, month = forecast.cutoff(history, cfg.effective_today)
+        ye = forecast.year_end(history, bt.skill(), forecast.quotas(con, year), year, month)
+        if ye is None:
+            raise QueryError("Chưa có tháng nào đủ số liệu để dự báo.", field="tháng")
+        names = dict(zip(*queries.provinces(con)[["code", "name"]].to_numpy().T))
+        print(forecast.forecast_report(ye, names, queries.meta(con).get("contains_demo") == "true"))
+    finally:
+        con.close()
 
 
 def _publish(cfg: settings_mod.Settings, out: Path | None) -> None:
@@ -214,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
             _backup(cfg, args)
         elif args.command == "publish":
             _publish(cfg, args.out)
+        elif args.command == "forecast":
+            _forecast(cfg, args.backtest)
         elif args.command == "demo":
             total = warehouse.regenerate_demo(cfg, args.seed)
             print(f"Đã tạo lại dữ liệu minh họa (seed {args.seed}): {total:,} lượt xuất cảnh.")

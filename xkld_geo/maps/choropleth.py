@@ -62,6 +62,11 @@ LEGENDS: dict[str, tuple[ColourClass, ...]] = {
               NO_DATA),
     "departures_market": _counts((100, 1000, 10000, 40000)) + (NO_DATA,),
     "open_cases": _counts((1, 3, 10, 30)) + (NO_DATA,),
+    # probability (%) of reaching the quota by the backtested forecast (xkld_geo.foresight)
+    "reach": (ColourClass("r0", "Dưới 20%: nhiều khả năng không đạt", -math.inf, "#d7191c"),
+              ColourClass("r20", "20–49%: khó đạt", 20.0, "#fdae61"),
+              ColourClass("r50", "50–79%: có thể đạt", 50.0, "#abd9e9"),
+              ColourClass("r80", "Từ 80%: gần như chắc chắn đạt", 80.0, "#2c7bb6"), NO_QUOTA),
     # ColorBrewer RdBu (diverging, colour-blind safe): quota lost in red, gained in blue
     "change": (ColourClass("down20", "Giảm từ 20 trở lên", -math.inf, "#ca0020"),
                ColourClass("down", "Giảm 1–19", -19, "#f4a582"),

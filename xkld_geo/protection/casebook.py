@@ -7,13 +7,13 @@ the list only when the caller asks for it (planners and administrators, see :mod
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
 
 from xkld_geo import db, queries
-from xkld_geo.protection import cases
+from xkld_geo.protection import alarms, cases
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,8 @@ class CasesView:
     changes: pd.DataFrame        # the latest state changes, from the audit log
     open_total: int
     is_demo: bool
+    alarms: pd.DataFrame = field(default_factory=pd.DataFrame)   # early warning (:mod:`.alarms`)
+    alarm_record: str = ""       # how often the early warning has fired before (:func:`alarms.record`)
 
 
 def open_by_unit(con: duckdb.DuckDBPyConnection, province: str | None, today: dt.date) -> pd.DataFrame:
@@ -78,7 +80,8 @@ def build_cases(con: duckdb.DuckDBPyConnection, province: str | None, today: dt.
     open_cases = listed[listed["status"] != "closed"]
     is_demo = bool(listed["is_demo"].any()) if len(listed) else False
     return CasesView(open_by_unit(con, province, today), ageing(open_cases), by_company(con, province), listed,
-                     cases.history(con, limit=50), len(open_cases), is_demo)
+                     cases.history(con, limit=50), len(open_cases), is_demo, alarms.current(con, today, province),
+                     alarms.shared_record(con, today).text)
 
 
 def table(view: CasesView) -> pd.DataFrame:

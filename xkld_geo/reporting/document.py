@@ -35,6 +35,11 @@ QUOC_HIEU = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 TIEU_NGU = "Độc lập - Tự do - Hạnh phúc"
 
 
+def _range(h: Any) -> str:
+    """', khoảng 80%: 145.000–156.000' where the forecast has a range, else nothing."""
+    return "" if h.projected_low is None else f", khoảng 80%: {_n(h.projected_low)}–{_n(h.projected_high)}"
+
+
 def _n(value: Any) -> str:
     return "–" if value is None or pd.isna(value) else metrics.fmt_int(value)
 
@@ -123,7 +128,7 @@ def _sections(doc: DocxDocument, r: ReportData) -> None:
     _table(doc, pd.concat([table, total], ignore_index=True))
     doc.add_heading("II. TIẾN ĐỘ VÀ DỰ BÁO", level=1)
     _para(doc, f"Tiến độ đạt {_pct(h.pace_pct)} so với số cần đạt đến nay (chỉ tiêu × số tháng đã qua / 12). "
-               f"Dự báo cả năm {_n(h.projected)} người ({_pct(h.projected_pct)} chỉ tiêu). {h.projection_note} "
+               f"Dự báo cả năm {_n(h.projected)} người{_range(h)} ({_pct(h.projected_pct)} chỉ tiêu). {h.projection_note} "
                f"Có {h.communes_below_50}/{h.communes} xã/phường dưới 50% tiến độ.")
     png = export.map_png(r.overview_view.map_spec, f"{r.province_name}: đạt tiến độ chỉ tiêu")
     doc.add_picture(io.BytesIO(png), width=Mm(150))

@@ -138,6 +138,14 @@ def breadcrumbs(view: overview.Overview) -> None:
             st.rerun()
 
 
+def forecast_text(h: overview.PeriodHeadline) -> str:
+    """'150.000 (145.000–156.000)': the year-end forecast and its 80 % range (the point alone
+    where no past year could test a range)."""
+    if h.projected_low is None or h.projected_high is None:
+        return metrics.fmt_int(h.projected)
+    return f"{metrics.fmt_int(h.projected)} ({metrics.fmt_int(h.projected_low)}–{metrics.fmt_int(h.projected_high)})"
+
+
 def period_headline(h: overview.PeriodHeadline) -> None:
     """Five headline numbers in large type, under the period they cover."""
     # the labels' wrapping rules live in the page's CSS (common.PAGE_CSS), which stays the same on
@@ -152,7 +160,7 @@ def period_headline(h: overview.PeriodHeadline) -> None:
                   help="Tỷ lệ so chỉ tiêu cả năm: " + metrics.fmt_pct(h.attainment_pct))
         st.metric("Đạt tiến độ", metrics.fmt_pct(h.pace_pct), width="stretch",
                   help="So với số cần đạt đến nay = chỉ tiêu × số tháng đã qua / 12")
-        st.metric("Dự báo cả năm", metrics.fmt_int(h.projected), help=h.projection_note, width="stretch",
+        st.metric("Dự báo cả năm", forecast_text(h), help=h.projection_note, width="stretch",
                   delta=metrics.fmt_pct(h.projected_pct) + " chỉ tiêu", delta_color="off")
         st.metric("Xã/phường dưới 50% tiến độ", f"{h.communes_below_50}/{h.communes}", width="stretch")
         received, on_time = h.reports_received_pct, h.reports_on_time_pct

@@ -9,7 +9,7 @@ import streamlit as st
 
 from xkld_geo import auth, maps, metrics, queries
 from xkld_geo.errors import XkldError
-from xkld_geo.protection import casebook, cases, clubs, problems, returnees
+from xkld_geo.protection import alarms, casebook, cases, clubs, problems, returnees
 from xkld_geo.ui.common import Filters, connection, demo_badge, plain, repainting_map, settings
 
 
@@ -78,6 +78,18 @@ def _record_form(con: object, f: Filters, user: auth.User) -> None:
                 st.error(plain(exc.message))
 
 
+def _alarms(view: casebook.CasesView) -> None:
+    """Early warning: clusters above what each commune's and company's history predicts."""
+    st.markdown("**Cảnh báo sớm: cụm lừa đảo, vi phạm hợp đồng, cư trú bất hợp pháp**")
+    st.caption(plain(f"{alarms.METHOD} {alarms.DATA} {view.alarm_record}"
+                     + (" Dữ liệu minh họa." if view.is_demo else "")))
+    if view.alarms.empty:
+        st.success("Không có cụm vụ việc nào vượt mức lịch sử dự đoán trong các tháng gần đây.")
+    else:
+        st.warning(plain(f"{len(view.alarms)} cảnh báo: số vụ vượt xa mức thường thấy của đơn vị."))
+        st.dataframe(alarms.table(view.alarms), hide_index=True, width="stretch", key="cases_alarms")
+
+
 def render_cases(f: Filters, user: auth.User) -> None:
     """The register of cases: open cases on the map, ageing, companies, the list, the state changes."""
     con = connection()
@@ -91,6 +103,7 @@ def render_cases(f: Filters, user: auth.User) -> None:
     cols[2].metric("Mở từ 90 ngày trở lên", metrics.fmt_int(int(view.ageing["open_cases"].iloc[2:].sum())))
     cols[3].metric("Doanh nghiệp bị cảnh báo", metrics.fmt_int(int(view.companies["repeated"].sum())))
     st.caption(problems.RULE)
+    _alarms(view)
     _map(con, f, view.open_by_unit.set_index("unit_code")["open_cases"], "open_cases", "Vụ việc đang mở",
          "Vụ việc đang mở", "cases_map", view.is_demo)
     st.markdown("**Thời gian mở của các vụ việc chưa kết thúc**")

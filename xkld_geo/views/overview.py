@@ -20,6 +20,7 @@ import pandas as pd
 
 from xkld_geo import cache, maps, metrics, periods, queries
 from xkld_geo.errors import QueryError
+from xkld_geo.foresight import forecast
 from xkld_geo.reporting import completeness
 from xkld_geo.views import period_tables
 
@@ -78,6 +79,8 @@ class PeriodHeadline:
     communes_below_50: int           # below 50% of the expected-by-now figure
     period_label: str = ""           # "Lũy kế đến hết tháng 11/2026" / "Lũy kế đến ngày 01/12/2026"
     projection_note: str = ""        # which projection method was used, for the tooltip
+    projected_low: int | None = None     # the 80 % range of the year-end forecast (None: no backtest)
+    projected_high: int | None = None
     reports_received_pct: float | None = None   # monthly departures reports due by today and received
     reports_on_time_pct: float | None = None    # ... received by their due day
 
@@ -187,6 +190,29 @@ def period_headline(rows: pd.DataFrame, communes: pd.DataFrame, period: periods.
                           metrics.pace_pct(ytd, quota, period.elapsed), projected,
                           metrics.attainment_pct(projected, quota), len(communes), below,
                           period.label, projection.explanation)
+
+
+def with_forecast(head: PeriodHeadline, rows: pd.DataFrame, year_end: forecast.YearEnd, r: Request,
+                  is_demo: bool) -> tuple[PeriodHeadline, pd.DataFrame]:
+    """The headline's and ranking's year-end figures from the backtested forecast (shared per data
+    version, :func:`forecast.forecast`): its central figure, its 80 % range, and a note saying
+    which method, on what data and how often its range held, beside the old one-number method."""
+    level, code = (("commune", r.commune) if r.commune else ("province", r.province) if r.province
+                   else ("nation", forecast.NATION))
+    found = year_end.row(level, str(code))
+    if found is None:
+        return head, rows
+    central = int(round(found["forecast"]))
+    low, high = (None, None) if pd.isna(found["lo"]) else (int(round(found["lo"])), int(round(found["hi"])))
+    note = (f"{year_end.explanation(is_demo)} Cách hiện hành (theo mùa vụ năm trước, một con số): "
+            f"{metrics.fmt_int(head.projected)}.")
+    head = replace(head, projected=central, projected_pct=metrics.attainment_pct(central, head.quota),
+                   projected_low=low, projected_high=high, projection_note=note)
+    unit_level = "commune" if len(rows) and len(str(rows["unit_code"].iloc[0])) == 5 else "province"
+    table = year_end.units(unit_level)
+    central_of = pd.Series(table["forecast"].to_numpy(), index=table["unit_code"].to_numpy())
+    rows = rows.assign(projected=np.round(rows["unit_code"].map(central_of).fillna(rows["projected"]).to_numpy(float)))
+    return head, rows
 
 
 def trend_table(monthly: pd.DataFrame, quota: int, month: int) -> pd.DataFrame:
@@ -324,6 +350,9 @@ def _build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url
         crumbs.append((commune_names[r.commune], r.province, r.commune))
     monthly = scope if r.commune is None else queries.monthly_departures(con, r.year, r.province, r.commune)
     head = period_headline(selection, communes if r.commune is None else selection, p, projection)
+    year_end = forecast.forecast(con, r.year, p.month - 1 if p.in_progress else p.month)
+    if year_end is not None:
+        head, rows = with_forecast(head, rows, year_end, r, is_demo)
     trend = trend_table(monthly, head.quota, r.month)
     # one national table of the year's departures reports; each request cuts its part out
     done = completeness.selection_shares(period_tables.report_cells(shared, r.year, today, due_day), r.year, r.month,

@@ -15,28 +15,33 @@ import duckdb
 import pandas as pd
 
 from xkld_geo import cache, periods, queries
+from xkld_geo.foresight import forecast
 from xkld_geo.reporting import completeness
 
 
 def warm_periods(con: duckdb.DuckDBPyConnection, today: dt.date, due_day: int) -> int:
     """Compute the national tables every overview request is cut from (each period's communes and
     provinces, each year's monthly series and reporting cells) for every period the overview
-    offers, into the shared cache: run once in the background when the app starts
+    offers, and the year-end forecast of the latest period (its backtest included), into the
+    shared cache: run once in the background when the app starts
     (:mod:`xkld_geo.maps.warmup`), so the leaders' first clicks on any year or month only cut
     their part out. Returns how many periods were warmed."""
     shared = cache.scope(con)
     reported = shared.get("reported_months", periods.reported_months)
-    count = 0
+    count, latest = 0, None
     for year in sorted({y for y, _ in reported}, reverse=True):
         months = periods.months_offered(reported, year, today)
         if not months:
             continue
         monthly_table(shared, year)
         report_cells(shared, year, today, due_day)
+        latest = latest or periods.period(year, months[-1], today)
         for month in reversed(months):   # the latest first: the periods a meeting opens on
             period_communes(shared, year, month, None)
             period_provinces(shared, year, month)
             count += 1
+    if latest is not None:   # last: its backtest fits ETS models once per process (seconds of CPU)
+        forecast.forecast(con, latest.year, latest.month - 1 if latest.in_progress else latest.month)
     return count
 
 
