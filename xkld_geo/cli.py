@@ -58,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     bk.add_argument("--out", type=Path, help="tệp đích (mặc định: XKLD_BACKUP_DIR/xkld-<thời điểm>.duckdb)")
     rs = sub.add_parser("restore", help="khôi phục cơ sở dữ liệu nhúng từ một bản sao lưu (ứng dụng phải đang dừng)")
     rs.add_argument("file", type=Path, help="tệp sao lưu .duckdb")
-    fc = sub.add_parser("forecast", help="dự báo số người xuất cảnh cả năm với khoảng 80% (toàn quốc, tỉnh)")
+    fc = sub.add_parser("forecast", help="dự báo số người xuất cảnh cả năm với khoảng 80%% (toàn quốc, tỉnh)")
     fc.add_argument("--backtest", action="store_true",
                     help="chạy lại trên các năm 2021–2025: MAPE, lệch và tỷ lệ khoảng chứa kết quả, "
                          "bên cạnh cách dự báo hiện hành")
