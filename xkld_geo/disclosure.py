@@ -228,4 +228,5 @@ def attainment(label: Label, quota: float | None) -> float | None:
 def rounding_note(base: int = THRESHOLD) -> str:
     """The sentence every public page shows beside rounded figures (Vietnamese)."""
     return (f"Số liệu làm tròn đến {base}; số từ 1 đến {base - 1} hiện là \"< {base}\"; "
-            "tổng được làm tròn riêng nên có thể lệch với tổng các dòng.")
+            "tổng được làm tròn riêng nên có thể lệch với tổng các dòng; \"ẩn\": số không công bố để "
+            "không làm lộ một số nhỏ khác.")
