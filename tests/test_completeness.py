@@ -117,3 +117,38 @@ def test_completeness_page_and_overview_metric(app_env: Settings) -> None:
     assert list(calendar["Mã"]) == [f"99{i:03d}" for i in range(1, 7)]
     at.radio(key="completeness_kind").set_value("loans").run()
     assert not at.exception
+
+
+def test_the_chase_list_counts_then_lists_and_sorts_on_the_counts(tiny_con) -> None:
+    tiny_con.execute("""DELETE FROM report_receipts WHERE (commune_code = '99001' AND month = DATE '2026-01-01')
+                        OR (commune_code = '99002' AND month = DATE '2026-02-01' AND kind = 'loans')
+                        OR (commune_code = '99003' AND kind = 'departures'
+                            AND month IN (DATE '2026-01-01', DATE '2026-02-01'))""")
+    view = completeness.build_view(tiny_con, 2026, 2, "99", "departures", TODAY, 5)
+    chase = view.chase.set_index("Mã")
+    assert list(view.chase.columns) == list(completeness.CHASE_COLUMNS)
+    assert chase.loc["99001", "Số báo cáo còn thiếu"] >= 3
+    assert chase.loc["99001", "Loại báo cáo còn thiếu"].split("; ")[:3] == list(completeness.KINDS.values())
+    assert chase.loc["99002", "Loại báo cáo còn thiếu"].endswith("Vay vốn, về nước, vi phạm")
+    counts = view.chase["Số báo cáo còn thiếu"].tolist()
+    assert all(isinstance(n, int) for n in counts) and counts == sorted(counts, reverse=True)
+    first = [dt.date(int(t.split("/")[1]), int(t.split("/")[0]), 1) for t in view.chase["Từ tháng"]]
+    for (n0, f0), (n1, f1) in zip(zip(counts, first), zip(counts[1:], first[1:])):
+        assert n0 > n1 or f0 <= f1                 # same count: the longest missing first
+
+
+def test_the_completeness_map_classes_are_about_reports_on_time() -> None:
+    from xkld_geo import maps
+
+    classes = maps.LEGENDS[completeness.MAP_CLASSES]
+    assert all("tháng" not in c.label for c in classes) and "đúng hạn" in classes[0].label
+    assert len({maps.colour_for(v, classes[:-1]) for v in (62.0, 68.5, 77.0)}) == 3
+
+
+@pytest.mark.real_data
+def test_the_national_completeness_map_separates_the_provinces(real_con) -> None:
+    from xkld_geo import maps
+
+    view = completeness.build_view(real_con, 2026, 11, None, "departures", dt.date(2026, 12, 1), 5)
+    classes = maps.LEGENDS[completeness.MAP_CLASSES][:-1]
+    assert len({maps.colour_for(v, classes) for v in view.map_values}) >= 2, view.map_values.describe()

@@ -73,11 +73,15 @@ def test_the_threshold_setting() -> None:
 
 def test_the_note_says_how_figures_are_rounded() -> None:
     assert disclosure.rounding_note(5) == ("Số liệu làm tròn đến 5; số từ 1 đến 4 hiện là \"< 5\"; tổng được "
-                                           "làm tròn riêng nên có thể lệch với tổng các dòng.")
+                                           "làm tròn riêng nên có thể lệch với tổng các dòng; \"ẩn\": số "
+                                           "không công bố để không làm lộ một số nhỏ khác.")
 
 
 def _known(label: object, base: int) -> tuple[int, int]:
-    """The attacker's own interval of a label, found by brute force from the published rule."""
+    """The attacker's own interval of a label, found by brute force from the published rule (a
+    hidden figure: only that it is not negative)."""
+    if label == disclosure.HIDDEN:
+        return 0, 10**9
     if label == 0:
         return 0, 0
     near = 0 if isinstance(label, str) else int(label)
@@ -272,3 +276,160 @@ def test_the_public_page_shows_no_count_from_1_to_4(app_env, unit: str | None) -
     for value in re.findall(r'"shown":\s*"([^"]*)"', html):
         number = _count_number(value)
         assert number is None or number == 0 or number % B == 0, value
+
+
+# --- every period and every sum at once: no small count narrowed to width 2 or less --------------
+
+NARROW = 2
+"""A count of 1..4 narrowed to an interval this wide (e.g. "1 or 2", "1 to 3") is disclosed."""
+
+
+def _bounds(label: object, base: int) -> tuple[float, float]:
+    """The attacker's interval of a label; a hidden figure is only known to be ≥ 0."""
+    if label == disclosure.HIDDEN:
+        return 0.0, np.inf
+    low, high = _known(label, base)
+    return float(low), float(high)
+
+
+def propagation_exposed(shown: Stack, sums: list[tuple[Key, list[Key]]], base: int) -> list[tuple]:
+    """(key, month, low, high) of every published "< base" that interval propagation narrows to
+    width ≤ NARROW: each sum bounds its total by its parts and each part by the total minus the
+    others, period by period, and a cumulative figure never decreases; repeated to a fixed point."""
+    months = sorted(m for m in shown if m > 0)
+    keys = sorted({k for m in months for k in shown[m]} | {t for t, _ in sums} | {p for _, ps in sums for p in ps})
+    lo = {(k, m): _bounds(shown[m].get(k, disclosure.HIDDEN), base)[0] for k in keys for m in months}
+    hi = {(k, m): _bounds(shown[m].get(k, disclosure.HIDDEN), base)[1] for k in keys for m in months}
+    changed = True
+    while changed:
+        changed = False
+        for m in months:
+            for total, parts in sums:
+                s_lo, s_hi = sum(lo[p, m] for p in parts), sum(hi[p, m] for p in parts)
+                new = {(total, m): (max(lo[total, m], s_lo), min(hi[total, m], s_hi))}
+                for p in parts:
+                    new[p, m] = (max(lo[p, m], lo[total, m] - (s_hi - hi[p, m])),
+                                 min(hi[p, m], hi[total, m] - (s_lo - lo[p, m])))
+                for cell, (a, b) in new.items():
+                    if (a, b) != (lo[cell], hi[cell]):
+                        lo[cell], hi[cell], changed = a, b, True
+        for k in keys:
+            for before, after in zip(months, months[1:]):
+                if lo[k, after] < lo[k, before]:
+                    lo[k, after], changed = lo[k, before], True
+                if hi[k, before] > hi[k, after]:
+                    hi[k, before], changed = hi[k, after], True
+    small = disclosure.small_label(base)
+    return [(k, m, lo[k, m], hi[k, m]) for m in months for k, v in shown[m].items()
+            if v == small and hi[k, m] - lo[k, m] <= NARROW]
+
+
+def milp_exposed(shown: Stack, sums: list[tuple[Key, list[Key]]], base: int, integer: bool = True) -> list[tuple]:
+    """(key, month, low, high) of every published "< base" whose integer range, given every label
+    of every period, every sum in every period and that cumulative figures never decrease, is
+    NARROW wide or less. Certified by integer solutions (SciPy milp, HiGHS): a small cell is safe
+    once some solution puts it at 1 and some solution at base - 1; batches first (maximise or
+    minimise all uncertified cells together), then each remaining cell on its own. With ``integer``
+    False the linear relaxation is solved instead (HiGHS LP: a cell's range there contains its
+    integer range, so a narrowing it finds is real; used where the integer programme is too slow)."""
+    months = sorted(m for m in shown if m > 0)
+    keys = sorted({k for m in months for k in shown[m]} | {t for t, _ in sums} | {p for _, ps in sums for p in ps})
+    index = {(k, m): i for i, (k, m) in enumerate((k, m) for m in months for k in keys)}
+    n = len(index)
+    bounds = [_bounds(shown[m].get(k, disclosure.HIDDEN), base) for m in months for k in keys]
+    rows, cols, vals, r = [], [], [], 0
+    for m in months:
+        for total, parts in sums:
+            for key, sign in ((total, -1.0), *((p, 1.0) for p in parts)):
+                rows.append(r), cols.append(index[key, m]), vals.append(sign)
+            r += 1
+    eq = sparse.csr_matrix((vals, (rows, cols)), shape=(r, n))
+    rows, cols, vals, r = [], [], [], 0
+    for k in keys:
+        for before, after in zip(months, months[1:]):
+            rows += [r, r]
+            cols += [index[k, before], index[k, after]]
+            vals += [1.0, -1.0]
+            r += 1
+    constraints = [optimize.LinearConstraint(eq, 0, 0)]
+    if r:
+        constraints.append(optimize.LinearConstraint(sparse.csr_matrix((vals, (rows, cols)), shape=(r, n)), -np.inf, 0))
+    box = optimize.Bounds([b[0] for b in bounds], [b[1] for b in bounds])
+    small = disclosure.small_label(base)
+    cells = [index[k, m] for m in months for k, v in shown[m].items() if v == small]
+
+    def solve(c: np.ndarray) -> np.ndarray:
+        res = optimize.milp(c, constraints=constraints, bounds=box, integrality=np.ones(n) if integer else None)
+        assert res.status == 0, res.message
+        return np.round(res.x) if integer else res.x
+
+    reach: dict[int, list[float]] = {i: [] for i in cells}
+    for target, sign in ((base - 1, -1.0), (1, 1.0)):
+        todo = list(cells)
+        while todo:
+            c = np.zeros(n)
+            c[todo] = sign
+            x = solve(c)
+            for i in todo:
+                reach[i].append(x[i])
+            done = [i for i in todo if abs(x[i] - target) < 1e-6]
+            if not done:
+                break
+            todo = [i for i in todo if abs(x[i] - target) >= 1e-6]
+        for i in todo:
+            c = np.zeros(n)
+            c[i] = sign
+            reach[i].append(solve(c)[i])
+    name = {i: km for km, i in index.items()}
+    return [(*name[i], min(v), max(v)) for i, v in reach.items()
+            if math.floor(max(v) + 1e-6) - math.ceil(min(v) - 1e-6) <= NARROW]
+
+
+def test_both_attackers_find_a_market_over_few_small_provinces_and_hiding_its_total_stops_them() -> None:
+    # Macau at 10 nationally (8..12) over eleven provinces at "< 5": each province is 1..2 (the audit's case)
+    true = {("M", "MO"): 10} | {("X", f"{p:02d}", "MO"): 1 for p in range(10)} | {("X", "10", "MO"): 0}
+    sums = [(("M", "MO"), [("X", f"{p:02d}", "MO") for p in range(11)])]
+    shown = {1: disclosure.rounded(true)}
+    assert len(propagation_exposed(shown, sums, B)) == 10 and len(milp_exposed(shown, sums, B)) == 10
+    equations = tuple((t, tuple(parts)) for t, parts in sums)
+    shown = {1: disclosure.protect([], disclosure.rounded(true), equations)}
+    assert shown[1][("M", "MO")] == disclosure.HIDDEN
+    assert not propagation_exposed(shown, sums, B) and not milp_exposed(shown, sums, B)
+
+
+def test_a_later_period_never_changes_an_earlier_one_and_is_audited_against_it() -> None:
+    # a commune at "< 5" in January and February; in February its province's total of two small
+    # communes would pin both; February hides the total, January's labels stay as published
+    jan = {("P", "a"): 5, ("C", "1"): 3, ("C", "2"): 3}
+    feb = {("P", "a"): 8, ("C", "1"): 4, ("C", "2"): 4}
+    equations = ((("P", "a"), (("C", "1"), ("C", "2"))),)
+    first = disclosure.protect([], disclosure.rounded(jan), equations)
+    second = disclosure.protect([first], disclosure.rounded(feb), equations)
+    assert first == disclosure.protect([], disclosure.rounded(jan), equations)
+    shown = {1: first, 2: second}
+    sums = [(("P", "a"), [("C", "1"), ("C", "2")])]
+    assert not propagation_exposed(shown, sums, B) and not milp_exposed(shown, sums, B)
+    raw = {1: disclosure.rounded(jan), 2: disclosure.rounded(feb)}
+    assert milp_exposed(raw, sums, B)
+
+
+@pytest.mark.parametrize("year,last", [(2025, 12), (2026, 3)])
+def test_every_period_and_sum_of_the_fixture_narrow_no_small_count(tiny_con, year: int, last: int) -> None:
+    shown, _ = published_stack(tiny_con, year, last)
+    sums = linked_sums(tiny_con, year, last, set(shown[last]))
+    assert not propagation_exposed(shown, sums, B)
+    assert not milp_exposed(shown, sums, B)
+
+
+@pytest.mark.real_data
+def test_every_period_and_sum_of_the_real_warehouse_narrow_no_small_count(real_con) -> None:
+    year = queries.years(real_con)[0]
+    last = queries.last_data_month(real_con, year)
+    shown, true = published_stack(real_con, year, last)
+    sums = linked_sums(real_con, year, last, set(shown[last]))
+    raw = {m: disclosure.rounded(values) for m, values in true.items() if m > 0}
+    assert propagation_exposed(raw, sums, B)   # each figure rounded on its own: the audit found 23 cells
+    assert not propagation_exposed(shown, sums, B)
+    # ~49,000 integer unknowns are too many for milp in a test; the linear relaxation (a stronger
+    # attacker than propagation, weaker than the integer programme run on the fixture) finds nothing
+    assert not milp_exposed(shown, sums, B, integer=False)

@@ -89,3 +89,41 @@ def test_history_across_the_reform_reads_the_units_of_the_time(history_con) -> N
     year_2025 = emulation.classify(emulation.inputs(history_con, 2025, "99", dt.date(2026, 3, 15), 5), c)
     own = dict(zip(year_2025["unit_code"], year_2025["level"]))
     assert all(table.set_index("unit_code").loc[u, "2025"].startswith(own[u]) for u in own)
+
+
+def test_the_grade_follows_the_score_and_says_why() -> None:
+    # like Nghi Lộc 96,6 "tốt" beside Tây Hiếu 95,5 "xuất sắc": the first has not met the year's quota
+    units = pd.DataFrame({"unit_code": ["N", "T", "R"], "unit_name": ["Xã N", "Xã T", "Xã R"],
+                          "attainment": [99.96, 100.0, 96.0], "jobfair": [100.0, 80.0, 100.0],
+                          "on_time": [100.0, 100.0, 100.0], "priority": [30.0, 30.0, 30.0]})
+    result = emulation.classify(units, emulation.Criteria()).set_index("unit_code")
+    assert result.loc["N", "score"] > result.loc["T", "score"] >= 90
+    assert result.loc["N", "level"] == emulation.LEVELS[1]          # 99,96% is not the quota met
+    assert result.loc["T", "level"] == emulation.LEVELS[0]
+    assert result.loc["N", "reason"].startswith("Từ 90 điểm nhưng chưa đạt 100% chỉ tiêu năm")
+    assert result.loc["T", "reason"] == "Từ 90 điểm và đạt 100% chỉ tiêu năm"
+    assert result.loc["R", "reason"].endswith("(96,0%): xếp hoàn thành tốt")
+
+
+def test_the_year_cannot_be_approved_before_its_last_report_is_due(tiny_con) -> None:
+    admin = auth.User("qt", "QT", "admin")
+    c = emulation.Criteria()
+    result = emulation.classify(emulation.inputs(tiny_con, 2025, "99", dt.date(2025, 12, 7), 5), c)
+    assert emulation.final_on(2025, 5) == dt.date(2026, 1, 5)
+    assert "tạm tính" in emulation.provisional_note(2025, dt.date(2025, 12, 7), 5)
+    with pytest.raises(QueryError, match="tạm tính"):
+        emulation.approve(tiny_con, admin, 2025, "99", result, c, dt.date(2025, 12, 7), 5)
+    assert emulation.approved(tiny_con, 2025, "99").empty
+    assert emulation.provisional_note(2025, dt.date(2026, 1, 5), 5) is None
+    emulation.approve(tiny_con, admin, 2025, "99", result, c, dt.date(2026, 1, 5), 5)
+    assert len(emulation.approved(tiny_con, 2025, "99")) == 6
+
+
+def test_the_page_marks_a_provisional_year_and_shows_the_reason(app_env: Settings) -> None:
+    at = run_page("pages/13_Thi_dua.py", role="admin")
+    at.selectbox(key="emulation_province").set_value("99")
+    at.selectbox(key="emulation_year").set_value(2026).run()
+    assert not at.exception and any("tạm tính" in w.value for w in at.warning)
+    table = at.dataframe[0].value
+    assert "Lý do xếp loại" in table.columns and table["Xếp loại"].str.endswith("(tạm tính)").all()
+    assert not [b for b in at.button if b.key == "emulation_approve"]

@@ -184,3 +184,54 @@ CONSERVATION = """
 
 def test_conservation_on_the_fixture_with_an_island(history_con) -> None:
     assert frame(history_con, CONSERVATION)["n"][0] == 0
+
+
+# --- each new commune within one person of its weighted share ---------------------------------
+
+SHARES = """
+    WITH want AS (
+        SELECT w.new_code AS commune_code, year(o.month) AS year, SUM(o.departures * w.weight) AS want
+        FROM departures_old o JOIN crosswalk w ON w.old_code = o.old_commune_code GROUP BY ALL
+    ), got AS (
+        SELECT commune_code, year(month) AS year, SUM(departures) AS got FROM departures
+        WHERE month < DATE '2025-07-01' GROUP BY ALL
+    )
+    SELECT commune_code, year, COALESCE(want, 0) AS want, COALESCE(got, 0) AS got
+    FROM want FULL JOIN got USING (commune_code, year)"""
+"""Per new commune and year before the reform: the crosswalk-weighted share of the old communes'
+departures and the departures carried onto it."""
+
+
+def _within_one(con) -> pd.DataFrame:
+    both = frame(con, SHARES)
+    yearly = both[(both["got"] - both["want"]).abs() > 1 + 1e-9]
+    assert yearly.empty, (len(yearly), yearly.head())
+    span = both.groupby("commune_code")[["want", "got"]].sum()     # January 2021 - June 2025
+    assert ((span["got"] - span["want"]).abs() <= 1 + 1e-9).all(), span[(span["got"] - span["want"]).abs() > 1]
+    return both
+
+
+def test_a_small_share_of_a_split_is_not_starved() -> None:
+    """A commune split 90/10 reporting one person a month for five years: the 10% part gets 6 people,
+    not 0 (cell by cell rounding gave every person to the 90% part), and every year within one."""
+    w = pd.DataFrame({"old_code": ["1", "1"], "new_code": ["A", "B"], "weight": [0.9, 0.1]})
+    old = pd.DataFrame({"old_code": "1", "month": pd.date_range("2021-01-01", periods=60, freq="MS"),
+                        "market": "JP", "departures": 1})
+    new, _ = history.rebase(old, w)
+    per_year = new.assign(year=new["month"].dt.year).pivot_table("departures", "year", "new_code", "sum", fill_value=0)
+    assert (per_year.sum(axis=1) == 12).all()
+    assert ((per_year["B"] - 1.2).abs() <= 1).all() and new.loc[new["new_code"] == "B", "departures"].sum() == 6
+    assert new.groupby("month")["departures"].sum().eq(1).all()
+
+
+def test_each_new_commune_within_one_of_its_share_on_the_fixture(history_con) -> None:
+    assert frame(history_con, CONSERVATION)["n"][0] == 0
+    both = _within_one(history_con)
+    assert both["want"].sum() > 0
+
+
+@pytest.mark.real_data
+def test_each_new_commune_within_one_of_its_share_on_the_real_crosswalk(real_con) -> None:
+    assert frame(real_con, CONSERVATION)["n"][0] == 0
+    both = _within_one(real_con)
+    assert both["commune_code"].nunique() > 3000

@@ -84,7 +84,9 @@ def _monotone(units: pd.DataFrame) -> None:
 def test_on_the_demo_data_every_step_is_at_most_the_one_before(tiny_con, year: int, month: int) -> None:
     _monotone(funnel.counts(tiny_con, year, month))
     _monotone(funnel.counts(tiny_con, year, month, "99"))
-    assert funnel.counts(tiny_con, year, month)["departed"].sum() > 0 or (year, month) == (2026, 3)
+    # the last step counts departures dated by the period's end (orders depart 100-160 days after
+    # their interview), so a period ending in the spring may have none yet
+    assert funnel.counts(tiny_con, year, month)["departed"].sum() > 0 or month <= 5
 
 
 def test_the_demo_pipeline_counts_nothing_after_today(tiny_con) -> None:
@@ -219,7 +221,7 @@ def test_imports_write_by_key_and_a_second_import_changes_nothing(con_with_order
     assert log == [("2026-02", "99001", "DH-1", 8.0, 9.0)]
     course = TRAINING_HEAD + "K1,Giáo dục định hướng,Trường A,DH-1,01/03/2026,10/03/2026,99001,6,5\n"
     assert ingest.import_file(con, course.encode(), "k.csv", "training", "can_bo", tiny_db).accepted == 1
-    view = funnel.build_funnel(con, 2026, 3, "99", "99001").steps.set_index("step")["count"]
+    view = funnel.build_funnel(con, 2026, 3, "99", "99001", tiny_db.today).steps.set_index("step")["count"]
     assert (view["interviewed"], view["passed"], view["trained"], view["departed"]) == (9, 6, 5, 2)
 
 

@@ -110,9 +110,20 @@ def test_datapackage_is_valid_frictionless(published: Path) -> None:
     assert DEMO_LABEL in package["title"] and DEMO_LABEL in package["keywords"]
     fields = {f["name"]: f for r in package["resources"] if r["name"] == "communes-csv" for f in r["schema"]["fields"]}
     assert fields["departures"]["type"] == "integer" and fields["departures"]["unit"] == "người"
-    assert fields["departures_flag"]["constraints"]["enum"] == ["c"]
+    assert fields["departures_flag"]["constraints"]["enum"] == ["c", "d"]   # d: hidden to protect a small count
     assert all(f.get("description") for f in fields.values())
     assert {r["format"] for r in package["resources"]} == {"csv", "xlsx", "json"}
+
+
+def test_an_empty_table_is_never_published_without_saying_why(published: Path) -> None:
+    # the fixture's list of licensed companies is empty (demo companies are never published)
+    folder = published / "latest"
+    assert _tables(folder, "companies")["csv"].empty
+    package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    reason = release.empty_reason("companies")
+    described = [r["description"] for r in package["resources"] if r["path"].startswith("data/companies.")]
+    assert len(described) == 3 and all(reason in d for d in described)
+    assert reason in (folder / "index.html").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("version", RELEASES)
@@ -135,7 +146,7 @@ def test_suppressed_cells_are_flags_not_values(published: Path, version: str) ->
     assert any(flag == "c" for _, flag in counts.values()), "the fixture has small counts to hide"
     for key, (value, flag) in counts.items():
         assert (value is None) == (flag is not None), key
-        assert flag in (None, "c"), key
+        assert flag in (None, "c", "d"), key   # d: hidden to protect a small count (disclosure.protect)
 
 
 def _all_counts_in_files(folder: Path) -> list[tuple[str, int]]:
@@ -239,8 +250,10 @@ def test_two_consecutive_releases_leave_no_small_monthly_difference(published: P
     assert after[("communes", "99001")] == (10, None)
 
     def label(value: int | None, flag: str | None) -> int | str:
-        assert (value is None) == (flag == "c") and flag in (None, "c")
+        assert (value is None) == (flag in ("c", "d")) and flag in (None, "c", "d")
         assert value is None or value == 0 or (value >= THRESHOLD and value % THRESHOLD == 0)
+        if flag == "d":
+            return disclosure.HIDDEN
         return disclosure.small_label(THRESHOLD) if value is None else value
 
     pinned = {}

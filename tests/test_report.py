@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 
 import pytest
 from docx import Document
@@ -104,3 +105,37 @@ def test_the_report_renders_to_pdf_with_libreoffice(tiny_con) -> None:
     pdf = document.to_pdf(document.report_docx(data))
     assert pdf is not None and pdf[:5] == b"%PDF-"
     assert b"/MediaBox [0 0 595" in pdf or b"/MediaBox[0 0 595" in pdf   # A4: 595 × 842 points
+
+
+def _following(doc, heading: str) -> str:
+    """The paragraph right after a section heading."""
+    paragraphs = [p.text for p in doc.paragraphs]
+    return paragraphs[next(i for i, t in enumerate(paragraphs) if t.startswith(heading)) + 1]
+
+
+def test_each_section_says_which_months_it_covers(tiny_con) -> None:
+    # October 2025 of the fixture: sections on the month say October, year-to-date ones January–October
+    data, doc = _doc(tiny_con, "2025-10")
+    assert _following(doc, "I. ") == "Số liệu: trong kỳ tháng 10/2025; lũy kế tháng 1–10/2025."
+    for heading in ("III. ", "VI. "):
+        assert _following(doc, heading) == "Số liệu: tháng 10/2025.", heading
+    for heading in ("II. ", "V. ", "VII. "):
+        assert _following(doc, heading) == "Số liệu: tháng 1–10/2025 (lũy kế từ đầu năm).", heading
+    assert _following(doc, "IV. ").startswith("Số liệu: tháng 1–10/2025 (lũy kế từ đầu năm")
+    _, quarter = _doc(tiny_con, "2025-Q3")
+    assert _following(quarter, "III. ") == "Số liệu: tháng 7–9/2025."
+
+
+def test_percentages_read_alike_and_round_half_up(tiny_con) -> None:
+    from xkld_geo import metrics
+
+    assert metrics.fmt_pct(131.25) == "131,3%" and metrics.fmt_pct(0.0) == "0,0%" and metrics.fmt_pct(2.675) == "2,7%"
+    assert metrics.round_half_up(131.25) == 131.3 and document._cell(0.0, True) == "0,0"
+    assert document._cell(50.0, True) == "50,0" and document._cell(131.25, True) == "131,3"
+    _, doc = _doc(tiny_con)
+    for table in doc.tables:
+        header = [c.text for c in table.rows[0].cells]
+        for j, name in enumerate(header):
+            if "%" in name:
+                values = [row.cells[j].text for row in table.rows[1:]]
+                assert all(v == "–" or re.fullmatch(r"\d{1,3}(\.\d{3})*,\d", v) for v in values), (name, values)

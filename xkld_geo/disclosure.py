@@ -19,20 +19,28 @@ exact, no secondary suppression (no "ẩn") and no audit against the published h
 same figure gets the same label whatever was published before, and the published history holds no
 more than each month's rounded values.
 
-Limit. The sums linking figures (province = Σ its communes = Σ its markets, national = Σ provinces =
-Σ markets, market = Σ provinces) add information: a reader intersects a total's interval with the
-sum of its parts' intervals. When a sum has only two or three non-zero terms, all small, this can
-narrow or even pin a part within one period: parts 4 and 4 of a total 8 (shown "< 5", "< 5", 10)
-give 8..12 ∩ 2..8 = 8, so both are 4. Zeros are exact, so it is the number of non-zero terms that
-counts. A real province has 50 to 170 communes and the uncertainties of many non-zero terms add up,
-so this does not happen there in practice; the tiny test country's province 98 (two communes) is the
-documented exception, and tests/test_disclosure.py measures it by linear programming over the whole
-stack of months.
+Sums and periods together (:func:`protect`). The sums linking figures (province = Σ its communes =
+Σ its markets, national = Σ provinces = Σ markets, market = Σ provinces) and the twelve cumulative
+periods of a year (a figure never decreases from one period to the next) add information: a reader
+intersects a total's interval with the sum of its parts' intervals, period after period. Where a
+total is made of few small parts this narrows them: a market at 10 nationally (8..12) over eleven
+provinces at "< 5" makes each province 1 or 2. So each period's labels are audited against every
+published period of the year before them, by interval propagation over all those sums and periods
+to a fixed point (:func:`propagate`), and wherever a published "< b" would be narrowed to an
+interval of width 2 or less (its label says 1..b-1), a total that narrows it (or, failing that,
+the figure itself) is not published in this period: it is shown as :data:`HIDDEN`, as SDMX's
+flag "d" (hidden to protect another cell). Hiding only removes information, so it never narrows
+anything else, and earlier periods are never changed (what was published stays published). The
+guarantee is tested with an integer programme (SciPy ``milp``) that certifies, for every published
+"< b" of every period, a solution of all the published labels and sums in which it is 1 and one in
+which it is b-1 (tests/test_disclosure.py); docs/disclosure.md states what is and is not proven.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+import numpy as np
 
 Key = tuple
 """A published figure: ("T",) the national total, ("P", province), ("M", market),
@@ -44,6 +52,12 @@ Label = int | str
 
 THRESHOLD = 5
 """Default base (``public_threshold`` setting, XKLD_PUBLIC_THRESHOLD)."""
+HIDDEN = "ẩn"
+"""The label of a figure not published in a period to protect a small count (see :func:`protect`)."""
+UNBOUNDED = 10**12
+"""The upper end of a hidden figure's interval (nothing is known but that it is not negative)."""
+NARROW = 2
+"""A small count narrowed to an interval this wide or narrower is disclosed (1..4 is 3 wide)."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +100,8 @@ def interval(label: Label, base: int = THRESHOLD) -> tuple[int, int]:
     least as strong): 0 → [0, 0]; "< b" → [1, b-1]; n → the integers rounding to n.
     """
     base = check_base(base)
+    if label == HIDDEN:
+        return 0, UNBOUNDED
     if isinstance(label, str):
         if label != small_label(base):
             raise ValueError(f"not a label of base {base}: {label!r}")
@@ -105,6 +121,103 @@ def rounded(values: dict[Key, int], base: int = THRESHOLD) -> dict[Key, Label]:
     return {k: round_count(v, base) for k, v in values.items()}
 
 
+Labels = dict[Key, Label]
+
+
+def propagate(periods: list[Labels], equations: tuple[Equation, ...], base: int = THRESHOLD
+              ) -> tuple[np.ndarray, np.ndarray, list[Key]]:
+    """What a reader can infer from ``periods`` (the labels of January..1, January..2, ... of one
+    year) and the sums ``equations`` (true in every period): the interval [low, high] of every
+    figure in every period, as arrays (period × key), after propagating every sum both ways and
+    the order of periods (a cumulative figure never decreases) to a fixed point."""
+    keys = sorted({k for labels in periods for k in labels} | {t for t, _ in equations}
+                  | {p for _, parts in equations for p in parts})
+    at = {k: i for i, k in enumerate(keys)}
+    low = np.zeros((len(periods), len(keys)), dtype=np.int64)
+    high = np.full((len(periods), len(keys)), UNBOUNDED, dtype=np.int64)
+    for m, labels in enumerate(periods):
+        for k, label in labels.items():
+            low[m, at[k]], high[m, at[k]] = interval(label, base)
+    index = [(at[t], np.array([at[p] for p in parts], dtype=np.int64)) for t, parts in equations]
+    while True:
+        before = (low.copy(), high.copy())
+        for m in range(len(periods)):
+            lo, hi = low[m], high[m]
+            for t, parts in index:
+                sum_lo, sum_hi = int(lo[parts].sum()), int(hi[parts].sum())
+                lo[t], hi[t] = max(lo[t], sum_lo), min(hi[t], sum_hi)
+                lo[parts] = np.maximum(lo[parts], lo[t] - (sum_hi - hi[parts]))
+                hi[parts] = np.minimum(hi[parts], hi[t] - (sum_lo - lo[parts]))
+        low = np.maximum.accumulate(low, axis=0)
+        high = np.minimum.accumulate(high[::-1], axis=0)[::-1].copy()
+        high = np.minimum(high, UNBOUNDED)
+        if np.array_equal(low, before[0]) and np.array_equal(high, before[1]):
+            return low, high, keys
+
+
+def exposed(periods: list[Labels], equations: tuple[Equation, ...], base: int = THRESHOLD) -> list[tuple[int, Key]]:
+    """(period index, key) of every published "< base" that :func:`propagate` narrows to an
+    interval of width :data:`NARROW` or less."""
+    low, high, keys = propagate(periods, equations, base)
+    small = small_label(base)
+    at = {k: i for i, k in enumerate(keys)}
+    return [(m, k) for m, labels in enumerate(periods) for k, v in labels.items()
+            if v == small and high[m, at[k]] - low[m, at[k]] <= NARROW]
+
+
+def protect(earlier: list[Labels], labels: Labels, equations: tuple[Equation, ...],
+            base: int = THRESHOLD) -> Labels:
+    """``labels`` of a new period with just enough figures :data:`HIDDEN` that, together with the
+    ``earlier`` periods of the year (already published, never changed) and the sums, no published
+    "< base" of any period is narrowed to width :data:`NARROW` or less (see the module docstring).
+
+    For a small figure it would narrow, the period's totals of the sums the figure is a part of
+    are hidden first (a province total over few small communes, a market total over few small
+    provinces); if that is not enough, the figure itself."""
+    out = dict(labels)
+    while True:
+        found = exposed([*earlier, out], equations, base)
+        if not found:
+            return out
+        hide: set[Key] = set()
+        for _, key in found:
+            hide |= _culprits(key, out, equations, base)
+        hide = {k for k in hide if out.get(k, 0) not in (0, HIDDEN)}
+        if not hide:  # nothing left to hide near them: hide every published figure of the period
+            hide = {k for k, v in out.items() if v not in (0, HIDDEN)}
+            if not hide:
+                return out
+        out.update({k: HIDDEN for k in hide})
+
+
+def _culprits(key: Key, labels: Labels, equations: tuple[Equation, ...], base: int) -> set[Key]:
+    """What to hide in this period for an exposed small figure ``key``: the totals of the sums that
+    narrow it on their own (a total over few small parts); the figure itself where its own parts
+    narrow it (a small total of several small parts); else every published total it is a part of,
+    and the figure itself once those are hidden."""
+    def bounds(k: Key) -> tuple[int, int]:
+        return interval(labels.get(k, 0), base)
+
+    out: set[Key] = set()
+    as_part = [(t, parts) for t, parts in equations if key in parts]
+    for total, parts in as_part:
+        t_lo, t_hi = bounds(total)
+        others = [bounds(p) for p in parts if p != key]
+        lo = max(1, t_lo - sum(h for _, h in others))
+        hi = min(base - 1, t_hi - sum(lo_ for lo_, _ in others))
+        if hi - lo <= NARROW and labels.get(total, 0) != HIDDEN:
+            out.add(total)
+    for total, parts in equations:
+        if total == key:
+            lo = sum(bounds(p)[0] for p in parts)
+            hi = sum(bounds(p)[1] for p in parts)
+            if min(base - 1, hi) - max(1, lo) <= NARROW:
+                out.add(key)
+    if not out:
+        out = {t for t, _ in as_part if labels.get(t, 0) not in (0, HIDDEN)} or {key}
+    return out
+
+
 def attainment(label: Label, quota: float | None) -> float | None:
     """Attainment % shown publicly: the rounded count over the quota; None when hidden or no quota."""
     if isinstance(label, str) or quota is None or not quota > 0 or math.isnan(float(quota)):
@@ -115,4 +228,5 @@ def attainment(label: Label, quota: float | None) -> float | None:
 def rounding_note(base: int = THRESHOLD) -> str:
     """The sentence every public page shows beside rounded figures (Vietnamese)."""
     return (f"Số liệu làm tròn đến {base}; số từ 1 đến {base - 1} hiện là \"< {base}\"; "
-            "tổng được làm tròn riêng nên có thể lệch với tổng các dòng.")
+            "tổng được làm tròn riêng nên có thể lệch với tổng các dòng; \"ẩn\": số không công bố để "
+            "không làm lộ một số nhỏ khác.")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
@@ -75,11 +76,31 @@ def fmt_int(value: float | int | None) -> str:
     return f"{int(round(value)):,}".replace(",", ".")
 
 
+def round_half_up(value: float, decimals: int = 1) -> float:
+    """``value`` rounded to ``decimals`` places, halves away from zero as people round (131,25 →
+    131,3), on the decimal the number is written as, not on its binary neighbour (Python's
+    ``round`` and ``format`` round such halves to even)."""
+    step = Decimal(1).scaleb(-decimals)
+    return float(Decimal(repr(float(value))).quantize(step, rounding=ROUND_HALF_UP))
+
+
+def round_half_up_series(values: pd.Series, decimals: int = 1) -> pd.Series:
+    """:func:`round_half_up` of every value of a series (missing values stay missing)."""
+    return values.map(lambda v: v if v is None or pd.isna(v) else round_half_up(v, decimals)).astype(float)
+
+
+def fmt_decimal(value: float | None, decimals: int = 1) -> str:
+    """A number with a decimal comma and always ``decimals`` places (0,0 like 87,5), half up; a dash when missing."""
+    if value is None or pd.isna(value):
+        return "–"
+    return f"{round_half_up(value, decimals):.{decimals}f}".replace(".", ",")
+
+
 def fmt_pct(value: float | None, decimals: int = 1) -> str:
-    """Percent with a decimal comma: 87,5%; 'không có chỉ tiêu' when missing."""
+    """Percent with a decimal comma, rounded half up: 87,5%; 'không có chỉ tiêu' when missing."""
     if value is None or pd.isna(value):
         return "không có chỉ tiêu"
-    return f"{value:.{decimals}f}%".replace(".", ",")
+    return fmt_decimal(value, decimals) + "%"
 
 
 WORKING_AGE_SHARE = 0.675

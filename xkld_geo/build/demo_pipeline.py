@@ -10,9 +10,12 @@ Language courses prepare the orders to East Asia and Germany, vocational courses
 factory and building orders; general orientation courses of the companies cover most of the other
 departures of each commune-month.
 
-Nothing is counted after ``today``: an order interviews only on a day gone by, a course has people
-who completed it only if it ended by today, an order has departures only if its departure day has
-come. Orders announced this month whose interviews lie ahead are the open orders, with no counts.
+Nothing is counted after ``today`` and nothing is moved onto it: an order interviews only on a day
+gone by, a course has people who completed it only if it ended by today, an order has departures only
+if its departure day has come. Orders already announced whose interviews lie ahead (this month's and
+the next two months') are the open orders, with no counts; orders not yet announced are dropped.
+The people who depart through orders in a commune and month are never more than that commune's
+departures of the month (:func:`within_departures`).
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from xkld_geo import db
+from xkld_geo.build.demo import month_fraction
 from xkld_geo.reporting.profiles import OCCUPATIONS
 from xkld_geo.schema.reference import MARKETS
 
@@ -58,9 +62,17 @@ def _days(base: pd.Series, days: np.ndarray) -> pd.Series:
 
 
 def _orders(rng: np.random.Generator, cells: pd.DataFrame, today: dt.date) -> tuple[pd.DataFrame, pd.Series]:
-    """One to six orders per province-month with interviews; each commune-month picks one."""
+    """One to six orders per province-month with interviews; each commune-month picks one.
+
+    The month in progress gets as many orders as a whole month would (its fair registrations cover
+    only the days gone by) and, like every month, interview days from the 3rd to the 25th: an order
+    whose interview day is still ahead has no interviews yet (see :func:`generate`). Nothing is
+    moved onto today."""
     per = cells.groupby(["province_code", "month"], as_index=False)["interviewed"].sum()
-    per["n"] = np.clip(np.ceil(per["interviewed"] / 40), 1, 6).astype(int)
+    month = pd.to_datetime(per["month"])
+    current = ((month.dt.year == today.year) & (month.dt.month == today.month)).to_numpy()
+    whole = per["interviewed"] / np.where(current, month_fraction(today), 1.0)
+    per["n"] = np.clip(np.ceil(whole / 40), 1, 6).astype(int)
     orders = per.loc[per.index.repeat(per["n"])].reset_index(drop=True)
     orders["j"] = orders.groupby(["province_code", "month"]).cumcount()
     orders["order_code"] = ("MH-" + orders["province_code"] + "-" + _yyyymm(orders["month"])
@@ -69,11 +81,15 @@ def _orders(rng: np.random.Generator, cells: pd.DataFrame, today: dt.date) -> tu
     pick = (rng.random(len(cells)) * n).astype(int) + 1
     codes = ("MH-" + cells["province_code"] + "-" + _yyyymm(cells["month"]) + "-"
              + pd.Series(pick, index=cells.index).astype(str).str.zfill(2))
-    month = pd.to_datetime(orders["month"])
-    last = np.where((month.dt.year == today.year) & (month.dt.month == today.month), today.day, 25)
-    day = np.minimum(rng.integers(3, 26, len(orders)), last)
-    orders["interview_on"] = [dt.date(m.year, m.month, int(d)) for m, d in zip(month, day)]
+    orders["interview_on"] = _interview_days(rng, orders["month"])
     return orders, codes
+
+
+def _interview_days(rng: np.random.Generator, months: pd.Series) -> list[dt.date]:
+    """A day from the 3rd to the 25th of each month."""
+    month = pd.to_datetime(months)
+    day = rng.integers(3, 26, len(month))
+    return [dt.date(m.year, m.month, int(d)) for m, d in zip(month, day)]
 
 
 def _attributes(rng: np.random.Generator, orders: pd.DataFrame, today: dt.date) -> pd.DataFrame:
@@ -123,6 +139,7 @@ def generate(communes: pd.DataFrame, job_fairs: pd.DataFrame, departures: pd.Dat
     orders, cells["order_code"] = _orders(rng, cells, today)
     orders = _attributes(rng, orders, today)
     cells = cells.merge(orders[["order_code", "interview_on", "departure_on", "market", "occupation"]], on="order_code")
+    cells = cells[pd.to_datetime(cells["interview_on"]) <= pd.Timestamp(today)].reset_index(drop=True)
     trained = rng.binomial(cells["passed"].to_numpy(int), STEP["trained"])
     departed = rng.binomial(trained, STEP["departed"])
     orientation = _course(cells, "orientation", "GDDH-", "Doanh nghiệp tuyển dụng (minh họa)",
@@ -130,7 +147,7 @@ def generate(communes: pd.DataFrame, job_fairs: pd.DataFrame, departures: pd.Dat
                           trained, today)
     done = cells.index.isin(orientation.index[orientation["completed"] > 0])
     gone = pd.to_datetime(cells["departure_on"]) <= pd.Timestamp(today)
-    cells["departed"] = np.where(done & gone, departed, 0)
+    cells["departed"] = within_departures(cells.assign(departed=np.where(done & gone, departed, 0)), departures)
     lang = cells[cells["market"].isin(LANGUAGE_MARKETS) & (cells["passed"] > 0)]
     language = _course(lang, "language", "NN-", "Trung tâm ngoại ngữ (minh họa)", rng.integers(5, 10, len(lang)),
                        rng.integers(50, 65, len(lang)), lang["passed"].to_numpy(),
@@ -143,11 +160,15 @@ def generate(communes: pd.DataFrame, job_fairs: pd.DataFrame, departures: pd.Dat
     general = _general_orientation(rng, departures, province, today)
     courses = pd.concat([orientation, language, vocational, general], ignore_index=True)
     courses = courses[courses["enrolled"] > 0].assign(is_demo=True)
-    status = np.where(pd.to_datetime(orders["departure_on"]) <= pd.Timestamp(today), "departed", "interviewed")
-    orders["status"] = status
+    interviewed_on = pd.to_datetime(orders["interview_on"])
+    ahead = (interviewed_on > pd.Timestamp(today)).to_numpy()
+    orders["status"] = np.where(pd.to_datetime(orders["departure_on"]) <= pd.Timestamp(today), "departed",
+                                np.where(ahead, _open_status(rng, len(orders)), "interviewed"))
     orders["places"] = (orders.merge(cells.groupby("order_code", as_index=False)["passed"].sum(), on="order_code",
                                      how="left")["passed"].fillna(0) * rng.uniform(1.0, 1.5, len(orders))).astype(int) + 2
-    orders = pd.concat([orders, _open_orders(rng, province, today)], ignore_index=True).assign(is_demo=True)
+    orders.loc[ahead, "places"] = rng.integers(10, 60, int(ahead.sum()))
+    orders = pd.concat([orders, _coming_orders(rng, orders, today)], ignore_index=True)
+    orders = orders[pd.to_datetime(orders["announced_on"]) <= pd.Timestamp(today)].assign(is_demo=True)
     interviews = cells[["order_code", "commune_code", "interviewed", "passed", "departed"]].assign(is_demo=True)
     keep = ["order_code", "licence_no", "province_code", "market", "occupation", "places", "requirements", "cost_usd",
             "income_usd", "announced_on", "interview_on", "departure_on", "status", "is_demo"]
@@ -171,20 +192,52 @@ def _general_orientation(rng: np.random.Generator, departures: pd.DataFrame, pro
     return out[pd.to_datetime(out["end_on"]) <= pd.Timestamp(today)]
 
 
-def _open_orders(rng: np.random.Generator, province: pd.Series, today: dt.date) -> pd.DataFrame:
-    """Orders announced this month, interviews and departure still ahead (no counts yet)."""
-    codes = sorted(set(province))
-    n = len(codes) * 2
-    first = dt.date(today.year, today.month, 1)
-    out = pd.DataFrame({"province_code": np.repeat(codes, 2), "j": np.tile([1, 2], len(codes))})
-    out["order_code"] = "MH-" + out["province_code"] + "-" + f"{today:%Y%m}" + "-M" + out["j"].astype(str)
-    out = _attributes(rng, out.assign(interview_on=[today + dt.timedelta(days=int(d))
-                                                    for d in rng.integers(10, 40, n)]), today)
-    out["announced_on"] = [max(first, min(a, today)) for a in out["announced_on"]]
-    out["status"] = np.where(rng.random(n) < 0.05, "cancelled", np.where(rng.random(n) < 0.5, "announced",
-                                                                         "recruiting"))
-    out["places"] = rng.integers(10, 60, n)
+def _open_status(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Status of orders whose interviews lie ahead: mostly announced or recruiting, a few cancelled."""
+    return np.where(rng.random(n) < 0.05, "cancelled", np.where(rng.random(n) < 0.5, "announced", "recruiting"))
+
+
+def _coming_orders(rng: np.random.Generator, orders: pd.DataFrame, today: dt.date) -> pd.DataFrame:
+    """Orders of the next two months, as many per province as this month's: the ones already
+    announced (``announced_on`` ≤ today, filtered by the caller) are open orders without counts.
+    Announcements thus run at the same daily rate up to today; none is moved onto it."""
+    this = orders[pd.to_datetime(orders["month"]) == pd.Timestamp(today.year, today.month, 1)]
+    per = this.groupby("province_code").size()
+    frames = []
+    for ahead in (1, 2):
+        month = (pd.Timestamp(today.year, today.month, 1) + pd.DateOffset(months=ahead)).date()
+        out = pd.DataFrame({"province_code": np.repeat(per.index.to_numpy(), per.to_numpy())})
+        out["month"] = month
+        out["j"] = out.groupby("province_code").cumcount()
+        out["order_code"] = ("MH-" + out["province_code"] + "-" + f"{month:%Y%m}" + "-"
+                             + (out["j"] + 1).astype(str).str.zfill(2))
+        frames.append(out)
+    out = pd.concat(frames, ignore_index=True)
+    out["interview_on"] = _interview_days(rng, out["month"])
+    out = _attributes(rng, out, today)
+    out["status"] = _open_status(rng, len(out))
+    out["places"] = rng.integers(10, 60, len(out))
     return out
+
+
+def within_departures(cells: pd.DataFrame, departures: pd.DataFrame) -> np.ndarray:
+    """``cells.departed`` cut so that, in every commune and month of departure, the people who left
+    through orders are at most the commune's departures of that month (the departures reports).
+
+    ``cells`` has commune_code, departure_on, departed; ``departures`` month, commune_code,
+    departures. Within a commune-month the orders are served in order of departure day."""
+    left = departures.assign(month=pd.to_datetime(departures["month"])).groupby(
+        ["commune_code", "month"])["departures"].sum()
+    c = pd.DataFrame({"commune_code": cells["commune_code"].to_numpy(),
+                      "month": pd.to_datetime(cells["departure_on"]).dt.to_period("M").dt.to_timestamp().to_numpy(),
+                      "day": pd.to_datetime(cells["departure_on"]).to_numpy(),
+                      "departed": cells["departed"].to_numpy(np.int64)}, index=cells.index)
+    cap = pd.MultiIndex.from_frame(c[["commune_code", "month"]]).map(left).to_numpy(dtype=float)
+    c["cap"] = np.nan_to_num(cap, nan=0.0).astype(np.int64)
+    c = c.sort_values(["commune_code", "month", "day"], kind="mergesort")
+    before = c.groupby(["commune_code", "month"])["departed"].cumsum() - c["departed"]
+    c["kept"] = np.clip(c["cap"] - before, 0, c["departed"])
+    return c["kept"].reindex(cells.index).to_numpy(np.int64)
 
 
 def write_demo(con: duckdb.DuckDBPyConnection, data: PipelineDemo) -> None:

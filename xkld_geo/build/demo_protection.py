@@ -1,7 +1,9 @@
 """Demo data of citizen protection, labelled "Dữ liệu minh họa" (``is_demo``): cases, families'
 clubs and returnees, never dated after XKLD_TODAY.
 
-Calibrated on the demo programme figures already generated: for the last :data:`CASE_MONTHS` months
+Nothing is dated after XKLD_TODAY and nothing is moved onto it: the month in progress holds only
+the days gone by, its events fall on those days, and a case's next step is dated only when its day
+has come (otherwise the case is still "received"). Calibrated on the demo programme figures already generated: for the last :data:`CASE_MONTHS` months
 every contract breach / illegal stay and every fraud report of ``programme_monthly`` becomes a case
 (about 40% of breaches are illegal stay), so the figures derived from the register equal the monthly
 totals there; workers in difficulty, labour disputes and deaths or accidents are added at small rates
@@ -18,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from xkld_geo import db
+from xkld_geo.build.demo import month_fraction
 from xkld_geo.protection.cases import KIND_LABELS
 
 CASE_MONTHS = 12
@@ -33,11 +36,21 @@ NOTE = "Dữ liệu minh họa"
 
 
 def _days(rng: np.random.Generator, months: pd.Series, today: dt.date) -> pd.Series:
-    """A random day in each month, never after ``today``."""
+    """A random day in each month; in the month in progress a day gone by (its monthly figures
+    cover only those days), so events keep their daily rate up to today and none is put on it."""
     start = pd.to_datetime(months)
     length = start.dt.days_in_month.to_numpy()
+    current = ((start.dt.year == today.year) & (start.dt.month == today.month)).to_numpy()
+    length = np.where(current, today.day, length)
     day = start + pd.to_timedelta(rng.integers(0, length), unit="D")
-    return day.where(day <= pd.Timestamp(today), pd.Timestamp(today)).dt.date
+    return day.dt.date
+
+
+def _fraction(months: pd.Series, today: dt.date) -> np.ndarray:
+    """1 for a month gone by, the share of days gone by for the month in progress."""
+    start = pd.to_datetime(months)
+    current = ((start.dt.year == today.year) & (start.dt.month == today.month)).to_numpy()
+    return np.where(current, month_fraction(today), 1.0)
 
 
 def _or_none(mask: np.ndarray, values: object) -> np.ndarray:
@@ -52,7 +65,7 @@ def generate_cases(rng: np.random.Generator, monthly: pd.DataFrame, licences: li
     since = (pd.Timestamp(today).to_period("M") - (CASE_MONTHS - 1)).to_timestamp()
     m = monthly[pd.to_datetime(monthly["month"]) >= since].reset_index(drop=True)
     counts = {"breach": m["breaches"].to_numpy(int), "fraud": m["fraud_reports"].to_numpy(int),
-              "in_difficulty": rng.poisson(0.01 + m["departures"].to_numpy(float) * 0.004),
+              "in_difficulty": rng.poisson(0.01 * _fraction(m["month"], today) + m["departures"].to_numpy(float) * 0.004),
               "labour_dispute": rng.poisson(m["departures"].to_numpy(float) * 0.002),
               "death_accident": rng.poisson(m["departures"].to_numpy(float) * 0.0004)}
     parts = []
@@ -70,7 +83,10 @@ def generate_cases(rng: np.random.Generator, monthly: pd.DataFrame, licences: li
     closed = u < np.minimum(0.92, age / 150)
     status = np.where(closed, "closed", np.where(age < 7, "received", np.where(u < 0.97 - 0.4 * (age < 30),
                                                                                 "handling", "verifying")))
-    progressed = np.minimum(age, rng.integers(1, 60, len(c)))
+    progressed = rng.integers(1, 60, len(c))
+    reached = progressed <= age   # a step after "received" only once its day has come, never moved onto today
+    closed &= reached
+    status = np.where(reached, status, "received")
     status_on = [d + dt.timedelta(days=int(p)) if s != "received" else d
                  for d, p, s in zip(c["opened_on"], progressed, status)]
     market = rng.choice(list(MARKET_MIX), size=len(c), p=list(MARKET_MIX.values()))

@@ -3,8 +3,9 @@
 Until 30 June 2025 statistics were reported on ~10,000 old communes (in ~700 districts and 63
 provinces); from 1 July 2025 on 3,321 new communes. A whole old commune moves to its new commune
 with all its numbers; a split old commune is divided by a weight, stored with the result. Counts
-are divided with largest-remainder rounding per row, so every total (per month and breakdown) over
-the new units equals the total over the old units exactly.
+are carried so that every total (per month and breakdown) over the new units equals the total over
+the old units exactly, and each new commune's total over any year is within one person of its
+weighted share (controlled rounding, :func:`carry`).
 
 Weights of a split old commune: the population of each receiving new commune divided by the number
 of old communes that feed it (an estimate of the population of the part received), else its area
@@ -170,13 +171,122 @@ def rebase(old_counts: pd.DataFrame, weights: pd.DataFrame, value: str = "depart
     """Carry counts on old communes (``old_code``) onto new communes (``new_code``).
 
     Returns the re-based rows, summed by ``by`` + new_code, and the rows whose old commune is not
-    in the crosswalk (reported, never silently dropped).
+    in the crosswalk (reported, never silently dropped). See :func:`carry` for the rounding.
     """
     known = old_counts["old_code"].isin(weights["old_code"])
-    moved = divide(old_counts[known], "old_code", weights, "new_code", value)
+    moved = carry(old_counts[known], weights, value)
     by = by or [c for c in old_counts.columns if c not in ("old_code", value)]
     summed = moved.groupby(by + ["new_code"], as_index=False, sort=True)[value].sum()
     return summed, old_counts[~known].reset_index(drop=True)
+
+
+def carry(counts: pd.DataFrame, weights: pd.DataFrame, value: str = "departures") -> pd.DataFrame:
+    """Divide each row's integer ``value`` over the new communes of its ``old_code`` by ``weight``,
+    exactly (each row's value is conserved, so every total and breakdown is too) and so that every
+    new commune's total over each calendar year (of ``month``; one period without it) is within one
+    person of its weighted share, and its running total from the first year as close to it as those
+    bounds allow.
+
+    Rounding each small cell on its own gives the leftover person of a cell to the largest share
+    every time, which starves a commune that received a small share of a split. Instead, per year,
+    (1) the integer totals of each (old, new) pair of a split old commune are chosen by a small
+    integer programme (:func:`scipy.optimize.milp`): each old commune's year total is kept, each
+    pair and each new commune stays between the floor and the ceiling of its weighted share
+    (feasible: the bipartite constraint matrix is totally unimodular and the weighted shares are a
+    fractional solution), minimising the running totals' distance to theirs; (2) each old commune's
+    people of the year are handed out to its new communes in time order by largest running deficit
+    against those pair totals, which ends on them exactly.
+    """
+    rows = counts.reset_index(drop=True)
+    targets = weights.groupby("old_code")["new_code"].transform("size")
+    whole = rows[rows[value] > 0].merge(weights.loc[targets == 1, ["old_code", "new_code"]], on="old_code",
+                                        how="inner")
+    split_w = weights.loc[targets > 1, ["old_code", "new_code", "weight"]]
+    split = rows[rows["old_code"].isin(split_w["old_code"]) & (rows[value] > 0)]
+    keep = [c for c in rows.columns if c != "old_code"]
+    if split.empty:
+        return whole[["new_code"] + keep].reset_index(drop=True)
+    year = (pd.to_datetime(split["month"]).dt.year if "month" in split else pd.Series(0, index=split.index))
+    order = [c for c in ("month",) if c in split] + ["old_code"] + [c for c in keep if c not in ("month", value)]
+    split = split.assign(_year=year.to_numpy()).sort_values(order, kind="mergesort")
+    running: dict[str, float] = {}
+    parts: list[pd.DataFrame] = []
+    for _, rows_y in split.groupby("_year", sort=True):
+        totals = rows_y.groupby("old_code")[value].sum()
+        pairs = split_w[split_w["old_code"].isin(totals.index)].reset_index(drop=True)
+        pairs["share"] = pairs["old_code"].map(totals).to_numpy(float) * pairs["weight"].to_numpy(float)
+        pairs["total"] = _pair_totals(pairs, totals, running)
+        for code, got, share in zip(pairs["new_code"], pairs["total"], pairs["share"]):
+            running[code] = running.get(code, 0.0) + share - got
+        parts.append(_hand_out(rows_y, pairs, value))
+    moved = pd.concat(parts, ignore_index=True)
+    return pd.concat([whole[["new_code"] + keep], moved[["new_code"] + keep]], ignore_index=True)
+
+
+def _pair_totals(pairs: pd.DataFrame, totals: pd.Series, running: dict[str, float]) -> np.ndarray:
+    """Integer total of each (old, new) pair of one year (see :func:`carry`, step 1).
+
+    ``running[new]`` is what a new commune is owed from the years before (weighted share minus
+    people carried); the objective minimises Σ |owed + share - carried| over the new communes."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import coo_matrix
+
+    n = len(pairs)
+    share = pairs["share"].to_numpy(float)
+    olds, old_idx = np.unique(pairs["old_code"].to_numpy(), return_inverse=True)
+    news, new_idx = np.unique(pairs["new_code"].to_numpy(), return_inverse=True)
+    m = len(news)
+    new_share = np.bincount(new_idx, weights=share, minlength=m)
+    owed = np.array([running.get(c, 0.0) for c in news])
+    eps = 1e-9
+    cols = np.arange(n)
+    keep_old = coo_matrix((np.ones(n), (old_idx, cols)), shape=(len(olds), n + m))
+    per_new = coo_matrix((np.ones(n), (new_idx, cols)), shape=(m, n + m))
+    slack = coo_matrix((np.ones(m), (np.arange(m), n + np.arange(m))), shape=(m, n + m))
+    constraints = [
+        LinearConstraint(keep_old, totals.loc[olds].to_numpy(float), totals.loc[olds].to_numpy(float)),
+        LinearConstraint(per_new, np.floor(new_share + eps), np.ceil(new_share - eps)),
+        LinearConstraint(per_new + slack, owed + new_share, np.inf),    # t ≥ owed + share - carried
+        LinearConstraint(slack - per_new, -(owed + new_share), np.inf),  # t ≥ carried - owed - share
+    ]
+    lower = np.concatenate([np.floor(share + eps), np.zeros(m)])
+    upper = np.concatenate([np.ceil(share - eps), np.full(m, np.inf)])
+    result = milp(np.concatenate([np.zeros(n), np.ones(m)]), constraints=constraints,
+                  integrality=np.concatenate([np.ones(n), np.zeros(m)]), bounds=Bounds(lower, upper))
+    if not result.success:  # cannot happen (see carry); the plain rounding keeps totals exact anyway
+        raise RuntimeError(f"controlled rounding failed: {result.message}")
+    return np.round(result.x[:n]).astype(np.int64)
+
+
+def _hand_out(rows: pd.DataFrame, pairs: pd.DataFrame, value: str) -> pd.DataFrame:
+    """Each person of ``rows`` (in their order) to a new commune of its old commune, the one
+    furthest behind its share of the pair totals; every pair ends on its total exactly."""
+    out_rows: list[int] = []
+    out_codes: list[str] = []
+    out_values: list[int] = []
+    by_old = {code: (g["new_code"].to_numpy(), g["total"].to_numpy(np.int64)) for code, g in pairs.groupby("old_code")}
+    for code, group in rows.groupby("old_code", sort=False):
+        new, total = by_old[code]
+        quota = total / max(1, int(total.sum()))
+        given = np.zeros(len(new), dtype=np.int64)
+        done = 0
+        for index, v in zip(group.index, group[value].to_numpy(np.int64)):
+            cell = np.zeros(len(new), dtype=np.int64)
+            for _ in range(int(v)):
+                done += 1
+                owed = quota * done - given
+                owed[given >= total] = -np.inf
+                j = int(np.argmax(owed))
+                given[j] += 1
+                cell[j] += 1
+            for j in np.flatnonzero(cell):
+                out_rows.append(index)
+                out_codes.append(str(new[j]))
+                out_values.append(int(cell[j]))
+    out = rows.loc[out_rows].reset_index(drop=True)
+    out["new_code"] = out_codes
+    out[value] = out_values
+    return out
 
 
 def inverse_weights(weights: pd.DataFrame) -> pd.DataFrame:

@@ -9,6 +9,7 @@ returning this year, ...) are sized from population with province and commune va
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import duckdb
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from xkld_geo import db, queries
+from xkld_geo.build.demo import month_fraction
 
 POOL_SHARE = {"ho_ngheo": 0.012, "ho_can_ngheo": 0.010, "bo_doi_xuat_ngu": 0.0025,
               "gia_dinh_chinh_sach": 0.004, "dan_toc_thieu_so": 0.02}
@@ -32,8 +34,12 @@ class ProgrammeData:
 
 
 
-def generate(communes: pd.DataFrame, departures: pd.DataFrame, seed: int, mountain: set[str]) -> ProgrammeData:
-    """Pools per commune and year; loans, returns, breaches and fraud reports per commune-month."""
+def generate(communes: pd.DataFrame, departures: pd.DataFrame, seed: int, mountain: set[str],
+             today: dt.date | None = None) -> ProgrammeData:
+    """Pools per commune and year; loans, returns, breaches and fraud reports per commune-month.
+
+    The month in progress (``today``'s) holds only the days gone by: the fraud reports' base rate
+    is scaled like the departures the other figures are drawn from."""
     rng = np.random.default_rng(seed + 7)
     communes = communes.sort_values("code").reset_index(drop=True)
     pop = communes["population"].fillna(communes["population"].median()).to_numpy(float)
@@ -57,7 +63,11 @@ def generate(communes: pd.DataFrame, departures: pd.DataFrame, seed: int, mounta
     amount = loans * np.where(by["eps"] > 0, 95.0, 60.0) * rng.uniform(0.8, 1.05, len(by))
     returnees = rng.poisson(by["n"].to_numpy(float) * 0.25)
     breaches = rng.binomial(by["n"].astype(int), 0.05) + rng.binomial(by["eps"].astype(int), 0.25)
-    fraud = rng.poisson(0.02 + by["n"].to_numpy(float) * 0.004)
+    base = np.full(len(by), 0.02)
+    if today is not None:
+        current = ((by["month"].dt.year == today.year) & (by["month"].dt.month == today.month)).to_numpy()
+        base = np.where(current, 0.02 * month_fraction(today), base)
+    fraud = rng.poisson(base + by["n"].to_numpy(float) * 0.004)
     monthly = pd.DataFrame({"month": by["month"].dt.date, "commune_code": by["commune_code"], "loans": loans,
                             "loan_amount_mvnd": np.round(amount, 1), "returnees": returnees,
                             "breaches": breaches, "fraud_reports": fraud})

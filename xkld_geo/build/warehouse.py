@@ -327,7 +327,8 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
     departures_old = pd.DataFrame()
     if hist is not None:
         data.departures, departures_old = history.demo_history(data.departures, hist.weights)
-    extra = programme.generate(communes, data.departures, settings.demo_seed, programme.mountain_provinces())
+    extra = programme.generate(communes, data.departures, settings.demo_seed, programme.mountain_provinces(),
+                               today)
     profile = demo.departures_profile(data.departures, settings.demo_seed)
     receipts = completeness.generate_demo(communes["code"],
                                           settings.demo_seed, today, settings.report_due_day)

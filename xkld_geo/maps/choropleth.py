@@ -57,6 +57,12 @@ LEGENDS: dict[str, tuple[ColourClass, ...]] = {
                    ColourClass("50to80", "50–80%", 50.0, "#fdae61"),
                    ColourClass("80to100", "80–99%", 80.0, "#abd9e9"),
                    ColourClass("all", "Đạt mọi tháng", 100.0, "#2c7bb6"), NO_DATA),
+    # reports received on time: the target is all of them; 75% and 90% are the usual marks of a
+    # weak and a good month (ColorBrewer RdYlBu, diverging, colour-blind safe)
+    "on_time": (ColourClass("t0", "Dưới 50% đúng hạn", -math.inf, "#d7191c"),
+                ColourClass("t50", "50–65%", 50.0, "#fdae61"), ColourClass("t65", "65–75%", 65.0, "#ffffbf"),
+                ColourClass("t75", "75–90%", 75.0, "#abd9e9"), ColourClass("t90", "Từ 90% trở lên", 90.0, "#2c7bb6"),
+                NO_DATA),
     "share": (ColourClass("s0", "Dưới 10%", -math.inf, "#ffffcc"), ColourClass("s10", "10–25%", 10, "#a1dab4"),
               ColourClass("s25", "25–50%", 25, "#41b6c4"), ColourClass("s50", "Từ 50% trở lên", 50, "#225ea8"),
               NO_DATA),

@@ -4,7 +4,10 @@ Steps: attended the fair → registered for orientation (the monthly job-fair re
 passed (the interviews of the orders, per commune) → trained (completed the orientation course of
 the order) → departed through the order. Fair figures count the months of the period; the order
 steps count the orders whose interview (else announcement) falls in the period, the order's cohort,
-so a step never counts people of another period than the step before it. The conversion of a step
+so a step never counts people of another period than the step before it; the last step counts the
+cohort's departures dated by the end of the period, so it is a part of the period's departures (the
+people who leave through an order are counted in the departures reports of their month too). The
+conversion of a step
 is its count over the previous step's; a step is "no data" (None) when the previous step is 0.
 All departures of the period (every channel, from the departures reports) are shown beside: most
 workers do not come through the fair, so they are not a step of the funnel.
@@ -46,9 +49,14 @@ def period(year: int, month: int) -> tuple[dt.date, dt.date]:
     return dt.date(int(year), 1, 1), dt.date(int(year), int(month), calendar.monthrange(int(year), int(month))[1])
 
 
-def counts(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None = None) -> pd.DataFrame:
+def counts(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None = None,
+           today: dt.date | None = None) -> pd.DataFrame:
     """Each step's count per province (``province`` None) or per commune of ``province``; every
-    unit listed, 0 where nothing was reported. Also ``all_departures`` and ``is_demo``."""
+    unit listed, 0 where nothing was reported. Also ``all_departures`` and ``is_demo``.
+
+    A period that has ended (its last day before ``today``; every period when ``today`` is None)
+    counts as departed only the people of orders whose departure day falls by its end; in the
+    period in progress everybody reported as departed left by today, within the period."""
     if province is not None:
         queries.check_code("tỉnh", province, 2)
     start, end = period(year, month)
@@ -65,9 +73,12 @@ def counts(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str 
             SELECT order_code FROM recruitment_orders
             WHERE COALESCE(interview_on, announced_on) BETWEEN $start AND $end
         ), interviews AS (
-            SELECT commune_code, SUM(interviewed) AS interviewed, SUM(passed) AS passed, SUM(departed) AS departed,
-                   bool_or(is_demo) AS demo
-            FROM order_interviews SEMI JOIN cohort USING (order_code) GROUP BY ALL
+            SELECT i.commune_code, SUM(i.interviewed) AS interviewed, SUM(i.passed) AS passed,
+                   SUM(i.departed) FILTER (WHERE o.departure_on IS NULL OR o.departure_on <= $end
+                                          OR $end >= $today) AS departed,
+                   bool_or(i.is_demo) AS demo
+            FROM order_interviews i JOIN recruitment_orders o USING (order_code)
+            SEMI JOIN cohort USING (order_code) GROUP BY ALL
         ), trained AS (
             SELECT commune_code, SUM(completed) AS trained
             FROM training_courses SEMI JOIN cohort USING (order_code)
@@ -92,7 +103,8 @@ def counts(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str 
         LEFT JOIN interviews i ON i.commune_code = u.commune_code
         LEFT JOIN trained t ON t.commune_code = u.commune_code
         LEFT JOIN gone g ON g.commune_code = u.commune_code
-        GROUP BY u.unit_code ORDER BY u.unit_code""", {"province": province, "start": start, "end": end})
+        GROUP BY u.unit_code ORDER BY u.unit_code""", {"province": province, "start": start, "end": end,
+                                                      "today": today or dt.date.max})
 
 
 def conversion(row: pd.Series) -> list[float | None]:
@@ -119,9 +131,10 @@ def with_conversions(units: pd.DataFrame) -> pd.DataFrame:
 
 
 def build_funnel(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None = None,
-                 commune: str | None = None) -> FunnelView:
-    """The funnel of the country, a province or one of its communes, and of the units below it."""
-    units = counts(con, year, month, province)
+                 commune: str | None = None, today: dt.date | None = None) -> FunnelView:
+    """The funnel of the country, a province or one of its communes, and of the units below it
+    (``today``: see :func:`counts`)."""
+    units = counts(con, year, month, province, today)
     if commune is not None:
         queries.check_code("xã", commune, 5)
         own = units[units["unit_code"] == commune]

@@ -20,11 +20,14 @@ import duckdb
 import pandas as pd
 
 from xkld_geo import DEMO_LABEL, periods, queries, references
+from xkld_geo.disclosure import HIDDEN
 from xkld_geo.errors import PublishError
 from xkld_geo.views import public
 
 CONFIDENTIAL = "c"
 """Flag of a small count (1 to threshold - 1), hidden (SDMX confidentiality status C)."""
+PROTECTING = "d"
+"""Flag of a figure hidden only to protect a small count (SDMX confidentiality status D)."""
 LICENCE = {"name": "CC-BY-4.0", "title": "Creative Commons Attribution 4.0",
            "path": "https://creativecommons.org/licenses/by/4.0/"}
 PUBLISHER = "XKLĐ-Geo: thông tin công khai về đưa người lao động đi làm việc ở nước ngoài"
@@ -35,9 +38,9 @@ REVISION_POLICY = (
     "phát hành nêu những ô đã thay đổi. Thư mục latest/ luôn là bản mới nhất.")
 
 FLAG = {"name": "departures_flag", "type": "string", "title": "Cờ ô ẩn",
-        "description": f"'{CONFIDENTIAL}': số nhỏ (từ 1 đến dưới ngưỡng) được giữ kín; trống: số được công bố "
-                       "(đã làm tròn).",
-        "constraints": {"enum": [CONFIDENTIAL]}}
+        "description": f"'{CONFIDENTIAL}': số nhỏ (từ 1 đến dưới ngưỡng) được giữ kín; '{PROTECTING}': số "
+                       "được ẩn để bảo vệ một số nhỏ khác; trống: số được công bố (đã làm tròn).",
+        "constraints": {"enum": [CONFIDENTIAL, PROTECTING]}}
 DEPARTURES = {"name": "departures", "type": "integer", "title": "Số người đã đi", "unit": "người",
               "description": "Số người lao động đã xuất cảnh, lũy kế từ tháng 1 đến hết kỳ; trống khi ô bị ẩn "
                              "(xem cột departures_flag).", "constraints": {"minimum": 0}}
@@ -93,6 +96,19 @@ TABLES: dict[str, dict] = {
                               "description": "Ngày hết hạn giấy phép."}]},
 }
 """Every published table, its fields (Frictionless Table Schema) and descriptions, in page order."""
+EMPTY_REASONS: dict[str, str] = {
+    "companies": ("Bảng trống vì danh sách doanh nghiệp được cấp phép chưa được nhập vào hệ thống (quản trị viên "
+                  "nhập danh sách chính thức của Cục Quản lý lao động ngoài nước); doanh nghiệp minh họa không "
+                  "bao giờ được công bố."),
+}
+"""Why a table may be published without rows: a release never publishes an empty table silently."""
+
+
+def empty_reason(name: str) -> str:
+    """The sentence published beside table ``name`` when it has no rows."""
+    return EMPTY_REASONS.get(name, "Bảng chưa có dòng nào trong kỳ này.")
+
+
 KEYS = {"national": ["scope"], "provinces": ["province_code"], "communes": ["commune_code"],
         "markets": ["market_code"], "province_markets": ["province_code", "market_code"],
         "notices": ["key"], "companies": ["licence_no"]}
@@ -125,7 +141,10 @@ class ReleaseData:
 
 
 def _flag(label: int | str) -> str | None:
-    """The flag of a public label: only "< threshold" is held back (every other count is rounded)."""
+    """The flag of a public label: "< threshold" is held back (``c``), a figure hidden to protect a
+    small count is ``d`` (:data:`xkld_geo.disclosure.HIDDEN`); every other count is rounded."""
+    if label == HIDDEN:
+        return PROTECTING
     return CONFIDENTIAL if isinstance(label, str) else None
 
 
@@ -230,14 +249,15 @@ def datapackage(data: ReleaseData, version: str) -> dict:
                                                                    "spreadsheetml.sheet"), ("json", "application/json")):
             res = {"name": f"{name.replace('_', '-')}-{fmt}", "path": f"data/{name}.{fmt}", "format": fmt,
                    "mediatype": media, "profile": "tabular-data-resource", "title": spec["title"] + demo,
-                   "description": spec["description"], "schema": schema}
+                   "description": spec["description"] + (" " + empty_reason(name) if data.tables[name].empty
+                                                          else ""), "schema": schema}
             if fmt == "csv":
                 res |= {"encoding": "utf-8", "dialect": {"delimiter": ",", "header": True}}
             if fmt == "json" and data.tables[name].empty:
                 # an empty JSON array has no rows to read a table from (Frictionless refuses it)
                 res = {k: v for k, v in res.items() if k != "schema"} | {
-                    "profile": "data-resource", "description": spec["description"]
-                    + " Bảng chưa có dòng nào; các cột như tệp CSV."}
+                    "profile": "data-resource", "description": spec["description"] + " " + empty_reason(name)
+                    + " Các cột như tệp CSV."}
             resources.append(res)
     return {
         "profile": "data-package", "name": "xkld-geo-cong-khai", "id": f"xkld-geo-cong-khai-{version}",

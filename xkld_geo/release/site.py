@@ -167,7 +167,8 @@ def _write_pages(con: duckdb.DuckDBPyConnection, data: ReleaseData, folder: Path
         **_common(data, version, revision_of, ""), title=title, description=notices["about"], total=national["shown"],
         notices=notices, map_config=_map_config(data, data.shapes, "tinh/{code}.html"),
         provinces=_display(t["provinces"], thr), markets=_display(t["markets"], thr),
-        companies=release.table_records(t["companies"]), jsonld=_jsonld(data, version, title),
+        companies=release.table_records(t["companies"]), companies_empty=release.empty_reason("companies"),
+        jsonld=_jsonld(data, version, title),
         downloads=[{"name": n, "title": s["title"]} for n, s in release.TABLES.items()],
         data_until=data.period.label, revision_policy=release.REVISION_POLICY, changes=changes)
     (folder / "index.html").write_text(page, encoding="utf-8")

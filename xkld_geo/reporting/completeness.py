@@ -251,6 +251,20 @@ def selection_shares(table: pd.DataFrame, year: int, month: int, province: str |
     return _counted(table["status"].to_numpy()[keep], table["days_late"].fillna(0).to_numpy()[keep])
 
 
+CHASE_COLUMNS = ("Mã", "Tên", "Số báo cáo còn thiếu", "Loại báo cáo còn thiếu", "Từ tháng",
+                 "Phó Chủ tịch phụ trách", "Cán bộ phụ trách", "Điện thoại")
+"""The list of communes to chase: a count, then which kinds of report (a list), since when, who."""
+MAP_CLASSES = "on_time"
+"""The map's fixed classes of the share of reports received on time (:data:`xkld_geo.maps.LEGENDS`)."""
+
+
+def missing_kinds(kinds: pd.Series) -> str:
+    """The kinds of missing report, each once, in the order of :data:`KINDS`, separated by semicolons
+    (a kind's own name has commas: 'Vay vốn, về nước, vi phạm')."""
+    present = set(kinds)
+    return "; ".join(label for key, label in KINDS.items() if key in present)
+
+
 @dataclass(frozen=True)
 class View:
     """The completeness page: shares, per-unit table, map values, calendar and who to chase."""
@@ -295,20 +309,21 @@ def build_view(con: duckdb.DuckDBPyConnection, year: int, month: int, province: 
         calendar = calendar[[f"T{m}" for m in range(1, 13) if f"T{m}" in calendar.columns]]
         calendar = calendar.reset_index().rename(columns={"commune_code": "Mã", "commune_name": "Tên"})
     missing = table[table["status"] == "missing"]
-    chase = pd.DataFrame(columns=["Mã", "Tên", "Báo cáo còn thiếu", "Từ tháng", "Phó Chủ tịch phụ trách",
-                                  "Cán bộ phụ trách", "Điện thoại"])
+    chase = pd.DataFrame(columns=list(CHASE_COLUMNS))
     if len(missing):
         grouped = missing.groupby(["commune_code", "commune_name"], as_index=False).agg(
-            n=("kind", "size"), first=("month", "min"),
-            what=("kind", lambda s: ", ".join(KINDS[k] for k in dict.fromkeys(s))))
+            n=("kind", "size"), first=("month", "min"), what=("kind", lambda s: missing_kinds(s)))
         who = people.contacts(con, province)
         grouped = grouped.join(who, on="commune_code")
+        # most reports missing first, then the longest missing, then by code (never on the text)
+        grouped = grouped.sort_values(["n", "first", "commune_code"], ascending=[False, True, True])
         chase = pd.DataFrame({"Mã": grouped["commune_code"], "Tên": grouped["commune_name"],
-                              "Báo cáo còn thiếu": [f"{n}: {w}" for n, w in zip(grouped["n"], grouped["what"])],
+                              "Số báo cáo còn thiếu": grouped["n"].astype(int),
+                              "Loại báo cáo còn thiếu": grouped["what"],
                               "Từ tháng": [f"{m.month}/{m.year}" for m in grouped["first"]],
                               "Phó Chủ tịch phụ trách": grouped.get("vice_chair"),
                               "Cán bộ phụ trách": grouped.get("officer"), "Điện thoại": grouped.get("phone")})
-        chase = chase.sort_values(["Báo cáo còn thiếu", "Mã"], ascending=[False, True]).reset_index(drop=True)
+        chase = chase.reset_index(drop=True)
     place = "cả nước" if province is None else str(queries.unit(con, province)["name"].iloc[0])
     title = f"Tình hình báo cáo tháng 1–{month}/{year}, {place} (hạn: ngày {due_day} tháng sau)"
     return View(title, shares(table), shown, units.set_index("unit_code")["on_time_pct"], calendar, chase, is_demo)

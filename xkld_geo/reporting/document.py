@@ -48,6 +48,24 @@ def _pct(value: Any) -> str:
     return "–" if value is None or pd.isna(value) else metrics.fmt_pct(float(value))
 
 
+def _cell(value: Any, percent: bool) -> str:
+    """A table cell: text as is; a percentage always with one decimal (0,0 like 87,5), half up;
+    a whole number with thousands dots; a missing value as a dash."""
+    if isinstance(value, str):
+        return value
+    if value is None or pd.isna(value):
+        return "–"
+    if percent or (isinstance(value, float) and not float(value).is_integer()):
+        return metrics.fmt_decimal(float(value), 1)
+    return _n(value)
+
+
+def _covers(doc: DocxDocument, r: ReportData, year_to_date: bool = False) -> None:
+    """The months a section's figures cover, said under its heading (no silent mixing of periods)."""
+    _para(doc, f"Số liệu: {r.span(year_to_date)}" + (" (lũy kế từ đầu năm)." if year_to_date else "."),
+          italic=True, size=12)
+
+
 def _style(doc: DocxDocument) -> None:
     normal = doc.styles["Normal"]
     normal.font.name, normal.font.size = FONT, Pt(BODY_PT)
@@ -82,11 +100,11 @@ def _table(doc: DocxDocument, frame: pd.DataFrame, size: int = TABLE_PT) -> None
     table.style = "Table Grid"
     for cell, name in zip(table.rows[0].cells, frame.columns):
         cell.text = str(name)
+    percent = ["%" in str(name) for name in frame.columns]
     for row in frame.itertuples(index=False):
         cells = table.add_row().cells
-        for cell, value in zip(cells, row):
-            cell.text = value if isinstance(value, str) else _n(value) if not isinstance(value, float) else \
-                (_n(value) if float(value).is_integer() else f"{value:.1f}".replace(".", ","))
+        for cell, value, is_pct in zip(cells, row, percent):
+            cell.text = _cell(value, is_pct)
     for row in table.rows:
         for cell in row.cells:
             for p in cell.paragraphs:
@@ -117,6 +135,7 @@ def _header(doc: DocxDocument, r: ReportData) -> None:
 def _sections(doc: DocxDocument, r: ReportData) -> None:
     h, t = r.headline, r.totals
     doc.add_heading("I. KẾT QUẢ THỰC HIỆN SO VỚI CHỈ TIÊU", level=1)
+    _para(doc, f"Số liệu: trong kỳ {r.span()}; lũy kế {r.span(True)}.", italic=True, size=12)
     _para(doc, f"Trong {r.period.label}, toàn tỉnh đưa {_n(t['period'])} người lao động đi làm việc ở nước ngoài; "
                f"lũy kế từ đầu năm {_n(t['ytd'])} người, đạt {_pct(h.attainment_pct)} chỉ tiêu năm ({_n(t['quota'])} người).")
     table = r.communes.rename(columns={"unit_code": "Mã", "unit_name": "Xã/phường", "quota": "Chỉ tiêu năm",
@@ -127,6 +146,7 @@ def _sections(doc: DocxDocument, r: ReportData) -> None:
     _para(doc, "Bảng 1. Kết quả theo xã/phường", bold=True, size=12)
     _table(doc, pd.concat([table, total], ignore_index=True))
     doc.add_heading("II. TIẾN ĐỘ VÀ DỰ BÁO", level=1)
+    _covers(doc, r, year_to_date=True)
     _para(doc, f"Tiến độ đạt {_pct(h.pace_pct)} so với số cần đạt đến nay (chỉ tiêu × số tháng đã qua / 12). "
                f"Dự báo cả năm {_n(h.projected)} người{_range(h)} ({_pct(h.projected_pct)} chỉ tiêu). {h.projection_note} "
                f"Có {h.communes_below_50}/{h.communes} xã/phường dưới 50% tiến độ.")
@@ -135,23 +155,30 @@ def _sections(doc: DocxDocument, r: ReportData) -> None:
     _para(doc, "Hình 1. Bản đồ tỷ lệ đạt tiến độ chỉ tiêu theo xã/phường", italic=True, size=12,
           align=WD_ALIGN_PARAGRAPH.CENTER)
     doc.add_heading("III. ĐỐI TƯỢNG ƯU TIÊN VÀ THỊ TRƯỜNG", level=1)
+    _covers(doc, r)
     _table(doc, r.priority[["Nhóm", "departures", "Tỷ lệ (%)"]].rename(columns={"departures": "Số người"}))
     _para(doc, "")
     _table(doc, r.markets[["Thị trường", "Châu lục", "departures", "Tỷ lệ (%)"]].rename(columns={"departures": "Số người"}))
     doc.add_heading("IV. SÀN GIAO DỊCH VIỆC LÀM", level=1)
+    fair_last = int(r.jobfairs.get("last") or 0)
+    _para(doc, (f"Số liệu: {r.span(True, fair_last)} (lũy kế từ đầu năm, các tháng đã đến hạn báo cáo)." if fair_last
+                else "Số liệu: chưa có tháng nào đến hạn báo cáo sàn giao dịch việc làm."), italic=True, size=12)
     f = r.jobfairs
     _para(doc, f"Lượt xã-tháng đạt ít nhất 4 người dự sàn: {f['met']}/{f['elapsed']} ({_pct(f['pct'])}); "
                f"{_n(f['attendees'])} lượt dự sàn, {_n(f['registrations'])} đăng ký học định hướng; "
                f"{f['missed_two']} xã hai tháng liền không đạt.")
     doc.add_heading("V. VAY VỐN, VỀ NƯỚC, VI PHẠM", level=1)
+    _covers(doc, r, year_to_date=True)
     sums = r.problems[list(programme.PROBLEM_COLUMNS)].sum()
     _para(doc, "; ".join(f"{label}: {_n(sums[key]) if key != 'loan_amount_mvnd' else metrics.fmt_int(round(sums[key]))}"
                          for key, label in programme.PROBLEM_COLUMNS.items()) + " (lũy kế từ đầu năm).")
     doc.add_heading("VI. TÌNH HÌNH BÁO CÁO CỦA CÁC XÃ", level=1)
+    _covers(doc, r)
     c = r.completeness
     _para(doc, f"Đã nhận {c.received}/{c.due} báo cáo tháng đến hạn ({_pct(c.received_pct)}); đúng hạn "
                f"{c.on_time} ({_pct(c.on_time_pct)}); {c.due - c.received} báo cáo {completeness.MISSING_TEXT}.")
     doc.add_heading("VII. XÃ/PHƯỜNG CHẬM TIẾN ĐỘ VÀ NGƯỜI PHỤ TRÁCH", level=1)
+    _covers(doc, r, year_to_date=True)
     if r.lagging.empty:
         _para(doc, "Không có xã/phường dưới 50% tiến độ.")
     else:

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 import duckdb
 import pandas as pd
 
-from xkld_geo import auth, db, queries
+from xkld_geo import auth, db, metrics, periods, queries
 from xkld_geo.errors import QueryError
 from xkld_geo.reporting import completeness
 from xkld_geo.views import jobfairs
@@ -67,14 +67,55 @@ def classify(units: pd.DataFrame, c: Criteria) -> pd.DataFrame:
         out[f"{key}_points"] = (c.weights[key] * (value / c.targets[key]).clip(upper=1.0)).round(2)
     out["score"] = out[[f"{k}_points" for k in CRITERIA_LABELS]].sum(axis=1).round(1)
     hi, mid, low = c.thresholds
+    # the quota rule reads the attainment itself, not its rounding (99,96% has not met the quota)
+    out["quota_met"] = units["attainment"].astype(float).fillna(0.0).to_numpy() >= 100
 
     def level(row: pd.Series) -> str:
-        if row["score"] >= hi and (not c.excellent_needs_quota or row["attainment_value"] >= 100):
+        if row["score"] >= hi and (not c.excellent_needs_quota or row["quota_met"]):
             return LEVELS[0]
         return LEVELS[1] if row["score"] >= mid else LEVELS[2] if row["score"] >= low else LEVELS[3]
     out["level"] = out.apply(level, axis=1)
+    out["reason"] = out.apply(lambda r: reason(r, c), axis=1)
     out["explanation"] = out.apply(lambda r: _explain(r, c), axis=1)
+    out = out.drop(columns="quota_met")
     return out.sort_values(["score", "unit_code"], ascending=[False, True]).reset_index(drop=True)
+
+
+def _num(value: float) -> str:
+    return f"{value:g}".replace(".", ",")
+
+
+def reason(row: pd.Series, c: Criteria) -> str:
+    """Why a unit has its level, short enough to be read in the table: the score's band and, for a
+    score of the excellent band without the year's quota met, that rule (so 96,6 points can be
+    'tốt' beside 95,5 points 'xuất sắc')."""
+    hi, mid, low = c.thresholds
+    score = float(row["score"])
+    if score >= hi:
+        if row["level"] == LEVELS[0]:
+            return f"Từ {_num(hi)} điểm" + (" và đạt 100% chỉ tiêu năm" if c.excellent_needs_quota else "")
+        return (f"Từ {_num(hi)} điểm nhưng chưa đạt 100% chỉ tiêu năm "
+                f"({metrics.fmt_decimal(float(row['attainment_value']))}%): xếp hoàn thành tốt")
+    if score >= mid:
+        return f"Từ {_num(mid)} đến dưới {_num(hi)} điểm"
+    if score >= low:
+        return f"Từ {_num(low)} đến dưới {_num(mid)} điểm"
+    return f"Dưới {_num(low)} điểm"
+
+
+def final_on(year: int, due_day: int = jobfairs.DUE_DAY) -> dt.date:
+    """The day a year's classification can be final: when the year's last monthly report (December's)
+    is due. Before it the result is provisional and cannot be approved."""
+    return periods.due_date(int(year), 12, due_day)
+
+
+def provisional_note(year: int, today: dt.date, due_day: int = jobfairs.DUE_DAY) -> str | None:
+    """The warning shown with a classification that is not final yet (None once it can be)."""
+    final = final_on(year, due_day)
+    if today >= final:
+        return None
+    return (f"Kết quả tạm tính: năm {year} chưa kết thúc kỳ báo cáo (báo cáo tháng 12/{year} đến hạn ngày "
+            f"{final:%d/%m/%Y}); chưa phê duyệt được.")
 
 
 def _explain(row: pd.Series, c: Criteria) -> str:
@@ -156,10 +197,15 @@ def approved(con: duckdb.DuckDBPyConnection, year: int, province: str) -> pd.Dat
 
 
 def approve(con: duckdb.DuckDBPyConnection, user: auth.User, year: int, province: str, result: pd.DataFrame,
-            c: Criteria) -> None:
-    """Freeze a classification (administrators); an approved year is never overwritten."""
+            c: Criteria, today: dt.date | None = None, due_day: int = jobfairs.DUE_DAY) -> None:
+    """Freeze a classification (administrators); an approved year is never overwritten, and a year
+    is not approved before its last monthly report is due (:func:`final_on`; ``today`` defaults to
+    the clock)."""
     if not auth.allowed(user, "approve_plans"):
         raise QueryError("Chỉ quản trị viên phê duyệt được kết quả thi đua.", field="role", value=user.role)
+    note = provisional_note(year, today or dt.date.today(), due_day)
+    if note is not None:
+        raise QueryError(note, field="year", value=year, allowed=[f"từ {final_on(year, due_day):%d/%m/%Y}"])
     if not approved(con, year, province).empty:
         raise QueryError(f"Kết quả thi đua năm {year} đã được phê duyệt và không sửa được.", field="year", value=year)
     now = dt.datetime.now()

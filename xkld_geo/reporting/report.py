@@ -16,7 +16,7 @@ from typing import Mapping
 import duckdb
 import pandas as pd
 
-from xkld_geo import db, periods, queries
+from xkld_geo import db, metrics, periods, queries
 from xkld_geo.build import programme
 from xkld_geo.errors import XkldError
 from xkld_geo.reporting import completeness, people, profiles
@@ -88,6 +88,15 @@ class ReportData:
     lagging: pd.DataFrame        # communes below 50% of pace, with their people in charge
     form: pd.DataFrame           # the ministry-shaped statistical table (rows communes)
     window_note: str
+    last: int = 0                # the period's last month with data (``period.last`` or today's month)
+
+    def span(self, year_to_date: bool = False, last: int | None = None) -> str:
+        """The months a section covers, said in the document: 'tháng 10/2026', 'tháng 7–9/2026', or
+        from January ('tháng 1–10/2026') for year-to-date figures (``last``: another last month)."""
+        last = last or self.last or self.period.last
+        first = 1 if year_to_date else self.period.first
+        months = f"{last}" if first == last else f"{first}–{last}"
+        return f"tháng {months}/{self.period.year}"
 
 
 def _departures(con: duckdb.DuckDBPyConnection, year: int, first: int, last: int, province: str) -> pd.DataFrame:
@@ -161,24 +170,26 @@ def gather(con: duckdb.DuckDBPyConnection, period: ReportPeriod, province: str, 
                              "quota": rows["quota"].fillna(0).astype(int),
                              "period": rows["unit_code"].map(in_period).fillna(0).astype(int),
                              "ytd": rows["ytd"].fillna(0).astype(int)})
-    communes["attainment_pct"] = (100.0 * communes["ytd"] / communes["quota"].where(communes["quota"] > 0)).round(1)
-    communes["pace_pct"] = (100.0 * communes["ytd"] / (communes["quota"] * p.elapsed / 12.0).where(
-        communes["quota"] > 0)).round(1)
+    communes["attainment_pct"] = metrics.round_half_up_series(
+        100.0 * communes["ytd"] / communes["quota"].where(communes["quota"] > 0))
+    communes["pace_pct"] = metrics.round_half_up_series(100.0 * communes["ytd"] / (
+        communes["quota"] * p.elapsed / 12.0).where(communes["quota"] > 0))
     totals = {"quota": int(communes["quota"].sum()), "period": int(communes["period"].sum()),
               "ytd": int(communes["ytd"].sum())}
     groups = dict(zip(*db.run(con, "report_groups", "SELECT code, name_vi FROM priority_groups")[["code", "name_vi"]]
                       .to_numpy().T))
     prio = dep.groupby("priority_group", as_index=False)["departures"].sum()
     prio["Nhóm"] = prio["priority_group"].map(groups)
-    prio["Tỷ lệ (%)"] = (100.0 * prio["departures"] / totals["period"]).round(1)
+    prio["Tỷ lệ (%)"] = metrics.round_half_up_series(100.0 * prio["departures"] / totals["period"])
     names = dict(zip(*db.run(con, "report_markets", "SELECT code, name_vi FROM markets")[["code", "name_vi"]]
                      .to_numpy().T))
     markets = dep.groupby("market", as_index=False)["departures"].sum().sort_values("departures", ascending=False)
     markets["Thị trường"] = markets["market"].map(names).fillna(markets["market"])
     markets["Châu lục"] = markets["market"].map(lambda m: CONTINENTS.get(m, "Châu Á"))
-    markets["Tỷ lệ (%)"] = (100.0 * markets["departures"] / totals["period"]).round(1)
+    markets["Tỷ lệ (%)"] = metrics.round_half_up_series(100.0 * markets["departures"] / totals["period"])
     fairs = jobfairs.province_total(jobfairs.compliance(jobfairs.monthly(con, period.year, last, province, today,
                                                                          due_day)))
+    fairs["last"] = jobfairs.last_month(period.year, last, today, due_day)   # months whose report is due
     table = completeness.cells(con, dt.date(period.year, period.first, 1), dt.date(period.year, last, 1), today,
                                due_day, province)
     comp_units = completeness.by_unit(table, "commune")
@@ -194,4 +205,4 @@ def gather(con: duckdb.DuckDBPyConnection, period: ReportPeriod, province: str, 
     return ReportData(period, province, str(unit["name"].iloc[0]), today, view.demo, communes, totals,
                       view.headline, view, prio, markets, fairs,
                       programme.problems(con, period.year, last, province), completeness.shares(table),
-                      comp_units, lag, form, note)
+                      comp_units, lag, form, note, last)

@@ -39,8 +39,9 @@ def render_completeness(f: Filters) -> None:
     level = "province" if f.province is None else "commune"
     shapes = queries.shapes(con, "2025", level, "coarse" if f.province is None else "fine", f.province)
     props = pd.DataFrame({"value": view.map_values}).reindex(shapes["code"])
-    props["fill"] = [maps.colour_for(v, maps.LEGENDS["compliance"][:-1]) for v in props["value"]]
-    spec = maps.ChoroplethSpec(shapes, props, None, "Tỷ lệ báo cáo đúng hạn (%)", view.demo, classes="compliance",
+    props["fill"] = [maps.colour_for(v, maps.LEGENDS[completeness.MAP_CLASSES][:-1]) for v in props["value"]]
+    spec = maps.ChoroplethSpec(shapes, props, None, "Tỷ lệ báo cáo đúng hạn (%)", view.demo,
+                               classes=completeness.MAP_CLASSES,
                                tooltip=(("value", "Đúng hạn (%)", ""),))
     repainting_map(spec, "completeness_map", 520)
     st.dataframe(view.units, hide_index=True, width="stretch", key="completeness_table")

@@ -35,15 +35,26 @@ def render_emulation(user: auth.User) -> None:
     _criteria_form(user, criteria)
     frozen = emulation.approved(con, year, province)
     title = f"Đề nghị khen thưởng năm {year}, {names[province]}"
+    if not len(frozen) and emulation.provisional_note(year, today, settings().report_due_day):
+        title += " (tạm tính)"
     if len(frozen):
         st.info(f"Kết quả đã phê duyệt ({frozen['approved_by'].iloc[0]}, {frozen['approved_at'].iloc[0]:%d/%m/%Y}); "
                 "không thay đổi.")
         result = frozen.rename(columns={})
     else:
         result = emulation.classify(emulation.inputs(con, year, province, today, settings().report_due_day), criteria)
-    shown = result[["unit_name", "score", "level", "explanation"]].rename(columns={
-        "unit_name": "Đơn vị", "score": "Điểm", "level": "Xếp loại", "explanation": "Giải thích"})
-    st.dataframe(shown, hide_index=True, width="stretch", key="emulation_table")
+    note = None if len(frozen) else emulation.provisional_note(year, today, settings().report_due_day)
+    if note:
+        st.warning(note)
+    shown = result.assign(reason=result["reason"] if "reason" in result else result["explanation"])
+    shown = shown[["unit_name", "score", "level", "reason", "explanation"]].rename(columns={
+        "unit_name": "Đơn vị", "score": "Điểm", "level": "Xếp loại", "reason": "Lý do xếp loại",
+        "explanation": "Giải thích"})
+    if note:
+        shown["Xếp loại"] = shown["Xếp loại"] + " (tạm tính)"
+    st.dataframe(shown, hide_index=True, width="stretch", key="emulation_table",
+                 column_config={"Lý do xếp loại": st.column_config.TextColumn(width="large"),
+                                "Giải thích": st.column_config.TextColumn(width="large")})
     table = emulation.proposal(result)
     cols = st.columns(2)
     cols[0].download_button("⬇ Đề nghị khen thưởng (XLSX)", emulation.proposal_xlsx(table, title),
@@ -55,10 +66,10 @@ def render_emulation(user: auth.User) -> None:
                                  settings().report_due_day, criteria)
         st.dataframe(past.rename(columns={"unit_code": "Mã", "unit_name": "Đơn vị"}), hide_index=True,
                      width="stretch", key="emulation_history")
-    if not len(frozen) and auth.allowed(user, "approve_plans"):
+    if not len(frozen) and note is None and auth.allowed(user, "approve_plans"):
         if st.button("Phê duyệt và khóa kết quả", key="emulation_approve", type="primary"):
             try:
-                emulation.approve(con, user, year, province, result, criteria)
+                emulation.approve(con, user, year, province, result, criteria, today, settings().report_due_day)
                 st.success("Đã phê duyệt; kết quả được lưu và không sửa được.")
             except XkldError as exc:
                 st.error(plain(exc.message))

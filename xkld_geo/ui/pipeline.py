@@ -19,7 +19,7 @@ def _place(f: Filters) -> str:
 
 
 def _funnel(f: Filters) -> None:
-    view = funnel.build_funnel(connection(), f.year, f.month, f.province, f.commune)
+    view = funnel.build_funnel(connection(), f.year, f.month, f.province, f.commune, settings().effective_today)
     demo_badge(view.is_demo)
     st.caption(f"T1–{f.month}/{f.year}, {_place(f)}. Các bước đơn hàng tính theo tháng phỏng vấn của đơn hàng; "
                "'Hoàn thành giáo dục định hướng' là khóa định hướng của đơn hàng. Tỷ lệ chuyển đổi = số của bước "
@@ -35,7 +35,8 @@ def _funnel(f: Filters) -> None:
                  column_config={"Chuyển đổi từ bước trước": PCT,
                                 "So với số dự sàn": st.column_config.ProgressColumn(format="%.1f%%", min_value=0,
                                                                                     max_value=100)})
-    st.caption(f"Tổng số người xuất cảnh trong kỳ (mọi nguồn, theo báo cáo xuất cảnh): "
+    st.caption(f"Xuất cảnh theo đơn hàng (đến hết kỳ): {metrics.fmt_int(int(view.steps['count'].iloc[-1]))}, "
+               f"là một phần của tổng số người xuất cảnh trong kỳ (mọi nguồn, theo báo cáo xuất cảnh): "
                f"{metrics.fmt_int(view.all_departures)}; phần lớn không qua sàn giao dịch việc làm.")
     reach = (100.0 * view.units["departed"] / view.units["attended"].where(view.units["attended"] > 0)).astype(float)
     _unit_map(connection(), f, pd.Series(reach.to_numpy(), index=view.units["unit_code"]), "share",

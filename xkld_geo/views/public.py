@@ -62,17 +62,10 @@ def _markets(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                   "SELECT code, name_vi AS name, safe_high_income AS safe FROM markets ORDER BY code")
 
 
-def public_figures(con: duckdb.DuckDBPyConnection, year: int, month: int,
-                   threshold: int = THRESHOLD) -> PublicFigures:
-    """Every figure of the public screen for a year-to-date period, each rounded on its own.
-
-    The cube holds province × market cells with their province totals (national table, province
-    views' totals), market totals (national market table) and the national total, plus every
-    commune with its province total; its equations are the sums a reader knows link them (the
-    disclosure tests attack through them). ``threshold`` is the rounding base.
-    """
-    threshold = disclosure.check_base(threshold)
-    flows, communes, markets = _period_flows(con, year, month), _communes(con), _markets(con)
+def _cube(con: duckdb.DuckDBPyConnection, year: int, month: int, communes: pd.DataFrame,
+          markets: pd.DataFrame) -> tuple[Cube, pd.DataFrame]:
+    """The true figures of January..``month`` and the sums linking them, with the market list."""
+    flows = _period_flows(con, year, month)
     unnamed = sorted(set(flows["market"]) - set(markets["code"]))  # shown by code, so sums still add up
     markets = pd.concat([markets, pd.DataFrame({"code": unnamed, "name": unnamed, "safe": False})],
                         ignore_index=True)
@@ -89,11 +82,33 @@ def public_figures(con: duckdb.DuckDBPyConnection, year: int, month: int,
                  *((("P", p), tuple(("X", p, m) for m in codes)) for p in provinces),
                  *((("M", m), tuple(("X", p, m) for p in provinces)) for m in codes),
                  *((("P", p), tuple(("C", c) for c in in_province[p])) for p in provinces))
-    cube = Cube(values, equations)
-    labels = disclosure.rounded(values, threshold)
+    return Cube(values, equations), markets
+
+
+def public_figures(con: duckdb.DuckDBPyConnection, year: int, month: int,
+                   threshold: int = THRESHOLD) -> PublicFigures:
+    """Every figure of the public screen for a year-to-date period, each rounded on its own, with
+    the few figures :func:`disclosure.protect` hides so that no small count can be narrowed.
+
+    The cube holds province × market cells with their province totals (national table, province
+    views' totals), market totals (national market table) and the national total, plus every
+    commune with its province total; its equations are the sums a reader knows link them (the
+    disclosure tests attack through them). ``threshold`` is the rounding base. The labels of
+    January..``month`` are audited against those of every earlier period of the year, each
+    computed the same way, so what this period hides never depends on a later one.
+    """
+    threshold = disclosure.check_base(threshold)
+    communes, base_markets = _communes(con), _markets(con)
+    earlier: list[dict[Key, Label]] = []
+    for m in range(1, int(month) + 1):
+        cube, markets = _cube(con, year, m, communes, base_markets)
+        labels = disclosure.protect(earlier, disclosure.rounded(cube.values, threshold), cube.equations, threshold)
+        earlier.append(labels)
+    codes = list(markets["code"])
     # one market order for every view, from published national labels only (largest first, "< t"
-    # between the multiples and 0): an order by true counts would rank markets sharing a label
-    rank = {m: (-sum(disclosure.interval(labels[("M", m)], threshold)), m) for m in codes}
+    # and hidden between the multiples and 0): an order by true counts would rank markets sharing a label
+    rank = {m: (-sum(disclosure.interval(labels[("M", m)], threshold)) if labels[("M", m)] != disclosure.HIDDEN
+                else -1, m) for m in codes}
     markets = markets.assign(rank=markets["code"].map(rank)).sort_values("rank").drop(columns="rank")
     return PublicFigures(cube, labels, markets.reset_index(drop=True), threshold)
 
