@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import hashlib
-import io
 import logging
 import shutil
 import threading
@@ -28,7 +27,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from xkld_geo import auth, dataversion, db, store
+from xkld_geo import auth, dataversion, db, sheets, store
 from xkld_geo.errors import DatabaseError, IngestError, XkldError
 from xkld_geo.intake import checks, gazetteer, kinds, registers, spreadsheets, writes
 from xkld_geo.pipeline import imports as pipeline_imports
@@ -75,29 +74,11 @@ class ImportReport:
 
     def rejects_csv(self) -> bytes:
         """The rejection file as CSV (UTF-8 with BOM for Excel), safe to open in a spreadsheet."""
-        return _spreadsheet_safe(self.rejects).to_csv(index=False).encode("utf-8-sig")
+        return sheets.csv_bytes(self.rejects)
 
     def rejects_xlsx(self) -> bytes:
-        """The rejection file as XLSX."""
-        buffer = io.BytesIO()
-        with pd.ExcelWriter(buffer, engine="xlsxwriter") as writer:
-            _spreadsheet_safe(self.rejects).to_excel(writer, index=False, sheet_name="Dòng bị từ chối")
-        return buffer.getvalue()
-
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-"""What makes a spreadsheet take a text cell for a formula (or hide what follows)."""
-
-
-def spreadsheet_safe(value: object) -> object:
-    """A cell that a spreadsheet would run as a formula, with a leading apostrophe; every other
-    value (empty text included) as it is."""
-    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
-
-
-def _spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rejection file's cells, neutralised by :func:`spreadsheet_safe`."""
-    return frame.apply(lambda col: col.map(spreadsheet_safe))
+        """The rejection file as XLSX (the refused cells as text, never formulas)."""
+        return sheets.xlsx_bytes({"Dòng bị từ chối": self.rejects})
 
 
 IMPORT_LOCK = "xkld_geo:imports"

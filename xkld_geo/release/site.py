@@ -29,7 +29,7 @@ import duckdb
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from xkld_geo import DEMO_LABEL, maps, metrics
+from xkld_geo import DEMO_LABEL, maps, metrics, sheets
 from xkld_geo.errors import PublishError
 from xkld_geo.release import content as release
 from xkld_geo.release.content import ReleaseData
@@ -114,9 +114,8 @@ def _map_config(data: ReleaseData, shapes: pd.DataFrame, link: str | None) -> di
 def _write_tables(data: ReleaseData, folder: Path) -> None:
     folder.mkdir(parents=True)
     for name, df in data.tables.items():
-        df.to_csv(folder / f"{name}.csv", index=False, encoding="utf-8-sig")
-        with pd.ExcelWriter(folder / f"{name}.xlsx", engine="xlsxwriter") as xl:
-            df.to_excel(xl, sheet_name=name[:31], index=False)
+        sheets.write_csv(df, folder / f"{name}.csv")          # text never a formula (xkld_geo.sheets)
+        sheets.write_xlsx({name: df}, folder / f"{name}.xlsx")
         (folder / f"{name}.json").write_text(release.table_json(df), encoding="utf-8")
 
 
