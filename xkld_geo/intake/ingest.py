@@ -29,7 +29,7 @@ import pandas as pd
 
 from xkld_geo import auth, dataversion, db, sheets, store
 from xkld_geo.errors import DatabaseError, IngestError, XkldError
-from xkld_geo.intake import checks, gazetteer, kinds, registers, spreadsheets, writes
+from xkld_geo.intake import checks, gazetteer, kinds, queue, registers, spreadsheets, writes
 from xkld_geo.pipeline import imports as pipeline_imports
 from xkld_geo.protection import intake as protection_intake
 from xkld_geo.reporting import completeness, profiles
@@ -258,9 +258,19 @@ def _rejects(frame: pd.DataFrame, errors: pd.DataFrame, k: kinds.Kind) -> pd.Dat
 
 
 def import_file(con: duckdb.DuckDBPyConnection, data: bytes, file: str, kind: str, user: str,
-                settings: Settings, today: dt.date | None = None) -> ImportReport:
+                settings: Settings, today: dt.date | None = None,
+                on_wait: queue.Waiting | None = None) -> ImportReport:
     """Import one report of ``kind``; returns the report. A refused file raises :class:`IngestError`
-    (after logging it); rows with problems never stop the others."""
+    (after logging it); rows with problems never stop the others. A file of at least
+    ``import_queue_mb`` waits for its turn in the server's import queue (:mod:`queue`), telling
+    ``on_wait`` how many files are ahead of it."""
+    big = len(data) >= settings.import_queue_mb * 1_000_000
+    with queue.QUEUE.turn(big, on_wait):
+        return _import_file(con, data, file, kind, user, settings, today)
+
+
+def _import_file(con: duckdb.DuckDBPyConnection, data: bytes, file: str, kind: str, user: str,
+                 settings: Settings, today: dt.date | None) -> ImportReport:
     k = kinds.kind(kind)
     today = today or settings.effective_today
     digest = hashlib.sha256(data).hexdigest()
