@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from xkld_geo import auth, db
+from xkld_geo import auth, db, leftovers
 from xkld_geo import settings as settings_mod
 from xkld_geo.build import warehouse
 from xkld_geo.errors import ConfigError, XkldError
@@ -188,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         cfg = settings_mod.load_settings(secrets={})
+        leftovers.remove(cfg)          # what killed builds and publishes left behind
         if args.command == "settings":
             print(settings_mod.describe())
         elif args.command == "build":

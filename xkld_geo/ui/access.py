@@ -15,7 +15,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from xkld_geo import auth, gateway, second_factor
-from xkld_geo.errors import AuthError
+from xkld_geo.errors import AuthError, XkldError
 from xkld_geo.ui.common import connection, plain, settings
 
 COOKIE = gateway.COOKIE
@@ -89,6 +89,23 @@ def current_user() -> auth.User:
         _set_cookie(slot, token)  # on the first quiet run after login: a rerun would drop the script
         st.session_state["_cookie_set"] = True
     return user
+
+
+def signed_in() -> bool:
+    """Whether this session has a live login (the session's token, else the cookie's), drawing
+    nothing: the menu asks it before any page runs."""
+    token = st.session_state.get(TOKEN_KEY)
+    if token is None:
+        try:
+            token = st.context.cookies.get(COOKIE)
+        except Exception:  # no browser context (tests, bare mode)
+            token = None
+    if not isinstance(token, str) or not token or len(token) > 100:
+        return False
+    try:
+        return auth.session_user(connection(), token) is not None
+    except XkldError:  # no database: the page itself says so
+        return False
 
 
 def login_box(user: auth.User) -> None:
