@@ -19,7 +19,7 @@ import streamlit as st
 from starlette.middleware import Middleware
 from streamlit.web.server.starlette import starlette_server
 
-from xkld_geo import gateway, health, listener
+from xkld_geo import gateway, health, leftovers, listener
 from xkld_geo.maps import warmup
 from xkld_geo.settings import current
 from xkld_geo.views import period_tables
@@ -33,6 +33,7 @@ if __name__ == "__main__":   # the launcher: Streamlit's server, which imports t
     cli.main(["run", __file__, *sys.argv[1:]], prog_name="streamlit")
 else:
     listener.check(starlette_server)
+    leftovers.remove(current())   # what killed builds and publishes left behind, at the server's start
     # geometry files first, then the overview's national period tables (both shared by every session)
     warmup.start_background(then=lambda con: period_tables.warm_periods(con, current().effective_today,
                                                                         current().report_due_day))

@@ -160,6 +160,8 @@ def page(browser: Any, tmp_path: Path) -> Iterator[Any]:
 
 PASSWORD = "mat-khau-trinh-duyet"
 ROLES = ("viewer", "planner", "clerk", "admin")
+ADMIN_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+"""The second factor of ``b_admin`` (administrators must have one): its codes are typed at login."""
 
 
 def _add_users(path: Path) -> None:
@@ -170,6 +172,7 @@ def _add_users(path: Path) -> None:
     try:
         for role in ROLES:
             auth.create_user(con, f"b_{role}", PASSWORD, role)
+        con.execute("INSERT INTO second_factors VALUES ('b_admin', $s, now(), now(), NULL)", {"s": ADMIN_SECRET})
     finally:
         con.close()
 
@@ -179,6 +182,10 @@ def login(page: Any, url: str, role: str = "viewer") -> None:
     page.goto(url)
     page.get_by_label("Tên đăng nhập").fill(f"b_{role}")
     page.get_by_label("Mật khẩu").fill(PASSWORD)
+    if role == "admin":
+        import pyotp
+
+        page.get_by_label("Mã xác thực", exact=False).first.fill(pyotp.TOTP(ADMIN_SECRET).now())
     page.get_by_role("button", name="Đăng nhập").click()
     page.get_by_text("Đăng nhập:").first.wait_for(state="attached", timeout=30_000)
 

@@ -223,7 +223,7 @@ def test_hostile_logins_change_nothing(tiny_con, name: str, password: str) -> No
     auth.create_user(tiny_con, "canbo", PASSWORD, "planner")
     with pytest.raises(AuthError) as err:
         auth.login(tiny_con, name, password, now=NOW)
-    assert err.value.message == "Tên đăng nhập hoặc mật khẩu không đúng."
+    assert err.value.message == auth.BAD_CREDENTIALS
     assert [u[0] for u in auth.list_users(tiny_con)] == ["canbo"]
 
 
@@ -303,3 +303,147 @@ def test_still_allowed_is_the_role_check_without_drawing(app_env: Settings, role
         at.session_state["auth_token"] = session_token(app_env, role)
     at.run()
     assert at.session_state["verdict"] is allowed and not at.exception
+
+
+def test_strangers_guessing_from_many_addresses_never_keep_the_owner_out(tiny_con, quick_hash) -> None:
+    """The red team's attack: wrong passwords for the owner's name from a dozen addresses, one every
+    few seconds for half an hour, keep the name-wide wait alive; the owner, from another address,
+    gets in on the first try every time, while the guessing addresses are slowed down."""
+    auth.create_user(tiny_con, "admin", PASSWORD, "admin")
+    attackers = [f"203.0.113.{i}" for i in range(12)]
+    checked = refused = 0
+    for step in range(600):                                             # 30 minutes, every 3 seconds
+        at = NOW + dt.timedelta(seconds=3 * step)
+        try:
+            auth.login(tiny_con, "admin", f"doan-mo-{step}", now=at, source=attackers[step % 12])
+        except AuthError as err:
+            checked += err.details["reason"] == "bad_credentials"
+            refused += err.details["reason"] == "rate_limited"
+        if step % 150 == 149:                                           # the owner, every 7.5 minutes
+            owner_at = at + dt.timedelta(seconds=1)
+            name = auth._failures(tiny_con, "admin", "198.51.100.2", owner_at)["name"]
+            assert auth.wait_seconds({"name": name}, owner_at, 1.0, 300.0) > 0   # the name-wide wait is alive
+            token, user = auth.login(tiny_con, "admin", PASSWORD, now=owner_at, source="198.51.100.2")
+            assert token and user.username == "admin", step            # and the owner gets in at once
+    assert refused > 2 * checked, (checked, refused)                    # the guessers are held back
+
+
+def test_the_owner_from_a_fresh_address_gets_in_while_the_name_wide_wait_is_alive(tiny_con) -> None:
+    auth.create_user(tiny_con, "admin", PASSWORD, "admin")
+    failures = {"source": (0, None), "pair": (0, None), "name": (40, NOW)}
+    assert auth.wait_seconds(failures, NOW, 1.0, 300.0) > 0             # the name is being waited on...
+    assert auth.throttle(failures, NOW, 1.0, 300.0) == 0                # ...but not for a clean source
+    assert auth.throttle({**failures, "source": (1, NOW)}, NOW, 1.0, 300.0) > 0   # a failed one waits
+    tiny_con.execute("""INSERT INTO login_attempts (username, at_time, ok, source)
+        SELECT 'admin', $t - to_seconds(i), FALSE, '10.9.' || i || '.1' FROM range(40) r(i)""", {"t": NOW})
+    with pytest.raises(AuthError) as err:                               # a guesser that failed before waits
+        auth.login(tiny_con, "admin", PASSWORD, now=NOW + dt.timedelta(seconds=1), source="10.9.3.1")
+    assert err.value.details["reason"] == "rate_limited"
+    token, _ = auth.login(tiny_con, "admin", PASSWORD, now=NOW + dt.timedelta(seconds=1), source="198.51.100.2")
+    assert token
+
+
+def _enrolled(con, username: str) -> str:
+    from xkld_geo import second_factor
+
+    enrolment = second_factor.enrol(con, username, now=NOW)
+    assert enrolment.uri.startswith("otpauth://totp/") and enrolment.secret in enrolment.uri
+    assert not second_factor.enabled(con, username)                     # not before a code is confirmed
+    second_factor.confirm(con, username, second_factor.current_code(enrolment.secret, NOW), now=NOW)
+    assert second_factor.enabled(con, username)
+    return enrolment.secret
+
+
+def test_a_second_factor_is_asked_once_enabled_and_each_code_works_once(tiny_con) -> None:
+    from xkld_geo import second_factor
+
+    auth.create_user(tiny_con, "canbo", PASSWORD, "planner")
+    token, user = auth.login(tiny_con, "canbo", PASSWORD, now=NOW)      # offered, not required
+    assert token and not auth.needs_enrolment(tiny_con, user)
+    secret = _enrolled(tiny_con, "canbo")
+    later = NOW + dt.timedelta(minutes=5)
+    for code in (None, "", "123456" if second_factor.current_code(secret, later) != "123456" else "654321",
+                 "١٢٣٤٥٦", second_factor.current_code(secret, later - dt.timedelta(minutes=2))):
+        with pytest.raises(AuthError) as err:                           # the password alone is not enough
+            auth.login(tiny_con, "canbo", PASSWORD, now=later, source="10.3.0.1", code=code)
+        assert err.value.message == auth.BAD_CREDENTIALS
+        later += dt.timedelta(seconds=20)
+    good = second_factor.current_code(secret, later)
+    assert auth.login(tiny_con, "canbo", PASSWORD, now=later, source="10.3.0.2", code=good)[0]
+    with pytest.raises(AuthError):                                      # the same code again: a replay
+        auth.login(tiny_con, "canbo", PASSWORD, now=later + dt.timedelta(seconds=1), source="10.3.0.3", code=good)
+    with pytest.raises(AuthError):                                      # a confirmed factor is not replaced
+        second_factor.enrol(tiny_con, "canbo")
+
+
+def test_an_administrator_without_a_second_factor_must_enrol(tiny_con) -> None:
+    from xkld_geo import second_factor
+
+    auth.create_user(tiny_con, "quantri", PASSWORD, "admin")
+    token, user = auth.login(tiny_con, "quantri", PASSWORD, now=NOW)
+    assert auth.needs_enrolment(tiny_con, user)
+    with pytest.raises(AuthError):
+        second_factor.confirm(tiny_con, "quantri", "000000", now=NOW)  # nothing enrolled yet
+    _enrolled(tiny_con, "quantri")
+    assert not auth.needs_enrolment(tiny_con, user)
+    assert second_factor.remove(tiny_con, "quantri", by="cli")          # a lost phone: sessions end
+    assert auth.session_user(tiny_con, token, now=NOW) is None and auth.needs_enrolment(tiny_con, user)
+
+
+def test_an_administrator_page_shows_only_the_enrolment_until_a_code_is_confirmed(app_env: Settings) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from xkld_geo import second_factor
+
+    con = db.connect(app_env)
+    db.upgrade(con)
+    auth.create_user(con, "quantri2", PASSWORD, "admin")
+    token, _ = auth.login(con, "quantri2", PASSWORD)
+    from xkld_geo.settings import PROJECT_ROOT
+
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "9_Quan_tri.py"), default_timeout=60)
+    at.session_state["auth_token"] = token
+    at.run()
+    assert not at.exception
+    assert any("xác thực hai bước" in w.value for w in at.warning)
+    secret = at.session_state["_totp_enrolment"].secret
+    assert any(c.value == secret for c in at.code)
+    assert not any("Tạo tài khoản" in (b.label or "") for b in at.button)   # nothing of the page itself
+    at.text_input(key="totp_code_required").input(second_factor.current_code(secret))
+    next(b for b in at.button if b.label == "Bật xác thực hai bước").click().run()
+    assert not at.exception and not at.error and second_factor.enabled(con, "quantri2"), [e.value for e in at.error]
+    assert not any("phải bật xác thực hai bước" in w.value for w in at.warning)
+
+
+def test_cli_second_factor(tiny_db: Settings, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    from xkld_geo import second_factor
+
+    monkeypatch.setenv("XKLD_DB", str(tiny_db.db_path))
+    con = db.open_connection(tiny_db.db_path)
+    auth.create_user(con, "quantri", PASSWORD, "admin")
+    con.close()
+    db.close_all()
+    codes = iter(["000000\n"])
+
+    def ask(prompt: str) -> str:
+        return next(codes, "")
+
+    monkeypatch.setattr("builtins.input", ask)
+    assert main(["users", "totp", "quantri"]) == 2                      # a wrong code: not turned on
+    out = capsys.readouterr()
+    assert "otpauth://totp/" in out.out and "Mã xác thực không đúng" in out.err
+    con = db.open_connection(tiny_db.db_path)
+    assert not second_factor.enabled(con, "quantri")
+    con.close()
+
+    def right(prompt: str) -> str:
+        shown = capsys.readouterr().out
+        return second_factor.current_code(shown.split("ứng dụng xác thực): ")[1].split()[0])
+
+    monkeypatch.setattr("builtins.input", right)
+    assert main(["users", "totp", "quantri"]) == 0
+    assert "Đã bật xác thực hai bước" in capsys.readouterr().out
+    assert main(["users", "totp-remove", "quantri"]) == 0
+    con = db.open_connection(tiny_db.db_path)
+    assert not second_factor.enabled(con, "quantri")
+    con.close()

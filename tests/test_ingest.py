@@ -370,3 +370,23 @@ def test_command_line_import_while_another_process_holds_the_database(history_db
         holder.wait()
     assert out.returncode != 0 and "đang được một tiến trình khác mở" in out.stderr + out.stdout
     assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("column,value", [
+    ("Số người", "١٢"),             # Arabic-Indic twelve
+    ("Số người", "２"),              # full-width two
+    ("Số người", "1２"),
+    ("Số người", "৩"),               # Bengali three
+    ("Tháng", "０2/2026"),
+    ("Tháng", "02/٢٠٢٦"),
+])
+def test_only_ascii_digits_are_numbers(history_con, history_db: Settings, column: str, value: str) -> None:
+    """Digits of other scripts are refused with the reason, never silently read as a count or a month."""
+    cells = {"Tháng": "02/2026", "Mã xã": "99004", "Thị trường": "TW", "Giới tính": "nữ", "Hình thức": "dn",
+             "Số người": "6"} | {column: value}
+    data = (",".join(cells) + "\n" + ",".join(cells.values()) + "\n").encode()
+    report = ingest.import_file(history_con, data, "chu_so.csv", "departures", "can_bo", history_db)
+    assert (report.accepted, report.rejected) == (0, 1)
+    row = report.rejects.iloc[0]
+    assert row["Cột"] == column and "chỉ nhận chữ số 0–9" in row["Lý do"], row.to_dict()
+    assert f"U+{ord(next(c for c in value if not c.isascii())):04X}" in row["Lý do"]

@@ -132,3 +132,88 @@ def test_a_new_build_is_current(tiny_db: Settings) -> None:
     con = db.connect(tiny_db)
     assert [r[0] for r in con.execute("SELECT how FROM schema_migrations").fetchall()] == ["built"] * len(schema.MIGRATIONS)
     assert schema.migrate(con) == []
+
+
+OLD_STEPS = ("step3_tiny", "step4_tiny", "step6_tiny")
+"""Databases made by the newest main at each of the last three schema steps before today's
+(tests/data/legacy/make_legacy.py), each with a worker register."""
+
+
+def _old(name: str, folder: Path) -> Path:
+    path = folder / f"{name}.duckdb"
+    with gzip.open(LEGACY.with_name(f"{name}.duckdb.gz")) as src, open(path, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    return path
+
+
+def _run_sh_commands() -> list[list[str]]:
+    """The ``python -m xkld_geo`` commands scripts/run.sh runs before it serves, in order (read from
+    the script, so a change there is tested here)."""
+    import shlex
+
+    script = (Path(__file__).parents[1] / "scripts" / "run.sh").read_text()
+    return [shlex.split(line.split("#")[0])[3:] for line in script.splitlines()
+            if line.startswith(".venv/bin/python -m xkld_geo ")]
+
+
+def _upgrade(path: Path, data_dir: Path, how: str) -> None:
+    """Upgrade the old database at ``path`` the way ``how`` says."""
+    import os
+    import subprocess
+    import sys
+
+    settings = settings_for(data_dir, path)
+    if how == "open":
+        db.connect(settings)                      # how the app opens it
+    elif how == "build":
+        warehouse.build(settings)                 # the data did not change: no rebuild, still upgraded
+    elif how == "rebuild":
+        assert warehouse.build(settings, force=True).built
+    else:                                         # run.sh's own commands, in a process of their own
+        env = {k: v for k, v in os.environ.items() if not k.startswith("XKLD_")}
+        env.update({"XKLD_DB": str(path), "XKLD_DATA_DIR": str(data_dir), "XKLD_DEMO_SEED": "1",
+                    "XKLD_TODAY": settings.effective_today.isoformat(), "XKLD_ID_KEY_FILE": str(path) + ".idkey",
+                    "XKLD_GEOMETRY_DIR": str(path.parent / "geometry")})
+        commands = _run_sh_commands()
+        assert commands[0] == ["build"], commands
+        for args in commands:
+            done = subprocess.run([sys.executable, "-m", "xkld_geo", *args], cwd=Path(__file__).parents[1], env=env,
+                                  capture_output=True, text=True, timeout=600)
+            assert done.returncode == 0, done.stderr[-3000:]
+    db.close_all()
+
+
+@pytest.mark.parametrize("how", ["open", "build", "rebuild", "run.sh"])
+@pytest.mark.parametrize("name", OLD_STEPS)
+def test_every_upgrade_path_runs_the_pending_steps_and_keeps_every_row(name: str, how: str, tiny_data_dir: Path,
+                                                                       tmp_path: Path) -> None:
+    """From each of the last three schema steps, by opening the file, by ``build`` (current data: no
+    rebuild), by ``build --force`` and by scripts/run.sh's commands: every kept row is still there,
+    every register entry's priority group is in ``worker_groups`` (step 6 moves them; a rebuild
+    that marked it built lost them), and no step the old database lacked is recorded as built."""
+    path = _old(name, tmp_path)
+    con = duckdb.connect(str(path), read_only=True)
+    had = {r[0] for r in con.execute("SELECT number FROM schema_migrations").fetchall()}
+    groups = set(con.execute("SELECT DISTINCT person_key, year, priority_group FROM register_entries "
+                             "WHERE priority_group <> 'khac'").fetchall())
+    con.close()
+    assert had and max(had) < schema.LATEST and groups          # an old database, with a register
+    before = _kept_rows(path)
+    _upgrade(path, tiny_data_dir, how)
+    after = _kept_rows(path)
+    for table, rows in before.items():
+        if table in KEPT:
+            assert set(rows) <= set(after[table]), table
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        steps = dict(con.execute("SELECT number, how FROM schema_migrations").fetchall())
+        assert sorted(steps) == [m.number for m in schema.MIGRATIONS]
+        assert all(steps[n] == "ran" for n in steps if n not in had), steps   # run, never marked built
+        assert groups <= set(con.execute("SELECT person_key, year, priority_group FROM worker_groups").fetchall())
+        assert con.execute("SELECT count(*) FROM second_factors").fetchone() == (0,)
+    finally:
+        con.close()
+
+
+def test_run_sh_builds_before_anything_else() -> None:
+    assert _run_sh_commands()[0] == ["build"]

@@ -44,3 +44,25 @@ def test_every_page_for_every_role(app_env: Settings, entry, role: str) -> None:
         assert not at.error, [e.value for e in at.error]
     else:
         assert len(at.error) + len(at.warning) >= 1 and not at.dataframe
+
+
+@pytest.mark.parametrize("requested", [None, "", "Cong_khai", "Quan_tri", "Nhap_du_lieu", "khong-co"])
+def test_an_anonymous_menu_names_only_public_pages(requested: str | None) -> None:
+    import importlib
+
+    navigation = importlib.import_module("xkld_geo.ui.navigation")   # (xkld_geo.ui.navigation is also a function)
+
+    menu = navigation.anonymous_menu(requested)
+    public = {p.title for p in navigation.MENU[navigation.PUBLIC_SECTION]}
+    titles = {p.title for entries in menu.values() for p in entries}
+    assert titles == public | {navigation.LOGIN_TITLE}
+    assert set(menu) == {navigation.PUBLIC_SECTION, "Cán bộ"}          # no internal section's name either
+    paths = [p.url_path for p in menu["Cán bộ"]]
+    internal = {p.url_path for s, entries in navigation.MENU.items() if s != navigation.PUBLIC_SECTION for p in entries}
+    assert paths == [""] + ([requested] if requested in internal - {""} else [])   # a bookmark still opens
+
+
+def test_the_anonymous_front_page_asks_for_the_login(app_env) -> None:
+    at = run_page("app.py", role=None)
+    assert not at.exception and any("dành cho cán bộ" in w.value for w in at.warning)
+    assert at.text_input(key="login_user") is not None

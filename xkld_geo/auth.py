@@ -7,10 +7,14 @@ runs in the page's server-side script, so typing a page's URL does not get aroun
 
 Passwords are hashed with Argon2 (argon2-cffi); sessions are random tokens that expire. Failed
 logins slow down the source they come from, the name from that source, and (more gently) the name
-from everywhere, with exponential backoff instead of a lock: a stranger hammering a name from one
-machine cannot keep its owner out from another. Known and unknown names cost the same Argon2
-check, so timing does not tell which names exist, and the failure history is pruned to a bound.
-Logins, imports, approvals and reference edits are written to ``audit_log``.
+from everywhere, with exponential backoff instead of a lock (:func:`throttle`). The name-wide wait
+only ever holds back sources that have failed themselves: a source with no recent failure always
+has its password checked, so strangers guessing a name from any number of machines never keep its
+owner out from another. A second factor (TOTP, :mod:`xkld_geo.second_factor`) is offered to every
+account and required for administrators, so a guessed password alone is not enough. Known and
+unknown names cost the same Argon2 check, so timing does not tell which names exist, and the
+failure history is pruned to a bound. Logins, imports, approvals and reference edits are written
+to ``audit_log``.
 """
 from __future__ import annotations
 
@@ -49,8 +53,10 @@ SESSION_HOURS = 8
 
 FREE_FAILURES = {"source": 3, "pair": 3, "name": 20}
 """Failures allowed before a wait is imposed, per kind of key: the source (an address), the name
-from that source, and the name from every source (a distributed guess: high, so that one source
-never slows the owner elsewhere)."""
+from that source, and the name from every source (a distributed guess). The name-wide wait applies
+only to sources with failures of their own (see :func:`throttle`)."""
+BAD_CREDENTIALS = "Tên đăng nhập, mật khẩu hoặc mã xác thực không đúng."
+"""The one message of every refused login that was checked: it never says which part was wrong."""
 MAX_DELAY_FACTOR = {"source": 1.0, "pair": 1.0, "name": 0.1}
 """Share of the ``login_delay_max_s`` setting a key's wait may reach (the name-wide wait stays short)."""
 WINDOW = dt.timedelta(hours=24)
@@ -214,26 +220,48 @@ PRUNE_EVERY = 50
 _writes = [0]
 
 
+def throttle(failures: dict[str, tuple[int, dt.datetime | None]], now: dt.datetime, base: float,
+             cap: float) -> float:
+    """How long this attempt must wait before its password may even be checked (0: check it now).
+
+    The source's own wait and the name-from-this-source wait always apply. The name-wide wait
+    (failures for the name from every source) applies only when this source has failed since its
+    last success: a source with a clean record always gets its password checked, so guesses from
+    other machines, however many, cannot keep the owner out; the sources that guess are slowed
+    down by the name-wide wait after their first failure."""
+    own = wait_seconds({k: failures[k] for k in ("source", "pair")}, now, base, cap)
+    if failures["source"][0] == 0:
+        return own
+    return max(own, wait_seconds({"name": failures["name"]}, now, base, cap))
+
+
+def _refuse_wait(wait: float) -> AuthError:
+    return AuthError(f"Đăng nhập sai nhiều lần; hãy thử lại sau {math.ceil(wait)} giây.",
+                     field="username", reason="rate_limited", wait_s=math.ceil(wait))
+
+
 def login(con: duckdb.DuckDBPyConnection, username: str, password: str,
           now: dt.datetime | None = None, hours: float = SESSION_HOURS,
-          source: str | None = None) -> tuple[str, User]:
-    """Check a password and open a session; returns (token, user) or raises :class:`AuthError`.
+          source: str | None = None, code: str | None = None) -> tuple[str, User]:
+    """Check a password (and the one-time ``code`` of an account with a second factor) and open a
+    session; returns (token, user) or raises :class:`AuthError`.
 
     ``source`` is the client's address (see ``ui.access``). The message never says whether the
-    name exists, and known, unknown and disabled names all cost one Argon2 check. After a few
-    failures the source, the name from that source and (after many more) the name everywhere must
-    wait before the next try, twice as long after each further failure: an attempt made too soon
-    is refused without checking the password and without being recorded.
+    name exists or which part was wrong, and known, unknown and disabled names all cost one Argon2
+    check. An attempt that :func:`throttle` holds back is refused without checking the password
+    and without being recorded. An administrator without a second factor gets a session that can
+    only enrol one (:func:`needs_enrolment`).
     """
+    from xkld_geo import second_factor
+
     now = now or dt.datetime.now()
     username = (username or "").strip().lower()[:64]
     source = (source or UNKNOWN_SOURCE)[:64]
     base, cap, kept = _limits()
     failures = _failures(con, username, source, now)
-    wait = wait_seconds(failures, now, base, cap)
+    wait = throttle(failures, now, base, cap)
     if wait > 0:
-        raise AuthError(f"Đăng nhập sai nhiều lần; hãy thử lại sau {math.ceil(wait)} giây.",
-                        field="username", reason="rate_limited", wait_s=math.ceil(wait))
+        raise _refuse_wait(wait)
     row = db.run(con, "user_get", "SELECT display_name, role, password_hash, disabled FROM users "
                                   "WHERE username = $u", {"u": username})
     known = bool(len(row)) and not bool(row["disabled"].iloc[0])
@@ -242,19 +270,29 @@ def login(con: duckdb.DuckDBPyConnection, username: str, password: str,
         ok = _hasher.verify(stored, password or "") and known
     except (VerificationError, InvalidHashError):
         ok = False
+    if ok and second_factor.enabled(con, username):
+        ok = second_factor.check(con, username, code, now)
     db.execute(con, "login_attempt", "INSERT INTO login_attempts (username, at_time, ok, source) "
                                      "VALUES ($u, $at, $ok, $s)", {"u": username, "at": now, "ok": ok, "s": source})
     if not ok:
         if failures["source"][0] < kept:  # a long burst is audited once per series, not row by row
             audit(con, username or "?", "login_failed", detail=f"source={source}", now=now)
         _prune(con, failures, username, source, now, kept)
-        raise AuthError("Tên đăng nhập hoặc mật khẩu không đúng.", field="password", reason="bad_credentials")
+        raise AuthError(BAD_CREDENTIALS, field="password", reason="bad_credentials")
     token = secrets.token_urlsafe(32)
     db.execute(con, "session_open", "INSERT INTO sessions VALUES ($t, $u, $at, $exp)",
                {"t": _token_hash(token), "u": username, "at": now, "exp": now + dt.timedelta(hours=hours)})
     audit(con, username, "login", detail=f"source={source}", now=now)
     _prune(con, failures, username, source, now, kept)
     return token, User(username, row["display_name"].iloc[0], row["role"].iloc[0])
+
+
+def needs_enrolment(con: duckdb.DuckDBPyConnection, user: User) -> bool:
+    """Whether ``user`` must enrol a second factor before doing anything else (an administrator
+    without a confirmed one)."""
+    from xkld_geo import second_factor
+
+    return second_factor.required(user.role) and not second_factor.enabled(con, user.username)
 
 
 def session_user(con: duckdb.DuckDBPyConnection, token: str | None,

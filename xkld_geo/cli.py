@@ -8,7 +8,9 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from xkld_geo import auth, backup, db, store
+import duckdb
+
+from xkld_geo import auth, backup, db, leftovers, store
 from xkld_geo import settings as settings_mod
 from xkld_geo.build import warehouse
 from xkld_geo.errors import ConfigError, QueryError, XkldError
@@ -41,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     disable = users.add_parser("disable", help="khóa tài khoản")
     disable.add_argument("username")
     users.add_parser("bootstrap", help="tạo quản trị viên đầu tiên (mật khẩu ngẫu nhiên) nếu chưa có tài khoản")
+    totp = users.add_parser("totp", help="bật xác thực hai bước (mã TOTP) cho một tài khoản")
+    totp.add_argument("username")
+    totp_remove = users.add_parser("totp-remove", help="gỡ xác thực hai bước của một tài khoản (mất điện thoại)")
+    totp_remove.add_argument("username")
     kind_help = ", ".join(f"{k} ({v.title})" for k, v in kinds.KINDS.items())
     imp = sub.add_parser("import", help="nhập một báo cáo CSV/XLSX theo mẫu (ứng dụng phải đang dừng)")
     imp.add_argument("file", type=Path)
@@ -157,6 +163,8 @@ def _users(cfg: settings_mod.Settings, args: argparse.Namespace) -> None:
         elif args.users_command == "disable":
             auth.set_disabled(con, args.username, True)
             print(f"Đã khóa tài khoản {args.username}.")
+        elif args.users_command in ("totp", "totp-remove"):
+            _second_factor(con, args)
         elif args.users_command == "bootstrap":
             password = auth.bootstrap_admin(con)
             if password:
@@ -164,6 +172,26 @@ def _users(cfg: settings_mod.Settings, args: argparse.Namespace) -> None:
                       "Hãy ghi lại; mật khẩu này chỉ hiện một lần.")
     finally:
         con.close()
+
+
+def _second_factor(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> None:
+    """``users totp NAME``: show a new secret and its ``otpauth://`` URI, then turn the factor on
+    once a code from the app is typed back; ``users totp-remove NAME``: turn it off."""
+    from xkld_geo import second_factor
+    from xkld_geo.errors import AuthError
+
+    if args.username not in {u[0] for u in auth.list_users(con)}:
+        raise AuthError(f"Không có tài khoản '{args.username}'.", field="username", value=args.username)
+    if args.users_command == "totp-remove":
+        had = second_factor.remove(con, args.username, by="cli")
+        print(f"Đã gỡ xác thực hai bước của {args.username}." if had
+              else f"Tài khoản {args.username} chưa bật xác thực hai bước.")
+        return
+    enrolment = second_factor.enrol(con, args.username)
+    print(f"Khóa bí mật (nhập vào ứng dụng xác thực): {enrolment.secret}")
+    print(f"Hoặc đường dẫn: {enrolment.uri}")
+    second_factor.confirm(con, args.username, input("Mã 6 chữ số ứng dụng đang hiện: "), by="cli")
+    print(f"Đã bật xác thực hai bước cho {args.username}.")
 
 
 def _import(cfg: settings_mod.Settings, args: argparse.Namespace) -> int:
@@ -209,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         cfg = settings_mod.load_settings(secrets={})
+        leftovers.remove(cfg)          # what killed builds and publishes left behind
         if args.command == "settings":
             print(settings_mod.markdown_table() if args.markdown else settings_mod.describe())
         elif args.command == "build":

@@ -18,9 +18,11 @@ from matplotlib.collections import PatchCollection  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.patches import Polygon as MplPolygon
 
-from xkld_geo import DEMO_LABEL  # noqa: E402
+from xkld_geo import (
+    DEMO_LABEL,  # noqa: E402
+    sheets,  # noqa: E402
+)
 from xkld_geo.maps import BACKGROUND, LEGENDS, MAINLAND_MAX_LON, NO_QUOTA, ChoroplethSpec  # noqa: E402
-from xkld_geo.markup import XLSX_OPTIONS  # noqa: E402
 
 
 def ranking_xlsx(table: pd.DataFrame, title: str, demo: bool) -> bytes:
@@ -31,18 +33,18 @@ def ranking_xlsx(table: pd.DataFrame, title: str, demo: bool) -> bytes:
     :data:`markup.XLSX_OPTIONS`).
     """
     buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="xlsxwriter", engine_kwargs={"options": XLSX_OPTIONS}) as writer:
-        table.to_excel(writer, sheet_name="Xếp hạng", startrow=3, index=False)
-        book, sheet = writer.book, writer.sheets["Xếp hạng"]
-        sheet.write(0, 0, title, book.add_format({"bold": True, "font_size": 14}))
+    with sheets.workbook(buffer) as book:
+        sheet = sheets.add_sheet(book, "Xếp hạng")
+        sheets.write(sheet, 0, 0, title, book.add_format({"bold": True, "font_size": 14}))
         if demo:
-            sheet.write(1, 0, f"{DEMO_LABEL}: số liệu do bộ sinh dữ liệu tạo ra, không phải số liệu thật.",
-                        book.add_format({"italic": True, "font_color": "#664d03"}))
+            sheets.write(sheet, 1, 0, f"{DEMO_LABEL}: số liệu do bộ sinh dữ liệu tạo ra, không phải số liệu thật.",
+                         book.add_format({"italic": True, "font_color": "#664d03"}))
+        sheets.write_frame(sheet, table, start_row=3)
         text = book.add_format({"num_format": "@"})
         if "Mã" in table.columns:
             col = table.columns.get_loc("Mã")
             for i, code in enumerate(table["Mã"], start=4):
-                sheet.write_string(i, col, str(code), text)
+                sheets.write(sheet, i, col, str(code), text)
         sheet.set_column(0, len(table.columns) - 1, 16)
         sheet.freeze_panes(4, 0)
     return buffer.getvalue()

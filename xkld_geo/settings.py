@@ -114,6 +114,14 @@ DECLARED: tuple[Setting, ...] = (
     Setting("max_shared_strings", "XKLD_MAX_SHARED_STRINGS", 4_000_000,
             "An XLSX declaring more shared strings (distinct texts) than this is refused before they are "
             "loaded.", int),
+    Setting("max_xlsx_rows", "XKLD_MAX_XLSX_ROWS", 100_000,
+            "An XLSX whose sheets hold more rows than this is refused within seconds, counted on the raw "
+            "sheet before it is parsed (reading an XLSX costs far more time and memory than a CSV; bigger "
+            "files go in as CSV, up to XKLD_MAX_IMPORT_ROWS).", int),
+    Setting("import_queue_mb", "XKLD_IMPORT_QUEUE_MB", 5.0,
+            "Imports of files at least this big (MB) take turns, one at a time per server, so that two "
+            "big uploads never hold their memory at once; the clerk is told their place in the queue.",
+            float),
     Setting("min_free_mb", "XKLD_MIN_FREE_MB", 64.0,
             "An import is refused, before it writes, when the database's disk has less free space than this "
             "(MB), so it never starts on a disk it cannot finish on.", float),
@@ -211,6 +219,8 @@ class Settings:
     backup_keep: int = 14
     store_reads: str = "keyed"       # XKLD_STORE_READS: keyed lookups on the shared store, or the scan baseline
     geometry_dir: Path | None = None  # XKLD_GEOMETRY_DIR: persisted geometry files (None: beside db_path)
+    max_xlsx_rows: int = 100_000     # XKLD_MAX_XLSX_ROWS
+    import_queue_mb: float = 5.0     # XKLD_IMPORT_QUEUE_MB
 
     @property
     def geometry_folder(self) -> Path:

@@ -258,6 +258,10 @@ def carry_over(con: duckdb.DuckDBPyConnection, old_path: Path) -> None:
             db.execute(con, f"carry_insert_{f.table}", f"INSERT INTO {t} BY NAME SELECT * FROM kept o "
                        f"WHERE NOT EXISTS (SELECT 1 FROM {t} x WHERE {on})")
             db.execute(con, "carry_drop_kept", "DROP TABLE kept")
+        if "schema_migrations" in present:   # the steps keep how they were done ('ran', 'found'), not 'built'
+            db.execute(con, "carry_migrations_clear", "DELETE FROM schema_migrations WHERE number IN "
+                                                      "(SELECT number FROM old_db.schema_migrations)")
+            db.execute(con, "carry_migrations", "INSERT INTO schema_migrations SELECT * FROM old_db.schema_migrations")
     finally:
         db.execute(con, "carry_detach", "DETACH old_db")
     entered = db.run(con, "carry_quota_provinces", """
@@ -306,11 +310,39 @@ def remove_stale_builds(target: Path) -> list[Path]:
     return removed
 
 
+def upgrade_existing(target: Path) -> list[int]:
+    """Run the migrations the database at ``target`` has not had, in place, before anything else
+    reads it: a rebuild carries its rows over, and a step may move data (step 6 copies every
+    register entry's group into ``worker_groups``), which marking the step built on the new file
+    would skip. Returns the steps run (none for a missing file, or one that is current); a database
+    of a newer version is refused here, before it would be replaced."""
+    if not target.exists():
+        return []
+    try:
+        con = db.open_connection(target)
+    except duckdb.Error as exc:
+        raise DatabaseError(
+            f"Không mở được cơ sở dữ liệu cũ {target} để nâng cấp trước khi xây lại (ứng dụng đang chạy?). "
+            f"Hãy dừng ứng dụng rồi chạy lại. Chi tiết: {exc}", path=str(target)) from exc
+    try:
+        ran = schema.migrate(con)
+    finally:
+        con.close()
+    if ran:
+        log.warning("database %s upgraded before the build: migrations %s", target, ran)
+    return ran
+
+
 def build(settings: Settings, force: bool = False) -> BuildResult:
-    """Build the warehouse at ``settings.db_path`` unless it is already current."""
+    """Build the warehouse at ``settings.db_path`` unless it is already current. Either way the
+    leftovers of killed builds are removed and the existing database has its pending migrations
+    run first (:func:`upgrade_existing`)."""
     files = sources.resolve(settings)
     today = settings.effective_today
     target = Path(settings.db_path)
+    if target.parent.exists():
+        remove_stale_builds(target)
+    upgrade_existing(target)
     if not settings.seed_is_explicit:
         seed = stored_seed(target)  # keep the seed a user chose with `demo --seed`
         if seed is not None:

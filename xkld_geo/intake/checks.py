@@ -86,6 +86,19 @@ class Reference:
                    tuple(code for code, *_ in PRIORITY_GROUPS))
 
 
+def _ascii_digits(parse: Callable[[str, dt.date], object]) -> Callable[[str, dt.date], object]:
+    """``parse``, refusing first a cell with a digit other than ASCII 0–9 (Arabic-Indic "١٢",
+    full-width "２", ...): Python's ``\\d`` and ``int`` read them, a person checking the file
+    would not, so such a cell is never read as a number, a date or a code."""
+    def strict(text: str, today: dt.date) -> object:
+        other = next((ch for ch in text if ch.isdigit() and not ch.isascii()), None)
+        if other is not None:
+            raise Invalid(f"chỉ nhận chữ số 0–9; ô có '{other}' (U+{ord(other):04X}), một chữ số kiểu khác: "
+                          "hãy gõ lại bằng chữ số thường")
+        return parse(text, today)
+    return strict
+
+
 def _month(text: str, today: dt.date) -> dt.date:
     t = re.sub(r"\b(thang|nam)\b", " ", header_key(text)).strip()   # '-' and '.' are spaces here
     sep = r"[\s/]+"
@@ -213,9 +226,9 @@ def _groups(parse: Callable[[str, dt.date], object], order: list[str]) -> Callab
 def _person_ids(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Citizen ID numbers, digits only; Excel's dropped leading zeros restored for 10–11 digits."""
     digits = values.str.replace(r"[\s.\-]", "", regex=True).str.replace(r"\.0$", "", regex=True)
-    short = digits.str.fullmatch(r"\d{10,11}")
+    short = digits.str.fullmatch(r"[0-9]{10,11}")                 # ASCII digits only
     digits = digits.where(~short, digits.str.zfill(12))
-    ok = digits.str.fullmatch(r"\d{12}|\d{9}")
+    ok = digits.str.fullmatch(r"[0-9]{12}|[0-9]{9}")
     return digits.where(ok), pd.Series(np.where(ok, "", "số CCCD cần 12 chữ số (CMND 9 chữ số)"),
                                         index=values.index)
 
@@ -253,6 +266,8 @@ def check(frame: pd.DataFrame, k: Kind, ref: Reference, today: dt.date) -> Check
         "channel": _lookup(ref.channels, ref.labels["channel"], "hình thức"),
         "group": _lookup(ref.groups, ref.labels["group"], "nhóm ưu tiên"),
         "plan_date": _plan_date, "code": _code}
+    parsers.update({kind: _ascii_digits(parsers[kind])
+                    for kind in ("month", "year", "date", "count", "amount", "plan_date", "code")})
     from xkld_geo.pipeline.templates import LOOKUPS
 
     parsers.update({kind: _named(*spec) for kind, spec in LOOKUPS.items()})

@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import hashlib
-import io
 import logging
 import shutil
 import threading
@@ -28,9 +27,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from xkld_geo import auth, dataversion, db, store
+from xkld_geo import auth, dataversion, db, sheets, store
 from xkld_geo.errors import DatabaseError, IngestError, XkldError
-from xkld_geo.intake import checks, gazetteer, kinds, registers, spreadsheets, writes
+from xkld_geo.intake import checks, gazetteer, kinds, queue, registers, spreadsheets, writes
 from xkld_geo.pipeline import imports as pipeline_imports
 from xkld_geo.protection import intake as protection_intake
 from xkld_geo.reporting import completeness, profiles
@@ -75,29 +74,11 @@ class ImportReport:
 
     def rejects_csv(self) -> bytes:
         """The rejection file as CSV (UTF-8 with BOM for Excel), safe to open in a spreadsheet."""
-        return _spreadsheet_safe(self.rejects).to_csv(index=False).encode("utf-8-sig")
+        return sheets.csv_bytes(self.rejects)
 
     def rejects_xlsx(self) -> bytes:
-        """The rejection file as XLSX."""
-        buffer = io.BytesIO()
-        with pd.ExcelWriter(buffer, engine="xlsxwriter") as writer:
-            _spreadsheet_safe(self.rejects).to_excel(writer, index=False, sheet_name="Dòng bị từ chối")
-        return buffer.getvalue()
-
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-"""What makes a spreadsheet take a text cell for a formula (or hide what follows)."""
-
-
-def spreadsheet_safe(value: object) -> object:
-    """A cell that a spreadsheet would run as a formula, with a leading apostrophe; every other
-    value (empty text included) as it is."""
-    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
-
-
-def _spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rejection file's cells, neutralised by :func:`spreadsheet_safe`."""
-    return frame.apply(lambda col: col.map(spreadsheet_safe))
+        """The rejection file as XLSX (the refused cells as text, never formulas)."""
+        return sheets.xlsx_bytes({"Dòng bị từ chối": self.rejects})
 
 
 IMPORT_LOCK = "xkld_geo:imports"
@@ -277,9 +258,19 @@ def _rejects(frame: pd.DataFrame, errors: pd.DataFrame, k: kinds.Kind) -> pd.Dat
 
 
 def import_file(con: duckdb.DuckDBPyConnection, data: bytes, file: str, kind: str, user: str,
-                settings: Settings, today: dt.date | None = None) -> ImportReport:
+                settings: Settings, today: dt.date | None = None,
+                on_wait: queue.Waiting | None = None) -> ImportReport:
     """Import one report of ``kind``; returns the report. A refused file raises :class:`IngestError`
-    (after logging it); rows with problems never stop the others."""
+    (after logging it); rows with problems never stop the others. A file of at least
+    ``import_queue_mb`` waits for its turn in the server's import queue (:mod:`queue`), telling
+    ``on_wait`` how many files are ahead of it."""
+    big = len(data) >= settings.import_queue_mb * 1_000_000
+    with queue.QUEUE.turn(big, on_wait):
+        return _import_file(con, data, file, kind, user, settings, today)
+
+
+def _import_file(con: duckdb.DuckDBPyConnection, data: bytes, file: str, kind: str, user: str,
+                 settings: Settings, today: dt.date | None) -> ImportReport:
     k = kinds.kind(kind)
     today = today or settings.effective_today
     digest = hashlib.sha256(data).hexdigest()

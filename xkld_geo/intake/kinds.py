@@ -8,7 +8,6 @@ not add.
 """
 from __future__ import annotations
 
-import csv
 import io
 import re
 import unicodedata
@@ -175,12 +174,10 @@ def find_header_row(k: Kind, rows: list[list[object]]) -> int:
 
 def template_csv(key: str) -> bytes:
     """The CSV template: header and one example row, UTF-8 with BOM so Excel shows diacritics."""
+    from xkld_geo import sheets
+
     k = kind(key)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([c.header for c in k.columns])
-    writer.writerow([c.example for c in k.columns])
-    return out.getvalue().encode("utf-8-sig")
+    return sheets.csv_rows([[c.header for c in k.columns], [c.example for c in k.columns]])
 
 
 def template_xlsx(key: str) -> bytes:
@@ -190,31 +187,30 @@ def template_xlsx(key: str) -> bytes:
 
 def template_xlsx_of(k: Kind) -> bytes:
     """The XLSX template of kind ``k`` (also the kinds outside :data:`KINDS`, e.g. :data:`PEOPLE`)."""
-    import xlsxwriter
+    from xkld_geo import sheets
 
     buffer = io.BytesIO()
-    from xkld_geo.markup import XLSX_OPTIONS
-
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, **XLSX_OPTIONS})
-    head = book.add_format({"bold": True, "bg_color": "#dbe8f5", "border": 1, "text_wrap": True})
-    required = book.add_format({"bold": True, "bg_color": "#f9d9a8", "border": 1, "text_wrap": True})
-    text = book.add_format({"num_format": "@"})
-    sheet = book.add_worksheet("Dữ liệu")
-    for i, col in enumerate(k.columns):
-        sheet.write_string(0, i, col.header, required if col.required else head)
-        sheet.write_string(1, i, col.example, text)
-        sheet.set_column(i, i, max(14, len(col.header) + 2), text)
-        sheet.write_comment(0, i, col.help)
-    sheet.freeze_panes(1, 0)
-    guide = book.add_worksheet("Hướng dẫn")
-    guide.set_column(0, 0, 34)
-    guide.set_column(1, 1, 100)
-    guide.write(0, 0, k.title, head)
-    guide.write(1, 0, k.note)
-    guide.write_row(3, 0, ["Cột", "Cách ghi (cột tô cam là bắt buộc)"], head)
-    for i, col in enumerate(k.columns, start=4):
-        guide.write_row(i, 0, [col.header, col.help])
-    book.close()
+    with sheets.workbook(buffer) as book:
+        head = book.add_format({"bold": True, "bg_color": "#dbe8f5", "border": 1, "text_wrap": True})
+        required = book.add_format({"bold": True, "bg_color": "#f9d9a8", "border": 1, "text_wrap": True})
+        text = book.add_format({"num_format": "@"})
+        sheet = sheets.add_sheet(book, "Dữ liệu")
+        for i, col in enumerate(k.columns):
+            sheets.write(sheet, 0, i, col.header, required if col.required else head)
+            sheets.write(sheet, 1, i, col.example, text)
+            sheet.set_column(i, i, max(14, len(col.header) + 2), text)
+            sheet.write_comment(0, i, col.help)
+        sheet.freeze_panes(1, 0)
+        guide = sheets.add_sheet(book, "Hướng dẫn")
+        guide.set_column(0, 0, 34)
+        guide.set_column(1, 1, 100)
+        sheets.write(guide, 0, 0, k.title, head)
+        sheets.write(guide, 1, 0, k.note)
+        for j, label in enumerate(["Cột", "Cách ghi (cột tô cam là bắt buộc)"]):
+            sheets.write(guide, 3, j, label, head)
+        for i, col in enumerate(k.columns, start=4):
+            sheets.write(guide, i, 0, col.header)
+            sheets.write(guide, i, 1, col.help)
     return buffer.getvalue()
 
 

@@ -5,8 +5,10 @@ and cell length are bounded, and checked before the expensive parsing wherever t
 cheaply (a CSV's lines and delimiters are counted on the raw bytes; an XLSX's zip directory is
 inspected for total and per-part unzipped size, packing ratio and number of parts, and its shared
 strings are counted, before openpyxl loads anything). Row counts come from the rows actually
-present, never from the file's own ``<dimension>`` tag. Only the data is read (formulas as their
-last computed values, no macros, no links followed), the file name is only ever a label (the bytes
+present, never from the file's own ``<dimension>`` tag, and an XLSX over ``max_xlsx_rows`` is
+refused on a streamed count of its raw rows before it is parsed. Only the data is read (formulas
+as the values Excel computed and saved; a formula saved without one is refused with its cell; no
+macros, no links followed), the file name is only ever a label (the bytes
 are processed in memory, never written anywhere), and the text is turned into Unicode whatever
 legacy Vietnamese encoding it was typed in.
 """
@@ -54,13 +56,14 @@ class Limits:
     max_ratio: float = 100.0
     max_members: int = 500
     max_shared_strings: int = 4_000_000
+    max_xlsx_rows: int = 100_000
 
     @classmethod
     def from_settings(cls, s: Settings) -> "Limits":
         """The limits configured in ``s`` (XKLD_MAX_UPLOAD_MB, XKLD_MAX_IMPORT_ROWS, ...)."""
         return cls(int(s.max_upload_mb * 1_000_000), s.max_import_rows, s.max_import_columns, s.max_cell_chars,
                    int(s.max_unzipped_mb * 1_000_000), int(s.max_xlsx_part_mb * 1_000_000), s.max_zip_ratio,
-                   s.max_zip_members, s.max_shared_strings)
+                   s.max_zip_members, s.max_shared_strings, s.max_xlsx_rows)
 
 
 @dataclass
@@ -157,6 +160,77 @@ def check_zip(data: bytes, file: str, limits: Limits) -> None:
         raise _refuse(file, "không phải tệp XLSX hợp lệ (tệp nén bị hỏng).", field="format") from exc
 
 
+ROW_TAG = re.compile(rb"<row\b([^>]*)>")
+ROW_NUMBER = re.compile(rb"\br\s*=\s*[\"'](\d+)")
+CELL_REF = re.compile(rb"\br\s*=\s*[\"']([A-Z]+\d+)")
+FORMULA_WITHOUT_VALUE = re.compile(rb"(?:</f>|<f\b[^>]*/>)\s*(?:</c>|<v\s*/>|<v>\s*</v>)")
+"""The end of a formula cell with no cached value (a file written by a program and never opened in
+Excel); the cell's reference is looked up backwards from there."""
+SCAN_CHUNK = 4 << 20
+MAX_ROW_XML = 32 << 20
+"""A single row's XML longer than this is refused (200 columns of 1,000 characters are ~1 MB)."""
+
+
+def _scan_block(block: bytes, part: str, file: str, state: dict[str, int]) -> None:
+    """Count the rows of one block of whole rows (and their highest row number); refuse a formula
+    cell that has no cached value."""
+    for match in ROW_TAG.finditer(block):
+        state["rows"] += 1
+        number = ROW_NUMBER.search(match.group(1))
+        if number:
+            state["last"] = max(state["last"], int(number.group(1)))
+    if b"<f" in block:
+        bare = FORMULA_WITHOUT_VALUE.search(block)
+        if bare:
+            start = block.rfind(b"<c", 0, bare.start())
+            ref = CELL_REF.search(block, start, block.find(b">", start) + 1) if start >= 0 else None
+            cell = ref.group(1).decode() if ref else "?"
+            raise _refuse(file, f"ô {cell} là công thức chưa có giá trị đã tính (tệp do một chương trình tạo ra, "
+                                "chưa từng mở bằng Excel). Hãy mở tệp bằng Excel rồi lưu lại, hoặc thay công thức "
+                                "bằng số.", field=cell, reason="formula_without_value", part=part)
+
+
+def check_sheet_rows(data: bytes, file: str, limits: Limits) -> int:
+    """Count the rows of every worksheet on the raw XML, streamed in chunks (nothing kept but the row
+    being scanned), and refuse as soon as one sheet has more than ``max_xlsx_rows`` data rows: a
+    sheet at the format's limit (1,048,576 rows) is refused in a second or two, before openpyxl
+    reads a cell. A row number written on a later row counts the rows it skips (openpyxl makes them
+    up). Formula cells are read as the value Excel computed and saved with them; a formula saved
+    without one is refused with its cell (:func:`_scan_block`). Returns the most rows of a sheet."""
+    most = 0
+    allowed = limits.max_xlsx_rows + HEADER_SEARCH
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for info in archive.infolist():
+            if not WORKSHEET_PART.fullmatch(info.filename):
+                continue
+            state = {"rows": 0, "last": 0}
+            carry = b""
+            with archive.open(info) as part:
+                while True:
+                    chunk = part.read(SCAN_CHUNK)
+                    buffer = carry + chunk
+                    cut = len(buffer)                         # the end of the part: everything left
+                    if chunk:                                 # else up to the last whole row
+                        end = buffer.rfind(b"</row>")
+                        cut = end + len(b"</row>") if end >= 0 else 0
+                    _scan_block(buffer[:cut], info.filename, file, state)
+                    carry = buffer[cut:]
+                    if max(state["rows"], state["last"]) > allowed:
+                        raise _refuse(file, f"bảng tính có hơn {limits.max_xlsx_rows:,} dòng, vượt giới hạn "
+                                            f"{limits.max_xlsx_rows:,} dòng của một tệp XLSX (thiết lập "
+                                            "XKLD_MAX_XLSX_ROWS). Hãy lưu thành CSV UTF-8 (được đến "
+                                            f"{limits.max_rows:,} dòng) hoặc chia thành nhiều tệp.",
+                                      field="rows", value=max(state["rows"], state["last"]) - HEADER_SEARCH,
+                                      allowed=limits.max_xlsx_rows, reason="xlsx_rows", part=info.filename)
+                    if len(carry) > MAX_ROW_XML:
+                        raise _refuse(file, f"một dòng của {info.filename} dài hơn {_mb(MAX_ROW_XML)}; tệp có thể "
+                                            "bị hỏng hoặc độc hại.", field="row_size", part=info.filename)
+                    if not chunk:
+                        break
+            most = max(most, state["rows"], state["last"])
+    return most
+
+
 def _xlsx_rows(data: bytes, file: str, limits: Limits) -> list[list[str]]:
     """Every row of the first data sheet as text (refusing zip bombs and oversized sheets first).
 
@@ -166,6 +240,10 @@ def _xlsx_rows(data: bytes, file: str, limits: Limits) -> list[list[str]]:
     from openpyxl import load_workbook
 
     check_zip(data, file, limits)
+    try:
+        check_sheet_rows(data, file, limits)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, NotImplementedError, ValueError) as exc:
+        raise _refuse(file, "không phải tệp XLSX hợp lệ (tệp nén bị hỏng).", field="format") from exc
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
     except Exception as exc:  # openpyxl raises many kinds for malformed files

@@ -7,7 +7,7 @@ import io
 import duckdb
 import pandas as pd
 
-from xkld_geo import markup, queries
+from xkld_geo import queries, sheets
 from xkld_geo.planning.plans import load
 
 
@@ -25,53 +25,47 @@ def annex_table(con: duckdb.DuckDBPyConnection, plan_id: int) -> tuple[pd.Series
 
 
 def annex_xlsx(con: duckdb.DuckDBPyConnection, plan_id: int, province_name: str) -> bytes:
-    """The annex of the approval decision in a Vietnamese official layout (openpyxl)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Border, Font, Side
-
+    """The annex of the approval decision in a Vietnamese official layout; names are text, never
+    formulas (:mod:`xkld_geo.sheets`), codes are text so leading zeros stay."""
     head, rows = annex_table(con, plan_id)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Phụ lục"
-    bold, center = Font(name="Times New Roman", bold=True, size=13), Alignment(horizontal="center", wrap_text=True)
-    ws.merge_cells("A1:B1")
-    ws["A1"] = f"ỦY BAN NHÂN DÂN\n{province_name.upper()}"
-    ws.merge_cells("C1:E1")
-    ws["C1"] = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc"
-    ws.merge_cells("A3:E3")
-    ws["A3"] = (f"PHỤ LỤC\nPHÂN BỔ CHỈ TIÊU ĐƯA NGƯỜI LAO ĐỘNG ĐI LÀM VIỆC Ở NƯỚC NGOÀI THEO HỢP ĐỒNG "
-                f"NĂM {int(head['year'])}")
-    ws.merge_cells("A4:E4")
-    ws["A4"] = "(Kèm theo Quyết định số      /QĐ-UBND ngày    tháng    năm        )"
-    for cell in ("A1", "C1", "A3"):
-        ws[cell].font, ws[cell].alignment = bold, center
-    ws["A4"].alignment = center
-    ws.row_dimensions[1].height = ws.row_dimensions[3].height = 48
-    thin = Side(style="thin")
-    header = list(rows.columns)
-    for j, title in enumerate(header, start=1):
-        c = ws.cell(row=6, column=j, value=title)
-        c.font, c.alignment, c.border = bold, center, Border(thin, thin, thin, thin)
-    for i, row in enumerate(rows.itertuples(index=False), start=7):
-        for j, value in enumerate(row, start=1):
-            c = ws.cell(row=i, column=j, value=value)
-            if isinstance(value, str):  # openpyxl reads "=..." as a formula: keep it text
-                c.data_type, c.quotePrefix = "s", True
-            c.border = Border(thin, thin, thin, thin)
-            if header[j - 1] == "Mã xã":
-                c.number_format = "@"
-                c.value = str(value)
-    total_row = 7 + len(rows)
-    ws.cell(row=total_row, column=3, value="Tổng cộng").font = bold
-    ws.cell(row=total_row, column=4, value=int(rows["Chỉ tiêu (người)"].sum())).font = bold
-    ws.merge_cells(start_row=total_row + 2, start_column=4, end_row=total_row + 2, end_column=5)
-    sign = ws.cell(row=total_row + 2, column=4, value="TM. ỦY BAN NHÂN DÂN\nCHỦ TỊCH")
-    sign.font, sign.alignment = bold, center
-    ws.row_dimensions[total_row + 2].height = 36
-    for col, width in zip("ABCDE", (6, 10, 32, 16, 20)):
-        ws.column_dimensions[col].width = width
     buffer = io.BytesIO()
-    wb.save(buffer)
+    with sheets.workbook(buffer) as book:
+        ws = sheets.add_sheet(book, "Phụ lục")
+        font = {"font_name": "Times New Roman", "font_size": 13}
+        bold = book.add_format({**font, "bold": True, "align": "center", "valign": "vcenter", "text_wrap": True})
+        center = book.add_format({**font, "align": "center", "text_wrap": True})
+        header = book.add_format({**font, "bold": True, "align": "center", "text_wrap": True, "border": 1})
+        cell = book.add_format({**font, "border": 1})
+        code = book.add_format({**font, "border": 1, "num_format": "@"})
+        plain = book.add_format({**font, "bold": True})
+        ws.merge_range("A1:B1", "", bold)
+        sheets.write(ws, 0, 0, f"ỦY BAN NHÂN DÂN\n{province_name.upper()}", bold)
+        ws.merge_range("C1:E1", "", bold)
+        sheets.write(ws, 0, 2, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc", bold)
+        ws.merge_range("A3:E3", "", bold)
+        sheets.write(ws, 2, 0, "PHỤ LỤC\nPHÂN BỔ CHỈ TIÊU ĐƯA NGƯỜI LAO ĐỘNG ĐI LÀM VIỆC Ở NƯỚC NGOÀI THEO HỢP ĐỒNG "
+                               f"NĂM {int(head['year'])}", bold)
+        ws.merge_range("A4:E4", "", center)
+        sheets.write(ws, 3, 0, "(Kèm theo Quyết định số      /QĐ-UBND ngày    tháng    năm        )", center)
+        ws.set_row(0, 48)
+        ws.set_row(2, 48)
+        columns = list(rows.columns)
+        for j, title in enumerate(columns):
+            sheets.write(ws, 5, j, title, header)
+        for i, row in enumerate(rows.itertuples(index=False), start=6):
+            for j, value in enumerate(row):
+                if columns[j] == "Mã xã":
+                    sheets.write(ws, i, j, str(value), code)
+                else:
+                    sheets.write(ws, i, j, value, cell)
+        total = 6 + len(rows)
+        sheets.write(ws, total, 2, "Tổng cộng", plain)
+        sheets.write(ws, total, 3, int(rows["Chỉ tiêu (người)"].sum()), plain)
+        ws.merge_range(total + 2, 3, total + 2, 4, "", bold)
+        sheets.write(ws, total + 2, 3, "TM. ỦY BAN NHÂN DÂN\nCHỦ TỊCH", bold)
+        ws.set_row(total + 2, 36)
+        for j, width in enumerate((6, 10, 32, 16, 20)):
+            ws.set_column(j, j, width)
     return buffer.getvalue()
 
 
@@ -79,6 +73,4 @@ def annex_csv(con: duckdb.DuckDBPyConnection, plan_id: int) -> bytes:
     """The annex rows as UTF-8 CSV (with BOM, so Excel shows the diacritics); text that a
     spreadsheet would read as a formula gets a leading apostrophe (:func:`markup.cell_text`)."""
     _, rows = annex_table(con, plan_id)
-    text = rows.select_dtypes(include="object").columns
-    rows[text] = rows[text].map(markup.cell_text)
-    return rows.to_csv(index=False).encode("utf-8-sig")
+    return sheets.csv_bytes(rows)

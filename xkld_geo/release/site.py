@@ -18,6 +18,7 @@ import datetime as dt
 import gzip
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -29,11 +30,13 @@ import duckdb
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from xkld_geo import DEMO_LABEL, maps, metrics
+from xkld_geo import DEMO_LABEL, maps, metrics, sheets
 from xkld_geo.errors import PublishError
 from xkld_geo.release import content as release
 from xkld_geo.release.content import ReleaseData
 from xkld_geo.settings import PROJECT_ROOT, Settings
+
+log = logging.getLogger("xkld_geo.release.site")
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 LEAFLET = PROJECT_ROOT / "static" / "vendor" / "leaflet"
@@ -114,9 +117,8 @@ def _map_config(data: ReleaseData, shapes: pd.DataFrame, link: str | None) -> di
 def _write_tables(data: ReleaseData, folder: Path) -> None:
     folder.mkdir(parents=True)
     for name, df in data.tables.items():
-        df.to_csv(folder / f"{name}.csv", index=False, encoding="utf-8-sig")
-        with pd.ExcelWriter(folder / f"{name}.xlsx", engine="xlsxwriter") as xl:
-            df.to_excel(xl, sheet_name=name[:31], index=False)
+        sheets.write_csv(df, folder / f"{name}.csv")          # text never a formula (xkld_geo.sheets)
+        sheets.write_xlsx({name: df}, folder / f"{name}.xlsx")
         (folder / f"{name}.json").write_text(release.table_json(df), encoding="utf-8")
 
 
@@ -240,9 +242,55 @@ def _previous_tables(path: Path) -> dict[str, list[dict]]:
             for name in release.TABLES if (path / "data" / f"{name}.json").exists()}
 
 
+WORK_MARK = ".publishing-"
+"""In the name of every folder a publish writes before renaming it (``.NAME.publishing-PID-xxxx``):
+hidden, and naming the process, so that one left by a killed publish is known and removed."""
+STALE_AFTER_S = 3600
+"""A hidden folder without a process id (older code) is removed once it is this old."""
+
+
+def _work_dir(parent: Path, name: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=f".{name}{WORK_MARK}{os.getpid()}-", dir=parent))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_stale_publishes(out: Path) -> list[Path]:
+    """Delete the hidden folders killed publishes left under ``out`` (its top and ``releases/``),
+    whose process is gone: a later publish would keep them and ``rsync --delete`` would copy them
+    to the public server. A publish still running keeps its folder. Returns what was removed."""
+    import time
+
+    removed = []
+    for folder in (Path(out), Path(out) / "releases"):
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            if not path.name.startswith(".") or not path.is_dir():
+                continue
+            pid = re.search(r"(?:\.publishing-|-old-)(\d+)", path.name)
+            if pid is not None:
+                if _alive(int(pid.group(1))):          # this process's other threads too
+                    continue
+            elif time.time() - path.stat().st_mtime < STALE_AFTER_S:
+                continue
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+            log.warning("removed %s, left by a publish that did not finish", path)
+    return removed
+
+
 def _replace_dir(source: Path, target: Path) -> None:
     """Copy ``source`` to ``target``, swapping the finished copy in by renames."""
-    fresh = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    fresh = _work_dir(target.parent, target.name)
     shutil.rmtree(fresh)
     shutil.copytree(source, fresh)
     old = target.with_name(f".{target.name}-old-{os.getpid()}")
@@ -274,6 +322,7 @@ def publish(con: duckdb.DuckDBPyConnection, out: Path, today: dt.date, threshold
     data = release.build_release(con, today, threshold)
     out = Path(out)
     (out / "releases").mkdir(parents=True, exist_ok=True)
+    remove_stale_publishes(out)
     same_month = [v for v in versions(out) if _version_key(v)[0] == data.month_id]
     previous = same_month[-1] if same_month else None
     if previous and manifest(out / "releases" / previous).get("fingerprint") == data.fingerprint():
@@ -282,7 +331,7 @@ def publish(con: duckdb.DuckDBPyConnection, out: Path, today: dt.date, threshold
         version = data.month_id if previous is None else f"{data.month_id}-r{_version_key(previous)[1] + 1}"
         changes = (release.changes(_previous_tables(out / "releases" / previous), data.tables)
                    if previous else [])
-        work = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=out / "releases"))
+        work = _work_dir(out / "releases", version)
         try:
             _write_release(con, data, work / version, version, previous, changes)
             (work / version).rename(out / "releases" / version)

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 import duckdb
 import pandas as pd
 
-from xkld_geo import auth, db, metrics, periods, queries
+from xkld_geo import auth, db, metrics, periods, queries, sheets
 from xkld_geo.errors import QueryError
 from xkld_geo.reporting import completeness
 from xkld_geo.views import jobfairs
@@ -229,11 +229,13 @@ def proposal(result: pd.DataFrame) -> pd.DataFrame:
 
 
 def proposal_xlsx(table: pd.DataFrame, title: str) -> bytes:
-    """The proposal list as XLSX (a title line above the table)."""
+    """The proposal list as XLSX (a title line above the table); unit names and reasons are text,
+    never formulas (:mod:`xkld_geo.sheets`)."""
     buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="xlsxwriter") as writer:
-        table.to_excel(writer, index=False, sheet_name="De nghi khen thuong", startrow=2)
-        writer.sheets["De nghi khen thuong"].write(0, 0, title)
+    with sheets.workbook(buffer) as book:
+        sheet = sheets.add_sheet(book, "De nghi khen thuong")
+        sheets.write(sheet, 0, 0, title)
+        sheets.write_frame(sheet, table, start_row=2)
     return buffer.getvalue()
 
 

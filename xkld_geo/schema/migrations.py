@@ -105,6 +105,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "protection: cases, families' clubs, returnees; priority groups with multi-membership",
               _protection),
     Migration(7, "data_version", _create("data_version")),
+    Migration(8, "second_factors: TOTP second factor, offered to every account, required for administrators",
+              _create("second_factors")),
 )
 """Every step, in order. Append; never edit or renumber a step that has shipped."""
 

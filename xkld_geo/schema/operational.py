@@ -34,6 +34,14 @@ CREATE TABLE IF NOT EXISTS sessions (
     created_at TIMESTAMP NOT NULL,
     expires_at TIMESTAMP NOT NULL
 )"""),
+    Table("second_factors", "operational", ddl="""
+CREATE TABLE IF NOT EXISTS second_factors (
+    username VARCHAR PRIMARY KEY,
+    secret VARCHAR NOT NULL,            -- base32 TOTP secret (RFC 6238), shown once to its owner
+    created_at TIMESTAMP NOT NULL,
+    confirmed_at TIMESTAMP,             -- NULL until a code from the owner's app was accepted once
+    last_step BIGINT                    -- the newest 30-second step accepted: a code works once
+)"""),
     Table("login_attempts", "operational", ddl="""
 CREATE TABLE IF NOT EXISTS login_attempts (
     username VARCHAR NOT NULL,

@@ -14,8 +14,8 @@ import json
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from xkld_geo import auth, gateway
-from xkld_geo.errors import AuthError
+from xkld_geo import auth, gateway, second_factor
+from xkld_geo.errors import AuthError, XkldError
 from xkld_geo.ui.common import connection, plain, settings
 
 COOKIE = gateway.COOKIE
@@ -91,11 +91,29 @@ def current_user() -> auth.User:
     return user
 
 
+def signed_in() -> bool:
+    """Whether this session has a live login (the session's token, else the cookie's), drawing
+    nothing: the menu asks it before any page runs."""
+    token = st.session_state.get(TOKEN_KEY)
+    if token is None:
+        try:
+            token = st.context.cookies.get(COOKIE)
+        except Exception:  # no browser context (tests, bare mode)
+            token = None
+    if not isinstance(token, str) or not token or len(token) > 100:
+        return False
+    try:
+        return auth.session_user(connection(), token) is not None
+    except XkldError:  # no database: the page itself says so
+        return False
+
+
 def login_box(user: auth.User) -> None:
     """The sidebar's login form, or who is logged in with a logout button."""
     with st.sidebar:
         if user.role != "public":
             st.caption(f"Đăng nhập: **{plain(user.display_name)}** ({auth.ROLES[user.role]})")
+            second_factor_box(user)
             if st.button("Đăng xuất", key="logout"):
                 auth.logout(connection(), st.session_state.pop(TOKEN_KEY, None))
                 st.session_state["_logged_out"] = True
@@ -106,10 +124,12 @@ def login_box(user: auth.User) -> None:
             st.markdown("**Đăng nhập cán bộ**")
             username = st.text_input("Tên đăng nhập", key="login_user", max_chars=64)
             password = st.text_input("Mật khẩu", type="password", key="login_password", max_chars=256)
+            code = st.text_input("Mã xác thực (nếu đã bật xác thực hai bước)", key="login_code", max_chars=8,
+                                 help="6 chữ số trong ứng dụng xác thực trên điện thoại; bắt buộc với quản trị viên.")
             submitted = st.form_submit_button("Đăng nhập")
         if submitted:
             try:
-                token, _ = auth.login(connection(), username, password, source=client_source())
+                token, _ = auth.login(connection(), username, password, source=client_source(), code=code)
             except AuthError as exc:
                 st.error(plain(exc.message))
                 return
@@ -118,12 +138,64 @@ def login_box(user: auth.User) -> None:
             st.rerun()
 
 
+ENROLMENT_KEY = "_totp_enrolment"
+
+
+def _enrolment_form(user: auth.User, key: str) -> None:
+    """Show a new secret (text and ``otpauth://`` URI, for any authenticator app) and turn it on
+    once a code made from it is typed back. The secret is made once per session and kept on the
+    server (``st.session_state``) until it is confirmed."""
+    con = connection()
+    enrolment = st.session_state.get(ENROLMENT_KEY)
+    if not isinstance(enrolment, second_factor.Enrolment) or enrolment.username != user.username:
+        enrolment = second_factor.enrol(con, user.username)
+        st.session_state[ENROLMENT_KEY] = enrolment
+    st.markdown("1. Mở ứng dụng xác thực (Google Authenticator, Microsoft Authenticator, FreeOTP...) và thêm "
+                "tài khoản bằng khóa bí mật dưới đây (hoặc dán đường dẫn `otpauth://`).")
+    st.code(enrolment.secret, language=None)
+    st.code(enrolment.uri, language=None, wrap_lines=True)
+    with st.form(f"totp_form_{key}"):
+        code = st.text_input("2. Nhập mã 6 chữ số ứng dụng đang hiện", max_chars=8, key=f"totp_code_{key}")
+        if st.form_submit_button("Bật xác thực hai bước"):
+            try:
+                second_factor.confirm(con, user.username, code)
+            except AuthError as exc:
+                st.error(plain(exc.message))
+                return
+            st.session_state.pop(ENROLMENT_KEY, None)
+            st.rerun()
+
+
+def second_factor_box(user: auth.User) -> None:
+    """In the sidebar under the logged-in name: whether the second factor is on, or how to turn it on
+    (offered to every account)."""
+    if second_factor.enabled(connection(), user.username):
+        st.caption("Xác thực hai bước: đã bật.")
+        return
+    if auth.needs_enrolment(connection(), user):
+        return  # the page itself shows the form (required)
+    with st.expander("Bật xác thực hai bước"):
+        _enrolment_form(user, "sidebar")
+
+
+def require_second_factor(user: auth.User) -> None:
+    """Stop the page for an administrator without a second factor, with the form that enrols one:
+    their password alone opens nothing else."""
+    if not auth.needs_enrolment(connection(), user):
+        return
+    st.warning("Tài khoản quản trị phải bật xác thực hai bước trước khi dùng hệ thống: mật khẩu thôi chưa đủ.")
+    _enrolment_form(user, "required")
+    st.stop()
+
+
 def still_allowed(action: str) -> bool:
     """Whether this session's user may still do ``action``: :func:`require`'s check, drawing
     nothing, for a part of a page that reruns alone (:mod:`xkld_geo.ui.part`). The token is
     looked up again, so a session ended elsewhere, expired or of a disabled user is refused."""
     token = st.session_state.get(TOKEN_KEY)
     user = auth.session_user(connection(), token) if isinstance(token, str) else None
+    if user is not None and auth.needs_enrolment(connection(), user):
+        return False
     return auth.allowed(user or auth.PUBLIC, action)
 
 
@@ -131,6 +203,8 @@ def require(action: str) -> auth.User:
     """Stop the page unless the current user may do ``action``; returns the user."""
     user = current_user()
     login_box(user)
+    if user.role != "public":
+        require_second_factor(user)
     if not auth.allowed(user, action):
         if user.role == "public":
             st.warning("Trang này dành cho cán bộ: hãy đăng nhập ở thanh bên. "

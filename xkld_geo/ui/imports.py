@@ -60,14 +60,21 @@ def render_imports(user: auth.User) -> None:
     upload = st.file_uploader(f"Tệp báo cáo (CSV hoặc XLSX, tối đa {limit:.0f} MB)", type=["csv", "txt", "xlsx"],
                               key="import_file")
     if st.button("Nhập dữ liệu", key="import_run", type="primary", disabled=upload is None) and upload is not None:
+        place = st.empty()
+
+        def waiting(ahead: int) -> None:
+            place.info(f"Máy chủ đang nhập {ahead} tệp lớn trước tệp của bạn; tệp của bạn đứng thứ {ahead + 1} "
+                       "trong hàng đợi và sẽ được nhập ngay khi đến lượt. Xin đừng tải lại trang.")
         try:
             st.session_state[REPORT_KEY] = ingest.import_file(con, upload.getvalue(), upload.name, kind,
-                                                              user.username, settings())
+                                                              user.username, settings(), on_wait=waiting)
             if st.session_state[REPORT_KEY].accepted:
                 republish_after_change(con, "Dữ liệu")
         except XkldError as exc:
             st.session_state.pop(REPORT_KEY, None)
             st.error(plain(exc.message))
+        finally:
+            place.empty()
     if REPORT_KEY in st.session_state:
         _report(st.session_state[REPORT_KEY])
     st.subheader("Nhật ký nhập liệu")

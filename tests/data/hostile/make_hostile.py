@@ -193,6 +193,70 @@ FILES: dict[str, Callable[[], bytes]] = {
     "o_cong_thuc.csv": markdown_cells_csv,
 }
 """Every hostile file by name, with the function that makes it."""
+XLSX_ROW_LIMIT = 1_048_575
+"""Data rows of a sheet at the format's limit (1,048,576 rows, one of them the header)."""
+
+
+def formula_xlsx(rows: int = XLSX_ROW_LIMIT, cached: bool = True) -> bytes:
+    """A departures report with ``rows`` data rows whose counts are formulas (``=1+0``), written part
+    by part like a spreadsheet program would (shared strings, one worksheet); with ``cached`` each
+    formula carries the value Excel would have saved with it (``<v>1</v>``), without it none.
+    At the format's limit it is about 30 MB packed and 200 MB unpacked: every size and packing
+    check passes. Made in seconds at run time; never committed."""
+    texts = ["Tháng", "Mã xã", "Tên xã/phường", "Tỉnh/thành phố", "Thị trường", "Giới tính", "Hình thức",
+             "Nhóm ưu tiên", "Số người", "02/2026", "Nam", "Nữ", "JP", "KR", "TW", "EPS", "Doanh nghiệp"]
+    communes = ["99001", "99002", "99003", "99004", "99005", "99006"]
+    texts += communes
+    index = {t: i for i, t in enumerate(texts)}
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+    out = io.BytesIO()
+    stamp = (2026, 1, 1, 0, 0, 0)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        def put(name: str, body: str) -> None:
+            z.writestr(zipfile.ZipInfo(name, date_time=stamp), body.encode(), compress_type=zipfile.ZIP_DEFLATED)
+        put("[Content_Types].xml", '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.'
+            'openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/'
+            'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+            'spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.'
+            'xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+            '</Types>')
+        put("_rels/.rels", '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+            'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.'
+            'openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+            '</Relationships>')
+        put("xl/workbook.xml", f'<?xml version="1.0" encoding="UTF-8"?><workbook {ns} {rel}><sheets>'
+            '<sheet name="Dữ liệu" sheetId="1" r:id="rId1"/></sheets></workbook>')
+        put("xl/_rels/workbook.xml.rels", '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://'
+            'schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.'
+            'openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+            '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+            'sharedStrings" Target="sharedStrings.xml"/></Relationships>')
+        put("xl/sharedStrings.xml", f'<?xml version="1.0" encoding="UTF-8"?><sst {ns} count="{len(texts)}" '
+            f'uniqueCount="{len(texts)}">' + "".join(f"<si><t>{t}</t></si>" for t in texts) + "</sst>")
+        with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:   # deflated, as the zip
+            sheet.write(f'<?xml version="1.0" encoding="UTF-8"?><worksheet {ns}><sheetData>'.encode())
+            head = "".join(f'<c r="{col}1" t="s"><v>{index[t]}</v></c>' for col, t in zip("ABCDEFGHI", texts[:9]))
+            sheet.write(f'<row r="1">{head}</row>'.encode())
+            value = "<v>1</v>" if cached else ""
+            combos = [(c, m, x, ch) for c in communes for m in ("JP", "KR", "TW") for x in ("Nam", "Nữ")
+                      for ch in ("EPS", "Doanh nghiệp")]
+            pieces = [(f'"><v>{index["02/2026"]}</v></c><c r="B{{n}}" t="s"><v>{index[c]}</v></c>'
+                       f'<c r="E{{n}}" t="s"><v>{index[m]}</v></c><c r="F{{n}}" t="s"><v>{index[x]}</v></c>'
+                       f'<c r="G{{n}}" t="s"><v>{index[ch]}</v></c><c r="I{{n}}"><f>1+0</f>{value}</c></row>')
+                      for c, m, x, ch in combos]
+            batch: list[str] = []
+            for n in range(2, rows + 2):
+                batch.append(f'<row r="{n}"><c r="A{n}" t="s' + pieces[n % len(pieces)].replace("{n}", str(n)))
+                if len(batch) == 50_000:
+                    sheet.write("".join(batch).encode())
+                    batch = []
+            sheet.write(("".join(batch) + "</sheetData></worksheet>").encode())
+    return out.getvalue()
+
+
 COMMITTED = ("kich_thuoc_sai.xlsx", "dem_chuoi_sai.xlsx", "rong.xlsx", "cot_trung_ten_khac.xlsx", "o_qua_dai.csv",
              "cot_trung.csv", "so_qua_lon.csv", "tieu_de_markdown.csv", "o_cong_thuc.csv")
 """The small files also kept in the repository (each well under 100 KB)."""
