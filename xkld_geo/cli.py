@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--period", required=True, help="2026-11 (tháng), 2026-Q3 (quý), 2026-H1 (6 tháng) hoặc 2026")
     rep.add_argument("--province", required=True, help="mã tỉnh 2 chữ số")
     rep.add_argument("--out", type=Path, required=True, help="tệp .docx")
+    worker = sub.add_parser("worker", help="chạy việc gửi thông báo theo lịch (nhắc hạn, tổng hợp, báo cáo) và gửi thư đi")
+    worker.add_argument("--once", action="store_true",
+                        help="chạy mọi việc đến hạn hôm nay (XKLD_TODAY), gửi hộp thư đi một lượt rồi thoát (cron)")
     pub = sub.add_parser("publish", help="ghi bản phát hành dữ liệu mở tĩnh (trang web, CSV, XLSX, JSON)")
     pub.add_argument("--out", type=Path, help="thư mục đích (mặc định: XKLD_PUBLISH_DIR)")
     return parser
@@ -187,6 +190,15 @@ def main(argv: list[str] | None = None) -> int:
             return _report(cfg, args)
         elif args.command == "publish":
             _publish(cfg, args.out)
+        elif args.command == "worker":
+            from xkld_geo.notifications import scheduler
+
+            if not args.once:
+                scheduler.serve(cfg)
+                return 0
+            done = scheduler.once(cfg)
+            print(done.summary())
+            return 1 if any(r.status == "failed" for r in done.jobs) else 0
         elif args.command == "demo":
             total = warehouse.regenerate_demo(cfg, args.seed)
             print(f"Đã tạo lại dữ liệu minh họa (seed {args.seed}): {total:,} lượt xuất cảnh.")

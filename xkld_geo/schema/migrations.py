@@ -105,6 +105,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "protection: cases, families' clubs, returnees; priority groups with multi-membership",
               _protection),
     Migration(7, "data_version", _create("data_version")),
+    Migration(11, "notifications: the outbox and its attachments, job runs, users' addresses and subscriptions, "
+              "provinces' webhooks", _create("outbox", "outbox_attachments", "job_runs", "notification_contacts",
+                                             "notification_subscriptions", "province_webhooks")),
+    Migration(12, "people_in_charge.email: where reminders and reports go",
+              _sql("ALTER TABLE people_in_charge ADD COLUMN IF NOT EXISTS email VARCHAR")),
 )
 """Every step, in order. Append; never edit or renumber a step that has shipped."""
 
