@@ -374,7 +374,8 @@ def test_webhook_refusal_and_missing_secret(tiny_db: Settings) -> None:
                 outbox.enqueue(con, outbox.Message("test:hook", "webhook", (hook.url,), "Tin", "Nội dung", "missing",
                                                    "test"))
             no_secret = outbox.send_due(con, dataclasses.replace(tiny_db, webhook_secret="", outbox_backoff_s=0.0))
-            assert no_secret.retried == 1 and "XKLD_WEBHOOK_SECRET" in no_secret.errors[0] and not hook.received
+            assert (no_secret.sent, no_secret.retried) == (0, 0) and not hook.received   # waits, attempts untouched
+            assert con.execute("SELECT status, attempts FROM outbox").fetchall() == [("waiting", 0)]
             refused = outbox.send_due(con, _with(tiny_db, None))
             assert refused.failed == 1 and "400" in refused.errors[0]   # a 4xx is not retried
         finally:
@@ -460,3 +461,17 @@ def test_subscriptions_scope_and_defaults(tiny_con: object) -> None:
     assert person.as_person.empty
     subscriptions.save_contact(con, user, "can-bo1.t98@minhhoa.example", "98")  # type: ignore[arg-type]
     assert "Tổng hợp" in subscriptions.build_subscriptions(con, user).as_person["Nhận"].iloc[0]  # type: ignore[arg-type]
+
+
+def test_scheduler_in_the_app_process_sends_the_outbox(tiny_db: Settings, sink: SmtpSink) -> None:
+    _put(tiny_db, 2)
+    settings = _with(tiny_db, sink, worker_send_every_s=5.0, scheduler="app")
+    assert not scheduler.start_in_app(dataclasses.replace(settings, scheduler="off"))
+    assert scheduler.start_in_app(settings)
+    try:
+        deadline = time.monotonic() + 30
+        while len(sink.received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        scheduler.stop_in_app()
+    assert len(sink.received) == 2

@@ -50,6 +50,14 @@ def _parse_threshold(value: str) -> int:
     return number
 
 
+def _parse_scheduler(value: str) -> str:
+    mode = value.strip().lower()
+    if mode not in ("app", "worker", "off"):
+        raise ConfigError(f"XKLD_SCHEDULER '{value}' không hợp lệ; chọn app, worker hoặc off.", setting="scheduler",
+                          value=value, allowed=["app", "worker", "off"])
+    return mode
+
+
 def _parse_bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on", "có"}
 
@@ -181,7 +189,9 @@ DECLARED: tuple[Setting, ...] = (
             "by a crash and is not sent again by itself (at most once; see docs/notifications.md).", float),
     Setting("scheduler", "XKLD_SCHEDULER", "app",
             "Who runs the notification jobs and sends the outbox: 'app' (a scheduler thread inside each served "
-            "process), 'off' (a separate `python -m xkld_geo worker`, or cron with `worker --once`).", str),
+            "process), 'worker' (scripts/run.sh starts `python -m xkld_geo worker` beside the app; needs "
+            "XKLD_DATABASE_URL, as only one process may write the embedded file), 'off' (cron runs "
+            "`python -m xkld_geo worker --once`).", _parse_scheduler),
     Setting("worker_run_at", "XKLD_WORKER_RUN_AT", "07:00",
             "Time of day (HH:MM, local) the daily notification jobs run.", str),
     Setting("worker_send_every_s", "XKLD_WORKER_SEND_EVERY", 60.0,

@@ -153,15 +153,17 @@ def recover(con: duckdb.DuckDBPyConnection, settings: Settings, now: dt.datetime
 def claim(con: duckdb.DuckDBPyConnection, settings: Settings, limit: int = 50,
           now: dt.datetime | None = None, worker: str | None = None) -> list[str]:
     """Take up to ``limit`` waiting messages whose time has come; returns their ids (possibly none:
-    another sender took them)."""
+    another sender took them). A channel that is not configured (no ``smtp_host``, no
+    ``webhook_secret``) is left alone: its messages wait, their attempts untouched, until it is."""
     at = now or dt.datetime.now()
     lock = "FOR UPDATE SKIP LOCKED" if store.enabled(settings) else ""
     params = {"now": at, "until": at + dt.timedelta(seconds=settings.outbox_lease_s), "n": int(limit),
-              "me": worker or worker_id()}
+              "me": worker or worker_id(), "email": bool(settings.smtp_host), "webhook": bool(settings.webhook_secret)}
     try:
         rows = atomic_rows(con, settings, "outbox_claim", f"""
             UPDATE outbox SET status = 'sending', attempts = attempts + 1, lease_until = $until, claimed_by = $me
             WHERE message_id IN (SELECT message_id FROM outbox WHERE status = 'waiting' AND next_attempt_at <= $now
+                                   AND ((channel = 'email' AND $email) OR (channel = 'webhook' AND $webhook))
                                  ORDER BY created_at, message_id LIMIT $n {lock})
               AND status = 'waiting'
             RETURNING message_id""", params)

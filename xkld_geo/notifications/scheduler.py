@@ -230,3 +230,10 @@ def start_in_app(settings: Settings | None = None) -> bool:
         _in_app.append(scheduler)
     log.info("notification scheduler started in the app process")
     return True
+
+
+def stop_in_app() -> None:
+    """Stop this process's scheduler, if it runs (tests; a clean shutdown)."""
+    with _in_app_lock:
+        while _in_app:
+            _in_app.pop().shutdown(wait=False)
