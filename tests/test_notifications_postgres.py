@@ -147,3 +147,26 @@ def test_two_replicas_send_each_message_once_and_run_each_job_once(tiny_template
     assert senders >= 1
     tests = [d for d in sink.received if d.subject.startswith("Thư ")]
     assert sorted(d.attachments()["tep.bin"][0] for d in tests) == list(range(MESSAGES))
+
+
+def test_a_store_from_before_notifications_is_upgraded(tiny_template: Settings, pg_url: str, tmp_path: Path) -> None:
+    """Steps 11 and 12 on a store that has not had them: the tables made, people_in_charge.email added."""
+    import psycopg
+
+    settings, _ = _replica(tiny_template, tmp_path / "r", pg_url)
+    shared = Settings(**{**settings.__dict__, "database_url": pg_url})
+    db.open_store(shared).close()   # the store exists (made by the test above, or here)
+    with psycopg.connect(pg_url, autocommit=True) as pc:
+        pc.execute("DELETE FROM schema_migrations WHERE number IN (11, 12)")
+        pc.execute("ALTER TABLE people_in_charge DROP COLUMN email")
+        for table in ("outbox_attachments", "outbox", "job_runs", "notification_contacts",
+                      "notification_subscriptions", "province_webhooks"):
+            pc.execute(f"DROP TABLE {table}")
+    db.open_store(shared).close()
+    with psycopg.connect(pg_url, autocommit=True) as pc:
+        steps = pc.execute("SELECT number, how FROM schema_migrations WHERE number >= 11 ORDER BY 1").fetchall()
+        columns = {r[0] for r in pc.execute("SELECT column_name FROM information_schema.columns "
+                                            "WHERE table_name = 'people_in_charge'").fetchall()}
+        kinds = dict(pc.execute("SELECT column_name, data_type FROM information_schema.columns "
+                                "WHERE table_name = 'outbox_attachments'").fetchall())
+    assert steps == [(11, "ran"), (12, "ran")] and "email" in columns and kinds["content"] == "bytea"

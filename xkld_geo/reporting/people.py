@@ -218,7 +218,7 @@ def import_people(con: duckdb.DuckDBPyConnection, data: bytes, file: str, user: 
         ingest._refused(con, k.key, file, digest, len(data), user.username, exc)
         raise
     frame = sheet.frame
-    for col in ("ma_xa", "ten_xa", "tinh", "chuc_vu", "dien_thoai"):
+    for col in ("ma_xa", "ten_xa", "tinh", "chuc_vu", "dien_thoai", "thu_dien_tu"):
         if col not in frame:
             frame[col] = ""
     checked = checks.check(frame, k, checks.Reference.from_db(con), settings.effective_today)
@@ -235,6 +235,10 @@ def import_people(con: duckdb.DuckDBPyConnection, data: bytes, file: str, user: 
     bad_phone = (phone != "") & ~phone.str.match(PHONE.pattern)
     errors.append(_errors(frame.index[bad_phone], k.column("dien_thoai").header,
                           "số điện thoại cần 10 chữ số, bắt đầu bằng 0", frame["dien_thoai"][bad_phone]))
+    email = frame["thu_dien_tu"].str.strip().str.lower()
+    bad_email = (email != "") & email.map(lambda e: bool(e) and addresses.email_problem(e) is not None)
+    errors.append(_errors(frame.index[bad_email], k.column("thu_dien_tu").header,
+                          "địa chỉ thư điện tử không hợp lệ", frame["thu_dien_tu"][bad_email]))
     gaz = gazetteer.Gazetteer.from_db(con)
     code = pd.Series(None, index=frame.index, dtype=object)
     communes = level == "commune"
@@ -262,7 +266,7 @@ def import_people(con: duckdb.DuckDBPyConnection, data: bytes, file: str, user: 
     report.rejects = ingest._rejects(frame, errors_df, k)
     report.rejected = int(errors_df["row"].nunique()) if len(errors_df) else 0
     good = pd.DataFrame({"level": level[ok], "code": code[ok], "role": role[ok], "full_name": frame.loc[ok, "nguoi_phu_trach"],
-                         "position": frame.loc[ok, "chuc_vu"], "phone": phone[ok]})
+                         "position": frame.loc[ok, "chuc_vu"], "phone": phone[ok], "email": email[ok]})
     now = dt.datetime.now()
     with store.exclusive(current(), ingest.IMPORT_LOCK), db.transaction(con):   # one import number each
         report.import_id = ingest._next_id(con)
