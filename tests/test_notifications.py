@@ -320,6 +320,40 @@ def test_killed_between_sending_and_marking_delivers_once(tiny_db: Settings, sin
     assert _send(_with(tiny_db, sink)).sent == 1 and len(sink.received) == 2
 
 
+CRASH_BEFORE = """
+import os
+from xkld_geo import db
+from xkld_geo.notifications import outbox
+from xkld_geo.settings import current
+
+real, calls = outbox.mark_handed, []
+
+def handed(*args, **kwargs):   # the process dies after the first message, before handing over the second
+    calls.append(1)
+    if len(calls) == 2:
+        os._exit(9)
+    real(*args, **kwargs)
+
+outbox.mark_handed = handed
+outbox.send_due(db.open_connection(current().db_path), current())
+"""
+
+
+def test_killed_before_handing_over_the_rest_go_out_once(tiny_db: Settings, sink: SmtpSink) -> None:
+    _put(tiny_db, 3)
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(CRASH_BEFORE)], cwd=PROJECT_ROOT,
+                          env=_env(tiny_db, sink, REMINDER_DAY, XKLD_OUTBOX_LEASE="1"), capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 9, proc.stderr[-2000:]
+    assert len(sink.received) == 1
+    assert sorted(_rows(tiny_db, "SELECT status FROM outbox")["status"]) == ["sending", "sending", "sent"]
+    time.sleep(1.2)
+    restarted = _send(_with(tiny_db, sink, outbox_lease_s=1.0))
+    assert (restarted.unknown, restarted.sent) == (0, 2)   # never handed over: sent now, once each
+    assert sorted(d.to for d in sink.received) == [f"nguoi{i}@minhhoa.example" for i in range(3)]
+    assert set(_rows(tiny_db, "SELECT status FROM outbox")["status"]) == {"sent"}
+
+
 def test_smtp_down_then_back_delivers_every_waiting_message(tiny_db: Settings, sink: SmtpSink) -> None:
     _put(tiny_db, 3)
     sink.stop()
@@ -348,7 +382,8 @@ def test_login_refused_leaves_messages_waiting(tiny_db: Settings) -> None:
 
 
 def test_backoff_grows_and_gives_up(tiny_db: Settings) -> None:
-    settings = dataclasses.replace(tiny_db, outbox_backoff_s=60.0, outbox_backoff_max_s=600.0, outbox_max_attempts=3)
+    settings = dataclasses.replace(tiny_db, outbox_backoff_s=60.0, outbox_backoff_max_s=600.0, outbox_max_attempts=3,
+                                   smtp_host="127.0.0.1")
     assert [outbox.backoff(settings, n).total_seconds() for n in (1, 2, 3, 4, 5)] == [60, 120, 240, 480, 600]
     _put(tiny_db)
     con = db.open_connection(tiny_db.db_path)

@@ -60,7 +60,7 @@ def email_of(message: Claimed, settings: Settings) -> EmailMessage:
     name, address = parseaddr(settings.smtp_sender)
     mail["From"] = formataddr((name, address)) if name else address
     mail["To"] = ", ".join(message.recipients)
-    mail["Subject"] = message.subject
+    mail["Subject"] = " ".join(message.subject.split())   # one line: no header injection
     mail["Date"] = formatdate(localtime=True)
     mail["Message-ID"] = message_id_header(message, settings.smtp_sender)
     mail[KEY_HEADER] = message.idempotency_key

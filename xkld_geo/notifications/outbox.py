@@ -15,9 +15,11 @@ conflicting writers). A claim holds a lease (``outbox_lease_s``).
 
 **At most once across a crash.** The one window no database can close is between the channel
 accepting a message (SMTP's 250 after DATA, the webhook's 2xx) and the UPDATE that marks it sent.
-A sender that dies there leaves the message ``sending`` with an expired lease; the next pass marks
-it ``unknown`` ("có thể đã gửi") and does *not* send it again: a duplicate reminder or report is
-worse for the people who receive them than one an administrator resends after looking. Every
+Just before a message is handed to its channel its ``handed_at`` is written. A sender that dies
+leaves its claims ``sending`` with an expired lease; the next pass puts those never handed over
+back to ``waiting`` (nothing left, so sending them is safe), and marks the one that was in flight
+``unknown`` ("có thể đã gửi") without sending it again: a duplicate reminder or report is worse
+for the people who receive them than one an administrator resends after looking. Every
 failure the sender sees (refused, timed out, server down) is retried, so apart from that window
 delivery is at least once, and both channels carry the message's id (the e-mail's Message-ID, the
 webhook's ``X-XKLD-Idempotency-Key``) for a receiver that deduplicates.
@@ -45,6 +47,7 @@ log = logging.getLogger("xkld_geo.notifications.outbox")
 STATUS: dict[str, str] = {"waiting": "Đang chờ gửi", "sending": "Đang gửi", "sent": "Đã gửi",
                           "failed": "Gửi không được", "unknown": "Không rõ (có thể đã gửi)"}
 CHANNELS: dict[str, str] = {"email": "Thư điện tử", "webhook": "Webhook (SMS/Zalo)"}
+REQUEUED = "Tiến trình gửi bị dừng trước khi gửi thư này; thư được gửi lại."
 UNKNOWN_ERROR = ("Tiến trình gửi bị dừng giữa lúc gửi và lúc ghi nhận; thư có thể đã đến người nhận nên không "
                  "tự gửi lại. Kiểm tra rồi bấm 'Gửi lại' nếu cần.")
 
@@ -138,16 +141,19 @@ def atomic_rows(con: duckdb.DuckDBPyConnection, settings: Settings, name: str, s
 
 
 def recover(con: duckdb.DuckDBPyConnection, settings: Settings, now: dt.datetime | None = None) -> int:
-    """Mark ``unknown`` the messages still ``sending`` after their lease ran out (their sender died
-    between sending and marking, see the module's note); returns how many."""
+    """Recover the messages still ``sending`` after their lease ran out (their sender died): back to
+    ``waiting`` if never handed to the channel, else ``unknown`` (see the module's note); returns
+    how many became unknown."""
     rows = atomic_rows(con, settings, "outbox_recover", """
-        UPDATE outbox SET status = 'unknown', last_error = $error, lease_until = NULL
-        WHERE status = 'sending' AND lease_until < $now RETURNING message_id""",
-                 {"now": now or dt.datetime.now(), "error": UNKNOWN_ERROR})
+        UPDATE outbox SET status = CASE WHEN handed_at IS NULL THEN 'waiting' ELSE 'unknown' END,
+                          last_error = CASE WHEN handed_at IS NULL THEN $requeued ELSE $error END, lease_until = NULL
+        WHERE status = 'sending' AND lease_until < $now RETURNING message_id, status""",
+                       {"now": now or dt.datetime.now(), "error": UNKNOWN_ERROR, "requeued": REQUEUED})
+    unknown = [r[0] for r in rows if r[1] == "unknown"]
     if rows:
-        log.error("outbox: %d message(s) left 'sending' by a crashed sender marked unknown: %s", len(rows),
-                  [r[0] for r in rows])
-    return len(rows)
+        log.error("outbox: a crashed sender left %d message(s) 'sending': %d put back, unknown: %s", len(rows),
+                  len(rows) - len(unknown), unknown)
+    return len(unknown)
 
 
 def claim(con: duckdb.DuckDBPyConnection, settings: Settings, limit: int = 50,
@@ -161,7 +167,8 @@ def claim(con: duckdb.DuckDBPyConnection, settings: Settings, limit: int = 50,
               "me": worker or worker_id(), "email": bool(settings.smtp_host), "webhook": bool(settings.webhook_secret)}
     try:
         rows = atomic_rows(con, settings, "outbox_claim", f"""
-            UPDATE outbox SET status = 'sending', attempts = attempts + 1, lease_until = $until, claimed_by = $me
+            UPDATE outbox SET status = 'sending', attempts = attempts + 1, lease_until = $until, claimed_by = $me,
+                              handed_at = NULL
             WHERE message_id IN (SELECT message_id FROM outbox WHERE status = 'waiting' AND next_attempt_at <= $now
                                    AND ((channel = 'email' AND $email) OR (channel = 'webhook' AND $webhook))
                                  ORDER BY created_at, message_id LIMIT $n {lock})
@@ -195,6 +202,15 @@ def load(con: duckdb.DuckDBPyConnection, message_ids: Iterable[str]) -> list[Cla
                     int(r.attempts), pd.Timestamp(r.created_at).to_pydatetime(),
                     tuple(by_message.get(str(r.message_id), ())))
             for r in rows.itertuples(index=False)]
+
+
+def mark_handed(con: duckdb.DuckDBPyConnection, message_id: str, worker: str | None = None,
+                now: dt.datetime | None = None) -> None:
+    """Record that this attempt is being handed to its channel (from here on a crash leaves its fate
+    unknown, see the module's note)."""
+    db.execute(con, "outbox_mark_handed", """
+        UPDATE outbox SET handed_at = $now WHERE message_id = $id AND status = 'sending' AND claimed_by = $me""",
+               {"id": message_id, "now": now or dt.datetime.now(), "me": worker or worker_id()})
 
 
 def mark_sent(con: duckdb.DuckDBPyConnection, message_id: str, delivery_id: str, worker: str | None = None,
@@ -256,6 +272,8 @@ def send_due(con: duckdb.DuckDBPyConnection, settings: Settings, limit: int = 20
     through its channel and mark it (:mod:`xkld_geo.notifications.channels`)."""
     from xkld_geo.notifications import channels
 
+    if not settings.smtp_host and not settings.webhook_secret:   # no channel configured: everything waits
+        return SendReport()
     report = SendReport(unknown=recover(con, settings, now()))
     me = worker_id()
     claimed = load(con, claim(con, settings, limit, now(), me))
@@ -263,16 +281,21 @@ def send_due(con: duckdb.DuckDBPyConnection, settings: Settings, limit: int = 20
         return report
     with channels.Senders(settings) as senders:
         for message in claimed:
+            mark_handed(con, message.message_id, me, now())
             try:
                 delivery_id = senders.deliver(message)
-            except channels.DeliveryError as exc:
-                status = mark_failed(con, settings, message, exc.message, exc.permanent, me, now())
+            except Exception as exc:   # a DeliveryError says what happened; anything else is recorded as is
+                failure = exc if isinstance(exc, channels.DeliveryError) else channels.DeliveryError(
+                    f"Lỗi khi gửi: {type(exc).__name__}: {exc}")
+                if not isinstance(exc, channels.DeliveryError):
+                    log.exception("outbox: unexpected error sending %s", message.message_id)
+                status = mark_failed(con, settings, message, failure.message, failure.permanent, me, now())
                 report.failed += status == "failed"
                 report.retried += status == "waiting"
-                if exc.message not in report.errors:   # one line per distinct error, not one per message
-                    report.errors.append(exc.message)
+                if failure.message not in report.errors:   # one line per distinct error, not one per message
+                    report.errors.append(failure.message)
                     log.warning("outbox: %s message %s failed (%s): %s", message.channel, message.message_id,
-                                status, exc.message)
+                                status, failure.message)
                 continue
             mark_sent(con, message.message_id, delivery_id, me, now())
             report.sent += 1

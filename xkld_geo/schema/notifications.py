@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     next_attempt_at TIMESTAMP NOT NULL,
     lease_until TIMESTAMP,              -- while 'sending': the claim expires then (a crashed sender)
     claimed_by VARCHAR,                 -- host:pid of the sender holding (or last holding) it
+    handed_at TIMESTAMP,                -- this attempt was handed to its channel (NULL: not yet, safe to retry)
     created_at TIMESTAMP NOT NULL,
     sent_at TIMESTAMP,
     delivery_id VARCHAR                 -- the e-mail's Message-ID header / the webhook's request id
