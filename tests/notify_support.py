@@ -95,6 +95,7 @@ class HttpReceiver:
     """An HTTP server on 127.0.0.1 recording every POST (headers, body); answers ``status``."""
 
     status: int = 200
+    fail_first: int = 0                  # answer 503 to this many requests first (a gateway briefly down)
     received: list[tuple[Any, bytes]] = field(default_factory=list)   # headers: case-insensitive Message
     _server: http.server.ThreadingHTTPServer | None = None
 
@@ -110,7 +111,7 @@ class HttpReceiver:
             def do_POST(self) -> None:  # noqa: N802 - the standard library's name
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.received.append((self.headers, body))
-                self.send_response(receiver.status)
+                self.send_response(503 if len(receiver.received) <= receiver.fail_first else receiver.status)
                 self.end_headers()
 
             def log_message(self, *args: Any) -> None:

@@ -234,6 +234,40 @@ def test_no_commune_figure_outside_the_recipients_scope(cycle: Cycle) -> None:
                 assert not re.search(re.escape(other.commune_name) + r"(?!\d)", text), (d.to, d.subject)
 
 
+def test_no_webhook_carries_a_commune_outside_its_unit(cycle: Cycle) -> None:
+    communes = _rows(cycle.settings, "SELECT commune_code, commune_name, province_code FROM v_communes")
+    for payload in cycle.hook.payloads():
+        unit = payload["unit_code"]
+        allowed = {unit} if len(unit) == 5 else set(communes.loc[communes["province_code"] == unit, "commune_code"])
+        text = payload["text"] + payload["subject"] + str(payload["people"])
+        for other in communes.itertuples(index=False):
+            if other.commune_code not in allowed:
+                assert other.commune_code not in text and not re.search(re.escape(other.commune_name) + r"(?!\d)",
+                                                                         text), (payload["kind"], unit)
+
+
+def test_webhook_retried_with_the_same_key(tiny_db: Settings) -> None:
+    hook = HttpReceiver(fail_first=1).start()
+    try:
+        con = db.open_connection(tiny_db.db_path)
+        try:
+            db.upgrade(con)
+            with db.transaction(con):
+                outbox.enqueue(con, outbox.Message("test:retry", "webhook", (hook.url,), "Tin", "Nội dung", "missing",
+                                                   "test", unit_code="99002", period="2026-02"))
+            first = outbox.send_due(con, _with(tiny_db, None))
+            assert first.retried == 1 and "503" in first.errors[0]
+            second = outbox.send_due(con, _with(tiny_db, None))
+            assert second.sent == 1
+        finally:
+            con.close()
+    finally:
+        hook.stop()
+    (h1, b1), (h2, b2) = hook.received
+    assert b1 == b2 and h1[channels.KEY_HEADER] == h2[channels.KEY_HEADER] == "test:retry"
+    assert h2[channels.SIGNATURE_HEADER] == channels.signature(SECRET, b2)
+
+
 def test_worker_cli_with_nothing_due(cycle: Cycle, tmp_path: Path) -> None:
     settings = _copy_db(cycle.settings, tmp_path)
     done = subprocess.run([sys.executable, "-m", "xkld_geo", "worker", "--once"], cwd=PROJECT_ROOT,
@@ -510,3 +544,25 @@ def test_scheduler_in_the_app_process_sends_the_outbox(tiny_db: Settings, sink: 
     finally:
         scheduler.stop_in_app()
     assert len(sink.received) == 2
+
+
+def test_outbox_and_subscriptions_survive_a_forced_build(tiny_db: Settings) -> None:
+    from xkld_geo.build import warehouse
+
+    con = db.open_connection(tiny_db.db_path)
+    try:
+        db.upgrade(con)
+        with db.transaction(con):
+            outbox.enqueue(con, outbox.Message("keep:1", "email", ("a@minhhoa.example",), "Giữ", "Nội dung", "report",
+                                               "test", attachments=(outbox.Attachment("a.bin", "application/x", b"\x00\xff"),)))
+        user = auth.create_user(con, "lanhdao", "mat-khau-thu-nghiem", "viewer")
+        subscriptions.save_contact(con, user, "ld@minhhoa.example", "99")
+        subscriptions.set_subscription(con, user, "report", True)
+    finally:
+        con.close()
+    warehouse.build(tiny_db, force=True)
+    db.close_all()
+    assert list(_rows(tiny_db, "SELECT content FROM outbox_attachments")["content"]) == [b"\x00\xff"]
+    assert _rows(tiny_db, "SELECT count(*) AS n FROM notification_subscriptions")["n"][0] == 1
+    emails = _rows(tiny_db, "SELECT email FROM people_in_charge WHERE unit_code = '99002' AND role = 'can_bo'")
+    assert list(emails["email"]) == ["can-bo1.x99002@minhhoa.example"]   # demo people rebuilt with addresses
