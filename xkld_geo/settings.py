@@ -161,7 +161,7 @@ DECLARED: tuple[Setting, ...] = (
             "SMTP server the notifications (reminders, digests, reports) are sent through; empty: e-mails wait "
             "in the outbox (docs/notifications.md).", str),
     Setting("smtp_port", "XKLD_SMTP_PORT", 587,
-            "Port of the SMTP server (587 submission with STARTTLS, 25 plain, 465 is not used).", int),
+            "Port of the SMTP server (587: submission with STARTTLS; 465: TLS from the start; 25: plain).", int),
     Setting("smtp_starttls", "XKLD_SMTP_STARTTLS", True,
             "Upgrade the SMTP connection with STARTTLS before logging in (refused by the server: the message "
             "waits with the error).", _parse_bool),

@@ -31,6 +31,8 @@ from xkld_geo.settings import Settings
 SIGNATURE_HEADER = "X-XKLD-Signature"
 KEY_HEADER = "X-XKLD-Idempotency-Key"
 ID_HEADER = "X-XKLD-Message-Id"
+SMTPS_PORT = 465
+"""The port on which the connection is TLS from the start (SMTP_SSL) instead of STARTTLS."""
 
 
 class DeliveryError(Exception):
@@ -122,9 +124,13 @@ class Senders:
             self._smtp_error = DeliveryError("Chưa đặt máy chủ thư (XKLD_SMTP_HOST); thư chờ đến khi có.")
             raise self._smtp_error
         try:
-            smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_s)
+            if s.smtp_port == SMTPS_PORT:   # implicit TLS from the first byte (RFC 8314)
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_s,
+                                                      context=ssl.create_default_context())
+            else:
+                smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_s)
             smtp.ehlo()
-            if s.smtp_starttls:
+            if s.smtp_starttls and s.smtp_port != SMTPS_PORT:
                 smtp.starttls(context=ssl.create_default_context())
                 smtp.ehlo()
             if s.smtp_user:

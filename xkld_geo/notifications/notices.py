@@ -223,6 +223,9 @@ class Composer:
             backlog = review_backlog(self.con, province, occ.month)
             if backlog is not None:
                 lines.append(f"Báo cáo chờ duyệt: {backlog['waiting']}; bị trả lại chưa gửi lại: {backlog['returned']}.")
+            flagged = outliers(self.con, province, occ.month)
+            if flagged:
+                lines.append(f"Số liệu cần xem lại (vượt quy tắc kiểm tra mềm): {'; '.join(flagged)}.")
             lines.append("Các xã chưa gửi đủ:" if rows else "Tất cả các xã đã gửi đủ báo cáo.")
             subject = f"{PREFIX} Tổng hợp báo cáo {_label(occ.month)} – {name}"
 
@@ -341,6 +344,13 @@ def review_backlog(con: duckdb.DuckDBPyConnection, province: str, month: dt.date
     where the system has no approval workflow (the digest then leaves the line out). The approval
     workflow supplies the counts here."""
     return None
+
+
+def outliers(con: duckdb.DuckDBPyConnection, province: str, month: dt.date) -> list[str]:
+    """Figures of ``province``'s communes for ``month`` that break a soft rule, one line each
+    ("Xã A (99001): …"), for the digest; empty while the system has no soft rules (the digest then
+    leaves the line out). Only the province's own communes may be listed."""
+    return []
 
 
 REVIEW: dict[str, str] = {"approved": "đã được duyệt", "returned": "bị trả lại"}
