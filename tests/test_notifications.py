@@ -566,3 +566,27 @@ def test_outbox_and_subscriptions_survive_a_forced_build(tiny_db: Settings) -> N
     assert _rows(tiny_db, "SELECT count(*) AS n FROM notification_subscriptions")["n"][0] == 1
     emails = _rows(tiny_db, "SELECT email FROM people_in_charge WHERE unit_code = '99002' AND role = 'can_bo'")
     assert list(emails["email"]) == ["can-bo1.x99002@minhhoa.example"]   # demo people rebuilt with addresses
+
+
+def test_the_served_app_runs_the_jobs_and_sends(tiny_template: Settings, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch, sink: SmtpSink) -> None:
+    """``python serve.py`` with an SMTP server set: the scheduler inside the served process runs the
+    day's job (3 March: the reminder) and its sender delivers, with nothing else started."""
+    from tests.browser_support import serve
+
+    settings = _copy_db(tiny_template, tmp_path / "served")
+    _scenario(settings)
+    for name, value in {**_env(settings, sink, REMINDER_DAY), "XKLD_WORKER_RUN_AT": "00:00",
+                        "XKLD_WORKER_SEND_EVERY": "5"}.items():
+        if name.startswith("XKLD_"):
+            monkeypatch.setenv(name, value)
+    served = serve(settings.db_path, dataclasses.replace(settings, today=REMINDER_DAY), tmp_path)
+    next(served)
+    try:
+        deadline = time.monotonic() + 120
+        while not sink.to(f"can-bo1.x{LATE}@minhhoa.example") and time.monotonic() < deadline:
+            time.sleep(0.5)
+    finally:
+        served.close()
+    assert [d.subject for d in sink.to(f"can-bo1.x{LATE}@minhhoa.example")] == [
+        "[XKLĐ-Geo] Nhắc hạn báo cáo tháng 2/2026 – Xã Thử 2"]

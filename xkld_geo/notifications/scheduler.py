@@ -142,14 +142,22 @@ class WorkerReport:
         return "\n".join(lines + [self.sent.summary()])
 
 
-def pass_jobs(settings: Settings, con: duckdb.DuckDBPyConnection | None = None) -> list[JobResult]:
-    """One pass of the jobs on ``con`` (default: a cursor of the process's shared connection)."""
-    return run_due_jobs(con if con is not None else db.connect(settings), settings)
+def pass_jobs(settings: Settings) -> list[JobResult]:
+    """One pass of the jobs on a cursor of the process's shared connection (closed afterwards)."""
+    cur = db.connect(settings)
+    try:
+        return run_due_jobs(cur, settings)
+    finally:
+        cur.close()
 
 
-def pass_send(settings: Settings, con: duckdb.DuckDBPyConnection | None = None) -> outbox.SendReport:
-    """One pass of the sender on ``con`` (default: a cursor of the process's shared connection)."""
-    return outbox.send_due(con if con is not None else db.connect(settings), settings)
+def pass_send(settings: Settings) -> outbox.SendReport:
+    """One pass of the sender on a cursor of the process's shared connection (closed afterwards)."""
+    cur = db.connect(settings)
+    try:
+        return outbox.send_due(cur, settings)
+    finally:
+        cur.close()
 
 
 def once(settings: Settings) -> WorkerReport:
@@ -215,11 +223,16 @@ _in_app_lock = threading.Lock()
 
 
 def start_in_app(settings: Settings | None = None) -> bool:
-    """Start the scheduler in this served process (once), when ``XKLD_SCHEDULER=app``; True if it runs."""
+    """Start the scheduler in this served process (once), when ``XKLD_SCHEDULER=app`` and a channel is
+    configured (an SMTP server or a webhook key; else nothing could go out, and the jobs' reports
+    would only cost the served process time); True if it runs."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
     cfg = settings or current()
     if cfg.scheduler != "app":
+        return False
+    if not cfg.smtp_host and not cfg.webhook_secret:   # nowhere to send: a demo or a bench stays idle
+        log.info("notification scheduler not started: no SMTP server and no webhook key are set")
         return False
     with _in_app_lock:
         if _in_app:
