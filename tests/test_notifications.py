@@ -590,3 +590,25 @@ def test_the_served_app_runs_the_jobs_and_sends(tiny_template: Settings, tmp_pat
         served.close()
     assert [d.subject for d in sink.to(f"can-bo1.x{LATE}@minhhoa.example")] == [
         "[XKLĐ-Geo] Nhắc hạn báo cáo tháng 2/2026 – Xã Thử 2"]
+
+
+def test_the_long_running_worker(tiny_template: Settings, tmp_path: Path, sink: SmtpSink) -> None:
+    """``python -m xkld_geo worker``: started after the day's time, it runs the day's job at once and
+    sends every few seconds, until interrupted."""
+    import signal
+
+    settings = _copy_db(tiny_template, tmp_path)
+    _scenario(settings)
+    env = _env(settings, sink, REMINDER_DAY, XKLD_WORKER_RUN_AT="00:00", XKLD_WORKER_SEND_EVERY="5")
+    proc = subprocess.Popen([sys.executable, "-m", "xkld_geo", "worker"], cwd=PROJECT_ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while not sink.to(f"can-bo1.x{LATE}@minhhoa.example") and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()[1][-2000:]
+            time.sleep(0.5)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err[-2000:]
+    assert len(sink.to(f"can-bo1.x{LATE}@minhhoa.example")) == 1
