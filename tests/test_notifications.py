@@ -129,7 +129,7 @@ def test_reminder_two_days_before_the_due_day(cycle: Cycle) -> None:
     reminders = [d for d in got if "Nhắc hạn" in d.subject]
     assert len(reminders) == 1
     text = reminders[0].part("plain")
-    assert "05/03/2026" in text and "Xã Thử 2" in text and "Số người xuất cảnh" in text
+    assert "chậm nhất ngày 05/03/2026 (còn 2 ngày)" in text and "Xã Thử 2" in text and "Số người xuất cảnh" in text
     assert "Dữ liệu minh họa" in text
     assert reminders[0].part("html").startswith("<!DOCTYPE html>")
     assert not [d for d in cycle.sink.to(f"can-bo1.x{ON_TIME}@minhhoa.example") if "Nhắc hạn" in d.subject]

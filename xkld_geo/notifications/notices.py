@@ -181,8 +181,8 @@ class Composer:
             place = f"{commune} (mã {code}, {self.province_name(str(province))})"
             if occ.job == "reminder":
                 subject = f"{PREFIX} Nhắc hạn báo cáo {_label(occ.month)} – {commune}"
-                lines = [f"Báo cáo {_label(occ.month)} của {place} cần gửi trước hết ngày {due:%d/%m/%Y} "
-                         f"(còn 2 ngày).", f"Hệ thống chưa nhận: {', '.join(kinds)}.",
+                lines = [f"Báo cáo {_label(occ.month)} của {place} cần gửi chậm nhất ngày {due:%d/%m/%Y} "
+                         f"(còn {(due - self.today).days} ngày).", f"Hệ thống chưa nhận: {', '.join(kinds)}.",
                          "Đề nghị đồng chí gửi báo cáo qua trang Nhập dữ liệu hoặc gửi Sở Nội vụ đúng hạn."]
             else:
                 subject = f"{PREFIX} Chưa nhận báo cáo {_label(occ.month)} – {commune}"
