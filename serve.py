@@ -9,7 +9,8 @@ for the browser's acknowledgements.
 Streamlit finds the ``st.App`` below and serves app.py through it, adding the session-cookie
 routes, the health check (xkld_geo/health.py) and hiding ``/_stcore/metrics`` (see xkld_geo/gateway.py).
 The maps' geometry files, then the overview's national period tables, are warmed once per process
-in the background (xkld_geo/maps/warmup.py, xkld_geo/views/period_tables.py warm_periods).
+in the background (xkld_geo/maps/warmup.py, xkld_geo/views/period_tables.py warm_periods); the
+notification scheduler starts beside them (xkld_geo/notifications/scheduler.py start_in_app).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from streamlit.web.server.starlette import starlette_server
 
 from xkld_geo import gateway, health, leftovers, listener
 from xkld_geo.maps import warmup
+from xkld_geo.notifications import scheduler
 from xkld_geo.settings import current
 from xkld_geo.views import period_tables
 
@@ -37,3 +39,4 @@ else:
     # geometry files first, then the overview's national period tables (both shared by every session)
     warmup.start_background(then=lambda con: period_tables.warm_periods(con, current().effective_today,
                                                                         current().report_due_day))
+    scheduler.start_in_app()   # notifications: daily jobs and the outbox's sender (XKLD_SCHEDULER=app)

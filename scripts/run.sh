@@ -5,4 +5,11 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/python -m xkld_geo build
 .venv/bin/python -m xkld_geo users bootstrap
+if [ "${XKLD_SCHEDULER:-app}" = worker ]; then   # notifications in a process of their own (docs/notifications.md)
+  if [ -n "${XKLD_DATABASE_URL:-}" ]; then
+    .venv/bin/python -m xkld_geo worker &
+  else
+    echo "XKLD_SCHEDULER=worker cần XKLD_DATABASE_URL (tệp DuckDB chỉ cho một tiến trình ghi); lịch gửi thông báo không chạy." >&2
+  fi
+fi
 exec .venv/bin/python serve.py "$@"  # serve.py: app.py plus the session-cookie routes, started by itself (xkld_geo/ui/listener.py)

@@ -57,7 +57,8 @@ def test_a_viewer_cannot_edit(tiny_con) -> None:
 
 def _xlsx(rows: list[list[str]]) -> bytes:
     k = kinds.PEOPLE
-    frame = pd.DataFrame(rows, columns=[c.header for c in k.columns])
+    headers = [c.header for c in k.columns]
+    frame = pd.DataFrame([r + [""] * (len(headers) - len(r)) for r in rows], columns=headers)
     buffer = io.BytesIO()
     frame.to_excel(buffer, index=False)
     return buffer.getvalue()
@@ -81,6 +82,18 @@ def test_import_replaces_the_units_of_the_file_and_refuses_bad_units_whole(tiny_
     assert tiny_con.execute("SELECT kind, outcome FROM import_log").fetchall()[-1] == ("people", "partial")
     with pytest.raises(IngestError):
         people.import_people(tiny_con, data, "nguoi.xlsx", VIEWER, tiny_db)
+
+
+def test_import_reads_addresses_and_refuses_bad_ones(tiny_con, tiny_db: Settings) -> None:
+    data = _xlsx([
+        ["Xã", "99002", "", "", "", "Cán bộ phụ trách", "Phạm Thị Lan", "", "", " Lan@Xa.Example "],
+        ["Xã", "99003", "", "", "", "Cán bộ phụ trách", "Đỗ Văn Nam", "", "", "khong-phai-thu"],
+    ])
+    report = people.import_people(tiny_con, data, "nguoi.xlsx", PLANNER, tiny_db)
+    assert (report.accepted, report.rejected) == (1, 1)
+    assert "thư điện tử không hợp lệ" in " ".join(report.rejects.astype(str).stack())
+    after = people.listing(tiny_con, "99")
+    assert list(after.loc[after["unit_code"] == "99002", "email"]) == ["lan@xa.example"]
 
 
 def test_template_is_read_back(tiny_con) -> None:

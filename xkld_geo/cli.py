@@ -68,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     fc.add_argument("--backtest", action="store_true",
                     help="chạy lại trên các năm 2021–2025: MAPE, lệch và tỷ lệ khoảng chứa kết quả, "
                          "bên cạnh cách dự báo hiện hành")
+    worker = sub.add_parser("worker", help="chạy việc gửi thông báo theo lịch (nhắc hạn, tổng hợp, báo cáo) và gửi thư đi")
+    worker.add_argument("--once", action="store_true",
+                        help="chạy mọi việc đến hạn hôm nay (XKLD_TODAY), gửi hộp thư đi một lượt rồi thoát (cron)")
     pub = sub.add_parser("publish", help="ghi bản phát hành dữ liệu mở tĩnh (trang web, CSV, XLSX, JSON)")
     pub.add_argument("--out", type=Path, help="thư mục đích (mặc định: XKLD_PUBLISH_DIR)")
     return parser
@@ -269,6 +272,15 @@ def main(argv: list[str] | None = None) -> int:
             _publish(cfg, args.out)
         elif args.command == "forecast":
             _forecast(cfg, args.backtest)
+        elif args.command == "worker":
+            from xkld_geo.notifications import scheduler
+
+            if not args.once:
+                scheduler.serve(cfg)
+                return 0
+            done = scheduler.once(cfg)
+            print(done.summary())
+            return 1 if any(r.status == "failed" for r in done.jobs) else 0
         elif args.command == "demo":
             total = warehouse.regenerate_demo(cfg, args.seed)
             print(f"Đã tạo lại dữ liệu minh họa (seed {args.seed}): {total:,} lượt xuất cảnh.")

@@ -58,6 +58,14 @@ def _parse_store_reads(value: str) -> str:
     return mode
 
 
+def _parse_scheduler(value: str) -> str:
+    mode = value.strip().lower()
+    if mode not in ("app", "worker", "off"):
+        raise ConfigError(f"XKLD_SCHEDULER '{value}' không hợp lệ; chọn app, worker hoặc off.", setting="scheduler",
+                          value=value, allowed=["app", "worker", "off"])
+    return mode
+
+
 def _parse_bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on", "có"}
 
@@ -176,6 +184,48 @@ DECLARED: tuple[Setting, ...] = (
             "Folder keeping the maps' published geometry files (xkld_geo.maps.geometry), so each is built "
             "once per build of the database instead of once per process. When unset: beside db_path "
             "(data/xkld.geometry for data/xkld.duckdb).", _parse_optional_path),
+    Setting("smtp_host", "XKLD_SMTP_HOST", "",
+            "SMTP server the notifications (reminders, digests, reports) are sent through; empty: e-mails wait "
+            "in the outbox (docs/notifications.md).", str),
+    Setting("smtp_port", "XKLD_SMTP_PORT", 587,
+            "Port of the SMTP server (587: submission with STARTTLS; 465: TLS from the start; 25: plain).", int),
+    Setting("smtp_starttls", "XKLD_SMTP_STARTTLS", True,
+            "Upgrade the SMTP connection with STARTTLS before logging in (refused by the server: the message "
+            "waits with the error).", _parse_bool),
+    Setting("smtp_user", "XKLD_SMTP_USER", "",
+            "User name for SMTP authentication; empty: no login.", str),
+    Setting("smtp_password", "XKLD_SMTP_PASSWORD", "",
+            "Password for SMTP authentication (put it in the environment or st.secrets, never in a file "
+            "under version control).", str),
+    Setting("smtp_sender", "XKLD_SMTP_SENDER", "XKLĐ-Geo <khong-tra-loi@xkld.example>",
+            "From address of every notification e-mail.", str),
+    Setting("smtp_timeout_s", "XKLD_SMTP_TIMEOUT", 20.0,
+            "Seconds to wait for the SMTP server or a webhook before an attempt counts as failed.", float),
+    Setting("webhook_secret", "XKLD_WEBHOOK_SECRET", "",
+            "Shared secret signing each webhook body (HMAC-SHA256, header X-XKLD-Signature); empty: webhook "
+            "messages wait with an error until it is set.", str),
+    Setting("outbox_max_attempts", "XKLD_OUTBOX_MAX_ATTEMPTS", 12,
+            "Attempts after which a message that keeps failing is marked failed (shown with its last error; "
+            "an administrator can send it again).", int),
+    Setting("outbox_backoff_s", "XKLD_OUTBOX_BACKOFF", 60.0,
+            "Wait before the second attempt of a failed message; it doubles with each further attempt.", float),
+    Setting("outbox_backoff_max_s", "XKLD_OUTBOX_BACKOFF_MAX", 3600.0,
+            "Longest wait between two attempts of a failed message.", float),
+    Setting("outbox_lease_s", "XKLD_OUTBOX_LEASE", 300.0,
+            "Seconds a sender holds a message it claimed; a message still 'sending' after that was interrupted "
+            "by a crash and is not sent again by itself (at most once; see docs/notifications.md).", float),
+    Setting("scheduler", "XKLD_SCHEDULER", "app",
+            "Who runs the notification jobs and sends the outbox: 'app' (a scheduler thread inside each served "
+            "process), 'worker' (scripts/run.sh starts `python -m xkld_geo worker` beside the app; needs "
+            "XKLD_DATABASE_URL, as only one process may write the embedded file), 'off' (cron runs "
+            "`python -m xkld_geo worker --once`).", _parse_scheduler),
+    Setting("worker_run_at", "XKLD_WORKER_RUN_AT", "07:00",
+            "Time of day (HH:MM, local) the daily notification jobs run.", str),
+    Setting("worker_send_every_s", "XKLD_WORKER_SEND_EVERY", 60.0,
+            "Seconds between two passes of the outbox sender in the long-running scheduler.", float),
+    Setting("notify_catchup_days", "XKLD_NOTIFY_CATCHUP_DAYS", 3,
+            "A daily job missed while no worker ran (a restart, an outage) is still run this many days later.",
+            int),
 )
 
 
@@ -221,6 +271,22 @@ class Settings:
     geometry_dir: Path | None = None  # XKLD_GEOMETRY_DIR: persisted geometry files (None: beside db_path)
     max_xlsx_rows: int = 100_000     # XKLD_MAX_XLSX_ROWS
     import_queue_mb: float = 5.0     # XKLD_IMPORT_QUEUE_MB
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_sender: str = "XKLĐ-Geo <khong-tra-loi@xkld.example>"
+    smtp_timeout_s: float = 20.0
+    webhook_secret: str = ""
+    outbox_max_attempts: int = 12
+    outbox_backoff_s: float = 60.0
+    outbox_backoff_max_s: float = 3600.0
+    outbox_lease_s: float = 300.0
+    scheduler: str = "app"
+    worker_run_at: str = "07:00"
+    worker_send_every_s: float = 60.0
+    notify_catchup_days: int = 3
 
     @property
     def geometry_folder(self) -> Path:

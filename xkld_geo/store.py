@@ -94,10 +94,10 @@ def shared_tables() -> tuple[Table, ...]:
 
 def postgres_ddl(ddl: str) -> str:
     """One declaration's DuckDB DDL as PostgreSQL DDL: the few DuckDB-only spellings mapped in
-    this one place (DOUBLE, GEOMETRY); references to tables kept local are dropped."""
+    this one place (DOUBLE, GEOMETRY, BLOB); references to tables kept local are dropped."""
     ddl = re.sub(r"\s+REFERENCES\s+\w+\s*\([^)]*\)", "", ddl)
     ddl = re.sub(r"\bDOUBLE\b(?!\s+PRECISION)", "DOUBLE PRECISION", ddl)
-    return re.sub(r"\bGEOMETRY\b", "BYTEA", ddl)
+    return re.sub(r"\b(GEOMETRY|BLOB)\b", "BYTEA", ddl)
 
 
 @contextmanager
@@ -195,6 +195,23 @@ def exclusive(settings: Settings, name: str) -> Iterator[None]:
                 pc.execute("SELECT pg_advisory_unlock(hashtext(%s))", (name,))
             except Exception:  # the connection died: PostgreSQL released the lock with it
                 pass
+
+
+def pg_rows(settings: Settings, name: str, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Run one named statement on PostgreSQL itself (psycopg, autocommit) and return its rows: for
+    what DuckDB's extension cannot say, such as a claim with ``FOR UPDATE SKIP LOCKED``
+    (:mod:`xkld_geo.notifications.outbox`). ``$name`` placeholders as in :func:`xkld_geo.db.run`
+    (bound by psycopg, never pasted in); logged by name likewise."""
+    start = time.perf_counter()
+    with _pg(settings) as pc:
+        try:
+            rows = pc.execute(re.sub(r"\$(\w+)", r"%(\1)s", sql), params).fetchall()
+        except Exception as exc:
+            if lost(exc):
+                raise down_error(settings, exc) from exc
+            raise
+    log.debug("pg statement %s took %.1f ms", name, (time.perf_counter() - start) * 1000)
+    return [tuple(r) for r in rows]
 
 
 def prepare(cur: duckdb.DuckDBPyConnection, settings: Settings) -> duckdb.DuckDBPyConnection:

@@ -102,7 +102,10 @@ PEOPLE = Kind("people", "Người phụ trách XKLĐ của tỉnh và xã (nội
                       "Chức vụ, hoặc nhiệm vụ trong Ban Chỉ đạo (Trưởng ban, Phó ban, Thành viên...).",
                       "Công chức Văn hóa - Xã hội", ("chuc danh", "nhiem vu")),
                Column("dien_thoai", "Điện thoại", "text", False, "Số điện thoại 10 chữ số (0xxxxxxxxx).",
-                      "0912345678", ("so dien thoai", "sdt"))),
+                      "0912345678", ("so dien thoai", "sdt")),
+               Column("thu_dien_tu", "Thư điện tử", "text", False,
+                      "Địa chỉ nhận nhắc hạn, tổng hợp và báo cáo định kỳ (docs/notifications.md).",
+                      "can-bo@xa.gov.vn", ("email", "dia chi thu dien tu", "e mail"))),
               "Một dòng mỗi người. Tệp thay toàn bộ danh sách người phụ trách của các tỉnh, xã có trong tệp. "
               "Chỉ dùng nội bộ, không công khai.")
 """People in charge: declared like the report kinds, imported from the people page by planners and

@@ -20,6 +20,7 @@ import pandas as pd
 from xkld_geo import auth, dataversion, db, queries, store
 from xkld_geo.errors import IngestError, QueryError
 from xkld_geo.intake import checks, gazetteer, ingest, kinds, spreadsheets
+from xkld_geo.notifications import addresses
 from xkld_geo.settings import Settings, current
 
 EDIT_ACTION = "plan_quotas"
@@ -30,6 +31,11 @@ ROLES: dict[str, str] = {"pho_chu_tich": "Phó Chủ tịch phụ trách", "ban_
 LEVELS: dict[str, str] = {"province": "Tỉnh", "commune": "Xã"}
 PHONE = re.compile(r"^0\d{9}$")
 COLUMNS = ["role", "full_name", "position", "phone"]
+EDITED = COLUMNS + ["email"]
+"""Columns of a unit's list as the page edits it (``email`` optional in the rows :func:`save_unit` takes)."""
+DEMO_DOMAIN = "minhhoa.example"
+"""Demo people's addresses: a reserved top-level domain (RFC 2606), so a demo pointed at a test SMTP
+server shows the whole notification cycle and nothing reaches a real mailbox."""
 
 
 SURNAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Phan", "Vũ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô")
@@ -44,8 +50,14 @@ def _name(rng: np.random.Generator) -> str:
     return f"{rng.choice(SURNAMES)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}"
 
 
+def demo_email(level: str, code: str, role: str, seq: int) -> str:
+    """A demo person's address, e.g. ``can-bo1.x01001@minhhoa.example`` (x: commune, t: province)."""
+    return f"{role.replace('_', '-')}{seq}.{'x' if level == 'commune' else 't'}{code}@{DEMO_DOMAIN}"
+
+
 def generate_demo(communes: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """Fictional people for every province and commune (flagged ``is_demo``; phones 0900xxxxxx)."""
+    """Fictional people for every province and commune (flagged ``is_demo``; phones 0900xxxxxx,
+    addresses on :data:`DEMO_DOMAIN`)."""
     rng = np.random.default_rng(seed + 31)
     rows: list[tuple] = []
     now = dt.datetime(2025, 7, 1, 8, 0)
@@ -61,9 +73,9 @@ def generate_demo(communes: pd.DataFrame, seed: int) -> pd.DataFrame:
             seq[role] = seq.get(role, 0) + 1
             phone = f"0900{rng.integers(0, 10**6):06d}" if role != "ban_chi_dao" else None
             rows.append((level, code, role, seq[role], f"{_name(rng)} (minh họa)", position, phone, now, "demo",
-                         True))
+                         True, demo_email(level, code, role, seq[role])))
     return pd.DataFrame(rows, columns=["unit_level", "unit_code", "role", "seq", "full_name", "position", "phone",
-                                       "updated_at", "updated_by", "is_demo"])
+                                       "updated_at", "updated_by", "is_demo", "email"])
 
 
 def write_demo(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None:
@@ -81,7 +93,7 @@ def listing(con: duckdb.DuckDBPyConnection, province: str | None = None, level: 
     queries.check_code("tỉnh", province, 2)
     return db.run(con, "people_list", """
         SELECT p.unit_level, p.unit_code, COALESCE(c.commune_name, u.name) AS unit_name, p.role, p.seq,
-               p.full_name, p.position, p.phone, p.updated_at, p.updated_by, p.is_demo
+               p.full_name, p.position, p.phone, p.email, p.updated_at, p.updated_by, p.is_demo
         FROM people_in_charge p
         LEFT JOIN v_communes c ON p.unit_level = 'commune' AND c.commune_code = p.unit_code
         LEFT JOIN admin_units u ON p.unit_level = 'province' AND u.era = '2025' AND u.level = 'province'
@@ -121,11 +133,15 @@ def check_rows(rows: pd.DataFrame) -> list[str]:
         phone = re.sub(r"[\s.]", "", str(r.phone or ""))
         if phone and not PHONE.match(phone):
             problems.append(f"Dòng {i}: số điện thoại '{r.phone}' không hợp lệ (cần 10 chữ số, bắt đầu bằng 0).")
+        email = str(getattr(r, "email", "") or "").strip()
+        if email and (problem := addresses.email_problem(email)):
+            problems.append(f"Dòng {i}: {problem}.")
     return problems
 
 
 def _normalised(rows: pd.DataFrame) -> pd.DataFrame:
-    out = rows[COLUMNS].copy().fillna("")
+    out = rows.reindex(columns=EDITED).copy().fillna("")
+    out["email"] = out["email"].astype(str).str.strip().str.lower()
     out["phone"] = out["phone"].astype(str).str.replace(r"[\s.]", "", regex=True)
     out["full_name"] = out["full_name"].astype(str).str.strip()
     out["seq"] = out.groupby("role").cumcount() + 1
@@ -138,9 +154,12 @@ def _replace_unit(con: duckdb.DuckDBPyConnection, level: str, code: str, rows: p
                {"l": level, "c": code})
     for r in rows.itertuples(index=False):
         db.execute(con, "people_insert", """
-            INSERT INTO people_in_charge VALUES ($l, $c, $role, $seq, $name, $pos, $phone, $at, $u, FALSE)""",
+            INSERT INTO people_in_charge (unit_level, unit_code, role, seq, full_name, position, phone, updated_at,
+                                          updated_by, is_demo, email)
+            VALUES ($l, $c, $role, $seq, $name, $pos, $phone, $at, $u, FALSE, $email)""",
                    {"l": level, "c": code, "role": r.role, "seq": int(r.seq), "name": r.full_name,
-                    "pos": r.position or None, "phone": r.phone or None, "at": now, "u": user})
+                    "pos": r.position or None, "phone": r.phone or None, "at": now, "u": user,
+                    "email": r.email or None})
 
 
 def save_unit(con: duckdb.DuckDBPyConnection, user: auth.User, level: str, code: str, rows: pd.DataFrame) -> int:
@@ -199,7 +218,7 @@ def import_people(con: duckdb.DuckDBPyConnection, data: bytes, file: str, user: 
         ingest._refused(con, k.key, file, digest, len(data), user.username, exc)
         raise
     frame = sheet.frame
-    for col in ("ma_xa", "ten_xa", "tinh", "chuc_vu", "dien_thoai"):
+    for col in ("ma_xa", "ten_xa", "tinh", "chuc_vu", "dien_thoai", "thu_dien_tu"):
         if col not in frame:
             frame[col] = ""
     checked = checks.check(frame, k, checks.Reference.from_db(con), settings.effective_today)
@@ -216,6 +235,10 @@ def import_people(con: duckdb.DuckDBPyConnection, data: bytes, file: str, user: 
     bad_phone = (phone != "") & ~phone.str.match(PHONE.pattern)
     errors.append(_errors(frame.index[bad_phone], k.column("dien_thoai").header,
                           "số điện thoại cần 10 chữ số, bắt đầu bằng 0", frame["dien_thoai"][bad_phone]))
+    email = frame["thu_dien_tu"].str.strip().str.lower()
+    bad_email = (email != "") & email.map(lambda e: bool(e) and addresses.email_problem(e) is not None)
+    errors.append(_errors(frame.index[bad_email], k.column("thu_dien_tu").header,
+                          "địa chỉ thư điện tử không hợp lệ", frame["thu_dien_tu"][bad_email]))
     gaz = gazetteer.Gazetteer.from_db(con)
     code = pd.Series(None, index=frame.index, dtype=object)
     communes = level == "commune"
@@ -243,7 +266,7 @@ def import_people(con: duckdb.DuckDBPyConnection, data: bytes, file: str, user: 
     report.rejects = ingest._rejects(frame, errors_df, k)
     report.rejected = int(errors_df["row"].nunique()) if len(errors_df) else 0
     good = pd.DataFrame({"level": level[ok], "code": code[ok], "role": role[ok], "full_name": frame.loc[ok, "nguoi_phu_trach"],
-                         "position": frame.loc[ok, "chuc_vu"], "phone": phone[ok]})
+                         "position": frame.loc[ok, "chuc_vu"], "phone": phone[ok], "email": email[ok]})
     now = dt.datetime.now()
     with store.exclusive(current(), ingest.IMPORT_LOCK), db.transaction(con):   # one import number each
         report.import_id = ingest._next_id(con)

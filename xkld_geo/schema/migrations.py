@@ -107,6 +107,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "data_version", _create("data_version")),
     Migration(8, "second_factors: TOTP second factor, offered to every account, required for administrators",
               _create("second_factors")),
+    Migration(11, "notifications: the outbox and its attachments, job runs, users' addresses and subscriptions, "
+              "provinces' webhooks", _create("outbox", "outbox_attachments", "job_runs", "notification_contacts",
+                                             "notification_subscriptions", "province_webhooks")),
+    Migration(12, "people_in_charge.email: where reminders and reports go",
+              _sql("ALTER TABLE people_in_charge ADD COLUMN IF NOT EXISTS email VARCHAR")),
 )
 """Every step, in order. Append; never edit or renumber a step that has shipped."""
 

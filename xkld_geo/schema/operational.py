@@ -161,6 +161,7 @@ CREATE TABLE IF NOT EXISTS people_in_charge (
     updated_at TIMESTAMP NOT NULL,
     updated_by VARCHAR NOT NULL,
     is_demo BOOLEAN NOT NULL,
+    email VARCHAR,                      -- notifications (reminders, digests, reports); demo: @minhhoa.example
     PRIMARY KEY (unit_level, unit_code, role, seq)
 )"""),
     Table("classification_criteria", "operational", ddl="""

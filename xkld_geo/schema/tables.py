@@ -18,6 +18,7 @@ import pandas as pd
 
 from xkld_geo import db
 from xkld_geo.schema.derived import DERIVED
+from xkld_geo.schema.notifications import NOTIFICATIONS
 from xkld_geo.schema.operational import OPERATIONAL
 from xkld_geo.schema.pipeline import PIPELINE
 from xkld_geo.schema.protection import PROTECTION
@@ -30,7 +31,8 @@ SCHEMA_VERSION = "11"
 by the migrations instead."""
 
 TABLES: tuple[Table, ...] = (tuple(t for t in OPERATIONAL if t.kind == "edited") + DERIVED
-                             + tuple(t for t in OPERATIONAL if t.kind != "edited") + PIPELINE + PROTECTION)
+                             + tuple(t for t in OPERATIONAL if t.kind != "edited") + PIPELINE + PROTECTION
+                             + NOTIFICATIONS)
 """THE declaration of every table, in creation order (reference tables first: statistics refer to them)."""
 
 BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}

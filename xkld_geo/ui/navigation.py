@@ -65,6 +65,7 @@ MENU: dict[str, tuple[PageEntry, ...]] = {
         PageEntry("7_Nhap_du_lieu.py", "Nhập dữ liệu", ":material/upload_file:", "Nhap_du_lieu", "import_data"),
         PageEntry("11_Nguoi_phu_trach.py", "Người phụ trách", ":material/contact_phone:", "Nguoi_phu_trach",
                   "overview"),
+        PageEntry("20_Thong_bao.py", "Thông báo", ":material/notifications:", "Thong_bao", "overview"),
         PageEntry("9_Quan_tri.py", "Quản trị", ":material/settings:", "Quan_tri", "manage_users"),
     ),
 }

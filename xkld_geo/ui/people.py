@@ -12,7 +12,7 @@ from xkld_geo.ui.common import connection, settings
 from xkld_geo.ui.imports import plain
 
 SHOWN = {"unit_name": "Đơn vị", "role": "Vai trò", "full_name": "Họ và tên", "position": "Chức vụ",
-         "phone": "Điện thoại", "updated_by": "Người cập nhật", "updated_at": "Lúc cập nhật"}
+         "phone": "Điện thoại", "email": "Thư điện tử", "updated_by": "Người cập nhật", "updated_at": "Lúc cập nhật"}
 
 
 def db_communes(con: object, province: str) -> pd.DataFrame:
@@ -43,13 +43,15 @@ def render_people(user: auth.User) -> None:
     labels = {f"{lvl}:{code}": f"{people.LEVELS[lvl]}: {name}" for lvl, code, name in units}
     chosen = st.selectbox("Đơn vị", list(labels), key="people_unit", format_func=labels.get)
     level, code = chosen.split(":")
-    own = listing[(listing["unit_level"] == level) & (listing["unit_code"] == code)][people.COLUMNS]
+    own = listing[(listing["unit_level"] == level) & (listing["unit_code"] == code)][people.EDITED]
     edited = st.data_editor(own.reset_index(drop=True), num_rows="dynamic", key="people_editor", width="stretch",
                             column_config={"role": st.column_config.SelectboxColumn(
                                 "Vai trò", options=list(people.ROLES), required=True),
                                 "full_name": st.column_config.TextColumn("Họ và tên", max_chars=120),
                                 "position": st.column_config.TextColumn("Chức vụ", max_chars=120),
-                                "phone": st.column_config.TextColumn("Điện thoại", max_chars=15)})
+                                "phone": st.column_config.TextColumn("Điện thoại", max_chars=15),
+                                "email": st.column_config.TextColumn("Thư điện tử (nhận nhắc hạn, báo cáo)",
+                                                                     max_chars=254)})
     if st.button("Lưu danh sách", key="people_save", type="primary"):
         try:
             n = people.save_unit(con, user, level, code, pd.DataFrame(edited))
