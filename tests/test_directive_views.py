@@ -13,9 +13,9 @@ import pytest
 
 from tests.conftest import component_args, draws, problems, run_page
 from xkld_geo import auth, cache, dataversion, db, metrics, references
-from xkld_geo.build import programme
 from xkld_geo.settings import Settings
 from xkld_geo.views import jobfairs, markets, priority
+from xkld_geo.views import problems as problem_view
 from xkld_geo.views import problems as problem_views
 
 TODAY = dt.date(2026, 3, 15)
@@ -99,14 +99,14 @@ def test_jobfairs_views_have_the_page_figures(tiny_con) -> None:
 @pytest.mark.parametrize("province,commune", [(None, None), ("99", "99004")])
 def test_problems_view_has_the_page_figures(tiny_con, province, commune) -> None:
     view = problem_views.build_problems(tiny_con, 2025, 12, province, commune)
-    rows = programme.problems(tiny_con, 2025, 12, province)
-    assert _figures(view) == {label: metrics.fmt_int(rows[key].sum()) for key, label in programme.PROBLEM_COLUMNS.items()}
+    rows = problem_view.problems(tiny_con, 2025, 12, province)
+    assert _figures(view) == {label: metrics.fmt_int(rows[key].sum()) for key, label in problem_view.PROBLEM_COLUMNS.items()}
     pd.testing.assert_frame_equal(view.table, rows.rename(columns={"unit_code": "Mã", "unit_name": "Tên"}
-                                                          | programme.PROBLEM_COLUMNS))
+                                                          | problem_view.PROBLEM_COLUMNS))
     assert set(view.maps) == {"returnees", "breaches", "fraud_reports"}
     for measure, spec in view.maps.items():
         assert spec.properties["value"].to_dict() == rows.set_index("unit_code")[measure].to_dict()
-        assert spec.title == programme.PROBLEM_COLUMNS[measure]
+        assert spec.title == problem_view.PROBLEM_COLUMNS[measure]
     assert (view.commune is None) == (commune is None)
 
 

@@ -9,10 +9,10 @@ import pytest
 
 from tests.conftest import run_page
 from xkld_geo import auth, db, metrics, references
-from xkld_geo.build import programme
 from xkld_geo.errors import ReferenceDataError
 from xkld_geo.settings import Settings
 from xkld_geo.views import jobfairs, markets, priority
+from xkld_geo.views import problems as problem_view
 
 
 def test_shares_and_coverage_exact() -> None:
@@ -262,7 +262,7 @@ def test_market_totals_and_safe_share(tiny_con) -> None:
 
 
 def test_programme_totals(tiny_con) -> None:
-    rows = programme.problems(tiny_con, 2025, 12, None)
+    rows = problem_view.problems(tiny_con, 2025, 12, None)
     loans = tiny_con.execute("SELECT SUM(loans) FROM programme_monthly WHERE year(month) = 2025").fetchone()[0]
     assert rows["loans"].sum() == loans and set(rows["unit_code"]) == {"98", "99"}
     assert tiny_con.execute("SELECT bool_and(is_demo) FROM programme_monthly").fetchone()[0]

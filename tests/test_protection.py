@@ -13,12 +13,12 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import TODAY, frame, run_page
 from xkld_geo import db
-from xkld_geo.build import programme
 from xkld_geo.errors import CaseError
 from xkld_geo.protection import casebook, cases, clubs, returnees
 from xkld_geo.release import site as release_site
 from xkld_geo.settings import Settings
 from xkld_geo.views import priority
+from xkld_geo.views import problems as problem_view
 
 SECRET_NOTE = "Ghi-chú-nội-bộ-KHÔNG-công-khai"
 
@@ -97,28 +97,28 @@ def test_views_open_map_ageing_and_companies_flagged(tiny_con) -> None:
 
 def test_problem_counts_come_from_the_register_where_it_has_data(tiny_con) -> None:
     tiny_con.execute("DELETE FROM cases")
-    imported = programme.problems(tiny_con, 2026, 3, "99").set_index("unit_code")
-    other = programme.problems(tiny_con, 2026, 3, "98").set_index("unit_code")
+    imported = problem_view.problems(tiny_con, 2026, 3, "99").set_index("unit_code")
+    other = problem_view.problems(tiny_con, 2026, 3, "98").set_index("unit_code")
     _case(tiny_con, "R1", "fraud", dt.date(2026, 2, 10), "99001")
     _case(tiny_con, "R2", "illegal_stay", dt.date(2026, 2, 11), "99001")
     _case(tiny_con, "R3", "contract_breach", dt.date(2026, 3, 1), "99003")
     _case(tiny_con, "R4", "labour_dispute", dt.date(2026, 3, 2), "99003")
     jan = frame(tiny_con, "SELECT commune_code, breaches, fraud_reports FROM programme_monthly "
                 "WHERE month = DATE '2026-01-01' AND commune_code LIKE '99%'").set_index("commune_code")
-    derived = programme.problems(tiny_con, 2026, 3, "99").set_index("unit_code")
+    derived = problem_view.problems(tiny_con, 2026, 3, "99").set_index("unit_code")
     for code in imported.index:      # January from the imported totals, February and March from the register
         expected_breaches = jan["breaches"].get(code, 0) + {"99001": 1, "99003": 1}.get(code, 0)
         expected_fraud = jan["fraud_reports"].get(code, 0) + (1 if code == "99001" else 0)
         assert (derived.loc[code, "breaches"], derived.loc[code, "fraud_reports"]) == (expected_breaches, expected_fraud)
         assert derived.loc[code, "loans"] == imported.loc[code, "loans"]
     # a province without any case keeps its imported totals
-    assert programme.problems(tiny_con, 2026, 3, "98").set_index("unit_code").equals(other)
+    assert problem_view.problems(tiny_con, 2026, 3, "98").set_index("unit_code").equals(other)
 
 
 def test_demo_cases_reproduce_the_demo_monthly_figures(tiny_con) -> None:
     demo = frame(tiny_con, "SELECT count(*) AS n, max(opened_on) AS last, bool_and(is_demo) AS demo FROM cases")
     assert demo["n"][0] > 0 and demo["last"][0] <= pd.Timestamp(TODAY) and demo["demo"][0]
-    derived = programme.problems(tiny_con, 2026, 3, None)
+    derived = problem_view.problems(tiny_con, 2026, 3, None)
     raw = frame(tiny_con, """SELECT sum(breaches) AS b, sum(fraud_reports) AS f FROM programme_monthly
                              WHERE month >= DATE '2026-01-01' AND month <= DATE '2026-03-01'""")
     assert (derived["breaches"].sum(), derived["fraud_reports"].sum()) == (raw["b"][0], raw["f"][0])

@@ -16,7 +16,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from xkld_geo import db, queries
+from xkld_geo import db
 from xkld_geo.build.demo import month_fraction
 
 POOL_SHARE = {"ho_ngheo": 0.012, "ho_can_ngheo": 0.010, "bo_doi_xuat_ngu": 0.0025,
@@ -93,31 +93,6 @@ def write_countries(con: duckdb.DuckDBPyConnection, shapes: pd.DataFrame) -> Non
     db.execute(con, "countries_clear", "DELETE FROM country_shapes")
     with db.registered(con, "countries_in", shapes):
         db.execute(con, "countries_insert", "INSERT INTO country_shapes SELECT market, name, geojson FROM countries_in")
-
-
-PROBLEM_COLUMNS = {"loans": "Số khoản vay", "loan_amount_mvnd": "Số tiền cho vay trong kỳ (triệu đồng)",
-                   "returnees": "Về nước", "breaches": "Vi phạm hợp đồng / cư trú bất hợp pháp",
-                   "fraud_reports": "Phản ánh lừa đảo"}
-
-
-def problems(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None) -> pd.DataFrame:
-    """Year-to-date loans, returns, breaches and fraud reports per province or per commune; breaches
-    and fraud reports come from the register of cases where it has data (:mod:`xkld_geo.protection.problems`)."""
-    from xkld_geo.protection.problems import MONTHLY_SQL
-
-    queries.check_code("tỉnh", province, 2)
-    queries.check_choice("tháng", int(month), range(1, 13))
-    return db.run(con, "programme_problems", f"""
-        SELECT CASE WHEN $province IS NULL THEN c.province_code ELSE c.commune_code END AS unit_code,
-               CASE WHEN $province IS NULL THEN p.name ELSE c.commune_name END AS unit_name,
-               SUM(m.loans) AS loans, round(SUM(m.loan_amount_mvnd), 1) AS loan_amount_mvnd,
-               SUM(m.returnees) AS returnees, SUM(m.breaches) AS breaches, SUM(m.fraud_reports) AS fraud_reports
-        FROM ({MONTHLY_SQL}) m
-        JOIN v_communes c ON c.commune_code = m.commune_code
-        JOIN admin_units p ON p.era = '2025' AND p.level = 'province' AND p.code = c.province_code
-        WHERE m.month >= make_date($year, 1, 1) AND m.month <= make_date($year, $month, 1)
-          AND ($province IS NULL OR c.province_code = $province)
-        GROUP BY ALL ORDER BY 1""", {"year": int(year), "month": int(month), "province": province})
 
 
 def mountain_provinces() -> set[str]:

@@ -40,4 +40,4 @@ MONTHLY_SQL = """
     LEFT JOIN started s ON s.province_code = c.province_code
 """
 """One row per commune-month: programme_monthly with the problem counts taken by :data:`RULE`.
-Used as a sub-query (``FROM (MONTHLY_SQL) m``) by :func:`xkld_geo.build.programme.problems`."""
+Used as a sub-query (``FROM (MONTHLY_SQL) m``) by :func:`xkld_geo.views.problems.problems`."""

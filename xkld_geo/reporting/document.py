@@ -24,9 +24,9 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
 from xkld_geo import export, metrics
-from xkld_geo.build import programme
 from xkld_geo.reporting import completeness
 from xkld_geo.reporting.report import ReportData
+from xkld_geo.views.problems import PROBLEM_COLUMNS
 
 FONT = "Times New Roman"
 BODY_PT = 13
@@ -169,9 +169,9 @@ def _sections(doc: DocxDocument, r: ReportData) -> None:
                f"{f['missed_two']} xã hai tháng liền không đạt.")
     doc.add_heading("V. VAY VỐN, VỀ NƯỚC, VI PHẠM", level=1)
     _covers(doc, r, year_to_date=True)
-    sums = r.problems[list(programme.PROBLEM_COLUMNS)].sum()
+    sums = r.problems[list(PROBLEM_COLUMNS)].sum()
     _para(doc, "; ".join(f"{label}: {_n(sums[key]) if key != 'loan_amount_mvnd' else metrics.fmt_int(round(sums[key]))}"
-                         for key, label in programme.PROBLEM_COLUMNS.items()) + " (lũy kế từ đầu năm).")
+                         for key, label in PROBLEM_COLUMNS.items()) + " (lũy kế từ đầu năm).")
     doc.add_heading("VI. TÌNH HÌNH BÁO CÁO CỦA CÁC XÃ", level=1)
     _covers(doc, r)
     c = r.completeness

@@ -17,10 +17,10 @@ import duckdb
 import pandas as pd
 
 from xkld_geo import db, metrics, periods, queries
-from xkld_geo.build import programme
 from xkld_geo.errors import XkldError
 from xkld_geo.reporting import completeness, people, profiles
 from xkld_geo.views import jobfairs, overview
+from xkld_geo.views import problems as problem_view
 
 CONTINENTS: dict[str, str] = {"DE": "Châu Âu", "HU": "Châu Âu", "RO": "Châu Âu", "PL": "Châu Âu", "RU": "Châu Âu"}
 """Market → continent (every other market of the reference table is in Asia)."""
@@ -204,5 +204,5 @@ def gather(con: duckdb.DuckDBPyConnection, period: ReportPeriod, province: str, 
                  f"năm {period.year} (khớp bảng v_attainment), số liệu nửa cuối tháng 12 được cập nhật khi có.")
     return ReportData(period, province, str(unit["name"].iloc[0]), today, view.demo, communes, totals,
                       view.headline, view, prio, markets, fairs,
-                      programme.problems(con, period.year, last, province), completeness.shares(table),
+                      problem_view.problems(con, period.year, last, province), completeness.shares(table),
                       comp_units, lag, form, note, last)

@@ -18,12 +18,12 @@ import streamlit as st
 from pandas.io.formats.style import Styler
 
 from xkld_geo import auth, references
-from xkld_geo.build import programme
 from xkld_geo.errors import XkldError
 from xkld_geo.protection.problems import RULE
 from xkld_geo.ui import map_component, shared_tables
 from xkld_geo.ui.common import Filters, connection, demo_badge, geometry_fetched, plain, repainting_map, settings
 from xkld_geo.views import jobfairs, markets, priority, problems, units
+from xkld_geo.views.problems import PROBLEM_COLUMNS
 
 SELECTED_STYLE = "background-color: #fff3cd; font-weight: 600"
 """How the selected commune's row is marked in a page's tables."""
@@ -197,7 +197,7 @@ def render_programme(f: Filters) -> None:
     _figures(view.figures)
     _commune_headline(view.commune, "problem_commune")
     measure = st.radio("Bản đồ theo", list(problems.MEASURES), key="problem_measure",
-                       format_func=programme.PROBLEM_COLUMNS.get, horizontal=True)
+                       format_func=PROBLEM_COLUMNS.get, horizontal=True)
     repainting_map(view.maps[measure], "problem_map", 560)
     st.dataframe(_table(view, view.table, units.selected_commune(f.province, f.commune)), hide_index=True,
                  width="stretch", key="problem_table")

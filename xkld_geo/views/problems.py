@@ -2,7 +2,7 @@
 
 One request (period, province, selected commune) gives one :class:`ProblemsView`, with the map of
 every measure the page offers, so choosing another measure draws a map already built. The figures
-come from :func:`xkld_geo.build.programme.problems` (breaches and fraud reports from the register of
+come from :func:`problems`, here beside the view (the demo generator is not imported at run time) (breaches and fraud reports from the register of
 cases where it has data, :mod:`xkld_geo.protection.problems`).
 """
 from __future__ import annotations
@@ -12,11 +12,34 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from xkld_geo import cache, maps, metrics
-from xkld_geo.build import programme
+from xkld_geo import cache, db, maps, metrics, queries
+from xkld_geo.protection.problems import MONTHLY_SQL
 from xkld_geo.views import units
 
-MEASURES = tuple(programme.PROBLEM_COLUMNS)[2:]
+PROBLEM_COLUMNS = {"loans": "Số khoản vay", "loan_amount_mvnd": "Số tiền cho vay trong kỳ (triệu đồng)",
+                   "returnees": "Về nước", "breaches": "Vi phạm hợp đồng / cư trú bất hợp pháp",
+                   "fraud_reports": "Phản ánh lừa đảo"}
+
+
+def problems(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None) -> pd.DataFrame:
+    """Year-to-date loans, returns, breaches and fraud reports per province or per commune; breaches
+    and fraud reports come from the register of cases where it has data (:mod:`xkld_geo.protection.problems`)."""
+    queries.check_code("tỉnh", province, 2)
+    queries.check_choice("tháng", int(month), range(1, 13))
+    return db.run(con, "programme_problems", f"""
+        SELECT CASE WHEN $province IS NULL THEN c.province_code ELSE c.commune_code END AS unit_code,
+               CASE WHEN $province IS NULL THEN p.name ELSE c.commune_name END AS unit_name,
+               SUM(m.loans) AS loans, round(SUM(m.loan_amount_mvnd), 1) AS loan_amount_mvnd,
+               SUM(m.returnees) AS returnees, SUM(m.breaches) AS breaches, SUM(m.fraud_reports) AS fraud_reports
+        FROM ({MONTHLY_SQL}) m
+        JOIN v_communes c ON c.commune_code = m.commune_code
+        JOIN admin_units p ON p.era = '2025' AND p.level = 'province' AND p.code = c.province_code
+        WHERE m.month >= make_date($year, 1, 1) AND m.month <= make_date($year, $month, 1)
+          AND ($province IS NULL OR c.province_code = $province)
+        GROUP BY ALL ORDER BY 1""", {"year": int(year), "month": int(month), "province": province})
+
+
+MEASURES = tuple(PROBLEM_COLUMNS)[2:]
 """What the map can show: returnees, breaches, fraud reports."""
 
 
@@ -41,22 +64,22 @@ def build_problems(con: duckdb.DuckDBPyConnection, year: int, month: int, provin
 
 def _build_problems(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
                     commune: str | None) -> ProblemsView:
-    rows = programme.problems(con, year, month, province)
+    rows = problems(con, year, month, province)
     demo = units.is_demo(con)
-    totals = rows[list(programme.PROBLEM_COLUMNS)].sum()
-    figures = tuple(units.Figure(label, metrics.fmt_int(totals[key])) for key, label in programme.PROBLEM_COLUMNS.items())
+    totals = rows[list(PROBLEM_COLUMNS)].sum()
+    figures = tuple(units.Figure(label, metrics.fmt_int(totals[key])) for key, label in PROBLEM_COLUMNS.items())
     headline = None
     if commune:
         own = rows[rows["unit_code"] == commune]
         headline = units.commune_headline(con, commune, rows, [
-            units.Figure(label, metrics.fmt_int(own[key].iloc[0])) for key, label in programme.PROBLEM_COLUMNS.items()
+            units.Figure(label, metrics.fmt_int(own[key].iloc[0])) for key, label in PROBLEM_COLUMNS.items()
         ] if len(own) else None)
     legend = "departures_province" if province is None else "departures_commune"
     by_unit = rows.set_index("unit_code")
     specs = {measure: units.unit_spec(con, province, commune, by_unit[measure], legend,
-                                      programme.PROBLEM_COLUMNS[measure],
-                                      (("value", programme.PROBLEM_COLUMNS[measure], ""),), demo,
+                                      PROBLEM_COLUMNS[measure],
+                                      (("value", PROBLEM_COLUMNS[measure], ""),), demo,
                                       classes=maps.LEGENDS[legend][:-1])
              for measure in MEASURES}
-    table = rows.rename(columns={"unit_code": "Mã", "unit_name": "Tên"} | programme.PROBLEM_COLUMNS)
+    table = rows.rename(columns={"unit_code": "Mã", "unit_name": "Tên"} | PROBLEM_COLUMNS)
     return ProblemsView(figures, headline, specs, table, demo)
