@@ -133,7 +133,8 @@ def check_rows(rows: pd.DataFrame) -> list[str]:
         phone = re.sub(r"[\s.]", "", str(r.phone or ""))
         if phone and not PHONE.match(phone):
             problems.append(f"Dòng {i}: số điện thoại '{r.phone}' không hợp lệ (cần 10 chữ số, bắt đầu bằng 0).")
-        email = str(getattr(r, "email", "") or "").strip()
+        value = getattr(r, "email", None)
+        email = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value).strip()
         if email and (problem := addresses.email_problem(email)):
             problems.append(f"Dòng {i}: {problem}.")
     return problems
@@ -177,9 +178,10 @@ def save_unit(con: duckdb.DuckDBPyConnection, user: auth.User, level: str, code:
     new = _normalised(rows)
     old = listing(con, None, level)
     old = old[old["unit_code"] == code]
-    before = "; ".join(f"{ROLES.get(r, r)}: {n} {p or ''}".strip() for r, n, p in
-                       zip(old["role"], old["full_name"], old["phone"]))
-    after = "; ".join(f"{ROLES[r]}: {n} {p}".strip() for r, n, p in zip(new["role"], new["full_name"], new["phone"]))
+    before = "; ".join(f"{ROLES.get(r, r)}: {n} {p or ''} {e or ''}".strip() for r, n, p, e in
+                       zip(old["role"], old["full_name"], old["phone"], old["email"].where(old["email"].notna(), None)))
+    after = "; ".join(f"{ROLES[r]}: {n} {p} {e}".strip() for r, n, p, e in
+                      zip(new["role"], new["full_name"], new["phone"], new["email"]))
     now = dt.datetime.now()
     with db.transaction(con):
         _replace_unit(con, level, code, new, user.username, now)
