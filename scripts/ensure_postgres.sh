@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure Debian's PostgreSQL server and nginx are present, for the shared-store cluster
-# (scripts/cluster.sh) and its tests; install postgresql and nginx-core with apt when we can.
+# (scripts/cluster.sh), the several-host layout (scripts/hosts.sh: iproute2, openssl) and their tests;
+# install postgresql, nginx-core, iproute2 and openssl with apt when we can.
 # Prints two lines on success: the PostgreSQL bin folder (initdb, pg_ctl), then the nginx path.
 # Never downloads anything but Debian packages.
 set -uo pipefail
@@ -18,10 +19,11 @@ find_nginx() {
   done
   return 1
 }
-if ! find_pg >/dev/null || ! find_nginx >/dev/null; then
+if ! find_pg >/dev/null || ! find_nginx >/dev/null || ! command -v ip >/dev/null 2>&1 || \
+   ! command -v openssl >/dev/null 2>&1; then
   . "$(dirname "$0")/debian.sh"
-  echo "Cài PostgreSQL và nginx từ kho Debian..." >&2
-  debian_install postgresql nginx-core
+  echo "Cài PostgreSQL, nginx, iproute2 và openssl từ kho Debian..." >&2
+  debian_install postgresql nginx-core iproute2 openssl
 fi
 pg=$(find_pg) || { echo "Không có PostgreSQL (initdb, pg_ctl); kiểm thử cụm bị bỏ qua, hoặc thất bại khi CI=true." >&2; exit 1; }
 nginx=$(find_nginx) || { echo "Không có nginx; kiểm thử cụm bị bỏ qua, hoặc thất bại khi CI=true." >&2; exit 1; }

@@ -26,10 +26,10 @@ LB, APP1, APP2, DB = "10.77.0.13:8080", "10.77.0.11:8501", "10.77.0.12:8501", "1
 def _missing() -> str | None:
     if os.geteuid() != 0:
         return "not root: network namespaces need root"
-    if shutil.which("ip") is None and not Path("/usr/sbin/ip").exists():
-        return "iproute2 missing"
     if subprocess.run(["bash", str(PROJECT_ROOT / "scripts" / "ensure_postgres.sh")], capture_output=True).returncode:
         return "PostgreSQL or nginx missing"
+    if shutil.which("ip") is None and not Path("/usr/sbin/ip").exists():
+        return "iproute2 missing"
     return None
 
 
