@@ -15,8 +15,10 @@ above (a bottom-up hierarchy). The one exception is the overview's old one-numbe
   ÷ the same months last year);
 - ``ets``: exponential smoothing (Holt–Winters: level and additive seasonality on log(1 +
   departures), no trend, :mod:`statsmodels`) of the national monthly series, shared out to the
-  communes in proportion to their ``seasonal_ratio`` forecasts (top-down); where the national series
-  has fewer than 24 months before the cut-off the method takes ``seasonal_ratio`` as it is.
+  communes in proportion to their ``seasonal_ratio`` forecasts (top-down). Its parameters are fitted
+  once a year, on the series to the end of January, and run over each later cut-off's months (one
+  optimisation a year instead of eleven, nothing from after the January); where the series to
+  January has fewer than 24 months the method takes ``seasonal_ratio`` as it is.
 
 *The backtest* (:func:`backtest`) replays every cut-off month 1–11 of the complete years of
 2021–2025 that have a year before them (a seasonal method needs last year), and scores each method
@@ -154,21 +156,47 @@ def _pace(h: History, this: np.ndarray, last: np.ndarray, month: int) -> np.ndar
     return np.divide(ytd_p, ly_p, out=np.ones_like(ytd_p), where=ly_p > 0)[h.province_index]
 
 
-@functools.lru_cache(maxsize=512)
-def _ets_remaining(series: tuple[float, ...], horizon: int) -> float | None:
-    """The national departures of the next ``horizon`` months by Holt–Winters on log(1 + y), or None
-    where the series is too short or the fit fails. Kept per process: a past cut-off's series does
-    not change when this month's reports come in."""
+@functools.lru_cache(maxsize=64)
+def _ets_parameters(series: tuple[float, ...]) -> tuple[float, float, float, tuple[float, ...]] | None:
+    """Holt–Winters on log(1 + y) fitted to ``series`` (statsmodels): smoothing of level and season,
+    initial level and seasons; None where the series is too short or the fit fails."""
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
     y = np.log1p(np.asarray(series, dtype=float))
-    if len(y) < ETS_MIN_MONTHS or horizon <= 0:
+    if len(y) < ETS_MIN_MONTHS:
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            fit = ExponentialSmoothing(y, trend=None, seasonal="add", seasonal_periods=12,
-                                       initialization_method="estimated").fit(use_brute=False)
+            p = ExponentialSmoothing(y, trend=None, seasonal="add", seasonal_periods=12,
+                                     initialization_method="estimated").fit(use_brute=False).params
+        except (ValueError, np.linalg.LinAlgError):
+            return None
+    found = (float(p["smoothing_level"]), float(p["smoothing_seasonal"]), float(p["initial_level"]),
+             tuple(float(v) for v in p["initial_seasons"]))
+    return found if all(np.isfinite(found[:3])) else None
+
+
+@functools.lru_cache(maxsize=512)
+def _ets_remaining(series: tuple[float, ...], horizon: int, estimated_on: int) -> float | None:
+    """The national departures of the next ``horizon`` months after ``series``, by the Holt–Winters
+    model whose parameters were fitted to its first ``estimated_on`` months (the January cut-off
+    of the year: one fit a year, the later cut-offs only run the fitted model over their months,
+    with nothing from after the January), or None. Both kept per process: a past cut-off's series
+    does not change when this month's reports come in."""
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    params = _ets_parameters(series[:estimated_on])
+    if params is None or horizon <= 0:
+        return None
+    level, season, initial, seasons = params
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            model = ExponentialSmoothing(np.log1p(np.asarray(series, dtype=float)), trend=None, seasonal="add",
+                                         seasonal_periods=12, initialization_method="known", initial_level=initial,
+                                         initial_seasonal=np.asarray(seasons))
+            fit = model.fit(smoothing_level=level, smoothing_seasonal=season, optimized=False)
             ahead = np.expm1(np.asarray(fit.forecast(horizon), dtype=float)).clip(0)
         except (ValueError, np.linalg.LinAlgError):
             return None
@@ -188,7 +216,8 @@ def remaining(h: History, year: int, month: int, method: str) -> np.ndarray | No
     if method == "seasonal_ratio":
         return ratio
     if method == "ets":
-        total = _ets_remaining(tuple(h.national_until(year, month).tolist()), 12 - month)
+        january = 12 * (year - h.first_year) + 1
+        total = _ets_remaining(tuple(h.national_until(year, month).tolist()), 12 - month, january)
         if total is None:
             return ratio
         base = ratio.sum()
@@ -398,7 +427,18 @@ def backtest(h: History, years: tuple[int, ...] | None = None, methods: tuple[st
     one year out)."""
     years = backtest_years(h) if years is None else tuple(years)
     units = unit_frame(h)
-    parts = []
+    kinds = [CURRENT, *CANDIDATES]
+    blocks: dict[str, list[np.ndarray]] = {k: [] for k in ("year", "month", "method", "ytd", "rem", "forecast",
+                                                            "actual")}
+
+    def add(year: int, month: int, method: str, ytd: np.ndarray, rem: np.ndarray, forecast: np.ndarray,
+            actual: np.ndarray) -> None:
+        n = len(ytd)
+        for key, value in (("year", np.full(n, year)), ("month", np.full(n, month)),
+                           ("method", np.full(n, kinds.index(method))), ("ytd", ytd), ("rem", rem),
+                           ("forecast", forecast), ("actual", actual)):
+            blocks[key].append(value)
+
     for year in years:
         this = h.year(year)
         assert this is not None
@@ -407,21 +447,26 @@ def backtest(h: History, years: tuple[int, ...] | None = None, methods: tuple[st
             ytd = _levels(h, this[:, :month].sum(1))
             old = current_method(h, year, month)
             assert old is not None
-            parts.append(units.assign(year=year, month=month, method=CURRENT, ytd=ytd, rem=np.nan, actual=actual,
-                                      forecast=np.concatenate([old["nation"], old["province"], old["commune"]])))
+            add(year, month, CURRENT, ytd, np.full(len(ytd), np.nan),
+                np.concatenate([old["nation"], old["province"], old["commune"]]), actual)
             for method in methods:
                 rem = remaining(h, year, month, method)
                 assert rem is not None
                 rem_all = _levels(h, rem)
-                parts.append(units.assign(year=year, month=month, method=method, ytd=ytd, rem=rem_all,
-                                          actual=actual, forecast=ytd + rem_all))
+                add(year, month, method, ytd, rem_all, ytd + rem_all, actual)
     columns = ["year", "month", "method", "level", "unit_code", "province_code", "ytd", "rem", "forecast",
                "actual"]
-    if not parts:
+    if not blocks["year"]:
         empty = pd.DataFrame(columns=[*columns, "stratum", "err", "lo", "hi", "covered"])
         return Backtest(years, empty, DEFAULT)
-    records = pd.concat(parts, ignore_index=True)[columns]
-    records["method"] = pd.Categorical(records["method"], categories=[CURRENT, *CANDIDATES])
+    repeats = len(blocks["year"])
+    records = pd.DataFrame({
+        "year": np.concatenate(blocks["year"]), "month": np.concatenate(blocks["month"]),
+        "method": pd.Categorical.from_codes(np.concatenate(blocks["method"]), categories=kinds),
+        "level": pd.Categorical(np.tile(units["level"].to_numpy(), repeats), categories=list(LEVELS)),
+        "unit_code": np.tile(units["unit_code"].to_numpy(), repeats),
+        "province_code": np.tile(units["province_code"].to_numpy(), repeats),
+        **{k: np.concatenate(blocks[k]) for k in ("ytd", "rem", "forecast", "actual")}})
     method_of, year_of = records["method"].to_numpy(), records["year"].to_numpy()
     cand = method_of != CURRENT
     rem, ytd, actual = (records[c].to_numpy(dtype=float) for c in ("rem", "ytd", "actual"))
