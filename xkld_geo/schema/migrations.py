@@ -105,6 +105,10 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "protection: cases, families' clubs, returnees; priority groups with multi-membership",
               _protection),
     Migration(7, "data_version", _create("data_version")),
+    Migration(9, "users: scope (unit_code VN / province / commune, company_licence) and one-time passwords; "
+                 "existing accounts become national", _rebuild("users")),
+    Migration(10, "the commune's monthly report and its approval: commune_months, approval_events",
+              _create("commune_months", "approval_events")),
 )
 """Every step, in order. Append; never edit or renumber a step that has shipped."""
 
