@@ -47,6 +47,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "manage_users": frozenset({"admin"}),
     "report_monthly": frozenset({"commune", "clerk", "admin"}),   # the commune's monthly form
     "approve_reports": frozenset({"planner", "admin"}),           # approve / return / un-approve months
+    "monthly_reports": frozenset({"commune", "clerk", "planner", "admin"}),   # the page of both
 }
 """Action → roles allowed to do it."""
 
@@ -458,3 +459,17 @@ def write_passwords(path: Path, made: list[tuple[str, str]]) -> None:
         out.write("username,mat_khau_mot_lan\n")
         for username, password in made:
             out.write(f"{username},{password}\n")
+
+
+def disable_account(con: duckdb.DuckDBPyConnection, admin: User, username: str) -> None:
+    """:func:`set_disabled` on behalf of ``admin``, refused for an account outside its scope."""
+    from xkld_geo import scope
+
+    target = db.row(con, "user_scope", "SELECT unit_code, company_licence FROM users WHERE username = $u",
+                    {"u": username})
+    if target is None:
+        raise AuthError(f"Không có tài khoản '{username}'.", field="username", value=username)
+    company = None if target[1] is None or pd.isna(target[1]) else str(target[1])
+    if not allowed(admin, "manage_users") or not scope.manages(con, admin, target[0], company):
+        raise scope.refusal(admin, scope.of(con, admin), company or target[0], "khóa tài khoản ở đơn vị này")
+    set_disabled(con, username, True, by=admin.username)

@@ -213,23 +213,54 @@ def submitted_in(con: duckdb.DuckDBPyConnection, user: auth.User, month: dt.date
 
 
 def record_import(con: duckdb.DuckDBPyConnection, username: str, kind: str, scopes: pd.DataFrame,
-                  import_id: int, now: dt.datetime | None = None) -> list[Event]:
+                  import_id: int, now: dt.datetime | None = None) -> int:
     """An import on the communes' behalf counts as submitted (the caller holds the import's
-    transaction; locked months never reach here: their rows were refused)."""
+    transaction; approved months never reach here: their rows were refused). Set-wise: one
+    statement per step whatever the number of communes; each commune-month gets its event, the
+    import one audit line. Soft-rule outliers are stored for the reviewer. Returns the events written."""
+    from xkld_geo.reporting import rules
+
     if scopes.empty or "month" not in scopes or "commune_code" not in scopes:
-        return []
+        return 0
     now = now or dt.datetime.now()
     cells = scopes[["month", "commune_code"]].dropna().copy()
     cells["month"] = pd.to_datetime(cells["month"]).dt.to_period("M").dt.start_time.dt.date
-    events = []
-    for month, commune in sorted(set(zip(cells["month"], cells["commune_code"].astype(str)))):
-        found = state(con, month, commune)
-        if found is not None and found.state == "submitted" and found.source == "import":
-            continue     # already submitted by an import: one event per month, not per file
-        _upsert(con, month, commune, "submitted", "import", username, now, review_comment=None)
-        events.append(_event(con, username, "import", month, commune, found.state if found else None, "submitted",
-                             f"lần nhập {import_id} ({kind})", now))
-    return events
+    cells["commune_code"] = cells["commune_code"].astype(str)
+    cells = cells.drop_duplicates().reset_index(drop=True)
+    if cells.empty:
+        return 0
+    flagged = rules.import_warnings(con, kind, rules.stored_values(con, kind, cells))
+    cells["warnings"] = [json.dumps(flagged.get((m, c), []), ensure_ascii=False)
+                         for m, c in zip(cells["month"], cells["commune_code"])]
+    with db.registered(con, "approval_cells", cells):
+        before = db.run(con, "approval_import_before", """
+            SELECT x.month, x.commune_code, m.state, m.source FROM approval_cells x
+            LEFT JOIN commune_months m ON m.month = x.month AND m.commune_code = x.commune_code""")
+        db.execute(con, "approval_import_update", """
+            UPDATE commune_months m SET state = 'submitted', source = 'import', warnings = x.warnings,
+                   review_comment = CASE WHEN m.state = 'submitted' AND m.source = 'import' THEN m.review_comment END,
+                   updated_at = $at, updated_by = $u
+            FROM approval_cells x WHERE m.month = x.month AND m.commune_code = x.commune_code""",
+                   {"at": now, "u": username})
+        db.execute(con, "approval_import_insert", """
+            INSERT INTO commune_months (month, commune_code, state, source, warnings, updated_at, updated_by)
+            SELECT x.month, x.commune_code, 'submitted', 'import', x.warnings, $at, $u FROM approval_cells x
+            WHERE NOT EXISTS (SELECT 1 FROM commune_months m WHERE m.month = x.month AND m.commune_code = x.commune_code)""",
+                   {"at": now, "u": username})
+    moved = before[~(before["state"].eq("submitted") & before["source"].eq("import"))].copy()
+    if moved.empty:
+        return 0
+    first = int(db.value(con, "approval_next_event", "SELECT COALESCE(max(event_id), 0) + 1 FROM approval_events"))
+    events = pd.DataFrame({"event_id": range(first, first + len(moved)), "at_time": now, "username": username,
+                           "action": "import", "month": pd.to_datetime(moved["month"]).dt.date.to_numpy(),
+                           "unit_code": moved["commune_code"].to_numpy(),
+                           "from_state": moved["state"].where(moved["state"].notna(), None).to_numpy(),
+                           "to_state": "submitted", "comment": f"lần nhập {import_id} ({kind})"})
+    with db.registered(con, "approval_new_events", events):
+        db.execute(con, "approval_import_events", "INSERT INTO approval_events BY NAME SELECT * FROM approval_new_events")
+    auth.audit(con, username, "month_import", f"import:{import_id}",
+               f"{len(moved)} xã–tháng chuyển sang \"{STATES['submitted']}\" ({kind})", now=now)
+    return len(moved)
 
 
 def _review(con: duckdb.DuckDBPyConnection, user: auth.User, month: dt.date, commune: str, action: str,

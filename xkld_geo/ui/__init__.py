@@ -21,6 +21,7 @@ from xkld_geo.ui.completeness import render_completeness  # noqa: F401
 from xkld_geo.ui.directives import render_jobfairs, render_markets, render_priority, render_programme  # noqa: F401,E501
 from xkld_geo.ui.emulation import render_emulation  # noqa: F401
 from xkld_geo.ui.imports import render_imports  # noqa: F401
+from xkld_geo.ui.monthly import render_monthly  # noqa: F401
 from xkld_geo.ui.navigation import navigation  # noqa: F401
 from xkld_geo.ui.overview import (  # noqa: F401,E501
                                 overview_indicator,
