@@ -244,3 +244,45 @@ def manages(con: duckdb.DuckDBPyConnection, admin: HasScope, unit: str | None, c
     level = level_of(code)
     prov = province_of(con, code) if level == "commune" else None
     return covers(scope, code, prov)
+
+
+def provinces_shown(con: duckdb.DuckDBPyConnection, user: HasScope, codes: list[str]) -> list[str]:
+    """Of ``codes``, the provinces whose commune detail the account may open (a selector's
+    options): all for the nation, its own for a province, none for a commune or a company (they
+    see the national, province-level view; a commune's own figures are on its monthly report)."""
+    own = of(con, user)
+    if own.national:
+        return list(codes)
+    if own.level == "province":
+        return [c for c in codes if c == own.province]
+    return []
+
+
+def check_url_unit(con: duckdb.DuckDBPyConnection, user: HasScope, raw: str | None) -> None:
+    """Refuse a URL naming a province or commune outside the account's detail scope (``?unit=38``)."""
+    if raw is None or str(raw).strip() == "":
+        return
+    text = str(raw).strip()
+    try:
+        level = level_of(text)
+    except ScopeError:
+        return      # not a unit code: the page ignores it with its own warning
+    if level == "nation":
+        return
+    own = of(con, user)
+    prov = province_of(con, text) if level == "commune" else text
+    allowed = own.national or (own.level == "province" and prov == own.province)
+    if not allowed:
+        raise refusal(user, own, text, "xem số liệu chi tiết của đơn vị này")
+
+
+def people_visible(con: duckdb.DuckDBPyConnection, user: HasScope, listing: pd.DataFrame) -> pd.DataFrame:
+    """Rows of a people-in-charge listing (unit_level, unit_code) the account may see: names and
+    phone numbers are commune-level detail."""
+    own = of(con, user)
+    if own.national or listing.empty:
+        return listing
+    provinces = provinces_of(con, listing.loc[listing["unit_level"] == "commune", "unit_code"].astype(str))
+    keep = [covers(own, str(code), provinces.get(str(code)) if lvl == "commune" else None)
+            for lvl, code in zip(listing["unit_level"], listing["unit_code"])]
+    return listing[keep]

@@ -9,9 +9,19 @@ import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
-from xkld_geo import cache, export, metrics, queries
+from xkld_geo import cache, export, metrics, queries, scope
 from xkld_geo.ui import shared_tables
-from xkld_geo.ui.common import apply_pending, connection, demo_badge, filters, plain, repainting_map, set_unit, to_query
+from xkld_geo.ui.common import (
+    apply_pending,
+    connection,
+    demo_badge,
+    filters,
+    plain,
+    repainting_map,
+    set_unit,
+    to_query,
+    viewer,
+)
 from xkld_geo.views import overview
 
 CONTROLS = "overview_controls"
@@ -56,7 +66,9 @@ def overview_request(indicator: str) -> overview.Request:
     with bar:
         level = "province"
         if province is None:
-            level = st.radio("Bản đồ cả nước", list(overview.NATIONAL_LEVELS), key="national_level",
+            national = scope.of(connection(), viewer()).national   # a national commune map is commune detail
+            level = st.radio("Bản đồ cả nước", list(overview.NATIONAL_LEVELS) if national else ["province"],
+                             key="national_level",
                              format_func=overview.NATIONAL_LEVELS.get, horizontal=True)
         units = "now"
         before = overview.Request(year, month).before_reform

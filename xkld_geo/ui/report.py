@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from xkld_geo import queries
+from xkld_geo import queries, scope
 from xkld_geo.errors import XkldError
 from xkld_geo.reporting import document, report
-from xkld_geo.ui.common import connection, settings
+from xkld_geo.ui.common import connection, settings, viewer
 from xkld_geo.ui.imports import plain
 
 KIND_LABELS = {"month": "Tháng", "quarter": "Quý", "half": "6 tháng", "year": "Năm"}
@@ -18,7 +18,12 @@ def render_report() -> None:
     today = settings().effective_today
     provinces = queries.provinces(con)
     names = dict(zip(provinces["code"], provinces["name"]))
-    province = st.selectbox("Tỉnh/thành", list(provinces["code"]), key="report_province", format_func=names.get)
+    shown = scope.provinces_shown(con, viewer(), list(provinces["code"]))   # the report lists communes
+    if not shown:
+        st.error(plain(scope.refusal(viewer(), scope.of(con, viewer()), scope.NATION,
+                                     "lập báo cáo định kỳ (có số liệu từng xã)").message))
+        return
+    province = st.selectbox("Tỉnh/thành", shown, key="report_province", format_func=names.get)
     kind = st.radio("Loại kỳ", list(KIND_LABELS), key="report_kind", format_func=KIND_LABELS.get, horizontal=True)
     year = int(st.selectbox("Năm", list(range(today.year, 2020, -1)), key="report_year"))
     text = str(year)
