@@ -197,3 +197,26 @@ def test_a_province_administrator_manages_its_province_only(tiny_con) -> None:
     assert set(auth.list_accounts(con, admin)["username"]) == {"qt.99", "xa.99004"}
     with pytest.raises(AuthError, match="Cán bộ xã phải thuộc một xã"):
         auth.create_user(con, "xa.sai", PASSWORD, "commune", unit="99")
+
+
+def test_the_year_end_and_the_official_report_count_approved_months_only(tiny_db: Settings, tiny_con) -> None:
+    from xkld_geo.reporting import emulation, report
+
+    con = tiny_con
+    _, tinh, clerk, _ = _accounts(con)
+    before = emulation.inputs(con, 2026, "99", tiny_db.today, tiny_db.report_due_day).set_index("unit_code")
+    ingest.import_file(con, _csv("99001", 500) + b"02/2026,99002,KR,Nam,EPS,,400\n", "lon.csv", "departures", clerk,
+                       tiny_db)
+    approval.approve(con, tinh, MONTH, "99002")           # 99001 stays submitted
+    counted = emulation.inputs(con, 2026, "99", tiny_db.today, tiny_db.report_due_day).set_index("unit_code")
+    everything = emulation.inputs(con, 2026, "99", tiny_db.today, tiny_db.report_due_day,
+                                  approved_only=False).set_index("unit_code")
+    assert counted.at["99002", "attainment"] > before.at["99002", "attainment"]          # approved: counts
+    assert everything.at["99001", "attainment"] > counted.at["99001", "attainment"]      # submitted: left out
+    data = report.gather(con, report.parse_period("2026-02"), "99", tiny_db.today, tiny_db.report_due_day)
+    assert data.communes.set_index("unit_code").at["99002", "period"] == 400
+    assert data.communes.set_index("unit_code").at["99001", "period"] != 500
+    assert "1 xã–tháng đã nhận chưa được phê duyệt" in data.approval_note
+    everything = report.gather(con, report.parse_period("2026-02"), "99", tiny_db.today, tiny_db.report_due_day,
+                               approved_only=False)
+    assert everything.communes.set_index("unit_code").at["99001", "period"] == 500

@@ -140,14 +140,15 @@ def _do(action: str, settings: Settings, con, user: auth.User, commune: str, tmp
             {"role": ["can_bo"], "full_name": ["Nguyễn Văn Thử"], "position": [""], "phone": ["0912345678"]})),
         "plan_draft": lambda: plans.save_draft(con, year=2026, province=PROVINCE[commune], name="Thử",
                                                params=plans.Params(10), quotas={commune: 10}, user=user),
-        "case_record": lambda: cases.record(con, cases.NewCase(cases.next_ref(con, 2026), "lua_dao",
+        "case_record": lambda: cases.record(con, cases.NewCase(cases.next_ref(con, 2026), "fraud",
                                                                dt.date(2026, 3, 1), commune, "JP"),
                                             user.username, settings.today, actor=user),
         "add_account": lambda: auth.add_account(con, user, f"moi.{commune}", PASSWORD, "viewer", unit=commune),
     }
     try:
         calls[action]()
-    except XkldError:
+    except XkldError as exc:
+        print("refused:", exc.message)
         return False
     return True
 

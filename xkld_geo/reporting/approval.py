@@ -365,6 +365,44 @@ def approval_counts(con: duckdb.DuckDBPyConnection, year: int, province: str | N
     return counts
 
 
+def counted_departures(con: duckdb.DuckDBPyConnection, year: int, first: int, last: int, province: str,
+                       approved_only: bool = True) -> pd.DataFrame:
+    """Departures per commune, market, sex and priority group of months ``first``–``last`` of a
+    province: with ``approved_only``, a commune-month that was received but not approved
+    (submitted, returned, draft) is left out; figures without a state (the demo history, imports
+    from before approval existed) count as they are."""
+    return db.run(con, "approval_counted_departures", """
+        SELECT d.commune_code, d.market, d.sex, d.priority_group, SUM(d.departures) AS departures
+        FROM departures d JOIN v_communes c ON c.commune_code = d.commune_code
+        WHERE c.province_code = $p AND d.month BETWEEN make_date($y, $f, 1) AND make_date($y, $l, 1)
+          AND (NOT $approved OR NOT EXISTS (SELECT 1 FROM commune_months s WHERE s.month = d.month
+                                            AND s.commune_code = d.commune_code AND s.state <> 'approved'))
+        GROUP BY ALL""", {"p": province, "y": int(year), "f": int(first), "l": int(last), "approved": approved_only})
+
+
+def received_counts(con: duckdb.DuckDBPyConnection, year: int, first: int, last: int,
+                    province: str | None) -> dict[str, int]:
+    """Commune-months of months ``first``–``last`` of a year (a province or all) by approval state."""
+    df = db.run(con, "approval_received_counts", """
+        SELECT m.state, count(*) AS n FROM commune_months m JOIN v_communes c ON c.commune_code = m.commune_code
+        WHERE m.month BETWEEN make_date($y, $f, 1) AND make_date($y, $l, 1) AND ($p IS NULL OR c.province_code = $p)
+        GROUP BY 1""", {"y": int(year), "f": int(first), "l": int(last), "p": province})
+    counts = {k: 0 for k in STATES}
+    counts.update({r.state: int(r.n) for r in df.itertuples(index=False)})
+    return counts
+
+
+def approved_note(counts: dict[str, int]) -> str:
+    """What "approved figures only" left out, in one Vietnamese sentence."""
+    waiting = counts["submitted"] + counts["returned"] + counts["draft"]
+    if not waiting:
+        return (f"Chỉ tính số liệu đã phê duyệt; mọi xã–tháng đã nhận trong kỳ đều đã được phê duyệt "
+                f"({counts['approved']:,}).").replace(",", ".")
+    return (f"Chỉ tính số liệu đã phê duyệt: {waiting:,} xã–tháng đã nhận chưa được phê duyệt (chờ duyệt "
+            f"{counts['submitted']:,}, bị trả lại {counts['returned']:,}, nháp {counts['draft']:,}) chưa được tính; "
+            f"đã phê duyệt {counts['approved']:,}.").replace(",", ".")
+
+
 def not_approved_text(counts: dict[str, int]) -> str:
     """One Vietnamese sentence: how many commune-months are not approved yet."""
     total = sum(counts.values())

@@ -19,7 +19,7 @@ import pandas as pd
 from xkld_geo import db, periods, queries
 from xkld_geo.build import programme
 from xkld_geo.errors import XkldError
-from xkld_geo.reporting import completeness, people, profiles
+from xkld_geo.reporting import approval, completeness, people, profiles
 from xkld_geo.views import jobfairs, overview
 
 CONTINENTS: dict[str, str] = {"DE": "Châu Âu", "HU": "Châu Âu", "RO": "Châu Âu", "PL": "Châu Âu", "RU": "Châu Âu"}
@@ -88,14 +88,7 @@ class ReportData:
     lagging: pd.DataFrame        # communes below 50% of pace, with their people in charge
     form: pd.DataFrame           # the ministry-shaped statistical table (rows communes)
     window_note: str
-
-
-def _departures(con: duckdb.DuckDBPyConnection, year: int, first: int, last: int, province: str) -> pd.DataFrame:
-    return db.run(con, "report_departures", """
-        SELECT d.commune_code, d.market, d.sex, d.priority_group, SUM(d.departures) AS departures
-        FROM departures d JOIN v_communes c ON c.commune_code = d.commune_code
-        WHERE c.province_code = $p AND d.month BETWEEN make_date($y, $f, 1) AND make_date($y, $l, 1)
-        GROUP BY ALL""", {"p": province, "y": int(year), "f": int(first), "l": int(last)})
+    approval_note: str = ""      # how many commune-months were left out as not approved yet
 
 
 def _profile(con: duckdb.DuckDBPyConnection, year: int, first: int, last: int, province: str) -> pd.DataFrame:
@@ -140,8 +133,11 @@ def statistical_form(communes: pd.DataFrame, dep: pd.DataFrame, prof: pd.DataFra
 
 
 def gather(con: duckdb.DuckDBPyConnection, period: ReportPeriod, province: str, today: dt.date,
-           due_day: int) -> ReportData:
-    """Every section's figures for ``province`` and ``period`` (refused when the period has no data)."""
+           due_day: int, approved_only: bool = True) -> ReportData:
+    """Every section's figures for ``province`` and ``period`` (refused when the period has no data).
+
+    The official report counts approved figures only (``approved_only``): the departures of
+    commune-months received but not approved are left out, and the report says how many."""
     queries.check_code("tỉnh", province, 2)
     unit = queries.unit(con, province)
     if unit.empty or unit["level"].iloc[0] != "province":
@@ -149,7 +145,7 @@ def gather(con: duckdb.DuckDBPyConnection, period: ReportPeriod, province: str, 
     if dt.date(period.year, period.first, 1) > today:
         raise ReportError(f"Kỳ {period.label} chưa bắt đầu.", field="period", value=period.label)
     last = period.last if dt.date(period.year, period.last, 1) <= today else today.month
-    dep = _departures(con, period.year, period.first, last, province)
+    dep = approval.counted_departures(con, period.year, period.first, last, province, approved_only)
     if dep.empty or int(dep["departures"].sum()) == 0:
         raise ReportError(f"Tỉnh {unit['name'].iloc[0]} chưa có số liệu xuất cảnh {period.label}; không lập báo cáo.",
                           field="period", value=period.label, province=province, reason="no_data")
@@ -161,6 +157,9 @@ def gather(con: duckdb.DuckDBPyConnection, period: ReportPeriod, province: str, 
                              "quota": rows["quota"].fillna(0).astype(int),
                              "period": rows["unit_code"].map(in_period).fillna(0).astype(int),
                              "ytd": rows["ytd"].fillna(0).astype(int)})
+    if approved_only:   # the year to date from approved figures too
+        ytd = approval.counted_departures(con, period.year, 1, last, province).groupby("commune_code")["departures"].sum()
+        communes["ytd"] = communes["unit_code"].map(ytd).fillna(0).astype(int)
     communes["attainment_pct"] = (100.0 * communes["ytd"] / communes["quota"].where(communes["quota"] > 0)).round(1)
     communes["pace_pct"] = (100.0 * communes["ytd"] / (communes["quota"] * p.elapsed / 12.0).where(
         communes["quota"] > 0)).round(1)
@@ -191,7 +190,9 @@ def gather(con: duckdb.DuckDBPyConnection, period: ReportPeriod, province: str, 
         note += (". Thông tư 21/2021/TT-BLĐTBXH (Điều 15) quy định số liệu báo cáo năm tính từ ngày 15/12 năm trước "
                  "đến ngày 14/12; số liệu của hệ thống được tổng hợp theo tháng nên báo cáo này dùng tháng 1–12 "
                  f"năm {period.year} (khớp bảng v_attainment), số liệu nửa cuối tháng 12 được cập nhật khi có.")
+    counts = approval.received_counts(con, period.year, period.first, last, province)
     return ReportData(period, province, str(unit["name"].iloc[0]), today, view.demo, communes, totals,
                       view.headline, view, prio, markets, fairs,
                       programme.problems(con, period.year, last, province), completeness.shares(table),
-                      comp_units, lag, form, note)
+                      comp_units, lag, form, note, approval.approved_note(counts) if approved_only else
+                      "Tính mọi số liệu đã nhận, kể cả chưa phê duyệt.")
