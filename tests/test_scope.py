@@ -37,7 +37,7 @@ ACCOUNTS: dict[str, tuple[str, str, str | None]] = {
     "t98.viewer": ("viewer", "98", None),
 }
 TARGETS = ("99001", "99002", "98001")
-PROVINCE = {"99001": "99", "99002": "99", "98001": "98"}
+PROVINCE = {f"99{i:03d}": "99" for i in range(1, 7)} | {"98001": "98", "98002": "98"}
 MONTH = dt.date(2026, 2, 1)
 
 

@@ -5,7 +5,7 @@ import streamlit as st
 
 from xkld_geo import auth, queries, scope
 from xkld_geo.errors import XkldError
-from xkld_geo.reporting import emulation
+from xkld_geo.reporting import approval, emulation
 from xkld_geo.ui.common import connection, plain, settings
 
 
@@ -45,6 +45,8 @@ def render_emulation(user: auth.User) -> None:
         result = frozen.rename(columns={})
     else:
         result = emulation.classify(emulation.inputs(con, year, province, today, settings().report_due_day), criteria)
+        last = 12 if year < today.year else max(1, today.month - 1)
+        st.caption(plain(approval.approved_note(approval.received_counts(con, year, 1, last, province))))
     shown = result[["unit_name", "score", "level", "explanation"]].rename(columns={
         "unit_name": "Đơn vị", "score": "Điểm", "level": "Xếp loại", "explanation": "Giải thích"})
     st.dataframe(shown, hide_index=True, width="stretch", key="emulation_table")

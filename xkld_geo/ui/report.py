@@ -33,9 +33,12 @@ def render_report() -> None:
         text = f"{year}-Q{st.selectbox('Quý', [1, 2, 3, 4], key='report_quarter')}"
     elif kind == "half":
         text = f"{year}-H{st.selectbox('6 tháng', [1, 2], key='report_half')}"
+    approved_only = st.toggle("Chỉ số liệu đã phê duyệt (báo cáo chính thức)", value=True, key="report_approved")
     if st.button("Lập báo cáo", key="report_make", type="primary"):
         try:
-            data = report.gather(con, report.parse_period(text), province, today, settings().report_due_day)
+            data = report.gather(con, report.parse_period(text), province, today, settings().report_due_day,
+                                 approved_only=approved_only)
+            st.caption(plain(data.approval_note))
             docx = document.report_docx(data)
             st.session_state["_report_docx"] = (text, province, docx, document.to_pdf(docx))
         except XkldError as exc:
