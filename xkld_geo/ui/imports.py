@@ -62,7 +62,7 @@ def render_imports(user: auth.User) -> None:
     if st.button("Nhập dữ liệu", key="import_run", type="primary", disabled=upload is None) and upload is not None:
         try:
             st.session_state[REPORT_KEY] = ingest.import_file(con, upload.getvalue(), upload.name, kind,
-                                                              user.username, settings())
+                                                              user, settings())   # its scope applies
             if st.session_state[REPORT_KEY].accepted:
                 republish_after_change(con, "Dữ liệu")
         except XkldError as exc:

@@ -147,6 +147,9 @@ def _save(con: duckdb.DuckDBPyConnection, user: auth.User, commune: str, month: 
 def _review(con: duckdb.DuckDBPyConnection, user: auth.User, today: dt.date) -> None:
     """The reviewer's queue: approve, return with a comment, un-approve with a reason."""
     st.subheader("Duyệt báo cáo tháng của các xã")
+    done = st.session_state.pop("_review_done", None)
+    if done:
+        st.success(done)
     month = st.selectbox("Tháng", _months(today), key="review_month", format_func=lambda m: f"{m:%m/%Y}")
     queue = approval.queue(con, user, month)
     if queue.empty:
@@ -173,7 +176,7 @@ def _review(con: duckdb.DuckDBPyConnection, user: auth.User, today: dt.date) -> 
                     approval.return_month(con, user, month, commune, comment)
                 else:
                     approval.unapprove(con, user, month, commune, comment)
-                st.success(f"{label}: {plain(labels[commune])}, tháng {month:%m/%Y}.")
+                st.session_state["_review_done"] = f"{label}: {plain(labels[commune])}, tháng {month:%m/%Y}."
                 st.rerun()
             except XkldError as exc:
                 st.error(plain(exc.message))
