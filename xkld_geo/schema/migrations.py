@@ -106,7 +106,12 @@ MIGRATIONS: tuple[Migration, ...] = (
               _protection),
     Migration(7, "data_version", _create("data_version")),
     Migration(9, "users: scope (unit_code VN / province / commune, company_licence) and one-time passwords; "
-                 "existing accounts become national", _rebuild("users")),
+                 "existing accounts become national",
+              _sql("ALTER TABLE users ADD COLUMN IF NOT EXISTS unit_code VARCHAR DEFAULT 'VN'",
+                   "ALTER TABLE users ADD COLUMN IF NOT EXISTS company_licence VARCHAR",
+                   "ALTER TABLE users ADD COLUMN IF NOT EXISTS must_change_password BOOLEAN DEFAULT FALSE",
+                   "UPDATE users SET unit_code = 'VN' WHERE unit_code IS NULL",
+                   "UPDATE users SET must_change_password = FALSE WHERE must_change_password IS NULL")),
     Migration(10, "the commune's monthly report and its approval: commune_months, approval_events",
               _create("commune_months", "approval_events")),
 )

@@ -26,9 +26,9 @@ CREATE TABLE IF NOT EXISTS users (
     password_hash VARCHAR NOT NULL,
     created_at TIMESTAMP NOT NULL,
     disabled BOOLEAN NOT NULL DEFAULT FALSE,
-    unit_code VARCHAR NOT NULL DEFAULT 'VN',    -- scope: VN, a province (2 digits) or a commune (5 digits)
+    unit_code VARCHAR DEFAULT 'VN',             -- scope: VN, a province (2 digits) or a commune (5 digits)
     company_licence VARCHAR,                    -- a company account: its licence number (xkld_geo.scope)
-    must_change_password BOOLEAN NOT NULL DEFAULT FALSE  -- a one-time password: changed at the first login
+    must_change_password BOOLEAN DEFAULT FALSE  -- a one-time password: changed at the first login
 )"""),
     Table("sessions", "operational", ddl="""
 CREATE TABLE IF NOT EXISTS sessions (
