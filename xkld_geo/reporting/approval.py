@@ -348,23 +348,6 @@ def events_since(con: duckdb.DuckDBPyConnection, after_id: int = 0) -> list[Even
                   r.unit_code, _text(r.from_state), r.to_state, _text(r.comment)) for r in df.itertuples(index=False)]
 
 
-def approval_counts(con: duckdb.DuckDBPyConnection, year: int, province: str | None,
-                    last_month: int = 12) -> dict[str, int]:
-    """Commune-months of a year (up to ``last_month``) of a province (or all) by state, and how
-    many have no report at all ('none'): what "approved only" figures leave out."""
-    first, last = dt.date(year, 1, 1), dt.date(year, last_month, 1)
-    df = db.run(con, "approval_counts", """
-        WITH months AS (SELECT CAST(range AS DATE) AS month FROM range($first, $last + INTERVAL 1 MONTH, INTERVAL 1 MONTH)),
-        cells AS (SELECT m.month, c.commune_code FROM months m CROSS JOIN v_communes c
-                  WHERE $p IS NULL OR c.province_code = $p)
-        SELECT COALESCE(s.state, 'none') AS state, count(*) AS n FROM cells x
-        LEFT JOIN commune_months s ON s.month = x.month AND s.commune_code = x.commune_code
-        GROUP BY 1""", {"first": first, "last": last, "p": province})
-    counts = {k: 0 for k in (*STATES, "none")}
-    counts.update({r.state: int(r.n) for r in df.itertuples(index=False)})
-    return counts
-
-
 def counted_departures(con: duckdb.DuckDBPyConnection, year: int, first: int, last: int, province: str,
                        approved_only: bool = True) -> pd.DataFrame:
     """Departures per commune, market, sex and priority group of months ``first``–``last`` of a
@@ -401,12 +384,3 @@ def approved_note(counts: dict[str, int]) -> str:
     return (f"Chỉ tính số liệu đã phê duyệt: {waiting:,} xã–tháng đã nhận chưa được phê duyệt (chờ duyệt "
             f"{counts['submitted']:,}, bị trả lại {counts['returned']:,}, nháp {counts['draft']:,}) chưa được tính; "
             f"đã phê duyệt {counts['approved']:,}.").replace(",", ".")
-
-
-def not_approved_text(counts: dict[str, int]) -> str:
-    """One Vietnamese sentence: how many commune-months are not approved yet."""
-    total = sum(counts.values())
-    missing = total - counts["approved"]
-    return (f"Chỉ tính số liệu đã phê duyệt: {counts['approved']:,}/{total:,} xã–tháng đã phê duyệt; "
-            f"{missing:,} xã–tháng chưa phê duyệt (đã gửi {counts['submitted']:,}, bị trả lại {counts['returned']:,}, "
-            f"nháp {counts['draft']:,}, chưa có báo cáo {counts['none']:,}).").replace(",", ".")

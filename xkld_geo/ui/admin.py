@@ -122,6 +122,3 @@ def _accounts(con: duckdb.DuckDBPyConnection, admin: auth.User) -> None:
                 st.success(f"Đã khóa {plain(target)}.")
             except XkldError as exc:
                 st.error(plain(exc.message))
-    if not scope.of(con, admin).national:
-        st.subheader("Nhật ký")
-        st.dataframe(auth.audit_entries(con), hide_index=True, width="stretch", key="audit_table")
