@@ -69,3 +69,19 @@ def test_a_province_account_picks_only_its_province(app_env: Settings) -> None:
     people = run_page("pages/11_Nguoi_phu_trach.py", role="viewer", username="xem.98")
     table = people.dataframe[0].value
     assert set(table["Đơn vị"]) <= {"Thành phố Mẫu", "Phường Mẫu 1", "Phường Mẫu 2"}
+
+
+def test_a_one_time_password_must_be_changed_before_any_page(app_env: Settings) -> None:
+    con = db.connect(app_env)
+    db.upgrade(con)
+    auth.create_user(con, "xa.moi", PASSWORD, "commune", unit="99002", must_change=True)
+    at = run_page(PAGE, role="commune", username="xa.moi")
+    assert any("mật khẩu một lần" in w.value for w in at.warning)
+    assert not at.number_input                                             # nothing of the page yet
+    at.text_input(key="otp_old").set_value(PASSWORD)
+    at.text_input(key="otp_new").set_value("mat-khau-moi-cua-xa")
+    at.text_input(key="otp_again").set_value("mat-khau-moi-cua-xa")
+    at = _button(at, "Đổi mật khẩu").click().run()
+    assert not problems(at), problems(at)
+    assert at.number_input                                                 # the form opens
+    assert not auth.login(con, "xa.moi", "mat-khau-moi-cua-xa")[1].must_change
