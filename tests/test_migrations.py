@@ -42,7 +42,8 @@ def _kept_rows(path: Path) -> dict[str, list[tuple]]:
             if table not in present:
                 continue
             cols = [r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = $t "
-                                              "AND column_name <> 'source' ORDER BY column_index",
+                                              "AND column_name NOT IN ('source', 'unit_code', 'company_licence', "
+                                              "'must_change_password') ORDER BY column_index",
                                               {"t": table}).fetchall()]
             listed = ", ".join(db.quote_identifier(c) for c in cols)
             out[table] = sorted(con.execute(f"SELECT {listed} FROM {table}").fetchall(), key=repr)
@@ -217,3 +218,36 @@ def test_every_upgrade_path_runs_the_pending_steps_and_keeps_every_row(name: str
 
 def test_run_sh_builds_before_anything_else() -> None:
     assert _run_sh_commands()[0] == ["build"]
+def test_a_database_of_the_previous_release_keeps_every_account_now_national(tiny_db: Settings) -> None:
+    """A database as the code before scopes made it (step 7: users without scope, no approval
+    tables) keeps every account and every row; each account is now national."""
+    from xkld_geo import auth
+
+    con = db.connect(tiny_db)
+    for name, role in (("lanhdao", "viewer"), ("kehoach", "planner"), ("nhaplieu", "clerk")):
+        auth.create_user(con, name, "mat-khau-thu-nghiem", role)
+    db.close_all()
+    raw = duckdb.connect(str(tiny_db.db_path))
+    raw.execute("DROP TABLE commune_months")
+    raw.execute("DROP TABLE approval_events")
+    raw.execute("CREATE TABLE users_old AS SELECT username, display_name, role, password_hash, created_at, disabled "
+                "FROM users")
+    raw.execute("DROP TABLE users")
+    raw.execute("ALTER TABLE users_old RENAME TO users")
+    raw.execute("DELETE FROM schema_migrations WHERE number > 7")
+    raw.close()
+    before = _kept_rows(tiny_db.db_path)
+    assert len(before["users"]) == 3
+    con = db.connect(tiny_db)
+    steps = [r[0] for r in con.execute("SELECT number FROM schema_migrations WHERE how = 'ran' ORDER BY 1").fetchall()]
+    assert steps == [m.number for m in schema.MIGRATIONS if m.number > 7]
+    units = con.execute("SELECT unit_code, count(*) FROM users GROUP BY 1").fetchall()
+    assert units == [("VN", 3)]
+    token, user = auth.login(con, "kehoach", "mat-khau-thu-nghiem")
+    assert user.unit == "VN" and user.company is None and not user.must_change
+    db.close_all()
+    after = _kept_rows(tiny_db.db_path)
+    assert set(after) == set(before)
+    for table, rows in before.items():
+        assert set(rows) <= set(after[table]), table       # the login added its own lines, nothing went
+    assert after["users"] == before["users"]

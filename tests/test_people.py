@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import run_page
 from xkld_geo import auth, db
-from xkld_geo.errors import IngestError, QueryError
+from xkld_geo.errors import IngestError, QueryError, XkldError
 from xkld_geo.intake import kinds
 from xkld_geo.reporting import people
 from xkld_geo.settings import PROJECT_ROOT, Settings
@@ -142,3 +142,20 @@ def test_public_page_shows_no_names_or_phones(app_env: Settings) -> None:
     shown += " ".join(df.value.to_string() for df in at.dataframe)
     assert names and not any(n in shown for n in names)
     assert not any(p in shown for p in phones)
+
+
+def test_import_refuses_units_outside_the_accounts_scope(tiny_con, tiny_db: Settings) -> None:
+    auth.create_user(tiny_con, "kh.99", "mat-khau-thu-nghiem", "planner", unit="99")
+    planner99 = auth.account(tiny_con, "kh.99")
+    data = _xlsx([
+        ["Xã", "99002", "", "", "", "Cán bộ phụ trách", "Phạm Thị Lan", "Công chức", "0922222222"],
+        ["Xã", "98001", "", "", "", "Cán bộ phụ trách", "Đỗ Văn Nam", "", "0933333333"],
+        ["Tỉnh", "", "", "Thành phố Mẫu", "", "Phó Chủ tịch phụ trách", "Hoàng Văn Hải", "", "0911111111"],
+    ])
+    before = people.listing(tiny_con, "98")
+    report = people.import_people(tiny_con, data, "nguoi.xlsx", planner99, tiny_db)
+    assert (report.accepted, report.rejected) == (1, 2)
+    assert report.rejects["Lý do"].str.contains("ngoài phạm vi của tài khoản kh.99").all()
+    assert people.listing(tiny_con, "98").equals(before)
+    with pytest.raises(XkldError, match="ngoài phạm vi"):
+        people.save_unit(tiny_con, planner99, "province", "98", _rows(("can_bo", "Nguyễn Văn A", "", "")))

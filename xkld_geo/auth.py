@@ -23,6 +23,8 @@ import math
 import re
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
@@ -30,20 +32,26 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from xkld_geo import db
-from xkld_geo.errors import AuthError
+from xkld_geo.errors import AuthError, XkldError
+
+if TYPE_CHECKING:
+    from xkld_geo.scope import Scope
 
 ROLES: dict[str, str] = {"public": "Công chúng", "viewer": "Lãnh đạo (xem)", "planner": "Cán bộ kế hoạch",
-                         "clerk": "Cán bộ nhập liệu", "admin": "Quản trị"}
+                         "clerk": "Cán bộ nhập liệu", "commune": "Cán bộ xã", "admin": "Quản trị"}
 PERMISSIONS: dict[str, frozenset[str]] = {
     "public_summary": frozenset(ROLES),
-    "overview": frozenset({"viewer", "planner", "clerk", "admin"}),
-    "programme": frozenset({"viewer", "planner", "clerk", "admin"}),
+    "overview": frozenset({"viewer", "planner", "clerk", "commune", "admin"}),
+    "programme": frozenset({"viewer", "planner", "clerk", "commune", "admin"}),
     "plan_quotas": frozenset({"planner", "admin"}),
     "handle_cases": frozenset({"planner", "admin"}),   # move cases, read their internal notes
     "approve_plans": frozenset({"admin"}),
     "import_data": frozenset({"clerk", "admin"}),
     "edit_reference": frozenset({"admin"}),
     "manage_users": frozenset({"admin"}),
+    "report_monthly": frozenset({"commune", "clerk", "admin"}),   # the commune's monthly form
+    "approve_reports": frozenset({"planner", "admin"}),           # approve / return / un-approve months
+    "monthly_reports": frozenset({"commune", "clerk", "planner", "admin"}),   # the page of both
 }
 """Action → roles allowed to do it."""
 
@@ -83,6 +91,9 @@ class User:
     username: str
     display_name: str
     role: str
+    unit: str = "VN"                # scope: VN, a province (2 digits) or a commune (5 digits); see xkld_geo.scope
+    company: str | None = None      # licence number of a company account
+    must_change: bool = False       # a one-time password: the first login must choose a new one
 
 
 PUBLIC = User("public", "Khách", "public")
@@ -106,13 +117,15 @@ def audit(con: duckdb.DuckDBPyConnection, username: str, action: str, target: st
 
 
 def create_user(con: duckdb.DuckDBPyConnection, username: str, password: str, role: str,
-                display_name: str | None = None, by: str = "cli") -> User:
-    """Add a user after checking the name, the role and the password's length."""
+                display_name: str | None = None, by: str = "cli", unit: str = "VN", company: str | None = None,
+                must_change: bool = False) -> User:
+    """Add a user after checking the name, the role, the password's length and the scope (``unit``:
+    VN, a province or a commune that exists; ``company``: a licence number)."""
     if not USERNAME.match(username or ""):
         raise AuthError("Tên đăng nhập cần 3–32 ký tự: chữ thường không dấu, số, dấu chấm, gạch.",
                         field="username", value=username)
     if role not in ROLES or role == "public":
-        raise AuthError(f"Vai trò '{role}' không hợp lệ; chọn một trong: viewer, planner, clerk, admin.",
+        raise AuthError(f"Vai trò '{role}' không hợp lệ; chọn một trong: viewer, planner, clerk, commune, admin.",
                         field="role", value=role, allowed=[r for r in ROLES if r != "public"])
     if len(password or "") < MIN_PASSWORD:
         raise AuthError(f"Mật khẩu cần ít nhất {MIN_PASSWORD} ký tự.", field="password")
@@ -120,16 +133,40 @@ def create_user(con: duckdb.DuckDBPyConnection, username: str, password: str, ro
     if len(exists):
         raise AuthError(f"Tài khoản '{username}' đã có.", field="username", value=username)
     name = (display_name or username)[:100]
-    db.execute(con, "user_add", "INSERT INTO users VALUES ($u, $n, $r, $h, $at, FALSE)",
-               {"u": username, "n": name, "r": role, "h": _hasher.hash(password), "at": dt.datetime.now()})
-    audit(con, by, "user_added", username, f"role={role}")
-    return User(username, name, role)
+    where = _checked_scope(con, role, unit, company)
+    db.execute(con, "user_add", """
+        INSERT INTO users (username, display_name, role, password_hash, created_at, disabled, unit_code,
+                           company_licence, must_change_password)
+        VALUES ($u, $n, $r, $h, $at, FALSE, $unit, $company, $must)""",
+               {"u": username, "n": name, "r": role, "h": _hasher.hash(password), "at": dt.datetime.now(),
+                "unit": where.code if where.level != "company" else "VN", "company": company or None,
+                "must": must_change})
+    audit(con, by, "user_added", username, f"role={role}; scope={where.label}")
+    return User(username, name, role, where.code if where.level != "company" else "VN", company or None, must_change)
 
 
 def list_users(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, bool]]:
     """(username, display name, role, disabled) of every user."""
     df = db.run(con, "users_list", "SELECT username, display_name, role, disabled FROM users ORDER BY 1")
     return list(df.itertuples(index=False, name=None))
+
+
+def list_accounts(con: duckdb.DuckDBPyConnection, viewer: User | None = None) -> pd.DataFrame:
+    """Every account with its scope; for a province administrator only the accounts inside its
+    province (``viewer``: the administrator asking)."""
+    df = db.run(con, "users_scoped", """
+        SELECT u.username, u.display_name, u.role, u.unit_code, u.company_licence, u.disabled,
+               u.must_change_password, COALESCE(a.parent_code, CASE WHEN length(u.unit_code) = 2
+                                                                THEN u.unit_code END) AS province
+        FROM users u LEFT JOIN admin_units a ON a.era = '2025' AND a.level = 'commune' AND a.code = u.unit_code
+        ORDER BY u.username""")
+    if viewer is not None:
+        from xkld_geo import scope
+
+        own = scope.of(con, viewer)
+        if not own.national:
+            df = df[(df["province"] == own.province) & df["company_licence"].isna()]
+    return df.reset_index(drop=True)
 
 
 def set_disabled(con: duckdb.DuckDBPyConnection, username: str, disabled: bool, by: str = "cli") -> None:
@@ -262,8 +299,8 @@ def login(con: duckdb.DuckDBPyConnection, username: str, password: str,
     wait = throttle(failures, now, base, cap)
     if wait > 0:
         raise _refuse_wait(wait)
-    row = db.run(con, "user_get", "SELECT display_name, role, password_hash, disabled FROM users "
-                                  "WHERE username = $u", {"u": username})
+    row = db.run(con, "user_get", "SELECT display_name, role, password_hash, disabled, unit_code, company_licence, "
+                                  "must_change_password FROM users WHERE username = $u", {"u": username})
     known = bool(len(row)) and not bool(row["disabled"].iloc[0])
     stored = row["password_hash"].iloc[0] if known else _dummy()
     try:
@@ -284,7 +321,7 @@ def login(con: duckdb.DuckDBPyConnection, username: str, password: str,
                {"t": _token_hash(token), "u": username, "at": now, "exp": now + dt.timedelta(hours=hours)})
     audit(con, username, "login", detail=f"source={source}", now=now)
     _prune(con, failures, username, source, now, kept)
-    return token, User(username, row["display_name"].iloc[0], row["role"].iloc[0])
+    return token, _user(username, row.iloc[0])
 
 
 def needs_enrolment(con: duckdb.DuckDBPyConnection, user: User) -> bool:
@@ -301,10 +338,14 @@ def session_user(con: duckdb.DuckDBPyConnection, token: str | None,
     if not token:
         return None
     found = db.keyed(con, "session_get", """
-        SELECT u.username, u.display_name, u.role FROM sessions s JOIN users u ON u.username = s.username
+        SELECT u.username, u.display_name, u.role, u.unit_code, u.company_licence, u.must_change_password
+        FROM sessions s JOIN users u ON u.username = s.username
         WHERE s.token_hash = $t AND s.expires_at > $now AND NOT u.disabled""",
                      {"t": _token_hash(token), "now": now or dt.datetime.now()})
-    return None if found is None else User(*found)
+    if found is None:
+        return None
+    username, name, role, unit, company, must = found
+    return User(username, name, role, unit or "VN", None if pd.isna(company) else company, bool(must))
 
 
 def logout(con: duckdb.DuckDBPyConnection, token: str | None) -> None:
@@ -333,3 +374,140 @@ def audit_entries(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataFr
     return db.run(con, "audit_entries", """
         SELECT at_time AS "Thời điểm", username AS "Tài khoản", action AS "Việc", target AS "Đối tượng",
                detail AS "Chi tiết" FROM audit_log ORDER BY at_time DESC LIMIT $n""", {"n": int(limit)})
+
+
+# --- Scopes, accounts made in bulk, one-time passwords (see xkld_geo.scope and docs/places.md) -------------
+
+
+def _user(username: str, row: pd.Series) -> User:
+    """A :class:`User` from a ``users`` row (display_name, role, unit_code, company_licence, must_change_password)."""
+    company = row.get("company_licence")
+    return User(username, row["display_name"], row["role"], row.get("unit_code") or "VN",
+                None if company is None or pd.isna(company) else str(company),
+                bool(row.get("must_change_password") or False))
+
+
+def _checked_scope(con: duckdb.DuckDBPyConnection, role: str, unit: str | None, company: str | None) -> "Scope":
+    """The scope of a new account, refused when the unit does not exist or does not fit the role
+    (a commune officer belongs to a commune; a company account is a clerk or a viewer)."""
+    from xkld_geo import scope
+
+    if company:
+        if role not in ("clerk", "viewer"):
+            raise AuthError("Tài khoản doanh nghiệp chỉ có vai trò Cán bộ nhập liệu hoặc Lãnh đạo (xem).",
+                            field="role", value=role, allowed=["clerk", "viewer"])
+        return scope.make(con, None, company)
+    code = scope.check_unit(con, unit or scope.NATION)
+    found = scope.make(con, code)
+    if role == "commune" and found.level != "commune":
+        raise AuthError(f"Cán bộ xã phải thuộc một xã (mã 5 chữ số), không phải '{code}'.", field="unit", value=code)
+    return found
+
+
+def account(con: duckdb.DuckDBPyConnection, username: str) -> User:
+    """The enabled account ``username`` (for the command line acting as it), or an :class:`AuthError`
+    when it is unknown or disabled."""
+    row = db.run(con, "user_account", """
+        SELECT display_name, role, disabled, unit_code, company_licence, must_change_password FROM users
+        WHERE username = $u""", {"u": (username or "").strip().lower()})
+    if not len(row) or bool(row["disabled"].iloc[0]):
+        raise AuthError(f"Tài khoản '{username}' không có hoặc đã bị khóa; không thể thay mặt tài khoản này.",
+                        field="user", value=username, reason="unknown_account")
+    return _user(username.strip().lower(), row.iloc[0])
+
+
+def add_account(con: duckdb.DuckDBPyConnection, admin: User, username: str, password: str, role: str,
+                display_name: str | None = None, unit: str = "VN", company: str | None = None,
+                must_change: bool = False) -> User:
+    """:func:`create_user` on behalf of administrator ``admin``, refused outside its scope: a
+    province administrator adds accounts of its province and its communes only, never an
+    administrator above it."""
+    from xkld_geo import scope
+
+    if not allowed(admin, "manage_users"):
+        raise AuthError(f"Tài khoản {admin.username} không có quyền quản lý tài khoản.", field="role", value=admin.role)
+    if not scope.manages(con, admin, unit, company):
+        raise scope.refusal(admin, scope.of(con, admin), company or unit, "tạo tài khoản ở đơn vị này")
+    return create_user(con, username, password, role, display_name, by=admin.username, unit=unit, company=company,
+                       must_change=must_change)
+
+
+def change_password(con: duckdb.DuckDBPyConnection, username: str, old: str, new: str) -> None:
+    """Replace a password (the first login after a one-time password must do it); the old one is checked."""
+    row = db.run(con, "user_hash", "SELECT password_hash FROM users WHERE username = $u AND NOT disabled",
+                 {"u": username})
+    try:
+        ok = bool(len(row)) and _hasher.verify(row["password_hash"].iloc[0], old or "")
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok:
+        raise AuthError("Mật khẩu hiện tại không đúng.", field="password")
+    if len(new or "") < MIN_PASSWORD:
+        raise AuthError(f"Mật khẩu mới cần ít nhất {MIN_PASSWORD} ký tự.", field="new_password")
+    if new == old:
+        raise AuthError("Mật khẩu mới phải khác mật khẩu một lần.", field="new_password")
+    db.execute(con, "user_password", """
+        UPDATE users SET password_hash = $h, must_change_password = FALSE WHERE username = $u""",
+               {"h": _hasher.hash(new), "u": username})
+    audit(con, username, "password_changed", username)
+
+
+ACCOUNT_COLUMNS = ("username", "role", "unit", "name", "company")
+"""Columns of ``users import FILE.csv`` (``name`` and ``company`` may be empty)."""
+
+
+def import_accounts(con: duckdb.DuckDBPyConnection, admin: User, data: bytes, file: str) -> list[tuple[str, str]]:
+    """Create every account of a CSV (columns :data:`ACCOUNT_COLUMNS`) with a one-time password,
+    all or nothing: a bad row refuses the file with its row number, field and reason. Returns
+    (username, one-time password) to be written once by the caller (:func:`write_passwords`)."""
+    import csv
+    import io
+
+    text = data.decode("utf-8-sig", errors="replace")
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in ("username", "role", "unit") if c not in (reader.fieldnames or [])]
+    if missing:
+        raise AuthError(f"Tệp {file}: thiếu cột {', '.join(missing)} (cần: {', '.join(ACCOUNT_COLUMNS)}).",
+                        field="header", file=file, missing=missing)
+    rows = list(reader)
+    made: list[tuple[str, str]] = []
+    with db.transaction(con):
+        for i, r in enumerate(rows, start=2):
+            password = secrets.token_urlsafe(12)
+            try:
+                add_account(con, admin, (r.get("username") or "").strip().lower(), password,
+                            (r.get("role") or "").strip(), (r.get("name") or "").strip() or None,
+                            unit=(r.get("unit") or "").strip() or "VN", company=(r.get("company") or "").strip() or None,
+                            must_change=True)
+            except XkldError as exc:
+                raise type(exc)(f"Tệp {file}, dòng {i}: {exc.message} Chưa tạo tài khoản nào của tệp.",
+                                **{**exc.details, "file": file, "row": i}) from exc
+            made.append(((r.get("username") or "").strip().lower(), password))
+    audit(con, admin.username, "users_imported", file[:200], f"{len(made)} tài khoản")
+    return made
+
+
+def write_passwords(path: Path, made: list[tuple[str, str]]) -> None:
+    """Write the one-time passwords once, to a new file only its owner can read (0600); an
+    existing file is never overwritten."""
+    import os
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write("username,mat_khau_mot_lan\n")
+        for username, password in made:
+            out.write(f"{username},{password}\n")
+
+
+def disable_account(con: duckdb.DuckDBPyConnection, admin: User, username: str) -> None:
+    """:func:`set_disabled` on behalf of ``admin``, refused for an account outside its scope."""
+    from xkld_geo import scope
+
+    target = db.row(con, "user_scope", "SELECT unit_code, company_licence FROM users WHERE username = $u",
+                    {"u": username})
+    if target is None:
+        raise AuthError(f"Không có tài khoản '{username}'.", field="username", value=username)
+    company = None if target[1] is None or pd.isna(target[1]) else str(target[1])
+    if not allowed(admin, "manage_users") or not scope.manages(con, admin, target[0], company):
+        raise scope.refusal(admin, scope.of(con, admin), company or target[0], "khóa tài khoản ở đơn vị này")
+    set_disabled(con, username, True, by=admin.username)

@@ -13,7 +13,7 @@ import duckdb
 from xkld_geo import auth, backup, db, leftovers, store
 from xkld_geo import settings as settings_mod
 from xkld_geo.build import warehouse
-from xkld_geo.errors import ConfigError, QueryError, XkldError
+from xkld_geo.errors import AuthError, ConfigError, QueryError, XkldError
 from xkld_geo.intake import ingest, kinds
 from xkld_geo.maps import warmup
 from xkld_geo.release import site as release_site
@@ -39,6 +39,15 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--role", required=True, choices=[r for r in auth.ROLES if r != "public"])
     add.add_argument("--name", help="tên hiển thị")
     add.add_argument("--password-stdin", action="store_true", help="đọc mật khẩu từ dòng đầu của stdin")
+    add.add_argument("--unit", default="VN", help="phạm vi: VN (toàn quốc), mã tỉnh 2 chữ số hoặc mã xã 5 chữ số")
+    add.add_argument("--company", help="số giấy phép: tài khoản của một doanh nghiệp")
+    add.add_argument("--as", dest="acting", help="tài khoản quản trị thực hiện (phạm vi của nó được áp dụng)")
+    many = users.add_parser("import", help="tạo nhiều tài khoản từ tệp CSV (username,role,unit,name,company) "
+                                           "với mật khẩu một lần")
+    many.add_argument("file", type=Path)
+    many.add_argument("--out", type=Path, help="tệp ghi mật khẩu một lần (mặc định: <tệp>.mat-khau.csv; chỉ "
+                                               "chủ sở hữu đọc được, không ghi đè)")
+    many.add_argument("--as", dest="acting", help="tài khoản quản trị thực hiện (phạm vi của nó được áp dụng)")
     users.add_parser("list", help="liệt kê tài khoản")
     disable = users.add_parser("disable", help="khóa tài khoản")
     disable.add_argument("username")
@@ -51,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="nhập một báo cáo CSV/XLSX theo mẫu (ứng dụng phải đang dừng)")
     imp.add_argument("file", type=Path)
     imp.add_argument("--kind", required=True, choices=list(kinds.KINDS), help=kind_help)
-    imp.add_argument("--user", default="cli", help="người nhập (ghi vào nhật ký)")
+    imp.add_argument("--user", default="cli", help="tài khoản thay mặt (vai trò và phạm vi của nó được áp dụng); "
+                                                  "mặc định: người vận hành máy chủ, toàn quốc")
     imp.add_argument("--rejects", type=Path, help="nơi ghi tệp các dòng bị từ chối (.csv hoặc .xlsx)")
     tpl = sub.add_parser("template", help="ghi tệp mẫu để nhập liệu")
     tpl.add_argument("--kind", required=True, choices=list(kinds.KINDS), help=kind_help)
@@ -158,11 +168,20 @@ def _users(cfg: settings_mod.Settings, args: argparse.Namespace) -> None:
     try:
         if args.users_command == "add":
             password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("Mật khẩu: ")
-            user = auth.create_user(con, args.username, password, args.role, args.name)
-            print(f"Đã thêm tài khoản {user.username} ({auth.ROLES[user.role]}).")
+            if args.acting:
+                user = auth.add_account(con, auth.account(con, args.acting), args.username, password, args.role,
+                                        args.name, unit=args.unit, company=args.company)
+            else:
+                user = auth.create_user(con, args.username, password, args.role, args.name, unit=args.unit,
+                                        company=args.company)
+            where = f"doanh nghiệp {user.company}" if user.company else user.unit
+            print(f"Đã thêm tài khoản {user.username} ({auth.ROLES[user.role]}, phạm vi {where}).")
+        elif args.users_command == "import":
+            _users_import(con, args)
         elif args.users_command == "list":
-            for username, name, role, disabled in auth.list_users(con):
-                print(f"{username:20} {role:8} {name}{'  (đã khóa)' if disabled else ''}")
+            for r in auth.list_accounts(con).itertuples(index=False):
+                where = f"DN {r.company_licence}" if isinstance(r.company_licence, str) else r.unit_code
+                print(f"{r.username:20} {r.role:8} {where:8} {r.display_name}{'  (đã khóa)' if r.disabled else ''}")
         elif args.users_command == "disable":
             auth.set_disabled(con, args.username, True)
             print(f"Đã khóa tài khoản {args.username}.")
@@ -195,6 +214,32 @@ def _second_factor(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> 
     print(f"Hoặc đường dẫn: {enrolment.uri}")
     second_factor.confirm(con, args.username, input("Mã 6 chữ số ứng dụng đang hiện: "), by="cli")
     print(f"Đã bật xác thực hai bước cho {args.username}.")
+def _users_import(con: object, args: argparse.Namespace) -> None:
+    """``users import FILE.csv``: the accounts all or none, their one-time passwords written once
+    to a new file readable by its owner only (0600)."""
+    if not args.file.is_file():
+        raise ConfigError(f"Không có tệp {args.file}", field="file")
+    out = args.out or args.file.with_name(f"{args.file.stem}.mat-khau.csv")
+    if out.exists():
+        raise ConfigError(f"Tệp {out} đã có; mật khẩu một lần không ghi đè lên tệp cũ. Hãy chọn --out khác.",
+                          field="out", value=str(out))
+    acting = auth.account(con, args.acting) if args.acting else auth.User("cli", "Người vận hành", "admin")  # type: ignore[arg-type]
+    made = auth.import_accounts(con, acting, args.file.read_bytes(), args.file.name)  # type: ignore[arg-type]
+    auth.write_passwords(out, made)
+    print(f"Đã tạo {len(made)} tài khoản; mật khẩu một lần (đổi khi đăng nhập lần đầu) ghi tại {out} "
+          "(chỉ chủ sở hữu đọc được).")
+
+
+def _actor(con: object, name: str) -> auth.User | str:
+    """Who an import acts for: the operator (``cli``, the nation), or an account that exists and
+    is enabled, with its role and scope."""
+    if name == "cli":
+        return name
+    user = auth.account(con, name)  # type: ignore[arg-type]
+    if not auth.allowed(user, "import_data"):
+        raise AuthError(f"Tài khoản {user.username} ({auth.ROLES[user.role]}) không có quyền nhập dữ liệu.",
+                        field="user", value=name)
+    return user
 
 
 def _import(cfg: settings_mod.Settings, args: argparse.Namespace) -> int:
@@ -205,7 +250,7 @@ def _import(cfg: settings_mod.Settings, args: argparse.Namespace) -> int:
     data = args.file.read_bytes()  # size is checked before parsing, inside ingest
     con = db.open_store(cfg)
     try:
-        report = ingest.import_file(con, data, args.file.name, args.kind, args.user, cfg)
+        report = ingest.import_file(con, data, args.file.name, args.kind, _actor(con, args.user), cfg)
     finally:
         con.close()
     print(report.summary())

@@ -63,3 +63,12 @@ class PublishError(XkldError):
 
 class CaseError(XkldError):
     """A protection case cannot be recorded or moved (details: case, field, value, allowed)."""
+
+
+class ScopeError(XkldError):
+    """An act outside the account's scope (details: unit, scope, row, field, reason 'out_of_scope'),
+    or an organisation unit that does not exist."""
+
+
+class ApprovalError(XkldError):
+    """A commune-month cannot move to the asked state, or is locked (details: unit, month, state)."""

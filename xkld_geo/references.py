@@ -19,7 +19,7 @@ from typing import Callable
 import duckdb
 import pandas as pd
 
-from xkld_geo import auth, dataversion, db, markup
+from xkld_geo import auth, dataversion, db, markup, scope
 from xkld_geo.errors import ReferenceDataError, XkldError
 
 ISO_ALPHA2 = frozenset("""AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO
@@ -196,6 +196,8 @@ def save(con: duckdb.DuckDBPyConnection, kind: str, rows: pd.DataFrame, user: au
     if not auth.allowed(user, "edit_reference"):
         raise ReferenceDataError(f"Chỉ quản trị viên được sửa {k.title}.", field="role", value=user.role,
                                  allowed=["admin"])
+    if not scope.of(con, user).national:
+        raise scope.refusal(user, scope.of(con, user), scope.NATION, f"sửa {k.title} (danh mục dùng chung cả nước)")
     missing = [c for c in k.columns if c not in rows.columns]
     if missing:
         raise ReferenceDataError(f"Thiếu cột {', '.join(missing)} trong {k.title}.", field=missing[0],

@@ -23,11 +23,12 @@ import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
 
 import duckdb
 import pandas as pd
 
-from xkld_geo import auth, dataversion, db, sheets, store
+from xkld_geo import auth, dataversion, db, scope, sheets, store
 from xkld_geo.errors import DatabaseError, IngestError, XkldError
 from xkld_geo.intake import checks, gazetteer, kinds, queue, registers, spreadsheets, writes
 from xkld_geo.pipeline import imports as pipeline_imports
@@ -257,44 +258,85 @@ def _rejects(frame: pd.DataFrame, errors: pd.DataFrame, k: kinds.Kind) -> pd.Dat
     return pd.concat([out.reset_index(drop=True), cells.reset_index(drop=True)], axis=1)
 
 
-def import_file(con: duckdb.DuckDBPyConnection, data: bytes, file: str, kind: str, user: str,
+def _name(user: auth.User | str) -> str:
+    return user if isinstance(user, str) else user.username
+
+
+def import_file(con: duckdb.DuckDBPyConnection, data: bytes, file: str, kind: str, user: auth.User | str,
                 settings: Settings, today: dt.date | None = None,
                 on_wait: queue.Waiting | None = None) -> ImportReport:
     """Import one report of ``kind``; returns the report. A refused file raises :class:`IngestError`
     (after logging it); rows with problems never stop the others. A file of at least
     ``import_queue_mb`` waits for its turn in the server's import queue (:mod:`queue`), telling
-    ``on_wait`` how many files are ahead of it."""
+    ``on_wait`` how many files are ahead of it.
+
+    ``user`` is the account the import acts for: rows of communes outside its scope and rows of
+    an approved (locked) commune-month are refused with the reason (:mod:`xkld_geo.scope`,
+    :mod:`xkld_geo.reporting.approval`); a bare name acts for the nation (the operator)."""
     big = len(data) >= settings.import_queue_mb * 1_000_000
     with queue.QUEUE.turn(big, on_wait):
         return _import_file(con, data, file, kind, user, settings, today)
 
 
-def _import_file(con: duckdb.DuckDBPyConnection, data: bytes, file: str, kind: str, user: str,
+def _import_file(con: duckdb.DuckDBPyConnection, data: bytes, file: str, kind: str, user: auth.User | str,
                  settings: Settings, today: dt.date | None) -> ImportReport:
     k = kinds.kind(kind)
     today = today or settings.effective_today
     digest = hashlib.sha256(data).hexdigest()
     limits = spreadsheets.Limits.from_settings(settings)
+    name = _name(user)
     _flush_pending(con)
     key = None
     try:
+        if not isinstance(user, str) and not auth.allowed(user, "import_data"):
+            raise IngestError(f"Tệp {file}: tài khoản {user.username} ({auth.ROLES[user.role]}) không có quyền nhập "
+                              "dữ liệu.", file=file, field="user", reason="not_allowed")
         if k.key == "register":
             key = registers.secret_key(settings)
             registers.check_key(con, key)
         sheet = spreadsheets.read(data, file, k, limits)
     except IngestError as exc:
-        _refused(con, kind, file, digest, len(data), user, exc)
+        _refused(con, kind, file, digest, len(data), name, exc)
         raise
     report = ImportReport(kind, file, digest, "ok", rows=len(sheet.frame), encoding=sheet.encoding)
     try:
         _write(con, sheet, k, key, report, user, len(data), today, settings)
     except (duckdb.Error, DatabaseError, OSError) as exc:
-        raise _failed(con, report, user, len(data), exc) from exc
+        raise _failed(con, report, name, len(data), exc) from exc
     except Exception as exc:   # a fault of ours: logged as failed, then raised as it is
-        _failed(con, report, user, len(data), exc)
+        _failed(con, report, name, len(data), exc)
         raise
     log.info("import %s: %s", report.import_id, report.message)
     return report
+
+
+def import_form(con: duckdb.DuckDBPyConnection, sheets: list[tuple[str, pd.DataFrame]], label: str,
+                user: auth.User, settings: Settings, today: dt.date,
+                then: Callable[[duckdb.DuckDBPyConnection], None] | None = None) -> list[ImportReport]:
+    """Write the figures of a form (one frame of template cells per kind) through the same checks,
+    scope, lock and writes as a file import, all or nothing, in ONE transaction; ``then`` runs in
+    that transaction after the figures (the form's own state). A problem in any cell raises an
+    :class:`IngestError` naming the kind, field and reason, and nothing is written."""
+    prepared = []
+    for kind_key, frame in sheets:
+        k = kinds.kind(kind_key)
+        frame = frame.copy()
+        frame.index = range(2, len(frame) + 2)
+        sheet = spreadsheets.Sheet(label, frame, {c: i for i, c in enumerate(frame.columns)}, "form", False)
+        report = ImportReport(kind_key, label, hashlib.sha256(frame.to_csv().encode()).hexdigest(), "ok",
+                              rows=len(frame), encoding="form")
+        plan = _prepare(con, sheet, k, None, report, user, today)
+        if report.rejected:
+            reasons = "; ".join(f"{r['Cột']}: {r['Lý do']}" for _, r in report.rejects.iterrows())
+            raise IngestError(f"{k.title}: {reasons}", kind=kind_key, field="form", rejects=report.rejects)
+        prepared.append((sheet, k, report, plan))
+    check_free_space(settings)
+    with store.exclusive(settings, IMPORT_LOCK), db.transaction(con):
+        for sheet, k, report, plan in prepared:
+            _commit(con, sheet, k, None, report, plan, user, 0, today, via="form")
+        if then is not None:
+            then(con)
+    return [report for _, _, report, _ in prepared]
 
 
 def check_free_space(settings: Settings) -> None:
@@ -313,8 +355,31 @@ def check_free_space(settings: Settings) -> None:
 
 
 def _write(con: duckdb.DuckDBPyConnection, sheet: spreadsheets.Sheet, k: kinds.Kind, key: bytes | None,
-           report: ImportReport, user: str, size: int, today: dt.date, settings: Settings) -> None:
+           report: ImportReport, user: auth.User | str, size: int, today: dt.date, settings: Settings) -> None:
     """Check the rows of ``sheet``, then write them and the log line in one transaction."""
+    plan = _prepare(con, sheet, k, key, report, user, today)
+    check_free_space(settings)
+    with store.exclusive(settings, IMPORT_LOCK), db.transaction(con):
+        _commit(con, sheet, k, key, report, plan, user, size, today)
+
+
+def _place_errors(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, values: pd.DataFrame, k: kinds.Kind,
+                  user: auth.User | str) -> pd.DataFrame:
+    """Rows outside the account's scope, and rows of a commune-month already approved (locked)."""
+    from xkld_geo.reporting import approval
+
+    field = k.column("ma_xa").header if "ma_xa" in frame else k.column("ten_xa").header
+    parts = []
+    if not isinstance(user, str):
+        parts.append(scope.out_of_scope_rows(con, user, k.key, values["commune_code"], field))
+    if k.key in approval.MONTHLY_KINDS:
+        parts.append(approval.locked_rows(con, _period_start(values, k), values["commune_code"], field))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["row", "field", "value", "reason"])
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, sheet: spreadsheets.Sheet, k: kinds.Kind, key: bytes | None,
+             report: ImportReport, user: auth.User | str, today: dt.date) -> Any:
+    """Check the rows of ``sheet`` (cells, units, scope, lock) and plan what to write."""
     frame = sheet.frame
     checked = checks.check(frame, k, checks.Reference.from_db(con), today)
     values = checked.values
@@ -322,7 +387,8 @@ def _write(con: duckdb.DuckDBPyConnection, sheet: spreadsheets.Sheet, k: kinds.K
     if any(c.key in ("ma_xa", "ten_xa") for c in k.columns):
         matched = _match_units(con, frame, _period_start(values, k))
         values["commune_code"] = matched["code"]
-        errors = pd.concat([errors, _unit_errors(frame, matched, k)], ignore_index=True)
+        errors = pd.concat([errors, _unit_errors(frame, matched, k), _place_errors(con, frame, values, k, user)],
+                           ignore_index=True)
     if k.key in protection_intake.KINDS:
         errors = pd.concat([errors, protection_intake.check(con, k, frame, values)], ignore_index=True)
     pipeline = k.key in pipeline_imports.TARGETS
@@ -330,22 +396,34 @@ def _write(con: duckdb.DuckDBPyConnection, sheet: spreadsheets.Sheet, k: kinds.K
             else writes.plan(k, frame, values, errors, key, reporter=sheet.file))
     report.rejects = _rejects(frame, plan.errors, k)
     report.rejected = int(plan.errors["row"].nunique()) if not plan.errors.empty else 0
-    check_free_space(settings)
-    with store.exclusive(settings, IMPORT_LOCK), db.transaction(con):
-        report.import_id = _next_id(con)
-        result = (pipeline_imports.write(con, plan, report.import_id) if pipeline
-                  else writes.write(con, plan, report.import_id, user))
-        report.accepted, report.already_present = result.accepted, result.already_present
-        report.duplicates_merged, report.units_replaced = result.duplicates_merged, result.units_replaced
-        report.outcome = ("rejected" if report.accepted + report.already_present + report.duplicates_merged == 0
-                          else "partial" if report.rejected else "unchanged" if report.accepted == 0 else "ok")
-        report.message = report.summary()
-        if report.accepted + report.already_present + report.duplicates_merged:
-            completeness.record_import(con, k.key, plan.scopes, report.import_id, today)
-            profiles.drop_replaced(con, report.import_id)
-        _log(con, report, user, size, registers.key_check(key) if key else None)
-        auth.audit(con, user, "import", f"{k.key}:{sheet.file[:150]}", report.message)
-        dataversion.bump(con, f"import:{k.key}:{report.import_id}")
+    return plan
+
+
+def _commit(con: duckdb.DuckDBPyConnection, sheet: spreadsheets.Sheet, k: kinds.Kind, key: bytes | None,
+            report: ImportReport, plan: Any, user: auth.User | str, size: int, today: dt.date,
+            via: str = "import") -> None:
+    """Write a planned import and its log line (the caller holds the lock and the transaction)."""
+    from xkld_geo.reporting import approval
+
+    name = _name(user)
+    pipeline = k.key in pipeline_imports.TARGETS
+    report.import_id = _next_id(con)
+    result = (pipeline_imports.write(con, plan, report.import_id) if pipeline
+              else writes.write(con, plan, report.import_id, name))
+    report.accepted, report.already_present = result.accepted, result.already_present
+    report.duplicates_merged, report.units_replaced = result.duplicates_merged, result.units_replaced
+    report.outcome = ("rejected" if report.accepted + report.already_present + report.duplicates_merged == 0
+                      else "partial" if report.rejected else "unchanged" if report.accepted == 0 else "ok")
+    report.message = report.summary()
+    if report.accepted + report.already_present + report.duplicates_merged:
+        completeness.record_import(con, k.key, plan.scopes, report.import_id, today)
+        profiles.drop_replaced(con, report.import_id)
+        if via == "import" and k.key in approval.MONTHLY_KINDS:
+            approval.record_import(con, name, k.key, plan.scopes, report.import_id)
+    _log(con, report, name, size, registers.key_check(key) if key else None)
+    auth.audit(con, name, "import" if via == "import" else "form_import", f"{k.key}:{sheet.file[:150]}",
+               report.message)
+    dataversion.bump(con, f"import:{k.key}:{report.import_id}")
 
 
 def import_log(con: duckdb.DuckDBPyConnection, limit: int = 100) -> pd.DataFrame:

@@ -17,7 +17,7 @@ from typing import Iterable, Iterator, Sequence
 import duckdb
 import pandas as pd
 
-from xkld_geo import auth, dataversion, db, markup, periods, queries, store
+from xkld_geo import auth, dataversion, db, markup, periods, queries, scope, store
 from xkld_geo.errors import AllocationError, PlanError
 from xkld_geo.intake import writes
 from xkld_geo.planning import allocation
@@ -268,6 +268,10 @@ def save_draft(con: duckdb.DuckDBPyConnection, *, year: int, province: str, name
     A stale save (someone saved the plan since ``version`` was loaded) is refused, never merged.
     Returns (plan_id, new version).
     """
+    if not auth.allowed(user, "plan_quotas"):
+        raise PlanError(f"Tài khoản {user.username} không có quyền lập phương án chỉ tiêu.", field="role",
+                        value=user.role, reason="forbidden")
+    scope.require_write(con, user, province, "lập phương án chỉ tiêu cho đơn vị này")
     name = markup.check_length((name or "").strip(), "Tên phương án", 120)
     if not name:
         raise PlanError("Hãy đặt tên cho phương án.", field="name")
@@ -342,6 +346,7 @@ def compare(con: duckdb.DuckDBPyConnection, a: int, b: int) -> pd.DataFrame:
 
 def submit(con: duckdb.DuckDBPyConnection, plan_id: int, user: auth.User) -> None:
     """Mark a draft as submitted for approval."""
+    scope.require_write(con, user, str(load(con, plan_id)[0]["province_code"]), "trình phương án của đơn vị này")
     with _one_at_a_time(plan_id), db.transaction(con):
         done = _updated(con, "plan_submit", "UPDATE plans SET status = 'submitted', updated_at = now(), "
                         "version = version + 1 WHERE plan_id = $id AND status = 'draft'", {"id": int(plan_id)})
@@ -356,6 +361,7 @@ def approve(con: duckdb.DuckDBPyConnection, plan_id: int, user: auth.User) -> in
         raise PlanError("Chỉ người có quyền phê duyệt mới phê duyệt được phương án.", plan=plan_id,
                         reason="forbidden")
     head, quotas = load(con, plan_id)
+    scope.require_write(con, user, str(head["province_code"]), "phê duyệt phương án của đơn vị này")
     if head["status"] != "submitted":
         raise PlanError("Chỉ phê duyệt được phương án đã trình.", plan=plan_id, reason="not_submitted")
     year, province = int(head["year"]), str(head["province_code"])

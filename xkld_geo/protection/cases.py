@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from xkld_geo import auth, dataversion, db, queries
+from xkld_geo import auth, dataversion, db, queries, scope
 from xkld_geo.errors import CaseError
 from xkld_geo.schema.protection import CASE_KINDS, CASE_STATUSES
 
@@ -92,8 +92,14 @@ def _transaction(con: duckdb.DuckDBPyConnection, held: bool) -> AbstractContextM
 
 
 def record(con: duckdb.DuckDBPyConnection, case: NewCase, user: str, today: dt.date,
-           import_id: int | None = None, is_demo: bool = False, in_transaction: bool = False) -> None:
-    """Record a new case as received, with its audit row (one transaction unless the caller holds one)."""
+           import_id: int | None = None, is_demo: bool = False, in_transaction: bool = False,
+           actor: auth.User | None = None) -> None:
+    """Record a new case as received, with its audit row (one transaction unless the caller holds one).
+    ``actor``: the account recording it (the page): refused outside its scope."""
+    if actor is not None:
+        if not auth.allowed(actor, "handle_cases"):
+            raise CaseError(f"Tài khoản {actor.username} không có quyền ghi vụ việc.", field="role", value=actor.role)
+        scope.require_write(con, actor, case.commune_code, "ghi vụ việc của xã này")
     _check_new(con, case, today)
     with _transaction(con, in_transaction):
         db.execute(con, "case_insert", """
@@ -117,12 +123,17 @@ def status_of(con: duckdb.DuckDBPyConnection, case_ref: str) -> str:
 
 def move(con: duckdb.DuckDBPyConnection, case_ref: str, new_status: str, user: str, on: dt.date,
          agency: str | None = None, outcome: str | None = None, note: str | None = None,
-         in_transaction: bool = False) -> None:
-    """Move a case to ``new_status`` on day ``on`` (an allowed move only), with its audit row.
+         in_transaction: bool = False, actor: auth.User | None = None) -> None:
+    """Move a case to ``new_status`` on day ``on`` (an allowed move only), with its audit row;
+    ``actor`` (the page's account) is refused for a case of a commune outside its scope.
 
     ``agency``, ``outcome`` and ``note`` replace the stored ones when given; closing needs an outcome.
     """
     queries.check_choice("trạng thái", new_status, CASE_STATUSES)
+    if actor is not None:
+        commune = db.value(con, "case_commune", "SELECT commune_code FROM cases WHERE case_ref = $r", {"r": case_ref})
+        if commune is not None:
+            scope.require_write(con, actor, str(commune), "xử lý vụ việc của xã này")
     current = status_of(con, case_ref)
     allowed = TRANSITIONS[current]
     if new_status not in allowed:

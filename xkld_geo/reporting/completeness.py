@@ -278,6 +278,24 @@ class View:
     demo: bool
 
 
+APPROVAL_COLUMNS = {"submitted": "Chờ duyệt", "returned": "Bị trả lại", "approved": "Đã phê duyệt"}
+"""Commune-months by approval state (forms and imports alike), as the completeness table shows them."""
+
+
+def approval_states(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
+                    level: str) -> pd.DataFrame:
+    """Per province (or per commune of ``province``): commune-months of January..``month`` by
+    approval state (:mod:`xkld_geo.reporting.approval`), columns :data:`APPROVAL_COLUMNS`."""
+    df = db.run(con, "completeness_approval", """
+        SELECT CASE WHEN $level = 'province' THEN c.province_code ELSE m.commune_code END AS unit_code, m.state,
+               count(*) AS n
+        FROM commune_months m JOIN v_communes c ON c.commune_code = m.commune_code
+        WHERE m.month BETWEEN make_date($y, 1, 1) AND make_date($y, $m, 1) AND ($p IS NULL OR c.province_code = $p)
+        GROUP BY ALL""", {"level": level, "y": int(year), "m": int(month), "p": province})
+    table = df.pivot_table(index="unit_code", columns="state", values="n", aggfunc="sum", fill_value=0)
+    return table.reindex(columns=list(APPROVAL_COLUMNS), fill_value=0).rename(columns=APPROVAL_COLUMNS).astype(int)
+
+
 def build_view(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None, kind: str,
                today: dt.date, due_day: int) -> View:
     """Everything the completeness page shows for January..``month`` of ``year``."""
@@ -295,6 +313,8 @@ def build_view(con: duckdb.DuckDBPyConnection, year: int, month: int, province: 
         units = units[["unit_code", "commune_name", *[c for c in units.columns if c not in
                                                       ("unit_code", "commune_name", "province_code")]]]
         units = units.rename(columns={"commune_name": "unit_name"})
+    units = units.join(approval_states(con, year, month, province, level), on="unit_code").fillna(
+        {c: 0 for c in APPROVAL_COLUMNS.values()})
     shown = units.rename(columns={"unit_code": "Mã", "unit_name": "Tên", "due": "Báo cáo đến hạn",
                                   "received": "Đã nhận", "on_time": "Đúng hạn", "late": "Trễ hạn",
                                   "missing": "Chưa báo cáo", "corrected": "Đã sửa", "max_late": "Trễ nhiều nhất (ngày)",

@@ -130,6 +130,8 @@ def _header(doc: DocxDocument, r: ReportData) -> None:
     if r.demo:
         _para(doc, "DỮ LIỆU MINH HỌA: báo cáo lập trên dữ liệu minh họa, không phải số liệu thật.", bold=True, italic=True)
     _para(doc, r.window_note + ".", italic=True)
+    if r.approval_note:
+        _para(doc, r.approval_note, italic=True)
 
 
 def _sections(doc: DocxDocument, r: ReportData) -> None:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from xkld_geo import auth, db, metrics, periods, queries, sheets
 from xkld_geo.errors import QueryError
-from xkld_geo.reporting import completeness
+from xkld_geo.reporting import approval, completeness
 from xkld_geo.views import jobfairs
 
 # --- criteria, scoring, freezing ------------------------------------------------------------------
@@ -127,12 +127,20 @@ def _explain(row: pd.Series, c: Criteria) -> str:
     return text + "."
 
 
-def inputs(con: duckdb.DuckDBPyConnection, year: int, province: str, today: dt.date, due_day: int) -> pd.DataFrame:
-    """The four criteria per commune of ``province`` for ``year`` (to the last month reported by today)."""
+def inputs(con: duckdb.DuckDBPyConnection, year: int, province: str, today: dt.date, due_day: int,
+           approved_only: bool = True) -> pd.DataFrame:
+    """The four criteria per commune of ``province`` for ``year`` (to the last month reported by today).
+
+    Departures count only where approved (``approved_only``, the year-end rule): a commune-month
+    received but not approved yet is left out (:func:`approval.counted_departures`)."""
     month = 12 if year < today.year else max(1, today.month - 1)
     rows = queries.period_attainment(con, year, month, "commune", province)
+    ytd = rows["ytd"]
+    if approved_only:
+        counted = approval.counted_departures(con, year, 1, month, province).groupby("commune_code")["departures"].sum()
+        ytd = rows["unit_code"].map(counted).fillna(0)
     out = pd.DataFrame({"unit_code": rows["unit_code"], "unit_name": rows["unit_name"],
-                        "attainment": (100.0 * rows["ytd"] / rows["quota"].where(rows["quota"] > 0))})
+                        "attainment": (100.0 * ytd / rows["quota"].where(rows["quota"] > 0))})
     fairs = jobfairs.compliance(jobfairs.monthly(con, year, month, province, today, due_day)).set_index("unit_code")
     out["jobfair"] = out["unit_code"].map(fairs["pct"])
     table = completeness.cells(con, dt.date(year, 1, 1), dt.date(year, month, 1), today, due_day, province)
@@ -141,7 +149,10 @@ def inputs(con: duckdb.DuckDBPyConnection, year: int, province: str, today: dt.d
         SELECT d.commune_code, 100.0 * SUM(d.departures) FILTER (WHERE g.is_priority) / NULLIF(SUM(d.departures), 0) AS pct
         FROM departures d JOIN priority_groups g ON g.code = d.priority_group
         JOIN v_communes c ON c.commune_code = d.commune_code
-        WHERE c.province_code = $p AND year(d.month) = $y GROUP BY ALL""", {"p": province, "y": int(year)})
+        WHERE c.province_code = $p AND year(d.month) = $y
+          AND (NOT $approved OR NOT EXISTS (SELECT 1 FROM commune_months s WHERE s.month = d.month
+                                            AND s.commune_code = d.commune_code AND s.state <> 'approved'))
+        GROUP BY ALL""", {"p": province, "y": int(year), "approved": approved_only})
     out["priority"] = out["unit_code"].map(prio.set_index("commune_code")["pct"])
     return out
 

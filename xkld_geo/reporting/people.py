@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from xkld_geo import auth, dataversion, db, queries, store
+from xkld_geo import auth, dataversion, db, queries, scope, store
 from xkld_geo.errors import IngestError, QueryError
 from xkld_geo.intake import checks, gazetteer, ingest, kinds, spreadsheets
 from xkld_geo.notifications import addresses
@@ -172,6 +172,7 @@ def save_unit(con: duckdb.DuckDBPyConnection, user: auth.User, level: str, code:
                          field="role", value=user.role, allowed=["planner", "admin"])
     queries.check_choice("cấp", level, LEVELS)
     queries.check_code("đơn vị", code, 2 if level == "province" else 5)
+    scope.require_write(con, user, code, "sửa danh sách người phụ trách của đơn vị này")
     problems = check_rows(rows)
     if problems:
         raise QueryError(" ".join(problems), field="people", value=code, problems=problems)
@@ -257,6 +258,12 @@ def import_people(con: duckdb.DuckDBPyConnection, data: bytes, file: str, user: 
         if found is None:
             errors.append(_errors(pd.Index([i]), k.column("tinh").header, "không tìm thấy tỉnh", frame.at[i, "tinh"]))
         code[i] = found
+    own = scope.of(con, user)
+    outside = [i for i in frame.index if code[i] is not None and not pd.isna(code[i])
+               and not scope.covers(own, str(code[i]), scope.province_of(con, str(code[i])) if level[i] == "commune" else None)]
+    errors.append(_errors(pd.Index(outside), k.column("ma_xa").header if "ma_xa" in frame else "Đơn vị",
+                          [f"đơn vị {code[i]} nằm ngoài phạm vi của tài khoản {user.username} ({own.label}); dòng "
+                           "này không được nhập" for i in outside], code[outside] if outside else ""))
     errors_df = pd.concat(errors, ignore_index=True)
     unit = level.fillna("") + ":" + code.fillna("")
     spoiled = set(unit[unit.index.isin(errors_df["row"])])

@@ -18,7 +18,7 @@ import pandas as pd
 
 from xkld_geo import db, metrics, periods, queries
 from xkld_geo.errors import XkldError
-from xkld_geo.reporting import completeness, people, profiles
+from xkld_geo.reporting import approval, completeness, people, profiles
 from xkld_geo.views import jobfairs, overview
 from xkld_geo.views import problems as problem_view
 
@@ -89,6 +89,7 @@ class ReportData:
     form: pd.DataFrame           # the ministry-shaped statistical table (rows communes)
     window_note: str
     last: int = 0                # the period's last month with data (``period.last`` or today's month)
+    approval_note: str = ""      # how many commune-months were left out as not approved yet
 
     def span(self, year_to_date: bool = False, last: int | None = None) -> str:
         """The months a section covers, said in the document: 'tháng 10/2026', 'tháng 7–9/2026', or
@@ -149,8 +150,11 @@ def statistical_form(communes: pd.DataFrame, dep: pd.DataFrame, prof: pd.DataFra
 
 
 def gather(con: duckdb.DuckDBPyConnection, period: ReportPeriod, province: str, today: dt.date,
-           due_day: int) -> ReportData:
-    """Every section's figures for ``province`` and ``period`` (refused when the period has no data)."""
+           due_day: int, approved_only: bool = True) -> ReportData:
+    """Every section's figures for ``province`` and ``period`` (refused when the period has no data).
+
+    The official report counts approved figures only (``approved_only``): the departures of
+    commune-months received but not approved are left out, and the report says how many."""
     queries.check_code("tỉnh", province, 2)
     unit = queries.unit(con, province)
     if unit.empty or unit["level"].iloc[0] != "province":
@@ -158,7 +162,7 @@ def gather(con: duckdb.DuckDBPyConnection, period: ReportPeriod, province: str, 
     if dt.date(period.year, period.first, 1) > today:
         raise ReportError(f"Kỳ {period.label} chưa bắt đầu.", field="period", value=period.label)
     last = period.last if dt.date(period.year, period.last, 1) <= today else today.month
-    dep = _departures(con, period.year, period.first, last, province)
+    dep = approval.counted_departures(con, period.year, period.first, last, province, approved_only)
     if dep.empty or int(dep["departures"].sum()) == 0:
         raise ReportError(f"Tỉnh {unit['name'].iloc[0]} chưa có số liệu xuất cảnh {period.label}; không lập báo cáo.",
                           field="period", value=period.label, province=province, reason="no_data")
@@ -170,6 +174,9 @@ def gather(con: duckdb.DuckDBPyConnection, period: ReportPeriod, province: str, 
                              "quota": rows["quota"].fillna(0).astype(int),
                              "period": rows["unit_code"].map(in_period).fillna(0).astype(int),
                              "ytd": rows["ytd"].fillna(0).astype(int)})
+    if approved_only:   # the year to date from approved figures too
+        ytd = approval.counted_departures(con, period.year, 1, last, province).groupby("commune_code")["departures"].sum()
+        communes["ytd"] = communes["unit_code"].map(ytd).fillna(0).astype(int)
     communes["attainment_pct"] = metrics.round_half_up_series(
         100.0 * communes["ytd"] / communes["quota"].where(communes["quota"] > 0))
     communes["pace_pct"] = metrics.round_half_up_series(100.0 * communes["ytd"] / (
@@ -202,7 +209,9 @@ def gather(con: duckdb.DuckDBPyConnection, period: ReportPeriod, province: str, 
         note += (". Thông tư 21/2021/TT-BLĐTBXH (Điều 15) quy định số liệu báo cáo năm tính từ ngày 15/12 năm trước "
                  "đến ngày 14/12; số liệu của hệ thống được tổng hợp theo tháng nên báo cáo này dùng tháng 1–12 "
                  f"năm {period.year} (khớp bảng v_attainment), số liệu nửa cuối tháng 12 được cập nhật khi có.")
+    counts = approval.received_counts(con, period.year, period.first, last, province)
     return ReportData(period, province, str(unit["name"].iloc[0]), today, view.demo, communes, totals,
                       view.headline, view, prio, markets, fairs,
                       problem_view.problems(con, period.year, last, province), completeness.shares(table),
-                      comp_units, lag, form, note, last)
+                      comp_units, lag, form, note, last, approval.approved_note(counts) if approved_only else
+                      "Tính mọi số liệu đã nhận, kể cả chưa phê duyệt.")

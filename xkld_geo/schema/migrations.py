@@ -107,6 +107,15 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "data_version", _create("data_version")),
     Migration(8, "second_factors: TOTP second factor, offered to every account, required for administrators",
               _create("second_factors")),
+    Migration(9, "users: scope (unit_code VN / province / commune, company_licence) and one-time passwords; "
+                 "existing accounts become national",
+              _sql("ALTER TABLE users ADD COLUMN IF NOT EXISTS unit_code VARCHAR DEFAULT 'VN'",
+                   "ALTER TABLE users ADD COLUMN IF NOT EXISTS company_licence VARCHAR",
+                   "ALTER TABLE users ADD COLUMN IF NOT EXISTS must_change_password BOOLEAN DEFAULT FALSE",
+                   "UPDATE users SET unit_code = 'VN' WHERE unit_code IS NULL",
+                   "UPDATE users SET must_change_password = FALSE WHERE must_change_password IS NULL")),
+    Migration(10, "the commune's monthly report and its approval: commune_months, approval_events",
+              _create("commune_months", "approval_events")),
     Migration(11, "notifications: the outbox and its attachments, job runs, users' addresses and subscriptions, "
               "provinces' webhooks", _create("outbox", "outbox_attachments", "job_runs", "notification_contacts",
                                              "notification_subscriptions", "province_webhooks")),

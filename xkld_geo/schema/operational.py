@@ -25,7 +25,10 @@ CREATE TABLE IF NOT EXISTS users (
     role VARCHAR NOT NULL,
     password_hash VARCHAR NOT NULL,
     created_at TIMESTAMP NOT NULL,
-    disabled BOOLEAN NOT NULL DEFAULT FALSE
+    disabled BOOLEAN NOT NULL DEFAULT FALSE,
+    unit_code VARCHAR DEFAULT 'VN',             -- scope: VN, a province (2 digits) or a commune (5 digits)
+    company_licence VARCHAR,                    -- a company account: its licence number (xkld_geo.scope)
+    must_change_password BOOLEAN DEFAULT FALSE  -- a one-time password: changed at the first login
 )"""),
     Table("sessions", "operational", ddl="""
 CREATE TABLE IF NOT EXISTS sessions (
@@ -195,6 +198,34 @@ CREATE TABLE IF NOT EXISTS report_receipts (
     import_id INTEGER,                  -- NULL for the demo history
     changed BOOLEAN NOT NULL,           -- whether it changed the figures stored before
     is_demo BOOLEAN NOT NULL
+)"""),
+    Table("commune_months", "operational", ddl="""
+CREATE TABLE IF NOT EXISTS commune_months (
+    month DATE NOT NULL,                -- first day of the month reported
+    commune_code VARCHAR NOT NULL,
+    state VARCHAR NOT NULL CHECK (state IN ('draft', 'submitted', 'approved', 'returned')),
+    source VARCHAR NOT NULL CHECK (source IN ('form', 'import')),
+    form VARCHAR,                       -- JSON: the monthly form's figures (draft or submitted)
+    warnings VARCHAR,                   -- JSON: soft-rule warnings when submitted (xkld_geo.reporting.rules)
+    officer_comment VARCHAR,            -- the commune's confirming comment on those warnings
+    review_comment VARCHAR,             -- the reviewer's comment (returned, un-approved)
+    updated_at TIMESTAMP NOT NULL,
+    updated_by VARCHAR NOT NULL,
+    approved_at TIMESTAMP,
+    approved_by VARCHAR,
+    PRIMARY KEY (month, commune_code)
+)"""),
+    Table("approval_events", "operational", ddl="""
+CREATE TABLE IF NOT EXISTS approval_events (
+    event_id INTEGER PRIMARY KEY,       -- max + 1: the order of the steps (notices are sent from here)
+    at_time TIMESTAMP NOT NULL,
+    username VARCHAR NOT NULL,
+    action VARCHAR NOT NULL,            -- draft | submit | import | approve | return | unapprove
+    month DATE NOT NULL,
+    unit_code VARCHAR NOT NULL,         -- a commune (or a province for a province-wide approval)
+    from_state VARCHAR,
+    to_state VARCHAR NOT NULL,
+    comment VARCHAR
 )"""),
     Table("data_version", "operational", ddl="""
 CREATE TABLE IF NOT EXISTS data_version (

@@ -22,6 +22,7 @@ from xkld_geo.ui.directives import render_jobfairs, render_markets, render_prior
 from xkld_geo.ui.emulation import render_emulation  # noqa: F401
 from xkld_geo.ui.foresight import render_outlook  # noqa: F401
 from xkld_geo.ui.imports import render_imports  # noqa: F401
+from xkld_geo.ui.monthly import render_monthly  # noqa: F401
 from xkld_geo.ui.navigation import navigation  # noqa: F401
 from xkld_geo.ui.notifications import render_notifications  # noqa: F401
 from xkld_geo.ui.overview import (  # noqa: F401,E501

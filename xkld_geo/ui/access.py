@@ -203,6 +203,9 @@ def require(action: str) -> auth.User:
     """Stop the page unless the current user may do ``action``; returns the user."""
     user = current_user()
     login_box(user)
+    if user.must_change:
+        _new_password(user)
+        st.stop()
     if user.role != "public":
         require_second_factor(user)
     if not auth.allowed(user, action):
@@ -213,3 +216,24 @@ def require(action: str) -> auth.User:
             st.error(f"Tài khoản {plain(user.username)} ({auth.ROLES[user.role]}) không có quyền mở trang này.")
         st.stop()
     return user
+
+
+def _new_password(user: auth.User) -> None:
+    """A one-time password's first login: a new password is chosen before any page opens."""
+    st.warning("Tài khoản đang dùng mật khẩu một lần: hãy đặt mật khẩu mới trước khi làm việc.")
+    with st.form("new_password_form"):
+        old = st.text_input("Mật khẩu một lần", type="password", key="otp_old", max_chars=256)
+        new = st.text_input("Mật khẩu mới (ít nhất 10 ký tự)", type="password", key="otp_new", max_chars=256)
+        again = st.text_input("Nhập lại mật khẩu mới", type="password", key="otp_again", max_chars=256)
+        done = st.form_submit_button("Đổi mật khẩu")
+    if done:
+        if new != again:
+            st.error("Hai lần nhập mật khẩu mới không giống nhau.")
+            return
+        try:
+            auth.change_password(connection(), user.username, old, new)
+        except AuthError as exc:
+            st.error(plain(exc.message))
+            return
+        st.success("Đã đổi mật khẩu.")
+        st.rerun()

@@ -1,34 +1,23 @@
 """The administrator's page: users, public notices, the static open-data release, and the audit log."""
 from __future__ import annotations
 
+import duckdb
 import pandas as pd
 import streamlit as st
 
-from xkld_geo import auth, references
+from xkld_geo import auth, references, scope
 from xkld_geo.errors import XkldError
 from xkld_geo.release import site as release_site
 from xkld_geo.ui.common import connection, plain, settings
 
 
 def render_admin(admin: auth.User) -> None:
-    """Users (add, disable), public notices (edit), the newest audit lines."""
+    """Users (add, import, disable: inside the administrator's scope), public notices (edit), the
+    newest audit lines. Notices, companies and the release are the nation's."""
     con = connection()
-    st.subheader("Tài khoản")
-    st.dataframe(pd.DataFrame(auth.list_users(con), columns=["Tài khoản", "Tên", "Vai trò", "Đã khóa"]),
-                 hide_index=True, width="stretch", key="users_table")
-    with st.form("add_user", clear_on_submit=True):
-        cols = st.columns(4)
-        username = cols[0].text_input("Tên đăng nhập", key="new_username", max_chars=32)
-        name = cols[1].text_input("Tên hiển thị", key="new_name", max_chars=100)
-        role = cols[2].selectbox("Vai trò", [r for r in auth.ROLES if r != "public"], key="new_role",
-                                 format_func=auth.ROLES.get)
-        password = cols[3].text_input("Mật khẩu", type="password", key="new_password", max_chars=256)
-        if st.form_submit_button("Thêm tài khoản"):
-            try:
-                auth.create_user(con, username.strip().lower(), password, role, name, by=admin.username)
-                st.success(f"Đã thêm tài khoản {plain(username)}.")
-            except XkldError as exc:
-                st.error(plain(exc.message))
+    _accounts(con, admin)
+    if not scope.of(con, admin).national:
+        return
     st.subheader("Thông báo công khai")
     texts = references.notices(con)
     for key, label in references.NOTICE_KEYS.items():
@@ -81,3 +70,55 @@ def republish_after_change(con: object, what: str) -> None:
         return
     if result is not None:
         st.caption(result.summary())
+
+
+def _accounts(con: duckdb.DuckDBPyConnection, admin: auth.User) -> None:
+    """The accounts the administrator manages (a province administrator: its province's only)."""
+    st.subheader("Tài khoản")
+    accounts = auth.list_accounts(con, admin)
+    st.dataframe(pd.DataFrame({"Tài khoản": accounts["username"], "Tên": accounts["display_name"],
+                               "Vai trò": accounts["role"].map(auth.ROLES), "Đơn vị": accounts["unit_code"],
+                               "Doanh nghiệp": accounts["company_licence"], "Đã khóa": accounts["disabled"],
+                               "Mật khẩu một lần": accounts["must_change_password"]}),
+                 hide_index=True, width="stretch", key="users_table")
+    with st.form("add_user", clear_on_submit=True):
+        cols = st.columns(3)
+        username = cols[0].text_input("Tên đăng nhập", key="new_username", max_chars=32)
+        name = cols[1].text_input("Tên hiển thị", key="new_name", max_chars=100)
+        role = cols[2].selectbox("Vai trò", [r for r in auth.ROLES if r != "public"], key="new_role",
+                                 format_func=auth.ROLES.get)
+        cols = st.columns(3)
+        unit = cols[0].text_input("Đơn vị (VN, mã tỉnh 2 số, mã xã 5 số)", key="new_unit", max_chars=5,
+                                  value=admin.unit)
+        company = cols[1].text_input("Số giấy phép doanh nghiệp (nếu là tài khoản doanh nghiệp)", key="new_company",
+                                     max_chars=40)
+        password = cols[2].text_input("Mật khẩu", type="password", key="new_password", max_chars=256)
+        if st.form_submit_button("Thêm tài khoản"):
+            try:
+                auth.add_account(con, admin, username.strip().lower(), password, role, name,
+                                 unit=unit.strip() or "VN", company=company.strip() or None)
+                st.success(f"Đã thêm tài khoản {plain(username)}.")
+            except XkldError as exc:
+                st.error(plain(exc.message))
+    upload = st.file_uploader("Tạo nhiều tài khoản từ tệp CSV (cột: username, role, unit, name, company)",
+                              type=["csv"], key="users_csv")
+    if upload is not None and st.button("Tạo các tài khoản trong tệp", key="users_csv_go"):
+        try:
+            made = auth.import_accounts(con, admin, upload.getvalue(), upload.name)
+            st.session_state["users_made"] = "username,mat_khau_mot_lan\n" + "".join(f"{u},{p}\n" for u, p in made)
+            st.success(f"Đã tạo {len(made)} tài khoản. Tải tệp mật khẩu một lần ngay: tệp chỉ được đưa một lần.")
+        except XkldError as exc:
+            st.error(plain(exc.message))
+    made_text = st.session_state.get("users_made")
+    if made_text and st.download_button("Tải mật khẩu một lần (CSV)", made_text.encode("utf-8-sig"),
+                                        "mat-khau-mot-lan.csv", "text/csv", key="users_made_download"):
+        st.session_state.pop("users_made", None)
+    if len(accounts):
+        cols = st.columns([3, 1])
+        target = cols[0].selectbox("Khóa tài khoản", list(accounts["username"]), key="disable_user")
+        if cols[1].button("Khóa", key="disable_go"):
+            try:
+                auth.disable_account(con, admin, target)
+                st.success(f"Đã khóa {plain(target)}.")
+            except XkldError as exc:
+                st.error(plain(exc.message))

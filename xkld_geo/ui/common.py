@@ -19,7 +19,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from xkld_geo import DEMO_LABEL, cache, db, gateway, maps, periods, queries
+from xkld_geo import DEMO_LABEL, auth, cache, db, gateway, maps, periods, queries, scope
 from xkld_geo.errors import XkldError
 from xkld_geo.markup import markdown_text
 from xkld_geo.settings import Settings, current
@@ -219,8 +219,23 @@ def set_unit(province: str | None, commune: str | None) -> None:
     st.session_state["_pending"] = {"province": province or "", "commune": commune or ""}
 
 
+def viewer() -> auth.User:
+    """The account of this session (the public visitor when none), drawing nothing: what the
+    shared filters need to apply its scope (:mod:`xkld_geo.scope`)."""
+    token = st.session_state.get("auth_token")
+    found = auth.session_user(connection(), token) if isinstance(token, str) and token else None
+    return found or auth.PUBLIC
+
+
 def _unit_from_url(con: duckdb.DuckDBPyConnection) -> None:
-    """On first load, URL ``unit`` may name a province (2 digits) or a commune (5 digits)."""
+    """On first load, URL ``unit`` may name a province (2 digits) or a commune (5 digits); one
+    outside the account's scope is refused (the page stops with the reason)."""
+    if "unit" in st.query_params:
+        try:
+            scope.check_url_unit(con, viewer(), str(st.query_params.get("unit")))
+        except XkldError as exc:
+            st.error(plain(exc.message))
+            st.stop()
     if "province" in st.session_state or "_keep_province" in st.session_state \
             or "unit" not in st.query_params:
         return
@@ -274,8 +289,9 @@ def filters(con: duckdb.DuckDBPyConnection | None = None, bar: DeltaGenerator | 
                             format_func=lambda m: _month_label(year, m, today)))
         provinces = shared.get("provinces", queries.provinces, copy=False)   # read here, never changed
         names = dict(zip(provinces["code"], provinces["name"]))
+        shown = scope.provinces_shown(con, viewer(), list(provinces["code"]))   # commune detail: inside the scope
         # "" stands for "all": a selectbox shows None as an empty placeholder
-        province = _select("Tỉnh/thành", [""] + list(provinces["code"]), "province",
+        province = _select("Tỉnh/thành", [""] + shown, "province",
                            format_func=lambda c: names.get(c, "Toàn quốc")) or None
         commune = None
         if province:

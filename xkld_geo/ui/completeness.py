@@ -1,12 +1,14 @@
 """The reporting-completeness page: who reported, on time or late, and whom to chase."""
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import streamlit as st
 
-from xkld_geo import maps, metrics, queries
+from xkld_geo import maps, metrics, queries, scope
 from xkld_geo.reporting import completeness
-from xkld_geo.ui.common import Filters, connection, demo_badge, repainting_map, settings
+from xkld_geo.ui.common import Filters, connection, demo_badge, repainting_map, settings, viewer
 
 CELL_COLOURS = {"Đúng hạn": "#dbeaf5", "Trễ": "#fde0b2", "Đã sửa": "#e6dcf5", "chưa báo cáo": "#f9dcdc"}
 
@@ -50,6 +52,8 @@ def render_completeness(f: Filters) -> None:
         months = [c for c in view.calendar.columns if str(c).startswith("T") and str(c)[1:].isdigit()]
         st.dataframe(view.calendar.style.map(_cell_style, subset=months), hide_index=True, width="stretch",
                      key="completeness_calendar")
+    chase = scope.visible_communes(con, viewer(), view.chase, "Mã")   # names and phones: inside the scope only
+    view = dataclasses.replace(view, chase=chase)
     st.markdown(f"**Xã cần đôn đốc (còn báo cáo chưa gửi): {len(view.chase)}**")
     if len(view.chase):
         st.dataframe(view.chase, hide_index=True, width="stretch", key="completeness_chase")

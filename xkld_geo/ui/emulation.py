@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from xkld_geo import auth, queries
+from xkld_geo import auth, queries, scope
 from xkld_geo.errors import XkldError
-from xkld_geo.reporting import emulation
+from xkld_geo.reporting import approval, emulation
 from xkld_geo.ui.common import connection, plain, settings
 
 
@@ -29,7 +29,11 @@ def render_emulation(user: auth.User) -> None:
     today = settings().effective_today
     provinces = queries.provinces(con)
     names = dict(zip(provinces["code"], provinces["name"]))
-    province = st.selectbox("Tỉnh/thành", list(provinces["code"]), key="emulation_province", format_func=names.get)
+    shown = scope.provinces_shown(con, user, list(provinces["code"]))   # the ranking lists communes
+    if not shown:
+        st.error(plain(scope.refusal(user, scope.of(con, user), scope.NATION, "xem xếp loại thi đua từng xã").message))
+        return
+    province = st.selectbox("Tỉnh/thành", shown, key="emulation_province", format_func=names.get)
     year = int(st.selectbox("Năm", list(range(today.year, 2024, -1)), key="emulation_year"))
     criteria = emulation.current_criteria(con)
     _criteria_form(user, criteria)
@@ -43,6 +47,8 @@ def render_emulation(user: auth.User) -> None:
         result = frozen.rename(columns={})
     else:
         result = emulation.classify(emulation.inputs(con, year, province, today, settings().report_due_day), criteria)
+        last = 12 if year < today.year else max(1, today.month - 1)
+        st.caption(plain(approval.approved_note(approval.received_counts(con, year, 1, last, province))))
     note = None if len(frozen) else emulation.provisional_note(year, today, settings().report_due_day)
     if note:
         st.warning(note)

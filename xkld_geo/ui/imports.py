@@ -67,7 +67,7 @@ def render_imports(user: auth.User) -> None:
                        "trong hàng đợi và sẽ được nhập ngay khi đến lượt. Xin đừng tải lại trang.")
         try:
             st.session_state[REPORT_KEY] = ingest.import_file(con, upload.getvalue(), upload.name, kind,
-                                                              user.username, settings(), on_wait=waiting)
+                                                              user, settings(), on_wait=waiting)   # its scope applies
             if st.session_state[REPORT_KEY].accepted:
                 republish_after_change(con, "Dữ liệu")
         except XkldError as exc:

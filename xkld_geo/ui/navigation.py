@@ -62,6 +62,8 @@ MENU: dict[str, tuple[PageEntry, ...]] = {
     "Nghiệp vụ": (
         PageEntry("6_Phan_bo_chi_tieu.py", "Phân bổ chỉ tiêu", ":material/calculate:", "Phan_bo_chi_tieu",
                   "plan_quotas"),
+        PageEntry("17_Bao_cao_thang_xa.py", "Báo cáo tháng của xã", ":material/edit_note:", "Bao_cao_thang_xa",
+                  "monthly_reports"),
         PageEntry("7_Nhap_du_lieu.py", "Nhập dữ liệu", ":material/upload_file:", "Nhap_du_lieu", "import_data"),
         PageEntry("11_Nguoi_phu_trach.py", "Người phụ trách", ":material/contact_phone:", "Nguoi_phu_trach",
                   "overview"),

@@ -9,9 +9,20 @@ import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
-from xkld_geo import cache, export, metrics, queries
+from xkld_geo import cache, export, metrics, queries, scope
+from xkld_geo.reporting import approval
 from xkld_geo.ui import shared_tables
-from xkld_geo.ui.common import apply_pending, connection, demo_badge, filters, plain, repainting_map, set_unit, to_query
+from xkld_geo.ui.common import (
+    apply_pending,
+    connection,
+    demo_badge,
+    filters,
+    plain,
+    repainting_map,
+    set_unit,
+    to_query,
+    viewer,
+)
 from xkld_geo.views import overview
 
 CONTROLS = "overview_controls"
@@ -56,7 +67,9 @@ def overview_request(indicator: str) -> overview.Request:
     with bar:
         level = "province"
         if province is None:
-            level = st.radio("Bản đồ cả nước", list(overview.NATIONAL_LEVELS), key="national_level",
+            national = scope.of(connection(), viewer()).national   # a national commune map is commune detail
+            level = st.radio("Bản đồ cả nước", list(overview.NATIONAL_LEVELS) if national else ["province"],
+                             key="national_level",
                              format_func=overview.NATIONAL_LEVELS.get, horizontal=True)
         units = "now"
         before = overview.Request(year, month).before_reform
@@ -250,6 +263,18 @@ TREND_SPEC: dict[str, Any] = {
 }
 
 
+def _approval_caption(view: overview.Overview) -> None:
+    """Which figures are approved: the overview shows every report received; this says how many of
+    the period's commune-months still wait (one cached look-up per data version)."""
+    r = view.request
+    counts = cache.scope(connection()).get("approval_received", approval.received_counts, r.year, 1, r.month,
+                                           r.province)
+    waiting = counts["submitted"] + counts["returned"] + counts["draft"]
+    if waiting:
+        st.caption(f"Số liệu gồm mọi báo cáo đã nhận; {waiting:,} xã–tháng chưa được phê duyệt (báo cáo định kỳ "
+                   f"và thi đua chỉ tính số đã phê duyệt).".replace(",", "."))
+
+
 def render_overview(view: overview.Overview, present: bool) -> None:
     """Render an :class:`overview.Overview`: path, headline, map, trend, ranking and downloads."""
     demo_badge(view.demo)
@@ -257,6 +282,7 @@ def render_overview(view: overview.Overview, present: bool) -> None:
         breadcrumbs(view)
     st.subheader(plain(view.title))
     period_headline(view.headline)
+    _approval_caption(view)
     left, right = st.columns([3, 2])
     with left:
         # a new period or indicator repaints the drawn map and keeps its zoom

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from xkld_geo import auth, queries
+from xkld_geo import auth, queries, scope
 from xkld_geo.errors import XkldError
 from xkld_geo.intake import kinds
 from xkld_geo.reporting import people
@@ -25,9 +25,14 @@ def render_people(user: auth.User) -> None:
     con = connection()
     provinces = queries.provinces(con)
     names = dict(zip(provinces["code"], provinces["name"]))
-    province = st.selectbox("Tỉnh/thành", list(provinces["code"]), key="people_province", format_func=names.get)
+    own = scope.of(con, user)
+    shown = scope.provinces_shown(con, user, list(provinces["code"])) or ([own.province] if own.province else [])
+    if not shown:
+        st.error(plain(scope.refusal(user, own, scope.NATION, "xem danh sách người phụ trách").message))
+        return
+    province = st.selectbox("Tỉnh/thành", shown, key="people_province", format_func=names.get)
     st.caption("Danh sách chỉ dùng nội bộ; không hiện trên trang công khai và các tệp công khai.")
-    listing = people.listing(con, province)
+    listing = scope.people_visible(con, user, people.listing(con, province))   # phones: inside the scope only
     if listing["is_demo"].any():
         st.caption("Người có dấu (minh họa) là dữ liệu minh họa, không phải người thật.")
     table = listing.assign(role=listing["role"].map(people.ROLES).fillna(listing["role"]))
@@ -37,8 +42,9 @@ def render_people(user: auth.User) -> None:
         st.info("Chỉ cán bộ kế hoạch và quản trị viên sửa được danh sách này.")
         return
     st.subheader("Sửa danh sách của một đơn vị")
-    communes = db_communes(con, province)
-    units = [("province", province, names[province])] + [("commune", c, n) for c, n in
+    communes = scope.visible_communes(con, user, db_communes(con, province).rename(
+        columns={"unit_code": "commune_code"})).rename(columns={"commune_code": "unit_code"})
+    units = [("province", province, names[province])] * (own.level in ("nation", "province")) + [("commune", c, n) for c, n in
                                                          zip(communes["unit_code"], communes["unit_name"])]
     labels = {f"{lvl}:{code}": f"{people.LEVELS[lvl]}: {name}" for lvl, code, name in units}
     chosen = st.selectbox("Đơn vị", list(labels), key="people_unit", format_func=labels.get)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from xkld_geo import auth, maps, metrics, queries
+from xkld_geo import auth, maps, metrics, queries, scope
 from xkld_geo.errors import XkldError
 from xkld_geo.protection import alarms, casebook, cases, clubs, problems, returnees
 from xkld_geo.ui.common import Filters, connection, demo_badge, plain, repainting_map, settings
@@ -42,7 +42,7 @@ def _move_form(con: object, view: casebook.CasesView, user: auth.User) -> None:
         if st.form_submit_button("Lưu"):
             try:
                 cases.move(con, ref, target, user.username, settings().effective_today, agency=agency or None,
-                           outcome=outcome or None, note=note or None)
+                           outcome=outcome or None, note=note or None, actor=user)
                 st.success(plain(f"Vụ việc {ref}: {cases.STATUS_LABELS[current]} → {cases.STATUS_LABELS[target]}."))
             except XkldError as exc:
                 st.error(plain(exc.message))
@@ -72,7 +72,7 @@ def _record_form(con: object, f: Filters, user: auth.User) -> None:
                 ref = cases.next_ref(con, opened.year)
                 cases.record(con, cases.NewCase(ref, kind, opened, commune, market.strip().upper(),
                                                 licence.strip() or None, agency or None, note or None),
-                             user.username, today)
+                             user.username, today, actor=user)
                 st.success(plain(f"Đã ghi vụ việc {ref}."))
             except XkldError as exc:
                 st.error(plain(exc.message))
@@ -95,6 +95,12 @@ def render_cases(f: Filters, user: auth.User) -> None:
     con = connection()
     today = settings().effective_today
     handler = auth.allowed(user, "handle_cases")
+    try:   # the register is commune-level detail: inside the account's scope only
+        province = scope.detail_province(con, user, f.province)
+    except XkldError as exc:
+        st.error(plain(exc.message))
+        return
+    f = Filters(f.year, f.month, province, f.commune)
     view = casebook.build_cases(con, f.province, today, with_notes=handler)
     demo_badge(view.is_demo)
     cols = st.columns(4)

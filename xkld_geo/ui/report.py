@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from xkld_geo import queries
+from xkld_geo import queries, scope
 from xkld_geo.errors import XkldError
 from xkld_geo.reporting import document, report
-from xkld_geo.ui.common import connection, settings
+from xkld_geo.ui.common import connection, settings, viewer
 from xkld_geo.ui.imports import plain
 
 KIND_LABELS = {"month": "Tháng", "quarter": "Quý", "half": "6 tháng", "year": "Năm"}
@@ -18,7 +18,12 @@ def render_report() -> None:
     today = settings().effective_today
     provinces = queries.provinces(con)
     names = dict(zip(provinces["code"], provinces["name"]))
-    province = st.selectbox("Tỉnh/thành", list(provinces["code"]), key="report_province", format_func=names.get)
+    shown = scope.provinces_shown(con, viewer(), list(provinces["code"]))   # the report lists communes
+    if not shown:
+        st.error(plain(scope.refusal(viewer(), scope.of(con, viewer()), scope.NATION,
+                                     "lập báo cáo định kỳ (có số liệu từng xã)").message))
+        return
+    province = st.selectbox("Tỉnh/thành", shown, key="report_province", format_func=names.get)
     kind = st.radio("Loại kỳ", list(KIND_LABELS), key="report_kind", format_func=KIND_LABELS.get, horizontal=True)
     year = int(st.selectbox("Năm", list(range(today.year, 2020, -1)), key="report_year"))
     text = str(year)
@@ -28,9 +33,12 @@ def render_report() -> None:
         text = f"{year}-Q{st.selectbox('Quý', [1, 2, 3, 4], key='report_quarter')}"
     elif kind == "half":
         text = f"{year}-H{st.selectbox('6 tháng', [1, 2], key='report_half')}"
+    approved_only = st.toggle("Chỉ số liệu đã phê duyệt (báo cáo chính thức)", value=True, key="report_approved")
     if st.button("Lập báo cáo", key="report_make", type="primary"):
         try:
-            data = report.gather(con, report.parse_period(text), province, today, settings().report_due_day)
+            data = report.gather(con, report.parse_period(text), province, today, settings().report_due_day,
+                                 approved_only=approved_only)
+            st.caption(plain(data.approval_note))
             docx = document.report_docx(data)
             st.session_state["_report_docx"] = (text, province, docx, document.to_pdf(docx))
         except XkldError as exc:
