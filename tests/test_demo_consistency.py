@@ -106,3 +106,18 @@ def test_the_month_in_progress_holds_fraud_reports_of_the_days_gone_by() -> None
     december = monthly.loc[month == pd.Timestamp(2026, 12, 1), "fraud_reports"].sum()
     november = monthly.loc[month == pd.Timestamp(2026, 11, 1), "fraud_reports"].sum()
     assert december <= november * 7 / 30 * 1.6 + 5, (december, november)
+
+
+@pytest.mark.real_data
+def test_on_the_real_warehouse_nothing_piles_up_on_today(real_con, real_settings) -> None:
+    today = real_settings.today
+    for what, sql in (("cases opened", "SELECT opened_on AS d FROM cases WHERE is_demo"),
+                      ("case status changes", "SELECT status_on AS d FROM cases WHERE is_demo"),
+                      ("orders announced", "SELECT announced_on AS d FROM recruitment_orders WHERE is_demo"),
+                      ("interviews", "SELECT o.interview_on AS d FROM recruitment_orders o "
+                                     "SEMI JOIN order_interviews i USING (order_code) WHERE o.is_demo")):
+        days = frame(real_con, sql)["d"]
+        assert len(days) and pd.to_datetime(days).max() <= pd.Timestamp(today), what
+        if what == "interviews":   # interviews fall on the 3rd to the 25th: none on the 1st at all
+            continue
+        within_rate(days, today, what)

@@ -80,7 +80,7 @@ def test_the_note_says_how_figures_are_rounded() -> None:
 def _known(label: object, base: int) -> tuple[int, int]:
     """The attacker's own interval of a label, found by brute force from the published rule (a
     hidden figure: only that it is not negative)."""
-    if label == disclosure.HIDDEN:
+    if label == "ẩn":
         return 0, 10**9
     if label == 0:
         return 0, 0
@@ -286,7 +286,7 @@ NARROW = 2
 
 def _bounds(label: object, base: int) -> tuple[float, float]:
     """The attacker's interval of a label; a hidden figure is only known to be ≥ 0."""
-    if label == disclosure.HIDDEN:
+    if label == getattr(disclosure, "HIDDEN", "ẩn"):
         return 0.0, np.inf
     low, high = _known(label, base)
     return float(low), float(high)
@@ -298,8 +298,8 @@ def propagation_exposed(shown: Stack, sums: list[tuple[Key, list[Key]]], base: i
     others, period by period, and a cumulative figure never decreases; repeated to a fixed point."""
     months = sorted(m for m in shown if m > 0)
     keys = sorted({k for m in months for k in shown[m]} | {t for t, _ in sums} | {p for _, ps in sums for p in ps})
-    lo = {(k, m): _bounds(shown[m].get(k, disclosure.HIDDEN), base)[0] for k in keys for m in months}
-    hi = {(k, m): _bounds(shown[m].get(k, disclosure.HIDDEN), base)[1] for k in keys for m in months}
+    lo = {(k, m): _bounds(shown[m].get(k, "ẩn"), base)[0] for k in keys for m in months}
+    hi = {(k, m): _bounds(shown[m].get(k, "ẩn"), base)[1] for k in keys for m in months}
     changed = True
     while changed:
         changed = False
@@ -336,7 +336,7 @@ def milp_exposed(shown: Stack, sums: list[tuple[Key, list[Key]]], base: int, int
     keys = sorted({k for m in months for k in shown[m]} | {t for t, _ in sums} | {p for _, ps in sums for p in ps})
     index = {(k, m): i for i, (k, m) in enumerate((k, m) for m in months for k in keys)}
     n = len(index)
-    bounds = [_bounds(shown[m].get(k, disclosure.HIDDEN), base) for m in months for k in keys]
+    bounds = [_bounds(shown[m].get(k, "ẩn"), base) for m in months for k in keys]
     rows, cols, vals, r = [], [], [], 0
     for m in months:
         for total, parts in sums:

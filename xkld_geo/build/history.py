@@ -279,10 +279,10 @@ def _hand_out(rows: pd.DataFrame, pairs: pd.DataFrame, value: str) -> pd.DataFra
                 j = int(np.argmax(owed))
                 given[j] += 1
                 cell[j] += 1
-            for j in np.flatnonzero(cell):
+            for k in np.flatnonzero(cell):
                 out_rows.append(index)
-                out_codes.append(str(new[j]))
-                out_values.append(int(cell[j]))
+                out_codes.append(str(new[k]))
+                out_values.append(int(cell[k]))
     out = rows.loc[out_rows].reset_index(drop=True)
     out["new_code"] = out_codes
     out[value] = out_values

@@ -162,7 +162,7 @@ def _sections(doc: DocxDocument, r: ReportData) -> None:
     _para(doc, "")
     _table(doc, r.markets[["Thị trường", "Châu lục", "departures", "Tỷ lệ (%)"]].rename(columns={"departures": "Số người"}))
     doc.add_heading("IV. SÀN GIAO DỊCH VIỆC LÀM", level=1)
-    fair_last = int(r.jobfairs.get("last") or 0)
+    fair_last = int(str(r.jobfairs.get("last") or 0))
     _para(doc, (f"Số liệu: {r.span(True, fair_last)} (lũy kế từ đầu năm, các tháng đã đến hạn báo cáo)." if fair_last
                 else "Số liệu: chưa có tháng nào đến hạn báo cáo sàn giao dịch việc làm."), italic=True, size=12)
     f = r.jobfairs

@@ -40,10 +40,12 @@ class PublicFigures:
         return disclosure.round_count(self.cube.values.get(key, 0), self.threshold)
 
 
-def _period_flows(con: duckdb.DuckDBPyConnection, year: int, month: int) -> pd.DataFrame:
-    """Year-to-date departures per commune and market, for the communes of the current map."""
+def _monthly_flows(con: duckdb.DuckDBPyConnection, year: int, month: int) -> pd.DataFrame:
+    """Departures per month (1..``month`` of ``year``), commune and market, for the communes of the
+    current map; one query for every period of the year (see :func:`_cube`)."""
     return db.run(con, "public_commune_markets", """
-        SELECT c.province_code, d.commune_code, d.market, SUM(d.departures) AS n
+        SELECT CAST(month(d.month) AS INTEGER) AS m, c.province_code, d.commune_code, d.market,
+               SUM(d.departures) AS n
         FROM departures d JOIN v_communes c ON c.commune_code = d.commune_code
         WHERE d.month >= make_date($year, 1, 1)
           AND d.month < make_date($year, $month, 1) + INTERVAL 1 MONTH
@@ -62,10 +64,11 @@ def _markets(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                   "SELECT code, name_vi AS name, safe_high_income AS safe FROM markets ORDER BY code")
 
 
-def _cube(con: duckdb.DuckDBPyConnection, year: int, month: int, communes: pd.DataFrame,
+def _cube(monthly: pd.DataFrame, month: int, communes: pd.DataFrame,
           markets: pd.DataFrame) -> tuple[Cube, pd.DataFrame]:
-    """The true figures of January..``month`` and the sums linking them, with the market list."""
-    flows = _period_flows(con, year, month)
+    """The true figures of January..``month`` (from :func:`_monthly_flows`) and the sums linking
+    them, with the market list."""
+    flows = monthly[monthly["m"] <= month]
     unnamed = sorted(set(flows["market"]) - set(markets["code"]))  # shown by code, so sums still add up
     markets = pd.concat([markets, pd.DataFrame({"code": unnamed, "name": unnamed, "safe": False})],
                         ignore_index=True)
@@ -98,10 +101,10 @@ def public_figures(con: duckdb.DuckDBPyConnection, year: int, month: int,
     computed the same way, so what this period hides never depends on a later one.
     """
     threshold = disclosure.check_base(threshold)
-    communes, base_markets = _communes(con), _markets(con)
+    communes, base_markets, monthly = _communes(con), _markets(con), _monthly_flows(con, year, month)
     earlier: list[dict[Key, Label]] = []
     for m in range(1, int(month) + 1):
-        cube, markets = _cube(con, year, m, communes, base_markets)
+        cube, markets = _cube(monthly, m, communes, base_markets)
         labels = disclosure.protect(earlier, disclosure.rounded(cube.values, threshold), cube.equations, threshold)
         earlier.append(labels)
     codes = list(markets["code"])
