@@ -220,3 +220,28 @@ def test_the_year_end_and_the_official_report_count_approved_months_only(tiny_db
     everything = report.gather(con, report.parse_period("2026-02"), "99", tiny_db.today, tiny_db.report_due_day,
                                approved_only=False)
     assert everything.communes.set_index("unit_code").at["99001", "period"] == 500
+
+
+def test_the_submitter_is_told_of_each_decision_through_the_outbox(tiny_db: Settings, tiny_con) -> None:
+    """A return and an approval each put one e-mail to the submitter in the outbox, in the decision's
+    own transaction; the province's digest counts what waits and lists the soft-rule outliers."""
+    from xkld_geo.notifications import notices, subscriptions
+
+    con = tiny_con
+    xa, tinh, _, tw = _accounts(con)
+    subscriptions.save_contact(con, xa, "can-bo.99001@minhhoa.example", None)
+    monthly.submit(con, xa, "99001", MONTH, _form(2), "xác nhận", tiny_db, tiny_db.today)
+    assert notices.review_backlog(con, "99", MONTH) == {"waiting": 1, "returned": 0}
+    approval.return_month(con, tinh, MONTH, "99001", "Thiếu <b>số</b> người dự sàn")
+    assert notices.review_backlog(con, "99", MONTH) == {"waiting": 0, "returned": 1}
+    monthly.submit(con, xa, "99001", MONTH, _form(2), "đã sửa", tiny_db, tiny_db.today)
+    approval.approve(con, tinh, MONTH, "99001")
+    sent = con.execute("SELECT kind, recipients, subject, body_html FROM outbox WHERE kind = 'review' "
+                       "ORDER BY created_at").fetchall()
+    assert len(sent) == 2
+    assert all("can-bo.99001@minhhoa.example" in str(r[1]) for r in sent)
+    assert "bị trả lại" in sent[0][2] and "đã được duyệt" in sent[1][2]
+    assert "&lt;b&gt;số&lt;/b&gt;" in sent[0][3] and "<b>số</b>" not in sent[0][3]
+    assert subscriptions.account_provinces(con, tinh) == ("99",)
+    assert subscriptions.account_provinces(con, xa) == ()
+    assert subscriptions.account_provinces(con, tw) is None

@@ -340,17 +340,30 @@ class Composer:
 
 
 def review_backlog(con: duckdb.DuckDBPyConnection, province: str, month: dt.date) -> dict[str, int] | None:
-    """Reports of ``province`` for ``month`` waiting for approval and returned, for the digest; None
-    where the system has no approval workflow (the digest then leaves the line out). The approval
-    workflow supplies the counts here."""
-    return None
+    """Reports of ``province``'s communes for ``month`` waiting for approval and returned to the
+    commune (:mod:`xkld_geo.reporting.approval`), for the digest."""
+    rows = db.run(con, "notify_review_backlog", """
+        SELECT m.state, count(*) AS n FROM commune_months m JOIN v_communes c ON c.commune_code = m.commune_code
+        WHERE c.province_code = $p AND m.month = $m AND m.state IN ('submitted', 'returned') GROUP BY 1""",
+                  {"p": province, "m": dt.date(month.year, month.month, 1)})
+    counts = dict(zip(rows["state"], rows["n"].astype(int)))
+    return {"waiting": counts.get("submitted", 0), "returned": counts.get("returned", 0)}
 
 
 def outliers(con: duckdb.DuckDBPyConnection, province: str, month: dt.date) -> list[str]:
-    """Figures of ``province``'s communes for ``month`` that break a soft rule, one line each
-    ("Xã A (99001): …"), for the digest; empty while the system has no soft rules (the digest then
-    leaves the line out). Only the province's own communes may be listed."""
-    return []
+    """Figures of ``province``'s communes for ``month`` that broke a soft rule (the warnings the
+    form or an import stored with the commune-month, :mod:`xkld_geo.reporting.rules`), one line
+    each ("Xã A (99001): …"), for the digest. Only the province's own communes are listed."""
+    rows = db.run(con, "notify_outliers", """
+        SELECT m.commune_code, c.commune_name, m.warnings FROM commune_months m
+        JOIN v_communes c ON c.commune_code = m.commune_code
+        WHERE c.province_code = $p AND m.month = $m AND m.warnings IS NOT NULL AND m.warnings NOT IN ('', '[]')
+        ORDER BY 1""", {"p": province, "m": dt.date(month.year, month.month, 1)})
+    lines = []
+    for r in rows.itertuples(index=False):
+        for warning in json.loads(r.warnings or "[]"):
+            lines.append(f"{r.commune_name} ({r.commune_code}): {warning}")
+    return lines
 
 
 REVIEW: dict[str, str] = {"approved": "đã được duyệt", "returned": "bị trả lại"}

@@ -48,11 +48,17 @@ PEOPLE_KINDS: dict[tuple[str, str], tuple[str, ...]] = {
 
 
 def account_provinces(con: duckdb.DuckDBPyConnection, user: auth.User) -> tuple[str, ...] | None:
-    """Provinces whose commune-level figures ``user``'s account may read; None: every province.
+    """Provinces whose commune-level figures ``user``'s account may read (:mod:`xkld_geo.scope`);
+    None: every province (a national account). A province account reads its own province; a
+    commune or company account reads no province's commune-level figures, so it follows none."""
+    from xkld_geo import scope
 
-    Accounts have no scope of their own yet (every internal role reads the whole country), so this is
-    None; when account scopes exist, they are read here, and nothing else changes."""
-    return None
+    own = scope.of(con, user)
+    if own.national:
+        return None
+    if own.level == "province":
+        return (own.code,)
+    return ()
 
 
 def _check_province(con: duckdb.DuckDBPyConnection, user: auth.User, province: str | None) -> None:

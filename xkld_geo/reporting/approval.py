@@ -283,6 +283,12 @@ def _review(con: duckdb.DuckDBPyConnection, user: auth.User, month: dt.date, com
             fields = {"approved_at": None, "approved_by": None, "review_comment": comment}
         _upsert(con, month, commune, to, found.source, user.username, now, **fields)
         event = _event(con, user.username, action, month, commune, found.state, to, comment, now)
+        if action in ("approve", "return"):   # the submitter is told, in the same transaction (the outbox)
+            from xkld_geo.notifications import notices
+
+            notices.notify_review(con, found.updated_by, commune, month,
+                                  "approved" if action == "approve" else "returned", comment, user.username,
+                                  event_key=str(event.event_id), now=now)
         dataversion.bump(con, f"approval:{action}:{commune}:{month:%Y-%m}")
         return event
 
