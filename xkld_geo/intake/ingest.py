@@ -323,7 +323,7 @@ def import_form(con: duckdb.DuckDBPyConnection, sheets: list[tuple[str, pd.DataF
         frame = frame.copy()
         frame.index = range(2, len(frame) + 2)
         sheet = spreadsheets.Sheet(label, frame, {c: i for i, c in enumerate(frame.columns)}, "form", False)
-        report = ImportReport(kind_key, label, hashlib.sha256(frame.to_csv().encode()).hexdigest(), "ok",
+        report = ImportReport(kind_key, label, hashlib.sha256(pd.util.hash_pandas_object(frame).values.tobytes()).hexdigest(), "ok",
                               rows=len(frame), encoding="form")
         plan = _prepare(con, sheet, k, None, report, user, today)
         if report.rejected:
