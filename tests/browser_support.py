@@ -170,6 +170,7 @@ def _add_users(path: Path) -> None:
 
     con = db.open_connection(path)
     try:
+        db.upgrade(con)                 # a warehouse built by older code gets today's tables first
         for role in ROLES:
             auth.create_user(con, f"b_{role}", PASSWORD, role)
         con.execute("INSERT INTO second_factors VALUES ('b_admin', $s, now(), now(), NULL)", {"s": ADMIN_SECRET})
