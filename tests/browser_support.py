@@ -186,7 +186,7 @@ def login(page: Any, url: str, role: str = "viewer") -> None:
     if role == "admin":
         import pyotp
 
-        page.get_by_label("Mã xác thực", exact=False).first.fill(pyotp.TOTP(ADMIN_SECRET).now())
+        page.get_by_role("textbox", name="Mã xác thực (nếu đã bật xác thực hai bước)").fill(pyotp.TOTP(ADMIN_SECRET).now())
     page.get_by_role("button", name="Đăng nhập").click()
     page.get_by_text("Đăng nhập:").first.wait_for(state="attached", timeout=30_000)
 
