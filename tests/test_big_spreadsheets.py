@@ -203,3 +203,21 @@ def test_import_file_queues_big_files(history_con, history_db: Settings, monkeyp
     for t in threads:
         t.join(60)
     assert not errors and most[0] == 1 and told == [1], (errors, most, told)
+
+
+def test_the_upload_page_refuses_it_with_one_message(at_the_limit: Path, app_env: Settings) -> None:
+    """The same file through the import page (AppTest's upload): one Vietnamese error naming the
+    file and the limit, no traceback, and the refusal logged."""
+    from tests.conftest import run_page
+
+    at = run_page("pages/7_Nhap_du_lieu.py", role="clerk")
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    at.file_uploader(key="import_file").set_value((at_the_limit.name, at_the_limit.read_bytes(), xlsx)).run()
+    start = time.perf_counter()
+    at.button(key="import_run").click().run(timeout=120)
+    took = time.perf_counter() - start
+    assert not at.exception and len(at.error) == 1, [e.value for e in at.error]
+    shown = at.error[0].value.replace("\\", "")
+    assert at_the_limit.name in shown and "XKLD_MAX_XLSX_ROWS" in shown and "100,000 dòng" in shown
+    assert at.dataframe[-1].value.iloc[0]["Kết quả"] == "refused"
+    assert took < 30, took                                              # the whole page run, shared machine

@@ -66,10 +66,11 @@ def enrol(con: duckdb.DuckDBPyConnection, username: str, now: dt.datetime | None
         raise AuthError("Tài khoản đã bật xác thực hai bước; hãy nhờ quản trị viên gỡ trước khi đăng ký lại.",
                         field="totp", reason="already_enabled")
     secret = pyotp.random_base32()
-    db.execute(con, "factor_enrol", """
-        INSERT INTO second_factors VALUES ($u, $s, $at, NULL, NULL)
-        ON CONFLICT (username) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at,
-            confirmed_at = NULL, last_step = NULL""", {"u": username, "s": secret, "at": now or dt.datetime.now()})
+    with db.transaction(con):     # an unconfirmed secret made earlier is replaced (plain SQL: the shared store too)
+        db.execute(con, "factor_unconfirmed_drop", "DELETE FROM second_factors WHERE username = $u "
+                                                   "AND confirmed_at IS NULL", {"u": username})
+        db.execute(con, "factor_enrol", "INSERT INTO second_factors VALUES ($u, $s, $at, NULL, NULL)",
+                   {"u": username, "s": secret, "at": now or dt.datetime.now()})
     return Enrolment(username, secret, pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=ISSUER))
 
 

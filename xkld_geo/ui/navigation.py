@@ -4,16 +4,15 @@ Streamlit would name pages after their files ("Cong khai", "app"); ``st.navigati
 their real titles. A logged-in user's menu lists every page (each page checks the role itself on
 the server). An anonymous visitor's menu names only the public pages and one "Đăng nhập cán bộ"
 entry (the overview's address, where the login form is): no internal page's title reaches their
-browser, in the menu or in the list of pages Streamlit sends. A bookmarked internal URL still opens
-its page (which asks for the login): that one page is added, hidden from the menu and under the
-same neutral title.
+browser, in the menu or in the list of pages Streamlit sends. The other internal pages are still
+registered (a bookmarked URL opens its page, which asks for the login), hidden from the menu and
+under the same neutral title.
 """
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlparse
 
 import streamlit as st
 
@@ -122,44 +121,29 @@ LOGIN_TITLE = "Đăng nhập cán bộ"
 """The one title an anonymous visitor sees for the internal pages."""
 
 
-def _requested() -> str | None:
-    """The page path the browser's URL asks for ("" for the front page), or None when unknown."""
-    try:
-        url = st.context.url
-    except Exception:  # no browser context (tests, bare mode)
-        return None
-    if not isinstance(url, str) or not url:
-        return None
-    return urlparse(url).path.rstrip("/").rsplit("/", 1)[-1]
-
-
-def anonymous_menu(requested: str | None) -> dict[str, list[PageEntry]]:
-    """The menu of a visitor who is not logged in, as entries (titles as shown): the public pages,
-    the front page as the login entry, and the requested internal page hidden (see the module)."""
-    entries = [p for section in MENU.values() for p in section]
-    front = next(p for p in entries if not p.url_path)
-    menu = {PUBLIC_SECTION: list(MENU[PUBLIC_SECTION]),
-            "Cán bộ": [PageEntry(front.file, LOGIN_TITLE, front.icon, "", front.action)]}
-    asked = next((p for p in entries if requested and p.url_path == requested and p not in MENU[PUBLIC_SECTION]),
-                 None)
-    if asked is not None:
-        menu["Cán bộ"].append(PageEntry(asked.file, LOGIN_TITLE, asked.icon, asked.url_path, asked.action))
-    return menu
+def anonymous_menu() -> dict[str, list[tuple[PageEntry, bool]]]:
+    """The menu of a visitor who is not logged in, as (entry as shown, visible): the public pages;
+    the front page as the login entry; every other internal page under the same neutral title and
+    hidden from the menu, so that a bookmarked address still opens its page (which asks for the
+    login). The pages and their addresses are those of the full menu: only titles and visibility
+    differ."""
+    public = list(MENU[PUBLIC_SECTION])
+    internal = [p for section, entries in MENU.items() if section != PUBLIC_SECTION for p in entries]
+    staff = [(PageEntry(p.file, LOGIN_TITLE, p.icon, p.url_path, p.action), not p.url_path)
+             for p in sorted(internal, key=lambda p: bool(p.url_path))]      # the front page first
+    return {PUBLIC_SECTION: [(p, True) for p in public], "Cán bộ": staff}
 
 
 def _anonymous_pages() -> dict[str, list[Any]]:
-    """:func:`anonymous_menu` as ``st.Page`` objects, kept per requested page for the session."""
-    requested = _requested()
-    cache = st.session_state.setdefault("_xkld_anonymous_pages", {})
-    if requested not in cache:
-        menu = anonymous_menu(requested)
-        cache[requested] = {section: [st.Page(str(PROJECT_ROOT / "pages" / p.file), title=p.title,
-                                              url_path=p.url_path or None, default=not p.url_path,
-                                              visibility="visible" if i == 0 or section == PUBLIC_SECTION
-                                              else "hidden")
-                                      for i, p in enumerate(entries)]
-                            for section, entries in menu.items()}
-    return cache[requested]
+    """:func:`anonymous_menu` as ``st.Page`` objects, made once per session."""
+    pages = st.session_state.get("_xkld_anonymous_pages")
+    if pages is None:
+        pages = {section: [st.Page(str(PROJECT_ROOT / "pages" / p.file), title=p.title, url_path=p.url_path or None,
+                                   default=not p.url_path, visibility="visible" if shown else "hidden")
+                           for p, shown in entries]
+                 for section, entries in anonymous_menu().items()}
+        st.session_state["_xkld_anonymous_pages"] = pages
+    return pages
 
 
 def navigation() -> None:
