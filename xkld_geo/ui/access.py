@@ -10,6 +10,7 @@ page's URL gets the same answer as clicking it in the menu.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
@@ -61,6 +62,17 @@ def client_source() -> str:
         return auth.UNKNOWN_SOURCE
 
 
+def anonymous() -> bool:
+    """Whether this visitor has no session at all (no token in the session, no cookie): checked
+    without the database, before a page runs."""
+    if st.session_state.get(TOKEN_KEY):
+        return False
+    try:
+        return not st.context.cookies.get(COOKIE)
+    except Exception:  # no browser context (tests, bare mode)
+        return True
+
+
 def current_user() -> auth.User:
     """The logged-in user, or :data:`auth.PUBLIC`; an expired session is told to log in again."""
     con = connection()  # fails first, and clearly, when there is no database
@@ -91,8 +103,9 @@ def current_user() -> auth.User:
     return user
 
 
-def login_box(user: auth.User) -> None:
-    """The sidebar's login form, or who is logged in with a logout button."""
+def login_box(user: auth.User, home: Any = None) -> None:
+    """The sidebar's login form, or who is logged in with a logout button; after logging in, the
+    page ``home`` opens (the public page's form leads to the overview) or this page runs again."""
     with st.sidebar:
         if user.role != "public":
             st.caption(f"Đăng nhập: **{plain(user.display_name)}** ({auth.ROLES[user.role]})")
@@ -115,6 +128,8 @@ def login_box(user: auth.User) -> None:
                 return
             st.session_state[TOKEN_KEY] = token
             st.session_state.pop("_cookie_set", None)
+            if home is not None:
+                st.switch_page(home)
             st.rerun()
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from xkld_geo import auth, references
+from xkld_geo import auth, labels, references
 from xkld_geo.errors import XkldError
 from xkld_geo.release import site as release_site
+from xkld_geo.ui import tables
 from xkld_geo.ui.common import connection, plain, settings
 
 
@@ -14,8 +15,8 @@ def render_admin(admin: auth.User) -> None:
     """Users (add, disable), public notices (edit), the newest audit lines."""
     con = connection()
     st.subheader("Tài khoản")
-    st.dataframe(pd.DataFrame(auth.list_users(con), columns=["Tài khoản", "Tên", "Vai trò", "Đã khóa"]),
-                 hide_index=True, width="stretch", key="users_table")
+    users = pd.DataFrame(auth.list_users(con), columns=["Tài khoản", "Tên", "Vai trò", "Đã khóa"])
+    tables.show(labels.labelled(users, {"Vai trò": "role"}), hide_index=True, width="stretch", key="users_table")
     with st.form("add_user", clear_on_submit=True):
         cols = st.columns(4)
         username = cols[0].text_input("Tên đăng nhập", key="new_username", max_chars=32)
@@ -50,7 +51,8 @@ def render_admin(admin: auth.User) -> None:
             st.error(plain(exc.message))
     _release(con, admin)
     st.subheader("Nhật ký")
-    st.dataframe(auth.audit_entries(con), hide_index=True, width="stretch", key="audit_table")
+    tables.show(labels.labelled(auth.audit_entries(con), {"Việc": "audit_action"}), hide_index=True, width="stretch",
+                key="audit_table")
 
 
 def _release(con: object, admin: auth.User) -> None:

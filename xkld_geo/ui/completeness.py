@@ -6,6 +6,7 @@ import streamlit as st
 
 from xkld_geo import maps, metrics, queries
 from xkld_geo.reporting import completeness
+from xkld_geo.ui import tables
 from xkld_geo.ui.common import Filters, connection, demo_badge, repainting_map, settings
 
 CELL_COLOURS = {"Đúng hạn": "#dbeaf5", "Trễ": "#fde0b2", "Đã sửa": "#e6dcf5", "chưa báo cáo": "#f9dcdc"}
@@ -43,14 +44,14 @@ def render_completeness(f: Filters) -> None:
     spec = maps.ChoroplethSpec(shapes, props, None, "Tỷ lệ báo cáo đúng hạn (%)", view.demo, classes="compliance",
                                tooltip=(("value", "Đúng hạn (%)", ""),))
     repainting_map(spec, "completeness_map", 520)
-    st.dataframe(view.units, hide_index=True, width="stretch", key="completeness_table")
+    tables.show(view.units, hide_index=True, width="stretch", key="completeness_table")
     if f.province is not None:
         st.markdown(f"**Lịch báo cáo theo tháng: {completeness.KINDS[kind]}**")
         months = [c for c in view.calendar.columns if str(c).startswith("T") and str(c)[1:].isdigit()]
-        st.dataframe(view.calendar.style.map(_cell_style, subset=months), hide_index=True, width="stretch",
+        tables.show(view.calendar.style.map(_cell_style, subset=months), hide_index=True, width="stretch",
                      key="completeness_calendar")
     st.markdown(f"**Xã cần đôn đốc (còn báo cáo chưa gửi): {len(view.chase)}**")
     if len(view.chase):
-        st.dataframe(view.chase, hide_index=True, width="stretch", key="completeness_chase")
+        tables.show(view.chase, hide_index=True, width="stretch", key="completeness_chase")
     else:
         st.write("Không có.")

@@ -6,6 +6,7 @@ import streamlit as st
 from xkld_geo import auth, queries
 from xkld_geo.errors import XkldError
 from xkld_geo.reporting import emulation
+from xkld_geo.ui import tables
 from xkld_geo.ui.common import connection, plain, settings
 
 
@@ -43,7 +44,7 @@ def render_emulation(user: auth.User) -> None:
         result = emulation.classify(emulation.inputs(con, year, province, today, settings().report_due_day), criteria)
     shown = result[["unit_name", "score", "level", "explanation"]].rename(columns={
         "unit_name": "Đơn vị", "score": "Điểm", "level": "Xếp loại", "explanation": "Giải thích"})
-    st.dataframe(shown, hide_index=True, width="stretch", key="emulation_table")
+    tables.show(shown, hide_index=True, width="stretch", key="emulation_table")
     table = emulation.proposal(result)
     cols = st.columns(2)
     cols[0].download_button("⬇ Đề nghị khen thưởng (XLSX)", emulation.proposal_xlsx(table, title),
@@ -53,7 +54,7 @@ def render_emulation(user: auth.User) -> None:
     with st.expander("Lịch sử xếp loại các năm (năm trước 1/7/2025 đọc qua bảng chuyển đổi xã cũ → xã mới)"):
         past = emulation.history(con, province, range(max(2021, year - 4), year + 1), today,
                                  settings().report_due_day, criteria)
-        st.dataframe(past.rename(columns={"unit_code": "Mã", "unit_name": "Đơn vị"}), hide_index=True,
+        tables.show(past.rename(columns={"unit_code": "Mã", "unit_name": "Đơn vị"}), hide_index=True,
                      width="stretch", key="emulation_history")
     if not len(frozen) and auth.allowed(user, "approve_plans"):
         if st.button("Phê duyệt và khóa kết quả", key="emulation_approve", type="primary"):

@@ -5,9 +5,10 @@ import re
 
 import streamlit as st
 
-from xkld_geo import auth
+from xkld_geo import auth, labels
 from xkld_geo.errors import XkldError
 from xkld_geo.intake import ingest, kinds
+from xkld_geo.ui import tables
 from xkld_geo.ui.admin import republish_after_change
 from xkld_geo.ui.common import connection, settings
 
@@ -36,7 +37,7 @@ def _report(report: ingest.ImportReport) -> None:
     {"ok": st.success, "unchanged": st.info, "partial": st.warning, "rejected": st.error}[report.outcome](plain(text))
     if report.rejected:
         st.caption("Các dòng bị từ chối (sửa trong tệp gốc theo số dòng rồi nhập lại; dòng đã nhận không bị ghi hai lần):")
-        st.dataframe(report.rejects.head(500), hide_index=True, width="stretch", key="import_rejects_table")
+        tables.show(report.rejects.head(500), hide_index=True, width="stretch", key="import_rejects_table")
         stem = report.file.rsplit(".", 1)[0]
         cols = st.columns(2)
         cols[0].download_button("Tải các dòng bị từ chối (CSV)", report.rejects_csv(), f"{stem}.bi-tu-choi.csv",
@@ -58,7 +59,7 @@ def render_imports(user: auth.User) -> None:
                             key="template_csv")
     limit = settings().max_upload_mb
     upload = st.file_uploader(f"Tệp báo cáo (CSV hoặc XLSX, tối đa {limit:.0f} MB)", type=["csv", "txt", "xlsx"],
-                              key="import_file")
+                              key="import_file", max_upload_size=max(1, int(limit)))
     if st.button("Nhập dữ liệu", key="import_run", type="primary", disabled=upload is None) and upload is not None:
         try:
             st.session_state[REPORT_KEY] = ingest.import_file(con, upload.getvalue(), upload.name, kind,
@@ -71,4 +72,5 @@ def render_imports(user: auth.User) -> None:
     if REPORT_KEY in st.session_state:
         _report(st.session_state[REPORT_KEY])
     st.subheader("Nhật ký nhập liệu")
-    st.dataframe(ingest.import_log(con), hide_index=True, width="stretch", key="import_log_table")
+    tables.show(labels.labelled(ingest.import_log(con), {"Loại": "kind", "Kết quả": "import_outcome"}),
+                hide_index=True, width="stretch", key="import_log_table", empty="Chưa có lần nhập nào.")

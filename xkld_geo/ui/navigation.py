@@ -13,6 +13,7 @@ from typing import Any
 import streamlit as st
 
 from xkld_geo.settings import PROJECT_ROOT
+from xkld_geo.ui import access
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,21 @@ def _pages() -> dict[str, list[Any]]:
     return pages
 
 
+PUBLIC_PAGE = "Cong_khai"
+"""Where an anonymous visitor of the bare address ``/`` lands: the public page, not a refusal."""
+
+
+def home_page() -> Any:
+    """The default page (the overview), where an official arrives after logging in elsewhere."""
+    return next(p for entries in _pages().values() for p in entries if not p.url_path)
+
+
 def navigation() -> None:
-    """Build the menu and run the page the URL asks for."""
+    """Build the menu (every entry shown: ``expanded=True``, no "View N more" button) and run the
+    page the URL asks for; a visitor without a session who opens ``/`` goes to the public page."""
     st.markdown(_icon_css(), unsafe_allow_html=True)
-    st.navigation(_pages()).run()
+    pages = _pages()
+    page = st.navigation(pages, expanded=True)
+    if not page.url_path and not st.query_params and access.anonymous():
+        st.switch_page(next(p for entries in pages.values() for p in entries if p.url_path == PUBLIC_PAGE))
+    page.run()

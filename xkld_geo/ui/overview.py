@@ -9,8 +9,8 @@ import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
-from xkld_geo import cache, export, metrics, queries
-from xkld_geo.ui import shared_tables
+from xkld_geo import cache, export, formats, metrics, queries
+from xkld_geo.ui import shared_tables, tables
 from xkld_geo.ui.common import apply_pending, connection, demo_badge, filters, plain, repainting_map, set_unit, to_query
 from xkld_geo.views import overview
 
@@ -90,7 +90,7 @@ def presentation_controls() -> tuple[bool, list[str], int]:
     with st.sidebar:
         present = st.toggle("Chế độ trình chiếu", key="present")
         cycle = st.multiselect("Luân phiên các tỉnh", list(provinces["code"]), key="cycle",
-                               format_func=names.get)
+                               format_func=names.get, placeholder="Chọn các tỉnh")
         every = int(st.number_input("Mỗi (giây)", min_value=5, max_value=600, step=5,
                                     key="cycle_every"))
     to_query("mode", "present" if present else None)
@@ -154,7 +154,7 @@ def period_headline(h: overview.PeriodHeadline) -> None:
                   help="So với số cần đạt đến nay = chỉ tiêu × số tháng đã qua / 12")
         st.metric("Dự báo cả năm", metrics.fmt_int(h.projected), help=h.projection_note, width="stretch",
                   delta=metrics.fmt_pct(h.projected_pct) + " chỉ tiêu", delta_color="off")
-        st.metric("Xã/phường dưới 50% tiến độ", f"{h.communes_below_50}/{h.communes}", width="stretch")
+        st.metric("Xã/phường dưới 50% tiến độ", formats.fmt_ratio(h.communes_below_50, h.communes), width="stretch")
         received, on_time = h.reports_received_pct, h.reports_on_time_pct
         st.metric("Báo cáo tháng đã nhận", "–" if received is None else metrics.fmt_pct(received), width="stretch",
                   help="Báo cáo số người xuất cảnh hằng tháng của các xã đã đến hạn (từ tháng 7/2025); "
@@ -196,7 +196,7 @@ RANKING_CONFIG: dict[str, Any] = {
     "± hạng so tháng trước": st.column_config.NumberColumn(format="%+d"),
     "Trên 1.000 người LĐ": st.column_config.NumberColumn(format="%.2f"),
     **{c: st.column_config.NumberColumn(format="%.1f") for c in overview.RANKING_COLUMNS.values() if "(%)" in c},
-    **{c: st.column_config.NumberColumn(format="%d") for c in ("Chỉ tiêu năm", "Đã xuất cảnh (lũy kế)",
+    **{c: st.column_config.NumberColumn(format=formats.TABLE_INT) for c in ("Chỉ tiêu năm", "Đã xuất cảnh (lũy kế)",
                                                                "Cần đạt đến nay", "Dự báo cả năm",
                                                                "Cùng kỳ năm trước")},  # counts, not 1848.000000
 }
@@ -221,8 +221,8 @@ def _ranking_arrow(view: overview.Overview, everything: bool) -> pa.Table | pd.D
 def ranking(view: overview.Overview, height: int) -> None:
     """The thi đua ranking: a long one shows its ends, and every row on demand."""
     n = len(view.ranking)
-    everything = n <= RANKING_ROWS or st.toggle(f"Xem tất cả {n:,} đơn vị".replace(",", "."), key="ranking_all")
-    st.dataframe(_ranking_arrow(view, everything), hide_index=True, width="stretch", key="ranking",
+    everything = n <= RANKING_ROWS or st.toggle(f"Xem tất cả {formats.fmt_int(n)} đơn vị", key="ranking_all")
+    tables.show(_ranking_arrow(view, everything), hide_index=True, width="stretch", key="ranking",
                  height=height, column_config=RANKING_CONFIG)
     if not everything:
         st.caption(f"{RANKING_ENDS} đơn vị đầu và {RANKING_ENDS} đơn vị cuối bảng xếp hạng.")
@@ -230,6 +230,7 @@ def ranking(view: overview.Overview, height: int) -> None:
 
 TREND_COLOURS = {"Năm nay (lũy kế)": "#2c7bb6", "Năm trước (lũy kế)": "#9e9e9e", "Tiến độ cần đạt": "#d7191c"}
 TREND_SPEC: dict[str, Any] = {
+    "config": {"locale": formats.VEGA_LOCALE},   # axes and tooltips in vi-VN: 150.000, not 150,000
     # a plain Vega-Lite spec: st.line_chart builds and validates an Altair chart on every rerun (~0,3 s)
     "mark": {"type": "line", "point": True, "tooltip": True},
     "encoding": {

@@ -6,9 +6,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from xkld_geo import auth, maps, metrics, queries
+from xkld_geo import auth, labels, maps, metrics, queries
 from xkld_geo.errors import XkldError
 from xkld_geo.planning import allocation, annex, plans, reallocation
+from xkld_geo.ui import tables
 from xkld_geo.ui.admin import republish_after_change
 from xkld_geo.ui.common import Filters, connection, demo_badge, plain, repainting_map, settings
 
@@ -129,15 +130,25 @@ def _load(con: Any, pick: int, base: pd.DataFrame) -> None:
     st.rerun()
 
 
+def _plan_name(listing: pd.DataFrame) -> Any:
+    """How a picker names a plan: its number, name and status ("3: Phương án dân số (Bản nháp)")."""
+    heads = listing.set_index("plan_id")
+
+    def name(plan_id: int) -> str:
+        head = heads.loc[plan_id]
+        return f"{plan_id}: {head['name']} ({labels.label('plan_status', head['status'])})"
+    return name
+
+
 def _plans_list(con: Any, f: Filters, user: auth.User, year: int, base: pd.DataFrame) -> None:
     """The year's plans, and loading, submitting, approving and downloading the picked one."""
     listing = plans.list_plans(con, year, f.province)  # type: ignore[arg-type]
     if not len(listing):
         st.caption("Chưa có phương án nào cho năm này.")
         return
-    st.dataframe(listing, hide_index=True, width="stretch", key="plans_table")
-    pick = st.selectbox("Phương án", list(listing["plan_id"]), key="plan_pick",
-                        format_func=lambda i: f"{i}: {listing.set_index('plan_id').loc[i, 'name']}")
+    tables.show(labels.labelled(listing, {"status": "plan_status", "method": "method"}), hide_index=True,
+                width="stretch", key="plans_table")
+    pick = st.selectbox("Phương án", list(listing["plan_id"]), key="plan_pick", format_func=_plan_name(listing))
     head = listing.set_index("plan_id").loc[pick]
     cols = st.columns(5)
     try:
@@ -200,15 +211,15 @@ def _compare_tab(con: Any, f: Filters, is_demo: bool) -> None:
     if len(listing) < 2:
         st.info("Cần ít nhất hai phương án của năm để so sánh.")
         return
-    ids = list(listing["plan_id"])
-    a = st.selectbox("Phương án A", ids, key="cmp_a", index=1)
-    b = st.selectbox("Phương án B", ids, key="cmp_b", index=0)
+    ids, name = list(listing["plan_id"]), _plan_name(listing)
+    a = st.selectbox("Phương án A", ids, key="cmp_a", index=1, format_func=name)
+    b = st.selectbox("Phương án B", ids, key="cmp_b", index=0, format_func=name)
     diff = plans.compare(con, a, b)
-    st.dataframe(diff.rename(columns={"code": "Mã", "a": f"Phương án {a}", "b": f"Phương án {b}",
+    tables.show(diff.rename(columns={"code": "Mã", "a": f"A: {name(a)}", "b": f"B: {name(b)}",
                                       "difference": "Chênh lệch (B − A)"}), hide_index=True, width="stretch")
     shapes = queries.shapes(con, "2025", "commune", "fine", f.province)
     idx = diff.set_index("code")
-    repainting_map(maps.change_spec(shapes, idx["a"], idx["b"], f"Phương án {b} so với {a}", demo=is_demo),
+    repainting_map(maps.change_spec(shapes, idx["a"], idx["b"], f"{name(b)} so với {name(a)}", demo=is_demo),
                    "cmp_map", 420)
 
 

@@ -155,7 +155,7 @@ def _costs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def _companies(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return db.run(con, "public_companies", """
         SELECT licence_no AS "Số giấy phép", name AS "Doanh nghiệp", markets AS "Thị trường",
-               valid_until AS "Hiệu lực đến" FROM licensed_companies ORDER BY name""")
+               valid_until AS "Hiệu lực đến" FROM licensed_companies ORDER BY name COLLATE vi""")
 
 
 def _build_public(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
