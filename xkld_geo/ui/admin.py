@@ -63,12 +63,17 @@ def _release(con: object, admin: auth.User) -> None:
                "ứng dụng này chỉ dùng trong mạng nội bộ."
                + (" Tự động phát hành lại sau mỗi lần nhập dữ liệu hoặc phê duyệt." if cfg.publish_auto else ""))
     if st.button("Phát hành bản dữ liệu mở", key="publish_release"):
-        try:
-            result = release_site.publish_configured(con, cfg)  # type: ignore[arg-type]
-            auth.audit(con, admin.username, "release_published", result.version)  # type: ignore[arg-type]
-            st.success(result.summary())
-        except XkldError as exc:
-            st.error(exc.message)
+        with st.status("Đang phát hành: tổng hợp số liệu, viết các trang, bảng và bản đồ…", expanded=True) as status:
+            try:
+                result = release_site.publish_configured(con, cfg)  # type: ignore[arg-type]
+                auth.audit(con, admin.username, "release_published", result.version)  # type: ignore[arg-type]
+                status.update(label="Đã phát hành xong.", state="complete", expanded=False)
+                st.session_state["_release_done"] = result.summary()
+            except XkldError as exc:
+                status.update(label="Không phát hành được.", state="error")
+                st.error(plain(exc.message))
+    if "_release_done" in st.session_state:   # the result stays on screen
+        st.success(plain(st.session_state["_release_done"]))
     names = release_site.versions(cfg.publish_dir)
     if names:
         st.caption("Các bản đã phát hành: " + ", ".join(reversed(names)))

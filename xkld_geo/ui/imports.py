@@ -5,7 +5,7 @@ import re
 
 import streamlit as st
 
-from xkld_geo import auth, labels
+from xkld_geo import auth, formats, labels
 from xkld_geo.errors import XkldError
 from xkld_geo.intake import ingest, kinds
 from xkld_geo.ui import tables
@@ -30,7 +30,7 @@ def _report(report: ingest.ImportReport) -> None:
     for col, (label, value) in zip(cols, (("Số dòng", report.rows), ("Nhận", report.accepted),
                                           ("Đã có từ trước", report.already_present), ("Bị từ chối", report.rejected),
                                           ("Gộp trùng (người)", report.duplicates_merged))):
-        col.metric(label, f"{value:,}")
+        col.metric(label, formats.fmt_int(value))
     text = f"Lần nhập số {report.import_id}. {report.summary()}"
     if report.encoding not in ("utf-8", "utf-8-sig", "xlsx"):
         text += f" Bảng mã của tệp: {report.encoding} (đã chuyển sang Unicode)."
@@ -61,14 +61,22 @@ def render_imports(user: auth.User) -> None:
     upload = st.file_uploader(f"Tệp báo cáo (CSV hoặc XLSX, tối đa {limit:.0f} MB)", type=["csv", "txt", "xlsx"],
                               key="import_file", max_upload_size=max(1, int(limit)))
     if st.button("Nhập dữ liệu", key="import_run", type="primary", disabled=upload is None) and upload is not None:
-        try:
-            st.session_state[REPORT_KEY] = ingest.import_file(con, upload.getvalue(), upload.name, kind,
-                                                              user.username, settings())
-            if st.session_state[REPORT_KEY].accepted:
-                republish_after_change(con, "Dữ liệu")
-        except XkldError as exc:
-            st.session_state.pop(REPORT_KEY, None)
-            st.error(plain(exc.message))
+        # the page stays busy, and says with what, until the import is written and published
+        with st.status(f"Đang nhập tệp {plain(upload.name)}…", expanded=True) as status:
+            try:
+                status.write(f"Đọc và kiểm tra từng dòng của tệp ({upload.size / 1e6:.1f} MB)…".replace(".", ","))
+                st.session_state[REPORT_KEY] = done = ingest.import_file(con, upload.getvalue(), upload.name, kind,
+                                                                         user.username, settings())
+                status.write(f"Đã đọc {formats.fmt_int(done.rows)} dòng, nhận {formats.fmt_int(done.accepted)}.")
+                if done.accepted:
+                    status.write("Cập nhật bản dữ liệu mở…")
+                    republish_after_change(con, "Dữ liệu")
+                status.update(label=f"Đã nhập xong tệp {plain(upload.name)}: kết quả ở dưới.", state="complete",
+                              expanded=False)
+            except XkldError as exc:
+                st.session_state.pop(REPORT_KEY, None)
+                status.update(label="Không nhập được tệp.", state="error")
+                st.error(plain(exc.message))
     if REPORT_KEY in st.session_state:
         _report(st.session_state[REPORT_KEY])
     st.subheader("Nhật ký nhập liệu")

@@ -218,12 +218,18 @@ def _ranking_arrow(view: overview.Overview, everything: bool) -> pa.Table | pd.D
     return shared_tables.arrow(view, f"ranking:{everything}", lambda: ranking_shown(view.ranking, everything))
 
 
-def ranking(view: overview.Overview, height: int) -> None:
-    """The thi đua ranking: a long one shows its ends, and every row on demand."""
+PRESENT_COLUMNS = ("Hạng", GROUP, "Tên", "Đạt tiến độ (%)", "Đã xuất cảnh (lũy kế)")
+"""The ranking beside the map in a meeting: the columns a room reads, all of them on screen."""
+
+
+def ranking(view: overview.Overview, height: int, present: bool = False) -> None:
+    """The thi đua ranking: a long one shows its ends, and every row on demand; in a meeting, the
+    columns of :data:`PRESENT_COLUMNS` only, so none is cut at 1920×1080 or 1366×768."""
     n = len(view.ranking)
     everything = n <= RANKING_ROWS or st.toggle(f"Xem tất cả {formats.fmt_int(n)} đơn vị", key="ranking_all")
     tables.show(_ranking_arrow(view, everything), hide_index=True, width="stretch", key="ranking",
-                 height=height, column_config=RANKING_CONFIG)
+                height=height, column_config=RANKING_CONFIG,
+                column_order=PRESENT_COLUMNS if present else None)
     if not everything:
         st.caption(f"{RANKING_ENDS} đơn vị đầu và {RANKING_ENDS} đơn vị cuối bảng xếp hạng.")
 
@@ -261,7 +267,7 @@ def render_overview(view: overview.Overview, present: bool) -> None:
         st.vega_lite_chart(shared_tables.arrow(view, "trend", lambda: view.trend_long), TREND_SPEC | {"height": 200 if present else 260}, width="stretch",
                            key="trend_chart")
         if present:  # the ranking beside the map: the meeting screen never scrolls
-            ranking(view, 360)
+            ranking(view, 360, present=True)
         if not present:
             st.download_button("⬇ Bản đồ (PNG)", key="download_png", mime="image/png",
                                data=lambda: export.map_png(view.map_spec, view.title),

@@ -29,13 +29,19 @@ def render_report() -> None:
     elif kind == "half":
         text = f"{year}-H{st.selectbox('6 tháng', [1, 2], key='report_half')}"
     if st.button("Lập báo cáo", key="report_make", type="primary"):
-        try:
-            data = report.gather(con, report.parse_period(text), province, today, settings().report_due_day)
-            docx = document.report_docx(data)
-            st.session_state["_report_docx"] = (text, province, docx, document.to_pdf(docx))
-        except XkldError as exc:
-            st.session_state.pop("_report_docx", None)
-            st.error(plain(exc.message))
+        with st.status("Đang lập báo cáo…", expanded=True) as status:
+            try:
+                status.write("Tổng hợp số liệu của các xã/phường…")
+                data = report.gather(con, report.parse_period(text), province, today, settings().report_due_day)
+                status.write("Viết văn bản, bảng biểu và bản đồ (DOCX)…")
+                docx = document.report_docx(data)
+                status.write("Chuyển sang PDF…")
+                st.session_state["_report_docx"] = (text, province, docx, document.to_pdf(docx))
+                status.update(label="Đã lập xong báo cáo: tải về ở dưới.", state="complete", expanded=False)
+            except XkldError as exc:
+                st.session_state.pop("_report_docx", None)
+                status.update(label="Không lập được báo cáo.", state="error")
+                st.error(plain(exc.message))
     made = st.session_state.get("_report_docx")
     if made:
         period, code, docx, pdf = made

@@ -150,6 +150,8 @@ def _plans_list(con: Any, f: Filters, user: auth.User, year: int, base: pd.DataF
                 width="stretch", key="plans_table")
     pick = st.selectbox("Phương án", list(listing["plan_id"]), key="plan_pick", format_func=_plan_name(listing))
     head = listing.set_index("plan_id").loc[pick]
+    if "_plan_flash" in st.session_state:
+        st.success(st.session_state.pop("_plan_flash"))
     cols = st.columns(5)
     try:
         if cols[0].button("Tải để sửa", key="plan_load"):
@@ -159,9 +161,13 @@ def _plans_list(con: Any, f: Filters, user: auth.User, year: int, base: pd.DataF
             st.rerun()
         if auth.allowed(user, "approve_plans") and cols[2].button(
                 "Phê duyệt", key="plan_approve", disabled=head["status"] != "submitted"):
-            changed = plans.approve(con, pick, user)
-            st.success(f"Đã phê duyệt; {changed} chỉ tiêu xã thay đổi.")
-            republish_after_change(con, "Phê duyệt")
+            with st.status("Đang phê duyệt và cập nhật chỉ tiêu các xã…") as status:
+                changed = plans.approve(con, pick, user)
+                republish_after_change(con, "Phê duyệt")
+                status.update(label="Đã phê duyệt.", state="complete")
+            # the annex download is drawn from the plan's new status: run again now, not on a later click
+            st.session_state["_plan_flash"] = f"Đã phê duyệt; {changed} chỉ tiêu xã thay đổi. Tải phụ lục ở dưới."
+            st.rerun()
     except XkldError as exc:
         st.error(plain(exc.message))
     if head["status"] == "approved":
