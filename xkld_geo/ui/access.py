@@ -15,7 +15,7 @@ from typing import Any
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from xkld_geo import auth, gateway
+from xkld_geo import auth, gateway, guides
 from xkld_geo.errors import AuthError
 from xkld_geo.ui.common import connection, plain, settings
 
@@ -109,6 +109,9 @@ def login_box(user: auth.User, home: Any = None) -> None:
     with st.sidebar:
         if user.role != "public":
             st.caption(f"Đăng nhập: **{plain(user.display_name)}** ({auth.ROLES[user.role]})")
+            with st.popover("Hướng dẫn sử dụng", icon=":material/help:", width="stretch"):
+                for page in guides.for_role(user.role):
+                    st.markdown(page)
             if st.button("Đăng xuất", key="logout"):
                 auth.logout(connection(), st.session_state.pop(TOKEN_KEY, None))
                 st.session_state["_logged_out"] = True
