@@ -40,6 +40,10 @@ COLUMNS: dict[str, str] = {
     "quota": "Chỉ tiêu", "departures": "Số người xuất cảnh", "population": "Dân số", "year": "Năm",
     "month": "Tháng", "market": "Thị trường", "company": "Doanh nghiệp", "phone": "Điện thoại", "email": "Thư điện tử",
     "title": "Chức vụ", "source": "Nguồn", "note": "Ghi chú", "url": "Địa chỉ",
+    "name_vi": "Tên tiếng Việt", "name_en": "Tên tiếng Anh", "region": "Khu vực",
+    "safe_high_income": "An toàn, thu nhập cao", "avg_income_usd": "Thu nhập bình quân (USD/tháng)",
+    "avg_cost_usd": "Chi phí bình quân (USD)", "full_name": "Họ và tên", "position": "Chức vụ",
+    "licence_no": "Số giấy phép", "markets": "Thị trường", "valid_until": "Hiệu lực đến", "continent": "Châu lục",
 }
 """Vietnamese headers of the database's column names, for tables shown as they are read."""
 

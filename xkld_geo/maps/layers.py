@@ -220,6 +220,26 @@ L.control.scale({metric: true, imperial: false}).addTo({{ this._parent.get_name(
         self._name = "metric_scale"
 
 
+class KioskControls(MacroElement):
+    """On a lobby screen (the page's address says ``mode=kiosk``) the map shows no zoom buttons:
+    nobody is there to use them. The map's frame is served by the app itself, so it reads the
+    page's address."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+try {
+    if (new URLSearchParams(window.parent.location.search).get("mode") === "kiosk" && {{ this._parent.get_name() }}.zoomControl) {
+        {{ this._parent.get_name() }}.zoomControl.remove();
+    }
+} catch (e) {}
+{% endmacro %}
+""")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "kiosk_controls"
+
+
 class MapControl(MacroElement):
     """A Leaflet control holding static HTML: the legend, or the demo-data label."""
 
@@ -268,6 +288,7 @@ def base_map(static_url: str, location: tuple[float, float] = VIETNAM_CENTER, zo
     fmap = folium.Map(location=location, zoom_start=zoom, tiles=None, prefer_canvas=True, zoom_snap=0.25)
     fmap.default_js, fmap.default_css = leaflet_assets(static_url)
     MetricScale().add_to(fmap)
+    KioskControls().add_to(fmap)
     fmap.get_root().header.add_child(folium.Element(STYLE), name="xkld_style")  # type: ignore[attr-defined]
     if demo:
         MapControl(DEMO_LABEL, position="topright", css_class="xkld-demo").add_to(fmap)

@@ -41,7 +41,7 @@ def render_admin(admin: auth.User) -> None:
             except XkldError as exc:
                 st.error(plain(exc.message))
     st.subheader("Doanh nghiệp được cấp phép (hiện trên trang Công khai)")
-    edited = st.data_editor(references.read(con, "companies"), key="companies_editor", num_rows="dynamic",
+    edited = tables.edit(references.read(con, "companies"), key="companies_editor", num_rows="dynamic",
                             hide_index=True, width="stretch")
     if st.button("Lưu danh sách doanh nghiệp", key="companies_save"):
         try:

@@ -143,7 +143,7 @@ def render_markets(f: Filters, user: auth.User) -> None:
                    "market_origin_map", 560)
     st.markdown("**Thu nhập và chi phí ước tính theo thị trường** (bảng tham chiếu, có nguồn)")
     if auth.allowed(user, "edit_reference"):
-        edited = st.data_editor(view.reference.copy(), key="reference_editor", hide_index=True, width="stretch",
+        edited = tables.edit(view.reference.copy(), key="reference_editor", hide_index=True, width="stretch",
                                 num_rows="dynamic")
         if st.button("Lưu bảng thị trường", key="reference_save"):
             try:

@@ -193,7 +193,7 @@ RANKING_CONFIG: dict[str, Any] = {
     GROUP: st.column_config.MultiselectColumn(GROUP, options=[TOP, BOTTOM], color=["blue", "red"], width="small",
                                               help=f"{MARKED} đơn vị đầu (xanh) và {MARKED} đơn vị cuối (đỏ) "
                                                    "theo tỷ lệ đạt tiến độ"),
-    "± hạng so tháng trước": st.column_config.NumberColumn(format="%+d"),
+    "± hạng so tháng trước": st.column_config.NumberColumn(format=formats.TABLE_SIGNED_INT),
     "Trên 1.000 người LĐ": st.column_config.NumberColumn(format="%.2f"),
     **{c: st.column_config.NumberColumn(format="%.1f") for c in overview.RANKING_COLUMNS.values() if "(%)" in c},
     **{c: st.column_config.NumberColumn(format=formats.TABLE_INT) for c in ("Chỉ tiêu năm", "Đã xuất cảnh (lũy kế)",

@@ -45,7 +45,7 @@ def render_people(user: auth.User) -> None:
     chosen = st.selectbox("Đơn vị", list(labels), key="people_unit", format_func=labels.get)
     level, code = chosen.split(":")
     own = listing[(listing["unit_level"] == level) & (listing["unit_code"] == code)][people.COLUMNS]
-    edited = st.data_editor(own.reset_index(drop=True), num_rows="dynamic", key="people_editor", width="stretch",
+    edited = tables.edit(own.reset_index(drop=True), num_rows="dynamic", key="people_editor", width="stretch",
                             column_config={"role": st.column_config.SelectboxColumn(
                                 "Vai trò", options=list(people.ROLES), required=True),
                                 "full_name": st.column_config.TextColumn("Họ và tên", max_chars=120),

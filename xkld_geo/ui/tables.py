@@ -22,7 +22,7 @@ import pyarrow as pa
 import streamlit as st
 from pandas.io.formats.style import Styler
 
-from xkld_geo import formats
+from xkld_geo import formats, labels
 
 PLAIN_NAMES = re.compile(r"^(Năm|Tháng|Mã|Số phương án|Lần nhập|Phiên bản|Kỳ|year|month|code)", re.IGNORECASE)
 """Whole-number columns written without a thousands separator: years, months, codes, numbers of things."""
@@ -107,6 +107,28 @@ def rows(data: Any) -> int:
     if isinstance(data, pa.Table):
         return data.num_rows
     return len(_frame(data))
+
+
+def edit(data: pd.DataFrame, *, column_config: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+    """``st.data_editor(data, ...)`` whose headers read in Vietnamese (:data:`labels.COLUMNS`; the
+    values keep their stored column names) and whose whole numbers are written vi-VN."""
+    config: dict[str, Any] = dict(column_config or {})
+    for name in data.columns:
+        label = labels.COLUMNS.get(str(name))
+        given = config.get(name)
+        if label and given is None:
+            config[name] = st.column_config.Column(label)
+        elif label and isinstance(given, dict) and not given.get("label"):
+            config[name] = {**given, "label": label}
+    for name, kind in _kinds(data).items():
+        given = config.get(name)
+        fmt = given.get("type_config", {}).get("format") if isinstance(given, dict) else None
+        if kind in ("int", "float") and fmt is None and not PLAIN_NAMES.match(name) and \
+                (given is None or isinstance(given, dict) and given.get("type_config", {}).get("type") in (None, "number")):
+            base = given if isinstance(given, dict) else {}
+            config[name] = {**base, "type_config": {**base.get("type_config", {}), "type": "number",
+                                                    "format": formats.TABLE_INT if kind == "int" else None}}
+    return st.data_editor(data, column_config=config, **kwargs)
 
 
 def show(data: Any, *, column_config: Mapping[str, Any] | None = None, empty: str = EMPTY,

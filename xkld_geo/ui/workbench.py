@@ -46,7 +46,7 @@ def _editor(table: pd.DataFrame) -> dict[str, Any]:
     """The editable table; returns the hand-edited proposals by commune code."""
     n = st.session_state.get("plan_editor_n", 0)
     shown = table[list(COLUMNS)].rename(columns=COLUMNS)
-    edited = st.data_editor(shown, key=f"plan_editor_{n}", hide_index=True, width="stretch", height=420,
+    edited = tables.edit(shown, key=f"plan_editor_{n}", hide_index=True, width="stretch", height=420,
                             disabled=[c for c in shown.columns if c != "Đề xuất"],
                             column_config={"Đề xuất": st.column_config.NumberColumn(step=1)})
     return plans.edited_values(edited["Mã"], shown["Đề xuất"], edited["Đề xuất"])
@@ -191,7 +191,7 @@ def _midyear_tab(con: Any, f: Filters, user: auth.User) -> None:
     table = pd.DataFrame({"Từ xã": [m.from_code for m in moves], "Sang xã": [m.to_code for m in moves],
                           "Số lượng": [m.amount for m in moves], "Chấp nhận": True,
                           "Lý do": [m.reason for m in moves]})
-    edited = st.data_editor(table, key="moves_editor", hide_index=True, width="stretch",
+    edited = tables.edit(table, key="moves_editor", hide_index=True, width="stretch",
                             disabled=["Từ xã", "Sang xã", "Lý do"])
     quotas = dict(zip(rows["unit_code"], rows["quota"].astype(int)))
     try:
