@@ -140,8 +140,8 @@ def test_the_overview_names_both_archipelagos(wide: Any, app_url: str) -> None:
     assert _archipelagos(wide) == ["Quần đảo Hoàng Sa", "Quần đảo Trường Sa"]
 
 
-UNCUT = """() => [...document.querySelectorAll('[data-testid=stMetricLabel], [data-testid=stMetricValue], h1, h2, h3,
-    [data-testid=stDataFrame], iframe')].filter(e => e.offsetParent !== null).flatMap(e => {
+CHECKED = "[data-testid=stMetricLabel], [data-testid=stMetricValue], h1, h2, h3, [data-testid=stDataFrame], iframe"
+UNCUT = """() => [...document.querySelectorAll('""" + CHECKED + """')].filter(e => e.offsetParent !== null).flatMap(e => {
     const r = e.getBoundingClientRect(), out = [];
     if (r.right > window.innerWidth + 1) out.push((e.innerText || e.tagName).slice(0, 40) + ' goes past the right edge');
     if (e.scrollWidth > e.clientWidth + 1 && e.tagName !== 'IFRAME') out.push((e.innerText || e.tagName).slice(0, 40) + ' is cut');
