@@ -144,7 +144,9 @@ CHECKED = "[data-testid=stMetricLabel], [data-testid=stMetricValue], h1, h2, h3,
 UNCUT = """() => [...document.querySelectorAll('""" + CHECKED + """')].filter(e => e.offsetParent !== null).flatMap(e => {
     const r = e.getBoundingClientRect(), out = [];
     if (r.right > window.innerWidth + 1) out.push((e.innerText || e.tagName).slice(0, 40) + ' goes past the right edge');
-    if (e.scrollWidth > e.clientWidth + 1 && e.tagName !== 'IFRAME') out.push((e.innerText || e.tagName).slice(0, 40) + ' is cut');
+    const box = e.matches('[data-testid=stDataFrame]') ? e.querySelector('.dvn-scroller') : e;   // a table: its grid
+    if (box && box.tagName !== 'IFRAME' && box.scrollWidth > box.clientWidth + 1)
+      out.push((e.innerText || 'a table').slice(0, 40) + ' is cut: ' + box.scrollWidth + ' > ' + box.clientWidth);
     return out; })"""
 
 
