@@ -220,6 +220,14 @@ def _ranking_arrow(view: overview.Overview, everything: bool) -> pa.Table | pd.D
 
 PRESENT_COLUMNS = ("Hạng", GROUP, "Tên", "Đạt tiến độ (%)", "Đã xuất cảnh (lũy kế)")
 """The ranking beside the map in a meeting: the columns a room reads, all of them on screen."""
+PRESENT_CONFIG: dict[str, Any] = RANKING_CONFIG | {
+    # 455 px in all: inside the ranking's 512 px beside the map at 1366×768 (short headers, no header cut)
+    "Hạng": st.column_config.NumberColumn("Hạng", width=50),
+    GROUP: {**RANKING_CONFIG[GROUP], "width": 72},
+    "Tên": st.column_config.TextColumn("Tên", width=150),
+    "Đạt tiến độ (%)": st.column_config.NumberColumn("Tiến độ (%)", width=93),
+    "Đã xuất cảnh (lũy kế)": st.column_config.NumberColumn("Đã đi", width=90, format=formats.TABLE_INT),
+}
 
 
 def ranking(view: overview.Overview, height: int, present: bool = False) -> None:
@@ -228,7 +236,7 @@ def ranking(view: overview.Overview, height: int, present: bool = False) -> None
     n = len(view.ranking)
     everything = n <= RANKING_ROWS or st.toggle(f"Xem tất cả {formats.fmt_int(n)} đơn vị", key="ranking_all")
     tables.show(_ranking_arrow(view, everything), hide_index=True, width="stretch", key="ranking",
-                height=height, column_config=RANKING_CONFIG,
+                height=height, column_config=PRESENT_CONFIG if present else RANKING_CONFIG,
                 column_order=PRESENT_COLUMNS if present else None)
     if not everything:
         st.caption(f"{RANKING_ENDS} đơn vị đầu và {RANKING_ENDS} đơn vị cuối bảng xếp hạng.")
