@@ -146,17 +146,19 @@ def test_the_values_part_is_what_st_folium_would_send(app_env: Settings) -> None
     assert code(script) == code(expected["feature_group"])
 
 
-def test_the_ranking_marks_its_top_and_bottom_without_a_styler(app_env: Settings) -> None:
+def test_the_ranking_marks_its_top_and_bottom_from_column_config(app_env: Settings) -> None:
     at = run_page()
     (table,) = at.dataframe
     shown = table.value
     assert shown.columns[1] == "Nhóm" and shown["Nhóm"].iloc[0].tolist() == ["10 đầu"]
     assert shown["Hạng"].iloc[0] == 1 and "Tên" in shown
-    assert not table.proto.arrow_data.HasField("styler")    # colours and formats from column_config,
-    config = json.loads(table.proto.columns)                              # not pandas' Styler
+    config = json.loads(table.proto.columns)       # colours and whole numbers from column_config
     assert [(o["value"], o["color"]) for o in config["Nhóm"]["type_config"]["options"]] == [
         ("10 đầu", "blue"), ("10 cuối", "red")]
-    assert config["Đạt tiến độ (%)"]["type_config"]["format"] == "%.1f"
+    assert config["Chỉ tiêu năm"]["type_config"]["format"] == "%'.,d"              # 12.345
+    # decimals keep their value and show a comma through the display values (sprintf-js has no decimal comma)
+    assert "format" not in config["Đạt tiến độ (%)"].get("type_config", {})
+    assert table.proto.arrow_data.HasField("styler")
 
 
 @pytest.mark.parametrize("query", [{"unit": "../../etc/passwd"}, {"year": "2024; DROP TABLE quotas"},

@@ -18,7 +18,7 @@ def test_anonymous_visitor_reaches_the_public_screen(page: Any, app_url: str) ->
     assert page.external == []
 
 
-@pytest.mark.parametrize("path", ["/", "/Quan_tri", "/Phan_bo_chi_tieu", "/Thi_truong", "/Nhap_du_lieu",
+@pytest.mark.parametrize("path", ["/Quan_tri", "/Phan_bo_chi_tieu", "/Thi_truong", "/Nhap_du_lieu",
                                   "/?unit=40&mode=present"])
 def test_anonymous_visitor_is_refused_internal_pages_by_url(page: Any, app_url: str, path: str) -> None:
     page.goto(f"{app_url}{path}")

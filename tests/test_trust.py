@@ -172,4 +172,4 @@ def test_next_years_approved_quota_does_not_blank_the_default_views(tmp_path: Pa
     assert 2027 not in at.selectbox(key="year").options and "2027" not in at.selectbox(key="year").options
     public = run_page("pages/1_Cong_khai.py", role=None)
     assert not public.exception and not public.error
-    assert "T1–11/2026" in public.title[0].value
+    assert "T1–11/2026" in public.title[0].value.replace("\u2060", "")

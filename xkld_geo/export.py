@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import math
+from typing import Any
 
 import matplotlib
 
@@ -18,11 +19,15 @@ from matplotlib.collections import PatchCollection  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.patches import Polygon as MplPolygon
 
-from xkld_geo import (
-    DEMO_LABEL,  # noqa: E402
-    sheets,  # noqa: E402
+from xkld_geo import DEMO_LABEL, formats, sheets  # noqa: E402
+from xkld_geo.maps import (  # noqa: E402
+    BACKGROUND,
+    LEGENDS,
+    MAINLAND_MAX_LON,
+    NO_QUOTA,
+    ChoroplethSpec,
+    archipelagos,  # noqa: E402
 )
-from xkld_geo.maps import BACKGROUND, LEGENDS, MAINLAND_MAX_LON, NO_QUOTA, ChoroplethSpec  # noqa: E402
 
 
 def ranking_xlsx(table: pd.DataFrame, title: str, demo: bool) -> bytes:
@@ -45,7 +50,10 @@ def ranking_xlsx(table: pd.DataFrame, title: str, demo: bool) -> bytes:
             col = table.columns.get_loc("Mã")
             for i, code in enumerate(table["Mã"], start=4):
                 sheets.write(sheet, i, col, str(code), text)
-        sheet.set_column(0, len(table.columns) - 1, 16)
+        whole, decimal = (book.add_format({"num_format": f}) for f in (formats.XLSX_INT, formats.XLSX_DEC))
+        for i, column in enumerate(table.columns):   # numbers stay numbers, shown in the reader's locale
+            kind = table[column].dtype.kind
+            sheet.set_column(i, i, 16, whole if kind in "iu" else decimal if kind == "f" else None)
         sheet.freeze_panes(4, 0)
     return buffer.getvalue()
 
@@ -66,7 +74,16 @@ def _patches(shapes: pd.DataFrame, colours: list[str]) -> tuple[list[MplPolygon]
 
 
 def map_png(spec: ChoroplethSpec, title: str, width_px: int = 1600, dpi: int = 160) -> bytes:
-    """The choropleth as a PNG (title, legend, demo label), for a slide."""
+    """The choropleth as a PNG (title, legend, demo label), for a slide and the report's figure."""
+    fig = map_figure(spec, title, width_px, dpi)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def map_figure(spec: ChoroplethSpec, title: str, width_px: int = 1600, dpi: int = 160) -> Any:
+    """The matplotlib figure :func:`map_png` saves (the caller closes it)."""
     fig, ax = plt.subplots(figsize=(width_px / dpi, width_px / dpi * 0.75), dpi=dpi)
     ax.set_facecolor(BACKGROUND)
     fig.patch.set_facecolor("white")
@@ -84,6 +101,9 @@ def map_png(spec: ChoroplethSpec, title: str, width_px: int = 1600, dpi: int = 1
     near = near if len(near) else spec.shapes
     xmin, xmax = near["xmin"].min(), near["xmax"].max()
     ymin, ymax = near["ymin"].min(), near["ymax"].max()
+    if archipelagos.whole_country(spec.shapes):   # the whole country: both archipelagos named, in the frame
+        (ymin, xmin), (ymax, xmax) = archipelagos.widen([[ymin, xmin], [ymax, xmax]])  # type: ignore[misc]
+        archipelagos.label_axes(ax)
     pad = 0.03 * max(xmax - xmin, ymax - ymin)
     ax.set_xlim(xmin - pad, xmax + pad)
     ax.set_ylim(ymin - pad, ymax + pad)
@@ -98,7 +118,4 @@ def map_png(spec: ChoroplethSpec, title: str, width_px: int = 1600, dpi: int = 1
         ax.text(0.99, 0.99, DEMO_LABEL, transform=ax.transAxes, ha="right", va="top", fontsize=10,
                 fontweight="bold", color="#664d03",
                 bbox={"boxstyle": "round", "facecolor": "#fff3cd", "edgecolor": "#e0c36a"})
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight")
-    plt.close(fig)
-    return buffer.getvalue()
+    return fig

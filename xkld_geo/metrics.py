@@ -11,6 +11,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
+from xkld_geo import formats
+
 
 @dataclass(frozen=True)
 class ColourClass:
@@ -70,10 +72,8 @@ def headline(rows: pd.DataFrame) -> Headline:
 
 
 def fmt_int(value: float | int | None) -> str:
-    """Vietnamese thousands separator: 12.345; a dash for missing values."""
-    if value is None or pd.isna(value):
-        return "–"
-    return f"{int(round(value)):,}".replace(",", ".")
+    """Vietnamese thousands separator: 12.345; a dash for missing values (see :mod:`xkld_geo.formats`)."""
+    return formats.fmt_int(value)
 
 
 def round_half_up(value: float, decimals: int = 1) -> float:
@@ -97,10 +97,8 @@ def fmt_decimal(value: float | None, decimals: int = 1) -> str:
 
 
 def fmt_pct(value: float | None, decimals: int = 1) -> str:
-    """Percent with a decimal comma, rounded half up: 87,5%; 'không có chỉ tiêu' when missing."""
-    if value is None or pd.isna(value):
-        return "không có chỉ tiêu"
-    return fmt_decimal(value, decimals) + "%"
+    """Percent with a decimal comma: 87,5%; 'không có chỉ tiêu' when missing (see :mod:`xkld_geo.formats`)."""
+    return formats.fmt_pct(value, decimals)
 
 
 WORKING_AGE_SHARE = 0.675

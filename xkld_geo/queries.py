@@ -49,7 +49,7 @@ def provinces(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The 34 current provinces: code, name, unit_type, population, centre."""
     return db.run(con, "provinces", """
         SELECT code, name, unit_type, population, center_lon, center_lat
-        FROM admin_units WHERE era = '2025' AND level = 'province' ORDER BY name""")
+        FROM admin_units WHERE era = '2025' AND level = 'province' ORDER BY name COLLATE vi""")  # Vietnamese order (collation.SQL)
 
 
 def unit(con: duckdb.DuckDBPyConnection, code: str) -> pd.DataFrame:

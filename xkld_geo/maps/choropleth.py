@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 import folium
 import pandas as pd
 
-from xkld_geo.maps import geometry
+from xkld_geo.formats import fmt_int, fmt_range
+from xkld_geo.maps import archipelagos, geometry
 from xkld_geo.maps.layers import (
     ChoroplethLayer,
     ChoroplethValues,
@@ -42,7 +43,7 @@ def _counts(bounds: tuple[int, int, int, int]) -> tuple[ColourClass, ...]:
     """Fixed classes of a head count (ColorBrewer PuBu, sequential, colour-blind safe)."""
     colours = ("#f1eef6", "#bdc9e1", "#74a9cf", "#2b8cbe", "#045a8d")
     a, b, c, d = bounds
-    labels = (f"Dưới {a}", f"{a}–{b - 1}", f"{b}–{c - 1}", f"{c}–{d - 1}", f"Từ {d} trở lên")
+    labels = (f"Dưới {fmt_int(a)}", fmt_range(a, b - 1), fmt_range(b, c - 1), fmt_range(c, d - 1), fmt_range(d))
     lowers = (-math.inf, a, b, c, d)
     return tuple(ColourClass(f"c{i}", lab, low, col) for i, (lab, low, col) in enumerate(zip(labels, lowers, colours)))
 
@@ -240,8 +241,12 @@ def choropleth_map(spec: ChoroplethSpec, static_url: str, controls: bool = True,
                         name="context").add_to(fmap)
     weight = 0.3 if len(spec.shapes) > 1000 else 0.6
     data, url = _layer_source(spec.shapes, spec.properties, fetched)
+    national = archipelagos.whole_country(spec.shapes)
+    fit = view_bounds(spec.shapes)
     ChoroplethLayer(data, url=url, tooltip_fields=spec.tooltip or TOOLTIP,
-                    weight=weight, fit=view_bounds(spec.shapes)).add_to(fmap)
+                    weight=weight, fit=archipelagos.widen(fit) if national else fit).add_to(fmap)
+    if national:   # official maps name both archipelagos wherever the whole country is shown
+        archipelagos.ArchipelagoLabels().add_to(fmap)
     if spec.overlay is not None and len(spec.overlay):
         data, url = _layer_source(spec.overlay, None, fetched)
         ChoroplethLayer(data, url=url, stroke="#333333", weight=1.0,

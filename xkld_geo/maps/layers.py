@@ -206,6 +206,40 @@ class ChoroplethValues(MacroElement):
         self.controls = [list(c) for c in controls]
 
 
+class MetricScale(MacroElement):
+    """Leaflet's scale bar in kilometres only (folium's ``control_scale`` adds miles too)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+L.control.scale({metric: true, imperial: false}).addTo({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "metric_scale"
+
+
+class KioskControls(MacroElement):
+    """On a lobby screen (the page's address says ``mode=kiosk``) the map shows no zoom buttons:
+    nobody is there to use them. The map's frame is served by the app itself, so it reads the
+    page's address."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+try {
+    if (new URLSearchParams(window.parent.location.search).get("mode") === "kiosk" && {{ this._parent.get_name() }}.zoomControl) {
+        {{ this._parent.get_name() }}.zoomControl.remove();
+    }
+} catch (e) {}
+{% endmacro %}
+""")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "kiosk_controls"
+
+
 class MapControl(MacroElement):
     """A Leaflet control holding static HTML: the legend, or the demo-data label."""
 
@@ -251,9 +285,10 @@ def legend_html(title: str, classes: Iterable[ColourClass]) -> str:
 def base_map(static_url: str, location: tuple[float, float] = VIETNAM_CENTER, zoom: int = 5,
              demo: bool = True) -> folium.Map:
     """An empty map with local Leaflet, no tiles, the project style and the demo label."""
-    fmap = folium.Map(location=location, zoom_start=zoom, tiles=None, prefer_canvas=True,
-                      control_scale=True, zoom_snap=0.25)
+    fmap = folium.Map(location=location, zoom_start=zoom, tiles=None, prefer_canvas=True, zoom_snap=0.25)
     fmap.default_js, fmap.default_css = leaflet_assets(static_url)
+    MetricScale().add_to(fmap)
+    KioskControls().add_to(fmap)
     fmap.get_root().header.add_child(folium.Element(STYLE), name="xkld_style")  # type: ignore[attr-defined]
     if demo:
         MapControl(DEMO_LABEL, position="topright", css_class="xkld-demo").add_to(fmap)

@@ -32,6 +32,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from xkld_geo import DEMO_LABEL, maps, metrics, sheets
 from xkld_geo.errors import PublishError
+from xkld_geo.maps import archipelagos
 from xkld_geo.release import content as release
 from xkld_geo.release.content import ReleaseData
 from xkld_geo.settings import PROJECT_ROOT, Settings
@@ -108,10 +109,12 @@ def _geo(shapes: pd.DataFrame, table: pd.DataFrame, code: str) -> str:
 
 
 def _map_config(data: ReleaseData, shapes: pd.DataFrame, link: str | None) -> dict:
+    national = archipelagos.whole_country(shapes)
+    bounds = archipelagos.widen(maps.view_bounds(shapes)) if national else maps.view_bounds(shapes)
     return {"classes": [{"label": c.label, "colour": c.colour, "lower": None if c.lower == float("-inf") else c.lower}
                         for c in metrics.ATTAINMENT_CLASSES],
-            "none": metrics.NO_QUOTA.colour, "threshold": data.threshold, "bounds": maps.view_bounds(shapes),
-            "link": link}
+            "none": metrics.NO_QUOTA.colour, "threshold": data.threshold, "bounds": bounds, "link": link,
+            "archipelagos": archipelagos.release_config() if national else []}
 
 
 def _write_tables(data: ReleaseData, folder: Path) -> None:

@@ -8,6 +8,7 @@ PDF is skipped (None).
 """
 from __future__ import annotations
 
+import functools
 import io
 import shutil
 import subprocess
@@ -20,18 +21,32 @@ from docx import Document
 from docx.document import Document as DocxDocument
 from docx.enum.section import WD_ORIENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
-from xkld_geo import export, metrics
-from xkld_geo.reporting import completeness
+from xkld_geo import export, formats, metrics
 from xkld_geo.reporting.report import ReportData
 from xkld_geo.views.problems import PROBLEM_COLUMNS
 
 FONT = "Times New Roman"
+PT_MM = 25.4 / 72
+CELL_PADDING_MM = 4.4
+"""A cell's left and right margins (0,08 inch each in Word's "Table Grid") and a little air."""
+SERIF_FONTS = {False: ("/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf",
+                       "/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf"),
+               True: ("/usr/share/fonts/truetype/liberation2/LiberationSerif-Bold.ttf",
+                      "/usr/share/fonts/truetype/liberation/LiberationSerif-Bold.ttf")}
+A4_LANDSCAPE_TEXT_MM = 297 - 32 - 17
+"""The text width of an A4 landscape page with the decree's margins; a wider annex goes on A3."""
 BODY_PT = 13
 TABLE_PT = 10
+ANNEX_PT = 8
 QUOC_HIEU = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+HEADER_PT = 12
+"""Quốc hiệu and the issuing body in 12 pt bold capitals (Nghị định 30/2020, Phụ lục I)."""
+HEADER_LEFT_MM, HEADER_RIGHT_MM = 62.0, 99.0
+"""The header table's columns (161 mm of text width): the motto, 12 pt bold, needs about 90 mm."""
 TIEU_NGU = "Độc lập - Tự do - Hạnh phúc"
 
 
@@ -95,34 +110,115 @@ def _para(doc: DocxDocument, text: str, bold: bool = False, italic: bool = False
         p.alignment = align
 
 
-def _table(doc: DocxDocument, frame: pd.DataFrame, size: int = TABLE_PT) -> None:
+def _cell_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and not pd.isna(value) and not float(value).is_integer():
+        return formats.fmt_dec(value, 1)
+    return _n(value)
+
+
+def _text_mm(text: str, size: float, bold: bool = False) -> float:
+    """The printed width of ``text`` in Times New Roman (Liberation Serif has the same metrics)."""
+    font = _font(round(size * 10), bold)
+    if font is None:
+        return len(text) * size * 0.5 * PT_MM
+    return float(font.getlength(text)) / 10 * PT_MM
+
+
+@functools.cache
+def _font(tenths: int, bold: bool) -> Any:
+    from PIL import ImageFont
+    for path in SERIF_FONTS[bold]:
+        if Path(path).exists():
+            return ImageFont.truetype(path, tenths)
+    return None
+
+
+def column_widths(frame: pd.DataFrame, texts: list[list[str]], size: float) -> list[float]:
+    """Each column's width in mm, sized by its content: the longest cell on one line (codes and
+    names never break inside a word) and the header's longest word (headers wrap between words)."""
+    widths = []
+    for i, name in enumerate(frame.columns):
+        body = max((_text_mm(row[i], size) for row in texts), default=0.0)
+        head = max((_text_mm(word, size, bold=True) for word in str(name).split()), default=0.0)
+        widths.append(max(body, head) + CELL_PADDING_MM)
+    return widths
+
+
+def _repeat_header(row: Any) -> None:
+    """Mark a table's first row as its header, repeated at the top of every page."""
+    properties = row._tr.get_or_add_trPr()
+    for tag in ("w:tblHeader", "w:cantSplit"):
+        element = OxmlElement(tag)
+        element.set(qn("w:val"), "true")
+        properties.append(element)
+
+
+def _table(doc: DocxDocument, frame: pd.DataFrame, size: float = TABLE_PT) -> float:
+    """``frame`` as a table: columns as wide as their content, numbers right-aligned, the header
+    row repeated on every page and never split. Returns the table's width in mm."""
+    percent = ["%" in str(name) for name in frame.columns]   # percentages always with one decimal (0,0)
+    texts = [[_cell(v, is_pct) for v, is_pct in zip(row, percent)] for row in frame.itertuples(index=False)]
+    widths = column_widths(frame, texts, size)
+    numeric = [frame[c].dtype.kind in "iuf" for c in frame.columns]
     table = doc.add_table(rows=1, cols=len(frame.columns))
     table.style = "Table Grid"
+    table.autofit = False
     for cell, name in zip(table.rows[0].cells, frame.columns):
         cell.text = str(name)
-    percent = ["%" in str(name) for name in frame.columns]
-    for row in frame.itertuples(index=False):
+        for run in cell.paragraphs[0].runs:
+            run.bold = True
+        cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _repeat_header(table.rows[0])
+    for row in texts:
         cells = table.add_row().cells
-        for cell, value, is_pct in zip(cells, row, percent):
-            cell.text = _cell(value, is_pct)
+        for cell, text, right in zip(cells, row, numeric):
+            cell.text = text
+            if right:
+                cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    set_widths(table, widths)
     for row in table.rows:
         for cell in row.cells:
             for p in cell.paragraphs:
                 for run in p.runs:
                     run.font.size, run.font.name = Pt(size), FONT
+    return sum(widths)
+
+
+def set_widths(table: Any, widths: list[float]) -> None:
+    """Fixed column widths in mm, written where Word reads them (each cell) and where LibreOffice
+    does (the table's grid), with a fixed layout so neither stretches a column to its text."""
+    properties = table._tbl.tblPr
+    layout = OxmlElement("w:tblLayout")
+    layout.set(qn("w:type"), "fixed")
+    properties.append(layout)
+    for column, width in zip(table.columns, widths):
+        column.width = Mm(width)
+    for row in table.rows:
+        for cell, width in zip(row.cells, widths):
+            cell.width = Mm(width)
+
+
+def _lines(cell: Any, lines: list[tuple[str, float, bool, bool]]) -> None:
+    """One centred paragraph per (text, size, bold, italic) in ``cell``."""
+    for i, (text, size, bold, italic) in enumerate(lines):
+        p = cell.paragraphs[0] if i == 0 else cell.add_paragraph()
+        p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        run = p.add_run(text)
+        run.font.name, run.font.size, run.bold, run.italic = FONT, Pt(size), bold, italic
 
 
 def _header(doc: DocxDocument, r: ReportData) -> None:
     head = doc.add_table(rows=1, cols=2)
+    head.autofit = False
     left, right = head.rows[0].cells
-    left.text = f"UBND {r.province_name.upper()}\nSỞ NỘI VỤ\n\nSố: …../BC-SNV"
-    right.text = f"{QUOC_HIEU}\n{TIEU_NGU}\n\n{r.province_name}, ngày {r.today.day:02d} tháng {r.today.month:02d} năm {r.today.year}"
-    for cell in (left, right):
-        for p in cell.paragraphs:
-            p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-            for run in p.runs:
-                run.font.name, run.font.size = FONT, Pt(12 if cell is left else 13)
-                run.bold = True
+    set_widths(head, [HEADER_LEFT_MM, HEADER_RIGHT_MM])   # the motto's column holds it on one line
+    place = f"{r.province_name}, ngày {r.today.day:02d} tháng {r.today.month:02d} năm {r.today.year}"
+    _lines(left, [(f"UBND {r.province_name.upper()}", HEADER_PT, True, False), ("SỞ NỘI VỤ", HEADER_PT, True, False),
+                  ("", HEADER_PT, False, False), ("Số: …../BC-SNV", BODY_PT, False, False)])
+    _lines(right, [(QUOC_HIEU, HEADER_PT, True, False), (TIEU_NGU, BODY_PT, True, False),
+                   ("", BODY_PT, False, False), (place, BODY_PT, False, True)])
     _para(doc, "BÁO CÁO", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
     _para(doc, f"Kết quả thực hiện chỉ tiêu đưa người lao động đi làm việc ở nước ngoài theo hợp đồng, {r.period.label}",
           bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
@@ -178,7 +274,7 @@ def _sections(doc: DocxDocument, r: ReportData) -> None:
     _covers(doc, r)
     c = r.completeness
     _para(doc, f"Đã nhận {c.received}/{c.due} báo cáo tháng đến hạn ({_pct(c.received_pct)}); đúng hạn "
-               f"{c.on_time} ({_pct(c.on_time_pct)}); {c.due - c.received} báo cáo {completeness.MISSING_TEXT}.")
+               f"{c.on_time} ({_pct(c.on_time_pct)}); {missing_sentence(c.due - c.received)}")
     doc.add_heading("VII. XÃ/PHƯỜNG CHẬM TIẾN ĐỘ VÀ NGƯỜI PHỤ TRÁCH", level=1)
     _covers(doc, r, year_to_date=True)
     if r.lagging.empty:
@@ -188,6 +284,13 @@ def _sections(doc: DocxDocument, r: ReportData) -> None:
                             "Phó Chủ tịch phụ trách": r.lagging.get("vice_chair"),
                             "Cán bộ phụ trách": r.lagging.get("officer"), "Điện thoại": r.lagging.get("phone")})
         _table(doc, lag.fillna(""))
+
+
+def missing_sentence(missing: int) -> str:
+    """The reports not received, as a person writes it (not "83 báo cáo chưa báo cáo")."""
+    if missing <= 0:
+        return "không còn báo cáo nào chưa nhận được."
+    return f"còn {formats.fmt_int(missing)} báo cáo đến hạn chưa nhận được."
 
 
 def _closing(doc: DocxDocument, r: ReportData) -> None:
@@ -207,12 +310,15 @@ def _closing(doc: DocxDocument, r: ReportData) -> None:
 def _annex(doc: DocxDocument, r: ReportData) -> None:
     """The statistical form (rows communes), on landscape pages after the signature."""
     new = doc.add_section()
-    new.orientation, new.page_width, new.page_height = WD_ORIENT.LANDSCAPE, Mm(297), Mm(210)
+    texts = [[_cell_text(v) for v in row] for row in r.form.itertuples(index=False)]
+    wide = sum(column_widths(r.form, texts, ANNEX_PT)) > A4_LANDSCAPE_TEXT_MM
+    width, height = (Mm(420), Mm(297)) if wide else (Mm(297), Mm(210))   # A3 where A4 cannot hold the columns
+    new.orientation, new.page_width, new.page_height = WD_ORIENT.LANDSCAPE, width, height
     new.top_margin, new.bottom_margin, new.left_margin, new.right_margin = Mm(22), Mm(22), Mm(32), Mm(17)
     _para(doc, "PHỤ LỤC. BIỂU THỐNG KÊ", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
     _para(doc, "Biểu 1. Số người đi làm việc ở nước ngoài theo xã/phường, giới tính, nhóm tuổi, trình độ chuyên môn, "
                f"châu lục và thị trường, {r.period.label}", bold=True, size=12)
-    _table(doc, r.form, size=7)
+    _table(doc, r.form, size=ANNEX_PT)
 
 
 def report_docx(r: ReportData) -> bytes:

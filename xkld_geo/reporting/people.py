@@ -108,7 +108,7 @@ def communes_of(con: duckdb.DuckDBPyConnection, province: str) -> pd.DataFrame:
     queries.check_code("tỉnh", province, 2)
     return db.run(con, "people_communes", """
         SELECT commune_code AS unit_code, commune_name AS unit_name FROM v_communes
-        WHERE province_code = $p ORDER BY commune_name""", {"p": province})
+        WHERE province_code = $p ORDER BY commune_name COLLATE vi""", {"p": province})
 
 
 def contacts(con: duckdb.DuckDBPyConnection, province: str | None = None) -> pd.DataFrame:

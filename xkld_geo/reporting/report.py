@@ -208,7 +208,7 @@ def gather(con: duckdb.DuckDBPyConnection, period: ReportPeriod, province: str, 
     if period.kind == "year":
         note += (". Thông tư 21/2021/TT-BLĐTBXH (Điều 15) quy định số liệu báo cáo năm tính từ ngày 15/12 năm trước "
                  "đến ngày 14/12; số liệu của hệ thống được tổng hợp theo tháng nên báo cáo này dùng tháng 1–12 "
-                 f"năm {period.year} (khớp bảng v_attainment), số liệu nửa cuối tháng 12 được cập nhật khi có.")
+                 f"năm {period.year}, số liệu nửa cuối tháng 12 được cập nhật khi có.")
     counts = approval.received_counts(con, period.year, period.first, last, province)
     return ReportData(period, province, str(unit["name"].iloc[0]), today, view.demo, communes, totals,
                       view.headline, view, prio, markets, fairs,

@@ -10,11 +10,12 @@ page's URL gets the same answer as clicking it in the menu.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from xkld_geo import auth, gateway, second_factor
+from xkld_geo import auth, gateway, guides, second_factor
 from xkld_geo.errors import AuthError, XkldError
 from xkld_geo.ui.common import connection, plain, settings
 
@@ -59,6 +60,17 @@ def client_source() -> str:
         return peer
     except Exception:  # no browser context (tests, bare mode)
         return auth.UNKNOWN_SOURCE
+
+
+def anonymous() -> bool:
+    """Whether this visitor has no session at all (no token in the session, no cookie): checked
+    without the database, before a page runs."""
+    if st.session_state.get(TOKEN_KEY):
+        return False
+    try:
+        return not st.context.cookies.get(COOKIE)
+    except Exception:  # no browser context (tests, bare mode)
+        return True
 
 
 def current_user() -> auth.User:
@@ -108,12 +120,16 @@ def signed_in() -> bool:
         return False
 
 
-def login_box(user: auth.User) -> None:
-    """The sidebar's login form, or who is logged in with a logout button."""
+def login_box(user: auth.User, home: Any = None) -> None:
+    """The sidebar's login form, or who is logged in with a logout button; after logging in, the
+    page ``home`` opens (the public page's form leads to the overview) or this page runs again."""
     with st.sidebar:
         if user.role != "public":
             st.caption(f"Đăng nhập: **{plain(user.display_name)}** ({auth.ROLES[user.role]})")
             second_factor_box(user)
+            with st.popover("Hướng dẫn sử dụng", icon=":material/help:", width="stretch"):
+                for page in guides.for_role(user.role):
+                    st.markdown(page)
             if st.button("Đăng xuất", key="logout"):
                 auth.logout(connection(), st.session_state.pop(TOKEN_KEY, None))
                 st.session_state["_logged_out"] = True
@@ -135,6 +151,8 @@ def login_box(user: auth.User) -> None:
                 return
             st.session_state[TOKEN_KEY] = token
             st.session_state.pop("_cookie_set", None)
+            if home is not None:
+                st.switch_page(home)
             st.rerun()
 
 

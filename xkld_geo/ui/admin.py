@@ -5,9 +5,10 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from xkld_geo import auth, references, scope
+from xkld_geo import auth, labels, references, scope
 from xkld_geo.errors import XkldError
 from xkld_geo.release import site as release_site
+from xkld_geo.ui import tables
 from xkld_geo.ui.common import connection, plain, settings
 
 
@@ -29,7 +30,7 @@ def render_admin(admin: auth.User) -> None:
             except XkldError as exc:
                 st.error(plain(exc.message))
     st.subheader("Doanh nghiệp được cấp phép (hiện trên trang Công khai)")
-    edited = st.data_editor(references.read(con, "companies"), key="companies_editor", num_rows="dynamic",
+    edited = tables.edit(references.read(con, "companies"), key="companies_editor", num_rows="dynamic",
                             hide_index=True, width="stretch")
     if st.button("Lưu danh sách doanh nghiệp", key="companies_save"):
         try:
@@ -39,7 +40,8 @@ def render_admin(admin: auth.User) -> None:
             st.error(plain(exc.message))
     _release(con, admin)
     st.subheader("Nhật ký")
-    st.dataframe(auth.audit_entries(con), hide_index=True, width="stretch", key="audit_table")
+    tables.show(labels.labelled(auth.audit_entries(con), {"Việc": "audit_action"}), hide_index=True, width="stretch",
+                key="audit_table")
 
 
 def _release(con: object, admin: auth.User) -> None:
@@ -50,12 +52,17 @@ def _release(con: object, admin: auth.User) -> None:
                "ứng dụng này chỉ dùng trong mạng nội bộ."
                + (" Tự động phát hành lại sau mỗi lần nhập dữ liệu hoặc phê duyệt." if cfg.publish_auto else ""))
     if st.button("Phát hành bản dữ liệu mở", key="publish_release"):
-        try:
-            result = release_site.publish_configured(con, cfg)  # type: ignore[arg-type]
-            auth.audit(con, admin.username, "release_published", result.version)  # type: ignore[arg-type]
-            st.success(result.summary())
-        except XkldError as exc:
-            st.error(exc.message)
+        with st.status("Đang phát hành: tổng hợp số liệu, viết các trang, bảng và bản đồ…", expanded=True) as status:
+            try:
+                result = release_site.publish_configured(con, cfg)  # type: ignore[arg-type]
+                auth.audit(con, admin.username, "release_published", result.version)  # type: ignore[arg-type]
+                status.update(label="Đã phát hành xong.", state="complete", expanded=False)
+                st.session_state["_release_done"] = result.summary()
+            except XkldError as exc:
+                status.update(label="Không phát hành được.", state="error")
+                st.error(plain(exc.message))
+    if "_release_done" in st.session_state:   # the result stays on screen
+        st.success(plain(st.session_state["_release_done"]))
     names = release_site.versions(cfg.publish_dir)
     if names:
         st.caption("Các bản đã phát hành: " + ", ".join(reversed(names)))

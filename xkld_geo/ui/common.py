@@ -19,7 +19,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from xkld_geo import DEMO_LABEL, auth, cache, db, gateway, maps, periods, queries, scope
+from xkld_geo import DEMO_LABEL, auth, cache, collation, db, gateway, maps, periods, queries, scope
 from xkld_geo.errors import XkldError
 from xkld_geo.markup import markdown_text
 from xkld_geo.settings import Settings, current
@@ -39,6 +39,16 @@ PAGE_CSS = """
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
   overflow-wrap: anywhere; }
 [data-testid="stMetricValue"], [data-testid="stMetricValue"] * { overflow: visible !important; text-overflow: clip !important; }
+/* Streamlit's file uploader writes its own texts in English ("Upload", "200MB per file",
+   "Drag and drop a file here") and has no setting for them: they are hidden by the element ids
+   Streamlit documents for testing (data-testid) and written in Vietnamese instead; the size limit
+   is in each uploader's label (docs/vietnamese.md) */
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] > * { display: none; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"]::after { content: "Chọn tệp"; }
+[data-testid="stFileUploaderDropzoneInstructions"] > div > * { display: none; }
+[data-testid="stFileUploaderDropzoneInstructions"] > div::after { content: "hoặc kéo thả tệp vào đây"; }
+[data-testid="stFileUploaderDropzone"] > div:not([data-testid]) > * { display: none; }
+[data-testid="stFileUploaderDropzone"] > div:not([data-testid])::after { content: "Thả tệp vào đây"; }
 .xkld-demo-badge { background:#fff3cd; color:#664d03; border:1px solid #e0c36a; border-radius:6px;
   padding:2px 10px; font-weight:600; display:inline-block; }
 </style>
@@ -298,7 +308,7 @@ def filters(con: duckdb.DuckDBPyConnection | None = None, bar: DeltaGenerator | 
             communes = shared.get("period_attainment", queries.period_attainment, year, month, "commune", province,
                                   copy=False)
             cnames = dict(zip(communes["unit_code"], communes["unit_name"]))
-            commune = _select("Xã/phường", [""] + sorted(cnames, key=cnames.get), "commune",
+            commune = _select("Xã/phường", [""] + collation.sorted_names(cnames, key=cnames.get), "commune",
                               format_func=lambda c: cnames.get(c, "Tất cả")) or None
         to_query("unit", commune or province)
     return Filters(year, month, province, commune)

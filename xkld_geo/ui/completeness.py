@@ -8,6 +8,7 @@ import streamlit as st
 
 from xkld_geo import maps, metrics, queries, scope
 from xkld_geo.reporting import completeness
+from xkld_geo.ui import tables
 from xkld_geo.ui.common import Filters, connection, demo_badge, repainting_map, settings, viewer
 
 CELL_COLOURS = {"Đúng hạn": "#dbeaf5", "Trễ": "#fde0b2", "Đã sửa": "#e6dcf5", "chưa báo cáo": "#f9dcdc"}
@@ -46,16 +47,16 @@ def render_completeness(f: Filters) -> None:
                                classes=completeness.MAP_CLASSES,
                                tooltip=(("value", "Đúng hạn (%)", ""),))
     repainting_map(spec, "completeness_map", 520)
-    st.dataframe(view.units, hide_index=True, width="stretch", key="completeness_table")
+    tables.show(view.units, hide_index=True, width="stretch", key="completeness_table")
     if f.province is not None:
         st.markdown(f"**Lịch báo cáo theo tháng: {completeness.KINDS[kind]}**")
         months = [c for c in view.calendar.columns if str(c).startswith("T") and str(c)[1:].isdigit()]
-        st.dataframe(view.calendar.style.map(_cell_style, subset=months), hide_index=True, width="stretch",
+        tables.show(view.calendar.style.map(_cell_style, subset=months), hide_index=True, width="stretch",
                      key="completeness_calendar")
     chase = scope.visible_communes(con, viewer(), view.chase, "Mã")   # names and phones: inside the scope only
     view = dataclasses.replace(view, chase=chase)
     st.markdown(f"**Xã cần đôn đốc (còn báo cáo chưa gửi): {len(view.chase)}**")
     if len(view.chase):
-        st.dataframe(view.chase, hide_index=True, width="stretch", key="completeness_chase")
+        tables.show(view.chase, hide_index=True, width="stretch", key="completeness_chase")
     else:
         st.write("Không có.")

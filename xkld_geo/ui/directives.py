@@ -20,7 +20,7 @@ from pandas.io.formats.style import Styler
 from xkld_geo import auth, references
 from xkld_geo.errors import XkldError
 from xkld_geo.protection.problems import RULE
-from xkld_geo.ui import map_component, shared_tables
+from xkld_geo.ui import map_component, shared_tables, tables
 from xkld_geo.ui.common import Filters, connection, demo_badge, geometry_fetched, plain, repainting_map, settings
 from xkld_geo.views import jobfairs, markets, priority, problems, units
 from xkld_geo.views.problems import PROBLEM_COLUMNS
@@ -116,7 +116,7 @@ def render_priority(f: Filters) -> None:
     _figures(view.figures)
     _commune_headline(view.commune, "priority_commune")
     repainting_map(view.map, "priority_map", 560)  # new figures repaint the drawn map and keep its zoom
-    st.dataframe(_table(view, view.table, units.selected_commune(f.province, f.commune)), hide_index=True,
+    tables.show(_table(view, view.table, units.selected_commune(f.province, f.commune)), hide_index=True,
                  width="stretch", key="priority_table")
 
 
@@ -143,7 +143,7 @@ def render_markets(f: Filters, user: auth.User) -> None:
                    "market_origin_map", 560)
     st.markdown("**Thu nhập và chi phí ước tính theo thị trường** (bảng tham chiếu, có nguồn)")
     if auth.allowed(user, "edit_reference"):
-        edited = st.data_editor(view.reference.copy(), key="reference_editor", hide_index=True, width="stretch",
+        edited = tables.edit(view.reference.copy(), key="reference_editor", hide_index=True, width="stretch",
                                 num_rows="dynamic")
         if st.button("Lưu bảng thị trường", key="reference_save"):
             try:
@@ -151,7 +151,7 @@ def render_markets(f: Filters, user: auth.User) -> None:
             except XkldError as exc:
                 st.error(plain(exc.message))
     else:
-        st.dataframe(shared_tables.arrow(view, "reference", lambda: view.reference), hide_index=True,
+        tables.show(shared_tables.arrow(view, "reference", lambda: view.reference), hide_index=True,
                      width="stretch", key="reference_table")
 
 
@@ -168,14 +168,14 @@ def render_jobfairs(f: Filters) -> None:
     assert view.map is not None and view.table is not None
     if f.province is None:
         repainting_map(view.map, "jobfair_map", 560)
-        st.dataframe(shared_tables.arrow(view, "provinces", lambda: view.table), hide_index=True, width="stretch",
+        tables.show(shared_tables.arrow(view, "provinces", lambda: view.table), hide_index=True, width="stretch",
                      key="jobfair_provinces")
         return
     _figures(view.figures)
     _commune_headline(view.commune, "jobfair_commune")
     repainting_map(view.map, "jobfair_map", 560)
     commune = units.selected_commune(f.province, f.commune)
-    st.dataframe(_table(view, view.table, commune), hide_index=True, width="stretch", key="jobfair_table")
+    tables.show(_table(view, view.table, commune), hide_index=True, width="stretch", key="jobfair_table")
     st.markdown(f"**Lịch dự sàn theo tháng** (ô dưới {jobfairs.TARGET} tô đỏ; ô \"–\": xã chưa báo cáo, "
                 "tính là không đạt)")
     calendar = view.calendar
@@ -183,7 +183,7 @@ def render_jobfairs(f: Filters) -> None:
     months = [c for c in calendar.columns if c[1:].isdigit()]  # T1..T12, not "Tên"
     styled = calendar.style.map(lambda v: "background-color: #f9dcdc" if pd.isna(v) or v < jobfairs.TARGET
                                 else "background-color: #dbeaf5", subset=months).format(na_rep="–")
-    st.dataframe(_highlight(styled, commune, subset=["Mã", "Tên"]), hide_index=True, width="stretch",
+    tables.show(_highlight(styled, commune, subset=["Mã", "Tên"]), hide_index=True, width="stretch",
                  key="jobfair_calendar")
     st.markdown(f"**Xã hai tháng liền không đạt: {len(view.missed)}**")
     st.markdown(plain(", ".join(view.missed)) or "Không có.")
@@ -199,5 +199,5 @@ def render_programme(f: Filters) -> None:
     measure = st.radio("Bản đồ theo", list(problems.MEASURES), key="problem_measure",
                        format_func=PROBLEM_COLUMNS.get, horizontal=True)
     repainting_map(view.maps[measure], "problem_map", 560)
-    st.dataframe(_table(view, view.table, units.selected_commune(f.province, f.commune)), hide_index=True,
+    tables.show(_table(view, view.table, units.selected_commune(f.province, f.commune)), hide_index=True,
                  width="stretch", key="problem_table")

@@ -6,6 +6,7 @@ import streamlit as st
 from xkld_geo import auth, queries, scope
 from xkld_geo.errors import XkldError
 from xkld_geo.reporting import approval, emulation
+from xkld_geo.ui import tables
 from xkld_geo.ui.common import connection, plain, settings
 
 
@@ -58,9 +59,9 @@ def render_emulation(user: auth.User) -> None:
         "explanation": "Giải thích"})
     if note:
         shown["Xếp loại"] = shown["Xếp loại"] + " (tạm tính)"
-    st.dataframe(shown, hide_index=True, width="stretch", key="emulation_table",
-                 column_config={"Lý do xếp loại": st.column_config.TextColumn(width="large"),
-                                "Giải thích": st.column_config.TextColumn(width="large")})
+    tables.show(shown, hide_index=True, width="stretch", key="emulation_table",
+                column_config={"Lý do xếp loại": st.column_config.TextColumn(width="large"),
+                               "Giải thích": st.column_config.TextColumn(width="large")})
     table = emulation.proposal(result)
     cols = st.columns(2)
     cols[0].download_button("⬇ Đề nghị khen thưởng (XLSX)", emulation.proposal_xlsx(table, title),
@@ -70,7 +71,7 @@ def render_emulation(user: auth.User) -> None:
     with st.expander("Lịch sử xếp loại các năm (năm trước 1/7/2025 đọc qua bảng chuyển đổi xã cũ → xã mới)"):
         past = emulation.history(con, province, range(max(2021, year - 4), year + 1), today,
                                  settings().report_due_day, criteria)
-        st.dataframe(past.rename(columns={"unit_code": "Mã", "unit_name": "Đơn vị"}), hide_index=True,
+        tables.show(past.rename(columns={"unit_code": "Mã", "unit_name": "Đơn vị"}), hide_index=True,
                      width="stretch", key="emulation_history")
     if not len(frozen) and note is None and auth.allowed(user, "approve_plans"):
         if st.button("Phê duyệt và khóa kết quả", key="emulation_approve", type="primary"):

@@ -5,9 +5,10 @@ import re
 
 import streamlit as st
 
-from xkld_geo import auth
+from xkld_geo import auth, formats, labels
 from xkld_geo.errors import XkldError
 from xkld_geo.intake import ingest, kinds
+from xkld_geo.ui import tables
 from xkld_geo.ui.admin import republish_after_change
 from xkld_geo.ui.common import connection, settings
 
@@ -29,14 +30,14 @@ def _report(report: ingest.ImportReport) -> None:
     for col, (label, value) in zip(cols, (("Số dòng", report.rows), ("Nhận", report.accepted),
                                           ("Đã có từ trước", report.already_present), ("Bị từ chối", report.rejected),
                                           ("Gộp trùng (người)", report.duplicates_merged))):
-        col.metric(label, f"{value:,}")
+        col.metric(label, formats.fmt_int(value))
     text = f"Lần nhập số {report.import_id}. {report.summary()}"
     if report.encoding not in ("utf-8", "utf-8-sig", "xlsx"):
         text += f" Bảng mã của tệp: {report.encoding} (đã chuyển sang Unicode)."
     {"ok": st.success, "unchanged": st.info, "partial": st.warning, "rejected": st.error}[report.outcome](plain(text))
     if report.rejected:
         st.caption("Các dòng bị từ chối (sửa trong tệp gốc theo số dòng rồi nhập lại; dòng đã nhận không bị ghi hai lần):")
-        st.dataframe(report.rejects.head(500), hide_index=True, width="stretch", key="import_rejects_table")
+        tables.show(report.rejects.head(500), hide_index=True, width="stretch", key="import_rejects_table")
         stem = report.file.rsplit(".", 1)[0]
         cols = st.columns(2)
         cols[0].download_button("Tải các dòng bị từ chối (CSV)", report.rejects_csv(), f"{stem}.bi-tu-choi.csv",
@@ -58,24 +59,34 @@ def render_imports(user: auth.User) -> None:
                             key="template_csv")
     limit = settings().max_upload_mb
     upload = st.file_uploader(f"Tệp báo cáo (CSV hoặc XLSX, tối đa {limit:.0f} MB)", type=["csv", "txt", "xlsx"],
-                              key="import_file")
+                              key="import_file", max_upload_size=max(1, int(limit)))
     if st.button("Nhập dữ liệu", key="import_run", type="primary", disabled=upload is None) and upload is not None:
-        place = st.empty()
+        # the page stays busy, and says with what, until the import is written and published
+        with st.status(f"Đang nhập tệp {plain(upload.name)}…", expanded=True) as status:
+            place = st.empty()
 
-        def waiting(ahead: int) -> None:
-            place.info(f"Máy chủ đang nhập {ahead} tệp lớn trước tệp của bạn; tệp của bạn đứng thứ {ahead + 1} "
-                       "trong hàng đợi và sẽ được nhập ngay khi đến lượt. Xin đừng tải lại trang.")
-        try:
-            st.session_state[REPORT_KEY] = ingest.import_file(con, upload.getvalue(), upload.name, kind,
-                                                              user, settings(), on_wait=waiting)   # its scope applies
-            if st.session_state[REPORT_KEY].accepted:
-                republish_after_change(con, "Dữ liệu")
-        except XkldError as exc:
-            st.session_state.pop(REPORT_KEY, None)
-            st.error(plain(exc.message))
-        finally:
-            place.empty()
+            def waiting(ahead: int) -> None:
+                place.info(f"Máy chủ đang nhập {ahead} tệp lớn trước tệp của bạn; tệp của bạn đứng thứ {ahead + 1} "
+                           "trong hàng đợi và sẽ được nhập ngay khi đến lượt. Xin đừng tải lại trang.")
+            try:
+                status.write(f"Đọc và kiểm tra từng dòng của tệp ({upload.size / 1e6:.1f} MB)…".replace(".", ","))
+                st.session_state[REPORT_KEY] = done = ingest.import_file(con, upload.getvalue(), upload.name, kind,
+                                                                         user, settings(),   # its scope applies
+                                                                         on_wait=waiting)
+                place.empty()
+                status.write(f"Đã đọc {formats.fmt_int(done.rows)} dòng, nhận {formats.fmt_int(done.accepted)}.")
+                if done.accepted:
+                    status.write("Cập nhật bản dữ liệu mở…")
+                    republish_after_change(con, "Dữ liệu")
+                status.update(label=f"Đã nhập xong tệp {plain(upload.name)}: kết quả ở dưới.", state="complete",
+                              expanded=False)
+            except XkldError as exc:
+                st.session_state.pop(REPORT_KEY, None)
+                place.empty()
+                status.update(label="Không nhập được tệp.", state="error")
+                st.error(plain(exc.message))
     if REPORT_KEY in st.session_state:
         _report(st.session_state[REPORT_KEY])
     st.subheader("Nhật ký nhập liệu")
-    st.dataframe(ingest.import_log(con), hide_index=True, width="stretch", key="import_log_table")
+    tables.show(labels.labelled(ingest.import_log(con), {"Loại": "kind", "Kết quả": "import_outcome"}),
+                hide_index=True, width="stretch", key="import_log_table", empty="Chưa có lần nhập nào.")

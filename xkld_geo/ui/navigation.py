@@ -17,6 +17,7 @@ from typing import Any
 import streamlit as st
 
 from xkld_geo.settings import PROJECT_ROOT
+from xkld_geo.ui import access
 
 
 @dataclass(frozen=True)
@@ -146,10 +147,23 @@ def _anonymous_pages() -> dict[str, list[Any]]:
     return pages
 
 
-def navigation() -> None:
-    """Build the menu (all pages once logged in, the public ones before) and run the page the URL
-    asks for."""
-    from xkld_geo.ui import access
+PUBLIC_PAGE = "Cong_khai"
+"""Where an anonymous visitor of the bare address ``/`` lands: the public page, not a refusal."""
 
+
+def home_page() -> Any:
+    """The default page (the overview), where an official arrives after logging in elsewhere."""
+    return next(p for entries in _pages().values() for p in entries if not p.url_path)
+
+
+def navigation() -> None:
+    """Build the menu (all pages once logged in, the public ones and the login entry before; every
+    entry shown: ``expanded=True``, no "View N more" button) and run the page the URL asks for; a
+    visitor without a session who opens ``/`` goes to the public page, whose sidebar has the login."""
     st.markdown(_icon_css(), unsafe_allow_html=True)
-    st.navigation(_pages() if access.signed_in() else _anonymous_pages()).run()
+    signed = access.signed_in()
+    pages = _pages() if signed else _anonymous_pages()
+    page = st.navigation(pages, expanded=True)
+    if not signed and not page.url_path and not st.query_params and access.anonymous():
+        st.switch_page(next(p for entries in pages.values() for p in entries if p.url_path == PUBLIC_PAGE))
+    page.run()

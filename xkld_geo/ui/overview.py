@@ -9,9 +9,9 @@ import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
-from xkld_geo import cache, export, metrics, queries, scope
+from xkld_geo import cache, export, formats, metrics, queries, scope
 from xkld_geo.reporting import approval
-from xkld_geo.ui import shared_tables
+from xkld_geo.ui import shared_tables, tables
 from xkld_geo.ui.common import (
     apply_pending,
     connection,
@@ -103,7 +103,7 @@ def presentation_controls() -> tuple[bool, list[str], int]:
     with st.sidebar:
         present = st.toggle("Chế độ trình chiếu", key="present")
         cycle = st.multiselect("Luân phiên các tỉnh", list(provinces["code"]), key="cycle",
-                               format_func=names.get)
+                               format_func=names.get, placeholder="Chọn các tỉnh")
         every = int(st.number_input("Mỗi (giây)", min_value=5, max_value=600, step=5,
                                     key="cycle_every"))
     to_query("mode", "present" if present else None)
@@ -175,7 +175,7 @@ def period_headline(h: overview.PeriodHeadline) -> None:
                   help="So với số cần đạt đến nay = chỉ tiêu × số tháng đã qua / 12")
         st.metric("Dự báo cả năm", forecast_text(h), help=h.projection_note, width="stretch",
                   delta=metrics.fmt_pct(h.projected_pct) + " chỉ tiêu", delta_color="off")
-        st.metric("Xã/phường dưới 50% tiến độ", f"{h.communes_below_50}/{h.communes}", width="stretch")
+        st.metric("Xã/phường dưới 50% tiến độ", formats.fmt_ratio(h.communes_below_50, h.communes), width="stretch")
         received, on_time = h.reports_received_pct, h.reports_on_time_pct
         st.metric("Báo cáo tháng đã nhận", "–" if received is None else metrics.fmt_pct(received), width="stretch",
                   help="Báo cáo số người xuất cảnh hằng tháng của các xã đã đến hạn (từ tháng 7/2025); "
@@ -214,10 +214,10 @@ RANKING_CONFIG: dict[str, Any] = {
     GROUP: st.column_config.MultiselectColumn(GROUP, options=[TOP, BOTTOM], color=["blue", "red"], width="small",
                                               help=f"{MARKED} đơn vị đầu (xanh) và {MARKED} đơn vị cuối (đỏ) "
                                                    "theo tỷ lệ đạt tiến độ"),
-    "± hạng so tháng trước": st.column_config.NumberColumn(format="%+d"),
+    "± hạng so tháng trước": st.column_config.NumberColumn(format=formats.TABLE_SIGNED_INT),
     "Trên 1.000 người LĐ": st.column_config.NumberColumn(format="%.2f"),
     **{c: st.column_config.NumberColumn(format="%.1f") for c in overview.RANKING_COLUMNS.values() if "(%)" in c},
-    **{c: st.column_config.NumberColumn(format="%d") for c in ("Chỉ tiêu năm", "Đã xuất cảnh (lũy kế)",
+    **{c: st.column_config.NumberColumn(format=formats.TABLE_INT) for c in ("Chỉ tiêu năm", "Đã xuất cảnh (lũy kế)",
                                                                "Cần đạt đến nay", "Dự báo cả năm",
                                                                "Cùng kỳ năm trước")},  # counts, not 1848.000000
 }
@@ -239,18 +239,33 @@ def _ranking_arrow(view: overview.Overview, everything: bool) -> pa.Table | pd.D
     return shared_tables.arrow(view, f"ranking:{everything}", lambda: ranking_shown(view.ranking, everything))
 
 
-def ranking(view: overview.Overview, height: int) -> None:
-    """The thi đua ranking: a long one shows its ends, and every row on demand."""
+PRESENT_COLUMNS = ("Hạng", GROUP, "Tên", "Đạt tiến độ (%)", "Đã xuất cảnh (lũy kế)")
+"""The ranking beside the map in a meeting: the columns a room reads, all of them on screen."""
+PRESENT_CONFIG: dict[str, Any] = RANKING_CONFIG | {
+    # 455 px in all: inside the ranking's 512 px beside the map at 1366×768 (short headers, no header cut)
+    "Hạng": st.column_config.NumberColumn("Hạng", width=50),
+    GROUP: {**RANKING_CONFIG[GROUP], "width": 72},
+    "Tên": st.column_config.TextColumn("Tên", width=150),
+    "Đạt tiến độ (%)": st.column_config.NumberColumn("Tiến độ (%)", width=93),
+    "Đã xuất cảnh (lũy kế)": st.column_config.NumberColumn("Đã đi", width=90, format=formats.TABLE_INT),
+}
+
+
+def ranking(view: overview.Overview, height: int, present: bool = False) -> None:
+    """The thi đua ranking: a long one shows its ends, and every row on demand; in a meeting, the
+    columns of :data:`PRESENT_COLUMNS` only, so none is cut at 1920×1080 or 1366×768."""
     n = len(view.ranking)
-    everything = n <= RANKING_ROWS or st.toggle(f"Xem tất cả {n:,} đơn vị".replace(",", "."), key="ranking_all")
-    st.dataframe(_ranking_arrow(view, everything), hide_index=True, width="stretch", key="ranking",
-                 height=height, column_config=RANKING_CONFIG)
+    everything = n <= RANKING_ROWS or st.toggle(f"Xem tất cả {formats.fmt_int(n)} đơn vị", key="ranking_all")
+    tables.show(_ranking_arrow(view, everything), hide_index=True, width="stretch", key="ranking",
+                height=height, column_config=PRESENT_CONFIG if present else RANKING_CONFIG,
+                column_order=PRESENT_COLUMNS if present else None)
     if not everything:
         st.caption(f"{RANKING_ENDS} đơn vị đầu và {RANKING_ENDS} đơn vị cuối bảng xếp hạng.")
 
 
 TREND_COLOURS = {"Năm nay (lũy kế)": "#2c7bb6", "Năm trước (lũy kế)": "#9e9e9e", "Tiến độ cần đạt": "#d7191c"}
 TREND_SPEC: dict[str, Any] = {
+    "config": {"locale": formats.VEGA_LOCALE},   # axes and tooltips in vi-VN: 150.000, not 150,000
     # a plain Vega-Lite spec: st.line_chart builds and validates an Altair chart on every rerun (~0,3 s)
     "mark": {"type": "line", "point": True, "tooltip": True},
     "encoding": {
@@ -294,7 +309,7 @@ def render_overview(view: overview.Overview, present: bool) -> None:
         st.vega_lite_chart(shared_tables.arrow(view, "trend", lambda: view.trend_long), TREND_SPEC | {"height": 200 if present else 260}, width="stretch",
                            key="trend_chart")
         if present:  # the ranking beside the map: the meeting screen never scrolls
-            ranking(view, 360)
+            ranking(view, 360, present=True)
         if not present:
             st.download_button("⬇ Bản đồ (PNG)", key="download_png", mime="image/png",
                                data=lambda: export.map_png(view.map_spec, view.title),

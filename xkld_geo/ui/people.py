@@ -8,6 +8,7 @@ from xkld_geo import auth, queries, scope
 from xkld_geo.errors import XkldError
 from xkld_geo.intake import kinds
 from xkld_geo.reporting import people
+from xkld_geo.ui import tables
 from xkld_geo.ui.common import connection, settings
 from xkld_geo.ui.imports import plain
 
@@ -36,7 +37,7 @@ def render_people(user: auth.User) -> None:
     if listing["is_demo"].any():
         st.caption("Người có dấu (minh họa) là dữ liệu minh họa, không phải người thật.")
     table = listing.assign(role=listing["role"].map(people.ROLES).fillna(listing["role"]))
-    st.dataframe(table[list(SHOWN)].rename(columns=SHOWN), hide_index=True, width="stretch", key="people_table")
+    tables.show(table[list(SHOWN)].rename(columns=SHOWN), hide_index=True, width="stretch", key="people_table")
     can_edit = auth.allowed(user, people.EDIT_ACTION)
     if not can_edit:
         st.info("Chỉ cán bộ kế hoạch và quản trị viên sửa được danh sách này.")
@@ -50,7 +51,7 @@ def render_people(user: auth.User) -> None:
     chosen = st.selectbox("Đơn vị", list(labels), key="people_unit", format_func=labels.get)
     level, code = chosen.split(":")
     own = listing[(listing["unit_level"] == level) & (listing["unit_code"] == code)][people.EDITED]
-    edited = st.data_editor(own.reset_index(drop=True), num_rows="dynamic", key="people_editor", width="stretch",
+    edited = tables.edit(own.reset_index(drop=True), num_rows="dynamic", key="people_editor", width="stretch",
                             column_config={"role": st.column_config.SelectboxColumn(
                                 "Vai trò", options=list(people.ROLES), required=True),
                                 "full_name": st.column_config.TextColumn("Họ và tên", max_chars=120),
@@ -67,13 +68,15 @@ def render_people(user: auth.User) -> None:
     st.subheader("Nhập từ tệp XLSX")
     st.download_button("Tải mẫu XLSX", kinds.template_xlsx_of(kinds.PEOPLE), "mau-nguoi-phu-trach.xlsx",
                        key="people_template")
-    upload = st.file_uploader("Tệp danh sách (XLSX hoặc CSV)", type=["xlsx", "csv"], key="people_file")
+    limit = settings().max_upload_mb
+    upload = st.file_uploader(f"Tệp danh sách (XLSX hoặc CSV, tối đa {limit:.0f} MB)", type=["xlsx", "csv"],
+                              key="people_file", max_upload_size=max(1, int(limit)))
     if st.button("Nhập danh sách", key="people_import", disabled=upload is None) and upload is not None:
         try:
             report = people.import_people(con, upload.getvalue(), upload.name, user, settings())
             (st.success if report.outcome == "ok" else st.warning)(plain(report.summary()))
             if report.rejected:
-                st.dataframe(report.rejects, hide_index=True, key="people_rejects")
+                tables.show(report.rejects, hide_index=True, key="people_rejects")
                 st.download_button("Tải các dòng bị từ chối (XLSX)", report.rejects_xlsx(),
                                    "nguoi-phu-trach.bi-tu-choi.xlsx", key="people_rejects_xlsx")
         except XkldError as exc:

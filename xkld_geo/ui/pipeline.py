@@ -7,6 +7,7 @@ import streamlit as st
 
 from xkld_geo import metrics
 from xkld_geo.pipeline import demand, funnel, orders, training
+from xkld_geo.ui import tables
 from xkld_geo.ui.common import Filters, connection, demo_badge, settings
 from xkld_geo.ui.directives import _unit_map
 
@@ -31,7 +32,7 @@ def _funnel(f: Filters) -> None:
                    else f"{metrics.fmt_pct(row.conversion_pct)} bước trước", delta_color="off")
     shown = view.steps.rename(columns={"label": "Bước", "count": "Số người", "conversion_pct": "Chuyển đổi từ bước trước",
                                        "of_first_pct": "So với số dự sàn"}).drop(columns="step")
-    st.dataframe(shown, hide_index=True, width="stretch", key="funnel_steps",
+    tables.show(shown, hide_index=True, width="stretch", key="funnel_steps",
                  column_config={"Chuyển đổi từ bước trước": PCT,
                                 "So với số dự sàn": st.column_config.ProgressColumn(format="%.1f%%", min_value=0,
                                                                                     max_value=100)})
@@ -45,7 +46,7 @@ def _funnel(f: Filters) -> None:
     units = view.units.rename(columns={"unit_code": "Mã", "unit_name": "Tên", "all_departures": "Tổng xuất cảnh"}
                               | dict(funnel.STEPS)
                               | {f"{s}_pct": f"% {label.lower()}" for s, label in funnel.STEPS.items()})
-    st.dataframe(units.drop(columns="is_demo"), hide_index=True, width="stretch", key="funnel_units",
+    tables.show(units.drop(columns="is_demo"), hide_index=True, width="stretch", key="funnel_units",
                  column_config={c: PCT for c in units.columns if c.startswith("% ")})
 
 
@@ -58,13 +59,13 @@ def _orders(f: Filters) -> None:
     cols[1].metric("Chỉ tiêu tuyển của đơn hàng đang mở", metrics.fmt_int(view.open_places))
     cols[2].metric(f"Đơn hàng thông báo T1–{f.month}/{f.year}", metrics.fmt_int(len(view.period_orders)))
     st.markdown(f"**Đơn hàng đang mở** (ngày {today:%d/%m/%Y}: đã thông báo, đang tuyển hoặc đã phỏng vấn, chưa xuất cảnh)")
-    st.dataframe(orders.table(view.open_orders), hide_index=True, width="stretch", key="orders_open")
+    tables.show(orders.table(view.open_orders), hide_index=True, width="stretch", key="orders_open")
     st.markdown("**Đơn hàng trong kỳ theo trạng thái**")
-    st.dataframe(view.by_status[["status_name", "orders", "places"]].rename(columns={
+    tables.show(view.by_status[["status_name", "orders", "places"]].rename(columns={
         "status_name": "Trạng thái", "orders": "Số đơn hàng", "places": "Chỉ tiêu tuyển"}),
         hide_index=True, width="stretch", key="orders_status")
     with st.expander(f"Tất cả đơn hàng thông báo T1–{f.month}/{f.year} ({len(view.period_orders)})"):
-        st.dataframe(orders.table(view.period_orders), hide_index=True, width="stretch", key="orders_period")
+        tables.show(orders.table(view.period_orders), hide_index=True, width="stretch", key="orders_period")
 
 
 def _training(f: Filters) -> None:
@@ -78,14 +79,14 @@ def _training(f: Filters) -> None:
     cols[-1].metric("Người xuất cảnh đã hoàn thành giáo dục định hướng", metrics.fmt_pct(view.orientation_share_pct),
                     f"{metrics.fmt_int(view.orientation_completed)}/{metrics.fmt_int(view.all_departures)}",
                     delta_color="off")
-    st.dataframe(view.by_type[["label", "courses", "enrolled", "completed", "completion_pct"]].rename(columns={
+    tables.show(view.by_type[["label", "courses", "enrolled", "completed", "completion_pct"]].rename(columns={
         "label": "Loại khóa", "courses": "Số khóa", "enrolled": "Ghi danh", "completed": "Hoàn thành",
         "completion_pct": "Tỷ lệ hoàn thành"}), hide_index=True, width="stretch", key="training_types",
         column_config={"Tỷ lệ hoàn thành": PCT})
     names = {"enrolled": "ghi danh", "completed": "hoàn thành", "pct": "tỷ lệ hoàn thành"}
     renamed = {f"{k}_{v}": f"{label}: {names[v]}" for k, label in training.COURSE_TYPES.items() for v in names}
     units = view.units.rename(columns={"unit_code": "Mã", "unit_name": "Tên"} | renamed)
-    st.dataframe(units, hide_index=True, width="stretch", key="training_units",
+    tables.show(units, hide_index=True, width="stretch", key="training_units",
                  column_config={c: PCT for c in units.columns if c.endswith("tỷ lệ hoàn thành")})
 
 
@@ -104,10 +105,10 @@ def _demand(f: Filters) -> None:
         st.info("Chưa có đơn hàng nào trong kỳ.")
         return
     st.markdown("**Chỉ tiêu tuyển theo ngành nghề × thị trường**")
-    st.dataframe(view.places, width="stretch", key="demand_places")
+    tables.show(view.places, width="stretch", key="demand_places")
     st.markdown("**Đã xuất cảnh theo ngành nghề × thị trường**")
-    st.dataframe(view.departed, width="stretch", key="demand_departed")
-    st.dataframe(view.rows.drop(columns="is_demo").rename(columns={
+    tables.show(view.departed, width="stretch", key="demand_departed")
+    tables.show(view.rows.drop(columns="is_demo").rename(columns={
         "occupation": "Ngành nghề", "market": "Thị trường", "places": "Chỉ tiêu tuyển", "departed": "Đã xuất cảnh",
         "fill_pct": "Tỷ lệ đáp ứng"}), hide_index=True, width="stretch", key="demand_rows",
         column_config={"Tỷ lệ đáp ứng": PCT})

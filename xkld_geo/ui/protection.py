@@ -10,6 +10,7 @@ import streamlit as st
 from xkld_geo import auth, maps, metrics, queries, scope
 from xkld_geo.errors import XkldError
 from xkld_geo.protection import alarms, casebook, cases, clubs, problems, returnees
+from xkld_geo.ui import tables
 from xkld_geo.ui.common import Filters, connection, demo_badge, plain, repainting_map, settings
 
 
@@ -113,20 +114,20 @@ def render_cases(f: Filters, user: auth.User) -> None:
     _map(con, f, view.open_by_unit.set_index("unit_code")["open_cases"], "open_cases", "Vụ việc đang mở",
          "Vụ việc đang mở", "cases_map", view.is_demo)
     st.markdown("**Thời gian mở của các vụ việc chưa kết thúc**")
-    st.dataframe(view.ageing.rename(columns={"band": "Số ngày mở", "open_cases": "Số vụ việc"}), hide_index=True,
+    tables.show(view.ageing.rename(columns={"band": "Số ngày mở", "open_cases": "Số vụ việc"}), hide_index=True,
                  key="cases_ageing")
     st.markdown(f"**Vụ việc theo doanh nghiệp** (cảnh báo: từ {cases.REPEATED} vụ lừa đảo hoặc vi phạm trở lên)")
     if view.companies.empty:
         st.info("Chưa có vụ việc nào gắn với doanh nghiệp.")
     else:
-        st.dataframe(casebook.company_table(view), hide_index=True, width="stretch", key="cases_companies")
+        tables.show(casebook.company_table(view), hide_index=True, width="stretch", key="cases_companies")
     st.markdown("**Danh sách vụ việc** (không có họ tên người lao động)")
-    st.dataframe(casebook.table(view), hide_index=True, width="stretch", key="cases_table")
+    tables.show(casebook.table(view), hide_index=True, width="stretch", key="cases_table")
     if handler:
         _record_form(con, f, user)
         _move_form(con, view, user)
         st.markdown("**Các lần chuyển trạng thái gần đây** (nhật ký)")
-        st.dataframe(view.changes.rename(columns={"at_time": "Thời điểm", "username": "Tài khoản", "action": "Việc",
+        tables.show(view.changes.rename(columns={"at_time": "Thời điểm", "username": "Tài khoản", "action": "Việc",
                                                   "case_ref": "Mã vụ việc", "detail": "Chi tiết"}),
                      hide_index=True, width="stretch", key="cases_changes")
 
@@ -143,7 +144,7 @@ def render_clubs_returnees(f: Filters) -> None:
         cols[1].metric("Tỷ lệ xã có câu lạc bộ", metrics.fmt_pct(view.covered_pct))
         cols[2].metric("Gia đình thành viên", metrics.fmt_int(view.members))
         cols[3].metric("Buổi sinh hoạt", metrics.fmt_int(view.meetings))
-        st.dataframe(clubs.table(view), hide_index=True, width="stretch", key="clubs_table")
+        tables.show(clubs.table(view), hide_index=True, width="stretch", key="clubs_table")
     with back_tab:
         back = returnees.build_returnees(con, f.year, f.month, f.province)
         demo_badge(back.is_demo)
@@ -152,9 +153,9 @@ def render_clubs_returnees(f: Filters) -> None:
         cols[1].metric("Đã có việc làm", metrics.fmt_int(back.found_work))
         cols[2].metric("Tỷ lệ có việc làm", metrics.fmt_pct(back.found_pct))
         st.caption("Nguồn nhân lực chất lượng cao sau khi về nước: nghề người lao động về làm và việc làm sau khi về.")
-        st.dataframe(back.by_occupation.drop(columns="is_demo").rename(columns={
+        tables.show(back.by_occupation.drop(columns="is_demo").rename(columns={
             "occupation": "Nghề", "returned": "Số người về", "found_work": "Đã có việc làm",
             "found_pct": "Tỷ lệ có việc làm (%)"}).round(1), hide_index=True, width="stretch", key="returnees_occupation")
-        st.dataframe(back.by_unit.rename(columns={
+        tables.show(back.by_unit.rename(columns={
             "unit_code": "Mã", "unit_name": "Tên", "returned": "Số người về", "found_work": "Đã có việc làm",
             "found_pct": "Tỷ lệ có việc làm (%)"}).round(1), hide_index=True, width="stretch", key="returnees_units")

@@ -13,8 +13,9 @@ import streamlit as st
 
 from xkld_geo import cache, periods, queries, references
 from xkld_geo.errors import XkldError
-from xkld_geo.ui import shared_tables
+from xkld_geo.ui import access, shared_tables, tables
 from xkld_geo.ui.common import connection, demo_badge, plain, repainting_map, settings
+from xkld_geo.ui.navigation import home_page
 from xkld_geo.views import public
 
 KIOSK_CSS = """
@@ -27,6 +28,9 @@ h1 { font-size: 2.2rem !important; padding-top: 0 !important; } h2, h3 { font-si
 </style>
 """
 PANELS = ("map", "markets", "notices")
+TABLE_WIDTHS = {"Mã": st.column_config.Column(width=44), "Tên": st.column_config.Column(width=120),
+                "Số người đã đi": st.column_config.Column(width=84), "Đạt chỉ tiêu": st.column_config.Column(width=60)}
+"""The public table's columns in pixels: 308 in all, inside a phone's 314 and a kiosk's narrowest panel."""
 ROTATE_SECONDS = 15
 
 
@@ -46,7 +50,8 @@ def public_request() -> tuple[int, int, str | None, bool]:
             st.warning(f"Tham số 'unit' trong địa chỉ không hợp lệ ({plain(wanted[:40])}); hiển thị cả nước.")
         st.session_state["public_province"] = wanted if wanted in names else ""
     province = st.session_state["public_province"]
-    if not kiosk:
+    if not kiosk:   # officials log in here too: the bare address "/" leads every visitor to this page
+        access.login_box(access.current_user(), home=home_page())
         province = st.selectbox("Tỉnh/thành", [""] + list(provinces["code"]), key="public_province",
                                 format_func=lambda c: names.get(c, "Cả nước"))
     return year, month, province or None, kiosk
@@ -63,7 +68,8 @@ def _panel_map(s: public.PublicSummary, height: int) -> None:
     with left:
         repainting_map(s.spec, "public_map", height)  # shapes sent once, then only the figures
     with right:
-        st.dataframe(_table(s, "table"), hide_index=True, width="stretch", height=height, key="public_table")
+        tables.show(_table(s, "table"), hide_index=True, width="stretch", height=height, key="public_table",
+                    column_config=TABLE_WIDTHS)   # every column on a 1366 screen and a phone
     st.caption(plain(s.note))
 
 
@@ -71,11 +77,11 @@ def _panel_markets(s: public.PublicSummary) -> None:
     left, right = st.columns(2)
     with left:
         st.markdown("### Thị trường lao động đến")
-        st.dataframe(_table(s, "markets"), hide_index=True, width="stretch", key="public_markets")
+        tables.show(_table(s, "markets"), hide_index=True, width="stretch", key="public_markets")
         st.caption(plain(s.note))
     with right:
         st.markdown("### Thị trường an toàn, thu nhập cao: thu nhập và chi phí")
-        st.dataframe(_table(s, "costs"), hide_index=True, width="stretch", key="public_costs")
+        tables.show(_table(s, "costs"), hide_index=True, width="stretch", key="public_costs")
 
 
 def _panel_notices(s: public.PublicSummary) -> None:
@@ -85,7 +91,7 @@ def _panel_notices(s: public.PublicSummary) -> None:
     st.warning(plain(s.notices["fraud_warning"]))
     st.markdown("### Doanh nghiệp được cấp phép")
     if len(s.companies):
-        st.dataframe(_table(s, "companies"), hide_index=True, width="stretch", key="public_companies")
+        tables.show(_table(s, "companies"), hide_index=True, width="stretch", key="public_companies")
     else:
         st.caption("Chưa có danh sách doanh nghiệp được cấp phép.")
 

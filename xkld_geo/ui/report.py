@@ -35,15 +35,21 @@ def render_report() -> None:
         text = f"{year}-H{st.selectbox('6 tháng', [1, 2], key='report_half')}"
     approved_only = st.toggle("Chỉ số liệu đã phê duyệt (báo cáo chính thức)", value=True, key="report_approved")
     if st.button("Lập báo cáo", key="report_make", type="primary"):
-        try:
-            data = report.gather(con, report.parse_period(text), province, today, settings().report_due_day,
-                                 approved_only=approved_only)
-            st.caption(plain(data.approval_note))
-            docx = document.report_docx(data)
-            st.session_state["_report_docx"] = (text, province, docx, document.to_pdf(docx))
-        except XkldError as exc:
-            st.session_state.pop("_report_docx", None)
-            st.error(plain(exc.message))
+        with st.status("Đang lập báo cáo…", expanded=True) as status:
+            try:
+                status.write("Tổng hợp số liệu của các xã/phường…")
+                data = report.gather(con, report.parse_period(text), province, today, settings().report_due_day,
+                                     approved_only=approved_only)
+                st.caption(plain(data.approval_note))
+                status.write("Viết văn bản, bảng biểu và bản đồ (DOCX)…")
+                docx = document.report_docx(data)
+                status.write("Chuyển sang PDF…")
+                st.session_state["_report_docx"] = (text, province, docx, document.to_pdf(docx))
+                status.update(label="Đã lập xong báo cáo: tải về ở dưới.", state="complete", expanded=False)
+            except XkldError as exc:
+                st.session_state.pop("_report_docx", None)
+                status.update(label="Không lập được báo cáo.", state="error")
+                st.error(plain(exc.message))
     made = st.session_state.get("_report_docx")
     if made:
         period, code, docx, pdf = made

@@ -6,9 +6,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from xkld_geo import auth, maps, metrics, queries
+from xkld_geo import auth, labels, maps, metrics, queries
 from xkld_geo.errors import XkldError
 from xkld_geo.planning import allocation, annex, plans, reallocation
+from xkld_geo.ui import tables
 from xkld_geo.ui.admin import republish_after_change
 from xkld_geo.ui.common import Filters, connection, demo_badge, plain, repainting_map, settings
 
@@ -45,7 +46,7 @@ def _editor(table: pd.DataFrame) -> dict[str, Any]:
     """The editable table; returns the hand-edited proposals by commune code."""
     n = st.session_state.get("plan_editor_n", 0)
     shown = table[list(COLUMNS)].rename(columns=COLUMNS)
-    edited = st.data_editor(shown, key=f"plan_editor_{n}", hide_index=True, width="stretch", height=420,
+    edited = tables.edit(shown, key=f"plan_editor_{n}", hide_index=True, width="stretch", height=420,
                             disabled=[c for c in shown.columns if c != "Đề xuất"],
                             column_config={"Đề xuất": st.column_config.NumberColumn(step=1)})
     return plans.edited_values(edited["Mã"], shown["Đề xuất"], edited["Đề xuất"])
@@ -129,16 +130,28 @@ def _load(con: Any, pick: int, base: pd.DataFrame) -> None:
     st.rerun()
 
 
+def _plan_name(listing: pd.DataFrame) -> Any:
+    """How a picker names a plan: its number, name and status ("3: Phương án dân số (Bản nháp)")."""
+    heads = listing.set_index("plan_id")
+
+    def name(plan_id: int) -> str:
+        head = heads.loc[plan_id]
+        return f"{plan_id}: {head['name']} ({labels.label('plan_status', head['status'])})"
+    return name
+
+
 def _plans_list(con: Any, f: Filters, user: auth.User, year: int, base: pd.DataFrame) -> None:
     """The year's plans, and loading, submitting, approving and downloading the picked one."""
     listing = plans.list_plans(con, year, f.province)  # type: ignore[arg-type]
     if not len(listing):
         st.caption("Chưa có phương án nào cho năm này.")
         return
-    st.dataframe(listing, hide_index=True, width="stretch", key="plans_table")
-    pick = st.selectbox("Phương án", list(listing["plan_id"]), key="plan_pick",
-                        format_func=lambda i: f"{i}: {listing.set_index('plan_id').loc[i, 'name']}")
+    tables.show(labels.labelled(listing, {"status": "plan_status", "method": "method"}), hide_index=True,
+                width="stretch", key="plans_table")
+    pick = st.selectbox("Phương án", list(listing["plan_id"]), key="plan_pick", format_func=_plan_name(listing))
     head = listing.set_index("plan_id").loc[pick]
+    if "_plan_flash" in st.session_state:
+        st.success(st.session_state.pop("_plan_flash"))
     cols = st.columns(5)
     try:
         if cols[0].button("Tải để sửa", key="plan_load"):
@@ -148,9 +161,13 @@ def _plans_list(con: Any, f: Filters, user: auth.User, year: int, base: pd.DataF
             st.rerun()
         if auth.allowed(user, "approve_plans") and cols[2].button(
                 "Phê duyệt", key="plan_approve", disabled=head["status"] != "submitted"):
-            changed = plans.approve(con, pick, user)
-            st.success(f"Đã phê duyệt; {changed} chỉ tiêu xã thay đổi.")
-            republish_after_change(con, "Phê duyệt")
+            with st.status("Đang phê duyệt và cập nhật chỉ tiêu các xã…") as status:
+                changed = plans.approve(con, pick, user)
+                republish_after_change(con, "Phê duyệt")
+                status.update(label="Đã phê duyệt.", state="complete")
+            # the annex download is drawn from the plan's new status: run again now, not on a later click
+            st.session_state["_plan_flash"] = f"Đã phê duyệt; {changed} chỉ tiêu xã thay đổi. Tải phụ lục ở dưới."
+            st.rerun()
     except XkldError as exc:
         st.error(plain(exc.message))
     if head["status"] == "approved":
@@ -174,7 +191,7 @@ def _midyear_tab(con: Any, f: Filters, user: auth.User) -> None:
     table = pd.DataFrame({"Từ xã": [m.from_code for m in moves], "Sang xã": [m.to_code for m in moves],
                           "Số lượng": [m.amount for m in moves], "Chấp nhận": True,
                           "Lý do": [m.reason for m in moves]})
-    edited = st.data_editor(table, key="moves_editor", hide_index=True, width="stretch",
+    edited = tables.edit(table, key="moves_editor", hide_index=True, width="stretch",
                             disabled=["Từ xã", "Sang xã", "Lý do"])
     quotas = dict(zip(rows["unit_code"], rows["quota"].astype(int)))
     try:
@@ -200,15 +217,15 @@ def _compare_tab(con: Any, f: Filters, is_demo: bool) -> None:
     if len(listing) < 2:
         st.info("Cần ít nhất hai phương án của năm để so sánh.")
         return
-    ids = list(listing["plan_id"])
-    a = st.selectbox("Phương án A", ids, key="cmp_a", index=1)
-    b = st.selectbox("Phương án B", ids, key="cmp_b", index=0)
+    ids, name = list(listing["plan_id"]), _plan_name(listing)
+    a = st.selectbox("Phương án A", ids, key="cmp_a", index=1, format_func=name)
+    b = st.selectbox("Phương án B", ids, key="cmp_b", index=0, format_func=name)
     diff = plans.compare(con, a, b)
-    st.dataframe(diff.rename(columns={"code": "Mã", "a": f"Phương án {a}", "b": f"Phương án {b}",
+    tables.show(diff.rename(columns={"code": "Mã", "a": f"A: {name(a)}", "b": f"B: {name(b)}",
                                       "difference": "Chênh lệch (B − A)"}), hide_index=True, width="stretch")
     shapes = queries.shapes(con, "2025", "commune", "fine", f.province)
     idx = diff.set_index("code")
-    repainting_map(maps.change_spec(shapes, idx["a"], idx["b"], f"Phương án {b} so với {a}", demo=is_demo),
+    repainting_map(maps.change_spec(shapes, idx["a"], idx["b"], f"{name(b)} so với {name(a)}", demo=is_demo),
                    "cmp_map", 420)
 
 

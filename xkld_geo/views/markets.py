@@ -14,7 +14,7 @@ import folium
 import pandas as pd
 import shapely
 
-from xkld_geo import cache, db, maps, metrics, queries, references
+from xkld_geo import cache, collation, db, formats, maps, metrics, queries, references
 from xkld_geo.markup import html_text
 from xkld_geo.views import units
 
@@ -166,11 +166,14 @@ def mix_spec(long: pd.DataFrame) -> dict[str, Any]:
             "x": {"field": "Tháng", "type": "ordinal", "title": "", "sort": None, "axis": axis("Tháng", False)},
             "y": {"field": "value", "type": "quantitative", "title": "", "stack": True, "axis": axis("value", True)},
             "color": {"field": "color", "type": "nominal", "title": " ",
+                      "sort": collation.sorted_names(long["color"].dropna().unique().tolist())
+                      if "color" in long else None,   # market names in Vietnamese order
                       "legend": {"titlePadding": 5, "offset": 5, "orient": "bottom"}},
             "tooltip": [{"field": "Tháng", "type": "quantitative"},
-                        {"field": "value", "type": "quantitative", "title": "value"},
-                        {"field": "color", "type": "nominal", "title": "color"}],
+                        {"field": "value", "type": "quantitative", "title": "Số người", "format": ",d"},
+                        {"field": "color", "type": "nominal", "title": "Thị trường"}],
         },
+        "config": {"locale": formats.VEGA_LOCALE},   # axes and tooltips in vi-VN: 10.000, not 10,000
         "height": 300,
         "params": [{"name": "market_mix_zoom", "select": {"type": "interval", "encodings": ["x", "y"]},
                     "bind": "scales"}],
@@ -239,5 +242,7 @@ def _build_origins(con: duckdb.DuckDBPyConnection, year: int, month: int, provin
                    commune: str | None, market: str) -> maps.ChoroplethSpec:
     values = origins(con, year, month, province, market).set_index("unit_code")["departures"]
     legend = "departures_province" if province is None else "departures_commune"
-    return units.unit_spec(con, province, commune, values, legend, f"Số người đi {market}",
+    names = by_market(con, year, month, province)
+    name = dict(zip(names["market"], names["name_vi"])).get(market, market)   # "Nhật Bản", not "JP"
+    return units.unit_spec(con, province, commune, values, legend, f"Số người đi {name}",
                            (("value", "Số người đi", ""),), units.is_demo(con), classes=maps.LEGENDS[legend][:-1])

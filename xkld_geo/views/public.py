@@ -173,7 +173,7 @@ def _costs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def _companies(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return db.run(con, "public_companies", """
         SELECT licence_no AS "Số giấy phép", name AS "Doanh nghiệp", markets AS "Thị trường",
-               valid_until AS "Hiệu lực đến" FROM licensed_companies ORDER BY name""")
+               valid_until AS "Hiệu lực đến" FROM licensed_companies ORDER BY name COLLATE vi""")
 
 
 def _build_public(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
@@ -222,6 +222,6 @@ def _build_public(con: duckdb.DuckDBPyConnection, year: int, month: int, provinc
     names = dict(zip(provinces["code"], provinces["name"]))
     place = "cả nước" if province is None else names.get(province) or queries.unit(con, province)["name"].iloc[0]
     return PublicSummary(year, month, province, f"Kết quả đưa lao động đi làm việc ở nước ngoài: {place}, "
-                         f"T1–{month}/{year}", figures.label(total_key), table, markets, costs,
+                         f"T1–\u2060{month}/{year}", figures.label(total_key), table, markets, costs,
                          shared.get("notices", references.notices), companies, spec, spec.demo,
                          disclosure.rounding_note(figures.threshold), static_url)

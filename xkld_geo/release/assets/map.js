@@ -20,7 +20,8 @@
     title.textContent = p.name;
     box.appendChild(title);
     [["Số người đã đi", shown(p)],
-     ["Đạt chỉ tiêu", p.departures_flag || p.attainment_pct === null ? "–" : p.attainment_pct + "%"]]
+     ["Đạt chỉ tiêu", p.departures_flag || p.attainment_pct === null ? "–"
+       : p.attainment_pct.toLocaleString("vi-VN", {maximumFractionDigits: 1}) + "%"]]
       .forEach(function (row) {
         var line = document.createElement("div");
         line.textContent = row[0] + ": " + row[1];
@@ -38,6 +39,13 @@
       if (cfg.link) { l.on("click", function () { window.location.href = cfg.link.replace("{code}", f.properties.code); }); }
     }
   }).addTo(map);
+  (cfg.archipelagos || []).forEach(function (a) {  // named wherever the whole country is shown
+    var label = document.createElement("span");
+    label.className = "xkld-archipelago";
+    label.textContent = a.name;
+    L.marker([a.lat, a.lon], {interactive: false, keyboard: false,
+      icon: L.divIcon({className: "xkld-archipelago-icon", iconSize: null, html: label})}).addTo(map);
+  });
   if (cfg.bounds) { map.fitBounds(cfg.bounds, {padding: [6, 6], animate: false}); }
   else { map.fitBounds(layer.getBounds(), {animate: false}); }
   window.addEventListener("resize", function () { map.invalidateSize(); });
