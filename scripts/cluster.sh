@@ -160,6 +160,15 @@ restore() {   # restore FILE [DB]: the dump into a new database DB (default xkld
   echo "postgresql://xkld@127.0.0.1:$PG_PORT/$name"
 }
 
+replica_settings() {   # the replicas' settings as they were started, then any XKLD_* given to this command on top
+  local given
+  given=$(export -p | grep -E '^declare -x XKLD_' || true)
+  # global (-g): `declare` inside a function would make them local to it
+  # shellcheck disable=SC1090
+  [ -f "$DIR/replica.env" ] && . <(sed 's/^declare -x /declare -gx /' "$DIR/replica.env")
+  eval "${given//declare -x /declare -gx }"
+}
+
 reload_nginx() {
   "$NGINX" -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf" -e "$RUN/nginx/error.log" -s reload
   sleep 1   # the old workers finish their requests; new ones read the new configuration
@@ -176,11 +185,7 @@ upgrade() {   # a rolling upgrade: each replica in turn drained, stopped, its lo
     reload_nginx
     kill_replica "$n"
     XKLD_DATABASE_URL="$URL" XKLD_DB="$DIR/replica-$n/xkld.duckdb" "$PY" -m xkld_geo build >&2
-    local given
-    given=$(export -p | grep -E '^declare -x XKLD_' || true)
-    # shellcheck disable=SC1091
-    [ -f "$DIR/replica.env" ] && . "$DIR/replica.env"
-    eval "$given"
+    replica_settings
     start_replica "$n" "$port"
     wait_http "http://127.0.0.1:$port/xkld/health" 120
     write_nginx_conf
@@ -196,12 +201,7 @@ restart_replica() {   # restart_replica N: stop rN and start it again on its por
   port=$(replica_port "$n")
   [ -n "$port" ] || { echo "Không có bản sao r$n." >&2; exit 2; }
   kill_replica "$n"
-  # the replicas' settings as they were started, then any XKLD_* given to this command on top
-  local given
-  given=$(export -p | grep -E '^declare -x XKLD_' || true)
-  # shellcheck disable=SC1091
-  [ -f "$DIR/replica.env" ] && . "$DIR/replica.env"
-  eval "$given"
+  replica_settings
   start_replica "$n" "$port"
   wait_http "http://127.0.0.1:$port/xkld/health" 120
   echo "Đã khởi động lại bản sao r$n (cổng $port)." >&2

@@ -641,6 +641,9 @@ def test_a_rolling_upgrade_under_load_fails_no_request_and_logs_nobody_out(clust
     assert not failures, failures[:5]
     assert answered[0] > 50
     assert set(before) == set(after) and all(before[k] != after[k] for k in before)   # every replica restarted
+    for pid in after.values():        # with the settings it was started with (XKLD_TODAY, the data...)
+        environ = Path(f"/proc/{pid.strip()}/environ").read_bytes().split(b"\0")
+        assert f"XKLD_TODAY={TODAY.isoformat()}".encode() in environ
     assert cluster.run(2, f"print(auth.session_user(con, {token!r}).username)") == "nangcap"
     for port in cluster.ports:
         assert health(port)[0] == 200

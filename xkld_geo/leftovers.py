@@ -9,9 +9,21 @@ runs first), and again by each build and publish before they write.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from xkld_geo.settings import Settings
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (the maker of a leftover that must then be kept)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
 
 
 def remove(settings: Settings) -> list[Path]:

@@ -21,7 +21,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from xkld_geo import dataversion, db, schema
+from xkld_geo import dataversion, db, leftovers, schema
 from xkld_geo.build import boundaries, countries, demo, demo_pipeline, demo_protection, history, programme, sources
 from xkld_geo.errors import DatabaseError
 from xkld_geo.intake import writes
@@ -286,23 +286,13 @@ def generate_demo(communes: pd.DataFrame, files: dict[str, Path | None], seed: i
     return demo.generate(communes, calibration, seed, today)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
-        return True
-    return True
-
-
 def remove_stale_builds(target: Path) -> list[Path]:
     """Delete the temporary files of builds that were killed midway (``.NAME.building-PID`` and its
     ``.wal``, whose process is gone); a build still running keeps its file. Returns what was removed."""
     removed = []
     for path in target.parent.glob(f".{target.name}.building-*"):
         pid = path.name.rsplit("-", 1)[-1].removesuffix(".wal")
-        if pid.isascii() and pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+        if pid.isascii() and pid.isdigit() and int(pid) != os.getpid() and leftovers.alive(int(pid)):
             continue
         path.unlink(missing_ok=True)
         removed.append(path)

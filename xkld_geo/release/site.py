@@ -30,7 +30,7 @@ import duckdb
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from xkld_geo import DEMO_LABEL, maps, metrics, sheets
+from xkld_geo import DEMO_LABEL, leftovers, maps, metrics, sheets
 from xkld_geo.errors import PublishError
 from xkld_geo.maps import archipelagos
 from xkld_geo.release import content as release
@@ -256,16 +256,6 @@ def _work_dir(parent: Path, name: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{name}{WORK_MARK}{os.getpid()}-", dir=parent))
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
-        return True
-    return True
-
-
 def remove_stale_publishes(out: Path) -> list[Path]:
     """Delete the hidden folders killed publishes left under ``out`` (its top and ``releases/``),
     whose process is gone: a later publish would keep them and ``rsync --delete`` would copy them
@@ -281,7 +271,7 @@ def remove_stale_publishes(out: Path) -> list[Path]:
                 continue
             pid = re.search(r"(?:\.publishing-|-old-)(\d+)", path.name)
             if pid is not None:
-                if _alive(int(pid.group(1))):          # this process's other threads too
+                if leftovers.alive(int(pid.group(1))):          # this process's other threads too
                     continue
             elif time.time() - path.stat().st_mtime < STALE_AFTER_S:
                 continue

@@ -73,6 +73,15 @@ def anonymous() -> bool:
         return True
 
 
+def _cookie_token() -> str | None:
+    """The session cookie the browser sent with this session's connection, if any."""
+    try:
+        token = st.context.cookies.get(COOKIE)
+    except Exception:  # no browser context (tests, bare mode)
+        return None
+    return token if isinstance(token, str) else None
+
+
 def current_user() -> auth.User:
     """The logged-in user, or :data:`auth.PUBLIC`; an expired session is told to log in again."""
     con = connection()  # fails first, and clearly, when there is no database
@@ -82,10 +91,7 @@ def current_user() -> auth.User:
         return auth.PUBLIC
     token = st.session_state.get(TOKEN_KEY)
     if token is None:
-        try:
-            token = st.context.cookies.get(COOKIE)
-        except Exception:  # no browser context (tests, bare mode)
-            token = None
+        token = _cookie_token()
         if token:
             st.session_state["_cookie_set"] = True  # the browser has it already
     if not isinstance(token, str) or not token or len(token) > 100:
@@ -108,10 +114,7 @@ def signed_in() -> bool:
     nothing: the menu asks it before any page runs."""
     token = st.session_state.get(TOKEN_KEY)
     if token is None:
-        try:
-            token = st.context.cookies.get(COOKIE)
-        except Exception:  # no browser context (tests, bare mode)
-            token = None
+        token = _cookie_token()
     if not isinstance(token, str) or not token or len(token) > 100:
         return False
     try:
