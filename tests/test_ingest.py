@@ -314,7 +314,7 @@ def test_import_page_imports_a_report_and_lists_its_rejected_rows(app_env: Setti
     rejects = at.dataframe[0].value
     assert sorted(rejects["Dòng"]) == sorted(BAD_ROWS)
     log = at.dataframe[-1].value
-    assert log.iloc[0]["Tệp"] == name and log.iloc[0]["Kết quả"] == "partial" and log.iloc[0]["Người nhập"] == "test_clerk"
+    assert log.iloc[0]["Tệp"] == name and log.iloc[0]["Kết quả"] == "Nhận một phần" and log.iloc[0]["Người nhập"] == "test_clerk"
 
 
 def test_import_page_refuses_an_unreadable_file_once(app_env: Settings) -> None:
@@ -323,7 +323,7 @@ def test_import_page_refuses_an_unreadable_file_once(app_env: Settings) -> None:
     at.file_uploader(key="import_file").set_value((name, (DATA / name).read_bytes(), "text/csv")).run()
     at.button(key="import_run").click().run()
     assert not at.exception and len(at.error) == 1 and name in at.error[0].value.replace("\\", "")   # shown escaped
-    assert at.dataframe[-1].value.iloc[0]["Kết quả"] == "refused"
+    assert at.dataframe[-1].value.iloc[0]["Kết quả"] == "Không đọc được tệp"   # the label of "refused"
 
 
 def test_import_page_offers_each_template(app_env: Settings) -> None:

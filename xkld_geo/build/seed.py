@@ -22,7 +22,7 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from xkld_geo import dataversion, db, store
+from xkld_geo import dataversion, db, formats, store
 from xkld_geo.settings import Settings
 
 log = logging.getLogger("xkld_geo.build.seed")
@@ -45,7 +45,7 @@ class StoreReport:
         head = f"Kho dùng chung PostgreSQL {self.where}: "
         if self.reseeded is not None:
             return head + (f"đã nạp lại từ bản dựng mới {len(self.reseeded)} bảng "
-                           f"({sum(self.reseeded.values()):,} dòng), giữ tài khoản, phiên, nhật ký, kế hoạch, "
+                           f"({formats.fmt_int(sum(self.reseeded.values()))} dòng), giữ tài khoản, phiên, nhật ký, kế hoạch, "
                            "dữ liệu tham chiếu đã sửa và số liệu đã nhập. Hãy dựng lại và khởi động lại mọi bản sao.")
         if self.created:
             return head + "chưa có bảng; đã tạo theo khai báo và nạp dữ liệu ban đầu từ bản dựng này."

@@ -28,7 +28,7 @@ from typing import Any, Callable
 import duckdb
 import pandas as pd
 
-from xkld_geo import auth, dataversion, db, scope, sheets, store
+from xkld_geo import auth, dataversion, db, formats, scope, sheets, store
 from xkld_geo.errors import DatabaseError, IngestError, XkldError
 from xkld_geo.intake import checks, gazetteer, kinds, queue, registers, spreadsheets, writes
 from xkld_geo.pipeline import imports as pipeline_imports
@@ -64,13 +64,13 @@ class ImportReport:
 
     def summary(self) -> str:
         """One Vietnamese sentence for the page and the command line."""
-        text = (f"{self.file}: {self.rows:,} dòng; nhận {self.accepted:,}, đã có từ trước {self.already_present:,}, "
-                f"bị từ chối {self.rejected:,}")
+        text = (f"{self.file}: {formats.fmt_int(self.rows)} dòng; nhận {formats.fmt_int(self.accepted)}, đã có từ trước {formats.fmt_int(self.already_present)}, "
+                f"bị từ chối {formats.fmt_int(self.rejected)}")
         if self.kind == "register":
-            text += f", gộp trùng {self.duplicates_merged:,} người"
+            text += f", gộp trùng {formats.fmt_int(self.duplicates_merged)} người"
         if self.units_replaced:
             unit = {"orders": "đơn hàng", "interviews": "đơn hàng–xã", "training": "khóa học–xã"}.get(self.kind, "xã–kỳ")
-            text += f"; thay số liệu cũ của {self.units_replaced:,} {unit}"
+            text += f"; thay số liệu cũ của {formats.fmt_int(self.units_replaced)} {unit}"
         return text + "."
 
     def rejects_csv(self) -> bytes:

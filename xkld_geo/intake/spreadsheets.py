@@ -26,6 +26,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from xkld_geo import formats
 from xkld_geo.errors import IngestError
 from xkld_geo.intake import charsets
 from xkld_geo.intake.kinds import NOT_READ, Kind, column_label, find_header_row, match_headers
@@ -125,7 +126,7 @@ def check_zip(data: bytes, file: str, limits: Limits) -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
             if len(infos) > limits.max_members:
-                raise _refuse(file, f"tệp nén chứa {len(infos):,} phần, vượt giới hạn {limits.max_members:,} phần "
+                raise _refuse(file, f"tệp nén chứa {formats.fmt_int(len(infos))} phần, vượt giới hạn {formats.fmt_int(limits.max_members)} phần "
                                     "(một bảng tính thường có 10–20); tệp có thể bị hỏng hoặc độc hại.",
                               field="zip_members", value=len(infos), allowed=limits.max_members)
             expanded = sum(info.file_size for info in infos)
@@ -153,8 +154,8 @@ def check_zip(data: bytes, file: str, limits: Limits) -> None:
                         head = part.read(4096)
                     declared = max((int(n) for n in SHARED_COUNT.findall(head)), default=0)
                     if declared > limits.max_shared_strings:
-                        raise _refuse(file, f"khai báo {declared:,} chuỗi văn bản khác nhau, vượt giới hạn "
-                                            f"{limits.max_shared_strings:,}; tệp có thể bị hỏng hoặc độc hại.",
+                        raise _refuse(file, f"khai báo {formats.fmt_int(declared)} chuỗi văn bản khác nhau, vượt giới hạn "
+                                            f"{formats.fmt_int(limits.max_shared_strings)}; tệp có thể bị hỏng hoặc độc hại.",
                                       field="shared_strings", value=declared, allowed=limits.max_shared_strings)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, NotImplementedError, ValueError) as exc:
         raise _refuse(file, "không phải tệp XLSX hợp lệ (tệp nén bị hỏng).", field="format") from exc
@@ -216,10 +217,10 @@ def check_sheet_rows(data: bytes, file: str, limits: Limits) -> int:
                     _scan_block(buffer[:cut], info.filename, file, state)
                     carry = buffer[cut:]
                     if max(state["rows"], state["last"]) > allowed:
-                        raise _refuse(file, f"bảng tính có hơn {limits.max_xlsx_rows:,} dòng, vượt giới hạn "
-                                            f"{limits.max_xlsx_rows:,} dòng của một tệp XLSX (thiết lập "
+                        raise _refuse(file, f"bảng tính có hơn {formats.fmt_int(limits.max_xlsx_rows)} dòng, vượt giới hạn "
+                                            f"{formats.fmt_int(limits.max_xlsx_rows)} dòng của một tệp XLSX (thiết lập "
                                             "XKLD_MAX_XLSX_ROWS). Hãy lưu thành CSV UTF-8 (được đến "
-                                            f"{limits.max_rows:,} dòng) hoặc chia thành nhiều tệp.",
+                                            f"{formats.fmt_int(limits.max_rows)} dòng) hoặc chia thành nhiều tệp.",
                                       field="rows", value=max(state["rows"], state["last"]) - HEADER_SEARCH,
                                       allowed=limits.max_xlsx_rows, reason="xlsx_rows", part=info.filename)
                     if len(carry) > MAX_ROW_XML:
@@ -254,12 +255,12 @@ def _xlsx_rows(data: bytes, file: str, limits: Limits) -> list[list[str]]:
         rows: list[list[str]] = []
         for values in sheet.iter_rows(values_only=True):
             if len(values) > limits.max_columns:
-                raise _refuse(file, f"dòng {len(rows) + 1} có {len(values):,} cột, vượt giới hạn "
-                                    f"{limits.max_columns:,} cột.", row=len(rows) + 1, field="columns",
+                raise _refuse(file, f"dòng {len(rows) + 1} có {formats.fmt_int(len(values))} cột, vượt giới hạn "
+                                    f"{formats.fmt_int(limits.max_columns)} cột.", row=len(rows) + 1, field="columns",
                               value=len(values), allowed=limits.max_columns)
             rows.append([_cell_text(v) for v in values])
             if len(rows) > limits.max_rows + HEADER_SEARCH:
-                raise _refuse(file, f"vượt giới hạn {limits.max_rows:,} dòng.", field="rows",
+                raise _refuse(file, f"vượt giới hạn {formats.fmt_int(limits.max_rows)} dòng.", field="rows",
                               allowed=limits.max_rows)
         return rows
     except IngestError:
@@ -288,7 +289,7 @@ def check_csv_shape(data: bytes, file: str, limits: Limits) -> None:
     columns, each handled one by one)."""
     breaks = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
     if len(breaks) > limits.max_rows + HEADER_SEARCH:
-        raise _refuse(file, f"có hơn {limits.max_rows:,} dòng, vượt giới hạn.", field="rows",
+        raise _refuse(file, f"có hơn {formats.fmt_int(limits.max_rows)} dòng, vượt giới hạn.", field="rows",
                       allowed=limits.max_rows)
     if not len(breaks):  # one line, or old Mac line ends
         breaks = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\r"))
@@ -296,14 +297,14 @@ def check_csv_shape(data: bytes, file: str, limits: Limits) -> None:
     for number, line in enumerate(data[:end].split(b"\n"), start=1):
         columns = max(line.count(d) for d in DELIMITERS) + 1
         if columns > limits.max_columns:
-            raise _refuse(file, f"dòng {number} có {columns:,} cột, vượt giới hạn {limits.max_columns:,} cột.",
+            raise _refuse(file, f"dòng {number} có {formats.fmt_int(columns)} cột, vượt giới hạn {formats.fmt_int(limits.max_columns)} cột.",
                           row=number, field="columns", value=columns, allowed=limits.max_columns)
     starts = np.concatenate(([-1], breaks, [len(data)]))
     lengths = np.diff(starts) - 1
     longest = int(lengths.argmax())
     allowed = limits.max_columns * (limits.max_cell_chars + 3) * 4   # 4: bytes of a character, at most
     if lengths[longest] > allowed:
-        raise _refuse(file, f"dòng {longest + 1} dài {int(lengths[longest]):,} byte, vượt giới hạn {allowed:,} byte.",
+        raise _refuse(file, f"dòng {longest + 1} dài {formats.fmt_int(int(lengths[longest]))} byte, vượt giới hạn {formats.fmt_int(allowed)} byte.",
                       row=longest + 1, field="line_length", value=int(lengths[longest]), allowed=allowed)
 
 
@@ -318,7 +319,7 @@ def _csv_frame(data: bytes, file: str, limits: Limits) -> tuple[pd.DataFrame, st
     except (pd.errors.ParserError, ValueError) as exc:
         raise _refuse(file, f"không đọc được dạng CSV: {str(exc)[:200]}", field="format") from exc
     if frame.shape[1] > limits.max_columns:  # a delimiter the byte count above did not see (UTF-16)
-        raise _refuse(file, f"có {frame.shape[1]:,} cột, vượt giới hạn {limits.max_columns:,} cột.",
+        raise _refuse(file, f"có {formats.fmt_int(frame.shape[1])} cột, vượt giới hạn {formats.fmt_int(limits.max_columns)} cột.",
                       field="columns", value=frame.shape[1], allowed=limits.max_columns)
     return frame, decoded.encoding, decoded.converted
 
@@ -347,8 +348,8 @@ def _stripped(col: pd.Series, file: str, limits: Limits) -> pd.Series:
     if len(lengths) and lengths.max() > limits.max_cell_chars:
         at = int(np.flatnonzero(lengths[codes] > limits.max_cell_chars)[0])
         row, column = int(col.index[at]) + 1, column_label(int(col.name))
-        raise _refuse(file, f"ô {column}{row} dài {int(lengths[codes[at]]):,} ký tự, vượt giới hạn "
-                            f"{limits.max_cell_chars:,} ký tự.", row=row, field=column,
+        raise _refuse(file, f"ô {column}{row} dài {formats.fmt_int(int(lengths[codes[at]]))} ký tự, vượt giới hạn "
+                            f"{formats.fmt_int(limits.max_cell_chars)} ký tự.", row=row, field=column,
                       value=int(lengths[codes[at]]), allowed=limits.max_cell_chars)
     return pd.Series(cleaned[codes], index=col.index, name=col.name)
 
@@ -381,7 +382,7 @@ def read(data: bytes, file: str, k: Kind, limits: Limits) -> Sheet:
     body.index = pd.RangeIndex(head + 2, head + 2 + len(body), name="row")
     body = body[(body != "").any(axis=1)]
     if len(body) > limits.max_rows:
-        raise _refuse(file, f"có {len(body):,} dòng dữ liệu, vượt giới hạn {limits.max_rows:,} dòng.",
+        raise _refuse(file, f"có {formats.fmt_int(len(body))} dòng dữ liệu, vượt giới hạn {formats.fmt_int(limits.max_rows)} dòng.",
                       field="rows", value=len(body), allowed=limits.max_rows)
     if body.empty:
         raise _refuse(file, "không có dòng dữ liệu nào dưới dòng tiêu đề.", field="rows", value=0)

@@ -286,7 +286,7 @@ def _approval_caption(view: overview.Overview) -> None:
                                            r.province)
     waiting = counts["submitted"] + counts["returned"] + counts["draft"]
     if waiting:
-        st.caption(f"Số liệu gồm mọi báo cáo đã nhận; {waiting:,} xã–tháng chưa được phê duyệt (báo cáo định kỳ "
+        st.caption(f"Số liệu gồm mọi báo cáo đã nhận; {formats.fmt_int(waiting)} xã–tháng chưa được phê duyệt (báo cáo định kỳ "
                    f"và thi đua chỉ tính số đã phê duyệt).".replace(",", "."))
 
 
