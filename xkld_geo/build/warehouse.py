@@ -332,15 +332,24 @@ def build(settings: Settings, force: bool = False) -> BuildResult:
     target = Path(settings.db_path)
     if target.parent.exists():
         remove_stale_builds(target)
-    upgrade_existing(target)
+    from xkld_geo import store
+
+    local = not store.enabled(settings)   # with the shared store, its own steps run in PostgreSQL (build.seed)
     if not settings.seed_is_explicit:
         seed = stored_seed(target)  # keep the seed a user chose with `demo --seed`
         if seed is not None:
             settings = replace(settings, demo_seed=seed)
     fp = fingerprint(files, settings.demo_seed, today)
     if not force and stored_fingerprint(target) == fp:
+        if local:
+            try:
+                upgrade_existing(target)
+            except DatabaseError:   # held by the running app, which ran the steps when it opened the file
+                log.warning("database %s is open elsewhere; its migrations run where it is open", target)
         log.info("database %s is up to date", target)
         return BuildResult(target, False, fp, {})
+    if local:
+        upgrade_existing(target)   # before its rows are carried over
 
     layers = load_boundaries(files)  # every check happens before anything is written
     communes = pd.DataFrame(layers["communes_2025"].drop(columns="geometry"))
