@@ -33,14 +33,24 @@ def _phone(browser: Any, url: str, role: str) -> tuple[Any, Any]:
     return context, page
 
 
+def _settled(page: Any) -> None:
+    """Wait for the run a change started to finish (Streamlit shows its status widget while a
+    script runs): a click sent during that run could be read against the form's old values."""
+    page.wait_for_timeout(200)
+    page.locator("[data-testid=stStatusWidget]").wait_for(state="hidden", timeout=TIMEOUT)
+
+
 def _press(page: Any, label: str) -> None:
+    _settled(page)
     page.get_by_role("button", name=label, exact=True).click()
 
 
 def _fill(page: Any, label: str, value: str) -> None:
+    _settled(page)
     box = page.get_by_label(label, exact=True)
     box.fill(value)
     box.press("Tab")
+    _settled(page)
 
 
 def _import(browser: Any, url: str, csv: Path) -> str:

@@ -42,13 +42,12 @@ PAGE_CSS = """
 /* Streamlit's file uploader writes its own texts in English ("Upload", "200MB per file",
    "Drag and drop a file here") and has no setting for them: they are hidden by the element ids
    Streamlit documents for testing (data-testid) and written in Vietnamese instead; the size limit
-   is in each uploader's label (docs/vietnamese.md) */
+   is in each uploader's label (docs/vietnamese.md). The chosen file's chip is left alone: a rule
+   over the dropzone's unnamed children hid the file's name once chosen */
 [data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] > * { display: none; }
 [data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"]::after { content: "Chọn tệp"; }
 [data-testid="stFileUploaderDropzoneInstructions"] > div > * { display: none; }
 [data-testid="stFileUploaderDropzoneInstructions"] > div::after { content: "hoặc kéo thả tệp vào đây"; }
-[data-testid="stFileUploaderDropzone"] > div:not([data-testid]) > * { display: none; }
-[data-testid="stFileUploaderDropzone"] > div:not([data-testid])::after { content: "Thả tệp vào đây"; }
 .xkld-demo-badge { background:#fff3cd; color:#664d03; border:1px solid #e0c36a; border-radius:6px;
   padding:2px 10px; font-weight:600; display:inline-block; }
 </style>
