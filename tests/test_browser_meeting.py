@@ -79,7 +79,7 @@ def test_a_year_switch_reruns_the_overviews_own_part_only(projector: Any, app_ur
     login(page, f"{app_url}/?year=2026&month=6")
     frame = map_frame(page, 34)
     frame.wait_for_function("() => window.xkldRestyled >= 1")
-    assert page.get_by_text("Chỉ số tô màu").is_visible()          # the sidebar's own controls
+    page.get_by_text("Chỉ số tô màu").first.wait_for(timeout=30_000)   # the sidebar's own controls
     sent.clear()
     received.clear()
     _choose(page, "Năm", "2025")

@@ -8,6 +8,7 @@ import streamlit as st
 from xkld_geo import auth
 from xkld_geo.errors import XkldError
 from xkld_geo.notifications import outbox, subscriptions
+from xkld_geo.ui import tables
 from xkld_geo.ui.common import connection, plain, settings
 
 NO_PROVINCE = ""
@@ -62,7 +63,7 @@ def _subscriptions(user: auth.User) -> None:
                 st.error(plain(exc.message))
     if not view.as_person.empty:
         st.markdown("**Nhận với tư cách người phụ trách** (theo địa chỉ thư trong danh sách người phụ trách):")
-        st.dataframe(view.as_person, hide_index=True, width="stretch", key="notify_as_person")
+        tables.show(view.as_person, hide_index=True, width="stretch", key="notify_as_person")
 
 
 def _outbox(user: auth.User, view: subscriptions.OutboxView) -> None:
@@ -72,7 +73,7 @@ def _outbox(user: auth.User, view: subscriptions.OutboxView) -> None:
     cfg = settings()
     if not cfg.smtp_host:
         st.warning("Chưa đặt máy chủ thư (XKLD_SMTP_HOST): thư điện tử chờ trong hộp thư đi cho đến khi có.")
-    st.dataframe(view.messages, hide_index=True, width="stretch", key="outbox_table")
+    tables.show(view.messages, hide_index=True, width="stretch", key="outbox_table")
     ids = list(view.messages["Mã thư"])
     if ids:
         chosen = st.selectbox("Thư cần gửi lại", ids, key="outbox_resend_id",
@@ -93,13 +94,13 @@ def _label(view: subscriptions.OutboxView, message_id: str) -> str:
 def _jobs(view: subscriptions.OutboxView) -> None:
     st.caption(f"Các việc chạy hằng ngày lúc {settings().worker_run_at}; mỗi việc một lần mỗi ngày dù có nhiều bản "
                "sao ứng dụng.")
-    st.dataframe(view.jobs, hide_index=True, width="stretch", key="jobs_table")
+    tables.show(view.jobs, hide_index=True, width="stretch", key="jobs_table")
 
 
 def _webhooks(user: auth.User, view: subscriptions.OutboxView) -> None:
     st.caption("Tin nhắn của tỉnh (nhắc hạn, chưa nhận, tổng hợp, tiến độ) được gửi thêm dạng JSON có chữ ký "
                "HMAC-SHA256 (khóa XKLD_WEBHOOK_SECRET) tới cổng SMS/Zalo của tỉnh.")
-    st.dataframe(view.webhooks, hide_index=True, width="stretch", key="webhooks_table")
+    tables.show(view.webhooks, hide_index=True, width="stretch", key="webhooks_table")
     with st.form("webhook_form"):
         province = st.selectbox("Tỉnh", list(view.provinces), format_func=view.provinces.get, key="webhook_province")
         url = st.text_input("Địa chỉ webhook (để trống: xóa)", max_chars=2000, key="webhook_url")
