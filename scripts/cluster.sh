@@ -250,18 +250,7 @@ $served    }
     server {
         listen 127.0.0.1:$LB_PORT;
         location / {
-            proxy_pass http://\$xkld_pool;
-            proxy_http_version 1.1;
-            proxy_set_header Upgrade \$http_upgrade;
-            proxy_set_header Connection \$connection_upgrade;
-            proxy_set_header Host \$http_host;
-            proxy_set_header X-Forwarded-Host \$http_host;
-            proxy_set_header X-Forwarded-Proto \$scheme;
-            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-            proxy_read_timeout 1d;
-            # passive health checks: a replica that refuses, times out or answers 502/503 (its store
-            # down, or stopping) is skipped for fail_timeout and the request is tried on the other
-            proxy_next_upstream error timeout http_502 http_503;
+            include $ROOT/scripts/deploy/nginx/xkld-proxy.conf;
             add_header Set-Cookie "xkld_replica=\$xkld_served; Path=/; HttpOnly; SameSite=Lax" always;
         }
     }

@@ -77,9 +77,12 @@ def test_nginx_accepts_the_site_file(tmp_path: Path) -> None:
             pytest.fail("nginx or openssl missing (scripts/ensure_postgres.sh installs nginx)")
         pytest.skip("nginx or openssl missing")
     site = (DEPLOY / "nginx" / "xkld.conf").read_text(encoding="utf-8")
+    snippet = DEPLOY / "nginx" / "xkld-proxy.conf"
+    assert "include /etc/nginx/snippets/xkld-proxy.conf;" in site
+    site = site.replace("/etc/nginx/snippets/xkld-proxy.conf", str(snippet))
     for needed in ("proxy_set_header Host $http_host;", "proxy_set_header X-Forwarded-Proto $scheme;",
                    "proxy_next_upstream error timeout http_502 http_503;", "max_fails=1"):
-        assert needed in site
+        assert needed in site + snippet.read_text(encoding="utf-8")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=xkld",
                     "-keyout", str(tmp_path / "privkey.pem"), "-out", str(tmp_path / "fullchain.pem")],
                    check=True, capture_output=True)

@@ -3,15 +3,13 @@ code, cross-site posts refused, /_stcore/metrics hidden however it is spelt. Dri
 calls, without a server; the browser test checks the same through Chromium."""
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
-
 import pytest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from tests.asgi_support import call
 from xkld_geo import gateway
 
 HOST = "127.0.0.1:8501"
@@ -27,27 +25,9 @@ def _app() -> Starlette:
 
 def _call(method: str, path: str, body: bytes = b"", origin: str | None = f"http://{HOST}",
           host: str = HOST, extra: dict[str, str] | None = None, client: str = "127.0.0.1") -> tuple[int, dict]:
-    headers = [(b"host", host.encode())] + ([(b"origin", origin.encode())] if origin else [])
-    headers += [(k.lower().encode(), v.encode()) for k, v in (extra or {}).items()]
-    scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "query_string": b"",
-             "headers": headers, "scheme": "http", "server": ("127.0.0.1", 8501), "client": (client, 5000),
-             "http_version": "1.1", "root_path": ""}
-    sent: list[dict] = []
-
-    async def receive() -> dict:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict) -> None:
-        sent.append(message)
-
-    # on a thread of its own: a browser test's Playwright may keep an event loop running on this one
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, _app()(scope, receive, send)).result()
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    out: dict[str, list[str]] = {}
-    for k, v in start["headers"]:
-        out.setdefault(k.decode().lower(), []).append(v.decode())
-    return start["status"], out
+    headers = [("host", host)] + ([("origin", origin)] if origin else []) + list((extra or {}).items())
+    got = call(_app(), method, path, body=body, headers=headers, client=client)
+    return got.status, got.headers
 
 
 def test_a_code_becomes_an_httponly_cookie_once() -> None:
@@ -133,9 +113,14 @@ def test_the_origin_check_believes_only_trusted_proxies(monkeypatch: pytest.Monk
 def test_the_generated_nginx_passes_the_browsers_host_and_scheme() -> None:
     from xkld_geo.settings import PROJECT_ROOT
 
+    snippet = (PROJECT_ROOT / "scripts" / "deploy" / "nginx" / "xkld-proxy.conf").read_text(encoding="utf-8")
+    assert "proxy_set_header Host $http_host;" in snippet
+    assert "proxy_set_header X-Forwarded-Host $http_host;" in snippet
+    assert "proxy_set_header X-Forwarded-Proto $scheme;" in snippet
+    assert "$host;" not in snippet
+    for name in ("cluster.sh", "hosts.sh"):
+        script = (PROJECT_ROOT / "scripts" / name).read_text(encoding="utf-8")
+        assert "include $ROOT/scripts/deploy/nginx/xkld-proxy.conf;" in script, name
+        assert "proxy_set_header" not in script, name
     script = (PROJECT_ROOT / "scripts" / "cluster.sh").read_text(encoding="utf-8")
-    assert "proxy_set_header Host \\$http_host;" in script
-    assert "proxy_set_header X-Forwarded-Host \\$http_host;" in script
-    assert "proxy_set_header X-Forwarded-Proto \\$scheme;" in script
-    assert "proxy_set_header Host \\$host;" not in script
     assert 'XKLD_TRUSTED_PROXIES="${XKLD_TRUSTED_PROXIES:-127.0.0.1}"' in script

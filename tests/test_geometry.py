@@ -2,8 +2,6 @@
 maps whose script names the file instead of carrying the shapes."""
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import gzip
 import json
 import re
@@ -12,29 +10,16 @@ import threading
 import pandas as pd
 from starlette.applications import Starlette
 
+from tests.asgi_support import call
 from xkld_geo import gateway, maps, queries
 from xkld_geo.maps import geometry
 from xkld_geo.views import overview
 
 
 def _get(path: str, accept: str = "gzip") -> tuple[int, dict[str, str], bytes]:
-    app = Starlette(routes=gateway.routes())
-    scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
-             "headers": [(b"host", b"127.0.0.1"), (b"accept-encoding", accept.encode())], "scheme": "http",
-             "server": ("127.0.0.1", 8501), "client": ("127.0.0.1", 5000), "http_version": "1.1", "root_path": ""}
-    sent: list[dict] = []
-
-    async def receive() -> dict:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict) -> None:
-        sent.append(message)
-
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, app(scope, receive, send)).result()
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return start["status"], {k.decode().lower(): v.decode() for k, v in start["headers"]}, body
+    got = call(Starlette(routes=gateway.routes()), "GET", path,
+               headers=[("host", "127.0.0.1"), ("accept-encoding", accept)])
+    return got.status, {k: v[0] for k, v in got.headers.items()}, got.body
 
 
 def test_a_published_file_is_named_by_its_content_and_served_immutable(tiny_con) -> None:

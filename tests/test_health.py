@@ -2,13 +2,12 @@
 request), no replica, no error text. Driven as an ASGI call, without a server."""
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import json
 
 import pytest
 from starlette.applications import Starlette
 
+from tests.asgi_support import call
 from tests.conftest import session_token
 from xkld_geo import db, gateway, health
 from xkld_geo.errors import DatabaseError
@@ -16,22 +15,9 @@ from xkld_geo.settings import Settings
 
 
 def _get(cookie: str | None = None) -> tuple[int, bytes]:
-    headers = [(b"host", b"127.0.0.1:8501")] + ([(b"cookie", cookie.encode())] if cookie else [])
-    scope = {"type": "http", "method": "GET", "path": health.HEALTH_PATH, "raw_path": health.HEALTH_PATH.encode(),
-             "query_string": b"", "headers": headers, "scheme": "http", "server": ("127.0.0.1", 8501),
-             "client": ("203.0.113.9", 5000), "http_version": "1.1", "root_path": ""}
-    sent: list[dict] = []
-
-    async def receive() -> dict:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict) -> None:
-        sent.append(message)
-
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, Starlette(routes=health.routes())(scope, receive, send)).result()
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    return start["status"], b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    headers = [("host", "127.0.0.1:8501")] + ([("cookie", cookie)] if cookie else [])
+    got = call(Starlette(routes=health.routes()), "GET", health.HEALTH_PATH, headers=headers, client="203.0.113.9")
+    return got.status, got.body
 
 
 @pytest.mark.parametrize("role", [None, "viewer", "admin"])
