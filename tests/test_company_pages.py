@@ -16,9 +16,10 @@ from xkld_geo.ui.navigation import MENU
 
 LICENCE = "MH-GP-05"
 NAME = "dn.gp05"
-ENTRIES = [e for entries in MENU.values() for e in entries
+MENU_ENTRIES = [e for entries in MENU.values() for e in entries]
+ENTRIES = [e for e in MENU_ENTRIES
            if e.action != "public_summary" and auth.allowed(auth.User("x", "x", "clerk"), e.action)]
-COMMUNE = re.compile(r"^\d{5}$|Xã Thử")
+COMMUNE = re.compile(r"^\d{5}$|Xã Thử|Phường Mẫu")
 
 
 def _company_account(settings: Settings) -> None:
@@ -27,12 +28,12 @@ def _company_account(settings: Settings) -> None:
     auth.create_user(con, NAME, "mat-khau-thu-nghiem", "clerk", company=LICENCE)
 
 
-def _commune_cells(at) -> list[str]:
+def _commune_cells(at, pattern: re.Pattern[str] = COMMUNE) -> list[str]:
     found = []
     for frame in at.dataframe:
         table = frame.value
         cells = [str(c) for c in table.astype(str).to_numpy().ravel()] + [str(c) for c in table.columns]
-        found += [c for c in cells if COMMUNE.search(c)]
+        found += [c for c in cells if pattern.search(c)]
     return found
 
 
@@ -67,3 +68,25 @@ def test_the_import_page_offers_a_company_its_own_kinds(app_env: Settings) -> No
     assert set(at.selectbox(key="import_kind").options) == {
         "Danh sách người lao động xuất cảnh (từng người)", "Đơn hàng tuyển lao động",
         "Kết quả phỏng vấn đơn hàng theo xã"}
+
+
+SCOPED = {   # account → (role, unit, the communes it must not see in any table)
+    "tinh.99": ("viewer", "99", re.compile(r"^98\d{3}$|Phường Mẫu")),
+    "xa.99001": ("commune", "99001", re.compile(r"^98\d{3}$|^9900[2-6]$|Phường Mẫu|Xã Thử [2-6]")),
+}
+SCOPED_CASES = [(name, e) for name, (role, _, _) in SCOPED.items() for e in MENU_ENTRIES
+                if e.action != "public_summary" and auth.allowed(auth.User("x", "x", role), e.action)]
+
+
+@pytest.mark.parametrize(("account", "entry"), SCOPED_CASES, ids=[f"{a}-{e.file}" for a, e in SCOPED_CASES])
+def test_a_scoped_account_sees_no_commune_outside_its_scope_on_any_page(app_env: Settings, account: str,
+                                                                        entry) -> None:
+    """Every page a province's or a commune's account opens (its defaults: the whole country, and
+    the page's own tables and exports) shows no commune outside its scope."""
+    role, unit, outside = SCOPED[account]
+    con = db.connect(app_env)
+    db.upgrade(con)
+    auth.create_user(con, account, "mat-khau-thu-nghiem", role, unit=unit)
+    at = run_page(f"pages/{entry.file}", role=role, username=account)
+    assert not at.exception, problems(at)
+    assert not _commune_cells(at, outside), (entry.file, _commune_cells(at, outside)[:5])

@@ -171,7 +171,7 @@ def test_a_write_goes_through_only_inside_the_scope(country, action: str, accoun
         assert _fingerprint(con) == before, "a refused write changed something"
 
 
-READS = ("url", "people", "queue", "form_view")
+READS = ("url", "people", "queue", "form_view", "cases")
 READ_CASES = [(read, account, commune) for read in READS for account in ACCOUNTS for commune in TARGETS]
 
 
@@ -199,6 +199,18 @@ def test_a_read_shows_commune_detail_only_inside_the_scope(country, read: str, a
         assert (commune in set(listing.loc[listing["unit_level"] == "commune", "unit_code"])) == covers(account, commune)
         assert listing.loc[listing["unit_level"] == "commune", "unit_code"].map(
             lambda c: covers(account, c)).all()
+        return
+    if read == "cases":   # the register, as the cases page asks for it (detail_province, then the view)
+        from xkld_geo.protection import casebook
+
+        try:
+            province = scope.detail_province(con, user, PROVINCE[commune])
+        except XkldError:
+            assert not _detail_ok(account, commune)
+            return
+        listed = casebook.build_cases(con, province, settings.today, viewer=user).cases
+        assert (commune in set(listed["commune_code"])) == covers(account, commune)
+        assert listed["commune_code"].map(lambda c: covers(account, c)).all()
         return
     if read == "queue":
         _submitted_by_root(settings, con, commune)

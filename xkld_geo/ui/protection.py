@@ -102,7 +102,7 @@ def render_cases(f: Filters, user: auth.User) -> None:
         st.error(plain(exc.message))
         return
     f = Filters(f.year, f.month, province, f.commune)
-    view = casebook.build_cases(con, f.province, today, with_notes=handler)
+    view = casebook.build_cases(con, f.province, today, with_notes=handler, viewer=user)
     demo_badge(view.is_demo)
     cols = st.columns(4)
     cols[0].metric("Vụ việc đang mở", metrics.fmt_int(view.open_total))
