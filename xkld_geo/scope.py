@@ -205,6 +205,23 @@ def visible_communes(con: duckdb.DuckDBPyConnection, user: HasScope, frame: pd.D
     return frame[frame[column].astype(str).map(provinces).eq(scope.province)]
 
 
+def communes_in_scope(con: duckdb.DuckDBPyConnection, user: HasScope) -> frozenset[str] | None:
+    """The communes whose detail the account may see (None: every one, the nation's accounts): a
+    province's communes, a commune itself, none for a company. For views that take a set
+    (the year-end outlook's map and table)."""
+    own = of(con, user)
+    if own.national:
+        return None
+    if own.level == "commune":
+        return frozenset({own.code})
+    if own.level != "province":
+        return frozenset()
+    df = db.run(con, "scope_province_communes", """
+        SELECT code FROM admin_units WHERE era = '2025' AND level = 'commune' AND parent_code = $p""",
+                {"p": own.province})
+    return frozenset(df["code"].astype(str))
+
+
 def aggregate_visible(user: HasScope) -> bool:
     """National and province-level aggregates: every internal role (leaders compare provinces)."""
     return user.role != "public"

@@ -1,4 +1,4 @@
-"""A company's account in the app: it logs in, sees the pages its role allows, and no page shows it
+"""Scoped accounts in the app. A company's account logs in, sees the pages its role allows, and no page shows it
 a commune's row (the company page shows its own orders and the people they sent by province).
 
 The fictional country's demo orders name demo licences (MH-GP-..); the account here is the
@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.conftest import problems, run_page
+from tests.conftest import component_args, draws, problems, run_page
 from xkld_geo import auth, db
 from xkld_geo.settings import Settings
 from xkld_geo.ui.navigation import MENU
@@ -43,6 +43,9 @@ def test_a_company_sees_its_pages_without_a_communes_row(app_env: Settings, entr
     at = run_page(f"pages/{entry.file}", role="clerk", username=NAME)
     assert not at.exception, problems(at)
     assert not _commune_cells(at), (entry.file, _commune_cells(at)[:5])
+    communes = ("98001", "98002") + tuple(f"9900{i}" for i in range(1, 7))
+    drawn = [code for args in component_args(at) for code in communes if draws(args, f'"{code}"')]
+    assert not drawn, (entry.file, drawn)
 
 
 def test_the_company_page_shows_its_own_orders(app_env: Settings) -> None:
@@ -74,6 +77,8 @@ SCOPED = {   # account → (role, unit, the communes it must not see in any tabl
     "tinh.99": ("viewer", "99", re.compile(r"^98\d{3}$|Phường Mẫu")),
     "xa.99001": ("commune", "99001", re.compile(r"^98\d{3}$|^9900[2-6]$|Phường Mẫu|Xã Thử [2-6]")),
 }
+ON_MAPS = {"tinh.99": ("98001", "98002"), "xa.99001": ("98001", "98002", "99002", "99003", "99004", "99005", "99006")}
+"""The commune codes no map the account opens may draw."""
 SCOPED_CASES = [(name, e) for name, (role, _, _) in SCOPED.items() for e in MENU_ENTRIES
                 if e.action != "public_summary" and auth.allowed(auth.User("x", "x", role), e.action)]
 
@@ -90,3 +95,5 @@ def test_a_scoped_account_sees_no_commune_outside_its_scope_on_any_page(app_env:
     at = run_page(f"pages/{entry.file}", role=role, username=account)
     assert not at.exception, problems(at)
     assert not _commune_cells(at, outside), (entry.file, _commune_cells(at, outside)[:5])
+    drawn = [code for args in component_args(at) for code in ON_MAPS[account] if draws(args, f'"{code}"')]
+    assert not drawn, (entry.file, drawn)
