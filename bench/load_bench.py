@@ -23,6 +23,16 @@ geometry inline in every rerun, Streamlit's default full garbage collection afte
 Targets (issue 15): 50 sessions, think 5 s: p95 ≤ 1 s, 0 failures, RSS ≤ 2 GB; no think time:
 ≥ 20 runs/s, first page ≤ 0.5 s. A bench: it prints, asserts nothing.
 
+Scoped accounts (issue 29): ``--scoped`` mixes, in every level, sessions of a province's account
+and of a commune officer's account (the first province of the database and its first commune)
+with the national ones, a third each, on the same warm server (new code only)::
+
+    .venv/bin/python bench/load_bench.py --scoped [--sessions 6,30] [--seconds 20] [--saturation 0]
+
+and prints, level by level, each group's runs, p50 and p95 with the ratio of its p95 to the national
+sessions' p95 measured in the same level (the scope checks ride on the shared caches: the target is
+a ratio near 1 and p95 ≤ 1 s at 50 sessions).
+
 Cluster mode (issue 19): the same sessions against replicas of the shared store, one replica
 directly beside two replicas behind nginx, level by level in the same run::
 
@@ -61,6 +71,8 @@ from ws_client import ROOT, Run, Server, Session, free_port, rss_mb, served_copy
 
 DIRECTIVE_PAGES = ("Nhom_uu_tien", "Thi_truong", "San_viec_lam", "Vay_von_van_de")
 OVERVIEW_ACTIONS = (("year", 0.3), ("month", 0.2), ("province", 0.2), ("level", 0.1), ("page", 0.2))
+SCOPES = ("national", "province", "commune")
+"""The groups of logged-in sessions with ``--scoped``: accounts of the nation, a province, a commune."""
 LABELS = {"year": "Năm", "month": "Lũy kế đến tháng", "province": "Tỉnh/thành", "level": "Bản đồ cả nước"}
 
 
@@ -76,6 +88,14 @@ class Level:
     rss_peak_mb: float = 0.0
     replicas: Counter[str] = field(default_factory=Counter)   # sessions per replica (behind nginx)
     cpu_s: float = 0.0      # server CPU seconds used during the level
+    by_group: dict[str, list[Run]] = field(default_factory=dict)   # --scoped: the runs of each scope
+
+    def group_figures(self, group: str) -> dict[str, float]:
+        """Runs, p50, p95 and failures of one group of sessions (``--scoped``)."""
+        runs = self.by_group.get(group, [])
+        times = sorted(r.seconds for r in runs if r.ok) or [float("nan")]
+        return {"runs": float(len(runs)), "p50 s": statistics.median(times), "p95 s": _pct(times, 95),
+                "failures": float(len([r for r in runs if not r.ok]))}
 
     def figures(self) -> dict[str, float]:
         times = sorted(r.seconds for r in self.runs if r.ok) or [float("nan")]
@@ -124,10 +144,11 @@ def _choice(options: list[str], rng: random.Random) -> str | None:
 
 
 async def _viewer(target: Target, token: str, until: float, think: float, level: Level,
-                  rng: random.Random) -> None:
+                  rng: random.Random, group: str = "national") -> None:
     async with Session(target.port, token, sticky=getattr(target, "sticky", False)) as s:
         level.replicas[s.replica or "-"] += 1
         level.first.append(await s.rerun(page_name=""))
+        mine = level.by_group.setdefault(group, [])
         away = False
         while time.monotonic() < until:
             if think:
@@ -144,6 +165,7 @@ async def _viewer(target: Target, token: str, until: float, think: float, level:
                 else:
                     run = await s.rerun(widgets={widget_label(s, action): _choice(widget.options, rng)})
             level.runs.append(run)
+            mine.append(run)
 
 
 def widget_label(s: Session, action: str) -> str:
@@ -173,13 +195,17 @@ async def _sample_rss(server: Target, level: Level, until: float) -> None:
 
 
 async def run_level(server: Target, tokens: list[str], sessions: int, seconds: float, think: float,
-                    seed: int) -> Level:
+                    seed: int, scoped: dict[str, list[str]] | None = None) -> Level:
+    """One level: ``sessions`` at once for ``seconds``; with ``scoped`` (tokens of a province's and
+    a commune's account, :func:`scoped_tokens`) the logged-in sessions take turns among
+    :data:`SCOPES`."""
     level = Level(sessions, think, seconds)
     rng = random.Random(seed)
     until = time.monotonic() + seconds
     visitors = sessions // 5
-    tasks = [_viewer(server, tokens[i], until, think, level, random.Random(rng.random()))
-             for i in range(sessions - visitors)]
+    groups = [SCOPES[i % len(SCOPES)] if scoped else "national" for i in range(sessions - visitors)]
+    tasks = [_viewer(server, (scoped or {}).get(g, tokens)[i], until, think, level, random.Random(rng.random()), g)
+             for i, g in enumerate(groups)]
     tasks += [_visitor(server, until, think, level, random.Random(rng.random())) for _ in range(visitors)]
     cpu_of = getattr(server, "cpu_s", lambda: 0.0)   # a cluster's targets do not sample CPU
     started, cpu = time.monotonic(), cpu_of()
@@ -192,11 +218,36 @@ async def run_level(server: Target, tokens: list[str], sessions: int, seconds: f
     return level
 
 
+def scoped_tokens(copy: Path, sessions: int) -> dict[str, list[str]]:
+    """Accounts of a province (a leader, viewer) and of one of its communes (the commune's officer)
+    in the served copy, with ``sessions`` logged-in tokens each."""
+    from ws_client import BENCH_PASSWORD
+
+    from xkld_geo import auth, db
+
+    con = db.open_connection(copy)
+    try:
+        province, commune = db.row(con, "bench_first_commune", """
+            SELECT parent_code, code FROM admin_units WHERE era = '2025' AND level = 'commune'
+            ORDER BY parent_code, code LIMIT 1""") or ("", "")
+        out: dict[str, list[str]] = {}
+        for group, role, unit in (("province", "viewer", province), ("commune", "commune", commune)):
+            name = f"bench_load_{group}"
+            auth.create_user(con, name, BENCH_PASSWORD, role, unit=unit)
+            out[group] = [auth.login(con, name, BENCH_PASSWORD)[0] for _ in range(sessions)]
+        print(f"scoped accounts: province {province}, commune {commune}", flush=True)
+        return out
+    finally:
+        con.close()
+
+
 def measure(db_path: Path, cache: str, levels: list[tuple[int, float]], seconds: float, seed: int,
-            compression: str | None = None) -> list[Level]:
-    """Every level on one server with ``XKLD_CACHE=cache``."""
+            compression: str | None = None, scoped: bool = False) -> list[Level]:
+    """Every level on one server with ``XKLD_CACHE=cache`` (``scoped``: national, province and
+    commune accounts' sessions mixed in each level)."""
     folder = Path(tempfile.mkdtemp(prefix=f"load-bench-{cache}-"))
     served, tokens = served_copy(db_path, folder, max(n for n, _ in levels))
+    groups = scoped_tokens(served, max(n for n, _ in levels)) if scoped else None
     env = {"XKLD_CACHE": cache} | ({"XKLD_TODAY": os.environ["XKLD_TODAY"]} if "XKLD_TODAY" in os.environ else {})
     out: list[Level] = []
     # the baseline is the code before issue 15: no shared cache, geometry inline, no websocket compression
@@ -209,7 +260,7 @@ def measure(db_path: Path, cache: str, levels: list[tuple[int, float]], seconds:
         with Server(served, env, folder / "streamlit.log", options) as server:
             print(f"[{cache}] server on port {server.port}, RSS {server.rss_mb():.0f} MB at start", flush=True)
             for n, think in levels:
-                level = asyncio.run(run_level(server, tokens, n, seconds, think, seed))
+                level = asyncio.run(run_level(server, tokens, n, seconds, think, seed, groups))
                 out.append(level)
                 f = level.figures()
                 print(f"[{cache}] {n} sessions, think {think:g} s: " + ", ".join(f"{k} {v:.3g}" for k, v in f.items()),
@@ -252,6 +303,20 @@ def report(new: list[Level], base: list[Level] | None,
         if set(level.replicas) - {"-"}:   # sticky sessions: where nginx sent them
             print("  sessions per replica behind nginx: "
                   + ", ".join(f"{k} {v}" for k, v in sorted(level.replicas.items())))
+
+def report_scoped(levels: list[Level]) -> None:
+    """Each scope's p95 beside the national sessions' p95 of the same level (ratio scoped/national)."""
+    print("\nScoped accounts (same server, same level: group | runs | p50 s | p95 s | p95 ratio to national "
+          "| failures)")
+    for level in levels:
+        print(f"\n{level.sessions} sessions, think time {level.think:g} s, {level.seconds:.0f} s:")
+        national = level.group_figures("national")["p95 s"]
+        for group in SCOPES:
+            g = level.group_figures(group)
+            ratio = g["p95 s"] / national if national == national and national else float("nan")
+            print(f"  {group:9} {g['runs']:6.0f} | {g['p50 s']:7.3f} | {g['p95 s']:7.3f} | {ratio:6.2f} "
+                  f"| {g['failures']:.0f}")
+
 
 CLUSTER = ROOT / "scripts" / "cluster.sh"
 
@@ -358,6 +423,9 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="with --start-cluster: the tests' fictional country")
     parser.add_argument("--single", help="cluster mode: one replica's address (default: the first replica)")
     parser.add_argument("--balanced", help="cluster mode: nginx's address (default: the cluster's)")
+    parser.add_argument("--scoped", action="store_true",
+                        help="mix province and commune accounts' sessions with national ones in each level and "
+                             "print their p95 beside the national p95 (new code only)")
     parser.add_argument("--compression", choices=("on", "off"), default=None,
                         help="websocket compression of the new code's server (default: as configured)")
     args = parser.parse_args()
@@ -378,6 +446,11 @@ def main() -> None:
                 if not args.cluster:   # the temporary folder this run made (state, replicas' files, data)
                     shutil.rmtree(folder.parent, ignore_errors=True)
         report(pairs, singles, "replicas behind nginx | one replica directly | ratio nginx/one")
+        return
+    if args.scoped:
+        scoped = measure(args.db, "on", levels, seconds, args.seed, args.compression, scoped=True)
+        report(scoped, None, "new code, national, province and commune sessions together")
+        report_scoped(scoped)
         return
     new = measure(args.db, "on", levels, seconds, args.seed, args.compression)
     base = None if args.no_baseline else measure(args.db, "off", levels, seconds, args.seed)

@@ -171,7 +171,7 @@ def test_a_write_goes_through_only_inside_the_scope(country, action: str, accoun
         assert _fingerprint(con) == before, "a refused write changed something"
 
 
-READS = ("url", "people", "queue", "form_view")
+READS = ("url", "people", "queue", "form_view", "cases")
 READ_CASES = [(read, account, commune) for read in READS for account in ACCOUNTS for commune in TARGETS]
 
 
@@ -200,6 +200,18 @@ def test_a_read_shows_commune_detail_only_inside_the_scope(country, read: str, a
         assert listing.loc[listing["unit_level"] == "commune", "unit_code"].map(
             lambda c: covers(account, c)).all()
         return
+    if read == "cases":   # the register, as the cases page asks for it (detail_province, then the view)
+        from xkld_geo.protection import casebook
+
+        try:
+            province = scope.detail_province(con, user, PROVINCE[commune])
+        except XkldError:
+            assert not _detail_ok(account, commune)
+            return
+        listed = casebook.build_cases(con, province, settings.today, viewer=user).cases
+        assert (commune in set(listed["commune_code"])) == covers(account, commune)
+        assert listed["commune_code"].map(lambda c: covers(account, c)).all()
+        return
     if read == "queue":
         _submitted_by_root(settings, con, commune)
         queue = approval.queue(con, user, MONTH)
@@ -216,3 +228,135 @@ def test_a_read_shows_commune_detail_only_inside_the_scope(country, read: str, a
 
 def test_the_matrix_has_at_least_a_hundred_cases() -> None:
     assert len(WRITE_CASES) + len(READ_CASES) >= 100
+
+
+# --- a licensed company: its own orders and their interviews, never a unit's figures ---------------
+
+OWN, OTHER = "123/LDTBXH", "456/LDTBXH"
+ORDER_TARGETS = ((OWN, "99"), (OTHER, "98"), (OWN, "98"), (OTHER, "99"))
+"""(licence, province that announces the order) of an order import."""
+
+
+def _company_country(con) -> None:
+    """Both licences on the licensed list, and one stored order of each (for the interviews)."""
+    con.execute("INSERT INTO licensed_companies VALUES ($a, 'Công ty Thử Một', '99', 'JP', NULL), "
+                "($b, 'Công ty Thử Hai', '98', 'KR', NULL)", {"a": OWN, "b": OTHER})
+    con.execute("""INSERT INTO recruitment_orders (order_code, licence_no, province_code, market, occupation, places,
+                   announced_on, status, is_demo) VALUES ('DH-MOT', $a, '99', 'JP', 'xay_dung', 10, DATE '2026-01-05',
+                   'recruiting', FALSE), ('DH-HAI', $b, '98', 'KR', 'xay_dung', 10, DATE '2026-01-05', 'recruiting',
+                   FALSE)""", {"a": OWN, "b": OTHER})
+
+
+def _order_csv(licence: str, province: str) -> bytes:
+    return ("Mã đơn hàng,Số giấy phép doanh nghiệp,Tỉnh/thành phố,Thị trường,Ngành nghề,Số chỉ tiêu tuyển,"
+            f"Ngày thông báo,Trạng thái\nDH-MOI-{province},{licence},{province},Nhật Bản,Xây dựng,5,02/02/2026,"
+            "Đang tuyển\n").encode()
+
+
+def _interview_csv(order: str, commune: str) -> bytes:
+    return ("Mã đơn hàng,Mã xã,Số người dự phỏng vấn,Số người trúng tuyển,Số người đã xuất cảnh\n"
+            f"{order},{commune},4,2,1\n").encode()
+
+
+def _imported(con, settings: Settings, user: auth.User, data: bytes, kind: str) -> bool:
+    try:
+        report = ingest.import_file(con, data, f"{kind}.csv", kind, user, settings)
+    except XkldError as exc:
+        assert "doanh nghiệp" in exc.message or "quyền" in exc.message, exc.message
+        return False
+    if report.accepted:
+        return True
+    assert report.rejected == 1, report.rejects
+    assert "không được nhập" in report.rejects["Lý do"].iloc[0] or "ngoài phạm vi" in report.rejects["Lý do"].iloc[0]
+    return False
+
+
+def _order_ok(account: str, licence: str, province: str) -> bool:
+    role, unit, company = ACCOUNTS[account]
+    if role not in ROLE_OK["import"]:
+        return False
+    if company:
+        return licence == company
+    return unit == "VN" or unit == province
+
+
+ORDER_CASES = [(account, licence, province) for account in ACCOUNTS for licence, province in ORDER_TARGETS]
+
+
+@pytest.mark.parametrize(("account", "licence", "province"), ORDER_CASES,
+                         ids=[f"orders-{a}-{lic.split('/')[0]}-{p}" for a, lic, p in ORDER_CASES])
+def test_an_order_import_goes_through_only_for_the_accounts_licence_or_province(country, account: str, licence: str,
+                                                                                province: str) -> None:
+    settings, con = country
+    _company_country(con)
+    before = _fingerprint(con), con.execute("SELECT count(*) FROM recruitment_orders").fetchone()
+    done = _imported(con, settings, auth.account(con, account), _order_csv(licence, province), "orders")
+    assert done == _order_ok(account, licence, province)
+    if not done:
+        assert (_fingerprint(con), con.execute("SELECT count(*) FROM recruitment_orders").fetchone()) == before
+
+
+INTERVIEW_CASES = [(account, order, commune) for account in ACCOUNTS for order in ("DH-MOT", "DH-HAI")
+                   for commune in ("99001", "98001")]
+
+
+@pytest.mark.parametrize(("account", "order", "commune"), INTERVIEW_CASES,
+                         ids=[f"interviews-{a}-{o}-{c}" for a, o, c in INTERVIEW_CASES])
+def test_a_company_reports_the_interviews_of_its_own_orders_only(country, account: str, order: str,
+                                                                 commune: str) -> None:
+    settings, con = country
+    _company_country(con)
+    role, _, company = ACCOUNTS[account]
+    before = con.execute("SELECT count(*) FROM order_interviews").fetchone()
+    done = _imported(con, settings, auth.account(con, account), _interview_csv(order, commune), "interviews")
+    own_order = {"DH-MOT": OWN, "DH-HAI": OTHER}[order] == company
+    expected_ok = role in ROLE_OK["import"] and (own_order if company else covers(account, commune))
+    assert done == expected_ok
+    if not done:
+        assert con.execute("SELECT count(*) FROM order_interviews").fetchone() == before
+
+
+@pytest.mark.parametrize("kind", ["departures", "job_fairs", "quotas", "loans"])
+def test_a_company_sends_no_units_figures_and_the_refusal_is_logged(country, kind: str) -> None:
+    settings, con = country
+    user = auth.account(con, "dn.clerk")
+    logged = con.execute("SELECT count(*) FROM import_log WHERE outcome = 'refused'").fetchone()[0]
+    with pytest.raises(XkldError, match="Tài khoản doanh nghiệp dn.clerk"):
+        ingest.import_file(con, b"a,b\n1,2\n", "x.csv", kind, user, settings)
+    assert con.execute("SELECT count(*) FROM import_log WHERE outcome = 'refused'").fetchone()[0] == logged + 1
+    assert scope.import_kinds(user, ["departures", "register", "orders", "interviews"]) == [
+        "register", "orders", "interviews"]
+
+
+COMPANY_READS = [(account, licence) for account in ACCOUNTS for licence in (OWN, OTHER)]
+
+
+@pytest.mark.parametrize(("account", "licence"), COMPANY_READS,
+                         ids=[f"company-page-{a}-{lic.split('/')[0]}" for a, lic in COMPANY_READS])
+def test_the_company_page_shows_a_company_its_own_rows_and_no_commune(country, account: str, licence: str) -> None:
+    from xkld_geo.views import company
+
+    settings, con = country
+    _company_country(con)
+    con.execute("INSERT INTO order_interviews VALUES ('DH-MOT', '99001', 4, 2, 1, FALSE), "
+                "('DH-MOT', '98001', 3, 3, 2, FALSE), ('DH-HAI', '99002', 5, 5, 5, FALSE)")
+    user = auth.account(con, account)
+    _, unit, own = ACCOUNTS[account]
+    allowed = (own == licence) if own else unit == "VN"
+    try:
+        view = company.build_company(con, user, 2026, settings.today, licence)
+    except XkldError as exc:
+        assert not allowed and ("doanh nghiệp" in exc.message or "ngoài phạm vi" in exc.message)
+        return
+    assert allowed and view.licence == licence
+    assert set(view.orders["Mã đơn hàng"]) == {"DH-MOT" if licence == OWN else "DH-HAI"}
+    departed = {OWN: 3, OTHER: 5}[licence]
+    assert view.totals["departed"] == departed and view.by_province["Đã xuất cảnh"].sum() == departed
+    assert set(view.by_province["Mã tỉnh"]) <= {"98", "99"}
+    for frame in (view.orders, view.by_province, view.by_market, view.national):   # no commune's row
+        cells = frame.astype(str).to_numpy().ravel()
+        assert not any(len(c) == 5 and c.isdigit() for c in cells)
+
+
+def test_the_company_matrix_adds_its_cases() -> None:
+    assert len(ORDER_CASES) + len(INTERVIEW_CASES) + len(COMPANY_READS) >= 80

@@ -52,6 +52,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "report_monthly": frozenset({"commune", "clerk", "admin"}),   # the commune's monthly form
     "approve_reports": frozenset({"planner", "admin"}),           # approve / return / un-approve months
     "monthly_reports": frozenset({"commune", "clerk", "planner", "admin"}),   # the page of both
+    "company": frozenset({"viewer", "planner", "clerk", "admin"}),   # a company's page (its own, or the nation's)
 }
 """Action → roles allowed to do it."""
 

@@ -98,12 +98,30 @@ def national_totals(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         FROM departures GROUP BY ALL ORDER BY year, market""")
 
 
+APPROVED_DEPARTURES = """(SELECT d.* FROM departures d WHERE NOT EXISTS (
+    SELECT 1 FROM commune_months s WHERE s.month = d.month AND s.commune_code = d.commune_code
+    AND s.state <> 'approved'))"""
+"""The departures that count as approved: a commune-month received but not approved yet (submitted,
+returned, a draft) is left out; figures without a state (the demo history, imports from before
+approval existed) count as they are (:func:`xkld_geo.reporting.approval.counted_departures`)."""
+
+
+def departures_source(approved_only: bool) -> str:
+    """The departures table, or its approved part (:data:`APPROVED_DEPARTURES`), to put in a FROM."""
+    return APPROVED_DEPARTURES if approved_only else "departures"
+
+
+def _named(name: str, approved_only: bool) -> str:
+    """A query's name, with ``_approved`` for its approved-figures variant (its own cache entry)."""
+    return name + "_approved" if approved_only else name
+
+
 _PERIOD_COMMUNES = """
 WITH cur AS (
     SELECT commune_code,
            SUM(departures) FILTER (WHERE month < make_date($year, $month, 1) + INTERVAL 1 MONTH) AS ytd,
            SUM(departures) FILTER (WHERE month < make_date($year, $month, 1)) AS ytd_prev_month
-    FROM departures
+    FROM {departures} AS departures
     WHERE month >= make_date($year, 1, 1) AND month < make_date($year + 1, 1, 1)
     GROUP BY 1
 ), last AS (
@@ -112,7 +130,7 @@ WITH cur AS (
                AS ytd_last_year,
            SUM(departures) FILTER (WHERE month = make_date($year - 1, $month, 1)) AS ly_this_month,
            SUM(departures) AS last_year_total
-    FROM departures
+    FROM {departures} AS departures
     WHERE month >= make_date($year - 1, 1, 1) AND month < make_date($year, 1, 1)
     GROUP BY 1
 ), communes AS (
@@ -133,23 +151,25 @@ WITH cur AS (
 
 
 def period_attainment(con: duckdb.DuckDBPyConnection, year: int, month: int, level: str,
-                      province_code: str | None = None) -> pd.DataFrame:
+                      province_code: str | None = None, approved_only: bool = False) -> pd.DataFrame:
     """Year-to-date figures per unit up to ``month`` of ``year``.
 
     Columns: unit_code, unit_name, province_code, population, quota (NULL: none), ytd (departures
     to the end of ``month``), ytd_prev_month (to the end of the month before), ytd_last_year (the
     same months of the year before), ly_this_month (``month`` of the year before, to cut last year
     at the same day as a month in progress), last_year_total and last_year_quota (for January's
-    rank change against the December before).
+    rank change against the December before). With ``approved_only`` only approved figures count
+    (:data:`APPROVED_DEPARTURES`), this year's and last year's alike.
     """
     check_choice("cấp", level, LEVELS)
     check_code("tỉnh", province_code, 2)
     check_choice("tháng", int(month), range(1, 13))
     params = {"year": int(year), "month": int(month), "province": province_code}
+    head = _PERIOD_COMMUNES.format(departures=departures_source(approved_only))
     if level == "commune":
-        return db.run(con, "period_attainment_commune",
-                      _PERIOD_COMMUNES + "SELECT * FROM communes ORDER BY unit_code", params)
-    return db.run(con, "period_attainment_province", _PERIOD_COMMUNES + """
+        return db.run(con, _named("period_attainment_commune", approved_only),
+                      head + "SELECT * FROM communes ORDER BY unit_code", params)
+    return db.run(con, _named("period_attainment_province", approved_only), head + """
         SELECT p.code AS unit_code, p.name AS unit_name, p.code AS province_code,
                SUM(c.population) AS population, SUM(c.quota) AS quota, SUM(c.ytd) AS ytd,
                SUM(c.ytd_prev_month) AS ytd_prev_month, SUM(c.ytd_last_year) AS ytd_last_year,
@@ -161,16 +181,17 @@ def period_attainment(con: duckdb.DuckDBPyConnection, year: int, month: int, lev
 
 
 def monthly_departures(con: duckdb.DuckDBPyConnection, year: int, province_code: str | None = None,
-                       commune_code: str | None = None) -> pd.DataFrame:
-    """Departures per month number (1–12) of ``year`` and of the year before, for a selection.
+                       commune_code: str | None = None, approved_only: bool = False) -> pd.DataFrame:
+    """Departures per month number (1–12) of ``year`` and of the year before, for a selection
+    (``approved_only``: approved figures only, :data:`APPROVED_DEPARTURES`).
 
     Columns: month (1–12), this_year, last_year. Months without data are 0.
     """
     check_code("tỉnh", province_code, 2)
     check_code("xã", commune_code, 5)
-    return db.run(con, "monthly_departures", """
+    return db.run(con, _named("monthly_departures", approved_only), """
         WITH sel AS (
-            SELECT d.month, d.departures FROM departures d
+            SELECT d.month, d.departures FROM """ + departures_source(approved_only) + """ d
             JOIN v_communes c ON c.commune_code = d.commune_code
             WHERE d.month >= make_date($year - 1, 1, 1) AND d.month < make_date($year + 1, 1, 1)
               AND ($province IS NULL OR c.province_code = $province)
@@ -185,14 +206,16 @@ def monthly_departures(con: duckdb.DuckDBPyConnection, year: int, province_code:
                   {"year": int(year), "province": province_code, "commune": commune_code})
 
 
-def monthly_departures_by_province(con: duckdb.DuckDBPyConnection, year: int) -> pd.DataFrame:
+def monthly_departures_by_province(con: duckdb.DuckDBPyConnection, year: int,
+                                   approved_only: bool = False) -> pd.DataFrame:
     """:func:`monthly_departures` of every province at once (one query per year, which the
     overview shares across requests and cuts up). Columns: province_code, month (1–12), this_year,
-    last_year; every province has its twelve months (0 where none)."""
-    return db.run(con, "monthly_departures_by_province", """
+    last_year; every province has its twelve months (0 where none). ``approved_only``: approved
+    figures only."""
+    return db.run(con, _named("monthly_departures_by_province", approved_only), """
         WITH sel AS (
             SELECT c.province_code, month(d.month) AS m, year(d.month) AS y, SUM(d.departures) AS n
-            FROM departures d JOIN v_communes c ON c.commune_code = d.commune_code
+            FROM """ + departures_source(approved_only) + """ d JOIN v_communes c ON c.commune_code = d.commune_code
             WHERE d.month >= make_date($year - 1, 1, 1) AND d.month < make_date($year + 1, 1, 1)
             GROUP BY ALL
         )

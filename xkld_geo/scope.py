@@ -30,8 +30,10 @@ from xkld_geo.errors import ScopeError
 
 NATION = "VN"
 LEVELS: dict[str, str] = {"nation": "Toàn quốc", "province": "Tỉnh", "commune": "Xã", "company": "Doanh nghiệp"}
-COMPANY_KINDS = frozenset({"register"})
-"""Import kinds a company account may send: the list of its own workers (any commune of origin)."""
+COMPANY_KINDS = frozenset({"register", "orders", "interviews"})
+"""Import kinds a company account may send: the list of its own workers (any commune of origin),
+its recruitment orders and their interviews per commune (:func:`out_of_licence_rows`: only under
+its own licence); never a unit's aggregate figures."""
 LICENCE = re.compile(r"^[0-9A-Za-z/._-]{1,40}$")
 
 
@@ -203,6 +205,23 @@ def visible_communes(con: duckdb.DuckDBPyConnection, user: HasScope, frame: pd.D
     return frame[frame[column].astype(str).map(provinces).eq(scope.province)]
 
 
+def communes_in_scope(con: duckdb.DuckDBPyConnection, user: HasScope) -> frozenset[str] | None:
+    """The communes whose detail the account may see (None: every one, the nation's accounts): a
+    province's communes, a commune itself, none for a company. For views that take a set
+    (the year-end outlook's map and table)."""
+    own = of(con, user)
+    if own.national:
+        return None
+    if own.level == "commune":
+        return frozenset({own.code})
+    if own.level != "province":
+        return frozenset()
+    df = db.run(con, "scope_province_communes", """
+        SELECT code FROM admin_units WHERE era = '2025' AND level = 'commune' AND parent_code = $p""",
+                {"p": own.province})
+    return frozenset(df["code"].astype(str))
+
+
 def aggregate_visible(user: HasScope) -> bool:
     """National and province-level aggregates: every internal role (leaders compare provinces)."""
     return user.role != "public"
@@ -229,6 +248,91 @@ def out_of_scope_rows(con: duckdb.DuckDBPyConnection, user: HasScope, kind: str,
     reason = [f"xã {c} nằm ngoài phạm vi của tài khoản {user.username} ({scope.label}); dòng này không được nhập"
               for c in bad]
     return pd.DataFrame({"row": bad.index, "field": field, "value": bad.to_numpy(), "reason": reason})
+
+
+def require_kind(user: HasScope, kind: str) -> None:
+    """Refuse a company account an import kind it does not report (:data:`COMPANY_KINDS`)."""
+    if getattr(user, "company", None) and kind not in COMPANY_KINDS:
+        raise ScopeError(f"Tài khoản doanh nghiệp {user.username} (giấy phép {user.company}) chỉ nhập được danh sách "
+                         "người lao động, đơn hàng tuyển lao động và kết quả phỏng vấn đơn hàng của chính doanh "
+                         f"nghiệp; không nhập được loại '{kind}'.", field="kind", value=kind,
+                         allowed=sorted(COMPANY_KINDS), reason="out_of_scope")
+
+
+def import_kinds(user: HasScope, keys: Iterable[str]) -> list[str]:
+    """Of the import kinds ``keys``, those the account may send (a company: :data:`COMPANY_KINDS`)."""
+    return [k for k in keys if not getattr(user, "company", None) or k in COMPANY_KINDS]
+
+
+def own_rows(user: HasScope, frame: pd.DataFrame, licence_column: str | None = None,
+             user_column: str | None = None) -> pd.DataFrame:
+    """A company account's own rows of a listing (its orders by licence, its imports by account
+    name); every row for the other accounts (their limits are the units: :func:`visible_communes`)."""
+    company = getattr(user, "company", None)
+    if not company or frame.empty:
+        return frame
+    keep = pd.Series(True, index=frame.index)
+    if licence_column:
+        keep &= frame[licence_column].astype(str).str.upper() == company.upper()
+    if user_column:
+        keep &= frame[user_column].astype(str) == user.username
+    return frame[keep]
+
+
+def _folded(text: object) -> str:
+    from xkld_geo.intake.kinds import header_key
+
+    return header_key(str(text or ""))
+
+
+def out_of_licence_rows(con: duckdb.DuckDBPyConnection, user: HasScope, kind: str, values: pd.DataFrame,
+                        headers: dict[str, str]) -> pd.DataFrame:
+    """Rows of a recruitment-order import (index: row number) outside the account's scope, as
+    errors (row, field, value, reason): for a company, an order under another licence, or the
+    interviews of an order that is not its own; for a province, an order announced by another
+    province. ``headers`` maps the template keys (so_giay_phep, ma_don_hang, tinh) to the file's
+    column headers."""
+    columns = ["row", "field", "value", "reason"]
+    own = of(con, user)
+    if own.national or kind not in ("orders", "interviews"):
+        return pd.DataFrame(columns=columns)
+    rows: list[tuple[object, str, str, str]] = []
+    if own.level == "company" and kind == "orders" and "so_giay_phep" in values:
+        mine = _folded(own.code)
+        for i, cell in values["so_giay_phep"].items():
+            if isinstance(cell, str) and cell.strip() and _folded(cell) != mine:
+                rows.append((i, headers["so_giay_phep"], cell,
+                             f"đơn hàng của giấy phép {cell} không thuộc tài khoản {user.username} "
+                             f"(giấy phép {own.code}); dòng này không được nhập"))
+    elif own.level == "company" and kind == "interviews" and "ma_don_hang" in values:
+        stored = db.run(con, "scope_order_licences", "SELECT order_code, licence_no FROM recruitment_orders")
+        licence_of = {_folded(c): _folded(lic) for c, lic in stored.itertuples(index=False)}
+        mine = _folded(own.code)
+        for i, cell in values["ma_don_hang"].items():
+            found = licence_of.get(_folded(cell)) if isinstance(cell, str) else None
+            if found is not None and found != mine:
+                rows.append((i, headers["ma_don_hang"], str(cell),
+                             f"đơn hàng {cell} là của doanh nghiệp khác, không thuộc tài khoản {user.username} "
+                             f"(giấy phép {own.code}); dòng này không được nhập"))
+    elif own.level in ("province", "commune") and kind == "orders" and "tinh" in values:
+        names = db.run(con, "scope_province_names", """
+            SELECT code, name FROM admin_units WHERE era = '2025' AND level = 'province'""")
+        code_of: dict[str, str] = {}
+        for code, name in names.itertuples(index=False):
+            key = _folded(name)
+            code_of.update({code: code, key: code,
+                            key.removeprefix("tinh ").removeprefix("thanh pho ").strip(): code})
+        for i, cell in values["tinh"].items():
+            text = cell.strip() if isinstance(cell, str) else ""
+            # blank: a national order, announced by the nation and not by a province
+            given = code_of.get(_folded(text).removeprefix("tinh ").removeprefix("thanh pho ").strip(),
+                                code_of.get(text)) if text else None
+            if given != own.province:
+                shown = cell if isinstance(cell, str) and cell.strip() else "(toàn quốc)"
+                rows.append((i, headers["tinh"], shown,
+                             f"đơn hàng của {shown} nằm ngoài phạm vi của tài khoản {user.username} ({own.label}); "
+                             "dòng này không được nhập"))
+    return pd.DataFrame(rows, columns=columns)
 
 
 def manages(con: duckdb.DuckDBPyConnection, admin: HasScope, unit: str | None, company: str | None = None) -> bool:

@@ -342,7 +342,9 @@ def attached(con: duckdb.DuckDBPyConnection) -> bool:
 
 CACHED_QUERIES = frozenset({"attainment", "national_totals", "period_attainment_commune",
                             "period_attainment_province", "monthly_departures",
-                            "monthly_departures_by_province"})
+                            "monthly_departures_by_province", "period_attainment_commune_approved",
+                            "period_attainment_province_approved", "monthly_departures_approved",
+                            "monthly_departures_by_province_approved"})
 """The national analytic queries (names given to :func:`xkld_geo.db.run`) whose results a replica
 keeps while the store's data version does not change: through the extension they cost several
 times the embedded ones (see docs/benchmarks.md), and every page run asks for them again."""

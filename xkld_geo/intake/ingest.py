@@ -29,7 +29,7 @@ import duckdb
 import pandas as pd
 
 from xkld_geo import auth, dataversion, db, formats, scope, sheets, store
-from xkld_geo.errors import DatabaseError, IngestError, XkldError
+from xkld_geo.errors import DatabaseError, IngestError, ScopeError, XkldError
 from xkld_geo.intake import checks, gazetteer, kinds, queue, registers, spreadsheets, writes
 from xkld_geo.pipeline import imports as pipeline_imports
 from xkld_geo.protection import intake as protection_intake
@@ -291,6 +291,12 @@ def _import_file(con: duckdb.DuckDBPyConnection, data: bytes, file: str, kind: s
         if not isinstance(user, str) and not auth.allowed(user, "import_data"):
             raise IngestError(f"Tệp {file}: tài khoản {user.username} ({auth.ROLES[user.role]}) không có quyền nhập "
                               "dữ liệu.", file=file, field="user", reason="not_allowed")
+        if not isinstance(user, str) and user.company and k.key not in scope.COMPANY_KINDS:
+            try:
+                scope.require_kind(user, k.key)
+            except ScopeError as exc:   # logged as a refused file, like any other
+                raise IngestError(f"Tệp {file}: {exc.message}", file=file, field="kind", value=k.key,
+                                  allowed=sorted(scope.COMPANY_KINDS), reason="out_of_scope") from exc
         if k.key == "register":
             key = registers.secret_key(settings)
             registers.check_key(con, key)
@@ -391,6 +397,9 @@ def _prepare(con: duckdb.DuckDBPyConnection, sheet: spreadsheets.Sheet, k: kinds
                            ignore_index=True)
     if k.key in protection_intake.KINDS:
         errors = pd.concat([errors, protection_intake.check(con, k, frame, values)], ignore_index=True)
+    if not isinstance(user, str) and k.key in ("orders", "interviews"):   # a company's own orders only
+        headers = {c.key: c.header for c in k.columns}
+        errors = pd.concat([errors, scope.out_of_licence_rows(con, user, k.key, values, headers)], ignore_index=True)
     pipeline = k.key in pipeline_imports.TARGETS
     plan = (pipeline_imports.plan(con, k, frame, values, errors, today) if pipeline
             else writes.plan(k, frame, values, errors, key, reporter=sheet.file))

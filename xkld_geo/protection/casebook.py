@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from xkld_geo import db, queries
+from xkld_geo import db, queries, scope
 from xkld_geo.protection import alarms, cases
 
 
@@ -74,14 +74,28 @@ def by_company(con: duckdb.DuckDBPyConnection, province: str | None) -> pd.DataF
 
 
 def build_cases(con: duckdb.DuckDBPyConnection, province: str | None, today: dt.date,
-                with_notes: bool = False) -> CasesView:
-    """Everything the cases page draws, for ``province`` (None: the country)."""
+                with_notes: bool = False, viewer: scope.HasScope | None = None) -> CasesView:
+    """Everything the cases page draws, for ``province`` (None: the country). With ``viewer`` the
+    register is cut to the account's scope (:func:`scope.visible_communes`): a commune's officer
+    sees its own commune's cases, units, alarms and state changes, never its neighbours'; the cases
+    per company stay the province's aggregate."""
     listed = cases.case_list(con, province, today, with_notes=with_notes)
+    by_unit = open_by_unit(con, province, today)
+    changes = cases.history(con, limit=50 if viewer is None else 500)
+    found = alarms.current(con, today, province)
+    if viewer is not None and not scope.of(con, viewer).national:
+        listed = scope.visible_communes(con, viewer, listed).reset_index(drop=True)
+        if province is not None:   # a province's map: its communes (a national map shows provinces)
+            by_unit = scope.visible_communes(con, viewer, by_unit, "unit_code").reset_index(drop=True)
+        changes = changes[changes["case_ref"].isin(set(listed["case_ref"]))].head(50).reset_index(drop=True)
+        if "source" in found and "unit_code" in found:
+            communes = found[found["source"] == "commune"]
+            kept = scope.visible_communes(con, viewer, communes, "unit_code")
+            found = found[(found["source"] != "commune") | found.index.isin(kept.index)].reset_index(drop=True)
     open_cases = listed[listed["status"] != "closed"]
     is_demo = bool(listed["is_demo"].any()) if len(listed) else False
-    return CasesView(open_by_unit(con, province, today), ageing(open_cases), by_company(con, province), listed,
-                     cases.history(con, limit=50), len(open_cases), is_demo, alarms.current(con, today, province),
-                     alarms.shared_record(con, today).text)
+    return CasesView(by_unit, ageing(open_cases), by_company(con, province), listed, changes, len(open_cases),
+                     is_demo, found, alarms.shared_record(con, today).text)
 
 
 def table(view: CasesView) -> pd.DataFrame:

@@ -30,6 +30,9 @@ STATES: dict[str, str] = {"draft": "Bản nháp", "submitted": "Đã gửi", "ap
                           "returned": "Bị trả lại"}
 ACTIONS: dict[str, str] = {"draft": "Lưu nháp", "submit": "Gửi báo cáo", "import": "Nhập thay xã (coi như đã gửi)",
                            "approve": "Phê duyệt", "return": "Trả lại", "unapprove": "Hủy phê duyệt"}
+FIGURES: dict[str, str] = {"received": "Tất cả đã nhận", "approved": "Chỉ số liệu đã duyệt"}
+"""Which figures a page counts: every report received, or only the approved commune-months (the
+year-end thi đua and the official report count these). Leaders switch between them."""
 MONTHLY_KINDS = frozenset({"departures", "register", "job_fairs", "loans", "returnees"})
 """Import kinds that report a commune's month: locked once that month is approved."""
 MAX_COMMENT = 2000
@@ -390,3 +393,16 @@ def approved_note(counts: dict[str, int]) -> str:
     return (f"Chỉ tính số liệu đã phê duyệt: {waiting:,} xã–tháng đã nhận chưa được phê duyệt (chờ duyệt "
             f"{counts['submitted']:,}, bị trả lại {counts['returned']:,}, nháp {counts['draft']:,}) chưa được tính; "
             f"đã phê duyệt {counts['approved']:,}.").replace(",", ".")
+
+
+def figures_note(counts: dict[str, int], approved_only: bool) -> str:
+    """What a page's figures include, in one Vietnamese sentence: with approved figures only, how
+    many commune-months were left out (:func:`approved_note`); with every report received, how many
+    of them are not approved yet (empty when none waits)."""
+    if approved_only:
+        return approved_note(counts)
+    waiting = counts.get("submitted", 0) + counts.get("returned", 0) + counts.get("draft", 0)
+    if not waiting:
+        return ""
+    return (f"Số liệu gồm mọi báo cáo đã nhận; {waiting:,} xã–tháng chưa được phê duyệt (báo cáo định kỳ chính "
+            "thức và thi đua cuối năm chỉ tính số đã phê duyệt).").replace(",", ".")

@@ -78,7 +78,9 @@ def classify(units: pd.DataFrame, c: Criteria) -> pd.DataFrame:
     out["reason"] = out.apply(lambda r: reason(r, c), axis=1)
     out["explanation"] = out.apply(lambda r: _explain(r, c), axis=1)
     out = out.drop(columns="quota_met")
-    return out.sort_values(["score", "unit_code"], ascending=[False, True]).reset_index(drop=True)
+    out = out.sort_values(["score", "unit_code"], ascending=[False, True]).reset_index(drop=True)
+    out.attrs["approved_only"] = bool(units.attrs.get("approved_only", True))   # approve() reads it
+    return out
 
 
 def _num(value: float) -> str:
@@ -133,7 +135,7 @@ def inputs(con: duckdb.DuckDBPyConnection, year: int, province: str, today: dt.d
 
     Departures count only where approved (``approved_only``, the year-end rule): a commune-month
     received but not approved yet is left out (:func:`approval.counted_departures`)."""
-    month = 12 if year < today.year else max(1, today.month - 1)
+    month = last_month(year, today)
     rows = queries.period_attainment(con, year, month, "commune", province)
     ytd = rows["ytd"]
     if approved_only:
@@ -154,7 +156,21 @@ def inputs(con: duckdb.DuckDBPyConnection, year: int, province: str, today: dt.d
                                             AND s.commune_code = d.commune_code AND s.state <> 'approved'))
         GROUP BY ALL""", {"p": province, "y": int(year), "approved": approved_only})
     out["priority"] = out["unit_code"].map(prio.set_index("commune_code")["pct"])
+    out.attrs["approved_only"] = approved_only   # the classification carries which figures it counted
     return out
+
+
+def last_month(year: int, today: dt.date) -> int:
+    """The last month of ``year`` the classification counts by ``today``."""
+    return 12 if year < today.year else max(1, today.month - 1)
+
+
+def figures_note(con: duckdb.DuckDBPyConnection, year: int, province: str, today: dt.date,
+                 approved_only: bool = True) -> str:
+    """Which figures the classification counted and how many of the year's commune-months are
+    not approved yet (:func:`approval.figures_note`)."""
+    counts = approval.received_counts(con, year, 1, last_month(year, today), province)
+    return approval.figures_note(counts, approved_only)
 
 
 def history(con: duckdb.DuckDBPyConnection, province: str, years: range, today: dt.date, due_day: int,
@@ -209,9 +225,10 @@ def approved(con: duckdb.DuckDBPyConnection, year: int, province: str) -> pd.Dat
 
 def approve(con: duckdb.DuckDBPyConnection, user: auth.User, year: int, province: str, result: pd.DataFrame,
             c: Criteria, today: dt.date | None = None, due_day: int = jobfairs.DUE_DAY) -> None:
-    """Freeze a classification (administrators); an approved year is never overwritten, and a year
+    """Freeze a classification (administrators); an approved year is never overwritten, a year
     is not approved before its last monthly report is due (:func:`final_on`; ``today`` defaults to
-    the clock)."""
+    the clock), and a classification that counted figures not approved yet
+    (``inputs(..., approved_only=False)``) is refused: the official result counts approved ones."""
     if not auth.allowed(user, "approve_plans"):
         raise QueryError("Chỉ quản trị viên phê duyệt được kết quả thi đua.", field="role", value=user.role)
     note = provisional_note(year, today or dt.date.today(), due_day)
@@ -219,6 +236,10 @@ def approve(con: duckdb.DuckDBPyConnection, user: auth.User, year: int, province
         raise QueryError(note, field="year", value=year, allowed=[f"từ {final_on(year, due_day):%d/%m/%Y}"])
     if not approved(con, year, province).empty:
         raise QueryError(f"Kết quả thi đua năm {year} đã được phê duyệt và không sửa được.", field="year", value=year)
+    if not result.attrs.get("approved_only", True):
+        raise QueryError("Kết quả thi đua chính thức chỉ tính số liệu đã được phê duyệt; kết quả này gồm cả số liệu "
+                         "chưa duyệt nên không phê duyệt được.", field="figures", value="received",
+                         allowed=["approved"])
     now = dt.datetime.now()
     with db.transaction(con):
         for r in result.itertuples(index=False):

@@ -17,6 +17,7 @@ from xkld_geo.ui.common import (  # noqa: F401
                                 sidebar,
                                 title,
 )
+from xkld_geo.ui.company import render_company  # noqa: F401
 from xkld_geo.ui.completeness import render_completeness  # noqa: F401
 from xkld_geo.ui.directives import render_jobfairs, render_markets, render_priority, render_programme  # noqa: F401,E501
 from xkld_geo.ui.emulation import render_emulation  # noqa: F401

@@ -183,6 +183,24 @@ def to_query(name: str, value: Any) -> None:
         st.query_params[name] = str(value)
 
 
+def figures_choice(key: str, default: str = "received", url: str | None = None) -> bool:
+    """The switch between every report received and approved figures only
+    (:data:`approval.FIGURES`), shared by the overview, the periodic report and the thi đua page;
+    ``url`` names a URL parameter that may set it on first load (``figures=approved``) and mirrors
+    it. Returns whether only approved figures count."""
+    from xkld_geo.reporting import approval
+
+    if key not in st.session_state:
+        wanted = st.query_params.get(url) if url else None
+        st.session_state[key] = wanted if wanted in approval.FIGURES else default
+    chosen = st.radio("Số liệu", list(approval.FIGURES), key=key, format_func=approval.FIGURES.get,
+                      horizontal=True,
+                      help="Thi đua cuối năm và báo cáo chính thức chỉ tính số liệu đã được phê duyệt.")
+    if url:
+        to_query(url, chosen if chosen != "received" else None)
+    return chosen == "approved"
+
+
 def _select(label: str, options: list[Any], key: str, url: str | None = None,
             parse: Callable[[str], Any] = str, default: int = 0, **kwargs: Any) -> Any:
     """A selectbox whose first value may come from URL parameter ``url`` and is written back."""

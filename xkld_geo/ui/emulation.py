@@ -5,9 +5,9 @@ import streamlit as st
 
 from xkld_geo import auth, queries, scope
 from xkld_geo.errors import XkldError
-from xkld_geo.reporting import approval, emulation
+from xkld_geo.reporting import emulation
 from xkld_geo.ui import tables
-from xkld_geo.ui.common import connection, plain, settings
+from xkld_geo.ui.common import connection, figures_choice, plain, settings
 
 
 def _criteria_form(user: auth.User, current: emulation.Criteria) -> None:
@@ -36,20 +36,23 @@ def render_emulation(user: auth.User) -> None:
         return
     province = st.selectbox("Tỉnh/thành", shown, key="emulation_province", format_func=names.get)
     year = int(st.selectbox("Năm", list(range(today.year, 2024, -1)), key="emulation_year"))
+    approved_only = figures_choice("emulation_figures", default="approved")   # the year-end rule: approved
     criteria = emulation.current_criteria(con)
     _criteria_form(user, criteria)
     frozen = emulation.approved(con, year, province)
     title = f"Đề nghị khen thưởng năm {year}, {names[province]}"
     if not len(frozen) and emulation.provisional_note(year, today, settings().report_due_day):
         title += " (tạm tính)"
+    if not len(frozen) and not approved_only:
+        title += " (gồm số liệu chưa duyệt)"
     if len(frozen):
         st.info(f"Kết quả đã phê duyệt ({frozen['approved_by'].iloc[0]}, {frozen['approved_at'].iloc[0]:%d/%m/%Y}); "
                 "không thay đổi.")
         result = frozen.rename(columns={})
     else:
-        result = emulation.classify(emulation.inputs(con, year, province, today, settings().report_due_day), criteria)
-        last = 12 if year < today.year else max(1, today.month - 1)
-        st.caption(plain(approval.approved_note(approval.received_counts(con, year, 1, last, province))))
+        result = emulation.classify(emulation.inputs(con, year, province, today, settings().report_due_day,
+                                                     approved_only), criteria)
+        st.caption(plain(emulation.figures_note(con, year, province, today, approved_only)))
     note = None if len(frozen) else emulation.provisional_note(year, today, settings().report_due_day)
     if note:
         st.warning(note)
@@ -74,7 +77,9 @@ def render_emulation(user: auth.User) -> None:
         tables.show(past.rename(columns={"unit_code": "Mã", "unit_name": "Đơn vị"}), hide_index=True,
                      width="stretch", key="emulation_history")
     if not len(frozen) and note is None and auth.allowed(user, "approve_plans"):
-        if st.button("Phê duyệt và khóa kết quả", key="emulation_approve", type="primary"):
+        if not approved_only:
+            st.info("Kết quả chính thức chỉ tính số liệu đã duyệt: chọn \"Chỉ số liệu đã duyệt\" để phê duyệt.")
+        elif st.button("Phê duyệt và khóa kết quả", key="emulation_approve", type="primary"):
             try:
                 emulation.approve(con, user, year, province, result, criteria, today, settings().report_due_day)
                 st.success("Đã phê duyệt; kết quả được lưu và không sửa được.")

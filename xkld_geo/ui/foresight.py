@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from xkld_geo import metrics
-from xkld_geo.ui.common import Filters, connection, demo_badge, plain, repainting_map, settings
+from xkld_geo import metrics, scope
+from xkld_geo.ui.common import Filters, connection, demo_badge, plain, repainting_map, settings, viewer
 from xkld_geo.views import outlook
 
 
 def render_outlook(f: Filters) -> None:
     """Headline of the selection, the map of communes by chance of reaching the quota, the table."""
-    view = outlook.build_outlook(connection(), f.year, f.month, f.province, settings().effective_today)
+    con = connection()
+    view = outlook.build_outlook(con, f.year, f.month, f.province, settings().effective_today,
+                                 scope.communes_in_scope(con, viewer()))   # commune rows: inside the scope only
     demo_badge(view.is_demo)
     st.subheader(plain(view.title))
     st.caption(plain(view.cutoff_label))

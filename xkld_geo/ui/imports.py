@@ -5,7 +5,7 @@ import re
 
 import streamlit as st
 
-from xkld_geo import auth, formats, labels
+from xkld_geo import auth, formats, labels, scope
 from xkld_geo.errors import XkldError
 from xkld_geo.intake import ingest, kinds
 from xkld_geo.ui import tables
@@ -49,7 +49,7 @@ def _report(report: ingest.ImportReport) -> None:
 def render_imports(user: auth.User) -> None:
     """Templates, the upload form and its report, then the newest imports."""
     con = connection()
-    kind = st.selectbox("Loại báo cáo", list(kinds.KINDS), key="import_kind",
+    kind = st.selectbox("Loại báo cáo", scope.import_kinds(user, kinds.KINDS), key="import_kind",
                         format_func=lambda k: kinds.KINDS[k].title)
     spec = kinds.KINDS[kind]
     st.caption(spec.note)
@@ -88,5 +88,6 @@ def render_imports(user: auth.User) -> None:
     if REPORT_KEY in st.session_state:
         _report(st.session_state[REPORT_KEY])
     st.subheader("Nhật ký nhập liệu")
-    tables.show(labels.labelled(ingest.import_log(con), {"Loại": "kind", "Kết quả": "import_outcome"}),
+    log = scope.own_rows(user, ingest.import_log(con), user_column="Người nhập")   # a company: its own imports
+    tables.show(labels.labelled(log, {"Loại": "kind", "Kết quả": "import_outcome"}),
                 hide_index=True, width="stretch", key="import_log_table", empty="Chưa có lần nhập nào.")

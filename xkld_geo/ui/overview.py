@@ -10,12 +10,12 @@ import pyarrow as pa
 import streamlit as st
 
 from xkld_geo import cache, export, formats, metrics, queries, scope
-from xkld_geo.reporting import approval
 from xkld_geo.ui import shared_tables, tables
 from xkld_geo.ui.common import (
     apply_pending,
     connection,
     demo_badge,
+    figures_choice,
     filters,
     plain,
     repainting_map,
@@ -79,7 +79,8 @@ def overview_request(indicator: str) -> overview.Request:
             units = st.radio("Bản đồ theo", list(overview.UNITS), key="units",
                              format_func=overview.UNITS.get, horizontal=True)
         to_query("units", units if units == "then" else None)
-    return overview.Request(year, month, province, commune, indicator, level, units)
+        figures = "approved" if figures_choice("figures", url="figures") else "received"
+    return overview.Request(year, month, province, commune, indicator, level, units, figures)
 
 
 # --- presentation mode ---------------------------------------------------------------------------
@@ -279,15 +280,10 @@ TREND_SPEC: dict[str, Any] = {
 
 
 def _approval_caption(view: overview.Overview) -> None:
-    """Which figures are approved: the overview shows every report received; this says how many of
-    the period's commune-months still wait (one cached look-up per data version)."""
-    r = view.request
-    counts = cache.scope(connection()).get("approval_received", approval.received_counts, r.year, 1, r.month,
-                                           r.province)
-    waiting = counts["submitted"] + counts["returned"] + counts["draft"]
-    if waiting:
-        st.caption(f"Số liệu gồm mọi báo cáo đã nhận; {formats.fmt_int(waiting)} xã–tháng chưa được phê duyệt (báo cáo định kỳ "
-                   f"và thi đua chỉ tính số đã phê duyệt).".replace(",", "."))
+    """Which figures count (every report received, or approved only) and how many of the period's
+    commune-months are not approved yet (:func:`overview.figures_note`, built with the view)."""
+    if view.approval_note:
+        st.caption(plain(view.approval_note))
 
 
 def render_overview(view: overview.Overview, present: bool) -> None:

@@ -2,13 +2,15 @@
 the training courses and the labour demand by occupation × market, one tab each."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 
-from xkld_geo import metrics
+from xkld_geo import metrics, scope
 from xkld_geo.pipeline import demand, funnel, orders, training
 from xkld_geo.ui import tables
-from xkld_geo.ui.common import Filters, connection, demo_badge, settings
+from xkld_geo.ui.common import Filters, connection, demo_badge, settings, viewer
 from xkld_geo.ui.directives import _unit_map
 
 PCT = st.column_config.NumberColumn(format="%.1f%%")
@@ -53,6 +55,10 @@ def _funnel(f: Filters) -> None:
 def _orders(f: Filters) -> None:
     today = settings().effective_today
     view = orders.build_orders(connection(), f.year, f.month, today, f.province, f.commune)
+    # a company's account sees its own orders (the counts by status stay the aggregate every role sees)
+    mine = scope.own_rows(viewer(), view.open_orders, licence_column="licence_no")
+    view = replace(view, open_orders=mine, open_places=int(mine["places"].sum()),
+                   period_orders=scope.own_rows(viewer(), view.period_orders, licence_column="licence_no"))
     demo_badge(view.is_demo)
     cols = st.columns(3)
     cols[0].metric("Đơn hàng đang mở", metrics.fmt_int(len(view.open_orders)))

@@ -102,7 +102,7 @@ def render_cases(f: Filters, user: auth.User) -> None:
         st.error(plain(exc.message))
         return
     f = Filters(f.year, f.month, province, f.commune)
-    view = casebook.build_cases(con, f.province, today, with_notes=handler)
+    view = casebook.build_cases(con, f.province, today, with_notes=handler, viewer=user)
     demo_badge(view.is_demo)
     cols = st.columns(4)
     cols[0].metric("Vụ việc đang mở", metrics.fmt_int(view.open_total))
@@ -111,8 +111,9 @@ def render_cases(f: Filters, user: auth.User) -> None:
     cols[3].metric("Doanh nghiệp bị cảnh báo", metrics.fmt_int(int(view.companies["repeated"].sum())))
     st.caption(problems.RULE)
     _alarms(view)
-    _map(con, f, view.open_by_unit.set_index("unit_code")["open_cases"], "open_cases", "Vụ việc đang mở",
-         "Vụ việc đang mở", "cases_map", view.is_demo)
+    if scope.of(con, user).level != "commune":   # a commune's officer: its own cases, no map of its neighbours
+        _map(con, f, view.open_by_unit.set_index("unit_code")["open_cases"], "open_cases", "Vụ việc đang mở",
+             "Vụ việc đang mở", "cases_map", view.is_demo)
     st.markdown("**Thời gian mở của các vụ việc chưa kết thúc**")
     tables.show(view.ageing.rename(columns={"band": "Số ngày mở", "open_cases": "Số vụ việc"}), hide_index=True,
                  key="cases_ageing")

@@ -6,7 +6,7 @@ import streamlit as st
 from xkld_geo import queries, scope
 from xkld_geo.errors import XkldError
 from xkld_geo.reporting import document, report
-from xkld_geo.ui.common import connection, settings, viewer
+from xkld_geo.ui.common import connection, figures_choice, settings, viewer
 from xkld_geo.ui.imports import plain
 
 KIND_LABELS = {"month": "Tháng", "quarter": "Quý", "half": "6 tháng", "year": "Năm"}
@@ -33,7 +33,7 @@ def render_report() -> None:
         text = f"{year}-Q{st.selectbox('Quý', [1, 2, 3, 4], key='report_quarter')}"
     elif kind == "half":
         text = f"{year}-H{st.selectbox('6 tháng', [1, 2], key='report_half')}"
-    approved_only = st.toggle("Chỉ số liệu đã phê duyệt (báo cáo chính thức)", value=True, key="report_approved")
+    approved_only = figures_choice("report_figures", default="approved")   # the official report: approved
     if st.button("Lập báo cáo", key="report_make", type="primary"):
         with st.status("Đang lập báo cáo…", expanded=True) as status:
             try:

@@ -21,7 +21,7 @@ import pandas as pd
 from xkld_geo import cache, maps, metrics, periods, queries
 from xkld_geo.errors import QueryError
 from xkld_geo.foresight import forecast
-from xkld_geo.reporting import completeness
+from xkld_geo.reporting import approval, completeness
 from xkld_geo.views import period_tables
 
 INDICATORS = {"attainment": "Tỷ lệ đạt tiến độ chỉ tiêu",
@@ -29,6 +29,7 @@ INDICATORS = {"attainment": "Tỷ lệ đạt tiến độ chỉ tiêu",
 NATIONAL_LEVELS = {"province": "Theo tỉnh/thành", "commune": "Theo xã/phường (cả nước)"}
 UNITS = {"now": "Đơn vị hiện nay (34 tỉnh, 3.321 xã)",
          "then": "Đơn vị thời điểm đó (63 tỉnh, huyện, xã cũ)"}
+FIGURES = approval.FIGURES
 NOW_LABEL = "Đơn vị hành chính hiện nay (từ 1/7/2025)"
 THEN_LABEL = "Đơn vị hành chính thời điểm đó (trước 1/7/2025)"
 
@@ -44,6 +45,12 @@ class Request:
     indicator: str = "attainment"
     national_level: str = "province"
     units: str = "now"
+    figures: str = "received"
+
+    @property
+    def approved_only(self) -> bool:
+        """Whether only approved commune-months count (:data:`FIGURES`)."""
+        return self.figures == "approved"
 
     @property
     def before_reform(self) -> bool:
@@ -56,6 +63,7 @@ class Request:
             raise QueryError("Chỉ xem được đơn vị cũ cho kỳ trước 1/7/2025.", field="đơn vị",
                              value=self.units, allowed="kỳ kết thúc trước tháng 7/2025")
         queries.check_choice("chỉ số", self.indicator, INDICATORS)
+        queries.check_choice("số liệu", self.figures, FIGURES)
         queries.check_choice("cấp hiển thị", self.national_level, NATIONAL_LEVELS)
         queries.check_choice("tháng", self.month, range(1, 13))
         queries.check_code("tỉnh", self.province, 2)
@@ -101,6 +109,8 @@ class Overview:
     static_url: str
     unit_names: dict[str, str] = field(default_factory=dict)
     trend_long: pd.DataFrame = field(default_factory=pd.DataFrame)   # (Tháng, Đường, Số người) for the chart
+    approval_counts: dict[str, int] = field(default_factory=dict)   # the selection's commune-months by state
+    approval_note: str = ""          # which figures count, and how many commune-months wait for approval
 
     @property
     def fmap(self) -> folium.Map:
@@ -289,12 +299,13 @@ def _build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url
     shared = cache.scope(con)   # the parts, shared with other requests of the same data version
     is_demo = shared.get("meta", queries.meta).get("contains_demo") == "true"
     p = periods.period(r.year, r.month, today)
-    scope = period_tables.monthly(shared, r.year, r.province)
+    approved = r.approved_only
+    scope = period_tables.monthly(shared, r.year, r.province, approved)
     projection = periods.projection(p, scope["last_year"].tolist())
     names = dict(zip(*shared.get("provinces", queries.provinces, copy=False)[["code", "name"]].to_numpy().T))
-    communes = enrich(period_tables.period_communes(shared, r.year, r.month, r.province), p, projection)
+    communes = enrich(period_tables.period_communes(shared, r.year, r.month, r.province, approved), p, projection)
     if r.province is None and r.national_level == "province":
-        rows = enrich(period_tables.period_provinces(shared, r.year, r.month), p, projection)
+        rows = enrich(period_tables.period_provinces(shared, r.year, r.month, approved), p, projection)
         shapes = shared.get("shapes", queries.shapes, "2025", "province", "coarse")
         context, overlay = None, None
         layers: tuple = ("provinces",)
@@ -348,9 +359,11 @@ def _build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url
         crumbs.append((names[r.province], r.province, None))
     if r.commune:
         crumbs.append((commune_names[r.commune], r.province, r.commune))
-    monthly = scope if r.commune is None else queries.monthly_departures(con, r.year, r.province, r.commune)
+    monthly = scope if r.commune is None else queries.monthly_departures(con, r.year, r.province, r.commune,
+                                                                         approved)
     head = period_headline(selection, communes if r.commune is None else selection, p, projection)
-    year_end = forecast.forecast(con, r.year, p.month - 1 if p.in_progress else p.month)
+    # the backtested forecast reads every report received: approved figures keep the one-number projection
+    year_end = None if approved else forecast.forecast(con, r.year, p.month - 1 if p.in_progress else p.month)
     if year_end is not None:
         head, rows = with_forecast(head, rows, year_end, r, is_demo)
     trend = trend_table(monthly, head.quota, r.month)
@@ -358,6 +371,7 @@ def _build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url
     done = completeness.selection_shares(period_tables.report_cells(shared, r.year, today, due_day), r.year, r.month,
                                          r.province, r.commune)
     head = replace(head, reports_received_pct=done.received_pct, reports_on_time_pct=done.on_time_pct)
+    counts = shared.get("approval_received", approval.received_counts, r.year, 1, r.month, r.province)
     return Overview(r, f"Xuất khẩu lao động {place}, {period}", period, crumbs, head,
                     ranking_table(rows), trend, spec, is_demo, static_url, names | commune_names,
-                    trend_long(trend))
+                    trend_long(trend), counts, approval.figures_note(counts, approved))

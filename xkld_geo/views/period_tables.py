@@ -45,9 +45,16 @@ def warm_periods(con: duckdb.DuckDBPyConnection, today: dt.date, due_day: int) -
     return count
 
 
-def monthly_table(shared: cache.Scope, year: int) -> pd.DataFrame:
-    """The year's monthly departures of every province."""
-    return shared.get("monthly_by_province", queries.monthly_departures_by_province, year, copy=False)
+def _approved(approved_only: bool) -> tuple[bool, ...]:
+    """The extra argument of an approved-figures query: none for all received figures, so their
+    cache keys stay the ones the warm-up fills."""
+    return (True,) if approved_only else ()
+
+
+def monthly_table(shared: cache.Scope, year: int, approved_only: bool = False) -> pd.DataFrame:
+    """The year's monthly departures of every province (``approved_only``: approved figures only)."""
+    return shared.get("monthly_by_province", queries.monthly_departures_by_province, year,
+                      *_approved(approved_only), copy=False)
 
 
 def report_cells(shared: cache.Scope, year: int, today: dt.date, due_day: int) -> pd.DataFrame:
@@ -56,28 +63,33 @@ def report_cells(shared: cache.Scope, year: int, today: dt.date, due_day: int) -
                       today, due_day, None, ("departures",), copy=False)
 
 
-def period_provinces(shared: cache.Scope, year: int, month: int) -> pd.DataFrame:
-    """The period's figures per province."""
-    return shared.get("period_attainment", queries.period_attainment, year, month, "province", copy=False)
+def period_provinces(shared: cache.Scope, year: int, month: int, approved_only: bool = False) -> pd.DataFrame:
+    """The period's figures per province (``approved_only``: approved figures only)."""
+    extra = (None, True) if approved_only else ()
+    return shared.get("period_attainment", queries.period_attainment, year, month, "province", *extra, copy=False)
 
 
-def period_communes(shared: cache.Scope, year: int, month: int, province: str | None) -> pd.DataFrame:
+def period_communes(shared: cache.Scope, year: int, month: int, province: str | None,
+                    approved_only: bool = False) -> pd.DataFrame:
     """The period's figures per commune of the country or of ``province``: cut out of the national
     table of the period, shared by every request of that period (the overview's and the public
-    page's), instead of a query per province. Read only, as :func:`period_provinces`."""
+    page's), instead of a query per province. Read only, as :func:`period_provinces`.
+    ``approved_only``: approved figures only (a table of its own)."""
     if province is not None and not shared.enabled:   # nothing shared: the province's part alone
-        return queries.period_attainment(shared.con, year, month, "commune", province)
-    national = shared.get("period_attainment", queries.period_attainment, year, month, "commune",
+        return queries.period_attainment(shared.con, year, month, "commune", province, approved_only)
+    extra = (None, True) if approved_only else ()
+    national = shared.get("period_attainment", queries.period_attainment, year, month, "commune", *extra,
                           copy=False)   # read only: cut (a copy) or enriched (a new frame)
     if province is None:
         return national
     return national[national["province_code"].to_numpy() == province].reset_index(drop=True)
 
 
-def monthly(shared: cache.Scope, year: int, province: str | None) -> pd.DataFrame:
+def monthly(shared: cache.Scope, year: int, province: str | None, approved_only: bool = False) -> pd.DataFrame:
     """:func:`queries.monthly_departures` of the country or of ``province``, cut out of the year's
-    table of every province (shared by every request of the year)."""
-    table = monthly_table(shared, year)
+    table of every province (shared by every request of the year; ``approved_only``: approved
+    figures only)."""
+    table = monthly_table(shared, year, approved_only)
     if province is not None:
         table = table[table["province_code"].to_numpy() == province]
     out = table.groupby("month", as_index=False, sort=True)[["this_year", "last_year"]].sum()
