@@ -50,7 +50,7 @@ def test_a_company_sees_its_pages_without_a_communes_row(app_env: Settings, entr
 
 def test_the_company_page_shows_its_own_orders(app_env: Settings) -> None:
     _company_account(app_env)
-    at = run_page("pages/18_Doanh_nghiep.py", role="clerk", username=NAME,
+    at = run_page("pages/19_Doanh_nghiep.py", role="clerk", username=NAME,
                   state={"company_year": 2025})
     assert not at.exception and not at.error, problems(at)
     orders = next(f.value for f in at.dataframe if "Mã đơn hàng" in f.value.columns)

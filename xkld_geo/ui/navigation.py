@@ -65,7 +65,7 @@ MENU: dict[str, tuple[PageEntry, ...]] = {
         PageEntry("17_Bao_cao_thang_xa.py", "Báo cáo tháng của xã", ":material/edit_note:", "Bao_cao_thang_xa",
                   "monthly_reports"),
         PageEntry("7_Nhap_du_lieu.py", "Nhập dữ liệu", ":material/upload_file:", "Nhap_du_lieu", "import_data"),
-        PageEntry("18_Doanh_nghiep.py", "Doanh nghiệp", ":material/business:", "Doanh_nghiep", "company"),
+        PageEntry("19_Doanh_nghiep.py", "Doanh nghiệp", ":material/business:", "Doanh_nghiep", "company"),
         PageEntry("11_Nguoi_phu_trach.py", "Người phụ trách", ":material/contact_phone:", "Nguoi_phu_trach",
                   "overview"),
         PageEntry("20_Thong_bao.py", "Thông báo", ":material/notifications:", "Thong_bao", "overview"),
