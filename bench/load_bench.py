@@ -82,7 +82,7 @@ class Level:
         firsts = [r.seconds for r in self.first if r.ok] or [float("nan")]
         every = self.runs + self.first
         return {"p50 s": statistics.median(times), "p95 s": _pct(times, 95), "max s": times[-1],
-                "first page p50 s": statistics.median(firsts),
+                "first page p50 s": statistics.median(firsts), "first page p95 s": _pct(sorted(firsts), 95),
                 "reruns/s": len([r for r in every if r.ok]) / self.seconds,
                 "KB/rerun": sum(r.bytes for r in every) / max(1, len(every)) / 1024,
                 # CPU per page run: what the server spends, whatever else the machine is doing
@@ -124,7 +124,8 @@ def _choice(options: list[str], rng: random.Random) -> str | None:
 
 
 async def _viewer(target: Target, token: str, until: float, think: float, level: Level,
-                  rng: random.Random) -> None:
+                  rng: random.Random, delay: float = 0.0) -> None:
+    await asyncio.sleep(delay)   # --cold: the sessions open one after the other over the first minute
     async with Session(target.port, token, sticky=getattr(target, "sticky", False)) as s:
         level.replicas[s.replica or "-"] += 1
         level.first.append(await s.rerun(page_name=""))
@@ -150,8 +151,10 @@ def widget_label(s: Session, action: str) -> str:
     return LABELS[action]
 
 
-async def _visitor(target: Target, until: float, think: float, level: Level, rng: random.Random) -> None:
+async def _visitor(target: Target, until: float, think: float, level: Level, rng: random.Random,
+                   delay: float = 0.0) -> None:
     """An anonymous visitor of the public page, switching provinces."""
+    await asyncio.sleep(delay)
     async with Session(target.port, sticky=getattr(target, "sticky", False)) as s:
         level.replicas[s.replica or "-"] += 1
         level.first.append(await s.rerun(page_name="Cong_khai"))
@@ -173,14 +176,18 @@ async def _sample_rss(server: Target, level: Level, until: float) -> None:
 
 
 async def run_level(server: Target, tokens: list[str], sessions: int, seconds: float, think: float,
-                    seed: int) -> Level:
+                    seed: int, spread: float = 0.0) -> Level:
+    """``sessions`` sessions for ``seconds``, all opening at once, or (``spread``) at random times
+    over the first ``spread`` seconds (each stays until the end)."""
     level = Level(sessions, think, seconds)
     rng = random.Random(seed)
     until = time.monotonic() + seconds
     visitors = sessions // 5
-    tasks = [_viewer(server, tokens[i], until, think, level, random.Random(rng.random()))
+    opens = [rng.uniform(0, spread) if spread else 0.0 for _ in range(sessions)]
+    tasks = [_viewer(server, tokens[i], until, think, level, random.Random(rng.random()), opens[i])
              for i in range(sessions - visitors)]
-    tasks += [_visitor(server, until, think, level, random.Random(rng.random())) for _ in range(visitors)]
+    tasks += [_visitor(server, until, think, level, random.Random(rng.random()), opens[sessions - visitors + i])
+              for i in range(visitors)]
     cpu_of = getattr(server, "cpu_s", lambda: 0.0)   # a cluster's targets do not sample CPU
     started, cpu = time.monotonic(), cpu_of()
     results = await asyncio.gather(_sample_rss(server, level, until), *tasks, return_exceptions=True)
@@ -193,7 +200,7 @@ async def run_level(server: Target, tokens: list[str], sessions: int, seconds: f
 
 
 def measure(db_path: Path, cache: str, levels: list[tuple[int, float]], seconds: float, seed: int,
-            compression: str | None = None) -> list[Level]:
+            compression: str | None = None, spread: float = 0.0, warm_first: float = 0.0) -> list[Level]:
     """Every level on one server with ``XKLD_CACHE=cache``."""
     folder = Path(tempfile.mkdtemp(prefix=f"load-bench-{cache}-"))
     served, tokens = served_copy(db_path, folder, max(n for n, _ in levels))
@@ -208,8 +215,11 @@ def measure(db_path: Path, cache: str, levels: list[tuple[int, float]], seconds:
     try:
         with Server(served, env, folder / "streamlit.log", options) as server:
             print(f"[{cache}] server on port {server.port}, RSS {server.rss_mb():.0f} MB at start", flush=True)
+            if warm_first:   # --room: a warm server (the start-up warm-up done, each page run once), not measured
+                asyncio.run(run_level(server, tokens, 5, warm_first, levels[0][1] or 1.0, seed - 1))
+                print(f"[{cache}] warmed by 5 sessions for {warm_first:g} s (not measured)", flush=True)
             for n, think in levels:
-                level = asyncio.run(run_level(server, tokens, n, seconds, think, seed))
+                level = asyncio.run(run_level(server, tokens, n, seconds, think, seed, spread if think else 0.0))
                 out.append(level)
                 f = level.figures()
                 print(f"[{cache}] {n} sessions, think {think:g} s: " + ", ".join(f"{k} {v:.3g}" for k, v in f.items()),
@@ -234,6 +244,53 @@ async def _warm_first_pages(server: Server, tokens: list[str], count: int = 5) -
             run = await s.rerun(page_name="")
             times.append(run.seconds if run.ok else float("nan"))
     return times
+
+
+WARMUP_ORDERS = ("priority", "geometry-first")
+"""``XKLD_WARMUP`` of the new code and of the old order (every map layer, then the figures)."""
+
+
+def measure_cold(db_path: Path, sessions: int, spread: float, seconds: float, think: float,
+                 seed: int) -> tuple[Level, Level, Level]:
+    """``--cold``: for each warm-up order, a fresh server (a new process on a new copy of the
+    database and its geometry files) whose first ``sessions`` sessions open at random times over
+    its first ``spread`` seconds, as a meeting room arriving, and click until ``seconds``; then,
+    on the server of the new order, the same sessions again once it is warm. Returns (cold with
+    the new order, cold with the old order, warm) for :func:`report_cold`."""
+    cold: dict[str, Level] = {}
+    warm = None
+    for order in WARMUP_ORDERS:
+        folder = Path(tempfile.mkdtemp(prefix=f"load-bench-cold-{order}-"))
+        try:
+            served, tokens = served_copy(db_path, folder, sessions)
+            env = {"XKLD_CACHE": "on", "XKLD_WARMUP": order, "XKLD_BACKUP_TIME": "off"} | (
+                {"XKLD_TODAY": os.environ["XKLD_TODAY"]} if "XKLD_TODAY" in os.environ else {})
+            with Server(served, env, folder / "streamlit.log") as server:
+                print(f"[cold, XKLD_WARMUP={order}] server on port {server.port}: {sessions} sessions "
+                      f"opening over {spread:g} s", flush=True)
+                level = asyncio.run(run_level(server, tokens, sessions, seconds, think, seed, spread))
+                cold[order] = level
+                print(f"[cold, XKLD_WARMUP={order}] " + ", ".join(f"{k} {v:.3g}" for k, v in level.figures().items()),
+                      flush=True)
+                for e in sorted({r.error for r in level.runs + level.first if not r.ok})[:5]:
+                    print(f"    failure: {e}")
+                if order == WARMUP_ORDERS[0]:   # the same room again on the now warm server
+                    warm = asyncio.run(run_level(server, tokens, sessions, seconds, think, seed + 1, spread))
+                    print(f"[warm, XKLD_WARMUP={order}] " + ", ".join(f"{k} {v:.3g}" for k, v in warm.figures().items()),
+                          flush=True)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    assert warm is not None
+    return cold[WARMUP_ORDERS[0]], cold[WARMUP_ORDERS[1]], warm
+
+
+def report_cold(new: Level, old: Level, warm: Level) -> None:
+    print(f"\nFigures of a restart: {new.sessions} sessions opening in the server's first minute, "
+          f"{new.seconds:.0f} s (cold, new warm-up order | cold, old order XKLD_WARMUP=geometry-first | "
+          "the same room on the warm server)")
+    b, w = old.figures(), warm.figures()
+    for key, value in new.figures().items():
+        print(f"  {key:18} {value:10.3f} | {b[key]:10.3f} | {w[key]:10.3f}")
 
 
 def report(new: list[Level], base: list[Level] | None,
@@ -360,11 +417,28 @@ def main() -> None:
     parser.add_argument("--balanced", help="cluster mode: nginx's address (default: the cluster's)")
     parser.add_argument("--compression", choices=("on", "off"), default=None,
                         help="websocket compression of the new code's server (default: as configured)")
+    parser.add_argument("--cold", action="store_true",
+                        help="restarts: a fresh server whose sessions (first of --sessions, default 50) open over its "
+                             "first --spread seconds, warm-up in priority order beside the old order "
+                             "(XKLD_WARMUP=geometry-first) and beside the same room on the warm server")
+    parser.add_argument("--room", action="store_true",
+                        help="a bigger room on one warm server: 50 then 200 sessions (think 5 s, opening over "
+                             "--spread s), no saturation level, no XKLD_CACHE=off baseline (--sessions overrides "
+                             "the counts)")
+    parser.add_argument("--warm-first", type=float, default=None, metavar="SECONDS",
+                        help="before the levels, 5 unmeasured sessions for this long (default 0; --room: 60)")
+    parser.add_argument("--spread", type=float, default=None,
+                        help="seconds over which each level's sessions open (default: 0, all at once; --room: 20; "
+                             "--cold: 60, the server's first minute)")
     args = parser.parse_args()
     counts = [int(n) for n in args.sessions.split(",") if n]
     seconds, saturation = args.seconds, args.saturation
     if args.quick:
         counts, seconds, saturation = [1, 10], 10.0, 5
+    if args.room:
+        counts = counts if args.sessions != parser.get_default("sessions") else [50, 200]
+        saturation, args.no_baseline = 0, True
+    spread = args.spread if args.spread is not None else 60.0 if args.cold else 20.0 if args.room else 0.0
     levels = [(n, args.think) for n in counts] + ([(saturation, 0.0)] if saturation else [])
     if args.cluster or args.start_cluster:
         folder = args.cluster or Path(tempfile.mkdtemp(prefix="load-bench-cluster-")) / "state"
@@ -379,9 +453,21 @@ def main() -> None:
                     shutil.rmtree(folder.parent, ignore_errors=True)
         report(pairs, singles, "replicas behind nginx | one replica directly | ratio nginx/one")
         return
-    new = measure(args.db, "on", levels, seconds, args.seed, args.compression)
+    if args.cold:
+        n = counts[0] if args.sessions != parser.get_default("sessions") else 50
+        length = max(seconds, spread + 10)
+        report_cold(*measure_cold(args.db, n, spread, length, args.think, args.seed))
+        return
+    warm_first = args.warm_first if args.warm_first is not None else 60.0 if args.room else 0.0
+    new = measure(args.db, "on", levels, seconds, args.seed, args.compression, spread, warm_first)
     base = None if args.no_baseline else measure(args.db, "off", levels, seconds, args.seed)
     report(new, base)
+    if args.room:
+        print("\nA bigger room on one warm server, same run: "
+              + " | ".join(f"{lv.sessions} sessions p95 {lv.figures()['p95 s']:.3f} s, "
+                           f"first page p95 {lv.figures()['first page p95 s']:.3f} s, "
+                           f"server CPU {lv.figures()['server CPU ms/run']:.0f} ms/run, "
+                           f"failures {lv.figures()['failures']:.0f}" for lv in new))
 
 
 if __name__ == "__main__":
