@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/load_bench.py [--db data/xkld.duckdb] [--sessions 1,10,50] [--seconds 30]
                                          [--think 5] [--saturation 10] [--quick] [--no-baseline]
+                                         [--cold | --room] [--spread S] [--warm-first S]
 
 Starts ``python serve.py`` on a copy of the demo database (with a bench viewer and one
 logged-in session token per session), and drives the sessions over Streamlit's websocket protocol
@@ -22,6 +23,24 @@ whole run is repeated with ``XKLD_CACHE=off`` (the code before issue 15: no shar
 geometry inline in every rerun, Streamlit's default full garbage collection after every run) and each figure is printed beside it with the ratio new/baseline.
 Targets (issue 15): 50 sessions, think 5 s: p95 ≤ 1 s, 0 failures, RSS ≤ 2 GB; no think time:
 ≥ 20 runs/s, first page ≤ 0.5 s. A bench: it prints, asserts nothing.
+
+Restarts (``--cold``): for each start-up warm-up order a fresh server (new process, new copy of
+the database), whose ``--sessions`` (default 50) sessions open at random times over its first
+``--spread`` seconds (default 60) and click until the level ends; the new order
+(``XKLD_WARMUP=priority``) beside the old one (``XKLD_WARMUP=geometry-first``), measured in the same
+run, and beside the same room on the new order's server once it is warm. Target: p95 ≤ 1 s::
+
+    .venv/bin/python bench/load_bench.py --cold [--sessions 50] [--spread 60] [--seconds 70]
+
+A bigger room (``--room``): 50 then 200 sessions clicking every 5 s (think time) on one warm server
+(the bench waits until the start-up warm-up has ended, then 5 unmeasured sessions warm the pages),
+opening over ``--spread`` seconds (20); the 200 figure beside the 50 figure of the same run, no
+``XKLD_CACHE=off`` baseline. Target: p95 ≤ 1 s at 200::
+
+    .venv/bin/python bench/load_bench.py --room [--seconds 60]
+
+``LOAD_BENCH_LOGS=DIR`` keeps each server's log there (the tracebacks behind the failures counted).
+The servers run with ``XKLD_BACKUP_TIME=off`` (no daily backup during a bench).
 
 Cluster mode (issue 19): the same sessions against replicas of the shared store, one replica
 directly beside two replicas behind nginx, level by level in the same run::
@@ -204,7 +223,8 @@ def measure(db_path: Path, cache: str, levels: list[tuple[int, float]], seconds:
     """Every level on one server with ``XKLD_CACHE=cache``."""
     folder = Path(tempfile.mkdtemp(prefix=f"load-bench-{cache}-"))
     served, tokens = served_copy(db_path, folder, max(n for n, _ in levels))
-    env = {"XKLD_CACHE": cache} | ({"XKLD_TODAY": os.environ["XKLD_TODAY"]} if "XKLD_TODAY" in os.environ else {})
+    env = {"XKLD_CACHE": cache, "XKLD_BACKUP_TIME": "off"} | (
+        {"XKLD_TODAY": os.environ["XKLD_TODAY"]} if "XKLD_TODAY" in os.environ else {})
     out: list[Level] = []
     # the baseline is the code before issue 15: no shared cache, geometry inline, no websocket compression
     # (and Streamlit's defaults: a full garbage collection after every run, the file watcher)
@@ -216,8 +236,10 @@ def measure(db_path: Path, cache: str, levels: list[tuple[int, float]], seconds:
         with Server(served, env, folder / "streamlit.log", options) as server:
             print(f"[{cache}] server on port {server.port}, RSS {server.rss_mb():.0f} MB at start", flush=True)
             if warm_first:   # --room: a warm server (the start-up warm-up done, each page run once), not measured
+                waited = wait_idle(server)
                 asyncio.run(run_level(server, tokens, 5, warm_first, levels[0][1] or 1.0, seed - 1))
-                print(f"[{cache}] warmed by 5 sessions for {warm_first:g} s (not measured)", flush=True)
+                print(f"[{cache}] start-up warm-up done after {waited:.0f} s, then 5 sessions for {warm_first:g} s "
+                      "(not measured)", flush=True)
             for n, think in levels:
                 level = asyncio.run(run_level(server, tokens, n, seconds, think, seed, spread if think else 0.0))
                 out.append(level)
@@ -231,8 +253,30 @@ def measure(db_path: Path, cache: str, levels: list[tuple[int, float]], seconds:
             print(f"[{cache}] first page of a new session on the warm server, one at a time: "
                   f"p50 {statistics.median(warm):.3f} s, max {max(warm):.3f} s", flush=True)
     finally:   # the database copy (hundreds of MB) and the server log go with the run
+        keep_log(folder / "streamlit.log", f"load-{cache}")
         shutil.rmtree(folder, ignore_errors=True)
     return out
+
+
+def wait_idle(server: Server, limit: float = 900.0) -> float:
+    """Seconds until the server, left alone, uses under 10 % of a core for 3 s (its start-up
+    warm-up done), at most ``limit``."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        before = server.cpu_s()
+        time.sleep(3)
+        if server.cpu_s() - before < 0.3:
+            break
+    return time.monotonic() - started
+
+
+def keep_log(log: Path, name: str) -> None:
+    """Copy a server's log to ``$LOAD_BENCH_LOGS/<name>.log`` when that variable names a folder
+    (to read the tracebacks behind the failures counted)."""
+    target = os.environ.get("LOAD_BENCH_LOGS")
+    if target and log.exists():
+        Path(target).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(log, Path(target) / f"{name}.log")
 
 
 async def _warm_first_pages(server: Server, tokens: list[str], count: int = 5) -> list[float]:
@@ -279,6 +323,7 @@ def measure_cold(db_path: Path, sessions: int, spread: float, seconds: float, th
                     print(f"[warm, XKLD_WARMUP={order}] " + ", ".join(f"{k} {v:.3g}" for k, v in warm.figures().items()),
                           flush=True)
         finally:
+            keep_log(folder / "streamlit.log", f"cold-{order}")
             shutil.rmtree(folder, ignore_errors=True)
     assert warm is not None
     return cold[WARMUP_ORDERS[0]], cold[WARMUP_ORDERS[1]], warm
@@ -426,7 +471,8 @@ def main() -> None:
                              "--spread s), no saturation level, no XKLD_CACHE=off baseline (--sessions overrides "
                              "the counts)")
     parser.add_argument("--warm-first", type=float, default=None, metavar="SECONDS",
-                        help="before the levels, 5 unmeasured sessions for this long (default 0; --room: 60)")
+                        help="before the levels, wait for the server's start-up warm-up to end (its CPU idle), then 5 "
+                             "unmeasured sessions for this long (default 0: neither; --room: 30)")
     parser.add_argument("--spread", type=float, default=None,
                         help="seconds over which each level's sessions open (default: 0, all at once; --room: 20; "
                              "--cold: 60, the server's first minute)")
@@ -458,7 +504,7 @@ def main() -> None:
         length = max(seconds, spread + 10)
         report_cold(*measure_cold(args.db, n, spread, length, args.think, args.seed))
         return
-    warm_first = args.warm_first if args.warm_first is not None else 60.0 if args.room else 0.0
+    warm_first = args.warm_first if args.warm_first is not None else 30.0 if args.room else 0.0
     new = measure(args.db, "on", levels, seconds, args.seed, args.compression, spread, warm_first)
     base = None if args.no_baseline else measure(args.db, "off", levels, seconds, args.seed)
     report(new, base)
