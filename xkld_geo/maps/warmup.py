@@ -133,6 +133,23 @@ def warm_built(settings: Settings) -> Warmed | None:
         return None
 
 
+PRELOAD = ("statsmodels.tsa.holtwinters",)
+"""Modules the first pages need that take seconds to import (the forecast's ETS models, with
+scipy): imported by :func:`start_background` in the caller's thread, while the server starts, not
+in the warm-up thread, where the import held the interpreter lock while the first sessions waited."""
+
+
+def preload() -> None:
+    """Import :data:`PRELOAD` (a failure is logged: the page imports it when it needs it)."""
+    import importlib
+
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except Exception:
+            log.exception("preloading %s failed", name)
+
+
 _started: threading.Thread | None = None
 _start_lock = threading.Lock()
 
@@ -167,6 +184,8 @@ def start_background(settings: Settings | None = None,
         return None
     with _start_lock:
         if _started is None:
+            if settings.warmup == "priority":
+                preload()
             _started = threading.Thread(target=_keep_warm, args=(settings, then), name="xkld-geometry-warmup",
                                         daemon=True)
             _started.start()
