@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/load_bench.py [--db data/xkld.duckdb] [--sessions 1,10,50] [--seconds 30]
                                          [--think 5] [--saturation 10] [--quick] [--no-baseline]
+                                         [--cold | --room] [--spread S] [--warm-first S]
 
 Starts ``python serve.py`` on a copy of the demo database (with a bench viewer and one
 logged-in session token per session), and drives the sessions over Streamlit's websocket protocol
@@ -32,6 +33,24 @@ with the national ones, a third each, on the same warm server (new code only)::
 and prints, level by level, each group's runs, p50 and p95 with the ratio of its p95 to the national
 sessions' p95 measured in the same level (the scope checks ride on the shared caches: the target is
 a ratio near 1 and p95 ≤ 1 s at 50 sessions).
+
+Restarts (``--cold``): for each start-up warm-up order a fresh server (new process, new copy of
+the database), whose ``--sessions`` (default 50) sessions open at random times over its first
+``--spread`` seconds (default 60) and click until the level ends; the new order
+(``XKLD_WARMUP=priority``) beside the old one (``XKLD_WARMUP=geometry-first``), measured in the same
+run, and beside the same room on the new order's server once it is warm. Target: p95 ≤ 1 s::
+
+    .venv/bin/python bench/load_bench.py --cold [--sessions 50] [--spread 60] [--seconds 70]
+
+A bigger room (``--room``): 50 then 200 sessions clicking every 5 s (think time) on one warm server
+(the bench waits until the start-up warm-up has ended, then 5 unmeasured sessions warm the pages),
+opening over ``--spread`` seconds (20); the 200 figure beside the 50 figure of the same run, no
+``XKLD_CACHE=off`` baseline. Target: p95 ≤ 1 s at 200::
+
+    .venv/bin/python bench/load_bench.py --room [--seconds 60]
+
+``LOAD_BENCH_LOGS=DIR`` keeps each server's log there (the tracebacks behind the failures counted).
+The servers run with ``XKLD_BACKUP_TIME=off`` (no daily backup during a bench).
 
 Cluster mode (issue 19): the same sessions against replicas of the shared store, one replica
 directly beside two replicas behind nginx, level by level in the same run::
@@ -102,7 +121,7 @@ class Level:
         firsts = [r.seconds for r in self.first if r.ok] or [float("nan")]
         every = self.runs + self.first
         return {"p50 s": statistics.median(times), "p95 s": _pct(times, 95), "max s": times[-1],
-                "first page p50 s": statistics.median(firsts),
+                "first page p50 s": statistics.median(firsts), "first page p95 s": _pct(sorted(firsts), 95),
                 "reruns/s": len([r for r in every if r.ok]) / self.seconds,
                 "KB/rerun": sum(r.bytes for r in every) / max(1, len(every)) / 1024,
                 # CPU per page run: what the server spends, whatever else the machine is doing
@@ -144,7 +163,8 @@ def _choice(options: list[str], rng: random.Random) -> str | None:
 
 
 async def _viewer(target: Target, token: str, until: float, think: float, level: Level,
-                  rng: random.Random, group: str = "national") -> None:
+                  rng: random.Random, group: str = "national", delay: float = 0.0) -> None:
+    await asyncio.sleep(delay)   # --cold: the sessions open one after the other over the first minute
     async with Session(target.port, token, sticky=getattr(target, "sticky", False)) as s:
         level.replicas[s.replica or "-"] += 1
         level.first.append(await s.rerun(page_name=""))
@@ -172,8 +192,10 @@ def widget_label(s: Session, action: str) -> str:
     return LABELS[action]
 
 
-async def _visitor(target: Target, until: float, think: float, level: Level, rng: random.Random) -> None:
+async def _visitor(target: Target, until: float, think: float, level: Level, rng: random.Random,
+                   delay: float = 0.0) -> None:
     """An anonymous visitor of the public page, switching provinces."""
+    await asyncio.sleep(delay)
     async with Session(target.port, sticky=getattr(target, "sticky", False)) as s:
         level.replicas[s.replica or "-"] += 1
         level.first.append(await s.rerun(page_name="Cong_khai"))
@@ -195,18 +217,22 @@ async def _sample_rss(server: Target, level: Level, until: float) -> None:
 
 
 async def run_level(server: Target, tokens: list[str], sessions: int, seconds: float, think: float,
-                    seed: int, scoped: dict[str, list[str]] | None = None) -> Level:
-    """One level: ``sessions`` at once for ``seconds``; with ``scoped`` (tokens of a province's and
-    a commune's account, :func:`scoped_tokens`) the logged-in sessions take turns among
+                    seed: int, scoped: dict[str, list[str]] | None = None, spread: float = 0.0) -> Level:
+    """One level: ``sessions`` at once for ``seconds``, or (``spread``) opening at random times over
+    the first ``spread`` seconds (each stays until the end); with ``scoped`` (tokens of a province's
+    and a commune's account, :func:`scoped_tokens`) the logged-in sessions take turns among
     :data:`SCOPES`."""
     level = Level(sessions, think, seconds)
     rng = random.Random(seed)
     until = time.monotonic() + seconds
     visitors = sessions // 5
+    opens = [rng.uniform(0, spread) if spread else 0.0 for _ in range(sessions)]
     groups = [SCOPES[i % len(SCOPES)] if scoped else "national" for i in range(sessions - visitors)]
-    tasks = [_viewer(server, (scoped or {}).get(g, tokens)[i], until, think, level, random.Random(rng.random()), g)
+    tasks = [_viewer(server, (scoped or {}).get(g, tokens)[i], until, think, level, random.Random(rng.random()), g,
+                     opens[i])
              for i, g in enumerate(groups)]
-    tasks += [_visitor(server, until, think, level, random.Random(rng.random())) for _ in range(visitors)]
+    tasks += [_visitor(server, until, think, level, random.Random(rng.random()), opens[sessions - visitors + i])
+              for i in range(visitors)]
     cpu_of = getattr(server, "cpu_s", lambda: 0.0)   # a cluster's targets do not sample CPU
     started, cpu = time.monotonic(), cpu_of()
     results = await asyncio.gather(_sample_rss(server, level, until), *tasks, return_exceptions=True)
@@ -242,13 +268,15 @@ def scoped_tokens(copy: Path, sessions: int) -> dict[str, list[str]]:
 
 
 def measure(db_path: Path, cache: str, levels: list[tuple[int, float]], seconds: float, seed: int,
-            compression: str | None = None, scoped: bool = False) -> list[Level]:
+            compression: str | None = None, scoped: bool = False, spread: float = 0.0,
+            warm_first: float = 0.0) -> list[Level]:
     """Every level on one server with ``XKLD_CACHE=cache`` (``scoped``: national, province and
     commune accounts' sessions mixed in each level)."""
     folder = Path(tempfile.mkdtemp(prefix=f"load-bench-{cache}-"))
     served, tokens = served_copy(db_path, folder, max(n for n, _ in levels))
     groups = scoped_tokens(served, max(n for n, _ in levels)) if scoped else None
-    env = {"XKLD_CACHE": cache} | ({"XKLD_TODAY": os.environ["XKLD_TODAY"]} if "XKLD_TODAY" in os.environ else {})
+    env = {"XKLD_CACHE": cache, "XKLD_BACKUP_TIME": "off"} | (
+        {"XKLD_TODAY": os.environ["XKLD_TODAY"]} if "XKLD_TODAY" in os.environ else {})
     out: list[Level] = []
     # the baseline is the code before issue 15: no shared cache, geometry inline, no websocket compression
     # (and Streamlit's defaults: a full garbage collection after every run, the file watcher)
@@ -259,8 +287,14 @@ def measure(db_path: Path, cache: str, levels: list[tuple[int, float]], seconds:
     try:
         with Server(served, env, folder / "streamlit.log", options) as server:
             print(f"[{cache}] server on port {server.port}, RSS {server.rss_mb():.0f} MB at start", flush=True)
+            if warm_first:   # --room: a warm server (the start-up warm-up done, each page run once), not measured
+                waited = wait_idle(server)
+                asyncio.run(run_level(server, tokens, 5, warm_first, levels[0][1] or 1.0, seed - 1))
+                print(f"[{cache}] start-up warm-up done after {waited:.0f} s, then 5 sessions for {warm_first:g} s "
+                      "(not measured)", flush=True)
             for n, think in levels:
-                level = asyncio.run(run_level(server, tokens, n, seconds, think, seed, groups))
+                level = asyncio.run(run_level(server, tokens, n, seconds, think, seed, groups,
+                                              spread if think else 0.0))
                 out.append(level)
                 f = level.figures()
                 print(f"[{cache}] {n} sessions, think {think:g} s: " + ", ".join(f"{k} {v:.3g}" for k, v in f.items()),
@@ -272,8 +306,30 @@ def measure(db_path: Path, cache: str, levels: list[tuple[int, float]], seconds:
             print(f"[{cache}] first page of a new session on the warm server, one at a time: "
                   f"p50 {statistics.median(warm):.3f} s, max {max(warm):.3f} s", flush=True)
     finally:   # the database copy (hundreds of MB) and the server log go with the run
+        keep_log(folder / "streamlit.log", f"load-{cache}")
         shutil.rmtree(folder, ignore_errors=True)
     return out
+
+
+def wait_idle(server: Server, limit: float = 900.0) -> float:
+    """Seconds until the server, left alone, uses under 10 % of a core for 3 s (its start-up
+    warm-up done), at most ``limit``."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        before = server.cpu_s()
+        time.sleep(3)
+        if server.cpu_s() - before < 0.3:
+            break
+    return time.monotonic() - started
+
+
+def keep_log(log: Path, name: str) -> None:
+    """Copy a server's log to ``$LOAD_BENCH_LOGS/<name>.log`` when that variable names a folder
+    (to read the tracebacks behind the failures counted)."""
+    target = os.environ.get("LOAD_BENCH_LOGS")
+    if target and log.exists():
+        Path(target).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(log, Path(target) / f"{name}.log")
 
 
 async def _warm_first_pages(server: Server, tokens: list[str], count: int = 5) -> list[float]:
@@ -285,6 +341,54 @@ async def _warm_first_pages(server: Server, tokens: list[str], count: int = 5) -
             run = await s.rerun(page_name="")
             times.append(run.seconds if run.ok else float("nan"))
     return times
+
+
+WARMUP_ORDERS = ("priority", "geometry-first")
+"""``XKLD_WARMUP`` of the new code and of the old order (every map layer, then the figures)."""
+
+
+def measure_cold(db_path: Path, sessions: int, spread: float, seconds: float, think: float,
+                 seed: int) -> tuple[Level, Level, Level]:
+    """``--cold``: for each warm-up order, a fresh server (a new process on a new copy of the
+    database and its geometry files) whose first ``sessions`` sessions open at random times over
+    its first ``spread`` seconds, as a meeting room arriving, and click until ``seconds``; then,
+    on the server of the new order, the same sessions again once it is warm. Returns (cold with
+    the new order, cold with the old order, warm) for :func:`report_cold`."""
+    cold: dict[str, Level] = {}
+    warm = None
+    for order in WARMUP_ORDERS:
+        folder = Path(tempfile.mkdtemp(prefix=f"load-bench-cold-{order}-"))
+        try:
+            served, tokens = served_copy(db_path, folder, sessions)
+            env = {"XKLD_CACHE": "on", "XKLD_WARMUP": order, "XKLD_BACKUP_TIME": "off"} | (
+                {"XKLD_TODAY": os.environ["XKLD_TODAY"]} if "XKLD_TODAY" in os.environ else {})
+            with Server(served, env, folder / "streamlit.log") as server:
+                print(f"[cold, XKLD_WARMUP={order}] server on port {server.port}: {sessions} sessions "
+                      f"opening over {spread:g} s", flush=True)
+                level = asyncio.run(run_level(server, tokens, sessions, seconds, think, seed, spread=spread))
+                cold[order] = level
+                print(f"[cold, XKLD_WARMUP={order}] " + ", ".join(f"{k} {v:.3g}" for k, v in level.figures().items()),
+                      flush=True)
+                for e in sorted({r.error for r in level.runs + level.first if not r.ok})[:5]:
+                    print(f"    failure: {e}")
+                if order == WARMUP_ORDERS[0]:   # the same room again on the now warm server
+                    warm = asyncio.run(run_level(server, tokens, sessions, seconds, think, seed + 1, spread=spread))
+                    print(f"[warm, XKLD_WARMUP={order}] " + ", ".join(f"{k} {v:.3g}" for k, v in warm.figures().items()),
+                          flush=True)
+        finally:
+            keep_log(folder / "streamlit.log", f"cold-{order}")
+            shutil.rmtree(folder, ignore_errors=True)
+    assert warm is not None
+    return cold[WARMUP_ORDERS[0]], cold[WARMUP_ORDERS[1]], warm
+
+
+def report_cold(new: Level, old: Level, warm: Level) -> None:
+    print(f"\nFigures of a restart: {new.sessions} sessions opening in the server's first minute, "
+          f"{new.seconds:.0f} s (cold, new warm-up order | cold, old order XKLD_WARMUP=geometry-first | "
+          "the same room on the warm server)")
+    b, w = old.figures(), warm.figures()
+    for key, value in new.figures().items():
+        print(f"  {key:18} {value:10.3f} | {b[key]:10.3f} | {w[key]:10.3f}")
 
 
 def report(new: list[Level], base: list[Level] | None,
@@ -428,11 +532,29 @@ def main() -> None:
                              "print their p95 beside the national p95 (new code only)")
     parser.add_argument("--compression", choices=("on", "off"), default=None,
                         help="websocket compression of the new code's server (default: as configured)")
+    parser.add_argument("--cold", action="store_true",
+                        help="restarts: a fresh server whose sessions (first of --sessions, default 50) open over its "
+                             "first --spread seconds, warm-up in priority order beside the old order "
+                             "(XKLD_WARMUP=geometry-first) and beside the same room on the warm server")
+    parser.add_argument("--room", action="store_true",
+                        help="a bigger room on one warm server: 50 then 200 sessions (think 5 s, opening over "
+                             "--spread s), no saturation level, no XKLD_CACHE=off baseline (--sessions overrides "
+                             "the counts)")
+    parser.add_argument("--warm-first", type=float, default=None, metavar="SECONDS",
+                        help="before the levels, wait for the server's start-up warm-up to end (its CPU idle), then 5 "
+                             "unmeasured sessions for this long (default 0: neither; --room: 30)")
+    parser.add_argument("--spread", type=float, default=None,
+                        help="seconds over which each level's sessions open (default: 0, all at once; --room: 20; "
+                             "--cold: 60, the server's first minute)")
     args = parser.parse_args()
     counts = [int(n) for n in args.sessions.split(",") if n]
     seconds, saturation = args.seconds, args.saturation
     if args.quick:
         counts, seconds, saturation = [1, 10], 10.0, 5
+    if args.room:
+        counts = counts if args.sessions != parser.get_default("sessions") else [50, 200]
+        saturation, args.no_baseline = 0, True
+    spread = args.spread if args.spread is not None else 60.0 if args.cold else 20.0 if args.room else 0.0
     levels = [(n, args.think) for n in counts] + ([(saturation, 0.0)] if saturation else [])
     if args.cluster or args.start_cluster:
         folder = args.cluster or Path(tempfile.mkdtemp(prefix="load-bench-cluster-")) / "state"
@@ -452,9 +574,21 @@ def main() -> None:
         report(scoped, None, "new code, national, province and commune sessions together")
         report_scoped(scoped)
         return
-    new = measure(args.db, "on", levels, seconds, args.seed, args.compression)
+    if args.cold:
+        n = counts[0] if args.sessions != parser.get_default("sessions") else 50
+        length = max(seconds, spread + 10)
+        report_cold(*measure_cold(args.db, n, spread, length, args.think, args.seed))
+        return
+    warm_first = args.warm_first if args.warm_first is not None else 30.0 if args.room else 0.0
+    new = measure(args.db, "on", levels, seconds, args.seed, args.compression, spread=spread, warm_first=warm_first)
     base = None if args.no_baseline else measure(args.db, "off", levels, seconds, args.seed)
     report(new, base)
+    if args.room:
+        print("\nA bigger room on one warm server, same run: "
+              + " | ".join(f"{lv.sessions} sessions p95 {lv.figures()['p95 s']:.3f} s, "
+                           f"first page p95 {lv.figures()['first page p95 s']:.3f} s, "
+                           f"server CPU {lv.figures()['server CPU ms/run']:.0f} ms/run, "
+                           f"failures {lv.figures()['failures']:.0f}" for lv in new))
 
 
 if __name__ == "__main__":

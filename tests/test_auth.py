@@ -447,3 +447,30 @@ def test_cli_second_factor(tiny_db: Settings, monkeypatch: pytest.MonkeyPatch, c
     con = db.open_connection(tiny_db.db_path)
     assert not second_factor.enabled(con, "quantri")
     con.close()
+
+
+def test_a_page_run_makes_no_second_factor_secret_until_the_user_asks(app_env: Settings) -> None:
+    """The sidebar offers every account the second factor in an expander, whose body runs on every
+    page run: the secret (a write) is made on the user's click only, so fifty sessions of one
+    account opening at once write nothing and cannot conflict."""
+    from streamlit.testing.v1 import AppTest
+
+    from xkld_geo.settings import PROJECT_ROOT
+
+    con = db.connect(app_env)
+    db.upgrade(con)
+    auth.create_user(con, "lanhdao", PASSWORD, "viewer")
+    token, _ = auth.login(con, "lanhdao", PASSWORD)
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "3_Thi_truong.py"), default_timeout=60)
+    at.session_state["auth_token"] = token
+    at.run()
+    assert not at.exception
+    assert db.value(con, "t", "SELECT count(*) FROM second_factors") == 0
+    assert "_totp_enrolment" not in at.session_state
+    next(b for b in at.button if b.key == "totp_start").click().run()
+    assert not at.exception
+    secret = at.session_state["_totp_enrolment"].secret
+    assert any(c.value == secret for c in at.code)
+    assert db.value(con, "t", "SELECT count(*) FROM second_factors WHERE confirmed_at IS NULL") == 1
+    at.run()                                                   # the same secret on the next run
+    assert at.session_state["_totp_enrolment"].secret == secret

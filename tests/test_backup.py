@@ -3,8 +3,13 @@ taken while the database is in use holds every row of one moment, restores in pl
 keeps the file it replaced, and refuses what is not a whole backup."""
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import os
 import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -117,3 +122,107 @@ def test_with_the_shared_store_the_command_points_to_pg_dump(tiny_db: Settings, 
     monkeypatch.setenv("XKLD_DATABASE_URL", "postgresql://xkld@127.0.0.1:1/xkld")
     assert cli.main(["backup"]) == 2
     assert "pg_dump" in capsys.readouterr().err
+
+
+def _pairs(path: Path) -> int:
+    return _count(path, "SELECT count(*) FROM audit_log WHERE action = 'pair'")
+
+
+def test_the_served_app_backs_itself_up_daily_while_it_keeps_writing(tiny_db: Settings, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """The app's scheduler (APScheduler, as in the served process) takes the day's backup on the
+    process's shared connection while a session keeps writing pairs of rows; the copy holds whole
+    pairs only, and `python -m xkld_geo restore` puts it in place once the app is stopped."""
+    from xkld_geo.notifications import scheduler
+
+    folder = tmp_path / "backups"
+    settings = dataclasses.replace(tiny_db, backup_dir=folder, backup_keep=3, backup_time="00:00")
+    monkeypatch.setattr(backup, "CATCHUP_DELAY_S", 0.2)   # the missed backup, at once instead of 10 min later
+    stop = threading.Event()
+
+    def write_pairs() -> None:   # a page run's writes: two rows per transaction, on a cursor of the shared connection
+        cur = db.connect(settings)
+        n = 0
+        while not stop.is_set():
+            cur.execute("BEGIN TRANSACTION")
+            for half in ("a", "b"):
+                cur.execute("INSERT INTO audit_log (at_time, username, action, target, detail) "
+                            "VALUES (now(), 'cap', 'pair', ?, ?)", [str(n), half])
+            cur.execute("COMMIT")
+            n += 1
+        cur.close()
+
+    writer = threading.Thread(target=write_pairs)
+    writer.start()
+    try:
+        assert scheduler.start_backups(settings)
+        daily = scheduler._in_app[0].get_job("embedded_backup")
+        assert "hour='0', minute='0'" in str(daily.trigger)
+        deadline = time.monotonic() + 60
+        while not list(folder.glob("xkld-*.duckdb")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(0.3)   # the app keeps writing after the copy
+    finally:
+        stop.set()
+        writer.join()
+        scheduler.stop_in_app()
+    made = sorted(folder.glob("xkld-*.duckdb"))
+    assert len(made) == 1 and not list(folder.glob(".*partial"))
+    copied = _pairs(made[0])
+    assert copied > 0 and copied % 2 == 0
+    db.close_all()
+    assert _pairs(tiny_db.db_path) > copied   # written after the copy
+    for k, v in {"XKLD_DB": str(tiny_db.db_path), "XKLD_DATA_DIR": str(tiny_db.data_dir)}.items():
+        monkeypatch.setenv(k, v)
+    assert cli.main(["restore", str(made[0])]) == 0
+    assert "Đã khôi phục" in capsys.readouterr().out
+    assert _pairs(tiny_db.db_path) == copied
+
+
+@pytest.mark.parametrize(("now", "newest", "missed"), [
+    ("2026-03-15 01:00", None, True),                  # never backed up
+    ("2026-03-15 01:00", "2026-03-14 02:05", False),   # yesterday's 02:00 done, today's not due yet
+    ("2026-03-15 03:00", "2026-03-14 02:05", True),    # today's 02:00 passed while stopped
+    ("2026-03-15 03:00", "2026-03-15 02:01", False),
+    ("2026-03-15 01:00", "2026-03-13 02:05", True),    # yesterday's missed
+])
+def test_a_missed_daily_backup_is_known_from_the_newest_file(tiny_db: Settings, tmp_path: Path, now: str,
+                                                            newest: str | None, missed: bool) -> None:
+    settings = dataclasses.replace(tiny_db, backup_dir=tmp_path, backup_time="02:00")
+    if newest is not None:
+        at = dt.datetime.fromisoformat(newest).timestamp()
+        (tmp_path / "xkld-x.duckdb").write_bytes(b"x")
+        os.utime(tmp_path / "xkld-x.duckdb", (at, at))
+    assert backup.missed(settings, dt.datetime.fromisoformat(now)) is missed
+
+
+@pytest.mark.parametrize(("changes", "scheduled"), [
+    ({"backup_time": ""}, False),                                               # XKLD_BACKUP_TIME=off
+    ({"database_url": "postgresql://xkld@127.0.0.1:1/xkld"}, False),            # the shared store: pg_dump
+    ({"backup_time": "23:59", "scheduler": "off"}, True),                      # whatever the notifications do
+])
+def test_the_daily_backup_is_scheduled_for_the_embedded_file_only(tiny_db: Settings, tmp_path: Path,
+                                                                  changes: dict[str, Any], scheduled: bool) -> None:
+    from xkld_geo.notifications import scheduler
+
+    try:
+        assert scheduler.start_backups(dataclasses.replace(tiny_db, backup_dir=tmp_path, **changes)) is scheduled
+    finally:
+        scheduler.stop_in_app()
+
+
+@pytest.mark.parametrize(("value", "parsed"), [("02:00", "02:00"), ("7:5", "07:05"), ("off", ""), ("", "")])
+def test_the_backup_time_setting(value: str, parsed: str) -> None:
+    from xkld_geo.settings import _parse_backup_time
+
+    assert _parse_backup_time(value) == parsed
+
+
+@pytest.mark.parametrize("value", ["25:00", "2h", "02:00:00"])
+def test_a_bad_backup_time_is_refused_in_vietnamese(value: str) -> None:
+    from xkld_geo.errors import ConfigError
+    from xkld_geo.settings import _parse_backup_time
+
+    with pytest.raises(ConfigError, match="XKLD_BACKUP_TIME"):
+        _parse_backup_time(value)

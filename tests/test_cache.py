@@ -258,3 +258,51 @@ def test_a_newer_data_version_is_told_once_and_warmed_again_in_the_background(ti
     warmup._again.set()
     worker.join(timeout=5)
     assert rounds == [0, 1, 2, 3] and not worker.is_alive()
+
+
+def test_the_start_up_warm_up_builds_the_meetings_first_page_first(tiny_db: Settings, tiny_con, tmp_path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """``XKLD_WARMUP=priority``: the overview of the default period (and the public page) before any
+    province's map; ``geometry-first`` (the order before): every layer first. A page run during the
+    forecasts' backtest shows the overview without the forecast, saying so, instead of waiting."""
+    import dataclasses
+
+    from xkld_geo.foresight import forecast
+    from xkld_geo.maps import warmup
+
+    monkeypatch.setenv("XKLD_GEOMETRY_DIR", str(tmp_path / "geo"))
+    computed: list[str] = []
+    real_get = cache.Scope.get
+
+    def get(self: cache.Scope, name: str, compute, *args, copy: bool = True):  # type: ignore[no-untyped-def]
+        if not self.has(name, *args):
+            computed.append(name if name != "shapes" else f"shapes {args[2]}")
+        return real_get(self, name, compute, *args, copy=copy)
+
+    monkeypatch.setattr(cache.Scope, "get", get)
+    orders = {}
+    for order in ("geometry-first", "priority"):
+        cache.clear()
+        computed.clear()
+        warmup._run(dataclasses.replace(tiny_db, warmup=order, cache=True),   # as serve.py starts it
+                    lambda con: period_tables.warm_periods(con, tiny_db.effective_today, tiny_db.report_due_day))
+        orders[order] = list(computed)
+    old, new = orders["geometry-first"], orders["priority"]
+    assert old.index("shapes fine") < old.index("period_attainment") and "overview" not in old
+    assert new.index("overview") < new.index("period_attainment")   # asked for by the overview, not before it
+    assert new.index("overview") < new.index("public") < new.index("shapes fine")
+    assert new.index("forecast_skill") < new.index("shapes fine")
+
+    # a page run while the warm-up computes the backtest: the overview without it, at once
+    cache.clear()
+    latest = warmup.first_pages(tiny_con, tiny_db)   # with the forecast: nothing deferred
+    assert latest is not None and forecast.ready(tiny_con)
+    cache.clear()
+    monkeypatch.setattr(forecast, "forecast", lambda *a: pytest.fail("waited for the forecast"))
+    with cache.deferring("forecast_skill"):
+        assert not forecast.ready(tiny_con)
+        view = overview.build_overview(tiny_con, overview.Request(*latest), "", tiny_db.effective_today,
+                                       tiny_db.report_due_day)
+    assert overview.FORECAST_PENDING in view.headline.projection_note
+    assert view.headline.projected_low is None
+    assert not cache.deferred("forecast_skill") and forecast.ready(tiny_con)

@@ -12,6 +12,12 @@ were tried first; the former trips over foreign keys and the latter over views b
 backup opens and has the tables and migrations this code knows, keeps the file it replaces beside
 it (``.before-restore-<time>``), and never leaves a half-copied file at the database's path.
 
+The served app takes the same copy every day by itself (:func:`scheduled`, a job of the app's
+APScheduler scheduler, :mod:`xkld_geo.notifications.scheduler`, at ``XKLD_BACKUP_TIME``), on a
+cursor of its own shared connection while the sessions keep reading and writing; a backup missed
+while the app was stopped is taken :data:`CATCHUP_DELAY_S` after it starts (:func:`missed`), not
+at once, so a restart's warm-up does not share the CPU with the copy.
+
 The shared PostgreSQL store is backed up with PostgreSQL's own tools (``pg_dump`` /
 ``pg_restore``; ``scripts/cluster.sh backup|restore``, and the systemd timer in
 ``scripts/deploy/``).
@@ -19,6 +25,7 @@ The shared PostgreSQL store is backed up with PostgreSQL's own tools (``pg_dump`
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -29,6 +36,12 @@ from xkld_geo import db
 from xkld_geo.errors import DatabaseError
 from xkld_geo.schema import migrations, tables
 from xkld_geo.schema.views import VIEWS
+from xkld_geo.settings import Settings
+
+log = logging.getLogger("xkld_geo.backup")
+
+CATCHUP_DELAY_S = 600.0
+"""Seconds after the app's start at which a missed daily backup is taken (the warm-up first)."""
 
 ALIAS = "xkld_backup"
 """The name the copy is attached under while it is written."""
@@ -138,3 +151,39 @@ def restore(source: Path, target: Path, now: dt.datetime | None = None) -> Path 
             os.replace(wal, kept.with_name(kept.name + ".wal"))
     os.replace(tmp, target)
     return kept
+
+
+def due_time(backup_time: str) -> tuple[int, int]:
+    """(hour, minute) of a ``backup_time`` setting (``HH:MM``, checked by the settings)."""
+    hour, minute = (int(x) for x in backup_time.split(":"))
+    return hour, minute
+
+
+def missed(settings: Settings, now: dt.datetime | None = None) -> bool:
+    """True when no backup in ``backup_dir`` was written since the latest daily time that has
+    passed (the app was stopped then): the app takes one shortly after it starts."""
+    if not settings.backup_time:
+        return False
+    now = now or dt.datetime.now()
+    hour, minute = due_time(settings.backup_time)
+    last_due = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if last_due > now:
+        last_due -= dt.timedelta(days=1)
+    newest = max((p.stat().st_mtime for p in Path(settings.backup_dir).glob("xkld-*.duckdb")), default=None)
+    return newest is None or dt.datetime.fromtimestamp(newest) < last_due
+
+
+def scheduled(settings: Settings) -> Path:
+    """The served app's daily backup: a consistent copy of its embedded database into
+    ``backup_dir`` on a cursor of the process's shared connection (the sessions keep working),
+    then all but the ``backup_keep`` newest deleted. Returns the new backup."""
+    started = dt.datetime.now()
+    cur = db.connect(settings)
+    try:
+        dest = snapshot(cur, Path(settings.backup_dir) / default_name(started))
+    finally:
+        cur.close()
+    gone = prune(settings.backup_dir, settings.backup_keep)
+    log.warning("backup of %s written to %s in %.1f s (%d older deleted)", settings.db_path, dest,
+                (dt.datetime.now() - started).total_seconds(), len(gone))
+    return dest

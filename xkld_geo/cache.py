@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any, Callable, Hashable, TypeVar
+from contextlib import contextmanager
+from typing import Any, Callable, Hashable, Iterator, TypeVar
 
 import duckdb
 import pandas as pd
@@ -75,6 +76,29 @@ def on_new_version(listener: Callable[[str, int], object]) -> None:
         _listeners.append(listener)
 
 
+_deferred: set[str] = set()   # names the warm-up is computing: page runs may do without them meanwhile
+
+
+@contextmanager
+def deferring(name: str) -> Iterator[None]:
+    """While this runs, :func:`deferred` (``name``) is True: the start-up warm-up says it is computing
+    the (slow) results called ``name``, so a page run that can show its page without them does,
+    instead of waiting for them (serving while warming; :mod:`xkld_geo.maps.warmup`)."""
+    with _lock:
+        _deferred.add(name)
+    try:
+        yield
+    finally:
+        with _lock:
+            _deferred.discard(name)
+
+
+def deferred(name: str) -> bool:
+    """True while the warm-up computes the results called ``name`` (:func:`deferring`)."""
+    with _lock:
+        return name in _deferred
+
+
 def clear() -> None:
     """Forget everything (tests; a database replaced behind the process's back)."""
     with _lock:
@@ -106,6 +130,13 @@ class Scope:
                 newer, listeners = _forget_older(self.path, self.version), list(_listeners)
             for listener in listeners if newer else ():
                 listener(self.path, self.version)
+
+    def has(self, name: str, *args: Hashable) -> bool:
+        """Whether the result of ``name`` for ``args`` is stored at this version (nothing computed)."""
+        if not self.enabled:
+            return False
+        with _lock:
+            return (self.path, self.version, name, *args) in _store
 
     def get(self, name: str, compute: Callable[..., T], *args: Hashable, copy: bool = True) -> T:
         """``compute(con, *args)``, computed once per data version and shared (a DataFrame comes

@@ -66,6 +66,27 @@ def _parse_scheduler(value: str) -> str:
     return mode
 
 
+def _parse_backup_time(value: str) -> str:
+    text = value.strip().lower()
+    if text in ("", "off", "0", "false", "no", "không"):
+        return ""
+    try:
+        hour, minute = (int(x) for x in text.split(":"))
+        dt.time(hour, minute)
+    except ValueError as exc:
+        raise ConfigError(f"XKLD_BACKUP_TIME '{value}' không hợp lệ; dùng dạng HH:MM (ví dụ 02:00) hoặc off.",
+                          setting="backup_time", value=value) from exc
+    return f"{hour:02d}:{minute:02d}"
+
+
+def _parse_warmup(value: str) -> str:
+    mode = value.strip().lower()
+    if mode not in ("priority", "geometry-first"):
+        raise ConfigError(f"XKLD_WARMUP '{value}' không hợp lệ; dùng priority hoặc geometry-first.",
+                          setting="warmup", value=value, allowed=["priority", "geometry-first"])
+    return mode
+
+
 def _parse_bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on", "có"}
 
@@ -174,6 +195,17 @@ DECLARED: tuple[Setting, ...] = (
             "mode 600, named by time; copy them off the machine.", lambda v: Path(v).expanduser()),
     Setting("backup_keep", "XKLD_BACKUP_KEEP", 14,
             "How many of the newest backups `backup` keeps in backup_dir (older ones are deleted).", int),
+    Setting("backup_time", "XKLD_BACKUP_TIME", "02:00",
+            "Time of day (HH:MM, local) the served app copies its embedded database into backup_dir (a "
+            "consistent copy taken while it runs, then the oldest beyond backup_keep deleted); a backup missed "
+            "while the app was stopped is taken 10 minutes after it starts. 'off': none (use cron with "
+            "`python -m xkld_geo backup` while the app is stopped). Ignored with XKLD_DATABASE_URL (pg_dump).",
+            _parse_backup_time),
+    Setting("warmup", "XKLD_WARMUP", "priority",
+            "Order of the served app's start-up warm-up. 'priority' (the default): what the first page of a "
+            "meeting needs first (the overview's latest national figures, then the national map), then each "
+            "province's map and the older periods; 'geometry-first': every map layer, then the figures (the "
+            "order before, the baseline of `bench/load_bench.py --cold`).", _parse_warmup),
     Setting("store_reads", "XKLD_STORE_READS", "keyed",
             "How a replica of the shared store asks PostgreSQL the small questions of every page run. "
             "'keyed' (the default): a session's account by its key, straight from PostgreSQL (one "
@@ -267,6 +299,8 @@ class Settings:
     cache: bool = True               # XKLD_CACHE: the shared caches and fetched geometry (issue 15)
     backup_dir: Path = PROJECT_ROOT / "data" / "backups"
     backup_keep: int = 14
+    backup_time: str = "02:00"       # XKLD_BACKUP_TIME: the served app's daily backup of the embedded file
+    warmup: str = "priority"         # XKLD_WARMUP: the start-up warm-up's order
     store_reads: str = "keyed"       # XKLD_STORE_READS: keyed lookups on the shared store, or the scan baseline
     geometry_dir: Path | None = None  # XKLD_GEOMETRY_DIR: persisted geometry files (None: beside db_path)
     max_xlsx_rows: int = 100_000     # XKLD_MAX_XLSX_ROWS

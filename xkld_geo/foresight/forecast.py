@@ -610,6 +610,13 @@ def shared_skill(con: duckdb.DuckDBPyConnection) -> Skill:
     return cache.scope(con).get("forecast_skill", _skill)
 
 
+def ready(con: duckdb.DuckDBPyConnection) -> bool:
+    """False while the warm-up of a process that just started (or of a new data version) is
+    computing the backtest (``cache.deferred("forecast_skill")``) and it is not stored yet: the
+    overview then shows its page without the year-end forecast instead of waiting seconds for it."""
+    return not cache.deferred("forecast_skill") or cache.scope(con).has("forecast_skill")
+
+
 def _year_end(con: duckdb.DuckDBPyConnection, year: int, month: int) -> YearEnd | None:
     return year_end(shared_history(con), shared_skill(con), quotas(con, year), year, month)
 

@@ -11,6 +11,17 @@ system runs other work, stalling the page runs that wait for the GIL. The same t
 after each write that bumps the data version (an import during a meeting), once per burst of writes.
 A failure is logged, never raised: a page builds what it needs itself, as before.
 
+The order (``XKLD_WARMUP``) is what a restart during a meeting needs first. ``priority`` (the
+default) first builds the pages a meeting opens on (:func:`first_pages`: the overview of the
+default period with its national figures, forecast and national map, and the public page), then
+the national layers, then each province's communes, then the caller's ``then`` (the older periods).
+Sessions arriving meanwhile do not wait for the whole warm-up: what they need and the warm-up has
+not reached yet they compute themselves, once, through the single-flight caches; what it is
+computing they wait for, not the rest. ``geometry-first`` is the order before: every layer, then
+the figures (the baseline of ``bench/load_bench.py --cold``), during which the first sessions
+computed the overview's national figures and forecast themselves while the warm-up competed for
+the CPU.
+
 The layers are those of the overview, public and directive pages (``queries.shapes`` calls in
 ``views/overview.py``, ``views/public.py`` and ``ui/directives.py``): the national provinces and
 communes (coarse), the province outlines, and each province's communes (fine).
@@ -25,7 +36,7 @@ from typing import Callable
 
 import duckdb
 
-from xkld_geo import cache, db, queries
+from xkld_geo import cache, db, periods, queries
 from xkld_geo.maps import geometry
 from xkld_geo.settings import Settings, current
 
@@ -63,6 +74,51 @@ def warm(con: duckdb.DuckDBPyConnection) -> Warmed:
     return Warmed(len(todo), geometry.stats()["built"] - built, time.perf_counter() - start)
 
 
+def first_pages(con: duckdb.DuckDBPyConnection, settings: Settings) -> tuple[int, int] | None:
+    """Build what the first page of a meeting shows, into the shared cache: the overview of the
+    default period (:func:`periods.default_month`, the one the page opens on) with its national
+    figures, monthly series, reporting shares and the national map's shapes, published; then the
+    public page of that period (one visitor in five). The year-end forecast comes with the
+    overview once its backtest is stored (:func:`forecast.ready`). Returns the period, or None
+    when there is none."""
+    from xkld_geo.views import overview, public
+
+    shared = cache.scope(con)
+    today = settings.effective_today
+    latest = periods.default_month(shared.get("reported_months", periods.reported_months), today)
+    if latest is None:
+        return None
+    year, month = latest
+    view = overview.build_overview(con, overview.Request(year, month), settings.static_url, today,
+                                   settings.report_due_day)
+    geometry.publish(view.map_spec.shapes)
+    public.build_public(con, year, month, None, settings.static_url, settings.public_threshold)
+    return latest
+
+
+def national(con: duckdb.DuckDBPyConnection) -> None:
+    """Publish the national layers (the overview's and public page's maps of the country)."""
+    shared = cache.scope(con)
+    for level, lod, province in NATIONAL:
+        geometry.publish(shared.get("shapes", queries.shapes, "2025", level, lod, province))
+
+
+def priority(con: duckdb.DuckDBPyConnection, settings: Settings) -> tuple[int, int] | None:
+    """``XKLD_WARMUP=priority``, before :func:`warm`: the first pages without the forecast, the
+    national layers, then the forecasts' backtest (seconds of CPU; meanwhile page runs show the
+    overview without the forecast instead of waiting: ``cache.deferring``), then the first page
+    with it. Returns the period of the first page."""
+    from xkld_geo.foresight import forecast
+
+    with cache.deferring("forecast_skill"):
+        latest = first_pages(con, settings)
+        national(con)
+        if latest is not None:
+            p = periods.period(latest[0], latest[1], settings.effective_today)
+            forecast.forecast(con, p.year, p.month - 1 if p.in_progress else p.month)
+    return first_pages(con, settings)
+
+
 def warm_built(settings: Settings) -> Warmed | None:
     """After ``python -m xkld_geo build``: publish the layers of the new database into its folder.
     None (and logged) on failure: the app builds them when first asked instead."""
@@ -77,6 +133,23 @@ def warm_built(settings: Settings) -> Warmed | None:
         return None
 
 
+PRELOAD = ("statsmodels.tsa.holtwinters",)
+"""Modules the first pages need that take seconds to import (the forecast's ETS models, with
+scipy): imported by :func:`start_background` in the caller's thread, while the server starts, not
+in the warm-up thread, where the import held the interpreter lock while the first sessions waited."""
+
+
+def preload() -> None:
+    """Import :data:`PRELOAD` (a failure is logged: the page imports it when it needs it)."""
+    import importlib
+
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except Exception:
+            log.exception("preloading %s failed", name)
+
+
 _started: threading.Thread | None = None
 _start_lock = threading.Lock()
 
@@ -84,6 +157,10 @@ _start_lock = threading.Lock()
 def _run(settings: Settings, then: Callable[[duckdb.DuckDBPyConnection], object] | None = None) -> None:
     try:
         con = db.connect(settings)
+        if settings.warmup == "priority":   # the meeting's first page before everything else
+            started = time.perf_counter()
+            period = priority(con, settings)
+            log.info("first pages warmed (%s) in %.1f s", period, time.perf_counter() - started)
         done = warm(con)
         log.info("geometry warm-up: %d layers, %d built, %.1f s", done.layers, done.built, done.seconds)
         if then is not None:   # the pages' shared figures, after the shapes (see serve.py)
@@ -107,6 +184,8 @@ def start_background(settings: Settings | None = None,
         return None
     with _start_lock:
         if _started is None:
+            if settings.warmup == "priority":
+                preload()
             _started = threading.Thread(target=_keep_warm, args=(settings, then), name="xkld-geometry-warmup",
                                         daemon=True)
             _started.start()

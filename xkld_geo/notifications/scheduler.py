@@ -11,7 +11,9 @@ twice. Jobs missed while no worker ran are run up to ``notify_catchup_days`` lat
 Three ways to run it (docs/notifications.md):
 
 - :func:`start_in_app`: APScheduler's BackgroundScheduler inside each served process (the default,
-  ``XKLD_SCHEDULER=app``; with the embedded DuckDB only the app's process may write the file);
+  ``XKLD_SCHEDULER=app``; with the embedded DuckDB only the app's process may write the file); the
+  same scheduler takes the embedded database's daily backup (:func:`start_backups`,
+  :func:`xkld_geo.backup.scheduled`);
 - :func:`serve`: ``python -m xkld_geo worker``, a process of its own (BlockingScheduler);
 - :func:`once`: ``python -m xkld_geo worker --once``, every job due now, one pass of the sender, exit
   (cron; tests). ``XKLD_TODAY`` fixes the date.
@@ -27,7 +29,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from xkld_geo import db
+from xkld_geo import backup, db, store
 from xkld_geo.errors import ConfigError, XkldError
 from xkld_geo.notifications import notices, outbox
 from xkld_geo.settings import Settings, current
@@ -222,25 +224,67 @@ _in_app: list[Any] = []
 _in_app_lock = threading.Lock()
 
 
-def start_in_app(settings: Settings | None = None) -> bool:
-    """Start the scheduler in this served process (once), when ``XKLD_SCHEDULER=app`` and a channel is
-    configured (an SMTP server or a webhook key; else nothing could go out, and the jobs' reports
-    would only cost the served process time); True if it runs."""
+def _in_app_scheduler() -> Any:
+    """This served process's one BackgroundScheduler, started on first use (caller holds the lock)."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
+    if not _in_app:
+        scheduler = BackgroundScheduler(daemon=True)
+        scheduler.start()
+        _in_app.append(scheduler)
+    return _in_app[0]
+
+
+def _backup_job(settings: Settings) -> None:
+    try:
+        backup.scheduled(settings)
+    except Exception:   # logged, never raised: the scheduler keeps going, tomorrow's backup still runs
+        log.exception("daily backup of %s failed", settings.db_path)
+
+
+def start_backups(settings: Settings | None = None) -> bool:
+    """Schedule the daily backup of the embedded database in this served process (once): at
+    ``XKLD_BACKUP_TIME`` every day, plus once :data:`backup.CATCHUP_DELAY_S` after the start when the
+    last one was missed (:func:`backup.missed`). Nothing with the shared store (pg_dump backs it up)
+    or with ``XKLD_BACKUP_TIME=off``. Independent of ``XKLD_SCHEDULER``, which is about notifications:
+    only this process may read the embedded file while it runs. True if scheduled."""
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.date import DateTrigger
+
     cfg = settings or current()
+    if store.enabled(cfg) or not cfg.backup_time:
+        return False
+    hour, minute = backup.due_time(cfg.backup_time)
+    with _in_app_lock:
+        scheduler = _in_app_scheduler()
+        if scheduler.get_job("embedded_backup") is None:
+            scheduler.add_job(_backup_job, CronTrigger(hour=hour, minute=minute), args=(cfg,), id="embedded_backup",
+                              coalesce=True, max_instances=1, misfire_grace_time=3600)
+            if backup.missed(cfg):
+                at = dt.datetime.now() + dt.timedelta(seconds=backup.CATCHUP_DELAY_S)
+                scheduler.add_job(_backup_job, DateTrigger(at), args=(cfg,), id="embedded_backup_missed",
+                                  max_instances=1, misfire_grace_time=3600)
+    log.info("daily backup of %s at %s into %s", cfg.db_path, cfg.backup_time, cfg.backup_dir)
+    return True
+
+
+def start_in_app(settings: Settings | None = None) -> bool:
+    """Start the scheduler in this served process (once): the daily backup of the embedded database
+    (:func:`start_backups`), and the notification jobs and the outbox's sender when
+    ``XKLD_SCHEDULER=app`` and a channel is configured (an SMTP server or a webhook key; else nothing
+    could go out, and the jobs' reports would only cost the served process time); True if the
+    notifications run."""
+    cfg = settings or current()
+    start_backups(cfg)
     if cfg.scheduler != "app":
         return False
     if not cfg.smtp_host and not cfg.webhook_secret:   # nowhere to send: a demo or a bench stays idle
         log.info("notification scheduler not started: no SMTP server and no webhook key are set")
         return False
     with _in_app_lock:
-        if _in_app:
-            return True
-        scheduler = BackgroundScheduler(daemon=True)
-        _jobs(scheduler, cfg, run_now=True)
-        scheduler.start()
-        _in_app.append(scheduler)
+        scheduler = _in_app_scheduler()
+        if scheduler.get_job("notification_jobs") is None:
+            _jobs(scheduler, cfg, run_now=True)
     log.info("notification scheduler started in the app process")
     return True
 

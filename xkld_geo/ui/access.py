@@ -189,14 +189,18 @@ def _enrolment_form(user: auth.User, key: str) -> None:
 
 def second_factor_box(user: auth.User) -> None:
     """In the sidebar under the logged-in name: whether the second factor is on, or how to turn it on
-    (offered to every account)."""
+    (offered to every account; the secret is made when the user asks for it)."""
     if second_factor.enabled(connection(), user.username):
         st.caption("Xác thực hai bước: đã bật.")
         return
     if auth.needs_enrolment(connection(), user):
         return  # the page itself shows the form (required)
     with st.expander("Bật xác thực hai bước"):
-        _enrolment_form(user, "sidebar")
+        # a secret is made (a write) only when asked for: an expander's body runs on every page run,
+        # and one made per new session made concurrent sessions of one account conflict in the
+        # database (and cost every session's first page a transaction)
+        if ENROLMENT_KEY in st.session_state or st.button("Tạo khóa bí mật", key="totp_start"):
+            _enrolment_form(user, "sidebar")
 
 
 def require_second_factor(user: auth.User) -> None:

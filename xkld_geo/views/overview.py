@@ -283,9 +283,11 @@ def build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url:
     """Assemble map, headline, ranking and trend for one request (and reporting completeness).
 
     Built once per data version and request, and shared by every session (:mod:`xkld_geo.cache`):
-    the result is read-only."""
+    the result is read-only. While a server that just started computes the forecasts' backtest
+    (:func:`forecast.ready`), the overview comes without the year-end forecast (its note says
+    so) rather than after it; the next page run once it is ready has it."""
     return cache.scope(con).get("overview", _build_overview, request, static_url,
-                                today or dt.date.today(), due_day)
+                                today or dt.date.today(), due_day, forecast.ready(con))
 
 
 def _origins_by_code(con: duckdb.DuckDBPyConnection, province: str) -> pd.DataFrame:
@@ -293,8 +295,12 @@ def _origins_by_code(con: duckdb.DuckDBPyConnection, province: str) -> pd.DataFr
     return queries.origins(con, province).set_index("unit_code")
 
 
+FORECAST_PENDING = ("Dự báo cuối năm theo mô hình đang được tính (máy chủ vừa khởi động hoặc vừa nhận số liệu mới); "
+                    "xem lại sau ít giây.")
+
+
 def _build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url: str,
-                    today: dt.date, due_day: int) -> Overview:
+                    today: dt.date, due_day: int, with_forecast_model: bool = True) -> Overview:
     r = request
     shared = cache.scope(con)   # the parts, shared with other requests of the same data version
     is_demo = shared.get("meta", queries.meta).get("contains_demo") == "true"
@@ -362,10 +368,14 @@ def _build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url
     monthly = scope if r.commune is None else queries.monthly_departures(con, r.year, r.province, r.commune,
                                                                          approved)
     head = period_headline(selection, communes if r.commune is None else selection, p, projection)
-    # the backtested forecast reads every report received: approved figures keep the one-number projection
-    year_end = None if approved else forecast.forecast(con, r.year, p.month - 1 if p.in_progress else p.month)
+    # the backtested forecast reads every report received: approved figures keep the one-number projection;
+    # while the start-up warm-up still computes it, the page shows the projection and says so
+    year_end = forecast.forecast(con, r.year, p.month - 1 if p.in_progress else p.month) \
+        if with_forecast_model and not approved else None
     if year_end is not None:
         head, rows = with_forecast(head, rows, year_end, r, is_demo)
+    elif not with_forecast_model and not approved:
+        head = replace(head, projection_note=f"{head.projection_note} {FORECAST_PENDING}".strip())
     trend = trend_table(monthly, head.quota, r.month)
     # one national table of the year's departures reports; each request cuts its part out
     done = completeness.selection_shares(period_tables.report_cells(shared, r.year, today, due_day), r.year, r.month,
