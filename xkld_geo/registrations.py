@@ -22,10 +22,10 @@ def install() -> None:
     """Register every domain package's kinds and hooks with the intake (a second call does nothing)."""
     if not registry.registered("xkld_geo"):
         return
-    reporting_intake.register()
-    pipeline_imports.register()
-    protection_intake.register()
-    people.register()
+    reporting_intake.register_with_intake()
+    pipeline_imports.register_with_intake()
+    protection_intake.register_with_intake()
+    people.register_with_intake()
     approval.on_review(notices.notify_review)   # the submitter hears of the decision
 
 

@@ -6,8 +6,8 @@ order was imported first, passed ≤ interviewed, a course's end not before its 
 writes by natural key: an order; an order × commune; a course × commune. A key whose stored row
 is identical counts as already present, a differing one is updated in place (its old and new
 totals go to ``import_changes``), a new one is inserted: re-importing a file never adds twice.
-Registered with the intake (:func:`register`); the caller (:func:`xkld_geo.intake.ingest.import_file`)
-holds the one transaction of the import.
+Registered with the intake (:func:`register_with_intake`); the caller
+(:func:`xkld_geo.intake.ingest.import_file`) holds the one transaction of the import.
 """
 from __future__ import annotations
 
@@ -200,7 +200,7 @@ def _write(con: duckdb.DuckDBPyConnection, p: Plan, import_id: int, user: str) -
     return write(con, p, import_id)
 
 
-def register() -> None:
+def register_with_intake() -> None:
     """Add the pipeline's kinds (orders, interviews, courses) and their value lists to the intake
     (once, from :mod:`xkld_geo.registrations`)."""
     for k in PIPELINE_KINDS.values():

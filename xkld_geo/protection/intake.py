@@ -166,7 +166,7 @@ def _write_cases(con: duckdb.DuckDBPyConnection, p: Plan, import_id: int, user: 
     return WriteResult(accepted, present, 0, 0)
 
 
-def register() -> None:
+def register_with_intake() -> None:
     """Add the protection kinds to the intake with their checks; the register of cases written by
     :func:`write_cases` (once, from :mod:`xkld_geo.registrations`)."""
     for k in PROTECTION_KINDS:

@@ -33,7 +33,7 @@ def _submitted(con: duckdb.DuckDBPyConnection, written: registry.Written) -> Non
         approval.record_import(con, written.user, written.kind, written.scopes, written.import_id)
 
 
-def register() -> None:
+def register_with_intake() -> None:
     """Register the lock check and the hooks after a write (once, from :mod:`xkld_geo.registrations`)."""
     registry.add_check(sorted(approval.MONTHLY_KINDS), _locked)
     registry.add_after_write(_receipts)

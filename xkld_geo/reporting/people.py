@@ -67,10 +67,10 @@ PEOPLE = Kind("people", "Người phụ trách XKLĐ của tỉnh và xã (nội
               "Chỉ dùng nội bộ, không công khai.")
 """People in charge: declared like the report kinds, imported from the people page by planners and
 administrators (not a clerk's statistical report, so it is not in :data:`xkld_geo.intake.kinds.KINDS`: it is
-registered as another kind, :func:`register`)."""
+registered as another kind, :func:`register_with_intake`)."""
 
 
-def register() -> None:
+def register_with_intake() -> None:
     """Declare the people template to the intake (:mod:`xkld_geo.registrations` calls this once)."""
     registry.add_other_kind(PEOPLE)
 
