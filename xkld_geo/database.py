@@ -266,10 +266,10 @@ def attached(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def close_all() -> None:
-    """Close every database's connection (tests and rebuilds call this before replacing the file)."""
+    """Close every database's connection (tests and rebuilds call this before replacing the file);
+    the next cursor of each, even one asked for through a cursor handed out before, opens it again."""
     with _databases_lock:
         found = list(_databases.values())
-        _databases.clear()
     for d in found:
         d.close()
 
