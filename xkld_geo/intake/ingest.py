@@ -379,12 +379,13 @@ def _prepare(con: duckdb.DuckDBPyConnection, sheet: spreadsheets.Sheet, k: kinds
     checked = checks.check(frame, k, checks.Reference.from_db(con), today)
     values = checked.values
     errors = checked.errors
+    period = _period_start(values, k)
     if any(c.key in ("ma_xa", "ten_xa") for c in k.columns):
-        matched = _match_units(con, frame, _period_start(values, k))
+        matched = _match_units(con, frame, period)
         values["commune_code"] = matched["code"]
         errors = pd.concat([errors, _unit_errors(frame, matched, k), _place_errors(con, frame, values, k, user)],
                            ignore_index=True)
-    rows = registry.Rows(k, frame, values, _period_start(values, k), today)
+    rows = registry.Rows(k, frame, values, period, today)
     found = [check(con, rows) for check in registry.checks_of(k.key)]   # e.g. the approval lock, cases
     if found:
         errors = pd.concat([errors, *found], ignore_index=True)
