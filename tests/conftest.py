@@ -23,7 +23,7 @@ import pytest
 from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
-from xkld_geo import db
+from xkld_geo import db, registrations  # noqa: F401  (the intake's kinds and hooks)
 from xkld_geo.build import warehouse
 from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
 

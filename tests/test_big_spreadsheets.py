@@ -34,7 +34,7 @@ LIMITS = spreadsheets.Limits.from_settings(load_settings(environ={}, secrets={})
 
 IMPORT_SCRIPT = """
 import json, resource, sys, time
-from xkld_geo import db
+from xkld_geo import db, registrations
 from xkld_geo.errors import IngestError
 from xkld_geo.intake import ingest, queue
 from xkld_geo.settings import load_settings

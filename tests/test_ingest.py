@@ -219,7 +219,7 @@ def test_templates_are_read_back_by_the_importer() -> None:
 KILL_SCRIPT = """
 import os, signal, sys
 from pathlib import Path
-from xkld_geo import db
+from xkld_geo import db, registrations
 from xkld_geo.intake import ingest, writes
 from xkld_geo.settings import load_settings
 real = writes._replace

@@ -56,7 +56,7 @@ def test_a_viewer_cannot_edit(tiny_con) -> None:
 
 
 def _xlsx(rows: list[list[str]]) -> bytes:
-    k = kinds.PEOPLE
+    k = people.PEOPLE
     headers = [c.header for c in k.columns]
     frame = pd.DataFrame([r + [""] * (len(headers) - len(r)) for r in rows], columns=headers)
     buffer = io.BytesIO()
@@ -99,7 +99,7 @@ def test_import_reads_addresses_and_refuses_bad_ones(tiny_con, tiny_db: Settings
 def test_template_is_read_back(tiny_con) -> None:
     from xkld_geo.intake import spreadsheets
 
-    sheet = spreadsheets.read(kinds.template_xlsx_of(kinds.PEOPLE), "mau.xlsx", kinds.PEOPLE,
+    sheet = spreadsheets.read(kinds.template_xlsx_of(people.PEOPLE), "mau.xlsx", people.PEOPLE,
                               spreadsheets.Limits(10**6, 100))
     assert len(sheet.frame) == 1 and "nguoi_phu_trach" in sheet.frame
 

@@ -34,7 +34,7 @@ CLUSTER = PROJECT_ROOT / "scripts" / "cluster.sh"
 
 PRELUDE = """
 import datetime as dt, json, sys, time
-from xkld_geo import auth, db
+from xkld_geo import auth, db, registrations
 from xkld_geo.errors import XkldError
 from xkld_geo.intake import ingest
 from xkld_geo.planning import plans

@@ -32,6 +32,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from xkld_geo import db
+from xkld_geo.audit import audit, audit_entries  # noqa: F401  (handed on: auth.audit, auth.audit_entries)
 from xkld_geo.errors import AuthError, XkldError
 
 if TYPE_CHECKING:
@@ -107,14 +108,6 @@ def allowed(user: User, action: str) -> bool:
     if action not in PERMISSIONS:
         raise KeyError(action)
     return user.role == "admin" or user.role in PERMISSIONS[action]
-
-
-def audit(con: duckdb.DuckDBPyConnection, username: str, action: str, target: str | None = None,
-          detail: str | None = None, now: dt.datetime | None = None) -> None:
-    """Append one line to the audit log (append-only: nothing updates or deletes it)."""
-    db.execute(con, "audit", "INSERT INTO audit_log VALUES ($at, $u, $a, $t, $d)",
-               {"at": now or dt.datetime.now(), "u": username, "a": action, "t": target,
-                "d": (detail or "")[:2000] or None})
 
 
 def create_user(con: duckdb.DuckDBPyConnection, username: str, password: str, role: str,
@@ -368,13 +361,6 @@ def bootstrap_admin(con: duckdb.DuckDBPyConnection) -> str | None:
     password = secrets.token_urlsafe(12)
     create_user(con, "admin", password, "admin", "Quản trị viên", by="bootstrap")
     return password
-
-
-def audit_entries(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataFrame:
-    """The newest lines of the audit log."""
-    return db.run(con, "audit_entries", """
-        SELECT at_time AS "Thời điểm", username AS "Tài khoản", action AS "Việc", target AS "Đối tượng",
-               detail AS "Chi tiết" FROM audit_log ORDER BY at_time DESC LIMIT $n""", {"n": int(limit)})
 
 
 # --- Scopes, accounts made in bulk, one-time passwords (see xkld_geo.scope and docs/places.md) -------------

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from xkld_geo import auth, backup, db, leftovers, store
+from xkld_geo import auth, backup, db, leftovers, registrations, store  # noqa: F401  (registrations: kinds)
 from xkld_geo import settings as settings_mod
 from xkld_geo.build import warehouse
 from xkld_geo.errors import AuthError, ConfigError, QueryError, XkldError

@@ -20,10 +20,13 @@ to the commit, so other writes after it would lengthen the wait of every other r
 from __future__ import annotations
 
 import itertools
+import threading
+import time
 
 import duckdb
 
-from xkld_geo import db
+from xkld_geo import database
+from xkld_geo.settings import Settings
 
 REASON_CHARS = 200
 _bumps = itertools.count(1)
@@ -56,39 +59,75 @@ _STORE_NEXT = f"SELECT nextval('{SEQUENCE}')::integer AS v"
 
 def current(con: duckdb.DuckDBPyConnection) -> int:
     """The data version of the database behind ``con`` (0 before the first bump)."""
-    return int(db.value(con, "data_version", "SELECT COALESCE(max(version), 0) AS v FROM data_version"))
+    return int(database.value(con, "data_version", "SELECT COALESCE(max(version), 0) AS v FROM data_version"))
 
 
 def current_keyed(con: duckdb.DuckDBPyConnection) -> int:
-    """:func:`current` as a keyed lookup (:func:`xkld_geo.db.keyed`): on the shared store, one
+    """:func:`current` as a keyed lookup (:func:`xkld_geo.database.keyed`): on the shared store, one
     statement straight to PostgreSQL (the primary key's last entry) instead of a scan through the
     postgres extension, which opens several transactions per query."""
-    found = db.keyed(con, "data_version_keyed", "SELECT COALESCE(max(version), 0) AS v FROM data_version", {})
+    found = database.keyed(con, "data_version_keyed", "SELECT COALESCE(max(version), 0) AS v FROM data_version", {})
     return int(found[0]) if found else 0
 
 
 def bump(con: duckdb.DuckDBPyConnection, reason: str) -> None:
     """Record a new data version (the caller holds the write's transaction); ``reason`` says which
     write it was (``build``, ``import:departures``, ``plan_approved:12``...)."""
-    from xkld_geo import store
-
     reason = str(reason)[:REASON_CHARS]
-    if not store.attached(con):
-        db.execute(con, "data_version_bump", """INSERT INTO data_version
+    if not database.attached(con):
+        database.execute(con, "data_version_bump", """INSERT INTO data_version
             SELECT COALESCE(max(version), 0) + 1, now(), $reason FROM data_version""", {"reason": reason})
         _counted()
         return
     # the statements are constants of this module (postgres_execute/postgres_query bind no parameters);
     # both run on the transaction's own PostgreSQL connection, so the lock ends with its commit
-    db.execute(con, "data_version_lock", f"CALL postgres_execute('pg', {db.quote_literal(_STORE_LOCK)})")
-    version = int(db.run(con, "data_version_next",
-                         f"SELECT v FROM postgres_query('pg', {db.quote_literal(_STORE_NEXT)})")["v"].iloc[0])
-    db.execute(con, "data_version_bump_store", "INSERT INTO data_version VALUES ($v, now(), $reason)",
+    database.execute(con, "data_version_lock", f"CALL postgres_execute('pg', {database.quote_literal(_STORE_LOCK)})")
+    version = int(database.run(con, "data_version_next",
+                         f"SELECT v FROM postgres_query('pg', {database.quote_literal(_STORE_NEXT)})")["v"].iloc[0])
+    database.execute(con, "data_version_bump_store", "INSERT INTO data_version VALUES ($v, now(), $reason)",
                {"v": version, "reason": reason})
-    store.forget_version()   # this replica's next look at the version asks again
+    forget_seen()   # this replica's next look at the version asks again
     _counted()
 
 
 def _counted() -> None:
     global _last_bump
     _last_bump = next(_bumps)
+
+
+SEEN_EVERY_S = 0.5
+"""A replica asks the store for the data version at most this often (and at once after a write of
+its own), so it sees another replica's write within one second (half a second, plus the query)."""
+
+_seen_lock = threading.Lock()
+_seen: dict[str, tuple[float, int]] = {}
+_generation = [0]   # moved by forget_seen: a version read before it is not kept
+
+
+def seen(settings: Settings, con: duckdb.DuckDBPyConnection) -> int:
+    """The shared store's data version as this replica sees it: :func:`current` (or
+    :func:`current_keyed`), the counter in PostgreSQL that every write changing the figures bumps in
+    its own transaction (imports, approvals, reference edits, cases; logins and sessions do not),
+    which both :mod:`xkld_geo.cache` and :func:`xkld_geo.store.cached` read. Asked at most every
+    :data:`SEEN_EVERY_S` seconds per store; a store that is down raises its DatabaseError (from
+    :func:`xkld_geo.database.run`, which retries a lost connection once)."""
+    url = settings.database_url
+    now = time.monotonic()
+    with _seen_lock:
+        found = _seen.get(url)
+        if found and now - found[0] < SEEN_EVERY_S:
+            return found[1]
+        generation = _generation[0]
+    # outside the lock: a slow store holds up no kept answer
+    version = current(con) if settings.store_reads == "scan" else current_keyed(con)
+    with _seen_lock:
+        if generation == _generation[0]:
+            _seen[url] = (now, version)
+    return version
+
+
+def forget_seen() -> None:
+    """Ask the store again at the next look (this process just bumped the version)."""
+    with _seen_lock:
+        _seen.clear()
+        _generation[0] += 1

@@ -5,25 +5,17 @@ publish killed midway leaves a hidden ``.NAME.publishing-PID-…`` folder in the
 which the next publish would keep and ``rsync --delete`` would copy to the public server. Both
 name the process that made them: those of processes that are gone are deleted here, at the start
 of the server (serve.py) and of every command (``python -m xkld_geo …``, which scripts/run.sh
-runs first), and again by each build and publish before they write.
+runs first), and again by each build and publish before they write (which ask
+:func:`xkld_geo.processes.alive` whether a leftover's maker still runs).
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from xkld_geo.processes import alive
 from xkld_geo.settings import Settings
 
-
-def alive(pid: int) -> bool:
-    """Whether process ``pid`` still runs (the maker of a leftover that must then be kept)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
-        return True
-    return True
+__all__ = ["alive", "remove"]
 
 
 def remove(settings: Settings) -> list[Path]:

@@ -20,6 +20,7 @@ import duckdb
 import pyotp
 
 from xkld_geo import db
+from xkld_geo.audit import audit
 from xkld_geo.errors import AuthError
 
 ISSUER = "XKLĐ-Geo"
@@ -90,8 +91,6 @@ def _step(secret: str, code: str, now: dt.datetime) -> int | None:
 def confirm(con: duckdb.DuckDBPyConnection, username: str, code: str, now: dt.datetime | None = None,
             by: str | None = None) -> None:
     """Turn on the secret made by :func:`enrol` once a code from the owner's app matches it."""
-    from xkld_geo import auth
-
     now = now or dt.datetime.now()
     found = _row(con, username)
     step = _step(found[0], code, now) if found is not None and found[1] is None else None
@@ -101,7 +100,7 @@ def confirm(con: duckdb.DuckDBPyConnection, username: str, code: str, now: dt.da
     with db.transaction(con):
         db.execute(con, "factor_confirm", "UPDATE second_factors SET confirmed_at = $at, last_step = $s "
                                           "WHERE username = $u", {"at": now, "s": step, "u": username})
-        auth.audit(con, by or username, "totp_enabled", username, now=now)
+        audit(con, by or username, "totp_enabled", username, now=now)
 
 
 def check(con: duckdb.DuckDBPyConnection, username: str, code: str | None, now: dt.datetime) -> bool:
@@ -121,13 +120,11 @@ def check(con: duckdb.DuckDBPyConnection, username: str, code: str | None, now: 
 def remove(con: duckdb.DuckDBPyConnection, username: str, by: str = "cli") -> bool:
     """Turn the second factor of ``username`` off (a lost phone); their open sessions end, so an
     administrator must enrol again at the next login. Returns whether there was one."""
-    from xkld_geo import auth
-
     had = _row(con, username) is not None
     with db.transaction(con):
         db.execute(con, "factor_remove", "DELETE FROM second_factors WHERE username = $u", {"u": username})
         db.execute(con, "factor_sessions_end", "DELETE FROM sessions WHERE username = $u", {"u": username})
-        auth.audit(con, by, "totp_removed", username)
+        audit(con, by, "totp_removed", username)
     return had
 
 

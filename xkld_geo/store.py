@@ -29,9 +29,12 @@ from typing import Any, Callable, Iterator
 import duckdb
 import pandas as pd
 
-from xkld_geo import extensions
+from xkld_geo import database, dataversion, extensions
+from xkld_geo.database import Database, attached
 from xkld_geo.errors import DatabaseError
+from xkld_geo.schema import migrations, tables
 from xkld_geo.schema.table import Table
+from xkld_geo.schema.views import VIEWS
 from xkld_geo.settings import Settings
 
 log = logging.getLogger("xkld_geo.store")
@@ -87,8 +90,6 @@ def shared_tables() -> tuple[Table, ...]:
     ``operational`` and ``edited`` table, and the ``derived`` tables declared ``written`` (imports
     and approvals write entered figures into them: the targets of ``intake.writes.TARGETS`` and
     the departure profiles)."""
-    from xkld_geo.schema import tables
-
     return tuple(t for t in tables.TABLES if t.kind != "derived" or t.written)
 
 
@@ -230,31 +231,28 @@ def prepare(cur: duckdb.DuckDBPyConnection, settings: Settings) -> duckdb.DuckDB
 def open_shared(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the local reference file and PostgreSQL attached, the schema
     made or migrated (once, under :data:`SCHEMA_LOCK`) and the views created over both."""
-    from xkld_geo import db
-    from xkld_geo.schema.views import VIEWS
-
     local = Path(settings.db_path)
     if not local.exists():
         raise DatabaseError(f"Chưa có dữ liệu tham chiếu {local} trên máy này. Hãy chạy: python -m xkld_geo build",
                             path=str(local))
-    con = db.open_connection(":memory:")
+    con = database.open_connection(":memory:")
     try:
-        db.execute(con, "store_load_postgres", f"LOAD {db.quote_literal(str(extensions.postgres_path()))}")
-        db.execute(con, "store_attach_ref", f"ATTACH {db.quote_literal(str(local))} AS ref (READ_ONLY)")
+        database.execute(con, "store_load_postgres", f"LOAD {database.quote_literal(str(extensions.postgres_path()))}")
+        database.execute(con, "store_attach_ref", f"ATTACH {database.quote_literal(str(local))} AS ref (READ_ONLY)")
         if settings.store_reads == "keyed":
             # no "SELECT 1" before and after every query on a pooled connection (two of the four
             # transactions each query cost): a connection found dead fails its statement, and
             # db.run reconnects and asks again once (:func:`xkld_geo.db.forget_invalidated`)
-            db.execute(con, "store_pool_no_health_check", "SET pg_pool_health_check_query = ''")
+            database.execute(con, "store_pool_no_health_check", "SET pg_pool_health_check_query = ''")
         try:
-            db.execute(con, "store_attach_pg", f"ATTACH {db.quote_literal(settings.database_url)} AS pg (TYPE postgres"
+            database.execute(con, "store_attach_pg", f"ATTACH {database.quote_literal(settings.database_url)} AS pg (TYPE postgres"
                        + (", READ_ONLY)" if read_only else ")"))
         except duckdb.Error as exc:
             raise down_error(settings, exc) from exc
         if not read_only:
             ensure_schema(con, settings)
         prepare(con, settings)
-        db.execute(con, "store_views", VIEWS)   # in memory.main: they read pg first, then ref
+        database.execute(con, "store_views", VIEWS)   # in memory.main: they read pg first, then ref
     except BaseException:
         con.close()
         raise
@@ -273,9 +271,6 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[in
     every migration as built; on an existing one, run the steps it has not had. All under one
     advisory lock, so of replicas starting together the first does it and the others find it done.
     Returns the numbers of the steps that ran."""
-    from xkld_geo import dataversion, db
-    from xkld_geo.schema import migrations
-
     with _pg(settings) as pc:
         pc.execute("SELECT pg_advisory_lock(hashtext(%s))", (SCHEMA_LOCK,))
         try:
@@ -284,13 +279,13 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[in
                 pc.execute(postgres_ddl(t.ddl))
                 for index in t.indexes:
                     pc.execute(postgres_ddl(index))
-            db.execute(con, "store_clear_cache", "CALL pg_clear_cache()")   # the extension caches the catalog
-            db.execute(con, "store_search_pg", "SET search_path = 'pg.public'")  # unqualified names mean PostgreSQL
+            database.execute(con, "store_clear_cache", "CALL pg_clear_cache()")   # the extension caches the catalog
+            database.execute(con, "store_search_pg", "SET search_path = 'pg.public'")  # unqualified names mean PostgreSQL
             try:
                 ran = _seed_or_migrate(con, settings)
             finally:
-                db.execute(con, "store_clear_cache", "CALL pg_clear_cache()")
-                db.execute(con, "store_search_path", f"SET search_path = '{SEARCH_PATH}'")
+                database.execute(con, "store_clear_cache", "CALL pg_clear_cache()")
+                database.execute(con, "store_search_path", f"SET search_path = '{SEARCH_PATH}'")
             pc.execute(dataversion.STORE_DDL)   # after the seed: numbers go on from the versions stored
             return ran
         finally:
@@ -304,40 +299,28 @@ def _seed_or_migrate(con: duckdb.DuckDBPyConnection, settings: Settings) -> list
     """On a new store (no migration recorded): copy this replica's built rows of the shared tables
     and record every migration as built. Else run the steps the store has not had. (The caller
     holds :data:`SCHEMA_LOCK`, with unqualified names meaning PostgreSQL.)"""
-    from xkld_geo import db
-    from xkld_geo.schema import migrations
-
     done = migrations.applied(con)
     migrations.check_not_newer(done)
     if not done:
-        with db.transaction(con):
+        with database.transaction(con):
             for t in shared_tables():
-                q = db.quote_identifier(t.name)
-                db.execute(con, f"store_seed_{t.name}", f"INSERT INTO pg.public.{q} BY NAME SELECT * FROM ref.main.{q}")
+                q = database.quote_identifier(t.name)
+                database.execute(con, f"store_seed_{t.name}", f"INSERT INTO pg.public.{q} BY NAME SELECT * FROM ref.main.{q}")
             for m in migrations.MIGRATIONS:
-                migrations._record(con, m, "built")
+                migrations.record(con, m, "built")
         log.warning("shared store %s created from the declarations and seeded", where(settings))
         return []
     ran = []
     for m in migrations.MIGRATIONS:
         if m.number in done:
             continue
-        with db.transaction(con):
+        with database.transaction(con):
             m.apply(con)
-            migrations._record(con, m, "ran")
+            migrations.record(con, m, "ran")
         ran.append(m.number)
     if ran:
         log.warning("shared store %s upgraded: migrations %s", where(settings), ran)
     return ran
-
-
-def attached(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether ``con`` is a connection of the shared store (PostgreSQL attached as ``pg``)."""
-    from xkld_geo import db
-
-    df = db.run(con, "store_attached", "SELECT count(*) AS n FROM duckdb_databases() "
-                "WHERE database_name = 'pg' AND type = 'postgres'")
-    return bool(df["n"].iloc[0])
 
 
 CACHED_QUERIES = frozenset({"attainment", "national_totals", "period_attainment_commune",
@@ -349,46 +332,15 @@ CACHED_QUERIES = frozenset({"attainment", "national_totals", "period_attainment_
 keeps while the store's data version does not change: through the extension they cost several
 times the embedded ones (see docs/benchmarks.md), and every page run asks for them again."""
 
-VERSION_EVERY_S = 0.5
-"""A replica asks the store for the data version at most this often (and at once after a write of
-its own), so it sees another replica's write within one second (half a second, plus the query)."""
-
 CACHE_ENTRIES = 256
 
 _cache_lock = threading.Lock()
-_versions: dict[str, tuple[float, int]] = {}
-_generation = [0]   # moved by forget_version: a version read before it is not kept
 _results: "OrderedDict[tuple[str, str, str, int], pd.DataFrame]" = OrderedDict()
 
-
-def data_version(settings: Settings, con: duckdb.DuckDBPyConnection) -> int:
-    """The store's data version: :func:`xkld_geo.dataversion.current`, the counter in PostgreSQL
-    that every write changing the figures bumps in its own transaction (imports, approvals,
-    reference edits, cases; logins and sessions do not), the same one :mod:`xkld_geo.cache` reads.
-    Asked at most every :data:`VERSION_EVERY_S` seconds per store; a store that is down raises
-    its DatabaseError (from :func:`xkld_geo.db.run`, which retries a lost connection once)."""
-    from xkld_geo import dataversion
-
-    url = settings.database_url
-    now = time.monotonic()
-    with _cache_lock:
-        seen = _versions.get(url)
-        if seen and now - seen[0] < VERSION_EVERY_S:
-            return seen[1]
-        generation = _generation[0]
-    # outside the lock: a slow store holds up no kept answer
-    version = dataversion.current(con) if settings.store_reads == "scan" else dataversion.current_keyed(con)
-    with _cache_lock:
-        if generation == _generation[0]:
-            _versions[url] = (now, version)
-    return version
-
-
-def forget_version() -> None:
-    """Ask the store again at the next look (this process just bumped the version)."""
-    with _cache_lock:
-        _versions.clear()
-        _generation[0] += 1
+VERSION_EVERY_S = dataversion.SEEN_EVERY_S
+data_version = dataversion.seen
+forget_version = dataversion.forget_seen
+"""The store's data version as a replica sees it, kept in :mod:`xkld_geo.dataversion` (named here too)."""
 
 
 def cached(settings: Settings, con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Any,
@@ -396,7 +348,7 @@ def cached(settings: Settings, con: duckdb.DuckDBPyConnection, name: str, sql: s
     """The result of query ``name`` for ``params`` at the current data version (read on ``con``):
     kept from an earlier run of this replica while nothing was written, else ``compute()`` (a copy
     is returned, so a caller changing its frame changes nothing kept)."""
-    version = data_version(settings, con)
+    version = dataversion.seen(settings, con)
     key = (settings.database_url, name, sql + repr(sorted(dict(params or {}).items())), version)
     with _cache_lock:
         found = _results.get(key)
@@ -409,3 +361,39 @@ def cached(settings: Settings, con: duckdb.DuckDBPyConnection, name: str, sql: s
         while len(_results) > CACHE_ENTRIES:
             _results.popitem(last=False)
     return out
+
+
+class SharedDatabase(Database):
+    """The shared store as a :class:`xkld_geo.database.Database`: an in-memory DuckDB with the
+    local reference file and PostgreSQL attached (:func:`open_shared`), each cursor's name
+    resolution set (:func:`prepare`), a lost PostgreSQL told apart from a bad statement
+    (:func:`lost`), the national analytic queries kept by data version (:func:`cached`) and the
+    lookups by key asked of PostgreSQL directly (:func:`keyed_row`)."""
+
+    shared = True
+
+    def open(self) -> duckdb.DuckDBPyConnection:
+        return open_shared(self.settings, read_only=self.read_only)
+
+    def prepare(self, cur: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+        return prepare(cur, self.settings)
+
+    def lost(self, exc: BaseException) -> bool:
+        return lost(exc)
+
+    def down_error(self, exc: BaseException | None = None) -> DatabaseError:
+        return down_error(self.settings, exc)
+
+    def cached(self, con: duckdb.DuckDBPyConnection, name: str, sql: str, params: Any,
+               compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        if name not in CACHED_QUERIES:
+            return compute()
+        return cached(self.settings, con, name, sql, params, compute)
+
+    def keyed_row(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        return keyed_row(self.settings, sql, params)
+
+
+__all__ = ["CACHED_QUERIES", "SharedDatabase", "attached", "cached", "close_keyed", "data_version", "down_error",
+           "enabled", "ensure_schema", "exclusive", "forget_version", "keyed_row", "lost", "open_shared", "pg_rows",
+           "postgres_ddl", "prepare", "shared_tables", "where"]

@@ -21,7 +21,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from xkld_geo import dataversion, db, leftovers, schema
+from xkld_geo import dataversion, db, processes, schema
 from xkld_geo.build import boundaries, countries, demo, demo_pipeline, demo_protection, history, programme, sources
 from xkld_geo.errors import DatabaseError
 from xkld_geo.intake import writes
@@ -292,7 +292,7 @@ def remove_stale_builds(target: Path) -> list[Path]:
     removed = []
     for path in target.parent.glob(f".{target.name}.building-*"):
         pid = path.name.rsplit("-", 1)[-1].removesuffix(".wal")
-        if pid.isascii() and pid.isdigit() and int(pid) != os.getpid() and leftovers.alive(int(pid)):
+        if pid.isascii() and pid.isdigit() and int(pid) != os.getpid() and processes.alive(int(pid)):
             continue
         path.unlink(missing_ok=True)
         removed.append(path)

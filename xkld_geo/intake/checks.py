@@ -268,7 +268,7 @@ def check(frame: pd.DataFrame, k: Kind, ref: Reference, today: dt.date) -> Check
         "plan_date": _plan_date, "code": _code}
     parsers.update({kind: _ascii_digits(parsers[kind])
                     for kind in ("month", "year", "date", "count", "amount", "plan_date", "code")})
-    from xkld_geo.pipeline.templates import LOOKUPS
+    from xkld_geo.intake.registry import LOOKUPS  # the lists the domain packages registered
 
     parsers.update({kind: _named(*spec) for kind, spec in LOOKUPS.items()})
     markets = dict(ref.markets)

@@ -30,10 +30,7 @@ import pandas as pd
 
 from xkld_geo import auth, dataversion, db, formats, scope, sheets, store
 from xkld_geo.errors import DatabaseError, IngestError, ScopeError, XkldError
-from xkld_geo.intake import checks, gazetteer, kinds, queue, registers, spreadsheets, writes
-from xkld_geo.pipeline import imports as pipeline_imports
-from xkld_geo.protection import intake as protection_intake
-from xkld_geo.reporting import completeness, profiles
+from xkld_geo.intake import checks, gazetteer, kinds, queue, registers, registry, spreadsheets, writes
 from xkld_geo.settings import Settings, current
 
 log = logging.getLogger("xkld_geo.intake.ingest")
@@ -88,11 +85,11 @@ IMPORT_LOCK = "xkld_geo:imports"
 with their own import numbers, and one file sent twice at once is counted once."""
 
 
-def _next_id(con: duckdb.DuckDBPyConnection) -> int:
+def next_import_id(con: duckdb.DuckDBPyConnection) -> int:
     return int(db.run(con, "import_next_id", "SELECT COALESCE(max(import_id), 0) + 1 AS n FROM import_log")["n"][0])
 
 
-def _log(con: duckdb.DuckDBPyConnection, report: ImportReport, user: str, size: int, key_check: str | None,
+def log_import(con: duckdb.DuckDBPyConnection, report: ImportReport, user: str, size: int, key_check: str | None,
          at: dt.datetime | None = None) -> None:
     db.execute(con, "import_log_insert", """
         INSERT INTO import_log VALUES ($id, $at, $user, $kind, $file, $hash, $size, $enc, $rows, $acc, $rej,
@@ -133,8 +130,8 @@ def _write_attempt(con: duckdb.DuckDBPyConnection, attempt: _Attempt) -> None:
     if report.outcome == "failed" and not _accepts_failed(con):
         report.outcome, report.message = "refused", f"[failed] {report.message}"
     with store.exclusive(current(), IMPORT_LOCK), db.transaction(con):
-        report.import_id = _next_id(con)
-        _log(con, report, attempt.user, attempt.size, None, attempt.at)
+        report.import_id = next_import_id(con)
+        log_import(con, report, attempt.user, attempt.size, None, attempt.at)
         auth.audit(con, attempt.user, f"import_{report.outcome}", report.file[:200], report.message[:500],
                    now=attempt.at)
 
@@ -182,7 +179,7 @@ def _flush_pending(con: duckdb.DuckDBPyConnection) -> None:
             return
 
 
-def _refused(con: duckdb.DuckDBPyConnection, kind: str, file: str, digest: str, size: int, user: str,
+def log_refused(con: duckdb.DuckDBPyConnection, kind: str, file: str, digest: str, size: int, user: str,
              error: IngestError) -> None:
     """Log a file refused before its rows were looked at (in its own small transaction)."""
     _record(con, _Attempt(ImportReport(kind, file, digest, "refused", message=error.message), user, size,
@@ -243,7 +240,7 @@ def _unit_errors(frame: pd.DataFrame, matched: pd.DataFrame, k: kinds.Kind) -> p
                          "reason": matched["reason"][bad].to_numpy()})
 
 
-def _rejects(frame: pd.DataFrame, errors: pd.DataFrame, k: kinds.Kind) -> pd.DataFrame:
+def rejects_table(frame: pd.DataFrame, errors: pd.DataFrame, k: kinds.Kind) -> pd.DataFrame:
     """One line per refused row: row number, columns, reasons, then the row's cells (IDs masked)."""
     if errors.empty:
         return pd.DataFrame(columns=["Dòng", "Cột", "Lý do"])
@@ -271,8 +268,9 @@ def import_file(con: duckdb.DuckDBPyConnection, data: bytes, file: str, kind: st
     ``on_wait`` how many files are ahead of it.
 
     ``user`` is the account the import acts for: rows of communes outside its scope and rows of
-    an approved (locked) commune-month are refused with the reason (:mod:`xkld_geo.scope`,
-    :mod:`xkld_geo.reporting.approval`); a bare name acts for the nation (the operator)."""
+    an approved (locked) commune-month are refused with the reason (:mod:`xkld_geo.scope`, and
+    the checks the domain packages registered: :mod:`xkld_geo.intake.registry`); a bare name acts for the nation (the operator)."""
+    registry.require()
     big = len(data) >= settings.import_queue_mb * 1_000_000
     with queue.QUEUE.turn(big, on_wait):
         return _import_file(con, data, file, kind, user, settings, today)
@@ -302,7 +300,7 @@ def _import_file(con: duckdb.DuckDBPyConnection, data: bytes, file: str, kind: s
             registers.check_key(con, key)
         sheet = spreadsheets.read(data, file, k, limits)
     except IngestError as exc:
-        _refused(con, kind, file, digest, len(data), name, exc)
+        log_refused(con, kind, file, digest, len(data), name, exc)
         raise
     report = ImportReport(kind, file, digest, "ok", rows=len(sheet.frame), encoding=sheet.encoding)
     try:
@@ -323,6 +321,7 @@ def import_form(con: duckdb.DuckDBPyConnection, sheets: list[tuple[str, pd.DataF
     scope, lock and writes as a file import, all or nothing, in ONE transaction; ``then`` runs in
     that transaction after the figures (the form's own state). A problem in any cell raises an
     :class:`IngestError` naming the kind, field and reason, and nothing is written."""
+    registry.require()
     prepared = []
     for kind_key, frame in sheets:
         k = kinds.kind(kind_key)
@@ -371,15 +370,11 @@ def _write(con: duckdb.DuckDBPyConnection, sheet: spreadsheets.Sheet, k: kinds.K
 
 def _place_errors(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, values: pd.DataFrame, k: kinds.Kind,
                   user: auth.User | str) -> pd.DataFrame:
-    """Rows outside the account's scope, and rows of a commune-month already approved (locked)."""
-    from xkld_geo.reporting import approval
-
+    """Rows outside the account's scope."""
     field = k.column("ma_xa").header if "ma_xa" in frame else k.column("ten_xa").header
     parts = []
     if not isinstance(user, str):
         parts.append(scope.out_of_scope_rows(con, user, k.key, values["commune_code"], field))
-    if k.key in approval.MONTHLY_KINDS:
-        parts.append(approval.locked_rows(con, _period_start(values, k), values["commune_code"], field))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["row", "field", "value", "reason"])
 
 
@@ -390,20 +385,23 @@ def _prepare(con: duckdb.DuckDBPyConnection, sheet: spreadsheets.Sheet, k: kinds
     checked = checks.check(frame, k, checks.Reference.from_db(con), today)
     values = checked.values
     errors = checked.errors
+    period = _period_start(values, k)
     if any(c.key in ("ma_xa", "ten_xa") for c in k.columns):
-        matched = _match_units(con, frame, _period_start(values, k))
+        matched = _match_units(con, frame, period)
         values["commune_code"] = matched["code"]
         errors = pd.concat([errors, _unit_errors(frame, matched, k), _place_errors(con, frame, values, k, user)],
                            ignore_index=True)
-    if k.key in protection_intake.KINDS:
-        errors = pd.concat([errors, protection_intake.check(con, k, frame, values)], ignore_index=True)
+    rows = registry.Rows(k, frame, values, period, today)
+    found = [check(con, rows) for check in registry.checks_of(k.key)]   # e.g. the approval lock, cases
     if not isinstance(user, str) and k.key in ("orders", "interviews"):   # a company's own orders only
         headers = {c.key: c.header for c in k.columns}
-        errors = pd.concat([errors, scope.out_of_licence_rows(con, user, k.key, values, headers)], ignore_index=True)
-    pipeline = k.key in pipeline_imports.TARGETS
-    plan = (pipeline_imports.plan(con, k, frame, values, errors, today) if pipeline
+        found.append(scope.out_of_licence_rows(con, user, k.key, values, headers))
+    if found:
+        errors = pd.concat([errors, *found], ignore_index=True)
+    handling = registry.handling(k.key)
+    plan = (handling.plan(con, rows, errors) if handling.plan
             else writes.plan(k, frame, values, errors, key, reporter=sheet.file))
-    report.rejects = _rejects(frame, plan.errors, k)
+    report.rejects = rejects_table(frame, plan.errors, k)
     report.rejected = int(plan.errors["row"].nunique()) if not plan.errors.empty else 0
     return plan
 
@@ -411,13 +409,12 @@ def _prepare(con: duckdb.DuckDBPyConnection, sheet: spreadsheets.Sheet, k: kinds
 def _commit(con: duckdb.DuckDBPyConnection, sheet: spreadsheets.Sheet, k: kinds.Kind, key: bytes | None,
             report: ImportReport, plan: Any, user: auth.User | str, size: int, today: dt.date,
             via: str = "import") -> None:
-    """Write a planned import and its log line (the caller holds the lock and the transaction)."""
-    from xkld_geo.reporting import approval
-
+    """Write a planned import and its log line (the caller holds the lock and the transaction); the
+    registered hooks follow the rows (:func:`registry.after_write`: receipts, profiles, approval)."""
     name = _name(user)
-    pipeline = k.key in pipeline_imports.TARGETS
-    report.import_id = _next_id(con)
-    result = (pipeline_imports.write(con, plan, report.import_id) if pipeline
+    handling = registry.handling(k.key)
+    report.import_id = next_import_id(con)
+    result = (handling.write(con, plan, report.import_id, name) if handling.write
               else writes.write(con, plan, report.import_id, name))
     report.accepted, report.already_present = result.accepted, result.already_present
     report.duplicates_merged, report.units_replaced = result.duplicates_merged, result.units_replaced
@@ -425,11 +422,10 @@ def _commit(con: duckdb.DuckDBPyConnection, sheet: spreadsheets.Sheet, k: kinds.
                       else "partial" if report.rejected else "unchanged" if report.accepted == 0 else "ok")
     report.message = report.summary()
     if report.accepted + report.already_present + report.duplicates_merged:
-        completeness.record_import(con, k.key, plan.scopes, report.import_id, today)
-        profiles.drop_replaced(con, report.import_id)
-        if via == "import" and k.key in approval.MONTHLY_KINDS:
-            approval.record_import(con, name, k.key, plan.scopes, report.import_id)
-    _log(con, report, name, size, registers.key_check(key) if key else None)
+        written = registry.Written(k.key, plan.scopes, report.import_id, today, name, via)
+        for hook in registry.after_write():
+            hook(con, written)
+    log_import(con, report, name, size, registers.key_check(key) if key else None)
     auth.audit(con, name, "import" if via == "import" else "form_import", f"{k.key}:{sheet.file[:150]}",
                report.message)
     dataversion.bump(con, f"import:{k.key}:{report.import_id}")

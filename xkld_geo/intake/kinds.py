@@ -27,10 +27,8 @@ from xkld_geo.intake.columns import (
     Kind,
     unit_columns,
 )
-from xkld_geo.pipeline.templates import PIPELINE_KINDS
-from xkld_geo.protection.templates import PROTECTION_KINDS
 
-__all__ = ["CHANNEL", "COLUMN_TYPES", "GROUP", "KINDS", "MARKET", "MONTH", "NOT_READ", "PEOPLE", "SEX", "YEAR", "Column",
+__all__ = ["CHANNEL", "COLUMN_TYPES", "GROUP", "KINDS", "MARKET", "MONTH", "NOT_READ", "SEX", "YEAR", "Column",
            "Kind", "column_label", "find_header_row", "header_key", "kind", "match_headers", "unit_columns"]
 
 KINDS: dict[str, Kind] = {k.key: k for k in (
@@ -87,31 +85,9 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
                  ("phan anh lua dao",))),
          "Một dòng cho mỗi xã × tháng; cột không có trong tệp giữ nguyên số đã có."),
 )}
-KINDS.update(PIPELINE_KINDS)
-KINDS.update({k.key: k for k in PROTECTION_KINDS})
-
-PEOPLE = Kind("people", "Người phụ trách XKLĐ của tỉnh và xã (nội bộ)", "people_in_charge", "none",
-              (Column("cap", "Cấp", "text", True, "Tỉnh hoặc Xã.", "Xã", ("cap don vi",)),
-               *unit_columns(),
-               Column("vai_tro", "Vai trò", "text", True,
-                      "Phó Chủ tịch phụ trách / Thành viên Ban Chỉ đạo / Cán bộ phụ trách.", "Cán bộ phụ trách",
-                      ("vai tro phu trach",)),
-               Column("nguoi_phu_trach", "Họ và tên người phụ trách", "text", True, "Họ và tên đầy đủ.",
-                      "Nguyễn Văn An", ("ho va ten nguoi phu trach", "nguoi phu trach")),
-               Column("chuc_vu", "Chức vụ", "text", False,
-                      "Chức vụ, hoặc nhiệm vụ trong Ban Chỉ đạo (Trưởng ban, Phó ban, Thành viên...).",
-                      "Công chức Văn hóa - Xã hội", ("chuc danh", "nhiem vu")),
-               Column("dien_thoai", "Điện thoại", "text", False, "Số điện thoại 10 chữ số (0xxxxxxxxx).",
-                      "0912345678", ("so dien thoai", "sdt")),
-               Column("thu_dien_tu", "Thư điện tử", "text", False,
-                      "Địa chỉ nhận nhắc hạn, tổng hợp và báo cáo định kỳ (docs/notifications.md).",
-                      "can-bo@xa.gov.vn", ("email", "dia chi thu dien tu", "e mail"))),
-              "Một dòng mỗi người. Tệp thay toàn bộ danh sách người phụ trách của các tỉnh, xã có trong tệp. "
-              "Chỉ dùng nội bộ, không công khai.")
-"""People in charge: declared like the report kinds, imported from the people page by planners and
-administrators (not a clerk's statistical report, so it is not in :data:`KINDS`)."""
-
-
+"""The kinds of report the intake accepts: the statistical reports declared here, and the kinds the
+domain packages add through :func:`xkld_geo.intake.registry.add_kind` (the recruitment pipeline's,
+protection's) when :mod:`xkld_geo.registrations` is imported."""
 
 def kind(key: str) -> Kind:
     """The kind declared under ``key``, or an error listing the allowed kinds."""
@@ -189,7 +165,7 @@ def template_xlsx(key: str) -> bytes:
 
 
 def template_xlsx_of(k: Kind) -> bytes:
-    """The XLSX template of kind ``k`` (also the kinds outside :data:`KINDS`, e.g. :data:`PEOPLE`)."""
+    """The XLSX template of kind ``k`` (also the kinds outside :data:`KINDS`, e.g. the people in charge)."""
     from xkld_geo import sheets
 
     buffer = io.BytesIO()

@@ -53,7 +53,7 @@ TARGETS: dict[str, Target] = {
                     ("clubs", "members", "meetings")),
     "returnees": Target("returnees", ("month", "commune_code", "market", "occupation"), ("month", "commune_code"),
                         ("returned", "found_work")),
-    "cases": Target("cases", ("case_ref",), ("case_ref",), ()),   # a register: see protection.intake
+    "cases": Target("cases", ("case_ref",), ("case_ref",), ()),   # a register: written by protection.intake
 }
 TARGETS["register"] = TARGETS["departures"]
 SOURCE_COLUMNS: dict[str, dict[str, str]] = {
@@ -335,11 +335,6 @@ def write(con: duckdb.DuckDBPyConnection, p: Plan, import_id: int, user: str) ->
             rows = registers.departures_for(con, scopes).assign(is_demo=False)
             _, replaced = _replace(con, p.target, scopes, rows, import_id)
         return WriteResult(len(new), len(parts["present"]), p.merged_in_file + len(parts["merged"]), replaced)
-    if p.kind.key == "cases":
-        from xkld_geo.protection.intake import write_cases
-
-        accepted, present = write_cases(con, p.rows, import_id, user)
-        return WriteResult(accepted, present, 0, 0)
     rows = _prepared(con, p)
     changed, replaced = _replace(con, p.target, p.scopes, rows, import_id)
     if p.kind.key == "quotas" and len(changed):

@@ -25,7 +25,7 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate, parseaddr
 from types import TracebackType
 
-from xkld_geo.notifications.outbox import Claimed
+from xkld_geo.notifications.messages import Claimed
 from xkld_geo.settings import Settings
 
 SIGNATURE_HEADER = "X-XKLD-Signature"

@@ -40,6 +40,8 @@ import pandas as pd
 
 from xkld_geo import auth, db, store
 from xkld_geo.errors import QueryError
+from xkld_geo.notifications import channels
+from xkld_geo.notifications.messages import Attachment, Claimed, Message
 from xkld_geo.settings import Settings
 
 log = logging.getLogger("xkld_geo.notifications.outbox")
@@ -55,53 +57,6 @@ UNKNOWN_ERROR = ("Tiến trình gửi bị dừng giữa lúc gửi và lúc ghi
 def worker_id() -> str:
     """This process, as it is written in ``claimed_by`` and ``job_runs.worker``: host:pid."""
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-@dataclass(frozen=True)
-class Attachment:
-    """A file sent with an e-mail."""
-
-    file_name: str
-    content_type: str
-    content: bytes
-
-
-@dataclass(frozen=True)
-class Message:
-    """A message before it is put in the outbox."""
-
-    idempotency_key: str
-    channel: str
-    recipients: tuple[str, ...]
-    subject: str
-    body_text: str
-    kind: str
-    event: str
-    body_html: str | None = None
-    unit_code: str | None = None
-    period: str | None = None
-    payload: dict[str, Any] = field(default_factory=dict)
-    attachments: tuple[Attachment, ...] = ()
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """A message claimed for sending: its row and its attachments."""
-
-    message_id: str
-    idempotency_key: str
-    channel: str
-    recipients: tuple[str, ...]
-    subject: str
-    body_text: str
-    body_html: str | None
-    payload: dict[str, Any]
-    kind: str
-    unit_code: str | None
-    period: str | None
-    attempts: int
-    created_at: dt.datetime
-    attachments: tuple[Attachment, ...]
 
 
 def enqueue(con: duckdb.DuckDBPyConnection, message: Message, now: dt.datetime | None = None) -> str | None:
@@ -270,8 +225,6 @@ def send_due(con: duckdb.DuckDBPyConnection, settings: Settings, limit: int = 20
              now: Callable[[], dt.datetime] = dt.datetime.now) -> SendReport:
     """One pass of the sender: recover crashed claims, claim what is due, deliver each message
     through its channel and mark it (:mod:`xkld_geo.notifications.channels`)."""
-    from xkld_geo.notifications import channels
-
     if not settings.smtp_host and not settings.webhook_secret:   # no channel configured: everything waits
         return SendReport()
     report = SendReport(unknown=recover(con, settings, now()))

@@ -1,5 +1,6 @@
 """Who receives what: users' addresses and choices, the people in charge, the provinces' webhooks;
-and the views of the notifications page (:func:`build_subscriptions`, :func:`build_outbox`).
+and the subscriptions view of the notifications page (:func:`build_subscriptions`; the administrator's
+view of the outbox is :func:`xkld_geo.notifications.console.build_outbox`).
 
 Two kinds of recipients:
 
@@ -23,7 +24,7 @@ import pandas as pd
 
 from xkld_geo import auth, db, queries
 from xkld_geo.errors import QueryError
-from xkld_geo.notifications import addresses, outbox
+from xkld_geo.notifications import addresses
 
 KINDS: dict[str, str] = {
     "reminder": "Nhắc hạn báo cáo (2 ngày trước hạn)",
@@ -216,33 +217,3 @@ def build_subscriptions(con: duckdb.DuckDBPyConnection, user: auth.User) -> Subs
                          people.ROLES.get(str(r.role), str(r.role)), "; ".join(KINDS[k] for k in what)))
     return SubscriptionsView(email or "", province, provinces, kinds,
                              pd.DataFrame(rows, columns=["Đơn vị", "Vai trò", "Nhận"]))
-
-
-@dataclass(frozen=True)
-class OutboxView:
-    """The administrator's view: messages by status, the last run of every job, the webhooks."""
-
-    counts: dict[str, int]
-    messages: pd.DataFrame
-    jobs: pd.DataFrame
-    webhooks: pd.DataFrame
-    provinces: dict[str, str]
-
-
-MESSAGE_COLUMNS = {"created_at": "Lúc tạo", "kind": "Loại", "channel": "Kênh", "recipients": "Người nhận",
-                   "subject": "Tiêu đề", "status": "Trạng thái", "attempts": "Số lần thử", "last_error": "Lỗi gần nhất",
-                   "next_attempt_at": "Thử lại lúc", "sent_at": "Đã gửi lúc", "attachments": "Tệp đính kèm",
-                   "message_id": "Mã thư"}
-
-
-def build_outbox(con: duckdb.DuckDBPyConnection, status: str | None = None) -> OutboxView:
-    """The outbox page of an administrator (the newest messages, optionally of one status)."""
-    from xkld_geo.notifications import scheduler
-
-    messages = outbox.listing(con, status)
-    shown = messages.assign(kind=messages["kind"].map(KINDS).fillna(messages["kind"]),
-                            channel=messages["channel"].map(outbox.CHANNELS).fillna(messages["channel"]),
-                            status=messages["status"].map(outbox.STATUS).fillna(messages["status"]))
-    table = queries.provinces(con)
-    return OutboxView(outbox.counts(con), shown[list(MESSAGE_COLUMNS)].rename(columns=MESSAGE_COLUMNS),
-                      scheduler.last_runs(con), webhooks(con), dict(zip(table["code"], table["name"])))

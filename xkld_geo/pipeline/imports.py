@@ -6,7 +6,8 @@ order was imported first, passed ≤ interviewed, a course's end not before its 
 writes by natural key: an order; an order × commune; a course × commune. A key whose stored row
 is identical counts as already present, a differing one is updated in place (its old and new
 totals go to ``import_changes``), a new one is inserted: re-importing a file never adds twice.
-The caller (:func:`xkld_geo.intake.ingest._write`) holds the one transaction of the import.
+Registered with the intake (:func:`register_with_intake`); the caller
+(:func:`xkld_geo.intake.ingest.import_file`) holds the one transaction of the import.
 """
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ import duckdb
 import pandas as pd
 
 from xkld_geo import db
+from xkld_geo.intake import registry
 from xkld_geo.intake.kinds import Kind, header_key
 from xkld_geo.intake.writes import Plan, Target, WriteResult
+from xkld_geo.pipeline.templates import LOOKUPS, PIPELINE_KINDS
 
 TARGETS: dict[str, Target] = {
     "orders": Target("recruitment_orders", ("order_code",), ("order_code",),
@@ -187,3 +190,19 @@ def write(con: duckdb.DuckDBPyConnection, p: Plan, import_id: int) -> WriteResul
     finally:
         db.execute(con, "pipeline_drop", "DROP TABLE IF EXISTS pipeline_in; DROP TABLE IF EXISTS pipeline_changed")
     return WriteResult(changed, len(p.rows) - changed, 0, replaced)
+
+
+def _plan(con: duckdb.DuckDBPyConnection, rows: registry.Rows, errors: pd.DataFrame) -> Plan:
+    return plan(con, rows.kind, rows.frame, rows.values, errors, rows.today)
+
+
+def _write(con: duckdb.DuckDBPyConnection, p: Plan, import_id: int, user: str) -> WriteResult:
+    return write(con, p, import_id)
+
+
+def register_with_intake() -> None:
+    """Add the pipeline's kinds (orders, interviews, courses) and their value lists to the intake
+    (once, from :mod:`xkld_geo.registrations`)."""
+    for k in PIPELINE_KINDS.values():
+        registry.add_kind(k, plan=_plan, write=_write)
+    registry.add_lookups(LOOKUPS)

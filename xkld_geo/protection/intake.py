@@ -17,8 +17,11 @@ import duckdb
 import pandas as pd
 
 from xkld_geo import auth, db
+from xkld_geo.intake import registry
 from xkld_geo.intake.kinds import Kind, header_key
+from xkld_geo.intake.writes import Plan, WriteResult
 from xkld_geo.protection import cases
+from xkld_geo.protection.templates import PROTECTION_KINDS
 
 KINDS = ("cases", "clubs", "returnees")
 ORDER = ("received", "verifying", "handling", "closed")
@@ -152,3 +155,20 @@ def write_cases(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, import_id: i
             auth.audit(con, user, "case_updated", r.ma_vu_viec, "agency/outcome/note")
         accepted += 1
     return accepted, present
+
+
+def _check(con: duckdb.DuckDBPyConnection, rows: registry.Rows) -> pd.DataFrame:
+    return check(con, rows.kind, rows.frame, rows.values)
+
+
+def _write_cases(con: duckdb.DuckDBPyConnection, p: Plan, import_id: int, user: str) -> WriteResult:
+    accepted, present = write_cases(con, p.rows, import_id, user)
+    return WriteResult(accepted, present, 0, 0)
+
+
+def register_with_intake() -> None:
+    """Add the protection kinds to the intake with their checks; the register of cases written by
+    :func:`write_cases` (once, from :mod:`xkld_geo.registrations`)."""
+    for k in PROTECTION_KINDS:
+        registry.add_kind(k, write=_write_cases if k.key == "cases" else None)
+    registry.add_check(KINDS, _check)

@@ -30,7 +30,7 @@ import duckdb
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from xkld_geo import DEMO_LABEL, leftovers, maps, metrics, sheets
+from xkld_geo import DEMO_LABEL, maps, metrics, processes, sheets
 from xkld_geo.errors import PublishError
 from xkld_geo.maps import archipelagos
 from xkld_geo.release import content as release
@@ -271,7 +271,7 @@ def remove_stale_publishes(out: Path) -> list[Path]:
                 continue
             pid = re.search(r"(?:\.publishing-|-old-)(\d+)", path.name)
             if pid is not None:
-                if leftovers.alive(int(pid.group(1))):          # this process's other threads too
+                if processes.alive(int(pid.group(1))):          # this process's other threads too
                     continue
             elif time.time() - path.stat().st_mtime < STALE_AFTER_S:
                 continue

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 import pandas as pd
@@ -266,6 +266,26 @@ def record_import(con: duckdb.DuckDBPyConnection, username: str, kind: str, scop
     return len(moved)
 
 
+class Reviewed(Protocol):
+    """Told of a decision on a commune's month, in its transaction: (submitter, commune, month,
+    ``approved``/``returned``, comment, reviewer, the decision's key, when)."""
+
+    def __call__(self, con: duckdb.DuckDBPyConnection, submitter: str, commune_code: str, month: dt.date,
+                 decision: str, comment: str | None, reviewer: str, event_key: str | None = None,
+                 now: dt.datetime | None = None) -> Any: ...
+
+
+_reviewed: list[Reviewed] = []
+
+
+def on_review(listener: Reviewed) -> None:
+    """Tell ``listener`` of every approval and return, in the decision's transaction (the
+    notifications put the submitter's e-mail in the outbox: registered by
+    :mod:`xkld_geo.registrations`, so this module does not import them)."""
+    if listener not in _reviewed:
+        _reviewed.append(listener)
+
+
 def _review(con: duckdb.DuckDBPyConnection, user: auth.User, month: dt.date, commune: str, action: str,
             allowed_from: tuple[str, ...], to: str, comment: str | None, now: dt.datetime | None) -> Event:
     _may_review(con, user, commune)
@@ -287,11 +307,9 @@ def _review(con: duckdb.DuckDBPyConnection, user: auth.User, month: dt.date, com
         _upsert(con, month, commune, to, found.source, user.username, now, **fields)
         event = _event(con, user.username, action, month, commune, found.state, to, comment, now)
         if action in ("approve", "return"):   # the submitter is told, in the same transaction (the outbox)
-            from xkld_geo.notifications import notices
-
-            notices.notify_review(con, found.updated_by, commune, month,
-                                  "approved" if action == "approve" else "returned", comment, user.username,
-                                  event_key=str(event.event_id), now=now)
+            for listener in _reviewed:
+                listener(con, found.updated_by, commune, month, "approved" if action == "approve" else "returned",
+                         comment, user.username, event_key=str(event.event_id), now=now)
         dataversion.bump(con, f"approval:{action}:{commune}:{month:%Y-%m}")
         return event
 

@@ -4,7 +4,7 @@ The vice-chairman of the People's Committee in charge, the members of the steeri
 their roles, and the officer in charge with a phone number: the lists a province chases late
 reports and lagging communes with. Internal only: nothing of this table reaches the public page or
 the public files. Edited on the page by planners and administrators (every change in the audit
-log), or imported from the XLSX template :data:`kinds.PEOPLE` (checked cell by cell, refused rows
+log), or imported from the XLSX template :data:`PEOPLE` (checked cell by cell, refused rows
 in a rejection file, the units of a bad row left as they were, one transaction).
 """
 from __future__ import annotations
@@ -19,7 +19,8 @@ import pandas as pd
 
 from xkld_geo import auth, dataversion, db, queries, scope, store
 from xkld_geo.errors import IngestError, QueryError
-from xkld_geo.intake import checks, gazetteer, ingest, kinds, spreadsheets
+from xkld_geo.intake import checks, gazetteer, ingest, kinds, registry, spreadsheets
+from xkld_geo.intake.columns import Column, Kind, unit_columns
 from xkld_geo.notifications import addresses
 from xkld_geo.settings import Settings, current
 
@@ -44,6 +45,34 @@ GIVEN = ("An", "Bình", "Cường", "Dũng", "Hà", "Hải", "Hạnh", "Hùng", 
          "Phong", "Quân", "Sơn", "Tâm", "Thảo", "Trung", "Tuấn", "Vân", "Yến")
 
 
+
+
+PEOPLE = Kind("people", "Người phụ trách XKLĐ của tỉnh và xã (nội bộ)", "people_in_charge", "none",
+              (Column("cap", "Cấp", "text", True, "Tỉnh hoặc Xã.", "Xã", ("cap don vi",)),
+               *unit_columns(),
+               Column("vai_tro", "Vai trò", "text", True,
+                      "Phó Chủ tịch phụ trách / Thành viên Ban Chỉ đạo / Cán bộ phụ trách.", "Cán bộ phụ trách",
+                      ("vai tro phu trach",)),
+               Column("nguoi_phu_trach", "Họ và tên người phụ trách", "text", True, "Họ và tên đầy đủ.",
+                      "Nguyễn Văn An", ("ho va ten nguoi phu trach", "nguoi phu trach")),
+               Column("chuc_vu", "Chức vụ", "text", False,
+                      "Chức vụ, hoặc nhiệm vụ trong Ban Chỉ đạo (Trưởng ban, Phó ban, Thành viên...).",
+                      "Công chức Văn hóa - Xã hội", ("chuc danh", "nhiem vu")),
+               Column("dien_thoai", "Điện thoại", "text", False, "Số điện thoại 10 chữ số (0xxxxxxxxx).",
+                      "0912345678", ("so dien thoai", "sdt")),
+               Column("thu_dien_tu", "Thư điện tử", "text", False,
+                      "Địa chỉ nhận nhắc hạn, tổng hợp và báo cáo định kỳ (docs/notifications.md).",
+                      "can-bo@xa.gov.vn", ("email", "dia chi thu dien tu", "e mail"))),
+              "Một dòng mỗi người. Tệp thay toàn bộ danh sách người phụ trách của các tỉnh, xã có trong tệp. "
+              "Chỉ dùng nội bộ, không công khai.")
+"""People in charge: declared like the report kinds, imported from the people page by planners and
+administrators (not a clerk's statistical report, so it is not in :data:`xkld_geo.intake.kinds.KINDS`: it is
+registered as another kind, :func:`register_with_intake`)."""
+
+
+def register_with_intake() -> None:
+    """Declare the people template to the intake (:mod:`xkld_geo.registrations` calls this once)."""
+    registry.add_other_kind(PEOPLE)
 
 
 def _name(rng: np.random.Generator) -> str:
@@ -213,12 +242,12 @@ def import_people(con: duckdb.DuckDBPyConnection, data: bytes, file: str, user: 
     if not auth.allowed(user, EDIT_ACTION):
         raise IngestError(f"Tài khoản {user.username} không có quyền nhập danh sách người phụ trách.",
                           file=file, field="role", value=user.role)
-    k = kinds.PEOPLE
+    k = PEOPLE
     digest = hashlib.sha256(data).hexdigest()
     try:
         sheet = spreadsheets.read(data, file, k, spreadsheets.Limits.from_settings(settings))
     except IngestError as exc:
-        ingest._refused(con, k.key, file, digest, len(data), user.username, exc)
+        ingest.log_refused(con, k.key, file, digest, len(data), user.username, exc)
         raise
     frame = sheet.frame
     for col in ("ma_xa", "ten_xa", "tinh", "chuc_vu", "dien_thoai", "thu_dien_tu"):
@@ -272,20 +301,20 @@ def import_people(con: duckdb.DuckDBPyConnection, data: bytes, file: str, user: 
                                                         "chưa được thay")], ignore_index=True)
     ok = frame.index.difference(errors_df["row"].unique())
     report = ingest.ImportReport(k.key, file, digest, "ok", rows=len(frame), encoding=sheet.encoding)
-    report.rejects = ingest._rejects(frame, errors_df, k)
+    report.rejects = ingest.rejects_table(frame, errors_df, k)
     report.rejected = int(errors_df["row"].nunique()) if len(errors_df) else 0
     good = pd.DataFrame({"level": level[ok], "code": code[ok], "role": role[ok], "full_name": frame.loc[ok, "nguoi_phu_trach"],
                          "position": frame.loc[ok, "chuc_vu"], "phone": phone[ok], "email": email[ok]})
     now = dt.datetime.now()
     with store.exclusive(current(), ingest.IMPORT_LOCK), db.transaction(con):   # one import number each
-        report.import_id = ingest._next_id(con)
+        report.import_id = ingest.next_import_id(con)
         for (lvl, unit_code), rows in good.groupby(["level", "code"], sort=True):
             _replace_unit(con, str(lvl), str(unit_code), _normalised(rows), user.username, now)
             report.units_replaced += 1
         report.accepted = len(good)
         report.outcome = "rejected" if not len(good) else "partial" if report.rejected else "ok"
         report.message = report.summary()
-        ingest._log(con, report, user.username, len(data), None)
+        ingest.log_import(con, report, user.username, len(data), None)
         auth.audit(con, user.username, "people_import", file[:150], report.message)
         dataversion.bump(con, "reference:people_in_charge")
     return report

@@ -1,7 +1,7 @@
 """Numbered migrations: how a database made by an older version is brought to today's schema.
 
 A database records the steps it has had in ``schema_migrations``. Opening it read-write
-(:func:`migrate`, called by :func:`xkld_geo.db.connect` and the command line) runs the missing
+(:func:`migrate`, given to the database by :func:`xkld_geo.db.connect` and the command line) runs the missing
 steps in order, each in its own transaction, and records them; a database that has a step this
 code does not know was made by a newer version and is refused, so old code never writes into a
 schema it does not understand. A new database made by the build from the declarations
@@ -10,7 +10,7 @@ schema it does not understand. A new database made by the build from the declara
 Databases from before migrations existed (schema version 8, no ``schema_migrations``) are taken
 to be at step 1. Operational tables are never dropped without their rows: a step that changes a
 table's constraints rebuilds it from its declaration and copies every row across by column name.
-Steps are plain Python over :mod:`xkld_geo.db`, so a second backend can run the same list.
+Steps are plain Python over :mod:`xkld_geo.database`, so a second backend can run the same list.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from typing import Callable
 
 import duckdb
 
-from xkld_geo import db
+from xkld_geo import database
 from xkld_geo.errors import DatabaseError
 from xkld_geo.schema import tables
 
@@ -47,7 +47,7 @@ class Migration:
 def _sql(*statements: str) -> Step:
     def step(con: duckdb.DuckDBPyConnection) -> None:
         for i, statement in enumerate(statements):
-            db.execute(con, f"migration_sql_{i}", statement)
+            database.execute(con, f"migration_sql_{i}", statement)
     return step
 
 
@@ -66,12 +66,12 @@ def _rebuild(name: str) -> Step:
         new = f"{name}__migrating"
         tables.create(con, name, as_name=new)
         old_cols = set(_columns(con, name))
-        cols = ", ".join(db.quote_identifier(c) for c in _columns(con, new) if c in old_cols)
-        db.execute(con, f"migration_copy_{name}",
-                   f"INSERT INTO {db.quote_identifier(new)} ({cols}) SELECT {cols} FROM {db.quote_identifier(name)}")
-        db.execute(con, f"migration_drop_{name}", f"DROP TABLE {db.quote_identifier(name)}")
-        db.execute(con, f"migration_rename_{name}",
-                   f"ALTER TABLE {db.quote_identifier(new)} RENAME TO {db.quote_identifier(name)}")
+        cols = ", ".join(database.quote_identifier(c) for c in _columns(con, new) if c in old_cols)
+        database.execute(con, f"migration_copy_{name}",
+                   f"INSERT INTO {database.quote_identifier(new)} ({cols}) SELECT {cols} FROM {database.quote_identifier(name)}")
+        database.execute(con, f"migration_drop_{name}", f"DROP TABLE {database.quote_identifier(name)}")
+        database.execute(con, f"migration_rename_{name}",
+                   f"ALTER TABLE {database.quote_identifier(new)} RENAME TO {database.quote_identifier(name)}")
     return step
 
 
@@ -84,10 +84,10 @@ def _protection(con: duckdb.DuckDBPyConnection) -> None:
     for name in ("cases", "family_clubs", "returnees", "worker_groups"):
         tables.create(con, name)
     for code, vi, en, is_priority in PRIORITY_GROUPS:
-        db.execute(con, "migration_priority_group", """
+        database.execute(con, "migration_priority_group", """
             INSERT INTO priority_groups VALUES ($code, $vi, $en, $p) ON CONFLICT DO NOTHING""",
                    {"code": code, "vi": vi, "en": en, "p": is_priority})
-    db.execute(con, "migration_worker_groups", """
+    database.execute(con, "migration_worker_groups", """
         INSERT INTO worker_groups SELECT DISTINCT person_key, year, priority_group FROM register_entries
         WHERE priority_group <> 'khac' ON CONFLICT DO NOTHING""")
 
@@ -128,7 +128,7 @@ LATEST = MIGRATIONS[-1].number
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    df = db.run(con, "migration_columns", """
+    df = database.run(con, "migration_columns", """
         SELECT column_name FROM duckdb_columns()
         WHERE database_name = current_database() AND schema_name = current_schema() AND table_name = $t
         ORDER BY column_index""", {"t": table})
@@ -143,12 +143,12 @@ def applied(con: duckdb.DuckDBPyConnection) -> list[int]:
     """Numbers of the steps this database has had (empty before migrations existed)."""
     if not _has_table(con, "schema_migrations"):
         return []
-    return [int(n) for n in db.run(con, "migrations_applied",
+    return [int(n) for n in database.run(con, "migrations_applied",
                                    "SELECT number FROM schema_migrations ORDER BY number")["number"]]
 
 
-def _record(con: duckdb.DuckDBPyConnection, m: Migration, how: str) -> None:
-    db.execute(con, "migration_record", "INSERT INTO schema_migrations VALUES ($n, $name, $at, $how)",
+def record(con: duckdb.DuckDBPyConnection, m: Migration, how: str) -> None:
+    database.execute(con, "migration_record", "INSERT INTO schema_migrations VALUES ($n, $name, $at, $how)",
                {"n": m.number, "name": m.name, "at": dt.datetime.now(), "how": how})
 
 
@@ -164,9 +164,9 @@ def check_not_newer(done: list[int]) -> None:
 
 def mark_current(con: duckdb.DuckDBPyConnection) -> None:
     """Record every step as done on a database just created from the declarations."""
-    db.execute(con, "migrations_table", DDL)
+    database.execute(con, "migrations_table", DDL)
     for m in MIGRATIONS:
-        _record(con, m, "built")
+        record(con, m, "built")
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
@@ -180,15 +180,15 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
         return []
     ran: list[int] = []
     if not done:
-        with db.transaction(con):
-            db.execute(con, "migrations_table", DDL)
-            _record(con, MIGRATIONS[0], "found")
+        with database.transaction(con):
+            database.execute(con, "migrations_table", DDL)
+            record(con, MIGRATIONS[0], "found")
         done = [MIGRATIONS[0].number]
     for m in MIGRATIONS:
         if m.number in done:
             continue
-        with db.transaction(con):
+        with database.transaction(con):
             m.apply(con)
-            _record(con, m, "ran")
+            record(con, m, "ran")
         ran.append(m.number)
     return ran

@@ -16,7 +16,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from xkld_geo import db
+from xkld_geo import database
 from xkld_geo.schema.derived import DERIVED
 from xkld_geo.schema.notifications import NOTIFICATIONS
 from xkld_geo.schema.operational import OPERATIONAL
@@ -53,19 +53,19 @@ def create(con: duckdb.DuckDBPyConnection, name: str, as_name: str | None = None
     """Create one declared table (under ``as_name`` when given, for a rebuild) and its indexes."""
     t = BY_NAME[name]
     ddl = t.ddl if as_name is None else t.ddl.replace(f"EXISTS {name} (", f"EXISTS {as_name} (", 1)
-    db.execute(con, f"create_{as_name or name}", ddl)
+    database.execute(con, f"create_{as_name or name}", ddl)
     for index in t.indexes if as_name is None else ():
-        db.execute(con, f"index_{name}", index)
+        database.execute(con, f"index_{name}", index)
 
 
 def create_all(con: duckdb.DuckDBPyConnection) -> None:
     """Create every table, load the small reference tables, and (re)create the views."""
     for t in TABLES:
         create(con, t.name)
-    db.execute(con, "schema_clear_reference", "DELETE FROM markets; DELETE FROM priority_groups; "
+    database.execute(con, "schema_clear_reference", "DELETE FROM markets; DELETE FROM priority_groups; "
                                              "DELETE FROM channels;")
     for table, rows in (("markets", MARKETS), ("priority_groups", PRIORITY_GROUPS), ("channels", CHANNELS)):
         frame = pd.DataFrame(rows, columns=[f"c{i}" for i in range(len(rows[0]))])  # in declared order
-        with db.registered(con, "reference_in", frame):
-            db.execute(con, f"reference_{table}", f"INSERT INTO {table} SELECT * FROM reference_in")
-    db.execute(con, "schema_views", VIEWS)
+        with database.registered(con, "reference_in", frame):
+            database.execute(con, f"reference_{table}", f"INSERT INTO {table} SELECT * FROM reference_in")
+    database.execute(con, "schema_views", VIEWS)

@@ -7,7 +7,7 @@ import streamlit as st
 
 from xkld_geo import auth
 from xkld_geo.errors import XkldError
-from xkld_geo.notifications import outbox, subscriptions
+from xkld_geo.notifications import console, outbox, subscriptions
 from xkld_geo.ui import tables
 from xkld_geo.ui.common import connection, plain, settings
 
@@ -20,7 +20,7 @@ def render_notifications(user: auth.User) -> None:
         mine, box, jobs, hooks = st.tabs(["Đăng ký nhận", "Hộp thư đi", "Lịch chạy", "Webhook của tỉnh"])
         with mine:
             _subscriptions(user)
-        view = subscriptions.build_outbox(connection(), None)
+        view = console.build_outbox(connection(), None)
         with box:
             _outbox(user, view)
         with jobs:
@@ -66,7 +66,7 @@ def _subscriptions(user: auth.User) -> None:
         tables.show(view.as_person, hide_index=True, width="stretch", key="notify_as_person")
 
 
-def _outbox(user: auth.User, view: subscriptions.OutboxView) -> None:
+def _outbox(user: auth.User, view: console.OutboxView) -> None:
     cols = st.columns(len(view.counts))
     for col, (status, count) in zip(cols, view.counts.items()):
         col.metric(outbox.STATUS[status], f"{count:,}".replace(",", "."))
@@ -86,18 +86,18 @@ def _outbox(user: auth.User, view: subscriptions.OutboxView) -> None:
                 st.error(plain(exc.message))
 
 
-def _label(view: subscriptions.OutboxView, message_id: str) -> str:
+def _label(view: console.OutboxView, message_id: str) -> str:
     row = view.messages[view.messages["Mã thư"] == message_id].iloc[0]
     return f"{row['Trạng thái']} · {row['Người nhận']} · {row['Tiêu đề']}"[:160]
 
 
-def _jobs(view: subscriptions.OutboxView) -> None:
+def _jobs(view: console.OutboxView) -> None:
     st.caption(f"Các việc chạy hằng ngày lúc {settings().worker_run_at}; mỗi việc một lần mỗi ngày dù có nhiều bản "
                "sao ứng dụng.")
     tables.show(view.jobs, hide_index=True, width="stretch", key="jobs_table")
 
 
-def _webhooks(user: auth.User, view: subscriptions.OutboxView) -> None:
+def _webhooks(user: auth.User, view: console.OutboxView) -> None:
     st.caption("Tin nhắn của tỉnh (nhắc hạn, chưa nhận, tổng hợp, tiến độ) được gửi thêm dạng JSON có chữ ký "
                "HMAC-SHA256 (khóa XKLD_WEBHOOK_SECRET) tới cổng SMS/Zalo của tỉnh.")
     tables.show(view.webhooks, hide_index=True, width="stretch", key="webhooks_table")

@@ -66,7 +66,7 @@ def render_people(user: auth.User) -> None:
         except XkldError as exc:
             st.error(plain(exc.message))
     st.subheader("Nhập từ tệp XLSX")
-    st.download_button("Tải mẫu XLSX", kinds.template_xlsx_of(kinds.PEOPLE), "mau-nguoi-phu-trach.xlsx",
+    st.download_button("Tải mẫu XLSX", kinds.template_xlsx_of(people.PEOPLE), "mau-nguoi-phu-trach.xlsx",
                        key="people_template")
     limit = settings().max_upload_mb
     upload = st.file_uploader(f"Tệp danh sách (XLSX hoặc CSV, tối đa {limit:.0f} MB)", type=["xlsx", "csv"],
