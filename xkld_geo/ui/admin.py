@@ -40,7 +40,7 @@ def render_admin(admin: auth.User) -> None:
             st.error(plain(exc.message))
     _release(con, admin)
     st.subheader("Nhật ký")
-    tables.show(labels.labelled(auth.audit_entries(con), {"Việc": "audit_action"}), hide_index=True, width="stretch",
+    tables.show(labels.audit_table(auth.audit_entries(con)), hide_index=True, width="stretch",
                 key="audit_table")
 
 

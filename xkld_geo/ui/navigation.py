@@ -37,7 +37,7 @@ class PageEntry:
 MENU: dict[str, tuple[PageEntry, ...]] = {
     "Lãnh đạo": (
         PageEntry("0_Tong_quan.py", "Tổng quan", ":material/map:", "", "overview"),
-        PageEntry("17_Du_bao_cuoi_nam.py", "Dự báo cuối năm", ":material/trending_up:", "Du_bao_cuoi_nam",
+        PageEntry("18_Du_bao_cuoi_nam.py", "Dự báo cuối năm", ":material/trending_up:", "Du_bao_cuoi_nam",
                   "overview"),
         PageEntry("2_Nhom_uu_tien.py", "Nhóm ưu tiên", ":material/groups:", "Nhom_uu_tien", "programme"),
         PageEntry("3_Thi_truong.py", "Thị trường", ":material/flight_takeoff:", "Thi_truong", "programme"),
