@@ -171,10 +171,12 @@ def _enrolment_form(user: auth.User, key: str) -> None:
     if not isinstance(enrolment, second_factor.Enrolment) or enrolment.username != user.username:
         enrolment = second_factor.enrol(con, user.username)
         st.session_state[ENROLMENT_KEY] = enrolment
-    st.markdown("1. Mở ứng dụng xác thực (Google Authenticator, Microsoft Authenticator, FreeOTP...) và thêm "
-                "tài khoản bằng khóa bí mật dưới đây (hoặc dán đường dẫn `otpauth://`).")
-    st.code(enrolment.secret, language=None)
-    st.code(enrolment.uri, language=None, wrap_lines=True)
+    st.markdown("1. Mở ứng dụng xác thực (Google Authenticator, Microsoft Authenticator, FreeOTP...) và quét mã "
+                "QR, hoặc thêm tài khoản bằng khóa bí mật bên cạnh (hoặc dán đường dẫn `otpauth://`).")
+    qr, text = st.columns([1, 2])
+    qr.image(second_factor.qr_png(enrolment.uri), caption="Mã QR để quét bằng ứng dụng", width=180)
+    text.code(enrolment.secret, language=None)
+    text.code(enrolment.uri, language=None, wrap_lines=True)
     with st.form(f"totp_form_{key}"):
         code = st.text_input("2. Nhập mã 6 chữ số ứng dụng đang hiện", max_chars=8, key=f"totp_code_{key}")
         if st.form_submit_button("Bật xác thực hai bước"):
