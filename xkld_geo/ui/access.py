@@ -109,9 +109,25 @@ def current_user() -> auth.User:
     return user
 
 
+_SIGNED_KEY = "_xkld_signed_in"
+
+
 def signed_in() -> bool:
     """Whether this session has a live login (the session's token, else the cookie's), drawing
-    nothing: the menu asks it before any page runs."""
+    nothing: the menu asks it before any page runs, the page's title again; looked up once per run."""
+    from xkld_geo.ui.common import page_run
+
+    marker = page_run()
+    kept = st.session_state.get(_SIGNED_KEY)
+    if marker is not None and isinstance(kept, tuple) and kept[0] is marker:
+        return bool(kept[1])
+    answer = _signed_in()
+    if marker is not None:
+        st.session_state[_SIGNED_KEY] = (marker, answer)
+    return answer
+
+
+def _signed_in() -> bool:
     token = st.session_state.get(TOKEN_KEY)
     if token is None:
         token = _cookie_token()
