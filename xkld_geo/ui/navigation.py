@@ -18,7 +18,7 @@ import streamlit as st
 
 from xkld_geo.settings import PROJECT_ROOT
 from xkld_geo.ui import access
-from xkld_geo.ui.common import ANONYMOUS_TITLE
+from xkld_geo.ui.common import ANONYMOUS_TITLE, translation_layer
 
 
 @dataclass(frozen=True)
@@ -172,6 +172,7 @@ def _menu(pages: dict[str, list[Any]]) -> None:
     page named to an anonymous visitor, before app.py's ``st.navigation`` ran). Each section is a
     caption over its visible pages; every entry is shown (no "View N more")."""
     with st.sidebar.container(key=MENU_KEY):
+        translation_layer()
         for section, entries in pages.items():
             shown = [p for p in entries if getattr(p, "visibility", "visible") != "hidden"]
             if not shown:
