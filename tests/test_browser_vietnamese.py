@@ -217,7 +217,7 @@ def test_table_toolbars_and_pickers_speak_vietnamese_when_used(wide: Any, app_ur
         table.hover()
         buttons.nth(i).hover()
         tips.append(wait_for(lambda: page.evaluate(
-            "() => [...document.querySelectorAll('[data-testid=stTooltipContent]')].map(e => e.innerText).join()"),
+            "() => [...document.querySelectorAll('[data-testid=stTooltipContent]')].map(e => e.innerText).pop()"),
             "a tooltip", 10))
         assert problems(page.evaluate(VISIBLE_TEXT)) == []
     assert tips == ["Ẩn/hiện cột", "Tìm trong bảng", "Toàn màn hình"]
@@ -273,7 +273,7 @@ def test_guide_screenshots(browser: Any, app_url: str, role: str) -> None:
             page.goto(f"{app_url}{path}")
             settle(page)
             if "mode=present" in path or path.startswith("/?") or path == "/Cong_khai":
-                map_frame(page)
+                map_frame(page, timeout=150)
             settle(page)
             page.wait_for_timeout(1000)
             assert guide_shot(page, name) < MAX_SHOT_BYTES

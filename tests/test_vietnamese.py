@@ -220,3 +220,23 @@ def test_the_audit_table_shows_actions_targets_and_details_in_vietnamese() -> No
                           "Đối tượng": ["b"], "Chi tiết": [None]})
     shown = labels.audit_table(frame)
     assert shown["Việc"].iloc[0] == "Gỡ xác thực hai bước" and shown["Chi tiết"].iloc[0] == ""
+
+
+def test_every_screenshot_a_guide_shows_is_made_by_the_browser_tests() -> None:
+    from tests.test_browser_vietnamese import GUIDE_SHOTS, MAX_SHOT_BYTES
+    from xkld_geo import guides
+
+    shown = {image for file in guides.GUIDES.values() for image in guides.images(file)}
+    assert shown == {f"anh/{name}" for name in GUIDE_SHOTS}            # each one shown and each one made
+    for image in shown:
+        path = guides.FOLDER / image
+        assert path.exists(), f"{image}: run tests/test_browser_vietnamese.py -k guide_screenshots"
+        assert path.stat().st_size < MAX_SHOT_BYTES, image
+
+
+def test_a_guide_is_cut_at_its_screenshots_for_the_app() -> None:
+    from xkld_geo import guides
+
+    parts = guides.parts("Mở trang.\n\n![Trang Tổng quan](anh/tong-quan.png)\n\nRồi bấm.")
+    assert [(text.strip(), image.name if image else None) for text, image in parts] == [
+        ("Mở trang.", None), ("Trang Tổng quan", "tong-quan.png"), ("Rồi bấm.", None)]

@@ -148,7 +148,11 @@ def login_box(user: auth.User, home: Any = None) -> None:
             second_factor_box(user)
             with st.popover("Hướng dẫn sử dụng", icon=":material/help:", width="stretch"):
                 for page in guides.for_role(user.role):
-                    st.markdown(page)
+                    for part, image in guides.parts(page):
+                        if image is None:
+                            st.markdown(part)
+                        elif image.exists():
+                            st.image(str(image), caption=part)
             if st.button("Đăng xuất", key="logout"):
                 auth.logout(connection(), st.session_state.pop(TOKEN_KEY, None))
                 st.session_state["_logged_out"] = True
