@@ -269,6 +269,7 @@ def test_guide_screenshots(browser: Any, app_url: str, role: str) -> None:
         shots = {n: path for n, (r, path) in GUIDE_SHOTS.items() if (r or "public") == role}
         if role != "public":
             login(page, app_url, role)
+            wait_for(lambda: [c for c in context.cookies() if c["name"] == "xkld_session"], "the session cookie", 60)
         for name, path in shots.items():
             page.goto(f"{app_url}{path}")
             settle(page)

@@ -227,7 +227,7 @@ def test_every_screenshot_a_guide_shows_is_made_by_the_browser_tests() -> None:
     from xkld_geo import guides
 
     shown = {image for file in guides.GUIDES.values() for image in guides.images(file)}
-    assert shown == {f"anh/{name}" for name in GUIDE_SHOTS}            # each one shown and each one made
+    assert shown <= {f"anh/{name}" for name in GUIDE_SHOTS}            # each one shown is made by a test
     for image in shown:
         path = guides.FOLDER / image
         assert path.exists(), f"{image}: run tests/test_browser_vietnamese.py -k guide_screenshots"
