@@ -24,6 +24,7 @@ from xkld_geo import gateway, health, leftovers, listener
 from xkld_geo.maps import warmup
 from xkld_geo.notifications import scheduler
 from xkld_geo.settings import current
+from xkld_geo.ui.navigation import menu_of_files_off
 from xkld_geo.views import period_tables
 
 app = st.App("app.py", routes=gateway.routes() + health.routes(), middleware=[Middleware(gateway.HideInternalRoutes)])
@@ -35,6 +36,7 @@ if __name__ == "__main__":   # the launcher: Streamlit's server, which imports t
     cli.main(["run", __file__, *sys.argv[1:]], prog_name="streamlit")
 else:
     listener.check(starlette_server)
+    menu_of_files_off()   # app.py's menu from the first visit on, never one built from pages/
     leftovers.remove(current())   # what killed builds and publishes left behind, at the server's start
     # geometry files first, then the overview's national period tables (both shared by every session)
     warmup.start_background(then=lambda con: period_tables.warm_periods(con, current().effective_today,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from xkld_geo import ui
 
-ui.setup_page("Công khai")
+ui.setup_page("Công khai", public=True)
 
 
 def render() -> None:

@@ -9,7 +9,7 @@ import pytest
 from xkld_geo import auth, db
 from xkld_geo.build import warehouse
 from xkld_geo.cli import main
-from xkld_geo.errors import AuthError
+from xkld_geo.errors import AuthError, ScopeError
 from xkld_geo.settings import Settings
 
 NOW = dt.datetime(2026, 3, 15, 9, 0)
@@ -408,11 +408,75 @@ def test_an_administrator_page_shows_only_the_enrolment_until_a_code_is_confirme
     assert any("xác thực hai bước" in w.value for w in at.warning)
     secret = at.session_state["_totp_enrolment"].secret
     assert any(c.value == secret for c in at.code)
+    assert len(at.get("image")) == 1                                    # the QR code beside the secret
     assert not any("Tạo tài khoản" in (b.label or "") for b in at.button)   # nothing of the page itself
     at.text_input(key="totp_code_required").input(second_factor.current_code(secret))
     next(b for b in at.button if b.label == "Bật xác thực hai bước").click().run()
     assert not at.exception and not at.error and second_factor.enabled(con, "quantri2"), [e.value for e in at.error]
     assert not any("phải bật xác thực hai bước" in w.value for w in at.warning)
+
+
+def test_an_administrator_removes_another_accounts_second_factor_within_scope(tiny_con) -> None:
+    from xkld_geo import second_factor
+
+    auth.create_user(tiny_con, "tw.quantri", PASSWORD, "admin")
+    auth.create_user(tiny_con, "t99.quantri", PASSWORD, "admin", unit="99")
+    auth.create_user(tiny_con, "t99.canbo", PASSWORD, "planner", unit="99")
+    auth.create_user(tiny_con, "t98.canbo", PASSWORD, "planner", unit="98")
+    for name in ("t99.canbo", "t98.canbo", "t99.quantri"):
+        _enrolled(tiny_con, name)
+    token, _ = auth.login(tiny_con, "t99.canbo", PASSWORD, now=NOW,
+                          code=second_factor.current_code(second_factor._row(tiny_con, "t99.canbo")[0],  # noqa: SLF001
+                                                          NOW + dt.timedelta(seconds=30)))
+    province = auth.User("t99.quantri", "Quản trị tỉnh 99", "admin", "99")
+    with pytest.raises(ScopeError):                                     # another province's account
+        second_factor.remove_for(tiny_con, province, "t98.canbo")
+    with pytest.raises(AuthError) as err:                               # never one's own (a stolen session)
+        second_factor.remove_for(tiny_con, province, "t99.quantri")
+    assert err.value.details["reason"] == "own_factor"
+    with pytest.raises((AuthError, ScopeError)):                        # not an administrator
+        second_factor.remove_for(tiny_con, auth.User("t99.canbo", "x", "planner", "99"), "t99.canbo")
+    assert second_factor.enabled(tiny_con, "t98.canbo") and second_factor.enabled(tiny_con, "t99.quantri")
+    assert second_factor.remove_for(tiny_con, province, "t99.canbo")
+    assert not second_factor.enabled(tiny_con, "t99.canbo")
+    assert auth.session_user(tiny_con, token, now=NOW) is None           # its sessions end
+    line = tiny_con.execute("SELECT username, target FROM audit_log WHERE action = 'totp_removed'").fetchall()
+    assert line == [("t99.quantri", "t99.canbo")]                        # audited under the administrator
+    assert second_factor.remove_for(tiny_con, auth.User("tw.quantri", "x", "admin", "VN"), "t98.canbo")
+
+
+def test_the_enrolment_shows_a_qr_code_of_the_uri() -> None:
+    from xkld_geo import second_factor
+
+    png = second_factor.qr_png("otpauth://totp/XKL%C4%90-Geo:a?secret=JBSWY3DPEHPK3PXP&issuer=XKL%C4%90-Geo")
+    assert png.startswith(b"\x89PNG") and len(png) < 20_000
+
+
+def test_the_administration_page_removes_a_second_factor(app_env: Settings) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from xkld_geo import second_factor
+    from xkld_geo.settings import PROJECT_ROOT
+
+    con = db.connect(app_env)
+    db.upgrade(con)
+    auth.create_user(con, "quantri3", PASSWORD, "admin")
+    auth.create_user(con, "canbo3", PASSWORD, "planner")
+    admin_secret = _enrolled(con, "quantri3")
+    _enrolled(con, "canbo3")
+    token, _ = auth.login(con, "quantri3", PASSWORD,
+                          code=second_factor.current_code(admin_secret, dt.datetime.now() + dt.timedelta(seconds=30)))
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "9_Quan_tri.py"), default_timeout=60)
+    at.session_state["auth_token"] = token
+    at.run()
+    assert not at.exception, at.exception
+    picker = at.selectbox(key="totp_remove_user")
+    assert "canbo3" in picker.options and "quantri3" not in picker.options   # not one's own
+    picker.select("canbo3")
+    at.button(key="totp_remove_go").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert not second_factor.enabled(con, "canbo3") and second_factor.enabled(con, "quantri3")
+    assert any("Đã gỡ xác thực hai bước của canbo3" in s.value for s in at.success)
 
 
 def test_cli_second_factor(tiny_db: Settings, monkeypatch: pytest.MonkeyPatch, capsys) -> None:

@@ -18,7 +18,8 @@ from xkld_geo.ui.navigation import MENU
 pytestmark = [pytest.mark.browser, pytest.mark.real_data]
 SCREENS = PROJECT_ROOT / "bench" / "out" / "screens"
 ENGLISH = ("View", "more", "Choose options", "Choose an option", "Drag and drop", "Browse files", "Upload",
-           "per file", "empty", "No data", "None", "NaN", "True", "False", "mi")
+           "per file", "empty", "No data", "None", "NaN", "True", "False", "mi", "Download as CSV", "Search",
+           "Fullscreen", "Show/hide columns", "No results", "Select all", "Clear selection")
 """Interface words of the libraries that must never show (as whole words)."""
 CODES = ("draft", "submitted", "approved", "superseded", "population", "last_year", "blend", "departures", "ok",
          "partial", "rejected", "unchanged", "admin", "clerk", "planner", "viewer", "JP", "KR", "TW")
@@ -190,5 +191,92 @@ def test_the_kiosk_fits_and_names_both_archipelagos(browser: Any, app_url: str, 
         zoom = [v for f in page.frames for v in _safe(f, "() => [...document.querySelectorAll('.leaflet-control-zoom')]"
                                                           ".filter(e => e.offsetParent !== null).map(e => 'zoom')")]
         assert zoom == []                                                             # no controls on a kiosk
+    finally:
+        context.close()
+
+
+ARIA_LABELS = "() => [...document.querySelectorAll('[aria-label]')].map(e => e.getAttribute('aria-label'))"
+
+
+def test_table_toolbars_and_pickers_speak_vietnamese_when_used(wide: Any, app_url: str) -> None:
+    """What shows only when used: a table's toolbar and its tooltips (hovered), a picker's empty
+    list (a name typed that is not there). No "Download as CSV" at all (client.disableDataExport)."""
+    page = wide
+    page.goto(f"{app_url}/Cong_khai")
+    table = page.locator("[data-testid=stDataFrame]").first
+    table.wait_for(timeout=60_000)
+    settle(page)
+    table.scroll_into_view_if_needed()
+    table.hover()
+    buttons = table.locator("[data-testid=stElementToolbar] button")
+    buttons.first.wait_for()
+    labels = [buttons.nth(i).get_attribute("aria-label") for i in range(buttons.count())]
+    assert labels == ["Ẩn/hiện cột", "Tìm trong bảng", "Toàn màn hình"]
+    tips = []
+    for i in range(buttons.count()):
+        table.hover()
+        buttons.nth(i).hover()
+        tips.append(wait_for(lambda: page.evaluate(
+            "() => [...document.querySelectorAll('[data-testid=stTooltipContent]')].map(e => e.innerText).pop()"),
+            "a tooltip", 10))
+        assert problems(page.evaluate(VISIBLE_TEXT)) == []
+    assert tips == ["Ẩn/hiện cột", "Tìm trong bảng", "Toàn màn hình"]
+    page.mouse.move(5, 5)
+    page.locator("[data-testid=stSelectbox]").first.click()
+    page.keyboard.type("zzzz")
+    page.get_by_text("Không có kết quả").wait_for(timeout=10_000)
+    assert problems(page.evaluate(VISIBLE_TEXT)) == []
+    english = {"Download as CSV", "Search", "Fullscreen", "Show/hide columns", "No results"}
+    assert english.isdisjoint(page.evaluate(ARIA_LABELS))
+
+
+GUIDE_SHOTS: dict[str, tuple[str | None, str]] = {
+    "cong-khai.png": (None, "/Cong_khai"),
+    "tong-quan.png": ("viewer", "/?year=2026&month=11"),
+    "trinh-chieu.png": ("viewer", "/?mode=present&year=2026&month=11"),
+    "phan-bo-chi-tieu.png": ("planner", "/Phan_bo_chi_tieu"),
+    "nhap-du-lieu.png": ("clerk", "/Nhap_du_lieu"),
+    "quan-tri.png": ("admin", "/Quan_tri"),
+}
+"""Screenshot of the user guides (docs/huong-dan/anh/) → (role logged in, address); every image a
+guide shows is one of these (tests/test_vietnamese.py checks it)."""
+MAX_SHOT_BYTES = 150_000
+
+
+def guide_shot(page: Any, name: str) -> int:
+    """Save the screen as the guide's screenshot ``name``: 1.000 px wide, 64 colours (a palette PNG
+    stays far below :data:`MAX_SHOT_BYTES`, small enough to commit); returns its size in bytes."""
+    import io
+
+    from PIL import Image
+
+    from xkld_geo import guides
+
+    image = Image.open(io.BytesIO(page.screenshot()))
+    image = image.resize((1000, round(image.height * 1000 / image.width)), Image.Resampling.LANCZOS)
+    guides.SHOTS.mkdir(parents=True, exist_ok=True)
+    target = guides.SHOTS / name
+    image.convert("RGB").quantize(colors=64, method=Image.Quantize.MEDIANCUT).save(target, optimize=True)
+    return target.stat().st_size
+
+
+@pytest.mark.parametrize("role", ["public", "viewer", "planner", "clerk", "admin"])
+def test_guide_screenshots(browser: Any, app_url: str, role: str) -> None:
+    """The user guides' screenshots, taken from the screens themselves at 1.600×1.000."""
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    page = context.new_page()
+    try:
+        shots = {n: path for n, (r, path) in GUIDE_SHOTS.items() if (r or "public") == role}
+        if role != "public":
+            login(page, app_url, role)
+            wait_for(lambda: [c for c in context.cookies() if c["name"] == "xkld_session"], "the session cookie", 60)
+        for name, path in shots.items():
+            page.goto(f"{app_url}{path}")
+            settle(page)
+            if "mode=present" in path or path.startswith("/?") or path == "/Cong_khai":
+                map_frame(page, timeout=150)
+            settle(page)
+            page.wait_for_timeout(1000)
+            assert guide_shot(page, name) < MAX_SHOT_BYTES
     finally:
         context.close()

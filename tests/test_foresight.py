@@ -115,7 +115,7 @@ def test_forecast_command_prints_the_backtest(tiny_db: Settings, monkeypatch, ca
 
 
 def test_outlook_page_shows_range_map_and_table(app_env: Settings) -> None:
-    at = run_page("pages/17_Du_bao_cuoi_nam.py", query={"unit": "99"}, settings=app_env)
+    at = run_page("pages/18_Du_bao_cuoi_nam.py", query={"unit": "99"}, settings=app_env)
     assert not at.exception and not at.error, problems(at)
     labels = {m.label: m.value for m in at.metric}
     assert "(" in labels["Dự báo cả năm (khoảng 80%)"] and "–" in labels["Dự báo cả năm (khoảng 80%)"]

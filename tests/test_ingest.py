@@ -315,6 +315,53 @@ def test_import_page_imports_a_report_and_lists_its_rejected_rows(app_env: Setti
     assert sorted(rejects["Dòng"]) == sorted(BAD_ROWS)
     log = at.dataframe[-1].value
     assert log.iloc[0]["Tệp"] == name and log.iloc[0]["Kết quả"] == "Nhận một phần" and log.iloc[0]["Người nhập"] == "test_clerk"
+    assert any(m.value == "Đã ghi 3 dòng được nhận." for m in at.markdown)  # the live counter's last line
+    assert at.get("progress")                                            # and its bar
+    at.run()                                                             # the page runs again (a later visit):
+    assert {m.label: m.value for m in at.metric}["Nhận"] == "3"          # the result stays on screen
+
+
+def test_an_import_tells_its_progress_rows_read_checked_and_written(history_con, history_db: Settings,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    import openpyxl
+
+    from xkld_geo.intake import spreadsheets
+
+    told: list[tuple[str, int, int | None]] = []
+    report = ingest.import_file(history_con, (DATA / "xa_thang02_lon_xon.csv").read_bytes(), "a.csv", "departures",
+                                "can_bo", history_db, on_progress=lambda *a: told.append(a))
+    stages = [t[0] for t in told]
+    assert stages == ["read", "checked", "written"]
+    assert told[1][1] == report.rows and told[1][2] >= len({k[0] for k in MESSY_ROWS})     # communes checked
+    assert told[2] == ("written", report.accepted, report.rows)
+    monkeypatch.setattr(spreadsheets, "ROWS_STEP", 2)                    # an XLSX tells its rows as it reads
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Tháng", "Mã xã", "Thị trường", "Giới tính", "Hình thức", "Số người"])
+    for i in range(7):
+        sheet.append(["02/2026", "99004", "TW", "nữ", "dn", i + 1])
+    out = io.BytesIO()
+    book.save(out)
+    told.clear()
+    ingest.import_file(history_con, out.getvalue(), "b.xlsx", "departures", "can_bo", history_db,
+                       on_progress=lambda *a: told.append(a))
+    read = [(done, total) for stage, done, total in told if stage == "read"]
+    assert read[:3] == [(2, 8), (4, 8), (6, 8)] and read[-1] == (8, 8)
+    assert [stage for stage, _, _ in told][-2:] == ["checked", "written"]
+
+
+@pytest.mark.parametrize(("stage", "done", "total", "text"), [
+    ("read", 12000, 1048575, "Đã đọc 12.000 / 1.048.575 dòng…"),
+    ("read", 500, None, "Đã đọc 500 dòng…"),
+    ("checked", 3321, 3321, "Đã kiểm tra 3.321 dòng, 3.321 xã/phường; đang ghi vào cơ sở dữ liệu…"),
+    ("written", 12000, 12000, "Đã ghi 12.000 dòng được nhận."),
+])
+def test_the_progress_line_reads_in_vietnamese(stage: str, done: int, total: int | None, text: str) -> None:
+    from xkld_geo.ui.imports import progress_text
+
+    assert progress_text(stage, done, total)[0] == text
 
 
 def test_import_page_refuses_an_unreadable_file_once(app_env: Settings) -> None:

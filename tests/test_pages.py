@@ -65,3 +65,8 @@ def test_the_anonymous_front_page_asks_for_the_login(app_env) -> None:
     at = run_page("app.py", role=None)
     assert not at.exception and any("dành cho cán bộ" in w.value for w in at.warning)
     assert at.text_input(key="login_user") is not None
+
+
+def test_no_two_page_files_share_a_number() -> None:
+    numbers = [p.name.split("_", 1)[0] for p in (PROJECT_ROOT / "pages").glob("*.py")]
+    assert sorted(numbers) == sorted(set(numbers))

@@ -164,3 +164,79 @@ def test_screen_tables_get_vi_vn_formats() -> None:
     assert decimals == {"Tỷ lệ (%)": 1}
     styled = tables.decimal_comma(frame, decimals)
     assert "254,5" in styled.to_html()
+
+
+def _audit_actions_written() -> set[str]:
+    """Every audit action the code writes as a literal (``audit(con, who, "action", ...)``), and the
+    families written from a variable (``import_<outcome>``, ``month_<action>``)."""
+    import re
+
+    from xkld_geo.reporting import approval
+    from xkld_geo.settings import PROJECT_ROOT
+
+    found: set[str] = set()
+    for path in (PROJECT_ROOT / "xkld_geo").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        found |= set(re.findall(r"audit\(con, [^,]+, \"([a-z_]+)\"", text))
+        found |= set(re.findall(r"audit\(con, [^,]+, \"([a-z_]+)\" if", text))
+        found |= set(re.findall(r"else \"([a-z_]+)\", f\"\{k\.key\}", text))
+    found |= {f"import_{o}" for o in labels.IMPORT_OUTCOMES} | {f"month_{a}" for a in approval.ACTIONS}
+    return found
+
+
+def test_every_audit_action_the_code_writes_has_a_vietnamese_label() -> None:
+    written = _audit_actions_written()
+    assert {"login", "totp_removed", "form_import", "month_approve", "import_partial"} <= written
+    assert [a for a in sorted(written) if labels.label("audit_action", a) == a] == []
+
+
+@pytest.mark.parametrize(("action", "target", "detail", "shown"), [
+    ("plan_saved", "3", "version=2", ("3", "phiên bản 2")),
+    ("plan_approved", "3", "12 quotas changed", ("3", "12 chỉ tiêu thay đổi")),
+    ("reference_edited", "companies", "40 rows", ("companies", "40 dòng")),
+    ("login", None, "source=10.0.0.1", ("", "từ địa chỉ 10.0.0.1")),
+    ("user_added", "b", "role=clerk; scope=Tỉnh Nghệ An", ("b", "vai trò: Cán bộ nhập liệu; phạm vi: Tỉnh Nghệ An")),
+    ("case_opened", "VV-1", "fraud; received", None),
+    ("case_status", "VV-1", "received → verifying", ("VV-1", "Đã tiếp nhận → Đang xác minh")),
+    ("case_updated", "VV-1", "agency/outcome/note", ("VV-1", "cơ quan, kết quả, ghi chú")),
+    ("import", "departures:thang11.xlsx", "", None),
+    ("notify_subscription", "digest", "bật", None),
+    ("month_import", "import:7", "3 xã–tháng", ("lần nhập 7", "3 xã–tháng")),
+])
+def test_audit_details_read_in_vietnamese(action: str, target: str | None, detail: str,
+                                          shown: tuple[str, str] | None) -> None:
+    import re
+
+    got = labels.audit_detail(action, target, detail)
+    if shown is not None:
+        assert got == shown
+    words = " ".join(got)
+    assert not re.search(r"\b(version|quotas|rows|source|role|scope|received|verifying|departures|digest|import)\b"
+                         r"|\w+=", words.replace("thang11.xlsx", "")), got
+
+
+def test_the_audit_table_shows_actions_targets_and_details_in_vietnamese() -> None:
+    frame = pd.DataFrame({"Thời điểm": [pd.Timestamp("2026-12-01")], "Tài khoản": ["a"], "Việc": ["totp_removed"],
+                          "Đối tượng": ["b"], "Chi tiết": [None]})
+    shown = labels.audit_table(frame)
+    assert shown["Việc"].iloc[0] == "Gỡ xác thực hai bước" and shown["Chi tiết"].iloc[0] == ""
+
+
+def test_every_screenshot_a_guide_shows_is_made_by_the_browser_tests() -> None:
+    from tests.test_browser_vietnamese import GUIDE_SHOTS, MAX_SHOT_BYTES
+    from xkld_geo import guides
+
+    shown = {image for file in guides.GUIDES.values() for image in guides.images(file)}
+    assert shown <= {f"anh/{name}" for name in GUIDE_SHOTS}            # each one shown is made by a test
+    for image in shown:
+        path = guides.FOLDER / image
+        assert path.exists(), f"{image}: run tests/test_browser_vietnamese.py -k guide_screenshots"
+        assert path.stat().st_size < MAX_SHOT_BYTES, image
+
+
+def test_a_guide_is_cut_at_its_screenshots_for_the_app() -> None:
+    from xkld_geo import guides
+
+    parts = guides.parts("Mở trang.\n\n![Trang Tổng quan](anh/tong-quan.png)\n\nRồi bấm.")
+    assert [(text.strip(), image.name if image else None) for text, image in parts] == [
+        ("Mở trang.", None), ("Trang Tổng quan", "tong-quan.png"), ("Rồi bấm.", None)]

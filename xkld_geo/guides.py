@@ -3,6 +3,8 @@ shown in the app's sidebar and readable as documentation (MkDocs)."""
 from __future__ import annotations
 
 import functools
+import re
+from pathlib import Path
 
 from xkld_geo.settings import PROJECT_ROOT
 
@@ -23,3 +25,30 @@ def for_role(role: str) -> list[str]:
     if role == "admin":
         return [text(f) for f in dict.fromkeys([GUIDES["admin"], *GUIDES.values()])]
     return [text(GUIDES[role])] if role in GUIDES else []
+
+
+SHOTS = FOLDER / "anh"
+"""The guides' screenshots, written by the browser tests (tests/test_browser_vietnamese.py,
+``test_guide_screenshots``) so that they stay true to the screens."""
+IMAGE = re.compile(r"!\[([^\]]*)\]\((anh/[A-Za-z0-9_.-]+\.png)\)")
+"""A screenshot in a guide: ``![caption](anh/name.png)`` (a path relative to the guide's folder)."""
+
+
+def images(file: str) -> list[str]:
+    """The screenshots one guide shows (paths relative to :data:`FOLDER`)."""
+    return [m.group(2) for m in IMAGE.finditer(text(file))]
+
+
+def parts(markdown: str) -> list[tuple[str, Path | None]]:
+    """A guide cut at its screenshots, for the app (Streamlit's Markdown does not load a relative
+    image): ``(text, None)`` for Markdown, ``(caption, path)`` for a screenshot."""
+    out: list[tuple[str, Path | None]] = []
+    at = 0
+    for m in IMAGE.finditer(markdown):
+        if markdown[at:m.start()].strip():
+            out.append((markdown[at:m.start()], None))
+        out.append((m.group(1), FOLDER / m.group(2)))
+        at = m.end()
+    if markdown[at:].strip():
+        out.append((markdown[at:], None))
+    return out

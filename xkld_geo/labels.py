@@ -27,6 +27,11 @@ AUDIT_ACTIONS: dict[str, str] = {
     "people_import": "Nhập danh sách người phụ trách", "case_opened": "Ghi vụ việc mới",
     "case_status": "Chuyển trạng thái vụ việc", "case_updated": "Cập nhật vụ việc",
     "emulation_criteria": "Sửa tiêu chí thi đua", "emulation_approve": "Duyệt xếp loại thi đua",
+    "form_import": "Nhập dữ liệu từ biểu mẫu", "password_changed": "Đổi mật khẩu",
+    "users_imported": "Tạo tài khoản từ tệp", "totp_enabled": "Bật xác thực hai bước",
+    "totp_removed": "Gỡ xác thực hai bước", "notify_contact": "Sửa địa chỉ nhận thông báo",
+    "notify_subscription": "Bật/tắt loại thông báo", "notify_webhook": "Sửa địa chỉ webhook của tỉnh",
+    "outbox_resend": "Gửi lại thư thông báo",
 }
 """What each audit line records; ``import_<outcome>`` lines are named by :data:`IMPORT_OUTCOMES`."""
 
@@ -64,7 +69,77 @@ def _kinds() -> Mapping[str, str]:
 
 
 def _actions() -> Mapping[str, str]:
-    return AUDIT_ACTIONS | {f"import_{k}": f"Nhập dữ liệu: {v.lower()}" for k, v in IMPORT_OUTCOMES.items()}
+    from xkld_geo.reporting import approval
+
+    return (AUDIT_ACTIONS | {f"import_{k}": f"Nhập dữ liệu: {v.lower()}" for k, v in IMPORT_OUTCOMES.items()}
+            | {f"month_{k}": f"Báo cáo tháng của xã: {v.lower()}" for k, v in approval.ACTIONS.items()})
+
+
+def _case_labels() -> Mapping[str, str]:
+    from xkld_geo.protection import cases
+
+    return cases.KIND_LABELS | cases.STATUS_LABELS
+
+
+def _notification_kinds() -> Mapping[str, str]:
+    from xkld_geo.notifications import subscriptions
+
+    return subscriptions.KINDS
+
+
+_DETAILS: tuple[tuple[str, str], ...] = (
+    (r"^version=(\d+)$", "phiên bản {0}"),
+    (r"^(\d+) quotas changed$", "{0} chỉ tiêu thay đổi"),
+    (r"^(\d+) rows$", "{0} dòng"),
+    (r"^source=(.*)$", "từ địa chỉ {0}"),
+    (r"^role=([a-z_]+); scope=(.*)$", "vai trò: {role0}; phạm vi: {1}"),
+    (r"^agency/outcome/note$", "cơ quan, kết quả, ghi chú"),
+    (r"^([a-z_]+); received$", "{case0}; {case_received}"),
+    (r"^([a-z_]+) → ([a-z_]+)$", "{case0} → {case1}"),
+    (r"^email=(.*) tinh=(.*)$", "thư điện tử: {0}; tỉnh: {1}"),
+)
+"""Audit details written as ``key=value`` or in English by older code, and their Vietnamese form
+(``{N}`` a captured group, ``{roleN}``/``{caseN}`` the group's label): older lines keep their stored
+text, the screen shows the Vietnamese."""
+
+
+def audit_detail(action: str, target: object, detail: object) -> tuple[str, str]:
+    """The audit line's target and detail as a person reads them: codes by their labels
+    (``departures:file.xlsx`` → ``Số người xuất cảnh: file.xlsx``, ``role=clerk`` → ``vai trò: Cán bộ
+    nhập liệu``, a case's ``received → verifying`` → ``Đã tiếp nhận → Đang xác minh``)."""
+    import re
+
+    shown_target = "" if target is None or (not isinstance(target, str) and pd.isna(target)) else str(target)
+    shown_detail = "" if detail is None or (not isinstance(detail, str) and pd.isna(detail)) else str(detail)
+    if action in ("import", "form_import") and ":" in shown_target:
+        kind, _, rest = shown_target.partition(":")
+        shown_target = f"{label('kind', kind)}: {rest}"
+    elif action == "notify_subscription":
+        shown_target = _notification_kinds().get(shown_target, shown_target)
+    elif action == "month_import" and shown_target.startswith("import:"):
+        shown_target = f"lần nhập {shown_target.removeprefix('import:')}"
+    roles, cases = _roles(), _case_labels()
+    for pattern, template in _DETAILS:
+        found = re.match(pattern, shown_detail)
+        if found:
+            groups = found.groups()
+            shown_detail = template.format(
+                *groups, case_received=cases.get("received", "received"),
+                **{f"role{i}": roles.get(g, g) for i, g in enumerate(groups)},
+                **{f"case{i}": cases.get(g, g) for i, g in enumerate(groups)})
+            break
+    return shown_target, shown_detail
+
+
+def audit_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The audit log as read by ``auth.audit_entries`` (Vietnamese headers), with actions, targets
+    and details in Vietnamese (:func:`audit_detail`)."""
+    out = frame.copy()
+    if len(out):
+        pairs = [audit_detail(str(a), t, d) for a, t, d in zip(out["Việc"], out["Đối tượng"], out["Chi tiết"])]
+        out["Đối tượng"] = [t for t, _ in pairs]
+        out["Chi tiết"] = [d for _, d in pairs]
+    return labelled(out, {"Việc": "audit_action"})
 
 
 VOCABULARIES: dict[str, Callable[[], Mapping[str, str]]] = {

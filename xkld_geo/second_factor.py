@@ -15,13 +15,18 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
 import pyotp
+import qrcode
 
 from xkld_geo import db
 from xkld_geo.audit import audit
 from xkld_geo.errors import AuthError
+
+if TYPE_CHECKING:
+    from xkld_geo import auth
 
 ISSUER = "XKLĐ-Geo"
 """The name authenticator apps show beside the account."""
@@ -131,3 +136,35 @@ def remove(con: duckdb.DuckDBPyConnection, username: str, by: str = "cli") -> bo
 def current_code(secret: str, now: dt.datetime | None = None) -> str:
     """The code an authenticator app shows now for ``secret`` (tests, and the command line's check)."""
     return pyotp.TOTP(secret).at(now or dt.datetime.now())
+
+
+def qr_png(uri: str, box_size: int = 6) -> bytes:
+    """The enrolment's ``otpauth://`` URI as a QR code (PNG) for an authenticator app's camera:
+    drawn by the ``qrcode`` library on this server, never by a web service (the secret stays here)."""
+    import io
+
+    image = qrcode.make(uri, box_size=box_size, border=2)
+    out = io.BytesIO()
+    image.save(out)     # qrcode's pillow image writes PNG by default
+    return out.getvalue()
+
+
+def remove_for(con: duckdb.DuckDBPyConnection, admin: "auth.User", username: str) -> bool:
+    """:func:`remove` on behalf of an administrator (the administration page): refused for an
+    account outside the administrator's scope and for the administrator's own factor (a stolen
+    session must not turn off the owner's second factor); audited as ``totp_removed`` by ``admin``.
+    Returns whether there was one."""
+    from xkld_geo import auth, scope
+
+    target = db.row(con, "user_scope", "SELECT unit_code, company_licence FROM users WHERE username = $u",
+                    {"u": username})
+    if target is None:
+        raise AuthError(f"Không có tài khoản '{username}'.", field="username", value=username)
+    company = None if target[1] is None or str(target[1]) in ("", "nan", "None") else str(target[1])
+    if not auth.allowed(admin, "manage_users") or not scope.manages(con, admin, target[0], company):
+        raise scope.refusal(admin, scope.of(con, admin), company or target[0],
+                            "gỡ xác thực hai bước của tài khoản ở đơn vị này")
+    if username == admin.username:
+        raise AuthError("Không tự gỡ xác thực hai bước của chính mình; hãy nhờ một quản trị viên khác.",
+                        field="username", value=username, reason="own_factor")
+    return remove(con, username, by=admin.username)

@@ -259,13 +259,20 @@ def _name(user: auth.User | str) -> str:
     return user if isinstance(user, str) else user.username
 
 
+Progress = Callable[[str, int, "int | None"], None]
+"""Told what an import is doing: ``(stage, done, total)`` with stage ``read`` (rows read of the
+sheet's rows), ``checked`` (rows checked, ``total`` the communes they name), ``written`` (rows
+accepted). The import page shows it as a live counter."""
+
+
 def import_file(con: duckdb.DuckDBPyConnection, data: bytes, file: str, kind: str, user: auth.User | str,
                 settings: Settings, today: dt.date | None = None,
-                on_wait: queue.Waiting | None = None) -> ImportReport:
+                on_wait: queue.Waiting | None = None, on_progress: Progress | None = None) -> ImportReport:
     """Import one report of ``kind``; returns the report. A refused file raises :class:`IngestError`
     (after logging it); rows with problems never stop the others. A file of at least
     ``import_queue_mb`` waits for its turn in the server's import queue (:mod:`queue`), telling
-    ``on_wait`` how many files are ahead of it.
+    ``on_wait`` how many files are ahead of it; ``on_progress`` is told the rows read, checked
+    and written as they go (:data:`Progress`).
 
     ``user`` is the account the import acts for: rows of communes outside its scope and rows of
     an approved (locked) commune-month are refused with the reason (:mod:`xkld_geo.scope`, and
@@ -273,11 +280,11 @@ def import_file(con: duckdb.DuckDBPyConnection, data: bytes, file: str, kind: st
     registry.require()
     big = len(data) >= settings.import_queue_mb * 1_000_000
     with queue.QUEUE.turn(big, on_wait):
-        return _import_file(con, data, file, kind, user, settings, today)
+        return _import_file(con, data, file, kind, user, settings, today, on_progress)
 
 
 def _import_file(con: duckdb.DuckDBPyConnection, data: bytes, file: str, kind: str, user: auth.User | str,
-                 settings: Settings, today: dt.date | None) -> ImportReport:
+                 settings: Settings, today: dt.date | None, on_progress: Progress | None = None) -> ImportReport:
     k = kinds.kind(kind)
     today = today or settings.effective_today
     digest = hashlib.sha256(data).hexdigest()
@@ -298,13 +305,14 @@ def _import_file(con: duckdb.DuckDBPyConnection, data: bytes, file: str, kind: s
         if k.key == "register":
             key = registers.secret_key(settings)
             registers.check_key(con, key)
-        sheet = spreadsheets.read(data, file, k, limits)
+        sheet = spreadsheets.read(data, file, k, limits, on_rows=None if on_progress is None else
+                                  lambda done, total: on_progress("read", done, total))
     except IngestError as exc:
         log_refused(con, kind, file, digest, len(data), name, exc)
         raise
     report = ImportReport(kind, file, digest, "ok", rows=len(sheet.frame), encoding=sheet.encoding)
     try:
-        _write(con, sheet, k, key, report, user, len(data), today, settings)
+        _write(con, sheet, k, key, report, user, len(data), today, settings, on_progress)
     except (duckdb.Error, DatabaseError, OSError) as exc:
         raise _failed(con, report, name, len(data), exc) from exc
     except Exception as exc:   # a fault of ours: logged as failed, then raised as it is
@@ -360,12 +368,15 @@ def check_free_space(settings: Settings) -> None:
 
 
 def _write(con: duckdb.DuckDBPyConnection, sheet: spreadsheets.Sheet, k: kinds.Kind, key: bytes | None,
-           report: ImportReport, user: auth.User | str, size: int, today: dt.date, settings: Settings) -> None:
+           report: ImportReport, user: auth.User | str, size: int, today: dt.date, settings: Settings,
+           on_progress: Progress | None = None) -> None:
     """Check the rows of ``sheet``, then write them and the log line in one transaction."""
-    plan = _prepare(con, sheet, k, key, report, user, today)
+    plan = _prepare(con, sheet, k, key, report, user, today, on_progress)
     check_free_space(settings)
     with store.exclusive(settings, IMPORT_LOCK), db.transaction(con):
         _commit(con, sheet, k, key, report, plan, user, size, today)
+    if on_progress is not None:
+        on_progress("written", report.accepted, len(sheet.frame))
 
 
 def _place_errors(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, values: pd.DataFrame, k: kinds.Kind,
@@ -379,7 +390,8 @@ def _place_errors(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, values: p
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, sheet: spreadsheets.Sheet, k: kinds.Kind, key: bytes | None,
-             report: ImportReport, user: auth.User | str, today: dt.date) -> Any:
+             report: ImportReport, user: auth.User | str, today: dt.date,
+             on_progress: Progress | None = None) -> Any:
     """Check the rows of ``sheet`` (cells, units, scope, lock) and plan what to write."""
     frame = sheet.frame
     checked = checks.check(frame, k, checks.Reference.from_db(con), today)
@@ -403,6 +415,9 @@ def _prepare(con: duckdb.DuckDBPyConnection, sheet: spreadsheets.Sheet, k: kinds
             else writes.plan(k, frame, values, errors, key, reporter=sheet.file))
     report.rejects = rejects_table(frame, plan.errors, k)
     report.rejected = int(plan.errors["row"].nunique()) if not plan.errors.empty else 0
+    if on_progress is not None:
+        communes = int(values["commune_code"].nunique()) if "commune_code" in values else 0
+        on_progress("checked", len(frame), communes)
     return plan
 
 

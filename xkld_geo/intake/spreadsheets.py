@@ -232,7 +232,12 @@ def check_sheet_rows(data: bytes, file: str, limits: Limits) -> int:
     return most
 
 
-def _xlsx_rows(data: bytes, file: str, limits: Limits) -> list[list[str]]:
+ROWS_STEP = 2000
+"""Rows read between two calls of a reader's ``on_rows`` (the import page's live counter)."""
+
+
+def _xlsx_rows(data: bytes, file: str, limits: Limits,
+               on_rows: Callable[[int, int | None], None] | None = None) -> list[list[str]]:
     """Every row of the first data sheet as text (refusing zip bombs and oversized sheets first).
 
     The rows are counted as they come: ``reset_dimensions`` makes openpyxl ignore the sheet's
@@ -242,7 +247,7 @@ def _xlsx_rows(data: bytes, file: str, limits: Limits) -> list[list[str]]:
 
     check_zip(data, file, limits)
     try:
-        check_sheet_rows(data, file, limits)
+        total: int | None = check_sheet_rows(data, file, limits)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, NotImplementedError, ValueError) as exc:
         raise _refuse(file, "không phải tệp XLSX hợp lệ (tệp nén bị hỏng).", field="format") from exc
     try:
@@ -259,6 +264,8 @@ def _xlsx_rows(data: bytes, file: str, limits: Limits) -> list[list[str]]:
                                     f"{formats.fmt_int(limits.max_columns)} cột.", row=len(rows) + 1, field="columns",
                               value=len(values), allowed=limits.max_columns)
             rows.append([_cell_text(v) for v in values])
+            if on_rows is not None and len(rows) % ROWS_STEP == 0:
+                on_rows(len(rows), total)
             if len(rows) > limits.max_rows + HEADER_SEARCH:
                 raise _refuse(file, f"vượt giới hạn {formats.fmt_int(limits.max_rows)} dòng.", field="rows",
                               allowed=limits.max_rows)
@@ -354,19 +361,24 @@ def _stripped(col: pd.Series, file: str, limits: Limits) -> pd.Series:
     return pd.Series(cleaned[codes], index=col.index, name=col.name)
 
 
-def read(data: bytes, file: str, k: Kind, limits: Limits) -> Sheet:
-    """Read a report of kind ``k`` (CSV or XLSX, told apart by content, not by name)."""
+def read(data: bytes, file: str, k: Kind, limits: Limits,
+         on_rows: Callable[[int, int | None], None] | None = None) -> Sheet:
+    """Read a report of kind ``k`` (CSV or XLSX, told apart by content, not by name); ``on_rows``
+    is told the rows read so far (and the sheet's row count when known) every :data:`ROWS_STEP`
+    rows of an XLSX and once at the end."""
     check_size(data, file, limits)
     if data.startswith(OLE_MAGIC):
         raise _refuse(file, "là bảng tính Excel cũ (.xls); hãy lưu lại thành .xlsx hoặc CSV UTF-8.",
                       field="format")
     if data.startswith(XLSX_MAGIC):
-        frame = pd.DataFrame(_xlsx_rows(data, file, limits)).fillna("").astype(str)
+        frame = pd.DataFrame(_xlsx_rows(data, file, limits, on_rows)).fillna("").astype(str)
         encoding, converted = "xlsx", False
     else:
         frame, encoding, converted = _csv_frame(data, file, limits)
     if frame.empty:
         raise _refuse(file, "không có dòng nào.", field="rows", value=0)
+    if on_rows is not None:
+        on_rows(len(frame), len(frame))
     frame = frame.apply(lambda col: _stripped(col, file, limits))
     top = frame.head(HEADER_SEARCH)
     head_fix, _ = charsets.fix_legacy_text(_cell_counts(top))  # a legacy-encoded header is found too

@@ -109,9 +109,25 @@ def current_user() -> auth.User:
     return user
 
 
+_SIGNED_KEY = "_xkld_signed_in"
+
+
 def signed_in() -> bool:
     """Whether this session has a live login (the session's token, else the cookie's), drawing
-    nothing: the menu asks it before any page runs."""
+    nothing: the menu asks it before any page runs, the page's title again; looked up once per run."""
+    from xkld_geo.ui.common import page_run
+
+    marker = page_run()
+    kept = st.session_state.get(_SIGNED_KEY)
+    if marker is not None and isinstance(kept, tuple) and kept[0] is marker:
+        return bool(kept[1])
+    answer = _signed_in()
+    if marker is not None:
+        st.session_state[_SIGNED_KEY] = (marker, answer)
+    return answer
+
+
+def _signed_in() -> bool:
     token = st.session_state.get(TOKEN_KEY)
     if token is None:
         token = _cookie_token()
@@ -132,7 +148,11 @@ def login_box(user: auth.User, home: Any = None) -> None:
             second_factor_box(user)
             with st.popover("Hướng dẫn sử dụng", icon=":material/help:", width="stretch"):
                 for page in guides.for_role(user.role):
-                    st.markdown(page)
+                    for part, image in guides.parts(page):
+                        if image is None:
+                            st.markdown(part)
+                        elif image.exists():
+                            st.image(str(image), caption=part)
             if st.button("Đăng xuất", key="logout"):
                 auth.logout(connection(), st.session_state.pop(TOKEN_KEY, None))
                 st.session_state["_logged_out"] = True
@@ -171,10 +191,12 @@ def _enrolment_form(user: auth.User, key: str) -> None:
     if not isinstance(enrolment, second_factor.Enrolment) or enrolment.username != user.username:
         enrolment = second_factor.enrol(con, user.username)
         st.session_state[ENROLMENT_KEY] = enrolment
-    st.markdown("1. Mở ứng dụng xác thực (Google Authenticator, Microsoft Authenticator, FreeOTP...) và thêm "
-                "tài khoản bằng khóa bí mật dưới đây (hoặc dán đường dẫn `otpauth://`).")
-    st.code(enrolment.secret, language=None)
-    st.code(enrolment.uri, language=None, wrap_lines=True)
+    st.markdown("1. Mở ứng dụng xác thực (Google Authenticator, Microsoft Authenticator, FreeOTP...) và quét mã "
+                "QR, hoặc thêm tài khoản bằng khóa bí mật bên cạnh (hoặc dán đường dẫn `otpauth://`).")
+    qr, text = st.columns([1, 2])
+    qr.image(second_factor.qr_png(enrolment.uri), caption="Mã QR để quét bằng ứng dụng", width=180)
+    text.code(enrolment.secret, language=None)
+    text.code(enrolment.uri, language=None, wrap_lines=True)
     with st.form(f"totp_form_{key}"):
         code = st.text_input("2. Nhập mã 6 chữ số ứng dụng đang hiện", max_chars=8, key=f"totp_code_{key}")
         if st.form_submit_button("Bật xác thực hai bước"):

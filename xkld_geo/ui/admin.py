@@ -5,7 +5,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from xkld_geo import auth, labels, references, scope
+from xkld_geo import auth, labels, references, scope, second_factor
 from xkld_geo.errors import XkldError
 from xkld_geo.release import site as release_site
 from xkld_geo.ui import tables
@@ -40,7 +40,7 @@ def render_admin(admin: auth.User) -> None:
             st.error(plain(exc.message))
     _release(con, admin)
     st.subheader("Nhật ký")
-    tables.show(labels.labelled(auth.audit_entries(con), {"Việc": "audit_action"}), hide_index=True, width="stretch",
+    tables.show(labels.audit_table(auth.audit_entries(con)), hide_index=True, width="stretch",
                 key="audit_table")
 
 
@@ -120,6 +120,7 @@ def _accounts(con: duckdb.DuckDBPyConnection, admin: auth.User) -> None:
     if made_text and st.download_button("Tải mật khẩu một lần (CSV)", made_text.encode("utf-8-sig"),
                                         "mat-khau-mot-lan.csv", "text/csv", key="users_made_download"):
         st.session_state.pop("users_made", None)
+    _second_factors(con, admin, list(accounts["username"]))
     if len(accounts):
         cols = st.columns([3, 1])
         target = cols[0].selectbox("Khóa tài khoản", list(accounts["username"]), key="disable_user")
@@ -129,3 +130,25 @@ def _accounts(con: duckdb.DuckDBPyConnection, admin: auth.User) -> None:
                 st.success(f"Đã khóa {plain(target)}.")
             except XkldError as exc:
                 st.error(plain(exc.message))
+
+
+def _second_factors(con: duckdb.DuckDBPyConnection, admin: auth.User, usernames: list[str]) -> None:
+    """Remove another account's second factor (a lost phone): its sessions end and the owner enrols
+    again at the next login; refused outside the administrator's scope and for their own; audited."""
+    st.subheader("Xác thực hai bước")
+    if "_totp_removed" in st.session_state:
+        st.success(f"Đã gỡ xác thực hai bước của {plain(st.session_state['_totp_removed'])}; "
+                   "tài khoản phải đăng ký lại ở lần đăng nhập sau.")
+    having = [u for u in usernames if u != admin.username and second_factor.enabled(con, u)]
+    if not having:
+        st.caption("Không có tài khoản nào khác (trong phạm vi quản lý) đã bật xác thực hai bước.")
+        return
+    cols = st.columns([3, 1])
+    target = cols[0].selectbox("Gỡ xác thực hai bước của tài khoản (mất điện thoại)", having, key="totp_remove_user")
+    if cols[1].button("Gỡ xác thực hai bước", key="totp_remove_go"):
+        try:
+            second_factor.remove_for(con, admin, target)
+            st.session_state["_totp_removed"] = target
+            st.rerun()
+        except XkldError as exc:
+            st.error(plain(exc.message))

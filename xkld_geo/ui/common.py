@@ -54,6 +54,63 @@ PAGE_CSS = """
 """
 
 
+LIBRARY_TEXTS_VI: dict[str, str] = {
+    "Search": "Tìm trong bảng", "Fullscreen": "Toàn màn hình", "Close fullscreen": "Thu nhỏ",
+    "Show/hide columns": "Ẩn/hiện cột", "Download as CSV": "Tải về (CSV)", "No results": "Không có kết quả",
+    "Clear selection": "Bỏ chọn", "Select all": "Chọn tất cả", "Clear all": "Xóa hết",
+}
+"""Texts Streamlit's own components write in English and no option changes (the table's toolbar
+tooltips, a picker's empty list), with their Vietnamese: the page's translation layer
+(:data:`TRANSLATION_SCRIPT`) writes these instead, as text and as ``aria-label``. Everything an
+option covers is done by the option (docs/vietnamese.md)."""
+
+TRANSLATION_SCRIPT = """<script>
+(function () {
+  var doc = window.parent && window.parent.document ? window.parent.document : document;
+  var win = doc.defaultView || window;
+  if (win.xkldTranslate) return;
+  var texts = %s;
+  function fix(node) {
+    if (node.nodeType === 3) {
+      var t = node.nodeValue.trim();
+      if (texts[t]) node.nodeValue = node.nodeValue.replace(t, texts[t]);
+      return;
+    }
+    if (node.nodeType !== 1) return;
+    var label = node.getAttribute('aria-label');
+    if (label && texts[label]) node.setAttribute('aria-label', texts[label]);
+    var walker = doc.createTreeWalker(node, 5);
+    var n;
+    while ((n = walker.nextNode())) {
+      if (n.nodeType === 3) { var v = n.nodeValue.trim(); if (texts[v]) n.nodeValue = n.nodeValue.replace(v, texts[v]); }
+      else { var a = n.getAttribute('aria-label'); if (a && texts[a]) n.setAttribute('aria-label', texts[a]); }
+    }
+  }
+  win.xkldTranslate = new win.MutationObserver(function (records) {
+    records.forEach(function (r) {
+      if (r.type === 'characterData') fix(r.target);
+      else if (r.type === 'attributes') fix(r.target);
+      else r.addedNodes.forEach(fix);
+    });
+  });
+  win.xkldTranslate.observe(doc.body, {childList: true, subtree: true, characterData: true,
+                                       attributes: true, attributeFilter: ['aria-label']});
+  fix(doc.body);
+})();
+</script>"""
+"""The translation layer: a ``MutationObserver`` that rewrites :data:`LIBRARY_TEXTS_VI` wherever
+Streamlit writes them (a tooltip appears, a picker's list empties). Our own constant script, no
+user text; installed once per browser tab (``st.html(..., unsafe_allow_javascript=True)``)."""
+
+
+def translation_layer() -> None:
+    """Install :data:`TRANSLATION_SCRIPT` in this browser tab (the menu calls it on every run; the
+    script installs itself once)."""
+    import json
+
+    st.html(TRANSLATION_SCRIPT % json.dumps(LIBRARY_TEXTS_VI, ensure_ascii=False), unsafe_allow_javascript=True)
+
+
 def plain(text: object) -> str:
     """``text`` (a URL parameter, a name, a notice, a message quoting a file) escaped so that
     Streamlit's Markdown shows it as it is: never a link, an image, a heading or emphasis. Every
@@ -96,9 +153,20 @@ def connection() -> duckdb.DuckDBPyConnection:
     return cur
 
 
-def setup_page(title: str) -> None:
+ANONYMOUS_TITLE = "Đăng nhập cán bộ"
+"""The tab's title of an internal page for a visitor who is not logged in (the menu's login entry):
+an internal page's own title never reaches an anonymous browser, not even in the tab."""
+
+
+def setup_page(title: str, public: bool = False) -> None:
     """Page config and the shared CSS: the same text on every run, so the browser keeps its style
-    sheet (a style sheet whose element changes makes it restyle the whole page)."""
+    sheet (a style sheet whose element changes makes it restyle the whole page). An internal page
+    (``public`` false) opened without a login is titled :data:`ANONYMOUS_TITLE`."""
+    if not public:
+        from xkld_geo.ui import access
+
+        if not access.signed_in():
+            title = ANONYMOUS_TITLE
     st.set_page_config(page_title=f"{title} · XKLĐ-Geo", page_icon=FAVICON, layout="wide")
     st.markdown(PAGE_CSS, unsafe_allow_html=True)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import streamlit as st
 
@@ -46,6 +47,28 @@ def _report(report: ingest.ImportReport) -> None:
                                 key="import_rejects_xlsx")
 
 
+def progress_text(stage: str, done: int, total: int | None) -> tuple[str, float | None]:
+    """The live line of an import's progress (:data:`ingest.Progress`) and its bar's fraction."""
+    if stage == "read":
+        of = f" / {formats.fmt_int(total)}" if total else ""
+        return f"Đã đọc {formats.fmt_int(done)}{of} dòng…", (min(done / total, 1.0) * 0.6 if total else None)
+    if stage == "checked":
+        return (f"Đã kiểm tra {formats.fmt_int(done)} dòng, {formats.fmt_int(total or 0)} xã/phường; "
+                "đang ghi vào cơ sở dữ liệu…", 0.8)
+    return f"Đã ghi {formats.fmt_int(done)} dòng được nhận.", 1.0
+
+
+def _progress(counter: Any, bar: Any) -> ingest.Progress:
+    """A callback for ``ingest.import_file`` that rewrites ``counter`` and moves ``bar`` as the
+    import reads, checks and writes (each call sends its element to the browser at once)."""
+    def told(stage: str, done: int, total: int | None) -> None:
+        text, fraction = progress_text(stage, done, total)
+        counter.write(text)
+        if fraction is not None:
+            bar.progress(fraction)
+    return told
+
+
 def render_imports(user: auth.User) -> None:
     """Templates, the upload form and its report, then the newest imports."""
     con = connection()
@@ -70,9 +93,11 @@ def render_imports(user: auth.User) -> None:
                            "trong hàng đợi và sẽ được nhập ngay khi đến lượt. Xin đừng tải lại trang.")
             try:
                 status.write(f"Đọc và kiểm tra từng dòng của tệp ({upload.size / 1e6:.1f} MB)…".replace(".", ","))
+                counter, bar = st.empty(), st.progress(0.0)
                 st.session_state[REPORT_KEY] = done = ingest.import_file(con, upload.getvalue(), upload.name, kind,
                                                                          user, settings(),   # its scope applies
-                                                                         on_wait=waiting)
+                                                                         on_wait=waiting,
+                                                                         on_progress=_progress(counter, bar))
                 place.empty()
                 status.write(f"Đã đọc {formats.fmt_int(done.rows)} dòng, nhận {formats.fmt_int(done.accepted)}.")
                 if done.accepted:

@@ -18,6 +18,7 @@ import streamlit as st
 
 from xkld_geo.settings import PROJECT_ROOT
 from xkld_geo.ui import access
+from xkld_geo.ui.common import ANONYMOUS_TITLE, translation_layer
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class PageEntry:
 MENU: dict[str, tuple[PageEntry, ...]] = {
     "Lãnh đạo": (
         PageEntry("0_Tong_quan.py", "Tổng quan", ":material/map:", "", "overview"),
-        PageEntry("17_Du_bao_cuoi_nam.py", "Dự báo cuối năm", ":material/trending_up:", "Du_bao_cuoi_nam",
+        PageEntry("18_Du_bao_cuoi_nam.py", "Dự báo cuối năm", ":material/trending_up:", "Du_bao_cuoi_nam",
                   "overview"),
         PageEntry("2_Nhom_uu_tien.py", "Nhóm ưu tiên", ":material/groups:", "Nhom_uu_tien", "programme"),
         PageEntry("3_Thi_truong.py", "Thị trường", ":material/flight_takeoff:", "Thi_truong", "programme"),
@@ -76,13 +77,21 @@ MENU: dict[str, tuple[PageEntry, ...]] = {
 listed here is tested by being listed (tests/test_pages.py)."""
 
 
+MENU_KEY = "xkld_menu"
+"""The key of the sidebar container holding the menu: Streamlit gives it the class ``st-key-xkld_menu``
+(the supported way to address an element from CSS or a test, see :data:`MENU_SELECTOR`)."""
+MENU_SELECTOR = f".st-key-{MENU_KEY}"
+NAV_LINK = 'a[data-testid="stPageLink-NavLink"]'
+"""Streamlit internals the menu's style relies on (the element id Streamlit puts on a page link);
+kept here, in one constant, for the compatibility module to take over."""
+
 ICON_CSS = """
 <style>
-a[data-testid="stSidebarNavLink"]::before {
+%(menu)s %(link)s::before {
   font-family: "Material Symbols Rounded"; font-size: 1.25rem; line-height: 1; margin-right: 0.5rem;
   font-feature-settings: "liga"; -webkit-font-feature-settings: "liga"; color: inherit;
 }
-%s
+%(rules)s
 </style>
 """
 
@@ -96,8 +105,8 @@ def icon_css() -> str:
         for p in entries:
             href = f"/{p.url_path}" if p.url_path else "/"
             name = p.icon.removeprefix(":material/").removesuffix(":")
-            rules.append(f'a[data-testid="stSidebarNavLink"][href$="{href}"]::before {{ content: "{name}"; }}')
-    return ICON_CSS % "\n".join(rules)
+            rules.append(f'{MENU_SELECTOR} {NAV_LINK}[href$="{href}"]::before {{ content: "{name}"; }}')
+    return ICON_CSS % {"menu": MENU_SELECTOR, "link": NAV_LINK, "rules": "\n".join(rules)}
 
 
 @functools.cache
@@ -119,7 +128,7 @@ def _pages() -> dict[str, list[Any]]:
 
 
 PUBLIC_SECTION = "Công khai"
-LOGIN_TITLE = "Đăng nhập cán bộ"
+LOGIN_TITLE = ANONYMOUS_TITLE
 """The one title an anonymous visitor sees for the internal pages."""
 
 
@@ -157,14 +166,53 @@ def home_page() -> Any:
     return next(p for entries in _pages().values() for p in entries if not p.url_path)
 
 
+def _menu(pages: dict[str, list[Any]]) -> None:
+    """The sidebar menu, drawn by the app with ``st.page_link`` (Streamlit's own menu is off:
+    ``client.showSidebarNavigation = false`` in ``.streamlit/config.toml``, because on the first
+    paint of a new session Streamlit drew it from the file names under ``pages/``, every internal
+    page named to an anonymous visitor, before app.py's ``st.navigation`` ran). Each section is a
+    caption over its visible pages; every entry is shown (no "View N more")."""
+    with st.sidebar.container(key=MENU_KEY):
+        translation_layer()
+        for section, entries in pages.items():
+            shown = [p for p in entries if getattr(p, "visibility", "visible") != "hidden"]
+            if not shown:
+                continue
+            st.caption(section)
+            for p in shown:
+                st.page_link(p, label=p.title)
+
+
+def menu_of_files_off() -> None:
+    """Tell Streamlit, at the server's start, that this app's menu is app.py's ``st.navigation``,
+    never the folder ``pages/``.
+
+    Streamlit decides once per process whether an app "uses the pages directory" (a folder named
+    ``pages`` beside the main script) and, until the first ``st.navigation`` call of the process
+    says otherwise, runs a requested file under ``pages/`` *by itself*, without app.py, titled and
+    listed by its file name ("Quan tri"): so the first visitor of a freshly started server who opens
+    ``/Quan_tri`` saw the names of the internal pages (menu, tab title). ``st.navigation`` sets the
+    same flag to False on its first call; this sets it before any session runs. A Streamlit internal
+    (``PagesManager.uses_pages_directory``; for the compatibility module): a Streamlit that no longer
+    has it needs nothing here. Called by serve.py; ``client.showSidebarNavigation = false`` in
+    ``.streamlit/config.toml`` hides that menu under a bare ``streamlit run app.py`` too."""
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:   # a Streamlit without it
+        return
+    if hasattr(PagesManager, "uses_pages_directory"):
+        PagesManager.uses_pages_directory = False
+
+
 def navigation() -> None:
-    """Build the menu (all pages once logged in, the public ones and the login entry before; every
-    entry shown: ``expanded=True``, no "View N more" button) and run the page the URL asks for; a
-    visitor without a session who opens ``/`` goes to the public page, whose sidebar has the login."""
+    """Register the pages (all once logged in, the public ones and the login entry before), draw the
+    app's own menu in the sidebar and run the page the URL asks for; a visitor without a session who
+    opens ``/`` goes to the public page, whose sidebar has the login."""
     st.markdown(_icon_css(), unsafe_allow_html=True)
     signed = access.signed_in()
     pages = _pages() if signed else _anonymous_pages()
-    page = st.navigation(pages, expanded=True)
+    page = st.navigation(pages, position="hidden")
+    _menu(pages)
     if not signed and not page.url_path and not st.query_params and access.anonymous():
         st.switch_page(next(p for entries in pages.values() for p in entries if p.url_path == PUBLIC_PAGE))
     page.run()

@@ -103,7 +103,7 @@ def presentation_controls() -> tuple[bool, list[str], int]:
             st.warning(f"Tham số 'every' trong địa chỉ không hợp lệ ({plain(every[:40])}); dùng 20 giây.")
     with st.sidebar:
         present = st.toggle("Chế độ trình chiếu", key="present")
-        cycle = st.multiselect("Luân phiên các tỉnh", list(provinces["code"]), key="cycle",
+        cycle = st.multiselect("Luân phiên các tỉnh", list(provinces["code"]), key="cycle", select_all=False,
                                format_func=names.get, placeholder="Chọn các tỉnh")
         every = int(st.number_input("Mỗi (giây)", min_value=5, max_value=600, step=5,
                                     key="cycle_every"))
