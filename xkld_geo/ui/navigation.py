@@ -18,6 +18,7 @@ import streamlit as st
 
 from xkld_geo.settings import PROJECT_ROOT
 from xkld_geo.ui import access
+from xkld_geo.ui.common import PAGE_KEY
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,7 @@ def navigation() -> None:
     signed = access.signed_in()
     pages = _pages() if signed else _anonymous_pages()
     page = st.navigation(pages, expanded=True)
+    st.session_state[PAGE_KEY] = page.url_path   # the shared filters notice a change of page by it
     if not signed and not page.url_path and not st.query_params and access.anonymous():
         st.switch_page(next(p for entries in pages.values() for p in entries if p.url_path == PUBLIC_PAGE))
     page.run()
