@@ -78,8 +78,10 @@ def arguments(fmap: folium.Map, values: ChoroplethValues | None, key: str, heigh
     """The component's arguments for ``fmap`` with ``values`` repainting it (None: none)."""
     page = maps.page_html(fmap)
     returned = tuple(returned_objects)   # a tuple: the component call skips its data-frame check
+    frame = frame_key(page, key)
+    # "frame" travels too: a frame the browser keeps for another map draws this one anew
     return {"page": page, "map": fmap.get_name(), "values": values.script() if values is not None else "",
-            "height": height, "returned": returned, "key": frame_key(page, key),
+            "height": height, "returned": returned, "frame": frame, "key": frame,
             "default": {name: None for name in returned}}
 
 

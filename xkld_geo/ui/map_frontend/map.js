@@ -12,7 +12,7 @@ last_clicked, last_object_clicked, last_object_clicked_tooltip, last_active_draw
 feature of the clicked shape, its properties included), bounds, zoom, center. */
 (function () {
   "use strict";
-  var state = {map: null, loading: false, latest: null, values: null, height: null,
+  var state = {frame: null, map: null, loading: false, latest: null, values: null, height: null,
                returned: [], sent: null, data: {}};
 
   function send(type, fields) {
@@ -24,6 +24,11 @@ feature of the clicked shape, its properties included), bounds, zoom, center. */
   function frameHeight(height) {
     if (height !== state.height) {
       state.height = height;
+      // the body (and the map, 100% of it) gets its height at once, before the frame is resized:
+      // a map made in a frame still 0 px high would fit its bounds to nothing
+      var style = document.getElementById("xkld-height") || document.head.appendChild(document.createElement("style"));
+      style.id = "xkld-height";
+      style.textContent = "html, body { height: " + height + "px !important; }";
       send("streamlit:setFrameHeight", {height: height});
       if (state.map) { state.map.invalidateSize(); }
     }
@@ -113,6 +118,7 @@ feature of the clicked shape, its properties included), bounds, zoom, center. */
   function draw(args) {
     state.loading = true;
     state.returned = args.returned || [];
+    state.sent = JSON.stringify(args["default"] || {});   // what Python has already: no rerun for it
     frameHeight(args.height);
     var page = new DOMParser().parseFromString(args.page, "text/html");
     copyNodes(Array.prototype.slice.call(page.head.childNodes), document.head).then(function () {
@@ -142,6 +148,11 @@ feature of the clicked shape, its properties included), bounds, zoom, center. */
     var data = event.data;
     if (!data || data.type !== "streamlit:render") { return; }
     var args = data.args || {};
+    if (state.frame && args.frame !== state.frame) {   // another map in this frame: draw it afresh
+      window.location.reload();
+      return;
+    }
+    state.frame = args.frame;
     state.latest = args;
     if (state.map) { update(args); } else if (!state.loading) { draw(args); }
   });
