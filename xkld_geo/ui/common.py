@@ -26,8 +26,6 @@ from xkld_geo.ui import compat, map_component
 
 log = logging.getLogger("xkld_geo.ui")
 T = TypeVar("T")
-PAGE_KEY = "_xkld_page"
-"""Session key of the page ``st.navigation`` runs in this run (its URL path; "" for the overview)."""
 FAVICON = "/app/static/favicon.png"
 """The tab's icon, served by the app's static route (static/favicon.png): a file path would be read
 and registered as a media file again on every page run."""
@@ -205,9 +203,9 @@ def _restore_after_page_change(keys: tuple[str, ...]) -> None:
 
     Streamlit drops a widget's state when the page that drew it is left, even if the next page
     draws a widget with the same key; the values kept in ``_keep_*`` carry them across. The page
-    is the one ``st.navigation`` chose for this run (:data:`PAGE_KEY`, set by ``ui.navigation``).
+    is the one this run is for (:func:`compat.page_identity`), also in a part's own rerun.
     """
-    page = st.session_state.get(PAGE_KEY)
+    page = compat.page_identity()
     if st.session_state.get("_filters_page") not in (None, page):
         for key in keys:
             if f"_keep_{key}" in st.session_state:

@@ -12,6 +12,10 @@ What is left here has no public equivalent in Streamlit 1.67:
 - :func:`fragment_rerun`: whether this run is a fragment's own rerun
   (``ScriptRunContext.fragment_ids_this_run``), which tells a part (``ui.part``) to check the
   session itself;
+- :func:`page_identity`: the page a run is for (``ScriptRunContext.page_script_hash``), which tells
+  the shared filters that the user came from another page. The page ``st.navigation`` returns is
+  public, but a part's own rerun (``st.fragment``) does not run ``st.navigation`` while the run
+  may be for another page than the last full run (AppTest's ``switch_page`` after a part's rerun);
 - :func:`install_socket_wrapper`: Streamlit's server binds its listening socket in
   ``streamlit.web.server.starlette.starlette_server._bind_socket``; serve.py wraps it so that
   connections send without Nagle's delay (:mod:`xkld_geo.listener` holds the socket logic);
@@ -23,8 +27,7 @@ What is left here has no public equivalent in Streamlit 1.67:
   fails when a module selects one not listed here.
 
 Streamlit's own ``/_stcore/metrics`` route is hidden by :mod:`xkld_geo.gateway` (a URL path, not a
-Python name); the page-change check of the shared filters reads the page ``st.navigation`` ran
-(public) instead of ``page_script_hash``, and the map is the project's own component
+Python name); the map is the project's own component
 (:mod:`xkld_geo.ui.map_component`, ``declare_component``), no longer a clone of ``st_folium``.
 
 :data:`WRITTEN_FOR` pins the versions these were checked against (as requirements.txt pins them).
@@ -67,6 +70,7 @@ labels must wrap, the uploader must read "Chọn tệp", the menu must show its 
 
 CHECKS = (
     "run_marker (ScriptRunContext.cursors), fragment_rerun (ScriptRunContext.fragment_ids_this_run), "
+    "page_identity (ScriptRunContext.page_script_hash), "
     f"{SERVER_MODULE}._bind_socket, streamlit.web.cli.main, the data-testid values in "
     "xkld_geo/ui/compat.py STREAMLIT_TESTIDS; run tests/test_compat.py, tests/test_listener.py, "
     "tests/test_app.py and the browser tests")
@@ -141,6 +145,12 @@ def run_marker() -> object | None:
     every run (fragment reruns included). No public API says which run this is."""
     ctx = _context()
     return None if ctx is None else ctx.cursors  # type: ignore[attr-defined]
+
+
+def page_identity() -> str | None:
+    """The page this script run is for (Streamlit's page script hash), or None outside a run."""
+    ctx = _context()
+    return None if ctx is None else ctx.page_script_hash  # type: ignore[attr-defined]
 
 
 def fragment_rerun() -> bool:

@@ -17,8 +17,7 @@ from typing import Any
 import streamlit as st
 
 from xkld_geo.settings import PROJECT_ROOT
-from xkld_geo.ui import access
-from xkld_geo.ui.common import PAGE_KEY
+from xkld_geo.ui import access, compat
 
 
 @dataclass(frozen=True)
@@ -161,11 +160,11 @@ def navigation() -> None:
     """Build the menu (all pages once logged in, the public ones and the login entry before; every
     entry shown: ``expanded=True``, no "View N more" button) and run the page the URL asks for; a
     visitor without a session who opens ``/`` goes to the public page, whose sidebar has the login."""
+    compat.check_versions()   # once per process (also without serve.py): logged when a library differs
     st.markdown(_icon_css(), unsafe_allow_html=True)
     signed = access.signed_in()
     pages = _pages() if signed else _anonymous_pages()
     page = st.navigation(pages, expanded=True)
-    st.session_state[PAGE_KEY] = page.url_path   # the shared filters notice a change of page by it
     if not signed and not page.url_path and not st.query_params and access.anonymous():
         st.switch_page(next(p for entries in pages.values() for p in entries if p.url_path == PUBLIC_PAGE))
     page.run()
