@@ -108,7 +108,7 @@ def test_a_rerun_reuses_the_drawn_map_and_a_switch_back_finds_it_again(app_env: 
 def test_another_period_or_indicator_reuses_the_drawn_shapes_part(app_env: Settings) -> None:
     """The shapes part of a map (its script, hence the component's identity in the browser) is
     built once per layers: a switch of indicator or month sends the same shapes part, and only
-    the values (``feature_group``) differ."""
+    the values (``values``) differ."""
     from xkld_geo.ui import map_component
 
     at = run_page(query={"unit": "99"})
@@ -119,16 +119,13 @@ def test_another_period_or_indicator_reuses_the_drawn_shapes_part(app_env: Setti
     assert not at.exception and not at.error
     (other,) = [json.loads(a) for a in component_args(at)]
     assert map_component.stats()["bases"] == bases   # no new shapes part
-    assert {k: v for k, v in other.items() if k != "feature_group"} == \
-        {k: v for k, v in first.items() if k != "feature_group"}
-    assert other["feature_group"] != first["feature_group"]
+    assert {k: v for k, v in other.items() if k != "values"} == {k: v for k, v in first.items() if k != "values"}
+    assert other["values"] != first["values"]
 
 
-def test_the_values_part_is_what_st_folium_would_send(app_env: Settings) -> None:
-    """``draw_layers`` sends exactly what ``st_folium`` makes of the two parts (the values' script
-    written from the element's own macro, without st_folium's render)."""
-    import re
-
+def test_the_map_component_gets_the_shapes_page_and_the_values_script_apart(app_env: Settings) -> None:
+    """``draw_layers`` sends the shapes part as folium's page of the shapes alone and the values as
+    the element's own script (written from its macro, without rendering it in a page)."""
     from xkld_geo import cache, db, maps
     from xkld_geo.ui import map_component
     from xkld_geo.views import overview
@@ -136,14 +133,15 @@ def test_the_values_part_is_what_st_folium_would_send(app_env: Settings) -> None
     con = db.connect(app_env)
     view = overview.build_overview(con, overview.Request(2024, 6, "99"), app_env.static_url)
     assert view.map_spec.layers is not None and cache.scope(con).enabled
-    fmap, group = maps.choropleth_parts(view.map_spec, app_env.static_url)
-    expected = map_component.arguments(fmap, group, "k", 500, ())
-    script = map_component.values_script(maps.values_element(view.map_spec))
-
-    def code(js: str) -> str:   # the same code, whatever the indentation and line breaks
-        return re.sub(r"\s+", "", js)
-
-    assert code(script) == code(expected["feature_group"])
+    fmap, values = maps.choropleth_parts(view.map_spec, app_env.static_url)
+    sent = map_component.arguments(fmap, values, "k", 500, ("last_active_drawing",))
+    assert sent["values"] == values.script() and "var values = {" in sent["values"]
+    assert sent["map"] in sent["page"] and "var values = {" not in sent["page"]
+    assert "/app/static/vendor/leaflet/leaflet.js" in sent["page"] and "cdn" not in sent["page"].lower()
+    assert sent["returned"] == ("last_active_drawing",) and sent["default"] == {"last_active_drawing": None}
+    again = map_component.arguments(*maps.choropleth_parts(view.map_spec, app_env.static_url), "k", 500, ())
+    assert again["key"] == sent["key"] and again["map"] != sent["map"]   # folium's random ids aside, one frame
+    assert map_component.arguments(fmap, values, "other", 500, ())["key"] != sent["key"]
 
 
 def test_the_ranking_marks_its_top_and_bottom_from_column_config(app_env: Settings) -> None:

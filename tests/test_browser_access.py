@@ -10,6 +10,7 @@ import pytest
 
 from tests.browser_support import _add_users, counts, login, serve
 from xkld_geo.settings import PROJECT_ROOT, Settings
+from xkld_geo.ui import map_component
 from xkld_geo.ui.navigation import MENU, MENU_SELECTOR, PUBLIC_SECTION
 
 pytestmark = [pytest.mark.browser, pytest.mark.real_data]
@@ -28,7 +29,7 @@ def test_anonymous_visitor_reaches_the_public_screen(page: Any, app_url: str) ->
 def test_anonymous_visitor_is_refused_internal_pages_by_url(page: Any, app_url: str, path: str) -> None:
     page.goto(f"{app_url}{path}")
     page.get_by_text("Trang này dành cho cán bộ").wait_for(timeout=30_000)
-    assert page.locator("iframe[title='streamlit_folium.st_folium']").count() == 0
+    assert page.locator(f"iframe[title='{map_component.TITLE}']").count() == 0
 
 
 def test_planner_cannot_open_user_administration(page: Any, app_url: str) -> None:

@@ -1,9 +1,11 @@
-"""The served app's connections send without Nagle's delay (xkld_geo/ui/listener.py)."""
+"""The served app's connections send without Nagle's delay (xkld_geo/listener.py)."""
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import importlib
 import socket
+from typing import Any
 
 import pytest
 
@@ -67,17 +69,18 @@ def test_other_sockets_are_left_as_they_are() -> None:
 
 
 def test_install_wraps_streamlits_bind_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pinned to streamlit 1.67.0: the function Streamlit's server binds with is wrapped (once),
-    and the server's connections then get TCP_NODELAY."""
-    from streamlit.web.server.starlette import starlette_server
+    """Pinned to streamlit 1.67.0: the function Streamlit's server binds with is wrapped (once, by
+    the compatibility module), and the server's connections then get TCP_NODELAY."""
+    from xkld_geo.ui import compat
 
-    monkeypatch.setattr(starlette_server, "_bind_socket", starlette_server._bind_socket)
-    assert not listener.installed(starlette_server)
-    listener.install(starlette_server)
-    listener.install(starlette_server)
-    assert listener.installed(starlette_server)
-    bind = starlette_server._bind_socket
-    closure = bind.__closure__ or ()
+    server = importlib.import_module(compat.SERVER_MODULE)
+    monkeypatch.setattr(server, "_bind_socket", server._bind_socket)
+    assert not compat.socket_wrapper_installed()
+    compat.install_socket_wrapper(listener.wrapped)
+    compat.install_socket_wrapper(listener.wrapped)
+    assert compat.socket_wrapper_installed()
+    bind = server._bind_socket
+    closure: tuple[Any, ...] = bind.__closure__ or ()
     assert not getattr(closure[0].cell_contents, "xkld_tcp", False)   # wrapped once, not twice
     assert _accepted_nodelay(bind("127.0.0.1", 0, 8)) == 1
 
@@ -87,7 +90,8 @@ def test_serve_py_starts_streamlit_through_the_listener() -> None:
     from xkld_geo.settings import PROJECT_ROOT
 
     source = (PROJECT_ROOT / "serve.py").read_text(encoding="utf-8")
-    assert "listener.install(starlette_server)" in source and "listener.check(starlette_server)" in source
+    assert "compat.install_socket_wrapper(listener.wrapped)" in source
+    assert "listener.check(compat.socket_wrapper_installed())" in source
     for script in ("scripts/run.sh", "scripts/cluster.sh"):
         text = (PROJECT_ROOT / script).read_text(encoding="utf-8")
         assert "serve.py" in text and "streamlit\" run" not in text and "streamlit run serve.py" not in text

@@ -111,7 +111,7 @@ def test_map_parts_keep_the_shapes_apart_from_the_values(tiny_con) -> None:
     assert len(layer["features"]) == 6 and set(layer["features"][0]["properties"]) == {"code", "name"}
     assert "xkld-legend" not in shapes[0].split("</style>")[-1]         # no legend in the shapes
     for view, (fmap, group) in zip(views, parts):
-        script = _unescaped(_group_script(fmap, group))
+        script = _unescaped(group.script())
         values = decoded(re.search(r"var values = (\{.*?\}), fields", script, flags=re.S).group(1))
         stats = view.ranking.set_index("Mã")
         assert set(values) == set(stats.index)
@@ -158,13 +158,6 @@ def test_few_texts_travel_as_a_palette_and_many_as_a_list() -> None:
     assert few["columns"]["fill"] == {"palette": ["#a", "#b"], "index": [0, 1, 0]}
     many = json.loads(maps.values_json(pd.DataFrame({"fill": MANY}, index=[str(i) for i in range(70)])))
     assert many["columns"]["fill"] == MANY
-
-
-def _group_script(fmap, group) -> str:
-    """The script of the values part as streamlit-folium sends it."""
-    from streamlit_folium import _get_feature_group_string
-
-    return _get_feature_group_string(group, fmap)
 
 
 XSS = '<img src=x onerror="window.__pwned=1">'

@@ -1,45 +1,33 @@
 """The served app's listening socket, made so that every connection sends at once (no Nagle).
 
-Streamlit 1.67 binds its listening socket itself (``starlette_server._bind_socket``) with
-``socket.socket(family)``, whose protocol number is 0. asyncio turns Nagle's algorithm off only
-for sockets whose protocol is ``IPPROTO_TCP`` (``asyncio.base_events._set_nodelay``), so every
-connection of the served app kept it on. A page run is 30–40 small websocket messages: after the
-first, the rest waited for the browser's delayed acknowledgement (about 40 ms on Linux) before
-they left. Over the protocol, a warm year switch on the overview went from about 50 ms to 25 ms.
+Streamlit 1.67 binds its listening socket itself with ``socket.socket(family)``, whose protocol
+number is 0. asyncio turns Nagle's algorithm off only for sockets whose protocol is
+``IPPROTO_TCP`` (``asyncio.base_events._set_nodelay``), so every connection of the served app kept
+it on. A page run is 30–40 small websocket messages: after the first, the rest waited for the
+browser's delayed acknowledgement (about 40 ms on Linux) before they left. Over the protocol, a
+warm year switch on the overview went from about 50 ms to 25 ms.
 
-:func:`install` wraps that function so that the socket it returns says ``IPPROTO_TCP``: asyncio
+:func:`wrapped` wraps a bind function so that the socket it returns says ``IPPROTO_TCP``: asyncio
 then sets ``TCP_NODELAY`` on each connection it accepts, as it does for the servers it binds
 itself. No socket option of our own, the same file descriptor. Streamlit binds before it imports
-the app's script, so ``python serve.py`` installs it and then runs Streamlit's command line; the
-module is handed in by serve.py (no Streamlit import here). Pinned to streamlit 1.67.0:
-``tests/test_listener.py`` fails when the function moves or its connections keep Nagle on.
+the app's script, so ``python serve.py`` installs the wrapper (through
+:func:`xkld_geo.ui.compat.install_socket_wrapper`, the one place that touches Streamlit's server
+internals) and then runs Streamlit's command line. No Streamlit import here.
 """
 from __future__ import annotations
 
 import logging
 import socket
-from types import ModuleType
 from typing import Callable
 
 BindSocket = Callable[[str, int, int], socket.socket]
 log = logging.getLogger(__name__)
 
 
-def install(server: ModuleType) -> None:
-    """Make ``server`` (``streamlit.web.server.starlette.starlette_server``) bind a listening
-    socket whose connections send without delay; a second call changes nothing."""
-    if not installed(server):
-        setattr(server, "_bind_socket", wrapped(server._bind_socket))
-
-
-def installed(server: ModuleType) -> bool:
-    """Whether ``server`` binds through :func:`wrapped` in this process."""
-    return bool(getattr(server._bind_socket, "xkld_tcp", False))
-
-
-def check(server: ModuleType) -> None:
-    """Log a warning when the app is served without :func:`install` (a bare ``streamlit run serve.py``)."""
-    if not installed(server):
+def check(installed: bool) -> None:
+    """Log a warning when the app is served without the wrapper (``installed`` False: a bare
+    ``streamlit run serve.py``)."""
+    if not installed:
         log.warning("served without 'python serve.py': each connection keeps Nagle's algorithm, and a "
                     "page run's messages may wait about 40 ms for the browser's acknowledgement")
 

@@ -2,7 +2,7 @@
 
 A :class:`ChoroplethSpec` says what to draw; :func:`choropleth_map` draws it in one piece (geometry
 inline: a standalone page, the PNG export, the tests), and :func:`choropleth_parts` in two parts for
-``st_folium``: the shapes, fetched by the browser from a content-hashed geometry file
+the map component: the shapes, fetched by the browser from a content-hashed geometry file
 (:mod:`xkld_geo.maps.geometry`) and cached by it, and the values per unit code.
 """
 from __future__ import annotations
@@ -207,17 +207,16 @@ def values_element(spec: ChoroplethSpec) -> ChoroplethValues:
 
 
 def choropleth_parts(spec: ChoroplethSpec, static_url: str,
-                     fetched: bool = False) -> tuple[folium.Map, folium.FeatureGroup]:
-    """The map of ``spec`` in two parts for ``st_folium``: the shapes alone (the same for every
-    period and indicator, so the browser keeps them, and its zoom, when only those change) and a
-    feature group that applies the values, the colours, the legend and the caption.
+                     fetched: bool = False) -> tuple[folium.Map, ChoroplethValues]:
+    """The map of ``spec`` in two parts for the map component (:mod:`xkld_geo.ui.map_component`):
+    the shapes alone (the same for every period and indicator, so the browser keeps them, and its
+    zoom, when only those change) and the element that applies the values, the colours, the legend
+    and the caption.
 
     ``fetched``: the shapes are not in the map's script but in content-hashed files the browser
     fetches once and caches (:mod:`xkld_geo.maps.geometry`, served by ``serve.py``), so a rerun
     sends only the values per unit code."""
-    group = folium.FeatureGroup(name="values", control=False)
-    values_element(spec).add_to(group)
-    return shapes_map(spec, static_url, fetched), group
+    return shapes_map(spec, static_url, fetched), values_element(spec)
 
 
 def _layer_source(shapes: pd.DataFrame, properties: pd.DataFrame | None, fetched: bool) -> tuple[str, str | None]:

@@ -78,7 +78,7 @@ class ChoroplethLayer(MacroElement):
 
     ``fill`` (a colour) styles each feature; ``tooltip_fields`` are (property, label) pairs shown
     in the tooltip, numbers formatted the Vietnamese way. Clicking a feature is reported by
-    streamlit-folium as ``last_active_drawing`` with the feature's properties (its ``code``).
+    the map component as ``last_active_drawing`` with the feature's properties (its ``code``).
     """
 
     _template = Template("""
@@ -145,7 +145,7 @@ window.xkldFeatureCount[{{ this._name|tojson }}] = {{ this.get_name() }}.getLaye
 class ChoroplethValues(MacroElement):
     """The values of a :class:`ChoroplethLayer` drawn before, with its legend and caption.
 
-    Put in a ``folium.FeatureGroup`` and handed to ``st_folium(feature_group_to_add=...)``: when only
+    Handed to the map component (:mod:`xkld_geo.ui.map_component`) as its ``values``: when only
     the period or the indicator changes, the map itself (geometry, the component's identity) stays
     the same, so the browser keeps the drawn shapes, the zoom and the position, and only these
     values are applied: each feature's properties are replaced, its style recomputed, the legend
@@ -204,6 +204,13 @@ class ChoroplethValues(MacroElement):
         self.values, self.fields, self.layer = values, list(fields), layer
         self.drop_missing = drop_missing   # remove the features without values (one file, a subset shown)
         self.controls = [list(c) for c in controls]
+
+    def script(self) -> str:
+        """This element's script alone, from its own macro: the map component runs it in the
+        drawn map's frame. Rendered inside a map's page instead, branca would compile the text as a
+        Jinja template of its own, which for the values of 3,321 communes costs more than the rest
+        of the map."""
+        return str(self._template.module.script(self, {}))  # type: ignore[attr-defined]
 
 
 class MetricScale(MacroElement):

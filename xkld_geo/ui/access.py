@@ -17,6 +17,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from xkld_geo import auth, gateway, guides, second_factor
 from xkld_geo.errors import AuthError, XkldError
+from xkld_geo.ui import compat
 from xkld_geo.ui.common import connection, plain, settings
 
 COOKIE = gateway.COOKIE
@@ -139,12 +140,24 @@ def _signed_in() -> bool:
         return False
 
 
+def versions_notice() -> None:
+    """Tell an administrator, once per session, that the installed libraries differ from those the
+    compatibility module was written for (:func:`compat.admin_notice`), and what to check."""
+    if not st.session_state.get("_xkld_versions_told"):
+        st.session_state["_xkld_versions_told"] = True
+        notice = compat.admin_notice()
+        if notice:
+            st.warning(plain(notice), icon=":material/build:")
+
+
 def login_box(user: auth.User, home: Any = None) -> None:
     """The sidebar's login form, or who is logged in with a logout button; after logging in, the
     page ``home`` opens (the public page's form leads to the overview) or this page runs again."""
     with st.sidebar:
         if user.role != "public":
             st.caption(f"Đăng nhập: **{plain(user.display_name)}** ({auth.ROLES[user.role]})")
+            if user.role == "admin":
+                versions_notice()
             second_factor_box(user)
             with st.popover("Hướng dẫn sử dụng", icon=":material/help:", width="stretch"):
                 for page in guides.for_role(user.role):

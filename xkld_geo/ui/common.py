@@ -17,13 +17,12 @@ import duckdb
 import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from xkld_geo import DEMO_LABEL, auth, cache, collation, db, gateway, maps, periods, queries, scope
 from xkld_geo.errors import XkldError
 from xkld_geo.markup import markdown_text
 from xkld_geo.settings import Settings, current
-from xkld_geo.ui import map_component
+from xkld_geo.ui import compat, map_component
 
 log = logging.getLogger("xkld_geo.ui")
 T = TypeVar("T")
@@ -127,10 +126,9 @@ def settings() -> Settings:
 
 def page_run() -> object | None:
     """An object that is the same (``is``) during one page run of this session and new on the
-    next (Streamlit's cursors of the run), or None outside a page run (tests, bare mode). Work
+    next (:func:`compat.run_marker`), or None outside a page run (tests, bare mode). Work
     asked for several times per run (the cursor, the data-version check) is done once with it."""
-    ctx = get_script_run_ctx(suppress_warning=True)
-    return None if ctx is None else ctx.cursors
+    return compat.run_marker()
 
 
 cache.per_run(page_run)   # one data-version check per page run, however many parts ask
@@ -191,7 +189,7 @@ def repainting_map(spec: maps.ChoroplethSpec, key: str, height: int,
                    returned_objects: Sequence[str] = ()) -> dict[str, Any] | None:
     """A choropleth sent as shapes plus values: when only the figures change, the browser keeps
     the drawn map, its zoom and position, and repaints it (see :func:`maps.choropleth_parts`).
-    Returns what ``st_folium`` reports of ``returned_objects`` (e.g. the clicked shape)."""
+    Returns what the map component reports of ``returned_objects`` (e.g. the clicked shape)."""
     fetched = geometry_fetched()
     static_url = settings().static_url
     if spec.layers is not None:   # the shapes part drawn once per layers, the values once per spec
@@ -290,12 +288,10 @@ def _restore_after_page_change(keys: tuple[str, ...]) -> None:
     """On arriving from another page, put the filters back as they were there.
 
     Streamlit drops a widget's state when the page that drew it is left, even if the next page
-    draws a widget with the same key; the values kept in ``_keep_*`` carry them across.
+    draws a widget with the same key; the values kept in ``_keep_*`` carry them across. The page
+    is the one this run is for (:func:`compat.page_identity`), also in a part's own rerun.
     """
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    page = getattr(ctx, "page_script_hash", None)
+    page = compat.page_identity()
     if st.session_state.get("_filters_page") not in (None, page):
         for key in keys:
             if f"_keep_{key}" in st.session_state:

@@ -120,9 +120,9 @@ def render_priority(f: Filters) -> None:
                  width="stretch", key="priority_table")
 
 
-def _flow_map(con: Any, flow: markets.FlowMap, fetched: bool) -> tuple[folium.Map, folium.FeatureGroup]:
-    """The flow map of a view, and no separate values part (an empty group)."""
-    return markets.flow_map(con, flow.mix, flow.origin, flow.static_url, flow.demo, fetched), folium.FeatureGroup()
+def _flow_map(con: Any, flow: markets.FlowMap, fetched: bool) -> tuple[folium.Map, None]:
+    """The flow map of a view, and no separate values part."""
+    return markets.flow_map(con, flow.mix, flow.origin, flow.static_url, flow.demo, fetched), None
 
 
 def render_markets(f: Filters, user: auth.User) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import streamlit as st
 
 from xkld_geo.settings import PROJECT_ROOT
-from xkld_geo.ui import access
+from xkld_geo.ui import access, compat
 from xkld_geo.ui.common import ANONYMOUS_TITLE, translation_layer
 
 
@@ -183,31 +183,11 @@ def _menu(pages: dict[str, list[Any]]) -> None:
                 st.page_link(p, label=p.title)
 
 
-def menu_of_files_off() -> None:
-    """Tell Streamlit, at the server's start, that this app's menu is app.py's ``st.navigation``,
-    never the folder ``pages/``.
-
-    Streamlit decides once per process whether an app "uses the pages directory" (a folder named
-    ``pages`` beside the main script) and, until the first ``st.navigation`` call of the process
-    says otherwise, runs a requested file under ``pages/`` *by itself*, without app.py, titled and
-    listed by its file name ("Quan tri"): so the first visitor of a freshly started server who opens
-    ``/Quan_tri`` saw the names of the internal pages (menu, tab title). ``st.navigation`` sets the
-    same flag to False on its first call; this sets it before any session runs. A Streamlit internal
-    (``PagesManager.uses_pages_directory``; for the compatibility module): a Streamlit that no longer
-    has it needs nothing here. Called by serve.py; ``client.showSidebarNavigation = false`` in
-    ``.streamlit/config.toml`` hides that menu under a bare ``streamlit run app.py`` too."""
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:   # a Streamlit without it
-        return
-    if hasattr(PagesManager, "uses_pages_directory"):
-        PagesManager.uses_pages_directory = False
-
-
 def navigation() -> None:
     """Register the pages (all once logged in, the public ones and the login entry before), draw the
     app's own menu in the sidebar and run the page the URL asks for; a visitor without a session who
     opens ``/`` goes to the public page, whose sidebar has the login."""
+    compat.check_versions()   # once per process (also without serve.py): logged when a library differs
     st.markdown(_icon_css(), unsafe_allow_html=True)
     signed = access.signed_in()
     pages = _pages() if signed else _anonymous_pages()

@@ -16,9 +16,8 @@ import functools
 from typing import Callable, ParamSpec
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from xkld_geo.ui import access
+from xkld_geo.ui import access, compat
 from xkld_geo.ui.common import guarded
 
 P = ParamSpec("P")
@@ -39,6 +38,5 @@ def fragment(action: str) -> Callable[[Callable[P, None]], Callable[P, None]]:
 
 def own_run() -> bool:
     """Whether this run is a part's own rerun, not a run of the whole page (in which
-    :func:`access.require` has just run). Streamlit names the fragments a run is for."""
-    ctx = get_script_run_ctx()
-    return bool(ctx is not None and ctx.fragment_ids_this_run)
+    :func:`access.require` has just run): :func:`compat.fragment_rerun`."""
+    return compat.fragment_rerun()
