@@ -430,19 +430,19 @@ def test_an_administrator_removes_another_accounts_second_factor_within_scope(ti
                                                           NOW + dt.timedelta(seconds=30)))
     province = auth.User("t99.quantri", "Quản trị tỉnh 99", "admin", "99")
     with pytest.raises(ScopeError):                                     # another province's account
-        second_factor.remove_for(tiny_con, province, "t98.canbo")
+        auth.remove_second_factor(tiny_con, province, "t98.canbo")
     with pytest.raises(AuthError) as err:                               # never one's own (a stolen session)
-        second_factor.remove_for(tiny_con, province, "t99.quantri")
+        auth.remove_second_factor(tiny_con, province, "t99.quantri")
     assert err.value.details["reason"] == "own_factor"
     with pytest.raises((AuthError, ScopeError)):                        # not an administrator
-        second_factor.remove_for(tiny_con, auth.User("t99.canbo", "x", "planner", "99"), "t99.canbo")
+        auth.remove_second_factor(tiny_con, auth.User("t99.canbo", "x", "planner", "99"), "t99.canbo")
     assert second_factor.enabled(tiny_con, "t98.canbo") and second_factor.enabled(tiny_con, "t99.quantri")
-    assert second_factor.remove_for(tiny_con, province, "t99.canbo")
+    assert auth.remove_second_factor(tiny_con, province, "t99.canbo")
     assert not second_factor.enabled(tiny_con, "t99.canbo")
     assert auth.session_user(tiny_con, token, now=NOW) is None           # its sessions end
     line = tiny_con.execute("SELECT username, target FROM audit_log WHERE action = 'totp_removed'").fetchall()
     assert line == [("t99.quantri", "t99.canbo")]                        # audited under the administrator
-    assert second_factor.remove_for(tiny_con, auth.User("tw.quantri", "x", "admin", "VN"), "t98.canbo")
+    assert auth.remove_second_factor(tiny_con, auth.User("tw.quantri", "x", "admin", "VN"), "t98.canbo")
 
 
 def test_the_enrolment_shows_a_qr_code_of_the_uri() -> None:

@@ -91,7 +91,7 @@ def test_no_module_uses_a_library_internal_outside_the_compatibility_module() ->
 def test_every_streamlit_testid_the_css_selects_is_listed_in_the_compatibility_module() -> None:
     used: set[str] = set()
     for path in _modules():
-        used |= set(re.findall(r"data-testid=\\?[\"'](st[A-Za-z]+)", path.read_text(encoding="utf-8")))
+        used |= set(re.findall(r"data-testid=\\?[\"'](st[A-Za-z-]+)", path.read_text(encoding="utf-8")))
     assert used and used <= compat.STREAMLIT_TESTIDS, used - compat.STREAMLIT_TESTIDS
 
 

@@ -486,8 +486,9 @@ def write_passwords(path: Path, made: list[tuple[str, str]]) -> None:
             out.write(f"{username},{password}\n")
 
 
-def disable_account(con: duckdb.DuckDBPyConnection, admin: User, username: str) -> None:
-    """:func:`set_disabled` on behalf of ``admin``, refused for an account outside its scope."""
+def _managed(con: duckdb.DuckDBPyConnection, admin: User, username: str, action: str) -> None:
+    """Refuse ``admin`` an ``action`` on the account ``username`` unless it manages accounts and the
+    account lies inside its scope (a province's administrator, its province's accounts only)."""
     from xkld_geo import scope
 
     target = db.row(con, "user_scope", "SELECT unit_code, company_licence FROM users WHERE username = $u",
@@ -496,5 +497,24 @@ def disable_account(con: duckdb.DuckDBPyConnection, admin: User, username: str) 
         raise AuthError(f"Không có tài khoản '{username}'.", field="username", value=username)
     company = None if target[1] is None or pd.isna(target[1]) else str(target[1])
     if not allowed(admin, "manage_users") or not scope.manages(con, admin, target[0], company):
-        raise scope.refusal(admin, scope.of(con, admin), company or target[0], "khóa tài khoản ở đơn vị này")
+        raise scope.refusal(admin, scope.of(con, admin), company or target[0], action)
+
+
+def disable_account(con: duckdb.DuckDBPyConnection, admin: User, username: str) -> None:
+    """:func:`set_disabled` on behalf of ``admin``, refused for an account outside its scope."""
+    _managed(con, admin, username, "khóa tài khoản ở đơn vị này")
     set_disabled(con, username, True, by=admin.username)
+
+
+def remove_second_factor(con: duckdb.DuckDBPyConnection, admin: User, username: str) -> bool:
+    """:func:`second_factor.remove` on behalf of an administrator (the administration page): refused
+    for an account outside the administrator's scope and for the administrator's own factor (a
+    stolen session must not turn off the owner's second factor); audited as ``totp_removed`` by
+    ``admin``. Returns whether there was one."""
+    from xkld_geo import second_factor
+
+    _managed(con, admin, username, "gỡ xác thực hai bước của tài khoản ở đơn vị này")
+    if username == admin.username:
+        raise AuthError("Không tự gỡ xác thực hai bước của chính mình; hãy nhờ một quản trị viên khác.",
+                        field="username", value=username, reason="own_factor")
+    return second_factor.remove(con, username, by=admin.username)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import duckdb
 import pyotp
@@ -24,9 +23,6 @@ import qrcode
 from xkld_geo import db
 from xkld_geo.audit import audit
 from xkld_geo.errors import AuthError
-
-if TYPE_CHECKING:
-    from xkld_geo import auth
 
 ISSUER = "XKLĐ-Geo"
 """The name authenticator apps show beside the account."""
@@ -147,24 +143,3 @@ def qr_png(uri: str, box_size: int = 6) -> bytes:
     out = io.BytesIO()
     image.save(out)     # qrcode's pillow image writes PNG by default
     return out.getvalue()
-
-
-def remove_for(con: duckdb.DuckDBPyConnection, admin: "auth.User", username: str) -> bool:
-    """:func:`remove` on behalf of an administrator (the administration page): refused for an
-    account outside the administrator's scope and for the administrator's own factor (a stolen
-    session must not turn off the owner's second factor); audited as ``totp_removed`` by ``admin``.
-    Returns whether there was one."""
-    from xkld_geo import auth, scope
-
-    target = db.row(con, "user_scope", "SELECT unit_code, company_licence FROM users WHERE username = $u",
-                    {"u": username})
-    if target is None:
-        raise AuthError(f"Không có tài khoản '{username}'.", field="username", value=username)
-    company = None if target[1] is None or str(target[1]) in ("", "nan", "None") else str(target[1])
-    if not auth.allowed(admin, "manage_users") or not scope.manages(con, admin, target[0], company):
-        raise scope.refusal(admin, scope.of(con, admin), company or target[0],
-                            "gỡ xác thực hai bước của tài khoản ở đơn vị này")
-    if username == admin.username:
-        raise AuthError("Không tự gỡ xác thực hai bước của chính mình; hãy nhờ một quản trị viên khác.",
-                        field="username", value=username, reason="own_factor")
-    return remove(con, username, by=admin.username)

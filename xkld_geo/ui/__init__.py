@@ -4,7 +4,7 @@
 login and role check; each page has a module of its own for its controls and rendering.
 """
 from xkld_geo import registrations  # noqa: F401  (the domain packages' kinds and hooks, before any import)
-from xkld_geo.ui.access import current_user, require  # noqa: F401
+from xkld_geo.ui.access import current_user, require, setup_page  # noqa: F401
 from xkld_geo.ui.admin import render_admin  # noqa: F401
 from xkld_geo.ui.common import (  # noqa: F401
                                 Filters,
@@ -14,7 +14,6 @@ from xkld_geo.ui.common import (  # noqa: F401
                                 guarded,
                                 plain,
                                 settings,
-                                setup_page,
                                 sidebar,
                                 title,
 )

@@ -18,7 +18,7 @@ from streamlit.delta_generator import DeltaGenerator
 from xkld_geo import auth, gateway, guides, second_factor
 from xkld_geo.errors import AuthError, XkldError
 from xkld_geo.ui import compat
-from xkld_geo.ui.common import connection, plain, settings
+from xkld_geo.ui.common import ANONYMOUS_TITLE, FAVICON, PAGE_CSS, connection, page_run, plain, settings
 
 COOKIE = gateway.COOKIE
 TOKEN_KEY = "auth_token"
@@ -116,8 +116,6 @@ _SIGNED_KEY = "_xkld_signed_in"
 def signed_in() -> bool:
     """Whether this session has a live login (the session's token, else the cookie's), drawing
     nothing: the menu asks it before any page runs, the page's title again; looked up once per run."""
-    from xkld_geo.ui.common import page_run
-
     marker = page_run()
     kept = st.session_state.get(_SIGNED_KEY)
     if marker is not None and isinstance(kept, tuple) and kept[0] is marker:
@@ -297,3 +295,14 @@ def _new_password(user: auth.User) -> None:
             return
         st.success("Đã đổi mật khẩu.")
         st.rerun()
+
+
+def setup_page(title: str, public: bool = False) -> None:
+    """Page config and the shared CSS: the same text on every run, so the browser keeps its style
+    sheet (a style sheet whose element changes makes it restyle the whole page). An internal page
+    (``public`` false) opened without a login is titled :data:`ANONYMOUS_TITLE` (here, beside the
+    login it asks about)."""
+    if not public and not signed_in():
+        title = ANONYMOUS_TITLE
+    st.set_page_config(page_title=f"{title} · XKLĐ-Geo", page_icon=FAVICON, layout="wide")
+    st.markdown(PAGE_CSS, unsafe_allow_html=True)

@@ -147,7 +147,7 @@ def _second_factors(con: duckdb.DuckDBPyConnection, admin: auth.User, usernames:
     target = cols[0].selectbox("Gỡ xác thực hai bước của tài khoản (mất điện thoại)", having, key="totp_remove_user")
     if cols[1].button("Gỡ xác thực hai bước", key="totp_remove_go"):
         try:
-            second_factor.remove_for(con, admin, target)
+            auth.remove_second_factor(con, admin, target)
             st.session_state["_totp_removed"] = target
             st.rerun()
         except XkldError as exc:

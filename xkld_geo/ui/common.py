@@ -156,19 +156,6 @@ ANONYMOUS_TITLE = "Đăng nhập cán bộ"
 an internal page's own title never reaches an anonymous browser, not even in the tab."""
 
 
-def setup_page(title: str, public: bool = False) -> None:
-    """Page config and the shared CSS: the same text on every run, so the browser keeps its style
-    sheet (a style sheet whose element changes makes it restyle the whole page). An internal page
-    (``public`` false) opened without a login is titled :data:`ANONYMOUS_TITLE`."""
-    if not public:
-        from xkld_geo.ui import access
-
-        if not access.signed_in():
-            title = ANONYMOUS_TITLE
-    st.set_page_config(page_title=f"{title} · XKLĐ-Geo", page_icon=FAVICON, layout="wide")
-    st.markdown(PAGE_CSS, unsafe_allow_html=True)
-
-
 def guarded(render: Callable[[], T]) -> T | None:
     """Run a page body; a project error is shown once with ``st.error``, never as a traceback."""
     try:

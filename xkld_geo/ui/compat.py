@@ -59,7 +59,8 @@ STREAMLIT_TESTIDS: frozenset[str] = frozenset({
     "stMetricValue", "stMetricLabel", "stMetricDelta",                  # headline figures (size, no cut-off)
     "stFileUploaderDropzone", "stFileUploaderDropzoneInstructions",     # uploader texts in Vietnamese
     "stMarkdownContainer",
-    "stSidebar", "stSidebarCollapsedControl", "stSidebarNavLink",       # the menu's icons; hidden on screens
+    "stSidebar", "stSidebarCollapsedControl", "stSidebarNavLink",       # hidden on screens
+    "stPageLink-NavLink",                                               # the app's own menu: its icons
     "stHeader", "stToolbar",
     "stAppViewContainer", "stMainBlockContainer", "stVerticalBlock",    # meeting and lobby screens' layout
 })
