@@ -2,13 +2,13 @@
 (scripts/run.sh does).
 
 Run so, the script starts Streamlit's server itself (``streamlit run serve.py``) after making its
-listening socket one whose connections send without Nagle's delay (xkld_geo/listener.py, installed
+listening socket one whose connections send without Nagle's delay (xkld_geo/server/listener.py, installed
 through xkld_geo/ui/compat.py, the one module that touches library internals). A bare
 ``streamlit run serve.py`` serves the same app and logs that each run's messages may wait for the
 browser's acknowledgements.
 
 Streamlit finds the ``st.App`` below and serves app.py through it, adding the session-cookie
-routes, the health check (xkld_geo/health.py) and hiding ``/_stcore/metrics`` (see xkld_geo/gateway.py).
+routes, the health check (xkld_geo/server/health.py) and hiding ``/_stcore/metrics`` (see xkld_geo/server/gateway.py).
 What runs once per server process starts in the app's documented lifespan hook (:func:`lifespan`,
 ``st.App(lifespan=...)``), not as a side effect of importing this file: the library versions are
 checked (xkld_geo/ui/compat.py), leftovers of killed builds removed, the maps' geometry files then
@@ -25,9 +25,10 @@ from typing import AsyncIterator
 import streamlit as st
 from starlette.middleware import Middleware
 
-from xkld_geo import gateway, health, leftovers, listener
+from xkld_geo.database import leftovers
 from xkld_geo.maps import warmup
 from xkld_geo.notifications import scheduler
+from xkld_geo.server import gateway, health, listener
 from xkld_geo.settings import current
 from xkld_geo.ui import compat
 from xkld_geo.views import period_tables

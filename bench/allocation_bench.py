@@ -21,7 +21,7 @@ from xkld_geo.planning.allocation import UnitInput, allocate  # noqa: E402
 def communes() -> list[tuple[str, float, float]]:
     """(code, population, last year's departures) of the 3,321 communes."""
     try:
-        from xkld_geo import db
+        from xkld_geo.database import db
         from xkld_geo.settings import load_settings
 
         con = db.open_connection(load_settings(secrets={}).db_path, read_only=True)

@@ -13,7 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from xkld_geo import db, queries  # noqa: E402
+from xkld_geo.database import db  # noqa: E402
+from xkld_geo.figures import queries  # noqa: E402
 from xkld_geo.settings import load_settings  # noqa: E402
 
 

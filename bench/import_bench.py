@@ -36,7 +36,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from xkld_geo import db, registrations  # noqa: F401  (the intake's kinds and hooks)
+from xkld_geo import registrations  # noqa: F401  (the intake's kinds and hooks)
+from xkld_geo.database import db  # noqa: F401  (the intake's kinds and hooks)
 from xkld_geo.intake import ingest  # noqa: E402
 from xkld_geo.settings import load_settings  # noqa: E402
 

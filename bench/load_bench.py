@@ -249,7 +249,8 @@ def scoped_tokens(copy: Path, sessions: int) -> dict[str, list[str]]:
     in the served copy, with ``sessions`` logged-in tokens each."""
     from ws_client import BENCH_PASSWORD
 
-    from xkld_geo import auth, db
+    from xkld_geo.access import auth
+    from xkld_geo.database import db
 
     con = db.open_connection(copy)
     try:
@@ -437,7 +438,8 @@ def cluster_state(folder: Path) -> dict[str, str]:
 def cluster_tokens(folder: Path, url: str, sessions: int) -> list[str]:
     """A bench user of this run in the cluster's PostgreSQL and ``sessions`` logged-in tokens, valid
     on every replica (opened through the first replica's reference file, as its command line does)."""
-    from xkld_geo import auth, db
+    from xkld_geo.access import auth
+    from xkld_geo.database import db
     from xkld_geo.settings import load_settings
 
     settings = replace(load_settings(secrets={}), database_url=url, db_path=folder / "replica-1" / "xkld.duckdb")

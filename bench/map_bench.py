@@ -19,10 +19,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import geopandas as gpd  # noqa: E402
 
-from xkld_geo import db, maps, queries
-from xkld_geo.build import sources
+from xkld_geo import maps
+from xkld_geo.database import db
+from xkld_geo.figures import queries
 from xkld_geo.settings import load_settings  # noqa: E402
 from xkld_geo.views import overview  # noqa: E402
+from xkld_geo.warehouse import sources
 
 
 def timed(func, repeat: int = 5) -> tuple[float, object]:

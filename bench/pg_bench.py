@@ -22,7 +22,8 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from xkld_geo import db, queries, store  # noqa: E402
+from xkld_geo.database import db, store  # noqa: E402
+from xkld_geo.figures import queries  # noqa: E402
 from xkld_geo.settings import load_settings  # noqa: E402
 
 Query = Callable[[duckdb.DuckDBPyConnection, int], object]

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from ws_client import free_port, stop, wait_http  # noqa: E402
 
-from xkld_geo import db  # noqa: E402
+from xkld_geo.database import db  # noqa: E402
 from xkld_geo.release import site as release_site  # noqa: E402
 from xkld_geo.settings import load_settings  # noqa: E402
 

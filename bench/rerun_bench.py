@@ -74,7 +74,8 @@ def main() -> None:
     served = folder / "served.duckdb"
     shutil.copy(args.db, served)
     os.environ["XKLD_DB"] = str(served)
-    from xkld_geo import auth, db
+    from xkld_geo.access import auth
+    from xkld_geo.database import db
 
     con = db.connect(load_settings(secrets={}))
     db.upgrade(con)

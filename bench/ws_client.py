@@ -6,7 +6,7 @@ and nothing more. It sends ``rerun_script`` with the page, the URL query string 
 set, the widget states it changes (by the widget ids read from the deltas) and the hashes of the
 cacheable messages it holds, so the server answers those with a ``ref_hash`` as it does to a
 browser; then it counts every frame until ``script_finished``. A logged-in session carries the
-``xkld_session`` cookie in the handshake, as a browser does after the login (``xkld_geo.gateway``).
+``xkld_session`` cookie in the handshake, as a browser does after the login (``xkld_geo.server.gateway``).
 Geometry files named in a page (``/xkld/geo/<hash>``) are fetched once per session, gzipped, and
 their bytes counted, as a browser with its HTTP cache would.
 
@@ -81,7 +81,8 @@ def served_copy(source: Path, folder: Path, sessions: int, role: str = "viewer")
     """A copy of ``source`` for the app to own, upgraded, with one bench user and ``sessions``
     logged-in session tokens (each as a login through the form would make)."""
     sys.path.insert(0, str(ROOT))
-    from xkld_geo import auth, db
+    from xkld_geo.access import auth
+    from xkld_geo.database import db
 
     copy = folder / "served.duckdb"
     shutil.copyfile(source, copy)

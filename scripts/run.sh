@@ -12,4 +12,4 @@ if [ "${XKLD_SCHEDULER:-app}" = worker ]; then   # notifications in a process of
     echo "XKLD_SCHEDULER=worker cần XKLD_DATABASE_URL (tệp DuckDB chỉ cho một tiến trình ghi); lịch gửi thông báo không chạy." >&2
   fi
 fi
-exec .venv/bin/python serve.py "$@"  # serve.py: app.py plus the session-cookie routes, started by itself (xkld_geo/ui/listener.py)
+exec .venv/bin/python serve.py "$@"  # serve.py: app.py plus the session-cookie routes, started by itself (xkld_geo/server/listener.py)

@@ -166,7 +166,8 @@ ADMIN_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 def _add_users(path: Path) -> None:
     """One user per role (``b_viewer``, ``b_planner``, ...) in the served copy of the database."""
-    from xkld_geo import auth, db
+    from xkld_geo.access import auth
+    from xkld_geo.database import db
 
     con = db.open_connection(path)
     try:

@@ -23,9 +23,10 @@ import pytest
 from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
-from xkld_geo import db, registrations  # noqa: F401  (the intake's kinds and hooks)
-from xkld_geo.build import warehouse
+from xkld_geo import registrations  # noqa: F401  (the intake's kinds and hooks)
+from xkld_geo.database import db  # noqa: F401  (the intake's kinds and hooks)
 from xkld_geo.settings import PROJECT_ROOT, Settings, load_settings
+from xkld_geo.warehouse import assembly
 
 TODAY = dt.date(2026, 3, 15)
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
@@ -114,7 +115,7 @@ def tiny_template(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The fictional country's files and warehouse, built once per test session (see :func:`_copy`)."""
     root = tmp_path_factory.mktemp("tiny_template")
     settings = settings_for(write_tiny_data(root / "data"), root / "tiny.duckdb")
-    warehouse.build(settings)
+    assembly.build(settings)
     db.close_all()
     return settings
 
@@ -127,7 +128,7 @@ def history_template(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     (data / "crosswalk").mkdir()
     (data / "crosswalk" / "commune_old2new_2025_dvhcvn.csv").write_text(TINY_CROSSWALK, encoding="utf-8")
     settings = settings_for(data, root / "history.duckdb")
-    warehouse.build(settings)
+    assembly.build(settings)
     db.close_all()
     return settings
 
@@ -139,7 +140,7 @@ def _copy(template: Settings, tmp_path: Path, name: str) -> Settings:
     data = tmp_path / "data"
     shutil.copytree(template.data_dir, data, dirs_exist_ok=True)
     if os.environ.get("XKLD_TEST_BUILD_EACH") == "1":  # the old way, for bench/suite_bench.py only
-        warehouse.build(settings_for(data, tmp_path / name))
+        assembly.build(settings_for(data, tmp_path / name))
         db.close_all()
     else:
         shutil.copyfile(template.db_path, tmp_path / name)
@@ -222,7 +223,7 @@ def real_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     require_shared_data()
     path = tmp_path_factory.mktemp("real") / "xkld.duckdb"
     settings = settings_for(SHARED_DATA, path, seed=2025, today=dt.date(2026, 12, 1))
-    warehouse.build(settings)
+    assembly.build(settings)
     return settings
 
 
@@ -248,7 +249,7 @@ def session_token(settings: Settings, role: str = "viewer", username: str | None
 
     Uses the process's shared connection, as the app under AppTest does.
     """
-    from xkld_geo import auth
+    from xkld_geo.access import auth
 
     con = db.connect(settings)
     db.upgrade(con)
@@ -268,7 +269,7 @@ def second_factor_code(con, username: str) -> str:
     step are not refused as replays."""
     import datetime as dt
 
-    from xkld_geo import second_factor
+    from xkld_geo.access import second_factor
 
     if not second_factor.enabled(con, username):
         enrolment = second_factor.enrol(con, username)

@@ -49,7 +49,7 @@ def test_an_injected_cluster_is_flagged_and_the_background_is_not(tiny_con) -> N
 
 
 def test_the_case_page_shows_the_alarms(app_env: Settings) -> None:
-    from xkld_geo import db
+    from xkld_geo.database import db
 
     con = db.connect(app_env)
     inject(con, "99002", "fraud", 5)

@@ -8,7 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import component_args, draws, run_page
-from xkld_geo import db, metrics
+from xkld_geo.database import db
+from xkld_geo.figures import metrics
 from xkld_geo.settings import PROJECT_ROOT, Settings
 
 APP = str(PROJECT_ROOT / "app.py")
@@ -126,7 +127,8 @@ def test_another_period_or_indicator_reuses_the_drawn_shapes_part(app_env: Setti
 def test_the_map_component_gets_the_shapes_page_and_the_values_script_apart(app_env: Settings) -> None:
     """``draw_layers`` sends the shapes part as folium's page of the shapes alone and the values as
     the element's own script (written from its macro, without rendering it in a page)."""
-    from xkld_geo import cache, db, maps
+    from xkld_geo import maps
+    from xkld_geo.database import cache, db
     from xkld_geo.ui import map_component
     from xkld_geo.views import overview
 

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from xkld_geo import auth, db
+from xkld_geo.access import auth
 from xkld_geo.cli import main
+from xkld_geo.database import db
 from xkld_geo.errors import ApprovalError, AuthError, ScopeError
 from xkld_geo.intake import ingest
 from xkld_geo.reporting import approval, monthly, rules

@@ -14,7 +14,8 @@ import duckdb
 import pytest
 
 from tests.conftest import run_page
-from xkld_geo import auth, db
+from xkld_geo.access import auth
+from xkld_geo.database import db
 from xkld_geo.errors import QueryError
 from xkld_geo.intake import ingest
 from xkld_geo.reporting import approval, emulation

@@ -6,11 +6,12 @@ import io
 
 import pytest
 
-from xkld_geo import auth, db
-from xkld_geo.build import warehouse
+from xkld_geo.access import auth
 from xkld_geo.cli import main
+from xkld_geo.database import db
 from xkld_geo.errors import AuthError, ScopeError
 from xkld_geo.settings import Settings
+from xkld_geo.warehouse import assembly
 
 NOW = dt.datetime(2026, 3, 15, 9, 0)
 PASSWORD = "mot-mat-khau-dai"
@@ -194,7 +195,7 @@ def test_accounts_and_audit_survive_a_rebuild(tiny_db: Settings) -> None:
     tiny_con = db.open_connection(tiny_db.db_path)
     auth.create_user(tiny_con, "canbo", PASSWORD, "planner")
     tiny_con.close()
-    assert warehouse.build(tiny_db, force=True).built
+    assert assembly.build(tiny_db, force=True).built
     tiny_con = db.open_connection(tiny_db.db_path)
     assert [u[0] for u in auth.list_users(tiny_con)] == ["canbo"]
     assert tiny_con.execute("SELECT count(*) FROM audit_log").fetchone()[0] == 1
@@ -344,7 +345,7 @@ def test_the_owner_from_a_fresh_address_gets_in_while_the_name_wide_wait_is_aliv
 
 
 def _enrolled(con, username: str) -> str:
-    from xkld_geo import second_factor
+    from xkld_geo.access import second_factor
 
     enrolment = second_factor.enrol(con, username, now=NOW)
     assert enrolment.uri.startswith("otpauth://totp/") and enrolment.secret in enrolment.uri
@@ -355,7 +356,7 @@ def _enrolled(con, username: str) -> str:
 
 
 def test_a_second_factor_is_asked_once_enabled_and_each_code_works_once(tiny_con) -> None:
-    from xkld_geo import second_factor
+    from xkld_geo.access import second_factor
 
     auth.create_user(tiny_con, "canbo", PASSWORD, "planner")
     token, user = auth.login(tiny_con, "canbo", PASSWORD, now=NOW)      # offered, not required
@@ -377,7 +378,7 @@ def test_a_second_factor_is_asked_once_enabled_and_each_code_works_once(tiny_con
 
 
 def test_an_administrator_without_a_second_factor_must_enrol(tiny_con) -> None:
-    from xkld_geo import second_factor
+    from xkld_geo.access import second_factor
 
     auth.create_user(tiny_con, "quantri", PASSWORD, "admin")
     token, user = auth.login(tiny_con, "quantri", PASSWORD, now=NOW)
@@ -393,7 +394,7 @@ def test_an_administrator_without_a_second_factor_must_enrol(tiny_con) -> None:
 def test_an_administrator_page_shows_only_the_enrolment_until_a_code_is_confirmed(app_env: Settings) -> None:
     from streamlit.testing.v1 import AppTest
 
-    from xkld_geo import second_factor
+    from xkld_geo.access import second_factor
 
     con = db.connect(app_env)
     db.upgrade(con)
@@ -417,7 +418,7 @@ def test_an_administrator_page_shows_only_the_enrolment_until_a_code_is_confirme
 
 
 def test_an_administrator_removes_another_accounts_second_factor_within_scope(tiny_con) -> None:
-    from xkld_geo import second_factor
+    from xkld_geo.access import second_factor
 
     auth.create_user(tiny_con, "tw.quantri", PASSWORD, "admin")
     auth.create_user(tiny_con, "t99.quantri", PASSWORD, "admin", unit="99")
@@ -446,7 +447,7 @@ def test_an_administrator_removes_another_accounts_second_factor_within_scope(ti
 
 
 def test_the_enrolment_shows_a_qr_code_of_the_uri() -> None:
-    from xkld_geo import second_factor
+    from xkld_geo.access import second_factor
 
     png = second_factor.qr_png("otpauth://totp/XKL%C4%90-Geo:a?secret=JBSWY3DPEHPK3PXP&issuer=XKL%C4%90-Geo")
     assert png.startswith(b"\x89PNG") and len(png) < 20_000
@@ -455,7 +456,7 @@ def test_the_enrolment_shows_a_qr_code_of_the_uri() -> None:
 def test_the_administration_page_removes_a_second_factor(app_env: Settings) -> None:
     from streamlit.testing.v1 import AppTest
 
-    from xkld_geo import second_factor
+    from xkld_geo.access import second_factor
     from xkld_geo.settings import PROJECT_ROOT
 
     con = db.connect(app_env)
@@ -480,7 +481,7 @@ def test_the_administration_page_removes_a_second_factor(app_env: Settings) -> N
 
 
 def test_cli_second_factor(tiny_db: Settings, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    from xkld_geo import second_factor
+    from xkld_geo.access import second_factor
 
     monkeypatch.setenv("XKLD_DB", str(tiny_db.db_path))
     con = db.open_connection(tiny_db.db_path)

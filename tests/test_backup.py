@@ -1,4 +1,4 @@
-"""Backups of the embedded database (xkld_geo.backup, `python -m xkld_geo backup|restore`): a copy
+"""Backups of the embedded database (xkld_geo.database.backup, `python -m xkld_geo backup|restore`): a copy
 taken while the database is in use holds every row of one moment, restores in place of the file,
 keeps the file it replaced, and refuses what is not a whole backup."""
 from __future__ import annotations
@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-from xkld_geo import auth, backup, cli, db
+from xkld_geo import cli
+from xkld_geo.access import auth
+from xkld_geo.database import backup, db
 from xkld_geo.errors import DatabaseError
 from xkld_geo.settings import Settings
 

@@ -34,7 +34,8 @@ LIMITS = spreadsheets.Limits.from_settings(load_settings(environ={}, secrets={})
 
 IMPORT_SCRIPT = """
 import json, resource, sys, time
-from xkld_geo import db, registrations
+from xkld_geo.database import db
+from xkld_geo import registrations
 from xkld_geo.errors import IngestError
 from xkld_geo.intake import ingest, queue
 from xkld_geo.settings import load_settings
@@ -190,7 +191,7 @@ def test_import_file_queues_big_files(history_con, history_db: Settings, monkeyp
     errors: list[BaseException] = []
 
     def run(n: int) -> None:
-        from xkld_geo import db
+        from xkld_geo.database import db
         try:
             ingest.import_file(db.connect(settings), report.format(n=n).encode(), f"f{n}.csv", "departures", "t",
                                settings, on_wait=told.append)

@@ -9,8 +9,8 @@ import pytest
 from shapely.geometry import LineString, Polygon, box
 
 from tests.conftest import tiny_communes
-from xkld_geo.build import boundaries
 from xkld_geo.errors import BoundaryError
+from xkld_geo.warehouse import boundaries
 
 
 def _write(gdf: gpd.GeoDataFrame, folder: Path, fmt: str) -> Path:

@@ -132,7 +132,7 @@ def _metric(page: Any, label: str) -> str:
 
 def test_default_headline_is_the_last_complete_month(page: Any, app_url: str, real_con) -> None:
     from tests.test_trust import independent
-    from xkld_geo import metrics
+    from xkld_geo.figures import metrics
 
     login(page, app_url)                                     # the real warehouse, built on 1 December 2026
     label = page.locator("[data-testid=period-label]").first

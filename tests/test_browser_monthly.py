@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from tests.browser_support import PASSWORD, _add_users, login, serve
-from xkld_geo import auth, db
+from xkld_geo.access import auth
+from xkld_geo.database import db
 from xkld_geo.settings import Settings
 
 pytestmark = [pytest.mark.browser]

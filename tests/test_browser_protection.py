@@ -9,7 +9,7 @@ from typing import Any, Iterator
 import pytest
 
 from tests.browser_support import _add_users, counts, login, map_frame, serve
-from xkld_geo import db
+from xkld_geo.database import db
 from xkld_geo.settings import Settings
 
 pytestmark = [pytest.mark.browser]

@@ -13,7 +13,8 @@ from typing import Any, Iterator
 import pytest
 
 from tests.browser_support import _add_users, in_frames, login, serve, wait_for
-from xkld_geo import auth, references
+from xkld_geo.access import auth
+from xkld_geo.figures import references
 from xkld_geo.settings import Settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.real_data]
@@ -27,7 +28,7 @@ def hostile_url(real_settings: Settings, tmp_path_factory: pytest.TempPathFactor
     """The app on a copy of the real warehouse where an administrator named Japan ``XSS`` in the
     market table, and province 40 and its first commune carry ``XSS`` as a name (a hostile
     boundary file would do the same)."""
-    from xkld_geo import db
+    from xkld_geo.database import db
 
     folder = tmp_path_factory.mktemp("hostile")
     served = folder / "hostile.duckdb"

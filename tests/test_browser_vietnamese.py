@@ -11,7 +11,7 @@ from typing import Any, Iterator
 import pytest
 
 from tests.browser_support import login, map_frame, wait_for
-from xkld_geo import auth
+from xkld_geo.access import auth
 from xkld_geo.settings import PROJECT_ROOT
 from xkld_geo.ui.navigation import MENU
 
@@ -250,7 +250,7 @@ def guide_shot(page: Any, name: str) -> int:
 
     from PIL import Image
 
-    from xkld_geo import guides
+    from xkld_geo.text import guides
 
     image = Image.open(io.BytesIO(page.screenshot()))
     image = image.resize((1000, round(image.height * 1000 / image.width)), Image.Resampling.LANCZOS)

@@ -6,7 +6,9 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from xkld_geo import auth, cache, dataversion, db, references
+from xkld_geo.access import auth
+from xkld_geo.database import cache, dataversion, db
+from xkld_geo.figures import references
 from xkld_geo.intake import ingest
 from xkld_geo.settings import Settings
 from xkld_geo.views import overview, period_tables
@@ -79,7 +81,7 @@ def test_cache_off_computes_every_time(tiny_con, monkeypatch: pytest.MonkeyPatch
 
 
 def test_shared_frames_are_handed_out_as_copies(tiny_con) -> None:
-    from xkld_geo import queries
+    from xkld_geo.figures import queries
 
     scope = cache.scope(tiny_con)
     one = scope.get("provinces", queries.provinces)
@@ -90,7 +92,7 @@ def test_shared_frames_are_handed_out_as_copies(tiny_con) -> None:
 def test_overviews_only_read_the_national_tables_they_share(tiny_con) -> None:
     """The national tables a request cuts its part from are handed out without a copy: building
     the country's and each province's overview leaves them as the query returned them."""
-    from xkld_geo import queries
+    from xkld_geo.figures import queries
 
     shared = cache.scope(tiny_con)
     for province in (None, "98", "99"):
@@ -104,7 +106,7 @@ def test_warmed_periods_need_no_query_when_an_overview_asks(tiny_con, monkeypatc
     """The start-up warm-up computes the national tables of every offered period: an overview of
     any of them (country or province) then only cuts its part out."""
     from tests.conftest import TODAY
-    from xkld_geo import queries
+    from xkld_geo.figures import queries
 
     assert period_tables.warm_periods(tiny_con, TODAY, 5) > 0
 

@@ -15,7 +15,7 @@ from xkld_geo.ui import compat
 WATCHED = ("streamlit", "streamlit_folium", "starlette")
 INTERNAL_MODULES = ("streamlit.runtime", "streamlit.web")
 """Streamlit's modules that are no API of its own: only the compatibility module imports them."""
-COMPAT = PROJECT_ROOT / "xkld_geo" / "ui" / "compat.py"
+COMPAT = PROJECT_ROOT / "xkld_geo" / "ui" / "ui/compat.py"
 
 
 def _watched(module: str) -> bool:
@@ -107,7 +107,7 @@ def test_a_different_version_is_logged_and_told_to_an_administrator(monkeypatch:
     monkeypatch.setattr(compat, "installed", newer.get)
     compat.check_versions.cache_clear()
     try:
-        with caplog.at_level(logging.WARNING, logger="xkld_geo.compat"):
+        with caplog.at_level(logging.WARNING, logger="xkld_geo.ui.compat"):
             found = compat.check_versions()
             compat.check_versions()   # once per process
         assert found == (compat.Mismatch("streamlit", "1.67.0", "1.68.0"),)

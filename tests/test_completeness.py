@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from tests.conftest import run_page
-from xkld_geo import periods
+from xkld_geo.figures import periods
 from xkld_geo.intake import ingest
 from xkld_geo.reporting import completeness
 from xkld_geo.settings import Settings

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from tests.conftest import frame
-from xkld_geo.build import demo_pipeline, demo_protection, programme
 from xkld_geo.pipeline import funnel
+from xkld_geo.warehouse import demo_pipeline, demo_protection, programme
 
 OVER = """
     WITH through AS (

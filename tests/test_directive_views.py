@@ -12,7 +12,9 @@ import pyarrow as pa
 import pytest
 
 from tests.conftest import component_args, draws, problems, run_page
-from xkld_geo import auth, cache, dataversion, db, metrics, references
+from xkld_geo.access import auth
+from xkld_geo.database import cache, dataversion, db
+from xkld_geo.figures import metrics, references
 from xkld_geo.settings import Settings
 from xkld_geo.views import jobfairs, markets, priority
 from xkld_geo.views import problems as problem_view

@@ -8,8 +8,10 @@ import pandas as pd
 import pytest
 
 from tests.conftest import run_page
-from xkld_geo import auth, db, metrics, references
+from xkld_geo.access import auth
+from xkld_geo.database import db
 from xkld_geo.errors import ReferenceDataError
+from xkld_geo.figures import metrics, references
 from xkld_geo.settings import Settings
 from xkld_geo.views import jobfairs, markets, priority
 from xkld_geo.views import problems as problem_view

@@ -16,8 +16,10 @@ from hypothesis import strategies as st
 from scipy import optimize, sparse
 
 from tests.conftest import run_page
-from xkld_geo import db, disclosure, maps, queries
+from xkld_geo import maps
+from xkld_geo.database import db
 from xkld_geo.errors import ConfigError
+from xkld_geo.figures import disclosure, queries
 from xkld_geo.settings import load_settings
 from xkld_geo.ui.common import plain
 from xkld_geo.views import public

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import run_page
-from xkld_geo import auth
+from xkld_geo.access import auth
 from xkld_geo.errors import QueryError
 from xkld_geo.reporting import emulation
 from xkld_geo.settings import Settings

@@ -10,8 +10,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import run_page
-from xkld_geo import auth, db, markup, references
+from xkld_geo.access import auth
+from xkld_geo.database import db
+from xkld_geo.figures import references
 from xkld_geo.settings import Settings
+from xkld_geo.text import markup
 
 LINK = "[Đăng nhập lại](http://evil.example/login)"
 IMAGE = "![x](http://evil.example/pixel.png)"
@@ -97,7 +100,7 @@ def test_notices_are_shown_as_text(app_env: Settings) -> None:
 
 
 def test_display_name_is_shown_as_text(app_env: Settings) -> None:
-    from xkld_geo import auth
+    from xkld_geo.access import auth
 
     con = db.connect(app_env)
     auth.create_user(con, "markdown_name", "mat-khau-dai-du", "viewer", display_name=LINK)
@@ -113,7 +116,7 @@ def test_ranking_and_annex_spreadsheets_hold_no_formula(tiny_con) -> None:
     import pandas as pd
     from openpyxl import load_workbook
 
-    from xkld_geo import export
+    from xkld_geo.figures import export
 
     table = pd.DataFrame({"Mã": ["99001"], "Tên": ["=HYPERLINK(\"http://evil.example\",\"x\")"],
                           "Ghi chú": ["+1+1"], "Khác": ["@SUM(A1)"], "Web": ["http://evil.example"]})

@@ -124,7 +124,7 @@ def test_outlook_page_shows_range_map_and_table(app_env: Settings) -> None:
 
 
 def test_the_overview_computes_the_forecast_once_per_data_version(tiny_con, monkeypatch) -> None:
-    from xkld_geo import cache, dataversion
+    from xkld_geo.database import cache, dataversion
     from xkld_geo.views import overview
 
     cache.clear()

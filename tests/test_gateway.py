@@ -1,4 +1,4 @@
-"""The routes beside Streamlit (xkld_geo/gateway.py): the HttpOnly session cookie from a one-time
+"""The routes beside Streamlit (xkld_geo/server/gateway.py): the HttpOnly session cookie from a one-time
 code, cross-site posts refused, /_stcore/metrics hidden however it is spelt. Driven as ASGI
 calls, without a server; the browser test checks the same through Chromium."""
 from __future__ import annotations
@@ -10,7 +10,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from tests.asgi_support import call
-from xkld_geo import gateway
+from xkld_geo.server import gateway
 
 HOST = "127.0.0.1:8501"
 

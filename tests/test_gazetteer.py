@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import frame, settings_for, write_tiny_data
-from xkld_geo import db
-from xkld_geo.build import warehouse
+from xkld_geo.database import db
 from xkld_geo.intake.gazetteer import Gazetteer, Match
 from xkld_geo.intake.spelling import clean_code, fold, normalise
+from xkld_geo.warehouse import assembly
 
 NFD = lambda s: unicodedata.normalize("NFD", s)  # noqa: E731
 
@@ -87,7 +87,7 @@ def tiny_units(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, 
     function-scoped ``tiny_con`` costs a build per test; it is used where the connection matters)."""
     folder = tmp_path_factory.mktemp("gazetteer")
     settings = settings_for(write_tiny_data(folder / "data"), folder / "tiny.duckdb")
-    warehouse.build(settings)
+    assembly.build(settings)
     con = db.open_connection(settings.db_path, read_only=True)
     units = "SELECT code, name, unit_type, parent_code FROM admin_units WHERE era = '2025' AND level = $l"
     try:

@@ -11,8 +11,10 @@ import pandas as pd
 from starlette.applications import Starlette
 
 from tests.asgi_support import call
-from xkld_geo import gateway, maps, queries
+from xkld_geo import maps
+from xkld_geo.figures import queries
 from xkld_geo.maps import geometry
+from xkld_geo.server import gateway
 from xkld_geo.views import overview
 
 

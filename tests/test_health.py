@@ -9,8 +9,9 @@ from starlette.applications import Starlette
 
 from tests.asgi_support import call
 from tests.conftest import session_token
-from xkld_geo import db, gateway, health
+from xkld_geo.database import db
 from xkld_geo.errors import DatabaseError
+from xkld_geo.server import gateway, health
 from xkld_geo.settings import Settings
 
 

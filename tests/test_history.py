@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import frame
-from xkld_geo.build import history
+from xkld_geo.warehouse import history
 
 PAIRS = pd.DataFrame({"old_code": ["10001", "10002", "10002", "10003"],
                       "new_code": ["20001", "20001", "20002", "20002"]})
@@ -149,7 +149,7 @@ def test_new_commune_tooltip_lists_its_old_communes(real_con) -> None:
 
 
 def test_trend_of_a_new_commune_runs_across_july_2025(real_con) -> None:
-    from xkld_geo import queries
+    from xkld_geo.figures import queries
 
     busiest = real_con.execute("""SELECT commune_code FROM departures WHERE year(month) = 2025
         GROUP BY 1 ORDER BY SUM(departures) DESC LIMIT 1""").fetchone()[0]

@@ -23,7 +23,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import run_page
-from xkld_geo import db
+from xkld_geo.database import db
 from xkld_geo.errors import DatabaseError, IngestError
 from xkld_geo.intake import ingest
 from xkld_geo.settings import PROJECT_ROOT, Settings

@@ -18,11 +18,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import run_page
-from xkld_geo import db
-from xkld_geo.build import warehouse
+from xkld_geo.database import db
 from xkld_geo.errors import IngestError
 from xkld_geo.intake import charsets, ingest, kinds
 from xkld_geo.settings import PROJECT_ROOT, Settings
+from xkld_geo.warehouse import assembly
 
 DATA = Path(__file__).parent / "data"
 FEB = "2026-02-01"
@@ -219,7 +219,8 @@ def test_templates_are_read_back_by_the_importer() -> None:
 KILL_SCRIPT = """
 import os, signal, sys
 from pathlib import Path
-from xkld_geo import db, registrations
+from xkld_geo.database import db
+from xkld_geo import registrations
 from xkld_geo.intake import ingest, writes
 from xkld_geo.settings import load_settings
 real = writes._replace
@@ -256,7 +257,7 @@ def test_imports_survive_a_rebuild(history_db: Settings) -> None:
     entered = con.execute("SELECT * FROM departures WHERE NOT is_demo ORDER BY ALL").df()
     quotas = con.execute("SELECT * FROM quotas WHERE NOT is_demo OR unit_level = 'province' ORDER BY ALL").df()
     con.close()
-    warehouse.build(history_db, force=True)
+    assembly.build(history_db, force=True)
     con = db.open_connection(history_db.db_path)
     try:
         pd.testing.assert_frame_equal(con.execute("SELECT * FROM departures WHERE NOT is_demo ORDER BY ALL").df(), entered)

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from xkld_geo import db, leftovers
+from xkld_geo.database import db, leftovers
 from xkld_geo.release import site as release_site
 from xkld_geo.settings import PROJECT_ROOT, Settings
 

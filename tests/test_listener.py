@@ -1,4 +1,4 @@
-"""The served app's connections send without Nagle's delay (xkld_geo/listener.py)."""
+"""The served app's connections send without Nagle's delay (xkld_geo/server/listener.py)."""
 from __future__ import annotations
 
 import asyncio
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from xkld_geo import listener
+from xkld_geo.server import listener
 
 
 def _accepted_nodelay(server_socket: socket.socket) -> int:

@@ -7,7 +7,8 @@ import re
 import pandas as pd
 import pytest
 
-from xkld_geo import maps, metrics
+from xkld_geo import maps
+from xkld_geo.figures import metrics
 from xkld_geo.views import overview
 
 

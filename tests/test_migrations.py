@@ -13,10 +13,10 @@ import duckdb
 import pytest
 
 from tests.conftest import settings_for
-from xkld_geo import db, schema
-from xkld_geo.build import warehouse
+from xkld_geo.database import db, schema
 from xkld_geo.errors import DatabaseError
 from xkld_geo.settings import Settings
+from xkld_geo.warehouse import assembly
 
 LEGACY = Path(__file__).parent / "data" / "legacy" / "v8_tiny.duckdb.gz"
 KEPT = ("users", "sessions", "login_attempts", "audit_log", "plans", "plan_rows", "quota_changes",
@@ -108,7 +108,7 @@ def test_a_failed_import_is_logged_as_failed_after_the_upgrade(legacy: Path, tin
 def test_a_rebuild_of_an_old_database_keeps_its_work(legacy: Path, tiny_data_dir: Path) -> None:
     before = _kept_rows(legacy)
     settings = settings_for(tiny_data_dir, legacy)
-    assert warehouse.build(settings, force=True).built
+    assert assembly.build(settings, force=True).built
     after = _kept_rows(legacy)
     for table in KEPT:
         if table in before:
@@ -167,9 +167,9 @@ def _upgrade(path: Path, data_dir: Path, how: str) -> None:
     if how == "open":
         db.connect(settings)                      # how the app opens it
     elif how == "build":
-        warehouse.build(settings)                 # the data did not change: no rebuild, still upgraded
+        assembly.build(settings)                 # the data did not change: no rebuild, still upgraded
     elif how == "rebuild":
-        assert warehouse.build(settings, force=True).built
+        assert assembly.build(settings, force=True).built
     else:                                         # run.sh's own commands, in a process of their own
         env = {k: v for k, v in os.environ.items() if not k.startswith("XKLD_")}
         env.update({"XKLD_DB": str(path), "XKLD_DATA_DIR": str(data_dir), "XKLD_DEMO_SEED": "1",
@@ -221,7 +221,7 @@ def test_run_sh_builds_before_anything_else() -> None:
 def test_a_database_of_the_previous_release_keeps_every_account_now_national(tiny_db: Settings) -> None:
     """A database as the code before scopes made it (step 7: users without scope, no approval
     tables) keeps every account and every row; each account is now national."""
-    from xkld_geo import auth
+    from xkld_geo.access import auth
 
     con = db.connect(tiny_db)
     for name, role in (("lanhdao", "viewer"), ("kehoach", "planner"), ("nhaplieu", "clerk")):

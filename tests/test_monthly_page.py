@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from tests.conftest import problems, run_page
-from xkld_geo import auth, db
+from xkld_geo.access import auth
+from xkld_geo.database import db
 from xkld_geo.reporting import approval
 from xkld_geo.settings import Settings
 

@@ -24,7 +24,8 @@ import pytest
 
 from tests.conftest import settings_for
 from tests.notify_support import HttpReceiver, SmtpSink
-from xkld_geo import auth, db
+from xkld_geo.access import auth
+from xkld_geo.database import db
 from xkld_geo.errors import QueryError
 from xkld_geo.notifications import channels, notices, outbox, scheduler, subscriptions
 from xkld_geo.reporting import people
@@ -319,7 +320,7 @@ def sink() -> Iterator[SmtpSink]:
 
 CRASH = """
 import os, sys
-from xkld_geo import db
+from xkld_geo.database import db
 from xkld_geo.notifications import outbox
 from xkld_geo.settings import current
 
@@ -356,7 +357,7 @@ def test_killed_between_sending_and_marking_delivers_once(tiny_db: Settings, sin
 
 CRASH_BEFORE = """
 import os
-from xkld_geo import db
+from xkld_geo.database import db
 from xkld_geo.notifications import outbox
 from xkld_geo.settings import current
 
@@ -547,7 +548,7 @@ def test_scheduler_in_the_app_process_sends_the_outbox(tiny_db: Settings, sink: 
 
 
 def test_outbox_and_subscriptions_survive_a_forced_build(tiny_db: Settings) -> None:
-    from xkld_geo.build import warehouse
+    from xkld_geo.warehouse import assembly
 
     con = db.open_connection(tiny_db.db_path)
     try:
@@ -560,7 +561,7 @@ def test_outbox_and_subscriptions_survive_a_forced_build(tiny_db: Settings) -> N
         subscriptions.set_subscription(con, user, "report", True)
     finally:
         con.close()
-    warehouse.build(tiny_db, force=True)
+    assembly.build(tiny_db, force=True)
     db.close_all()
     assert list(_rows(tiny_db, "SELECT content FROM outbox_attachments")["content"]) == [b"\x00\xff"]
     assert _rows(tiny_db, "SELECT count(*) AS n FROM notification_subscriptions")["n"][0] == 1

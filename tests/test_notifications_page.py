@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 
 from tests.conftest import problems, run_page
-from xkld_geo import db
+from xkld_geo.database import db
 from xkld_geo.notifications import outbox
 from xkld_geo.settings import Settings
 

@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import settings_for
 from tests.notify_support import SmtpSink, free_port
-from xkld_geo import db
+from xkld_geo.database import db
 from xkld_geo.notifications import outbox
 from xkld_geo.settings import PROJECT_ROOT, Settings
 
@@ -79,7 +79,7 @@ def _replica(template: Settings, folder: Path, url: str) -> tuple[Settings, dict
 
 WORKER = """
 import json, os, pathlib, sys, time
-from xkld_geo import db
+from xkld_geo.database import db
 from xkld_geo.notifications import outbox, scheduler
 from xkld_geo.settings import current
 settings = current()

@@ -8,8 +8,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from xkld_geo import export, metrics, periods
 from xkld_geo.errors import QueryError
+from xkld_geo.figures import export, metrics, periods
 from xkld_geo.views import overview
 
 

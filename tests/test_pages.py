@@ -9,7 +9,7 @@ import re
 import pytest
 
 from tests.conftest import problems, run_page
-from xkld_geo import auth
+from xkld_geo.access import auth
 from xkld_geo.settings import PROJECT_ROOT, Settings
 from xkld_geo.ui.navigation import MENU
 

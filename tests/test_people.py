@@ -8,7 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import run_page
-from xkld_geo import auth, db
+from xkld_geo.access import auth
+from xkld_geo.database import db
 from xkld_geo.errors import IngestError, QueryError, XkldError
 from xkld_geo.intake import kinds
 from xkld_geo.reporting import people

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from xkld_geo import periods
+from xkld_geo.figures import periods
 
 
 @pytest.mark.parametrize("year,month,today,elapsed,in_progress,label", [

@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import run_page
-from xkld_geo import db
+from xkld_geo.database import db
 from xkld_geo.errors import IngestError
 from xkld_geo.intake import ingest, kinds
 from xkld_geo.pipeline import demand, funnel, orders, training
@@ -273,14 +273,14 @@ def test_the_page_shows_the_funnel_orders_training_and_demand(app_env: Settings)
 # --- rebuilds and old databases ------------------------------------------------------------------
 
 def test_a_rebuild_keeps_entered_orders_and_makes_the_demo_anew(con_with_order, tiny_db: Settings) -> None:
-    from xkld_geo.build import warehouse
+    from xkld_geo.warehouse import assembly
 
     con = con_with_order
     ingest.import_file(con, (INTERVIEW_HEAD + "DH-1,99001,8,5,0\n").encode(), "pv.csv", "interviews", "can_bo", tiny_db)
     demo_before = con.execute("SELECT count(*), sum(interviewed) FROM order_interviews WHERE is_demo").fetchone()
     con.close()                       # the fixture's connection: closing twice is harmless
     db.close_all()
-    assert warehouse.build(tiny_db, force=True).built
+    assert assembly.build(tiny_db, force=True).built
     con = db.connect(tiny_db)
     assert con.execute("SELECT licence_no, status FROM recruitment_orders WHERE NOT is_demo").fetchall() == [
         (LICENCE, "recruiting")]

@@ -10,7 +10,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import run_page
-from xkld_geo import auth, db
+from xkld_geo.access import auth
+from xkld_geo.database import db
 from xkld_geo.errors import AllocationError, PlanError
 from xkld_geo.planning import annex, plans, reallocation
 from xkld_geo.settings import Settings
@@ -71,14 +72,14 @@ def test_approval_becomes_the_official_quota(tiny_con) -> None:
 
 
 def test_approved_plans_survive_a_rebuild(tiny_db: Settings) -> None:
-    from xkld_geo.build import warehouse
+    from xkld_geo.warehouse import assembly
 
     tiny_con = db.open_connection(tiny_db.db_path)
     pid, _, quotas = _draft(tiny_con, target=91)
     plans.submit(tiny_con, pid, PLANNER)
     plans.approve(tiny_con, pid, ADMIN)
     tiny_con.close()
-    warehouse.build(tiny_db, force=True)
+    assembly.build(tiny_db, force=True)
     tiny_con = db.open_connection(tiny_db.db_path)
     assert tiny_con.execute("SELECT quota FROM v_attainment WHERE year = 2026 AND unit_code = '99'").fetchone()[0] == 91
     tiny_con.close()

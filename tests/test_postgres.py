@@ -34,7 +34,9 @@ CLUSTER = PROJECT_ROOT / "scripts" / "cluster.sh"
 
 PRELUDE = """
 import datetime as dt, json, sys, time
-from xkld_geo import auth, db, registrations
+from xkld_geo.access import auth
+from xkld_geo.database import db
+from xkld_geo import registrations
 from xkld_geo.errors import XkldError
 from xkld_geo.intake import ingest
 from xkld_geo.planning import plans
@@ -159,8 +161,8 @@ def test_nginx_spreads_new_clients_and_keeps_each_on_its_replica(cluster: Cluste
 
 
 def test_each_migration_ran_once_from_the_declarations(cluster: Cluster) -> None:
-    from xkld_geo import store
-    from xkld_geo.schema import migrations
+    from xkld_geo.database import store
+    from xkld_geo.database.schema import migrations
 
     rows = cluster.sql("SELECT number, count(*) FROM schema_migrations GROUP BY number ORDER BY number")
     assert rows == [(m.number, 1) for m in migrations.MIGRATIONS]
@@ -169,13 +171,13 @@ def test_each_migration_ran_once_from_the_declarations(cluster: Cluster) -> None
     assert tables == {t.name for t in store.shared_tables()} | {"schema_migrations"}
     assert "admin_units" not in tables and {"departures", "users", "sessions", "plans"} <= tables
     # a replica restarting (a new process) finds the schema current and runs nothing
-    assert cluster.run(2, "from xkld_geo import store; print(store.ensure_schema(con, settings))") == "[]"
+    assert cluster.run(2, "from xkld_geo.database import store; print(store.ensure_schema(con, settings))") == "[]"
 
 
 def test_a_step_the_store_has_not_had_runs_once_under_the_lock(cluster: Cluster) -> None:
     """A store made by an older version (here: step 4 forgotten) gets the step when replicas
     start, once, however many start together."""
-    from xkld_geo.schema import migrations
+    from xkld_geo.database.schema import migrations
 
     cluster.sql("DELETE FROM schema_migrations WHERE number = %s RETURNING number", migrations.LATEST)
     start = tempfile.mkdtemp(prefix="xkld-barrier-")
@@ -260,7 +262,7 @@ def test_a_write_on_one_replica_is_seen_on_the_other_within_a_second(cluster: Cl
     importer = PRELUDE.replace("CONNECT", "True") + textwrap.dedent(_import_at("", _csv("99006", 11), "moi.csv", 0))
     out = cluster.run(1, f"""
         import os, subprocess
-        from xkld_geo import queries
+        from xkld_geo.figures import queries
         def total():
             return int(queries.attainment(con, 2026, "province", "99")["departures"].sum())
         before = total()
@@ -283,7 +285,7 @@ def test_two_replicas_bumping_the_data_version_at_once_both_succeed(cluster: Clu
     (count, top), = cluster.sql("SELECT count(*), COALESCE(max(version), 0) FROM data_version")
     start = tempfile.mkdtemp(prefix="xkld-barrier-")
     code = f"""
-        from xkld_geo import dataversion
+        from xkld_geo.database import dataversion
         at({start!r})
         for i in range(25):
             with db.transaction(con):
@@ -303,7 +305,7 @@ def test_version_numbers_follow_the_commits(cluster: Cluster) -> None:
     both = tempfile.mkdtemp(prefix="xkld-barrier-")
     fast = cluster.worker(2, f"""
         import pathlib
-        from xkld_geo import dataversion
+        from xkld_geo.database import dataversion
         at({both!r})
         while not pathlib.Path({str(go)!r}).exists():           # connected: wait for the slow bump
             time.sleep(0.01)
@@ -313,7 +315,7 @@ def test_version_numbers_follow_the_commits(cluster: Cluster) -> None:
         print(time.time() - started)""")
     slow = cluster.worker(1, f"""
         import pathlib
-        from xkld_geo import dataversion
+        from xkld_geo.database import dataversion
         at({both!r})
         with db.transaction(con):
             dataversion.bump(con, "test:slow")
@@ -334,13 +336,13 @@ def test_replica_b_sees_a_bump_within_a_second_and_logins_move_nothing(cluster: 
         auth.create_user(con, "dem", "mat-khau-thu-nghiem", "viewer")
         auth.login(con, "dem", "mat-khau-thu-nghiem")""")
     bump = PRELUDE.replace("CONNECT", "True") + textwrap.dedent("""
-        from xkld_geo import dataversion
+        from xkld_geo.database import dataversion
         with db.transaction(con):
             dataversion.bump(con, "test:seen")""")
     env = {**cluster.replica_env(1)}
     out = cluster.run(2, f"""
         import subprocess
-        from xkld_geo import cache, dataversion, store
+        from xkld_geo.database import cache, dataversion, store
         before = store.data_version(settings, con)
         assert cache.stamp(con)[1] == before == dataversion.current(con)   # one counter for both caches
         subprocess.run([sys.executable, "-c", {login!r}], env={env!r}, check=True)
@@ -429,7 +431,7 @@ def test_a_build_says_what_it_does_to_the_store_and_a_reseed_keeps_the_work(clus
     for n in (1, 2):                                                         # the session still holds
         assert cluster.run(n, f"print(auth.session_user(con, {token!r}).username)") == "giulai"
     assert cluster.run(2, """
-        from xkld_geo import dataversion
+        from xkld_geo.database import dataversion
         with db.transaction(con):
             dataversion.bump(con, "test:after-reseed")
         print("ok")""") == "ok"                                              # the sequence is past every version
@@ -440,7 +442,7 @@ def test_postgres_restarted_while_the_app_runs(cluster: Cluster) -> None:
     go = Path(tempfile.mkdtemp()) / "restarted"
     reader = cluster.worker(1, f"""
         import pathlib
-        from xkld_geo import queries
+        from xkld_geo.figures import queries
         def total():
             return int(queries.attainment(con, 2026, "province", "99")["departures"].sum())
         before = total()
@@ -504,7 +506,7 @@ PAGE = """
 
 
 def test_the_overview_page_runs_on_the_shared_store(cluster: Cluster) -> None:
-    from xkld_geo import metrics
+    from xkld_geo.figures import metrics
 
     shown = json.loads(cluster.run(1, PAGE, timeout=180).splitlines()[-1])
     assert shown["exceptions"] == [] and shown["errors"] == [], shown
@@ -513,7 +515,7 @@ def test_the_overview_page_runs_on_the_shared_store(cluster: Cluster) -> None:
 
 
 def test_postgres_down_pages_say_so_without_a_traceback(cluster: Cluster) -> None:
-    from xkld_geo import store
+    from xkld_geo.database import store
 
     cluster.script("pg-stop")
     try:
@@ -531,9 +533,9 @@ def test_postgres_down_pages_say_so_without_a_traceback(cluster: Cluster) -> Non
 def test_the_shared_tables_come_from_the_registry() -> None:
     """Every table the app writes at run time is declared so: operational, edited, or derived and
     ``written`` (entered figures); the reference data stays local. Needs no PostgreSQL."""
-    from xkld_geo import store
+    from xkld_geo.database import store
+    from xkld_geo.database.schema import TABLES
     from xkld_geo.intake import writes
-    from xkld_geo.schema import TABLES
 
     shared = {t.name for t in store.shared_tables()}
     assert {t.table for t in writes.TARGETS.values()} | {"departures_profile"} <= shared
@@ -588,7 +590,7 @@ def test_keyed_lookups_ask_postgres_by_key_and_a_logout_ends_the_session_at_once
         auth.create_user(con, "khoa", "mat-khau-theo-khoa", "planner")
         print(auth.login(con, "khoa", "mat-khau-theo-khoa")[0])""")
     out = cluster.run(2, f"""
-        from xkld_geo import dataversion, store
+        from xkld_geo.database import dataversion, store
         assert settings.store_reads == "keyed"
         user = auth.session_user(con, {token!r})
         print(user.username, user.role, dataversion.current_keyed(con) == dataversion.current(con))

@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import TODAY, frame, run_page
-from xkld_geo import db
+from xkld_geo.database import db
 from xkld_geo.errors import CaseError
 from xkld_geo.protection import casebook, cases, clubs, returnees
 from xkld_geo.release import site as release_site

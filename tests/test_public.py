@@ -11,7 +11,10 @@ from hypothesis import strategies as st
 
 from tests.conftest import run_page, session_token
 from tests.test_disclosure import _known, linked_sums, published_stack, stack_pins
-from xkld_geo import auth, db, disclosure, maps, queries, references
+from xkld_geo import maps
+from xkld_geo.access import auth
+from xkld_geo.database import db
+from xkld_geo.figures import disclosure, queries, references
 from xkld_geo.settings import Settings, load_settings
 from xkld_geo.views import public
 
@@ -163,7 +166,7 @@ def test_public_outputs_of_the_fixture_database(tiny_db: Settings) -> None:
 
 
 def test_province_views_share_the_national_work(tiny_con, monkeypatch) -> None:
-    from xkld_geo import cache
+    from xkld_geo.database import cache
 
     cache.clear()
     calls: list[tuple[int, int]] = []

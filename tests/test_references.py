@@ -4,8 +4,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from xkld_geo import auth, references
+from xkld_geo.access import auth
 from xkld_geo.errors import ReferenceDataError
+from xkld_geo.figures import references
 
 ADMIN = auth.User("qt", "Quản trị", "admin")
 COMPANY = {"licence_no": "123/LĐTBXH-GP", "name": "Công ty Thử", "province_code": "99", "markets": "JP, KR",

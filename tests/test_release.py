@@ -23,7 +23,10 @@ import pytest
 
 from tests.browser_support import _free_port
 from tests.conftest import run_page, settings_for
-from xkld_geo import DEMO_LABEL, auth, cli, db, references
+from xkld_geo import DEMO_LABEL, cli
+from xkld_geo.access import auth
+from xkld_geo.database import db
+from xkld_geo.figures import references
 from xkld_geo.release import content as release
 from xkld_geo.release import site as release_site
 from xkld_geo.settings import Settings
@@ -242,7 +245,7 @@ def test_two_consecutive_releases_leave_no_small_monthly_difference(published: P
     """A reader holding the January and the January–February releases subtracts every count
     published in both: with every figure rounded to base 5 (0 exact, "< 5" flagged ``c``), the
     interval of each difference never pins a monthly count from 1 to 4."""
-    from xkld_geo import disclosure
+    from xkld_geo.figures import disclosure
 
     before, after = (_counts(published / "releases" / v) for v in RELEASES)
     assert before.keys() == after.keys()

@@ -127,7 +127,7 @@ def test_each_section_says_which_months_it_covers(tiny_con) -> None:
 
 
 def test_percentages_read_alike_and_round_half_up(tiny_con) -> None:
-    from xkld_geo import metrics
+    from xkld_geo.figures import metrics
 
     assert metrics.fmt_pct(131.25) == "131,3%" and metrics.fmt_pct(0.0) == "0,0%" and metrics.fmt_pct(2.675) == "2,7%"
     assert metrics.round_half_up(131.25) == 131.3 and document._cell(0.0, True) == "0,0"

@@ -3,7 +3,7 @@
 The fictional country: province 99 (communes 99001–99006) and province 98 (98001, 98002). Every
 write outside an account's scope (or beyond its role) is refused and writes nothing; every read
 outside it shows no commune-level row. The expected outcome comes from a small oracle written
-from the rules of docs/places.md, independently of :mod:`xkld_geo.scope`.
+from the rules of docs/places.md, independently of :mod:`xkld_geo.access.scope`.
 """
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 
 from tests.conftest import settings_for
-from xkld_geo import auth, db, scope
+from xkld_geo.access import auth, scope
+from xkld_geo.database import db
 from xkld_geo.errors import XkldError
 from xkld_geo.intake import ingest
 from xkld_geo.planning import plans

@@ -10,7 +10,8 @@ import re
 import pytest
 
 from tests.conftest import component_args, draws, problems, run_page
-from xkld_geo import auth, db
+from xkld_geo.access import auth
+from xkld_geo.database import db
 from xkld_geo.settings import Settings
 from xkld_geo.ui.navigation import MENU
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from xkld_geo import queries
-from xkld_geo.build import sources
 from xkld_geo.errors import ConfigError, QueryError
+from xkld_geo.figures import queries
 from xkld_geo.settings import PROJECT_ROOT, load_settings
+from xkld_geo.warehouse import sources
 
 
 def test_defaults() -> None:

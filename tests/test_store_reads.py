@@ -1,11 +1,12 @@
-"""Keyed lookups (xkld_geo.db.keyed, xkld_geo.store.keyed_row) without a PostgreSQL server: the
+"""Keyed lookups (xkld_geo.database.db.keyed, xkld_geo.database.store.keyed_row) without a PostgreSQL server: the
 statement's parameters in psycopg's spelling, the embedded database answered as before, and the
 setting that chooses the path (the PostgreSQL side is tested in tests/test_postgres.py)."""
 from __future__ import annotations
 
 import pytest
 
-from xkld_geo import auth, dataversion, store
+from xkld_geo.access import auth
+from xkld_geo.database import dataversion, store
 from xkld_geo.errors import ConfigError
 from xkld_geo.settings import load_settings
 

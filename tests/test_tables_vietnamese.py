@@ -9,8 +9,8 @@ import re
 import pytest
 
 from tests.conftest import problems, run_page
-from xkld_geo import formats
 from xkld_geo.settings import Settings
+from xkld_geo.text import formats
 from xkld_geo.ui.navigation import MENU
 
 ENTRIES = [entry for entries in MENU.values() for entry in entries]

@@ -12,10 +12,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import run_page, settings_for, write_tiny_data
-from xkld_geo import db, metrics
-from xkld_geo.build import warehouse
+from xkld_geo.database import db
+from xkld_geo.figures import metrics
 from xkld_geo.foresight import forecast
 from xkld_geo.settings import PROJECT_ROOT, Settings
+from xkld_geo.warehouse import assembly
 
 APP = str(PROJECT_ROOT / "app.py")
 
@@ -30,7 +31,7 @@ DAYS = [  # the day the warehouse is built and the app opened, and the default (
 def serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, today: dt.date) -> Settings:
     """Build the fictional country on ``today`` and point the app's environment at it."""
     settings = settings_for(write_tiny_data(tmp_path / "data"), tmp_path / "tiny.duckdb", today=today)
-    warehouse.build(settings)
+    assembly.build(settings)
     for var, value in {"XKLD_DB": settings.db_path, "XKLD_DATA_DIR": settings.data_dir,
                        "XKLD_TODAY": today.isoformat(), "XKLD_ID_KEY_FILE": settings.id_key_file}.items():
         monkeypatch.setenv(var, str(value))
@@ -116,7 +117,7 @@ DATED = {"departures": "month", "job_fair_attendance": "month", "programme_month
 def test_no_demo_row_is_dated_after_today(tmp_path: Path, today: dt.date) -> None:
     data = write_tiny_data(tmp_path / "data")
     settings = settings_for(data, tmp_path / "tiny.duckdb", today=today)
-    warehouse.build(settings)
+    assembly.build(settings)
     db.close_all()
     con = db.open_connection(settings.db_path, read_only=True)
     try:

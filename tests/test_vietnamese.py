@@ -12,8 +12,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from xkld_geo import collation, export, formats, labels, maps
+from xkld_geo import maps
+from xkld_geo.figures import export
 from xkld_geo.maps import archipelagos
+from xkld_geo.text import collation, formats, labels
 
 WRONG_IN_BYTE_ORDER = [("Cà Mau", "Cao Bằng"), ("Hà Nội", "Huế"), ("Dak Lak", "Đà Nẵng"), ("Đồng Tháp", "Gia Lai"),
                        ("An Giang", "Ân Thi"), ("Ba Vì", "Bắc Ninh"), ("Ô Môn", "Ơ Ni"), ("Ứng Hòa", "Vĩnh Long")]
@@ -43,7 +45,7 @@ def test_python_and_sql_agree_on_the_provinces(tiny_con) -> None:
 
 
 def test_the_province_list_is_in_vietnamese_order(real_con) -> None:
-    from xkld_geo import queries
+    from xkld_geo.figures import queries
     names = list(queries.provinces(real_con)["name"])
     assert names == collation.sorted_names(names)
     assert names.index("Cà Mau") < names.index("Cao Bằng") and names.index("Hà Nội") < names.index("Huế")
@@ -224,7 +226,7 @@ def test_the_audit_table_shows_actions_targets_and_details_in_vietnamese() -> No
 
 def test_every_screenshot_a_guide_shows_is_made_by_the_browser_tests() -> None:
     from tests.test_browser_vietnamese import GUIDE_SHOTS, MAX_SHOT_BYTES
-    from xkld_geo import guides
+    from xkld_geo.text import guides
 
     shown = {image for file in guides.GUIDES.values() for image in guides.images(file)}
     assert shown <= {f"anh/{name}" for name in GUIDE_SHOTS}            # each one shown is made by a test
@@ -235,7 +237,7 @@ def test_every_screenshot_a_guide_shows_is_made_by_the_browser_tests() -> None:
 
 
 def test_a_guide_is_cut_at_its_screenshots_for_the_app() -> None:
-    from xkld_geo import guides
+    from xkld_geo.text import guides
 
     parts = guides.parts("Mở trang.\n\n![Trang Tổng quan](anh/tong-quan.png)\n\nRồi bấm.")
     assert [(text.strip(), image.name if image else None) for text, image in parts] == [

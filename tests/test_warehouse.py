@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import frame, settings_for
-from xkld_geo import auth, db, references
-from xkld_geo.build import warehouse
+from xkld_geo.access import auth
 from xkld_geo.cli import main
+from xkld_geo.database import db
 from xkld_geo.errors import BoundaryError, DataMissingError
+from xkld_geo.figures import references
 from xkld_geo.settings import Settings
+from xkld_geo.warehouse import assembly
 
 
 def _digest(path: Path) -> str:
@@ -53,7 +55,7 @@ def test_views_are_consistent(tiny_db: Settings) -> None:
 
 def test_second_build_changes_nothing(tiny_db: Settings) -> None:
     before = _digest(tiny_db.db_path)
-    result = warehouse.build(tiny_db)
+    result = assembly.build(tiny_db)
     assert result.built is False
     assert _digest(tiny_db.db_path) == before
 
@@ -62,7 +64,7 @@ def test_force_rebuilds_same_content(tiny_db: Settings) -> None:
     con = db.open_connection(tiny_db.db_path, read_only=True)
     before = frame(con, "SELECT * FROM departures ORDER BY ALL")
     con.close()
-    assert warehouse.build(tiny_db, force=True).built
+    assert assembly.build(tiny_db, force=True).built
     con = db.open_connection(tiny_db.db_path, read_only=True)
     after = frame(con, "SELECT * FROM departures ORDER BY ALL")
     con.close()
@@ -70,7 +72,7 @@ def test_force_rebuilds_same_content(tiny_db: Settings) -> None:
 
 
 def test_new_seed_rebuilds(tiny_db: Settings) -> None:
-    assert warehouse.build(replace(tiny_db, demo_seed=99)).built
+    assert assembly.build(replace(tiny_db, demo_seed=99)).built
 
 
 def test_bad_boundary_file_leaves_database_untouched(tiny_db: Settings, tiny_data_dir: Path) -> None:
@@ -80,7 +82,7 @@ def test_bad_boundary_file_leaves_database_untouched(tiny_db: Settings, tiny_dat
     gdf = gpd.read_parquet(bad).drop(columns=["id"])
     gdf.to_parquet(bad)
     with pytest.raises(BoundaryError) as err:
-        warehouse.build(tiny_db, force=True)
+        assembly.build(tiny_db, force=True)
     assert "vn_communes_2025.parquet" in err.value.message and "thiếu cột" in err.value.message
     assert _digest(tiny_db.db_path) == before
     assert not list(tiny_db.db_path.parent.glob(".*building*"))
@@ -91,7 +93,7 @@ def test_corrupt_zip_leaves_database_untouched(tiny_db: Settings, tiny_data_dir:
     (tiny_data_dir / "boundaries" / "vn_communes_2025.parquet").unlink()
     (tiny_data_dir / "boundaries" / "vn_communes_2025.zip").write_bytes(b"PK\x03\x04broken")
     with pytest.raises(BoundaryError) as err:
-        warehouse.build(tiny_db, force=True)
+        assembly.build(tiny_db, force=True)
     assert "vn_communes_2025.zip" in err.value.message
     assert _digest(tiny_db.db_path) == before
 
@@ -100,7 +102,7 @@ def test_missing_data_says_what_and_where(tmp_path: Path) -> None:
     settings = settings_for(tmp_path / "empty", tmp_path / "x.duckdb")
     (tmp_path / "empty" / "boundaries").mkdir(parents=True)
     with pytest.raises(DataMissingError) as err:
-        warehouse.build(settings)
+        assembly.build(settings)
     assert "vn_communes_2025" in err.value.message and "lamngockhuong" in err.value.message
     assert str(tmp_path / "empty") in err.value.message
     assert not (tmp_path / "x.duckdb").exists()
@@ -148,7 +150,7 @@ def test_every_commune_has_a_quota_each_year(tiny_db: Settings) -> None:
 
 def test_every_table_is_either_kept_or_derived(tiny_db: Settings) -> None:
     """One list says what a rebuild keeps: a new table must be put in it or declared derived."""
-    from xkld_geo import schema
+    from xkld_geo.database import schema
 
     con = db.open_connection(tiny_db.db_path, read_only=True)
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
@@ -162,7 +164,7 @@ def test_every_table_is_either_kept_or_derived(tiny_db: Settings) -> None:
 def test_market_edits_and_operational_rows_survive_a_forced_build(tiny_db: Settings) -> None:
     import pandas as pd
 
-    from xkld_geo import schema
+    from xkld_geo.database import schema
 
     con = db.open_connection(tiny_db.db_path)
     admin = auth.create_user(con, "quantri", "mat-khau-dai-du", "admin")
@@ -174,7 +176,7 @@ def test_market_edits_and_operational_rows_survive_a_forced_build(tiny_db: Setti
     auth.login(con, "quantri", "mat-khau-dai-du")
     before = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in schema.KEPT_TABLES if t != "markets"}
     con.close()
-    warehouse.build(tiny_db, force=True)
+    assembly.build(tiny_db, force=True)
     con = db.open_connection(tiny_db.db_path, read_only=True)
     kept = references.read(con, "markets").set_index("code")
     assert kept.loc["JP", "avg_income_usd"] == 1777 and kept.loc["JP", "source"] == "DOLAB 2026, đã sửa"
@@ -191,7 +193,7 @@ def test_a_build_killed_midway_leaves_nothing_behind_next_time(tiny_db: Settings
     dead = target.with_name(f".{target.name}.building-999999999")      # no such process
     dead.write_bytes(b"x" * 1000)
     Path(f"{dead}.wal").write_bytes(b"x")
-    warehouse.build(tiny_db, force=True)
+    assembly.build(tiny_db, force=True)
     assert not list(target.parent.glob(f".{target.name}.building-*"))
 
 
@@ -201,7 +203,7 @@ def test_a_failed_build_removes_its_temporary_file(tiny_db: Settings, monkeypatc
     def fail(*args, **kw):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(warehouse, "carry_over", fail)
+    monkeypatch.setattr(assembly, "carry_over", fail)
     with pytest.raises(RuntimeError):
-        warehouse.build(tiny_db, force=True)
+        assembly.build(tiny_db, force=True)
     assert not list(target.parent.glob(f".{target.name}.building-*"))

@@ -1,4 +1,4 @@
-"""Query deadlines (xkld_geo.watchdog): one thread for all of them, a runaway query still stopped."""
+"""Query deadlines (xkld_geo.database.watchdog): one thread for all of them, a runaway query still stopped."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,7 +8,7 @@ import time
 import duckdb
 import pytest
 
-from xkld_geo import db, watchdog
+from xkld_geo.database import db, watchdog
 from xkld_geo.errors import DatabaseError
 from xkld_geo.settings import load_settings
 

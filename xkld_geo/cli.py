@@ -10,13 +10,15 @@ from pathlib import Path
 
 import duckdb
 
-from xkld_geo import auth, backup, db, leftovers, registrations, store  # noqa: F401  (registrations: kinds)
+from xkld_geo import registrations  # noqa: F401  (registrations: kinds)
 from xkld_geo import settings as settings_mod
-from xkld_geo.build import warehouse
+from xkld_geo.access import auth  # noqa: F401  (registrations: kinds)
+from xkld_geo.database import backup, db, leftovers, store  # noqa: F401  (registrations: kinds)
 from xkld_geo.errors import AuthError, ConfigError, QueryError, XkldError
 from xkld_geo.intake import ingest, kinds
 from xkld_geo.maps import warmup
 from xkld_geo.release import site as release_site
+from xkld_geo.warehouse import assembly
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -127,7 +129,7 @@ def _backup(cfg: settings_mod.Settings, args: argparse.Namespace) -> None:
     print(f"Đã sao lưu {cfg.db_path} vào {out}.")
 def _forecast(cfg: settings_mod.Settings, with_backtest: bool) -> None:
     """Print the backtest of the year-end forecasts, or this year's forecasts (read-only)."""
-    from xkld_geo import queries
+    from xkld_geo.figures import queries
     from xkld_geo.foresight import forecast
 
     con = db.open_store(cfg, read_only=True)
@@ -199,7 +201,7 @@ def _users(cfg: settings_mod.Settings, args: argparse.Namespace) -> None:
 def _second_factor(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> None:
     """``users totp NAME``: show a new secret and its ``otpauth://`` URI, then turn the factor on
     once a code from the app is typed back; ``users totp-remove NAME``: turn it off."""
-    from xkld_geo import second_factor
+    from xkld_geo.access import second_factor
     from xkld_geo.errors import AuthError
 
     if args.username not in {u[0] for u in auth.list_users(con)}:
@@ -266,8 +268,8 @@ def _import(cfg: settings_mod.Settings, args: argparse.Namespace) -> int:
 
 def _build_store(cfg: settings_mod.Settings, reseed: bool) -> None:
     """After a build: say what it did to the shared store (schema made current, rows kept), or
-    re-seed it with ``--reseed-store`` (xkld_geo.build.seed)."""
-    from xkld_geo.build import seed
+    re-seed it with ``--reseed-store`` (xkld_geo.warehouse.seed)."""
+    from xkld_geo.warehouse import seed
 
     if not store.enabled(cfg):
         if reseed:
@@ -291,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "build":
             if args.seed is not None:
                 cfg = replace(cfg, demo_seed=args.seed, seed_is_explicit=True)
-            result = warehouse.build(cfg, force=args.force)
+            result = assembly.build(cfg, force=args.force)
             if result.built:
                 print(f"Đã xây cơ sở dữ liệu {result.path}: "
                       + ", ".join(f"{k} {v:,}" for k, v in result.counts.items() if k != "departures_total"))
@@ -327,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
             print(done.summary())
             return 1 if any(r.status == "failed" for r in done.jobs) else 0
         elif args.command == "demo":
-            total = warehouse.regenerate_demo(cfg, args.seed)
+            total = assembly.regenerate_demo(cfg, args.seed)
             print(f"Đã tạo lại dữ liệu minh họa (seed {args.seed}): {total:,} lượt xuất cảnh.")
     except XkldError as exc:
         print(f"Lỗi: {exc.message}", file=sys.stderr)

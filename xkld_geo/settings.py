@@ -188,7 +188,7 @@ DECLARED: tuple[Setting, ...] = (
             lambda v: Path(v).expanduser()),
     Setting("cache", "XKLD_CACHE", True,
             "Share reference data, period figures and map geometry across sessions, computed once per data "
-            "version (xkld_geo.cache), and send map shapes as browser-cached files; 'off' computes every "
+            "version (xkld_geo.database.cache), and send map shapes as browser-cached files; 'off' computes every "
             "page run afresh: the baseline bench/load_bench.py compares with.", _parse_bool),
     Setting("backup_dir", "XKLD_BACKUP_DIR", PROJECT_ROOT / "data" / "backups",
             "Folder of the embedded database's backups (`python -m xkld_geo backup`): consistent copies, "

@@ -6,7 +6,7 @@ many people will have left by 31 December? The answer is the departures to date 
 the months still to come, ``R``. Every method below forecasts ``R`` for each commune; provinces and
 the nation are the sums of their communes, so the figures of a level always add up to the level
 above (a bottom-up hierarchy). The one exception is the overview's old one-number method
-(:data:`CURRENT`, :func:`xkld_geo.periods.projection`), kept beside them as the reference.
+(:data:`CURRENT`, :func:`xkld_geo.figures.periods.projection`), kept beside them as the reference.
 
 *The candidates* (:data:`CANDIDATES`):
 
@@ -47,7 +47,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from xkld_geo import cache, db, periods
+from xkld_geo.database import cache, db
+from xkld_geo.figures import periods
 
 BACKTEST_YEARS = range(2021, 2026)
 """Years the backtest may replay (those complete and with a year of data before them)."""
@@ -226,7 +227,7 @@ def remaining(h: History, year: int, month: int, method: str) -> np.ndarray | No
 
 
 def _factor(ly: np.ndarray, month: int) -> np.ndarray:
-    """:func:`xkld_geo.periods.projection`'s factor for whole months, row by row of (n, 12) last
+    """:func:`xkld_geo.figures.periods.projection`'s factor for whole months, row by row of (n, 12) last
     years: last year's total ÷ its months to ``month`` where every month had departures, else 12 ÷
     ``month``."""
     total, done = ly.sum(1), ly[:, :month].sum(1)

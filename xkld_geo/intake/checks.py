@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from xkld_geo import db
+from xkld_geo.database import db
 from xkld_geo.intake.kinds import Kind, header_key
 
 FIRST_YEAR = 2015
@@ -80,7 +80,7 @@ class Reference:
             found.update({CODE_MARK + str(code).upper(): code for code in codes})
             maps[name] = found
             labels[name[:-1]] = ", ".join(f"{c} ({vi})" for c, vi, _ in frame.itertuples(index=False))
-        from xkld_geo.schema.reference import PRIORITY_GROUPS
+        from xkld_geo.database.schema.reference import PRIORITY_GROUPS
 
         return cls(maps["markets"], maps["channels"], maps["groups"], labels,
                    tuple(code for code, *_ in PRIORITY_GROUPS))

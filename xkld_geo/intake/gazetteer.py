@@ -17,7 +17,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from xkld_geo import db, queries
+from xkld_geo.database import db
+from xkld_geo.figures import queries
 from xkld_geo.intake.spelling import blank, clean_code, normalise, split, unaccent
 
 # Province spellings no name reaches (compact accent-free form -> 2-digit code, if that code exists).

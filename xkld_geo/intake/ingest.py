@@ -28,10 +28,12 @@ from typing import Any, Callable
 import duckdb
 import pandas as pd
 
-from xkld_geo import auth, dataversion, db, formats, scope, sheets, store
+from xkld_geo.access import auth, scope
+from xkld_geo.database import dataversion, db, store
 from xkld_geo.errors import DatabaseError, IngestError, ScopeError, XkldError
 from xkld_geo.intake import checks, gazetteer, kinds, queue, registers, registry, spreadsheets, writes
 from xkld_geo.settings import Settings, current
+from xkld_geo.text import formats, sheets
 
 log = logging.getLogger("xkld_geo.intake.ingest")
 
@@ -275,7 +277,7 @@ def import_file(con: duckdb.DuckDBPyConnection, data: bytes, file: str, kind: st
     and written as they go (:data:`Progress`).
 
     ``user`` is the account the import acts for: rows of communes outside its scope and rows of
-    an approved (locked) commune-month are refused with the reason (:mod:`xkld_geo.scope`, and
+    an approved (locked) commune-month are refused with the reason (:mod:`xkld_geo.access.scope`, and
     the checks the domain packages registered: :mod:`xkld_geo.intake.registry`); a bare name acts for the nation (the operator)."""
     registry.require()
     big = len(data) >= settings.import_queue_mb * 1_000_000

@@ -153,7 +153,7 @@ def find_header_row(k: Kind, rows: list[list[object]]) -> int:
 
 def template_csv(key: str) -> bytes:
     """The CSV template: header and one example row, UTF-8 with BOM so Excel shows diacritics."""
-    from xkld_geo import sheets
+    from xkld_geo.text import sheets
 
     k = kind(key)
     return sheets.csv_rows([[c.header for c in k.columns], [c.example for c in k.columns]])
@@ -166,7 +166,7 @@ def template_xlsx(key: str) -> bytes:
 
 def template_xlsx_of(k: Kind) -> bytes:
     """The XLSX template of kind ``k`` (also the kinds outside :data:`KINDS`, e.g. the people in charge)."""
-    from xkld_geo import sheets
+    from xkld_geo.text import sheets
 
     buffer = io.BytesIO()
     with sheets.workbook(buffer) as book:

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from xkld_geo import db
+from xkld_geo.database import db
 from xkld_geo.errors import ConfigError, IngestError
 from xkld_geo.settings import Settings
 

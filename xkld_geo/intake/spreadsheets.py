@@ -26,11 +26,11 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from xkld_geo import formats
 from xkld_geo.errors import IngestError
 from xkld_geo.intake import charsets
 from xkld_geo.intake.kinds import NOT_READ, Kind, column_label, find_header_row, match_headers
 from xkld_geo.settings import Settings
+from xkld_geo.text import formats
 
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"          # the old binary .xls (and .doc) container

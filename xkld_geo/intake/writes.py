@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from xkld_geo import db
+from xkld_geo.database import db
 from xkld_geo.intake import registers
 from xkld_geo.intake.checks import COUNT_MAX, TOTAL
 from xkld_geo.intake.kinds import Kind

@@ -9,6 +9,7 @@ Everything is re-exported here, so ``from xkld_geo import maps; maps.choropleth_
 """
 from __future__ import annotations
 
+from xkld_geo.figures.metrics import NO_QUOTA, ColourClass  # as the single module had them
 from xkld_geo.maps import geometry
 from xkld_geo.maps.choropleth import (
                                       CHANGE_TOOLTIP,
@@ -42,7 +43,6 @@ from xkld_geo.maps.layers import (
                                       leaflet_assets,
                                       legend_html,
 )
-from xkld_geo.metrics import NO_QUOTA, ColourClass  # as the single module had them
 
 __all__ = ["BACKGROUND", "CHANGE_TOOLTIP", "LEGENDS", "MAINLAND_MAX_LON", "NO_DATA", "NO_QUOTA", "PER_1000_CLASSES",
            "STYLE", "TOOLTIP", "VIETNAM_CENTER", "ChoroplethLayer", "ChoroplethSpec", "ChoroplethValues", "ColourClass",

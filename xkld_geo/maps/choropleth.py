@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import folium
 import pandas as pd
 
-from xkld_geo.formats import fmt_int, fmt_range
+from xkld_geo.figures.metrics import ATTAINMENT_CLASSES, NO_QUOTA, ColourClass, attainment_class
 from xkld_geo.maps import archipelagos, geometry
 from xkld_geo.maps.layers import (
     ChoroplethLayer,
@@ -25,8 +25,8 @@ from xkld_geo.maps.layers import (
     feature_collection,
     legend_html,
 )
-from xkld_geo.markup import html_text
-from xkld_geo.metrics import ATTAINMENT_CLASSES, NO_QUOTA, ColourClass, attainment_class
+from xkld_geo.text.formats import fmt_int, fmt_range
+from xkld_geo.text.markup import html_text
 
 PER_1000_CLASSES: tuple[ColourClass, ...] = (
     # ColorBrewer YlGnBu (sequential, colour-blind safe)

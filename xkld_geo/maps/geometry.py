@@ -1,10 +1,10 @@
 """Geometry sent once: shapes as content-hashed, quantized, gzipped TopoJSON files the app serves.
 
 A map drawn in the app no longer carries its polygons: :func:`publish` turns the shapes of a layer
-(``code``, ``name``, ``geojson`` from :func:`xkld_geo.queries.shapes`) into a TopoJSON file made by
+(``code``, ``name``, ``geojson`` from :func:`xkld_geo.figures.queries.shapes`) into a TopoJSON file made by
 the ``topojson`` library (quantized, delta-encoded; no shared-arc topology, which the staged
 boundaries, simplified ring by ring upstream, would not profit from), named by the SHA-256 of its
-content and kept gzipped in this process. ``xkld_geo.gateway`` serves it at
+content and kept gzipped in this process. ``xkld_geo.server.gateway`` serves it at
 ``/xkld/geo/<name>`` with ``Cache-Control: immutable``: the browser fetches a layer once and keeps
 it across reruns, periods and sessions; new boundaries or an edited name make a new name.
 
@@ -43,14 +43,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from xkld_geo import singleflight
-from xkld_geo.markup import html_text
+from xkld_geo.database import singleflight
 from xkld_geo.settings import current as current_settings
+from xkld_geo.text.markup import html_text
 
 log = logging.getLogger("xkld_geo.maps.geometry")
 
 URL_PREFIX = "/xkld/geo"
-"""Where ``xkld_geo.gateway`` serves the files (a route of ``serve.py``)."""
+"""Where ``xkld_geo.server.gateway`` serves the files (a route of ``serve.py``)."""
 
 QUANTIZATION = 4000
 """Grid steps per axis of a layer's extent: about 4 m for a commune, 4 km over the whole country

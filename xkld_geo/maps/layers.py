@@ -21,8 +21,8 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from xkld_geo import DEMO_LABEL
-from xkld_geo.markup import html_text
-from xkld_geo.metrics import NO_QUOTA, ColourClass
+from xkld_geo.figures.metrics import NO_QUOTA, ColourClass
+from xkld_geo.text.markup import html_text
 
 BACKGROUND = "#e8eef3"
 VIETNAM_CENTER = (16.0, 106.0)

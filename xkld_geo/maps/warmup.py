@@ -2,7 +2,7 @@
 
 A process that starts finds its geometry files in the folder of :mod:`xkld_geo.maps.geometry`
 (written by the build, or by an earlier process); :func:`warm` reads them into the process (and the
-layers' shapes into :mod:`xkld_geo.cache`), and builds those missing. It runs at the end of
+layers' shapes into :mod:`xkld_geo.database.cache`), and builds those missing. It runs at the end of
 ``python -m xkld_geo build`` (:func:`warm_built`) and, once per app process, in one daemon thread
 started by ``serve.py`` (:func:`start_background`), which never blocks a page run: a page asking for
 a layer being built waits for that build (single flight), not for the others. The thread runs at
@@ -36,7 +36,8 @@ from typing import Callable
 
 import duckdb
 
-from xkld_geo import cache, db, periods, queries
+from xkld_geo.database import cache, db
+from xkld_geo.figures import periods, queries
 from xkld_geo.maps import geometry
 from xkld_geo.settings import Settings, current
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from xkld_geo import queries
+from xkld_geo.figures import queries
 from xkld_geo.notifications import outbox, scheduler, subscriptions
 
 

@@ -1,7 +1,7 @@
 """What goes out, to whom and when: the scheduled notices of the reporting cycle, and the review
 notice a report's approval or return sends to its submitter.
 
-A monthly report is due on ``report_due_day`` of the next month (:func:`xkld_geo.periods.due_date`).
+A monthly report is due on ``report_due_day`` of the next month (:func:`xkld_geo.figures.periods.due_date`).
 Relative to that day:
 
 ===========  ======  ==========================================================================
@@ -33,7 +33,8 @@ from typing import Any, Iterable
 import duckdb
 import pandas as pd
 
-from xkld_geo import db, periods, queries
+from xkld_geo.database import db
+from xkld_geo.figures import periods, queries
 from xkld_geo.notifications import subscriptions, templates
 from xkld_geo.notifications.outbox import Attachment, Message, enqueue
 from xkld_geo.reporting import completeness

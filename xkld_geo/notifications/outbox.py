@@ -38,7 +38,8 @@ from typing import Any, Callable, Iterable
 import duckdb
 import pandas as pd
 
-from xkld_geo import auth, db, store
+from xkld_geo.access import auth
+from xkld_geo.database import db, store
 from xkld_geo.errors import QueryError
 from xkld_geo.notifications import channels
 from xkld_geo.notifications.messages import Attachment, Claimed, Message

@@ -13,7 +13,7 @@ Three ways to run it (docs/notifications.md):
 - :func:`start_in_app`: APScheduler's BackgroundScheduler inside each served process (the default,
   ``XKLD_SCHEDULER=app``; with the embedded DuckDB only the app's process may write the file); the
   same scheduler takes the embedded database's daily backup (:func:`start_backups`,
-  :func:`xkld_geo.backup.scheduled`);
+  :func:`xkld_geo.database.backup.scheduled`);
 - :func:`serve`: ``python -m xkld_geo worker``, a process of its own (BlockingScheduler);
 - :func:`once`: ``python -m xkld_geo worker --once``, every job due now, one pass of the sender, exit
   (cron; tests). ``XKLD_TODAY`` fixes the date.
@@ -29,7 +29,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from xkld_geo import backup, db, store
+from xkld_geo.database import backup, db, store
 from xkld_geo.errors import ConfigError, XkldError
 from xkld_geo.notifications import notices, outbox
 from xkld_geo.settings import Settings, current

@@ -22,8 +22,10 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from xkld_geo import auth, db, queries
+from xkld_geo.access import auth
+from xkld_geo.database import db
 from xkld_geo.errors import QueryError
+from xkld_geo.figures import queries
 from xkld_geo.notifications import addresses
 
 KINDS: dict[str, str] = {
@@ -49,10 +51,10 @@ PEOPLE_KINDS: dict[tuple[str, str], tuple[str, ...]] = {
 
 
 def account_provinces(con: duckdb.DuckDBPyConnection, user: auth.User) -> tuple[str, ...] | None:
-    """Provinces whose commune-level figures ``user``'s account may read (:mod:`xkld_geo.scope`);
+    """Provinces whose commune-level figures ``user``'s account may read (:mod:`xkld_geo.access.scope`);
     None: every province (a national account). A province account reads its own province; a
     commune or company account reads no province's commune-level figures, so it follows none."""
-    from xkld_geo import scope
+    from xkld_geo.access import scope
 
     own = scope.of(con, user)
     if own.national:

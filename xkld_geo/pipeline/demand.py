@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from xkld_geo import db, queries
+from xkld_geo.database import db
+from xkld_geo.figures import queries
 from xkld_geo.pipeline.funnel import period
 from xkld_geo.reporting.profiles import OCCUPATIONS
 

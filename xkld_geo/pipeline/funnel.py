@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from xkld_geo import db, queries
+from xkld_geo.database import db
+from xkld_geo.figures import queries
 
 STEPS: dict[str, str] = {"attended": "Tham dự sàn giao dịch việc làm", "registered": "Đăng ký học định hướng",
                          "interviewed": "Dự phỏng vấn đơn hàng", "passed": "Trúng tuyển",

@@ -16,7 +16,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from xkld_geo import db
+from xkld_geo.database import db
 from xkld_geo.intake import registry
 from xkld_geo.intake.kinds import Kind, header_key
 from xkld_geo.intake.writes import Plan, Target, WriteResult

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from xkld_geo import db, queries
+from xkld_geo.database import db
+from xkld_geo.database.schema.pipeline import OPEN_STATUSES, ORDER_STATUSES
+from xkld_geo.figures import queries
 from xkld_geo.pipeline.funnel import period
 from xkld_geo.reporting.profiles import OCCUPATIONS
-from xkld_geo.schema.pipeline import OPEN_STATUSES, ORDER_STATUSES
 
 COLUMNS: dict[str, str] = {
     "order_code": "Mã đơn hàng", "company": "Doanh nghiệp", "market_name": "Thị trường",

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from xkld_geo.database.schema.pipeline import COURSE_TYPES, ORDER_STATUSES
 from xkld_geo.intake.columns import MARKET, Column, Kind, unit_columns
 from xkld_geo.reporting.profiles import OCCUPATIONS
-from xkld_geo.schema.pipeline import COURSE_TYPES, ORDER_STATUSES
 
 OCCUPATION_ALIASES: dict[str, str] = {
     "san xuat": "san_xuat", "che bien": "san_xuat", "che tao": "san_xuat", "co khi": "san_xuat",

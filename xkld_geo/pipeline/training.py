@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from xkld_geo import db, queries
+from xkld_geo.database import db
+from xkld_geo.database.schema.pipeline import COURSE_TYPES
+from xkld_geo.figures import queries
 from xkld_geo.pipeline.funnel import period
-from xkld_geo.schema.pipeline import COURSE_TYPES
 
 
 @dataclass(frozen=True)

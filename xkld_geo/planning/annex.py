@@ -7,8 +7,9 @@ import io
 import duckdb
 import pandas as pd
 
-from xkld_geo import queries, sheets
+from xkld_geo.figures import queries
 from xkld_geo.planning.plans import load
+from xkld_geo.text import sheets
 
 
 def annex_table(con: duckdb.DuckDBPyConnection, plan_id: int) -> tuple[pd.Series, pd.DataFrame]:
@@ -26,7 +27,7 @@ def annex_table(con: duckdb.DuckDBPyConnection, plan_id: int) -> tuple[pd.Series
 
 def annex_xlsx(con: duckdb.DuckDBPyConnection, plan_id: int, province_name: str) -> bytes:
     """The annex of the approval decision in a Vietnamese official layout; names are text, never
-    formulas (:mod:`xkld_geo.sheets`), codes are text so leading zeros stay."""
+    formulas (:mod:`xkld_geo.text.sheets`), codes are text so leading zeros stay."""
     head, rows = annex_table(con, plan_id)
     buffer = io.BytesIO()
     with sheets.workbook(buffer) as book:

@@ -17,11 +17,14 @@ from typing import Iterable, Iterator, Sequence
 import duckdb
 import pandas as pd
 
-from xkld_geo import auth, dataversion, db, markup, periods, queries, scope, store
+from xkld_geo.access import auth, scope
+from xkld_geo.database import dataversion, db, store
 from xkld_geo.errors import AllocationError, PlanError
+from xkld_geo.figures import periods, queries
 from xkld_geo.intake import writes
 from xkld_geo.planning import allocation
 from xkld_geo.settings import current
+from xkld_geo.text import markup
 
 PLAN_TABLES = ("plans", "plan_rows", "quota_changes")
 

@@ -11,8 +11,8 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from xkld_geo import periods, queries
 from xkld_geo.errors import AllocationError
+from xkld_geo.figures import periods, queries
 from xkld_geo.planning import allocation
 
 

@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from xkld_geo import cache, db, queries
+from xkld_geo.database import cache, db
+from xkld_geo.figures import queries
 from xkld_geo.protection import problems
 
 FALSE_ALARM = 0.001

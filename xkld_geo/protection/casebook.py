@@ -2,7 +2,7 @@
 cases per company with the repeat offenders flagged, the list and the latest state changes.
 
 Internal only: the public screen and the release never call this module. The note of a case is in
-the list only when the caller asks for it (planners and administrators, see :mod:`xkld_geo.auth`).
+the list only when the caller asks for it (planners and administrators, see :mod:`xkld_geo.access.auth`).
 """
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from xkld_geo import db, queries, scope
+from xkld_geo.access import scope
+from xkld_geo.database import db
+from xkld_geo.figures import queries
 from xkld_geo.protection import alarms, cases
 
 

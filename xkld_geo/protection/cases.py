@@ -17,9 +17,11 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from xkld_geo import auth, dataversion, db, queries, scope
+from xkld_geo.access import auth, scope
+from xkld_geo.database import dataversion, db
+from xkld_geo.database.schema.protection import CASE_KINDS, CASE_STATUSES
 from xkld_geo.errors import CaseError
-from xkld_geo.schema.protection import CASE_KINDS, CASE_STATUSES
+from xkld_geo.figures import queries
 
 KIND_LABELS: dict[str, str] = dict(zip(CASE_KINDS, (
     "Phản ánh lừa đảo", "Vi phạm hợp đồng", "Cư trú bất hợp pháp", "Gặp khó khăn / đề nghị bảo hộ",

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from xkld_geo import db, queries
+from xkld_geo.database import db
+from xkld_geo.figures import queries
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ import re
 import duckdb
 import pandas as pd
 
-from xkld_geo import auth, db
+from xkld_geo.access import auth
+from xkld_geo.database import db
 from xkld_geo.intake import registry
 from xkld_geo.intake.kinds import Kind, header_key
 from xkld_geo.intake.writes import Plan, WriteResult

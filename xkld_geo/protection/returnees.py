@@ -9,7 +9,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from xkld_geo import db, queries
+from xkld_geo.database import db
+from xkld_geo.figures import queries
 
 
 @dataclass(frozen=True)

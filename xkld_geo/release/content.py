@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from xkld_geo import DEMO_LABEL, periods, queries, references
-from xkld_geo.disclosure import HIDDEN
+from xkld_geo import DEMO_LABEL
 from xkld_geo.errors import PublishError
+from xkld_geo.figures import periods, queries, references
+from xkld_geo.figures.disclosure import HIDDEN
 from xkld_geo.views import public
 
 CONFIDENTIAL = "c"
@@ -142,7 +143,7 @@ class ReleaseData:
 
 def _flag(label: int | str) -> str | None:
     """The flag of a public label: "< threshold" is held back (``c``), a figure hidden to protect a
-    small count is ``d`` (:data:`xkld_geo.disclosure.HIDDEN`); every other count is rounded."""
+    small count is ``d`` (:data:`xkld_geo.figures.disclosure.HIDDEN`); every other count is rounded."""
     if label == HIDDEN:
         return PROTECTING
     return CONFIDENTIAL if isinstance(label, str) else None

@@ -30,12 +30,15 @@ import duckdb
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from xkld_geo import DEMO_LABEL, maps, metrics, processes, sheets
+from xkld_geo import DEMO_LABEL, maps
+from xkld_geo.database import processes
 from xkld_geo.errors import PublishError
+from xkld_geo.figures import metrics
 from xkld_geo.maps import archipelagos
 from xkld_geo.release import content as release
 from xkld_geo.release.content import ReleaseData
 from xkld_geo.settings import PROJECT_ROOT, Settings
+from xkld_geo.text import sheets
 
 log = logging.getLogger("xkld_geo.release.site")
 
@@ -120,7 +123,7 @@ def _map_config(data: ReleaseData, shapes: pd.DataFrame, link: str | None) -> di
 def _write_tables(data: ReleaseData, folder: Path) -> None:
     folder.mkdir(parents=True)
     for name, df in data.tables.items():
-        sheets.write_csv(df, folder / f"{name}.csv")          # text never a formula (xkld_geo.sheets)
+        sheets.write_csv(df, folder / f"{name}.csv")          # text never a formula (xkld_geo.text.sheets)
         sheets.write_xlsx({name: df}, folder / f"{name}.xlsx")
         (folder / f"{name}.json").write_text(release.table_json(df), encoding="utf-8")
 

@@ -23,7 +23,8 @@ from typing import Any, Protocol
 import duckdb
 import pandas as pd
 
-from xkld_geo import auth, dataversion, db, scope
+from xkld_geo.access import auth, scope
+from xkld_geo.database import dataversion, db
 from xkld_geo.errors import ApprovalError
 
 STATES: dict[str, str] = {"draft": "Bản nháp", "submitted": "Đã gửi", "approved": "Đã phê duyệt",

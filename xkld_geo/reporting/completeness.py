@@ -23,7 +23,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from xkld_geo import db, periods, queries
+from xkld_geo.database import db
+from xkld_geo.figures import periods, queries
 
 REPORTING_START = dt.date(2025, 7, 1)
 """First month reported by today's communes (the 1 July 2025 reform); earlier months are not graded."""
@@ -242,7 +243,7 @@ def selection_shares(table: pd.DataFrame, year: int, month: int, province: str |
                      commune: str | None = None) -> Shares:
     """:func:`shares` of the rows of a :func:`cells` table in January..``month`` of ``year`` and in the
     selection: the overview takes one national table per year (shared across requests, see
-    :mod:`xkld_geo.cache`) and cuts each request's part out of it instead of querying again."""
+    :mod:`xkld_geo.database.cache`) and cuts each request's part out of it instead of querying again."""
     keep = np.asarray(table["month"] <= dt.date(year, month, 1), dtype=bool)
     if province is not None:
         keep &= np.asarray(table["province_code"] == province, dtype=bool)

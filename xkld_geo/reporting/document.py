@@ -25,8 +25,9 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
-from xkld_geo import export, formats, metrics
+from xkld_geo.figures import export, metrics
 from xkld_geo.reporting.report import ReportData
+from xkld_geo.text import formats
 from xkld_geo.views.problems import PROBLEM_COLUMNS
 
 FONT = "Times New Roman"

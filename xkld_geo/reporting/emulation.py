@@ -16,9 +16,12 @@ from dataclasses import asdict, dataclass, field
 import duckdb
 import pandas as pd
 
-from xkld_geo import auth, db, metrics, periods, queries, sheets
+from xkld_geo.access import auth
+from xkld_geo.database import db
 from xkld_geo.errors import QueryError
+from xkld_geo.figures import metrics, periods, queries
 from xkld_geo.reporting import approval, completeness
+from xkld_geo.text import sheets
 from xkld_geo.views import jobfairs
 
 # --- criteria, scoring, freezing ------------------------------------------------------------------
@@ -26,7 +29,7 @@ from xkld_geo.views import jobfairs
 
 
 REFORM = dt.date(2025, 7, 1)
-"""Communes before this day were the units of the time (see :mod:`xkld_geo.build.history`)."""
+"""Communes before this day were the units of the time (see :mod:`xkld_geo.warehouse.history`)."""
 
 LEVELS = ("Hoàn thành xuất sắc nhiệm vụ", "Hoàn thành tốt nhiệm vụ", "Hoàn thành nhiệm vụ",
           "Không hoàn thành nhiệm vụ")
@@ -262,7 +265,7 @@ def proposal(result: pd.DataFrame) -> pd.DataFrame:
 
 def proposal_xlsx(table: pd.DataFrame, title: str) -> bytes:
     """The proposal list as XLSX (a title line above the table); unit names and reasons are text,
-    never formulas (:mod:`xkld_geo.sheets`)."""
+    never formulas (:mod:`xkld_geo.text.sheets`)."""
     buffer = io.BytesIO()
     with sheets.workbook(buffer) as book:
         sheet = sheets.add_sheet(book, "De nghi khen thuong")

@@ -17,7 +17,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from xkld_geo import auth, db, scope
+from xkld_geo.access import auth, scope
+from xkld_geo.database import db
 from xkld_geo.errors import ApprovalError
 from xkld_geo.intake import checks
 from xkld_geo.reporting import approval, rules

@@ -17,8 +17,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from xkld_geo import auth, dataversion, db, queries, scope, store
+from xkld_geo.access import auth, scope
+from xkld_geo.database import dataversion, db, store
 from xkld_geo.errors import IngestError, QueryError
+from xkld_geo.figures import queries
 from xkld_geo.intake import checks, gazetteer, ingest, kinds, registry, spreadsheets
 from xkld_geo.intake.columns import Column, Kind, unit_columns
 from xkld_geo.notifications import addresses

@@ -3,7 +3,7 @@
 ``departures`` has no age, qualification or occupation (and its primary key is a public contract),
 so they live in a breakdown table of their own, ``departures_profile``, whose commune-month-sex
 totals equal the departures of that commune, month and sex. The demo generator fills it
-(:func:`xkld_geo.build.demo.departures_profile`); an imported departures report that replaces a
+(:func:`xkld_geo.warehouse.demo.departures_profile`); an imported departures report that replaces a
 commune-month's demo figures also drops that commune-month's demo profile (:func:`drop_replaced`),
 so a profile never describes figures that are no longer there.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from xkld_geo import db
+from xkld_geo.database import db
 
 AGE_GROUPS: dict[str, str] = {"16_17": "Từ 16 đến dưới 18 tuổi", "18_30": "Từ 18 đến 30 tuổi",
                               "31_35": "Từ 31 đến 35 tuổi", "36_45": "Từ 36 đến 45 tuổi",

@@ -16,8 +16,9 @@ from typing import Mapping
 import duckdb
 import pandas as pd
 
-from xkld_geo import db, metrics, periods, queries
+from xkld_geo.database import db
 from xkld_geo.errors import XkldError
+from xkld_geo.figures import metrics, periods, queries
 from xkld_geo.reporting import approval, completeness, people, profiles
 from xkld_geo.views import jobfairs, overview
 from xkld_geo.views import problems as problem_view

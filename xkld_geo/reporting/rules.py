@@ -20,7 +20,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from xkld_geo import db
+from xkld_geo.database import db
 
 Z_LIMIT = 3.5
 RATIO_LIMIT = 3.0

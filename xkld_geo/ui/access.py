@@ -3,7 +3,7 @@
 The live session is the Streamlit session (``st.session_state``, on the server). So that a
 bookmarked URL reopens logged in, the browser also gets the token in a cookie that page scripts
 cannot read: the page posts a one-time code to ``/xkld/session`` and the server answers with an
-``HttpOnly`` cookie (see :mod:`xkld_geo.gateway`); ``document.cookie`` never holds the token. The
+``HttpOnly`` cookie (see :mod:`xkld_geo.server.gateway`); ``document.cookie`` never holds the token. The
 server keeps only a hash of the token. The check runs in each page's own script, so typing a
 page's URL gets the same answer as clicking it in the menu.
 """
@@ -15,8 +15,10 @@ from typing import Any
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from xkld_geo import auth, gateway, guides, second_factor
+from xkld_geo.access import auth, second_factor
 from xkld_geo.errors import AuthError, XkldError
+from xkld_geo.server import gateway
+from xkld_geo.text import guides
 from xkld_geo.ui import compat
 from xkld_geo.ui.common import ANONYMOUS_TITLE, FAVICON, PAGE_CSS, connection, page_run, plain, settings
 

@@ -5,9 +5,11 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from xkld_geo import auth, labels, references, scope, second_factor
+from xkld_geo.access import auth, scope, second_factor
 from xkld_geo.errors import XkldError
+from xkld_geo.figures import references
 from xkld_geo.release import site as release_site
+from xkld_geo.text import labels
 from xkld_geo.ui import tables
 from xkld_geo.ui.common import connection, plain, settings
 

@@ -1,6 +1,6 @@
 """What the UI derives from a shared, read-only object, kept exactly as long as that object lives.
 
-The shared cache (:mod:`xkld_geo.cache`) hands every session the same view and map spec objects
+The shared cache (:mod:`xkld_geo.database.cache`) hands every session the same view and map spec objects
 of a data version and request. What the UI makes of them (a map component's arguments, a table
 converted to Arrow) depends only on the object, so it is made once and attached to it here, keyed
 by (object, name). An attachment is dropped when its object is collected (a weak reference's

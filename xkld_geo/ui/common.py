@@ -18,10 +18,15 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from xkld_geo import DEMO_LABEL, auth, cache, collation, db, gateway, maps, periods, queries, scope
+from xkld_geo import DEMO_LABEL, maps
+from xkld_geo.access import auth, scope
+from xkld_geo.database import cache, db
 from xkld_geo.errors import XkldError
-from xkld_geo.markup import markdown_text
+from xkld_geo.figures import periods, queries
+from xkld_geo.server import gateway
 from xkld_geo.settings import Settings, current
+from xkld_geo.text import collation
+from xkld_geo.text.markup import markdown_text
 from xkld_geo.ui import compat, map_component
 
 log = logging.getLogger("xkld_geo.ui")
@@ -299,7 +304,7 @@ def set_unit(province: str | None, commune: str | None) -> None:
 
 def viewer() -> auth.User:
     """The account of this session (the public visitor when none), drawing nothing: what the
-    shared filters need to apply its scope (:mod:`xkld_geo.scope`)."""
+    shared filters need to apply its scope (:mod:`xkld_geo.access.scope`)."""
     token = st.session_state.get("auth_token")
     found = auth.session_user(connection(), token) if isinstance(token, str) and token else None
     return found or auth.PUBLIC

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from xkld_geo import auth, formats, scope
+from xkld_geo.access import auth, scope
 from xkld_geo.errors import XkldError
+from xkld_geo.text import formats
 from xkld_geo.ui import tables
 from xkld_geo.ui.common import connection, demo_badge, plain, settings
 from xkld_geo.views import company

@@ -18,7 +18,7 @@ What is left here has no public equivalent in Streamlit 1.67:
   may be for another page than the last full run (AppTest's ``switch_page`` after a part's rerun);
 - :func:`install_socket_wrapper`: Streamlit's server binds its listening socket in
   ``streamlit.web.server.starlette.starlette_server._bind_socket``; serve.py wraps it so that
-  connections send without Nagle's delay (:mod:`xkld_geo.listener` holds the socket logic);
+  connections send without Nagle's delay (:mod:`xkld_geo.server.listener` holds the socket logic);
 - :func:`run_server`: ``streamlit run`` started from a Python script (``streamlit.web.cli.main``),
   after the wrapper above is installed;
 - :data:`STREAMLIT_TESTIDS`: the ``data-testid`` values of Streamlit's elements that the pages'
@@ -26,7 +26,7 @@ What is left here has no public equivalent in Streamlit 1.67:
   They are meant for testing, not styling, and may change in any release; ``tests/test_compat.py``
   fails when a module selects one not listed here.
 
-Streamlit's own ``/_stcore/metrics`` route is hidden by :mod:`xkld_geo.gateway` (a URL path, not a
+Streamlit's own ``/_stcore/metrics`` route is hidden by :mod:`xkld_geo.server.gateway` (a URL path, not a
 Python name); the map is the project's own component
 (:mod:`xkld_geo.ui.map_component`, ``declare_component``), no longer a clone of ``st_folium``.
 
@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Callable, Sequence
 
-log = logging.getLogger("xkld_geo.compat")
+log = logging.getLogger("xkld_geo.ui.compat")
 
 WRITTEN_FOR: dict[str, str] = {"streamlit": "1.67.0", "starlette": "1.10.0"}
 """The library versions whose internals this module was written and tested for (requirements.txt)."""

@@ -6,7 +6,9 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-from xkld_geo import maps, metrics, queries, scope
+from xkld_geo import maps
+from xkld_geo.access import scope
+from xkld_geo.figures import metrics, queries
 from xkld_geo.reporting import completeness
 from xkld_geo.ui import tables
 from xkld_geo.ui.common import Filters, connection, demo_badge, repainting_map, settings, viewer

@@ -2,7 +2,7 @@
 and loans / returns / problems. Each follows the shared filters (year, month, province, commune).
 
 Each page reads its widgets, asks its view module for the view of the request (built once per data
-version and request, shared by every session: :mod:`xkld_geo.cache`) and renders it: maps through
+version and request, shared by every session: :mod:`xkld_geo.database.cache`) and renders it: maps through
 the map component keyed by the view's own spec objects (rendered once per view), plain tables as
 Arrow tables made once per view (:mod:`xkld_geo.ui.shared_tables`), so opening a page again with the
 same filters runs no query and renders no map.
@@ -17,8 +17,9 @@ import pyarrow as pa
 import streamlit as st
 from pandas.io.formats.style import Styler
 
-from xkld_geo import auth, references
+from xkld_geo.access import auth
 from xkld_geo.errors import XkldError
+from xkld_geo.figures import references
 from xkld_geo.protection.problems import RULE
 from xkld_geo.ui import map_component, shared_tables, tables
 from xkld_geo.ui.common import Filters, connection, demo_badge, geometry_fetched, plain, repainting_map, settings

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from xkld_geo import auth, queries, scope
+from xkld_geo.access import auth, scope
 from xkld_geo.errors import XkldError
+from xkld_geo.figures import queries
 from xkld_geo.reporting import emulation
 from xkld_geo.ui import tables
 from xkld_geo.ui.common import connection, figures_choice, plain, settings

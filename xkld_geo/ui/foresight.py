@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from xkld_geo import metrics, scope
+from xkld_geo.access import scope
+from xkld_geo.figures import metrics
 from xkld_geo.ui.common import Filters, connection, demo_badge, plain, repainting_map, settings, viewer
 from xkld_geo.views import outlook
 

@@ -6,9 +6,10 @@ from typing import Any
 
 import streamlit as st
 
-from xkld_geo import auth, formats, labels, scope
+from xkld_geo.access import auth, scope
 from xkld_geo.errors import XkldError
 from xkld_geo.intake import ingest, kinds
+from xkld_geo.text import formats, labels
 from xkld_geo.ui import tables
 from xkld_geo.ui.admin import republish_after_change
 from xkld_geo.ui.common import connection, settings

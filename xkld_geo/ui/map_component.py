@@ -17,7 +17,7 @@ The component's key is a hash of the page (folium's random element ids left out)
 key, so a map with other shapes gets a frame of its own and a map with other values keeps its frame.
 
 Building a page costs some 60 ms of CPU (folium's Jinja templates) for a result that depends only
-on what is drawn. A map spec comes from the shared cache (:mod:`xkld_geo.cache`, one object per
+on what is drawn. A map spec comes from the shared cache (:mod:`xkld_geo.database.cache`, one object per
 data version and request), so the component's arguments are kept here per (spec, height, key,
 returned objects): a cached rerun sends the same arguments (Streamlit then sends only what changed)
 without rendering anything. They are attached to the spec (:mod:`xkld_geo.ui.attachments`), so
@@ -37,7 +37,8 @@ from typing import Any, Callable, Hashable, Sequence
 import folium
 import streamlit.components.v1 as components
 
-from xkld_geo import maps, singleflight
+from xkld_geo import maps
+from xkld_geo.database import singleflight
 from xkld_geo.maps.layers import ChoroplethValues
 from xkld_geo.ui.attachments import Attachments
 

@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from xkld_geo import auth
+from xkld_geo.access import auth
 from xkld_geo.errors import XkldError
 from xkld_geo.reporting import approval, monthly
 from xkld_geo.ui.common import connection, plain, settings

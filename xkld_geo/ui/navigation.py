@@ -24,7 +24,7 @@ from xkld_geo.ui.common import ANONYMOUS_TITLE, translation_layer
 @dataclass(frozen=True)
 class PageEntry:
     """One page of the menu: its file under ``pages/``, title, icon, URL path and the permission
-    (a key of :data:`xkld_geo.auth.PERMISSIONS`) the page asks for. Icons are Material Symbols
+    (a key of :data:`xkld_geo.access.auth.PERMISSIONS`) the page asks for. Icons are Material Symbols
     names, whose font ships inside Streamlit's own package: they draw offline and on a kiosk
     without an emoji font (emoji showed as empty boxes there); see :func:`icon_css`."""
 

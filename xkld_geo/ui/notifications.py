@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from xkld_geo import auth
+from xkld_geo.access import auth
 from xkld_geo.errors import XkldError
 from xkld_geo.notifications import console, outbox, subscriptions
 from xkld_geo.ui import tables

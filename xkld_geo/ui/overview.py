@@ -9,7 +9,10 @@ import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
-from xkld_geo import cache, export, formats, metrics, queries, scope
+from xkld_geo.access import scope
+from xkld_geo.database import cache
+from xkld_geo.figures import export, metrics, queries
+from xkld_geo.text import formats
 from xkld_geo.ui import shared_tables, tables
 from xkld_geo.ui.common import (
     apply_pending,

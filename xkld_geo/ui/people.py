@@ -4,8 +4,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from xkld_geo import auth, queries, scope
+from xkld_geo.access import auth, scope
 from xkld_geo.errors import XkldError
+from xkld_geo.figures import queries
 from xkld_geo.intake import kinds
 from xkld_geo.reporting import people
 from xkld_geo.ui import tables

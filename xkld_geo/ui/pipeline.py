@@ -7,7 +7,8 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from xkld_geo import metrics, scope
+from xkld_geo.access import scope
+from xkld_geo.figures import metrics
 from xkld_geo.pipeline import demand, funnel, orders, training
 from xkld_geo.ui import tables
 from xkld_geo.ui.common import Filters, connection, demo_badge, settings, viewer

@@ -7,8 +7,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from xkld_geo import auth, maps, metrics, queries, scope
+from xkld_geo import maps
+from xkld_geo.access import auth, scope
 from xkld_geo.errors import XkldError
+from xkld_geo.figures import metrics, queries
 from xkld_geo.protection import alarms, casebook, cases, clubs, problems, returnees
 from xkld_geo.ui import tables
 from xkld_geo.ui.common import Filters, connection, demo_badge, plain, repainting_map, settings

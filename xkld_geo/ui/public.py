@@ -11,8 +11,9 @@ import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
-from xkld_geo import cache, periods, queries, references
+from xkld_geo.database import cache
 from xkld_geo.errors import XkldError
+from xkld_geo.figures import periods, queries, references
 from xkld_geo.ui import access, shared_tables, tables
 from xkld_geo.ui.common import connection, demo_badge, plain, repainting_map, settings
 from xkld_geo.ui.navigation import home_page

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from xkld_geo import queries, scope
+from xkld_geo.access import scope
 from xkld_geo.errors import XkldError
+from xkld_geo.figures import queries
 from xkld_geo.reporting import document, report
 from xkld_geo.ui.common import connection, figures_choice, settings, viewer
 from xkld_geo.ui.imports import plain

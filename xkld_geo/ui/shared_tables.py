@@ -1,6 +1,6 @@
 """Tables of shared views, converted for ``st.dataframe`` once per view instead of once per rerun.
 
-A view built by :mod:`xkld_geo.cache` is one object shared by every session of the same data
+A view built by :mod:`xkld_geo.database.cache` is one object shared by every session of the same data
 version and request. ``st.dataframe`` turns a DataFrame into Arrow on every call, which costs a few
 milliseconds per table and rerun, for a result that depends only on the view. :func:`arrow` keeps
 the Arrow table per (view, name) while the view is alive (:mod:`xkld_geo.ui.attachments`: a view dropped by

@@ -22,7 +22,7 @@ import pyarrow as pa
 import streamlit as st
 from pandas.io.formats.style import Styler
 
-from xkld_geo import formats, labels
+from xkld_geo.text import formats, labels
 
 PLAIN_NAMES = re.compile(r"^(Năm|Tháng|Mã|Số phương án|Lần nhập|Phiên bản|Kỳ|year|month|code)", re.IGNORECASE)
 """Whole-number columns written without a thousands separator: years, months, codes, numbers of things."""

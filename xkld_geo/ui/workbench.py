@@ -6,9 +6,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from xkld_geo import auth, labels, maps, metrics, queries
+from xkld_geo import maps
+from xkld_geo.access import auth
 from xkld_geo.errors import XkldError
+from xkld_geo.figures import metrics, queries
 from xkld_geo.planning import allocation, annex, plans, reallocation
+from xkld_geo.text import labels
 from xkld_geo.ui import tables
 from xkld_geo.ui.admin import republish_after_change
 from xkld_geo.ui.common import Filters, connection, demo_badge, plain, repainting_map, settings

@@ -1,6 +1,6 @@
 """A licensed recruitment company's own page: its orders, the people it sent, beside the aggregates.
 
-A company reports as an entity of its own (:mod:`xkld_geo.scope`, scope level ``company``): its
+A company reports as an entity of its own (:mod:`xkld_geo.access.scope`, scope level ``company``): its
 recruitment orders and their interviews. Its account sees its own rows only (the orders under its
 licence), the people those orders sent summed by province and by market, and the national and
 province aggregates every internal role sees; never a commune's row. A national account may open
@@ -14,8 +14,10 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from xkld_geo import db, queries, scope
+from xkld_geo.access import scope
+from xkld_geo.database import db
 from xkld_geo.errors import ScopeError
+from xkld_geo.figures import queries
 from xkld_geo.pipeline import orders as pipeline_orders
 
 PROVINCE_COLUMNS = {"province_code": "Mã tỉnh", "province_name": "Tỉnh/thành", "orders": "Số đơn hàng",

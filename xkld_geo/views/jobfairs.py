@@ -22,7 +22,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from xkld_geo import cache, db, maps, metrics, periods, queries
+from xkld_geo import maps
+from xkld_geo.database import cache, db
+from xkld_geo.figures import metrics, periods, queries
 from xkld_geo.views import units
 
 TARGET = 4
@@ -225,7 +227,7 @@ class JobfairsView:
 def build_jobfairs(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
                    commune: str | None, today: dt.date, due_day: int) -> JobfairsView:
     """The job-fair page of one request, built once per data version and request and shared by every
-    session (:mod:`xkld_geo.cache`): the result is read-only."""
+    session (:mod:`xkld_geo.database.cache`): the result is read-only."""
     return cache.scope(con).get("jobfairs_view", _build_jobfairs, int(year), int(month), province,
                                 units.selected_commune(province, commune), today, int(due_day))
 

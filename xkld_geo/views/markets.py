@@ -1,7 +1,7 @@
 """Where they go: destination markets, the flow map and the market mix.
 
 The market reference table (safe & high income flag, expected income and cost, with the source of
-each figure) is read and edited through :mod:`xkld_geo.references`.
+each figure) is read and edited through :mod:`xkld_geo.figures.references`.
 """
 from __future__ import annotations
 
@@ -14,8 +14,11 @@ import folium
 import pandas as pd
 import shapely
 
-from xkld_geo import cache, collation, db, formats, maps, metrics, queries, references
-from xkld_geo.markup import html_text
+from xkld_geo import maps
+from xkld_geo.database import cache, db
+from xkld_geo.figures import metrics, queries, references
+from xkld_geo.text import collation, formats
+from xkld_geo.text.markup import html_text
 from xkld_geo.views import units
 
 
@@ -209,7 +212,7 @@ class MarketsView:
 def build_markets(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
                   commune: str | None, static_url: str) -> MarketsView:
     """The market page of one period and place, built once per data version and request and shared
-    by every session (:mod:`xkld_geo.cache`): the result is read-only."""
+    by every session (:mod:`xkld_geo.database.cache`): the result is read-only."""
     return cache.scope(con).get("markets_view", _build_markets, int(year), int(month), province,
                                 commune, static_url)
 

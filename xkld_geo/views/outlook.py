@@ -14,8 +14,10 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from xkld_geo import cache, db, maps, periods, queries
+from xkld_geo import maps
+from xkld_geo.database import cache, db
 from xkld_geo.errors import QueryError
+from xkld_geo.figures import periods, queries
 from xkld_geo.foresight import forecast
 
 LIKELY_MISS = 0.20

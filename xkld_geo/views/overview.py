@@ -5,7 +5,7 @@ to :func:`build_overview` and renders what comes back. Figures are year-to-date 
 month and coloured against the *expected-by-now* pace (quota × months elapsed / 12), so a commune on
 pace is not shown as failing in March. A month in progress is counted to its cut-off day on both
 sides (figures, quota share, last year), and the year end is projected with last year's monthly
-pattern (:mod:`xkld_geo.periods`).
+pattern (:mod:`xkld_geo.figures.periods`).
 """
 from __future__ import annotations
 
@@ -18,8 +18,10 @@ import folium
 import numpy as np
 import pandas as pd
 
-from xkld_geo import cache, maps, metrics, periods, queries
+from xkld_geo import maps
+from xkld_geo.database import cache
 from xkld_geo.errors import QueryError
+from xkld_geo.figures import metrics, periods, queries
 from xkld_geo.foresight import forecast
 from xkld_geo.reporting import approval, completeness
 from xkld_geo.views import period_tables
@@ -282,7 +284,7 @@ def build_overview(con: duckdb.DuckDBPyConnection, request: Request, static_url:
                    today: dt.date | None = None, due_day: int = 5) -> Overview:
     """Assemble map, headline, ranking and trend for one request (and reporting completeness).
 
-    Built once per data version and request, and shared by every session (:mod:`xkld_geo.cache`):
+    Built once per data version and request, and shared by every session (:mod:`xkld_geo.database.cache`):
     the result is read-only. While a server that just started computes the forecasts' backtest
     (:func:`forecast.ready`), the overview comes without the year-end forecast (its note says
     so) rather than after it; the next page run once it is ready has it."""

@@ -1,7 +1,7 @@
 """The national tables every overview and public-page request is cut from, shared per data version.
 
 Each period's communes and provinces, each year's monthly series of every province and its
-departures reports: computed once per data version into the shared cache (:mod:`xkld_geo.cache`)
+departures reports: computed once per data version into the shared cache (:mod:`xkld_geo.database.cache`)
 and handed out without a copy, their callers only read or cut them. The cache keys are written
 once here, for the warm-up (:func:`warm_periods`, run in the background when the app starts) and
 the requests alike. A province's part is cut out of the national table instead of a query per
@@ -14,7 +14,8 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from xkld_geo import cache, periods, queries
+from xkld_geo.database import cache
+from xkld_geo.figures import periods, queries
 from xkld_geo.foresight import forecast
 from xkld_geo.reporting import completeness
 

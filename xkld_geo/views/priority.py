@@ -18,8 +18,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from xkld_geo import cache, db, maps, metrics, queries
-from xkld_geo.schema import PRIORITY_GROUPS
+from xkld_geo import maps
+from xkld_geo.database import cache, db
+from xkld_geo.database.schema import PRIORITY_GROUPS
+from xkld_geo.figures import metrics, queries
 from xkld_geo.views import units
 
 ALL_PRIORITY = "tat_ca_uu_tien"
@@ -130,7 +132,7 @@ class PriorityView:
 def build_priority(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
                    commune: str | None, group: str) -> PriorityView:
     """The page of one priority group and period, built once per data version and request and
-    shared by every session (:mod:`xkld_geo.cache`): the result is read-only."""
+    shared by every session (:mod:`xkld_geo.database.cache`): the result is read-only."""
     return cache.scope(con).get("priority_view", _build_priority, int(year), int(month), province,
                                 units.selected_commune(province, commune), group)
 

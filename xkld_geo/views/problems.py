@@ -12,7 +12,9 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from xkld_geo import cache, db, maps, metrics, queries
+from xkld_geo import maps
+from xkld_geo.database import cache, db
+from xkld_geo.figures import metrics, queries
 from xkld_geo.protection.problems import MONTHLY_SQL
 from xkld_geo.views import units
 
@@ -57,7 +59,7 @@ class ProblemsView:
 def build_problems(con: duckdb.DuckDBPyConnection, year: int, month: int, province: str | None,
                    commune: str | None) -> ProblemsView:
     """The page of one period and place, built once per data version and request and shared by
-    every session (:mod:`xkld_geo.cache`): the result is read-only."""
+    every session (:mod:`xkld_geo.database.cache`): the result is read-only."""
     return cache.scope(con).get("problems_view", _build_problems, int(year), int(month), province,
                                 units.selected_commune(province, commune))
 

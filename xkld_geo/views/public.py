@@ -1,11 +1,11 @@
 """The public summary: aggregates only, every count rounded so small ones cannot be worked out.
 
 Rules (issues 7 and 13): no individual record ever; every count the public sees, on every view and
-in every public file, is rounded to the threshold's base by :mod:`xkld_geo.disclosure` (0 stays 0,
+in every public file, is rounded to the threshold's base by :mod:`xkld_geo.figures.disclosure` (0 stays 0,
 1 to threshold - 1 is "< threshold", the rest goes to the nearest multiple), each figure on its own,
 totals included. Since no published figure but 0 is exact, subtracting views (a province's markets
 from its total) or months (January..October minus January..September) never pins a small count;
-the argument and its limit are in :mod:`xkld_geo.disclosure`. All views read their labels from one
+the argument and its limit are in :mod:`xkld_geo.figures.disclosure`. All views read their labels from one
 national cube (:func:`public_figures`), so one figure has one label everywhere. Priority-group
 breakdowns are never public below the province.
 """
@@ -18,8 +18,10 @@ import folium
 import numpy as np
 import pandas as pd
 
-from xkld_geo import cache, db, disclosure, maps, metrics, queries, references
-from xkld_geo.disclosure import Cube, Key, Label
+from xkld_geo import maps
+from xkld_geo.database import cache, db
+from xkld_geo.figures import disclosure, metrics, queries, references
+from xkld_geo.figures.disclosure import Cube, Key, Label
 from xkld_geo.views import period_tables
 
 THRESHOLD = disclosure.THRESHOLD
@@ -158,7 +160,7 @@ def build_public(con: duckdb.DuckDBPyConnection, year: int, month: int, province
 
     Every count is its label in the one national cube (:func:`public_figures`), rounded to base
     ``threshold``; attainment is computed from that label, so it gives no more away than the count.
-    Built once per data version and shared by every visitor (:mod:`xkld_geo.cache`): read-only.
+    Built once per data version and shared by every visitor (:mod:`xkld_geo.database.cache`): read-only.
     """
     return cache.scope(con).get("public", _build_public, int(year), int(month), province, static_url, int(threshold))
 

@@ -3,7 +3,7 @@ commune's name and its headline box, and the figures a page shows as metrics.
 
 The directive views (:mod:`~xkld_geo.views.priority`, :mod:`~xkld_geo.views.markets`,
 :mod:`~xkld_geo.views.jobfairs`, :mod:`~xkld_geo.views.problems`) are built once per data version and
-request and shared by every session (:mod:`xkld_geo.cache`); the shapes they draw come from the
+request and shared by every session (:mod:`xkld_geo.database.cache`); the shapes they draw come from the
 same shared lookups as the overview's, so a province's communes are read once for every page.
 """
 from __future__ import annotations
@@ -13,8 +13,10 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from xkld_geo import cache, maps, queries
-from xkld_geo.metrics import ColourClass
+from xkld_geo import maps
+from xkld_geo.database import cache
+from xkld_geo.figures import queries
+from xkld_geo.figures.metrics import ColourClass
 
 
 @dataclass(frozen=True)

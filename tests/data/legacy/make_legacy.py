@@ -39,10 +39,11 @@ import datetime as dt, sys
 from pathlib import Path
 sys.path.insert(0, ".")
 from tests.conftest import settings_for, write_tiny_data
-from xkld_geo import auth, db
+from xkld_geo.access import auth
+from xkld_geo.database import db
 from xkld_geo.errors import AuthError
 try:                                             # the layout since the packages (build, intake, planning)
-    from xkld_geo.build import warehouse
+    from xkld_geo.warehouse import assembly
     from xkld_geo.intake import ingest
     from xkld_geo.planning import plans
 except ImportError:                              # the flat layout of older code

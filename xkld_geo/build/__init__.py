@@ -1,1 +1,0 @@
-"""Building the warehouse: reading and checking the input files, the crosswalk across the 2025 reform, the demo generator."""
