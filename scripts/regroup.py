@@ -99,7 +99,6 @@ MOVES: dict[str, str] = {
     "xkld_geo/database.py": "xkld_geo/database/backend.py",   # the Database object, one per backend
     "xkld_geo/audit.py": "xkld_geo/access/audit.py",
     "xkld_geo/processes.py": "xkld_geo/database/processes.py",  # beside leftovers, which names processes
-    "xkld_geo/compat.py": "xkld_geo/ui/compat.py",
 }
 """Old path → new path, a module (``.py``) or a whole package (trailing ``/``). A module inside a
 moved package may have an entry of its own (it wins over its package's)."""

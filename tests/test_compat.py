@@ -15,7 +15,7 @@ from xkld_geo.ui import compat
 WATCHED = ("streamlit", "streamlit_folium", "starlette")
 INTERNAL_MODULES = ("streamlit.runtime", "streamlit.web")
 """Streamlit's modules that are no API of its own: only the compatibility module imports them."""
-COMPAT = PROJECT_ROOT / "xkld_geo" / "ui" / "ui/compat.py"
+COMPAT = PROJECT_ROOT / "xkld_geo" / "ui" / "compat.py"
 
 
 def _watched(module: str) -> bool:
