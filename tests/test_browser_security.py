@@ -136,7 +136,7 @@ def test_markdown_in_the_url_is_not_a_link_nor_an_image(page: Any, hostile_url: 
     time.sleep(1)
     assert "evil" in warning.text_content()                  # shown, as text
     assert page.evaluate("() => Array.from(document.querySelectorAll('a[href], img[src]'))"
-                         ".filter(e => (e.getAttribute('href') || e.getAttribute('src')).includes('evil')).length") == 0
+                         ".filter(e => (e.getAttribute('href') || e.getAttribute('src') || '').includes('evil')).length") == 0
     assert page.external == []                               # nothing was fetched from it
 
 
