@@ -37,6 +37,7 @@ VISIBLE_TEXT = """() => {
   const docs = [document];
   for (const f of document.querySelectorAll('iframe')) { try { if (f.contentDocument) docs.push(f.contentDocument); } catch (e) {} }
   for (const d of docs) {
+    if (!d.body) continue;   // a frame still loading (a map frame drawing afresh) has no body yet
     const walker = d.createTreeWalker(d.body, NodeFilter.SHOW_TEXT);
     let node;
     while ((node = walker.nextNode())) {
