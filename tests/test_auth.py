@@ -409,7 +409,10 @@ def test_an_administrator_page_shows_only_the_enrolment_until_a_code_is_confirme
     assert any("xác thực hai bước" in w.value for w in at.warning)
     secret = at.session_state["_totp_enrolment"].secret
     assert any(c.value == secret for c in at.code)
-    assert len(at.get("image")) == 1                                    # the QR code beside the secret
+    from xkld_geo.text import guides
+
+    shots = sum(1 for page in guides.for_role("admin") for _, image in guides.parts(page) if image is not None)
+    assert len(at.get("image")) == 1 + shots            # the QR code beside the secret (and the guides' screens)
     assert not any("Tạo tài khoản" in (b.label or "") for b in at.button)   # nothing of the page itself
     at.text_input(key="totp_code_required").input(second_factor.current_code(secret))
     next(b for b in at.button if b.label == "Bật xác thực hai bước").click().run()
