@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from xkld_geo import cli
@@ -26,6 +27,19 @@ def _count(path: Path, sql: str) -> int:
         return int(con.execute(sql).fetchone()[0])
     finally:
         con.close()
+
+
+def _write_pairs(cur: duckdb.DuckDBPyConnection, stop: threading.Event) -> None:
+    """Write audit rows two per transaction until ``stop``: a consistent copy holds whole pairs only."""
+    n = 0
+    while not stop.is_set():
+        cur.execute("BEGIN TRANSACTION")
+        for half in ("a", "b"):
+            cur.execute("INSERT INTO audit_log (at_time, username, action, target, detail) "
+                        "VALUES (now(), 'cap', 'pair', ?, ?)", [str(n), half])
+        cur.execute("COMMIT")
+        n += 1
+    cur.close()
 
 
 def test_a_snapshot_holds_every_row_and_view_and_restores(tiny_db: Settings, tmp_path: Path) -> None:
@@ -57,16 +71,7 @@ def test_a_write_committing_during_the_copy_is_wholly_in_or_wholly_out(tiny_db: 
     stop = threading.Event()
 
     def write_pairs() -> None:
-        cur = con.cursor()
-        n = 0
-        while not stop.is_set():
-            cur.execute("BEGIN TRANSACTION")
-            for half in ("a", "b"):
-                cur.execute("INSERT INTO audit_log (at_time, username, action, target, detail) "
-                            "VALUES (now(), 'cap', 'pair', ?, ?)", [str(n), half])
-            cur.execute("COMMIT")
-            n += 1
-        cur.close()
+        _write_pairs(con.cursor(), stop)
 
     writer = threading.Thread(target=write_pairs)
     writer.start()
@@ -143,17 +148,8 @@ def test_the_served_app_backs_itself_up_daily_while_it_keeps_writing(tiny_db: Se
     monkeypatch.setattr(backup, "CATCHUP_DELAY_S", 0.2)   # the missed backup, at once instead of 10 min later
     stop = threading.Event()
 
-    def write_pairs() -> None:   # a page run's writes: two rows per transaction, on a cursor of the shared connection
-        cur = db.connect(settings)
-        n = 0
-        while not stop.is_set():
-            cur.execute("BEGIN TRANSACTION")
-            for half in ("a", "b"):
-                cur.execute("INSERT INTO audit_log (at_time, username, action, target, detail) "
-                            "VALUES (now(), 'cap', 'pair', ?, ?)", [str(n), half])
-            cur.execute("COMMIT")
-            n += 1
-        cur.close()
+    def write_pairs() -> None:   # a page run's writes, on a cursor of the shared connection
+        _write_pairs(db.connect(settings), stop)
 
     writer = threading.Thread(target=write_pairs)
     writer.start()
